@@ -1,0 +1,145 @@
+//! A channel: one connected account of a team on a network (a Facebook page, a LinkedIn profile,
+//! a YouTube channel…). Its tokens live encrypted in the store; this is what may be shown.
+
+use chrono::{DateTime, Utc};
+
+use super::{Health, MemberId, ParseError, Provider, TeamId, id_type, parse_label};
+
+id_type!(
+    /// A channel's row id; also the associated data its tokens are sealed with.
+    ChannelId, "channel id"
+);
+
+/// The network's id for the account (page id, user id, channel id): what a reconnect must bring
+/// back. 1–256 characters without whitespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalAccountId(String);
+
+impl ExternalAccountId {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let text = parse_label("account id", raw, 256)?;
+        if text.chars().any(char::is_whitespace) {
+            return Err(ParseError::new("account id", "must not contain spaces"));
+        }
+        Ok(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ExternalAccountId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name people know the channel by ("Acme on Instagram"): 1–100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        parse_label("channel name", raw, 100).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The OAuth scopes a token was granted, kept sorted and without duplicates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scopes(Vec<String>);
+
+impl Scopes {
+    /// Parses scopes separated by commas or whitespace, as providers and people write them.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let mut scopes: Vec<String> = raw
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(bad) = scopes.iter().find(|s| s.len() > 200 || s.chars().any(char::is_control)) {
+            return Err(ParseError::new("scopes", format!("`{bad}` is not a scope")));
+        }
+        scopes.sort();
+        scopes.dedup();
+        Ok(Self(scopes))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Scopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(" "))
+    }
+}
+
+/// What is needed to register a channel (its tokens come separately, as a `TokenSet`).
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    pub team_id: TeamId,
+    pub provider: Provider,
+    pub external_account_id: ExternalAccountId,
+    pub display_name: DisplayName,
+    pub authorized_by: Option<MemberId>,
+}
+
+/// A channel as relink shows it. Token expiry and scopes are not secret and are kept in clear so
+/// the scheduler never decrypts anything to decide when to look next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub team_id: TeamId,
+    pub provider: Provider,
+    pub external_account_id: ExternalAccountId,
+    pub display_name: DisplayName,
+    pub authorized_by: Option<MemberId>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub scopes: Scopes,
+    pub last_activity_at: Option<DateTime<Utc>>,
+    pub health: Health,
+    pub next_check_at: DateTime<Utc>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_split_on_commas_and_spaces_and_are_deduplicated() {
+        let scopes = Scopes::parse("pages_show_list, pages_manage_posts pages_show_list\tads_read").unwrap();
+        assert_eq!(scopes.to_string(), "ads_read pages_manage_posts pages_show_list");
+        assert!(scopes.contains("ads_read"));
+        assert!(Scopes::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn account_ids_and_names_name_their_field_when_wrong() {
+        assert_eq!(ExternalAccountId::parse("12 34").unwrap_err().field, "account id");
+        assert_eq!(ExternalAccountId::parse("").unwrap_err().field, "account id");
+        assert_eq!(DisplayName::parse(&"x".repeat(101)).unwrap_err().field, "channel name");
+        assert_eq!(DisplayName::parse(" Acme IG ").unwrap().as_str(), "Acme IG");
+    }
+}

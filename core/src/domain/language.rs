@@ -1,0 +1,18 @@
+//! The languages relink speaks to a team in: the seeds' audiences.
+
+use super::keyword_enum;
+
+keyword_enum! {
+    /// A team's language for alerts, pages and command replies.
+    Language, "language", {
+        En => "en" | "english",
+        It => "it" | "italian" | "italiano",
+        Ja => "ja" | "japanese" | "jp" | "日本語",
+    }
+}
+
+impl Default for Language {
+    fn default() -> Self {
+        Language::En
+    }
+}

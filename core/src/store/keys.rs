@@ -1,0 +1,149 @@
+//! Keys in the database: the check values that recognise each key, and re-sealing every token
+//! under the newest key after a rotation.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, Result, Store, StoreError, with_pool};
+use crate::crypto::{Binding, Keyring};
+use crate::domain::ChannelId;
+use crate::time::to_millis;
+
+/// What the check value holds; any constant works, it only has to open.
+const CHECK_PLAINTEXT: &[u8] = b"relink key check";
+
+/// Checks `keyring` against the keys the database knows and records the new ones.
+pub(super) async fn verify_and_register(db: &Db, keyring: &Keyring, now: DateTime<Utc>) -> Result<()> {
+    let known: Vec<(i64, Vec<u8>)> = with_pool!(db, |pool| {
+        sqlx::query_as("SELECT id, check_value FROM encryption_keys ORDER BY id").fetch_all(pool).await
+    })?;
+    for (id, check_value) in &known {
+        let id = u32::try_from(*id).map_err(|_| StoreError::Corrupt(format!("encryption key id {id}")))?;
+        if keyring.key(id).is_none() {
+            let in_use: i64 = with_pool!(db, |pool| {
+                sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE token_key_id = $1")
+                    .bind(i64::from(id))
+                    .fetch_one(pool)
+                    .await
+            })?;
+            if in_use > 0 {
+                return Err(StoreError::Keyring(format!(
+                    "{in_use} channel(s) hold tokens sealed with encryption key {id}, which the configured keyring lacks; \
+                     restore that key (key file or encryption_keys) before starting"
+                )));
+            }
+            continue;
+        }
+        if keyring.open(Binding::KeyCheck, id, check_value).is_err() {
+            return Err(StoreError::Keyring(format!(
+                "encryption key {id} is not the key this database was written with (was the key file replaced?); \
+                 restore the original key file or encryption_keys"
+            )));
+        }
+    }
+    for id in keyring.ids() {
+        if known.iter().any(|(known_id, _)| *known_id == i64::from(id)) {
+            continue;
+        }
+        let sealed = keyring.seal_with(id, Binding::KeyCheck, CHECK_PLAINTEXT)?;
+        with_pool!(db, |pool| {
+            sqlx::query("INSERT INTO encryption_keys (id, check_value, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+                .bind(i64::from(id))
+                .bind(sealed.bytes)
+                .bind(to_millis(now))
+                .execute(pool)
+                .await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+impl Db {
+    /// The ids of the keys the database has seen: non-empty means tokens may be sealed here,
+    /// and a missing key file must not be silently replaced by a new key.
+    pub async fn known_key_ids(&self) -> Result<Vec<u32>> {
+        let ids: Vec<i64> = with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT id FROM encryption_keys ORDER BY id").fetch_all(pool).await
+        })?;
+        Ok(ids.into_iter().filter_map(|id| u32::try_from(id).ok()).collect())
+    }
+}
+
+/// What a re-seal did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Channels whose tokens now use the active key.
+    pub resealed: u64,
+    /// Channels that already did.
+    pub already_current: u64,
+}
+
+/// How many channels one re-seal transaction handles.
+const RESEAL_BATCH: i64 = 500;
+
+impl Store {
+    /// Re-seals every channel's tokens that is not yet under the active key, in batches, each row
+    /// guarded by its version so a concurrent token update is never overwritten with old tokens.
+    pub async fn reseal_all(&self) -> Result<ResealReport> {
+        let active = i64::from(self.keyring().active_id());
+        let already_current: i64 = with_pool!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE token_key_id = $1").bind(active).fetch_one(pool).await
+        })?;
+        let mut report = ResealReport { resealed: 0, already_current: already_current as u64 };
+        let mut after = 0_i64;
+        loop {
+            let batch: Vec<(i64, i64, Vec<u8>, i64)> = with_pool!(self.db(), |pool| {
+                sqlx::query_as(
+                    "SELECT id, token_key_id, token_ciphertext, version FROM channels \
+                     WHERE id > $1 AND token_key_id <> $2 ORDER BY id LIMIT $3",
+                )
+                .bind(after)
+                .bind(active)
+                .bind(RESEAL_BATCH)
+                .fetch_all(pool)
+                .await
+            })?;
+            let Some(last) = batch.last() else { break };
+            after = last.0;
+            let mut resealed = Vec::with_capacity(batch.len());
+            for (id, key_id, ciphertext, version) in batch {
+                let key_id = u32::try_from(key_id).map_err(|_| StoreError::Corrupt(format!("key id {key_id}")))?;
+                let binding = Binding::Channel(ChannelId(id));
+                let plain = self.keyring().open(binding, key_id, &ciphertext)?;
+                resealed.push((id, self.keyring().seal(binding, &plain), version));
+            }
+            let updated: u64 = with_pool!(self.db(), |pool| {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let mut updated = 0;
+                    for (id, sealed, version) in &resealed {
+                        updated += sqlx::query(
+                            "UPDATE channels SET token_key_id = $1, token_ciphertext = $2 WHERE id = $3 AND version = $4",
+                        )
+                        .bind(i64::from(sealed.key_id))
+                        .bind(&sealed.bytes)
+                        .bind(id)
+                        .bind(version)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    }
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(updated)
+                }
+                .await
+            })?;
+            report.resealed += updated;
+        }
+        Ok(report)
+    }
+
+    /// How many channels are sealed under each key id.
+    pub async fn channels_per_key(&self) -> Result<Vec<(u32, u64)>> {
+        let rows: Vec<(i64, i64)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as("SELECT token_key_id, COUNT(*) FROM channels GROUP BY token_key_id ORDER BY token_key_id")
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows.into_iter().map(|(id, n)| (id as u32, n as u64)).collect())
+    }
+}

@@ -1,0 +1,80 @@
+//! Dates and durations as people type them on a command line or in chat: `2026-12-01`,
+//! `2026-12-01 09:30`, RFC 3339, `now`, or a duration from now such as `+3d`, `in 2h`, `90m`.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::domain::ParseError;
+
+/// Parses a duration such as `3d`, `2h 30m`, `1w`.
+pub fn parse_duration(field: &'static str, raw: &str) -> Result<chrono::Duration, ParseError> {
+    let text = raw.trim();
+    let std = humantime::parse_duration(text)
+        .map_err(|_| ParseError::new(field, format!("`{text}` is not a duration (try 30m, 2h, 3d, 1w)")))?;
+    chrono::Duration::from_std(std).map_err(|_| ParseError::new(field, format!("`{text}` is too long")))
+}
+
+/// Parses an instant, in UTC unless an offset is given.
+pub fn parse_instant(field: &'static str, raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ParseError> {
+    let text = raw.trim();
+    if text.eq_ignore_ascii_case("now") {
+        return Ok(now);
+    }
+    if let Some(rest) = text.strip_prefix('+').or_else(|| text.strip_prefix("in ")) {
+        return Ok(now + parse_duration(field, rest)?);
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.to_utc());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(at.and_utc());
+        }
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    Err(ParseError::new(
+        field,
+        format!("`{text}` is not a date (try 2026-12-01, 2026-12-01 09:30, an RFC 3339 time, now, or +3d)"),
+    ))
+}
+
+/// Milliseconds since the Unix epoch: how instants are stored in both databases.
+pub fn to_millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// The inverse of [`to_millis`]; out-of-range values (a corrupted row) read as the epoch's limits.
+pub fn from_millis(millis: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(millis).unwrap_or(if millis < 0 { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_in_the_forms_people_type() {
+        let now = DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc();
+        let table = [
+            ("now", "2026-03-01T12:00:00+00:00"),
+            ("+3d", "2026-03-04T12:00:00+00:00"),
+            ("in 2h", "2026-03-01T14:00:00+00:00"),
+            ("2026-12-01", "2026-12-01T00:00:00+00:00"),
+            ("2026-12-01 09:30", "2026-12-01T09:30:00+00:00"),
+            ("2026-12-01T09:30:00+02:00", "2026-12-01T07:30:00+00:00"),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(parse_instant("at", raw, now).unwrap().to_rfc3339(), expected, "{raw}");
+        }
+        for raw in ["tomorrow-ish", "2026-13-01", "+3 parsecs", ""] {
+            assert_eq!(parse_instant("at", raw, now).unwrap_err().field, "at", "{raw}");
+        }
+    }
+
+    #[test]
+    fn millis_round_trip() {
+        let at = DateTime::parse_from_rfc3339("2026-03-01T12:00:00.123Z").unwrap().to_utc();
+        assert_eq!(from_millis(to_millis(at)), at);
+    }
+}

@@ -1,0 +1,161 @@
+//! A channel's token set: the secrets a network issued, plus their expiry and scopes.
+//!
+//! The access and refresh tokens are [`SecretString`]s: `Debug` prints `[REDACTED]`, nothing
+//! implements `Display`, and they leave memory only sealed by [`crate::crypto::Keyring`].
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::domain::{ParseError, Scopes};
+
+/// The tokens of one channel.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub scopes: Scopes,
+}
+
+/// The part of a token set that is sealed: only the secrets.
+#[derive(Serialize, Deserialize)]
+struct SealedSecrets {
+    access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+impl TokenSet {
+    /// The secrets serialized for sealing. The buffer is wiped when dropped.
+    pub(crate) fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let secrets = SealedSecrets {
+            access_token: self.access_token.expose_secret().to_owned(),
+            refresh_token: self.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+        };
+        let bytes = serde_json::to_vec(&secrets).expect("two strings always serialize");
+        let SealedSecrets { access_token, refresh_token } = secrets;
+        drop(Zeroizing::new(access_token));
+        drop(refresh_token.map(Zeroizing::new));
+        Zeroizing::new(bytes)
+    }
+
+    /// Rebuilds a token set from opened secrets and the clear columns.
+    pub(crate) fn from_secret_bytes(
+        bytes: &[u8],
+        expires_at: Option<DateTime<Utc>>,
+        scopes: Scopes,
+    ) -> Result<Self, serde_json::Error> {
+        let secrets: SealedSecrets = serde_json::from_slice(bytes)?;
+        Ok(Self {
+            access_token: SecretString::from(secrets.access_token),
+            refresh_token: secrets.refresh_token.map(SecretString::from),
+            expires_at,
+            scopes,
+        })
+    }
+
+    /// Reads tokens as an operator pastes them: either a bare access token, or the JSON a token
+    /// endpoint answers (`access_token`, `refresh_token`, `expires_in` seconds or `expires_at`
+    /// RFC 3339, `scope`). `now` turns `expires_in` into a time.
+    pub fn parse_input(raw: &str, now: DateTime<Utc>) -> Result<Self, ParseError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(ParseError::new("tokens", "no token given (expected a token or token JSON on standard input)"));
+        }
+        if text.starts_with('{') {
+            return Self::parse_json(text, now);
+        }
+        if text.lines().count() > 1 || text.chars().any(char::is_whitespace) {
+            return Err(ParseError::new(
+                "tokens",
+                "a bare access token must be one word; give JSON with access_token and refresh_token for more",
+            ));
+        }
+        Ok(Self {
+            access_token: SecretString::from(text.to_owned()),
+            refresh_token: None,
+            expires_at: None,
+            scopes: Scopes::default(),
+        })
+    }
+
+    fn parse_json(text: &str, now: DateTime<Utc>) -> Result<Self, ParseError> {
+        #[derive(Deserialize)]
+        struct Input {
+            access_token: Option<String>,
+            refresh_token: Option<String>,
+            expires_in: Option<i64>,
+            expires_at: Option<String>,
+            scope: Option<String>,
+        }
+        // serde_json's messages quote no input values, so a token cannot leak through them.
+        let input: Input = serde_json::from_str(text)
+            .map_err(|e| ParseError::new("tokens", format!("not valid token JSON ({e})")))?;
+        let access = input
+            .access_token
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| ParseError::new("access_token", "missing or empty"))?;
+        let refresh = input.refresh_token.filter(|t| !t.trim().is_empty());
+        let expires_at = match (input.expires_in, input.expires_at) {
+            (Some(_), Some(_)) => return Err(ParseError::new("expires_in", "give expires_in or expires_at, not both")),
+            (Some(secs), None) if secs > 0 => Some(now + chrono::Duration::seconds(secs)),
+            (Some(_), None) => return Err(ParseError::new("expires_in", "must be a positive number of seconds")),
+            (None, Some(at)) => Some(crate::time::parse_instant("expires_at", &at, now)?),
+            (None, None) => None,
+        };
+        Ok(Self {
+            access_token: SecretString::from(access),
+            refresh_token: refresh.map(SecretString::from),
+            expires_at,
+            scopes: Scopes::parse(input.scope.as_deref().unwrap_or_default())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_token_endpoint_answer_is_read_whole() {
+        let set = TokenSet::parse_input(
+            r#"{"access_token":"EAAB-secret","refresh_token":"r-secret","expires_in":5184000,"scope":"a b"}"#,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(set.access_token.expose_secret(), "EAAB-secret");
+        assert_eq!(set.refresh_token.as_ref().unwrap().expose_secret(), "r-secret");
+        assert_eq!(set.expires_at, Some(now() + chrono::Duration::days(60)));
+        assert_eq!(set.scopes.to_string(), "a b");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_token() {
+        let set = TokenSet::parse_input("plain-access-token-123", now()).unwrap();
+        let debug = format!("{set:?}");
+        assert!(!debug.contains("plain-access-token-123"), "{debug}");
+    }
+
+    #[test]
+    fn bad_token_input_names_the_field_and_never_echoes_the_secret() {
+        let cases = [
+            ("", "tokens"),
+            ("two words", "tokens"),
+            (r#"{"refresh_token":"only-refresh"}"#, "access_token"),
+            (r#"{"access_token":"abc","expires_in":-1}"#, "expires_in"),
+            (r#"{"access_token":"abc","expires_at":"someday"}"#, "expires_at"),
+            (r#"{"access_token":"leak-me" "#, "tokens"),
+        ];
+        for (raw, field) in cases {
+            let err = TokenSet::parse_input(raw, now()).unwrap_err();
+            assert_eq!(err.field, field, "{raw}: {err}");
+            assert!(!err.to_string().contains("leak-me") && !err.to_string().contains("only-refresh"), "{err}");
+        }
+    }
+}
