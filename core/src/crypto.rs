@@ -70,9 +70,7 @@ impl KeyMaterial {
     /// Reads a key written as standard base64 of 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, CryptoError> {
         let bytes = Zeroizing::new(
-            BASE64
-                .decode(text.trim())
-                .map_err(|_| CryptoError::BadKeySpec("a key is not valid base64".into()))?,
+            BASE64.decode(text.trim()).map_err(|_| CryptoError::BadKeySpec("a key is not valid base64".into()))?,
         );
         let array: [u8; 32] = bytes
             .as_slice()

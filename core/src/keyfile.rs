@@ -43,7 +43,8 @@ const HEADER: &str = "\
 
 /// Reads a key file.
 pub fn load(path: &Path) -> Result<Keyring, KeyFileError> {
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyFileError::Read { path: path.into(), source })?);
+    let text =
+        Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyFileError::Read { path: path.into(), source })?);
     let contents: FileContents = toml::from_str(&text).map_err(|e| KeyFileError::Malformed {
         path: path.into(),
         // toml's messages quote the offending line, which may hold a key: keep only the first line.

@@ -46,7 +46,11 @@ pub fn to_millis(at: DateTime<Utc>) -> i64 {
 
 /// The inverse of [`to_millis`]; out-of-range values (a corrupted row) read as the epoch's limits.
 pub fn from_millis(millis: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(millis).unwrap_or(if millis < 0 { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC })
+    DateTime::from_timestamp_millis(millis).unwrap_or(if millis < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 #[cfg(test)]

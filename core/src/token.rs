@@ -91,8 +91,8 @@ impl TokenSet {
             scope: Option<String>,
         }
         // serde_json's messages quote no input values, so a token cannot leak through them.
-        let input: Input = serde_json::from_str(text)
-            .map_err(|e| ParseError::new("tokens", format!("not valid token JSON ({e})")))?;
+        let input: Input =
+            serde_json::from_str(text).map_err(|e| ParseError::new("tokens", format!("not valid token JSON ({e})")))?;
         let access = input
             .access_token
             .filter(|t| !t.trim().is_empty())

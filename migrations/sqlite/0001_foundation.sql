@@ -7,6 +7,8 @@ CREATE TABLE teams (
     language    TEXT    NOT NULL DEFAULT 'en' CHECK (language IN ('en', 'it', 'ja')),
     created_at  BIGINT  NOT NULL
 );
+-- People type team names in any case: `acme` and `Acme` are one team.
+CREATE UNIQUE INDEX teams_name_folded ON teams (LOWER(name));
 
 CREATE TABLE members (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,1 +1,18 @@
+//! relink's integration tests: one test binary with a module per feature, because every extra
+//! binary under `tests/` is linked on its own and linking dominates build time on two cores.
+//!
+//! The tests use real parts: SQLite files in temporary directories and a real PostgreSQL server
+//! (a private one started once per run, or the server `RELINK_TEST_POSTGRES_URL` names, with a
+//! fresh database per test). [`support`] holds that harness; each other module is one feature.
+//!
+//! - [`store`]: the store on both engines: teams, members, channels and their sealed tokens,
+//!   health and its history, due checks, posts, key rotation.
+//! - [`cli`]: the operator commands through the real binary, on both engines; secrets never in
+//!   the database files or the logs; configuration checks.
+//! - [`serve`]: `relink serve` started in an empty directory.
 
+mod support;
+
+mod cli;
+mod serve;
+mod store;

@@ -62,11 +62,8 @@ pub struct Scopes(Vec<String>);
 impl Scopes {
     /// Parses scopes separated by commas or whitespace, as providers and people write them.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let mut scopes: Vec<String> = raw
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let mut scopes: Vec<String> =
+            raw.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect();
         if let Some(bad) = scopes.iter().find(|s| s.len() > 200 || s.chars().any(char::is_control)) {
             return Err(ParseError::new("scopes", format!("`{bad}` is not a scope")));
         }
@@ -123,9 +120,93 @@ pub struct Channel {
     pub created_at: DateTime<Utc>,
 }
 
+/// Why a typed channel name did not pick exactly one channel.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelLookupError {
+    #[error("no channel matches `{query}`{}", candidates_suffix(.candidates))]
+    Unknown { query: String, candidates: Vec<String> },
+    #[error("`{query}` matches several channels: {}", .candidates.join(", "))]
+    Ambiguous { query: String, candidates: Vec<String> },
+}
+
+fn candidates_suffix(candidates: &[String]) -> String {
+    if candidates.is_empty() {
+        " (the team has no channels)".into()
+    } else {
+        format!(" (channels: {})", candidates.join(", "))
+    }
+}
+
+/// Picks the channel a person meant: its id, its exact name (any case), or a unique prefix or
+/// fragment of its name. Unknown and ambiguous names come back with the candidates.
+pub fn find_channel<'a>(channels: &'a [Channel], query: &str) -> Result<&'a Channel, ChannelLookupError> {
+    let wanted = query.trim().trim_start_matches('#').to_lowercase();
+    if let Ok(id) = wanted.parse::<i64>()
+        && let Some(found) = channels.iter().find(|c| c.id.0 == id)
+    {
+        return Ok(found);
+    }
+    let name = |c: &Channel| c.display_name.as_str().to_lowercase();
+    let label = |c: &Channel| format!("{} (#{}, {})", c.display_name, c.id, c.provider.label());
+    let tiers: [&dyn Fn(&Channel) -> bool; 3] =
+        [&|c| name(c) == wanted, &|c| name(c).starts_with(&wanted), &|c| name(c).contains(&wanted)];
+    for matches in tiers {
+        let hits: Vec<&Channel> = channels.iter().filter(|c| !wanted.is_empty() && matches(c)).collect();
+        match hits.as_slice() {
+            [one] => return Ok(one),
+            [] => continue,
+            many => {
+                return Err(ChannelLookupError::Ambiguous {
+                    query: query.trim().to_owned(),
+                    candidates: many.iter().map(|c| label(c)).collect(),
+                });
+            }
+        }
+    }
+    Err(ChannelLookupError::Unknown {
+        query: query.trim().to_owned(),
+        candidates: channels.iter().map(label).collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn channel(id: i64, name: &str) -> Channel {
+        Channel {
+            id: ChannelId(id),
+            team_id: TeamId(1),
+            provider: Provider::Facebook,
+            external_account_id: ExternalAccountId::parse("1").unwrap(),
+            display_name: DisplayName::parse(name).unwrap(),
+            authorized_by: None,
+            token_expires_at: None,
+            scopes: Scopes::default(),
+            last_activity_at: None,
+            health: Health::Unknown,
+            next_check_at: DateTime::<Utc>::MIN_UTC,
+            last_checked_at: None,
+            created_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    #[test]
+    fn channel_names_match_loosely_and_ambiguity_lists_candidates() {
+        let channels = [channel(1, "Acme Facebook"), channel(2, "Acme Instagram"), channel(3, "Bakery")];
+        let pick = |q: &str| find_channel(&channels, q).map(|c| c.id.0);
+        assert_eq!(pick("acme facebook"), Ok(1));
+        assert_eq!(pick("#2"), Ok(2));
+        assert_eq!(pick("bak"), Ok(3));
+        assert_eq!(pick("insta"), Ok(2));
+        match find_channel(&channels, "acme") {
+            Err(ChannelLookupError::Ambiguous { candidates, .. }) => assert_eq!(candidates.len(), 2),
+            other => panic!("expected ambiguity, got {other:?}"),
+        }
+        let err = find_channel(&channels, "zebra").unwrap_err().to_string();
+        assert!(err.contains("Bakery (#3, Facebook)"), "{err}");
+        assert!(find_channel(&channels, "  ").is_err());
+    }
 
     #[test]
     fn scopes_split_on_commas_and_spaces_and_are_deduplicated() {

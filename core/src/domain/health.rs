@@ -186,12 +186,9 @@ mod tests {
         ];
         for health in all {
             let reason = health.reason();
-            let back = Health::from_parts(
-                health.kind().as_str(),
-                reason.map(Reason::as_str),
-                reason.and_then(Reason::detail),
-            )
-            .unwrap();
+            let back =
+                Health::from_parts(health.kind().as_str(), reason.map(Reason::as_str), reason.and_then(Reason::detail))
+                    .unwrap();
             assert_eq!(back, health);
         }
     }

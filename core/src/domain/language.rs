@@ -10,9 +10,3 @@ keyword_enum! {
         Ja => "ja" | "japanese" | "jp" | "日本語",
     }
 }
-
-impl Default for Language {
-    fn default() -> Self {
-        Language::En
-    }
-}

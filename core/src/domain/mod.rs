@@ -11,7 +11,9 @@ mod post;
 mod provider;
 mod team;
 
-pub use channel::{Channel, ChannelId, DisplayName, ExternalAccountId, NewChannel, Scopes};
+pub use channel::{
+    Channel, ChannelId, ChannelLookupError, DisplayName, ExternalAccountId, NewChannel, Scopes, find_channel,
+};
 pub use chat::{ChatBinding, ChatPlatform};
 pub use health::{Health, HealthKind, Reason, Transition};
 pub use language::Language;
@@ -143,7 +145,12 @@ mod tests {
     #[test]
     fn labels_are_trimmed_and_bounded() {
         assert_eq!(parse_label("name", "  Acme  ", 10).unwrap(), "Acme");
-        let cases = [("", "must not be empty"), ("   ", "must not be empty"), ("a\u{7}b", "control"), ("abcdefghijk", "at most 10")];
+        let cases = [
+            ("", "must not be empty"),
+            ("   ", "must not be empty"),
+            ("a\u{7}b", "control"),
+            ("abcdefghijk", "at most 10"),
+        ];
         for (raw, expected) in cases {
             let err = parse_label("name", raw, 10).unwrap_err();
             assert_eq!(err.field, "name");

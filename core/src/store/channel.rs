@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use super::{Result, Store, StoreError, parse_column, with_pool};
 use crate::crypto::Binding;
 use crate::domain::{
-    Channel, ChannelId, DisplayName, ExternalAccountId, Health, MemberId, NewChannel, Reason, Scopes, TeamId, Transition,
+    Channel, ChannelId, DisplayName, ExternalAccountId, Health, MemberId, NewChannel, Reason, Scopes, TeamId,
+    Transition,
 };
 use crate::time::{from_millis, to_millis};
 use crate::token::TokenSet;
@@ -177,15 +178,16 @@ impl Store {
     /// An older time never replaces a newer one.
     pub async fn record_activity(&self, id: ChannelId, at: DateTime<Utc>) -> Result<()> {
         let at = to_millis(at);
-        let changed = with_pool!(self.db(), |pool| {
-            sqlx::query(
+        let changed =
+            with_pool!(self.db(), |pool| {
+                sqlx::query(
                 "UPDATE channels SET last_activity_at = CASE WHEN last_activity_at IS NULL OR last_activity_at < $1 \
                  THEN $1 ELSE last_activity_at END, updated_at = $1 WHERE id = $2",
             )
             .bind(at)
             .bind(id.0)
             .execute(pool).await.map(|r| r.rows_affected())
-        })?;
+            })?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("no channel with id {id}")));
         }
@@ -195,16 +197,22 @@ impl Store {
     /// Opens a channel's tokens.
     pub async fn tokens(&self, id: ChannelId) -> Result<TokenSet> {
         let row: Option<SealedRow> = with_pool!(self.db(), |pool| {
-            sqlx::query_as("SELECT token_key_id, token_ciphertext, token_expires_at, scopes FROM channels WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(pool)
-                .await
+            sqlx::query_as(
+                "SELECT token_key_id, token_ciphertext, token_expires_at, scopes FROM channels WHERE id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await
         })?;
         let row = row.ok_or_else(|| StoreError::NotFound(format!("no channel with id {id}")))?;
         let key_id = u32::try_from(row.token_key_id).map_err(|_| corrupt(format!("key id {}", row.token_key_id)))?;
         let plain = self.keyring().open(Binding::Channel(id), key_id, &row.token_ciphertext)?;
-        TokenSet::from_secret_bytes(&plain, row.token_expires_at.map(from_millis), Scopes::parse(&row.scopes).map_err(corrupt)?)
-            .map_err(|_| corrupt(format!("the sealed tokens of channel {id} are not a token set")))
+        TokenSet::from_secret_bytes(
+            &plain,
+            row.token_expires_at.map(from_millis),
+            Scopes::parse(&row.scopes).map_err(corrupt)?,
+        )
+        .map_err(|_| corrupt(format!("the sealed tokens of channel {id} are not a token set")))
     }
 
     /// Replaces a channel's tokens. A new set without a refresh token keeps the stored one:
@@ -226,7 +234,9 @@ impl Store {
             .bind(merged.scopes.to_string())
             .bind(to_millis(now))
             .bind(id.0)
-            .execute(pool).await.map(|r| r.rows_affected())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("no channel with id {id}")));
@@ -238,11 +248,13 @@ impl Store {
     /// `next_check_at` index.
     pub async fn due_channels(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueChannel>> {
         let rows: Vec<(i64, i64)> = with_pool!(self.db(), |pool| {
-            sqlx::query_as("SELECT id, next_check_at FROM channels WHERE next_check_at <= $1 ORDER BY next_check_at LIMIT $2")
-                .bind(to_millis(now))
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
+            sqlx::query_as(
+                "SELECT id, next_check_at FROM channels WHERE next_check_at <= $1 ORDER BY next_check_at LIMIT $2",
+            )
+            .bind(to_millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
         })?;
         Ok(rows.into_iter().map(|(id, at)| DueChannel { id: ChannelId(id), next_check_at: from_millis(at) }).collect())
     }
@@ -258,7 +270,12 @@ impl Store {
     /// Sets when a channel is checked next.
     pub async fn schedule_check(&self, id: ChannelId, at: DateTime<Utc>) -> Result<()> {
         with_pool!(self.db(), |pool| {
-            sqlx::query("UPDATE channels SET next_check_at = $1 WHERE id = $2").bind(to_millis(at)).bind(id.0).execute(pool).await.map(|r| r.rows_affected())
+            sqlx::query("UPDATE channels SET next_check_at = $1 WHERE id = $2")
+                .bind(to_millis(at))
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }

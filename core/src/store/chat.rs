@@ -29,7 +29,13 @@ impl BindingRow {
 
 impl Store {
     /// Binds a chat to a team (again enabling it if it was disabled). Idempotent.
-    pub async fn bind_chat(&self, team: TeamId, platform: ChatPlatform, chat_id: i64, now: DateTime<Utc>) -> Result<ChatBinding> {
+    pub async fn bind_chat(
+        &self,
+        team: TeamId,
+        platform: ChatPlatform,
+        chat_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<ChatBinding> {
         let row: BindingRow = with_pool!(self.db(), |pool| {
             sqlx::query_as(
                 "INSERT INTO chat_bindings (team_id, platform, chat_id, enabled, created_at) VALUES ($1, $2, $3, TRUE, $4) \
@@ -51,14 +57,22 @@ impl Store {
     }
 
     /// Enables or disables a binding (a chat that removed the bot is disabled, not forgotten).
-    pub async fn set_chat_enabled(&self, team: TeamId, platform: ChatPlatform, chat_id: i64, enabled: bool) -> Result<bool> {
+    pub async fn set_chat_enabled(
+        &self,
+        team: TeamId,
+        platform: ChatPlatform,
+        chat_id: i64,
+        enabled: bool,
+    ) -> Result<bool> {
         let changed = with_pool!(self.db(), |pool| {
             sqlx::query("UPDATE chat_bindings SET enabled = $1 WHERE team_id = $2 AND platform = $3 AND chat_id = $4")
                 .bind(enabled)
                 .bind(team.0)
                 .bind(platform.as_str())
                 .bind(chat_id)
-                .execute(pool).await.map(|r| r.rows_affected())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(changed > 0)
     }

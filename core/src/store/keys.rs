@@ -86,7 +86,10 @@ impl Store {
     pub async fn reseal_all(&self) -> Result<ResealReport> {
         let active = i64::from(self.keyring().active_id());
         let already_current: i64 = with_pool!(self.db(), |pool| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE token_key_id = $1").bind(active).fetch_one(pool).await
+            sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE token_key_id = $1")
+                .bind(active)
+                .fetch_one(pool)
+                .await
         })?;
         let mut report = ResealReport { resealed: 0, already_current: already_current as u64 };
         let mut after = 0_i64;

@@ -96,7 +96,11 @@ impl Store {
             return Ok(found.clone());
         }
         let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
-        let known = if names.is_empty() { "the team has no members yet".to_owned() } else { format!("members: {}", names.join(", ")) };
+        let known = if names.is_empty() {
+            "the team has no members yet".to_owned()
+        } else {
+            format!("members: {}", names.join(", "))
+        };
         Err(StoreError::NotFound(format!("no member named `{}` ({known})", name.trim())))
     }
 

@@ -31,6 +31,7 @@ use crate::domain::ParseError;
 
 pub use channel::DueChannel;
 pub use keys::ResealReport;
+pub use member::NewMember;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");

@@ -43,10 +43,10 @@ impl Store {
     ) -> Result<ScheduledPost> {
         let row: PostRow = with_pool!(self.db(), |pool| {
             sqlx::query_as(
-                "INSERT INTO scheduled_posts AS p (channel_id, due_at, status, external_ref, created_at) \
+                "INSERT INTO scheduled_posts (channel_id, due_at, status, external_ref, created_at) \
                  VALUES ($1, $2, 'pending', $3, $4) \
                  ON CONFLICT (channel_id, external_ref) DO UPDATE SET due_at = excluded.due_at, status = 'pending' \
-                 RETURNING p.id, p.channel_id, p.due_at, p.status, p.external_ref, p.created_at",
+                 RETURNING id, channel_id, due_at, status, external_ref, created_at",
             )
             .bind(channel.0)
             .bind(to_millis(due_at))
@@ -72,7 +72,12 @@ impl Store {
              ORDER BY p.due_at, p.id"
         );
         let rows: Vec<PostRow> = with_pool!(self.db(), |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(team.0).bind(channel.map(|c| c.0)).bind(all).fetch_all(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(team.0)
+                .bind(channel.map(|c| c.0))
+                .bind(all)
+                .fetch_all(pool)
+                .await
         })?;
         rows.into_iter().map(PostRow::into_post).collect()
     }
@@ -96,12 +101,17 @@ impl Store {
     }
 
     pub async fn set_post_status(&self, team: TeamId, id: PostId, status: PostStatus) -> Result<ScheduledPost> {
-        let sql = format!(
-            "UPDATE scheduled_posts AS p SET status = $1 WHERE p.id = $2 \
-             AND p.channel_id IN (SELECT c.id FROM channels c WHERE c.team_id = $3) RETURNING {POST_COLUMNS}"
-        );
         let row: Option<PostRow> = with_pool!(self.db(), |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(status.as_str()).bind(id.0).bind(team.0).fetch_optional(pool).await
+            sqlx::query_as(
+                "UPDATE scheduled_posts SET status = $1 WHERE id = $2 \
+                 AND channel_id IN (SELECT c.id FROM channels c WHERE c.team_id = $3) \
+                 RETURNING id, channel_id, due_at, status, external_ref, created_at",
+            )
+            .bind(status.as_str())
+            .bind(id.0)
+            .bind(team.0)
+            .fetch_optional(pool)
+            .await
         })?;
         row.ok_or_else(|| StoreError::NotFound(format!("the team has no scheduled post {id}")))?.into_post()
     }

@@ -29,7 +29,8 @@ const TEAM_COLUMNS: &str = "id, name, language, created_at";
 
 impl Store {
     pub async fn create_team(&self, name: &TeamName, language: Language, now: DateTime<Utc>) -> Result<Team> {
-        let sql = format!("INSERT INTO teams (name, language, created_at) VALUES ($1, $2, $3) RETURNING {TEAM_COLUMNS}");
+        let sql =
+            format!("INSERT INTO teams (name, language, created_at) VALUES ($1, $2, $3) RETURNING {TEAM_COLUMNS}");
         let row: TeamRow = with_pool!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(name.as_str())
@@ -57,9 +58,9 @@ impl Store {
         row.ok_or_else(|| StoreError::NotFound(format!("no team with id {id}")))?.into_team()
     }
 
-    /// Finds a team by its exact name, or says which teams exist.
+    /// Finds a team by its name in any case, or says which teams exist.
     pub async fn team_by_name(&self, name: &str) -> Result<Team> {
-        let sql = format!("SELECT {TEAM_COLUMNS} FROM teams WHERE name = $1");
+        let sql = format!("SELECT {TEAM_COLUMNS} FROM teams WHERE LOWER(name) = LOWER($1)");
         let row: Option<TeamRow> = with_pool!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(name.trim()).fetch_optional(pool).await
         })?;
@@ -67,7 +68,11 @@ impl Store {
             Some(row) => row.into_team(),
             None => {
                 let names: Vec<String> = self.teams().await?.into_iter().map(|t| t.name.to_string()).collect();
-                let known = if names.is_empty() { "there are no teams yet".to_owned() } else { format!("teams: {}", names.join(", ")) };
+                let known = if names.is_empty() {
+                    "there are no teams yet".to_owned()
+                } else {
+                    format!("teams: {}", names.join(", "))
+                };
                 Err(StoreError::NotFound(format!("no team named `{}` ({known})", name.trim())))
             }
         }
@@ -75,7 +80,12 @@ impl Store {
 
     pub async fn set_team_language(&self, id: TeamId, language: Language) -> Result<()> {
         with_pool!(self.db(), |pool| {
-            sqlx::query("UPDATE teams SET language = $1 WHERE id = $2").bind(language.as_str()).bind(id.0).execute(pool).await.map(|r| r.rows_affected())
+            sqlx::query("UPDATE teams SET language = $1 WHERE id = $2")
+                .bind(language.as_str())
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }

@@ -1,0 +1,246 @@
+//! `relink channel add|list|show|remove|activity`.
+
+use std::io::{IsTerminal as _, Read as _};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use chrono::Utc;
+use clap::Subcommand;
+use relink_core::store::Store;
+use relink_core::time::parse_instant;
+use relink_core::token::TokenSet;
+use relink_core::{Channel, DisplayName, ExternalAccountId, NewChannel, Provider, Scopes, Team, find_channel};
+
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Register a connected channel. Tokens are read from standard input (or --token-file):
+    /// a bare access token, or the JSON a token endpoint answers.
+    Add {
+        #[arg(long)]
+        team: String,
+        /// facebook, instagram_business, instagram_login, linkedin, x, pinterest, youtube,
+        /// google_business or telegram.
+        #[arg(long)]
+        provider: String,
+        /// The network's id of the account (page id, user id, channel id).
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// The name people know the channel by.
+        #[arg(long)]
+        name: String,
+        /// The member who authorised relink on the network.
+        #[arg(long, value_name = "MEMBER")]
+        authorized_by: Option<String>,
+        /// Read the tokens from this file instead of standard input.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// When the access token expires, if the token input does not say (e.g. 2026-12-01 or +60d).
+        #[arg(long, value_name = "WHEN")]
+        expires_at: Option<String>,
+        /// Granted scopes, if the token input does not say (comma or space separated).
+        #[arg(long)]
+        scopes: Option<String>,
+    },
+    /// List channels with their health.
+    List {
+        /// Only this team's channels.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Show one channel: health, reason, expiry, posts at risk, who authorised it, history.
+    Show {
+        #[arg(long)]
+        team: String,
+        /// Channel id or name (a unique part of it is enough).
+        channel: String,
+    },
+    /// Remove a channel, its tokens, posts and history.
+    Remove {
+        #[arg(long)]
+        team: String,
+        channel: String,
+        /// Confirm the removal (tokens cannot be recovered).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Record publishing activity on a channel (Pinterest tokens lapse without it).
+    Activity {
+        #[arg(long)]
+        team: String,
+        channel: String,
+        /// When the activity happened (default: now).
+        #[arg(long, value_name = "WHEN", default_value = "now")]
+        at: String,
+    },
+}
+
+pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()> {
+    let now = Utc::now();
+    match command {
+        ChannelCommand::Add { team, provider, account, name, authorized_by, token_file, expires_at, scopes } => {
+            let provider: Provider = provider.parse()?;
+            let external_account_id = ExternalAccountId::parse(&account)?;
+            let display_name = DisplayName::parse(&name)?;
+            let expires_at = expires_at.as_deref().map(|raw| parse_instant("expires at", raw, now)).transpose()?;
+            let scopes = scopes.as_deref().map(Scopes::parse).transpose()?;
+            let input = read_tokens(token_file.as_ref())?;
+            let mut tokens = TokenSet::parse_input(&input, now)?;
+            drop(zeroize::Zeroizing::new(input));
+            if let Some(at) = expires_at {
+                if tokens.expires_at.is_some() {
+                    bail!("--expires-at: the token input already gives the expiry");
+                }
+                tokens.expires_at = Some(at);
+            }
+            if let Some(scopes) = scopes {
+                if !tokens.scopes.is_empty() {
+                    bail!("--scopes: the token input already gives the scopes");
+                }
+                tokens.scopes = scopes;
+            }
+            let store = crate::open::store(config).await?;
+            let team = store.team_by_name(&team).await?;
+            let authorized_by = match authorized_by {
+                Some(name) => Some(store.member_by_name(team.id, &name).await?.id),
+                None => None,
+            };
+            let channel = store
+                .add_channel(
+                    &NewChannel { team_id: team.id, provider, external_account_id, display_name, authorized_by },
+                    &tokens,
+                    now,
+                )
+                .await?;
+            println!(
+                "channel #{} `{}` ({}) added to `{}`; its first check is due now",
+                channel.id,
+                channel.display_name,
+                channel.provider.label(),
+                team.name
+            );
+            if authorized_by.is_none() {
+                println!(
+                    "note: say who authorised it (--authorized-by) so admins know whom to ask when it disconnects"
+                );
+            }
+        }
+        ChannelCommand::List { team } => {
+            let store = crate::open::store(config).await?;
+            let (channels, teams) = match team {
+                Some(name) => {
+                    let team = store.team_by_name(&name).await?;
+                    (store.channels(Some(team.id)).await?, vec![team])
+                }
+                None => (store.channels(None).await?, store.teams().await?),
+            };
+            if channels.is_empty() {
+                println!("no channels yet: add one with `relink channel add`");
+                return Ok(());
+            }
+            let mut table =
+                super::table(&["ID", "TEAM", "CHANNEL", "NETWORK", "HEALTH", "REASON", "EXPIRES", "NEXT CHECK"]);
+            for channel in channels {
+                let team = teams.iter().find(|t| t.id == channel.team_id).map_or("?".into(), |t| t.name.to_string());
+                table.add_row(vec![
+                    channel.id.to_string(),
+                    team,
+                    channel.display_name.to_string(),
+                    channel.provider.label().to_string(),
+                    channel.health.kind().to_string(),
+                    channel.health.reason().map_or("-".into(), ToString::to_string),
+                    super::when(channel.token_expires_at),
+                    super::when(Some(channel.next_check_at)),
+                ]);
+            }
+            println!("{table}");
+        }
+        ChannelCommand::Show { team, channel } => {
+            let store = crate::open::store(config).await?;
+            let (team, channel) = lookup(&store, &team, &channel).await?;
+            show(&store, &team, &channel).await?;
+        }
+        ChannelCommand::Remove { team, channel, yes } => {
+            let store = crate::open::store(config).await?;
+            let (team, channel) = lookup(&store, &team, &channel).await?;
+            if !yes {
+                bail!(
+                    "this removes channel #{} `{}` of `{}` with its tokens, posts and history; run again with --yes to confirm",
+                    channel.id,
+                    channel.display_name,
+                    team.name
+                );
+            }
+            store.remove_channel(channel.id).await?;
+            println!("channel #{} `{}` removed from `{}`", channel.id, channel.display_name, team.name);
+        }
+        ChannelCommand::Activity { team, channel, at } => {
+            let at = parse_instant("at", &at, now)?;
+            let store = crate::open::store(config).await?;
+            let (_, channel) = lookup(&store, &team, &channel).await?;
+            store.record_activity(channel.id, at).await?;
+            println!("publishing activity on `{}` recorded at {}", channel.display_name, super::when(Some(at)));
+        }
+    }
+    Ok(())
+}
+
+/// Finds a team by name and one of its channels by id or (part of its) name.
+pub(super) async fn lookup(store: &Store, team: &str, channel: &str) -> anyhow::Result<(Team, Channel)> {
+    let team = store.team_by_name(team).await?;
+    let channels = store.channels(Some(team.id)).await?;
+    let channel = find_channel(&channels, channel)?.clone();
+    Ok((team, channel))
+}
+
+async fn show(store: &Store, team: &Team, channel: &Channel) -> anyhow::Result<()> {
+    let authorised_by = match channel.authorized_by {
+        Some(id) => {
+            let member = store.member(id).await?;
+            format!("{} ({})", member.name, member.role)
+        }
+        None => "unknown".into(),
+    };
+    let posts = store.pending_posts(channel.id, Utc::now()).await?;
+    let history = store.history(channel.id, 10).await?;
+    println!("channel      #{} {}", channel.id, channel.display_name);
+    println!("team         {}", team.name);
+    println!("network      {} (account {})", channel.provider.label(), channel.external_account_id);
+    println!("health       {}", channel.health);
+    println!("expires      {}", super::when(channel.token_expires_at));
+    println!("scopes       {}", if channel.scopes.is_empty() { "-".into() } else { channel.scopes.to_string() });
+    println!("authorised   {authorised_by}");
+    println!("last active  {}", super::when(channel.last_activity_at));
+    println!("last check   {}", super::when(channel.last_checked_at));
+    println!("next check   {}", super::when(Some(channel.next_check_at)));
+    match posts.first() {
+        Some(first) => {
+            println!("posts        {} pending, the first due {}", posts.len(), super::when(Some(first.due_at)))
+        }
+        None => println!("posts        none pending"),
+    }
+    if !history.is_empty() {
+        println!("history");
+        for transition in history {
+            let detail = transition.detail.map(|d| format!(" — {d}")).unwrap_or_default();
+            println!("  {}  {} -> {}{detail}", super::when(Some(transition.at)), transition.from, transition.to);
+        }
+    }
+    Ok(())
+}
+
+/// Reads the token input from a file or standard input; refuses an interactive terminal
+/// without a prompt, so a token is never echoed by mistake into shell history.
+fn read_tokens(file: Option<&PathBuf>) -> anyhow::Result<String> {
+    if let Some(path) = file {
+        return std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()));
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("Paste the access token (or the token JSON), then press Ctrl-D:");
+    }
+    let mut input = String::new();
+    stdin.lock().read_to_string(&mut input).context("cannot read the tokens from standard input")?;
+    Ok(input)
+}

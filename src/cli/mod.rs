@@ -1,0 +1,162 @@
+//! The command line: one clap tree, one module a noun. Each command is a function over the
+//! store that prints what a person needs and returns an error that says what to do.
+//!
+//! Tokens are never taken from argv (every user of the machine can read it): `channel add`
+//! reads them from standard input or a file.
+
+mod channel;
+mod config;
+mod keys;
+mod member;
+mod post;
+mod team;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use comfy_table::{Table, presets};
+
+use crate::config::{FlagOverrides, Sources};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "relink",
+    version,
+    about = "Keeps a team's social channels connected: checks OAuth tokens, refreshes them, and warns admins \
+             in Discord and Telegram with a reconnect link.",
+    after_help = "Configuration: relink.toml (or --config FILE / RELINK_CONFIG), RELINK_* environment variables \
+                  (RELINK_WEB__BIND for web.bind), then flags. `relink config check` shows the result."
+)]
+pub struct Cli {
+    /// Configuration file (default: relink.toml in the current directory, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where the embedded database and key file live (default: relink-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://… (prefer RELINK_DATABASE_URL when it holds a password).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Address of the web server (default: 127.0.0.1:8080).
+    #[arg(long, global = true, value_name = "ADDR")]
+    bind: Option<String>,
+    /// Log filter, e.g. info or relink=debug,info.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run relink: web server, token checks and chat bots (Ctrl-C or SIGTERM stops it cleanly).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Manage the encryption keys that seal tokens at rest.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(team::TeamCommand),
+    /// Manage a team's members and their roles.
+    #[command(subcommand)]
+    Member(member::MemberCommand),
+    /// Manage connected channels.
+    #[command(subcommand)]
+    Channel(channel::ChannelCommand),
+    /// Register scheduled posts, so alerts can say which posts are at risk.
+    #[command(subcommand)]
+    Post(post::PostCommand),
+}
+
+/// Parses the command line, runs the command, and turns its outcome into an exit code:
+/// 0 success, 1 the command failed, 2 bad usage or configuration.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config_file = cli.config.clone().or_else(|| std::env::var_os("RELINK_CONFIG").map(PathBuf::from));
+    let flags = FlagOverrides {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        bind: cli.bind.clone(),
+        log: cli.log.clone(),
+    };
+    let sources = match Sources::gather(config_file.as_deref(), &flags) {
+        Ok(sources) => sources,
+        Err(problems) => {
+            eprint!("error: {problems}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Config(command) = &cli.command {
+        return config::run(command, &sources);
+    }
+    let config = match sources.resolve() {
+        Ok(config) => config,
+        Err(problems) => {
+            eprint!("error: {problems}");
+            eprintln!("(`relink config check` shows the whole configuration)");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => crate::serve::serve(config).await,
+            Command::Migrate => migrate(&config).await,
+            Command::Config(_) => unreachable!("handled before the configuration is resolved"),
+            Command::Keys(command) => keys::run(command, &config).await,
+            Command::Team(command) => team::run(command, &config).await,
+            Command::Member(command) => member::run(command, &config).await,
+            Command::Channel(command) => channel::run(command, &config).await,
+            Command::Post(command) => post::run(command, &config).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(filter);
+    use std::io::IsTerminal as _;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn migrate(config: &crate::config::Config) -> anyhow::Result<()> {
+    let db = crate::open::database(config).await?;
+    println!("{}: migrations are up to date", db.display_url());
+    db.close().await;
+    Ok(())
+}
+
+/// A table with a header and no borders, like `kubectl get`.
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING).set_header(header.to_vec());
+    table
+}
+
+/// An instant for a table: `2026-12-01 09:30 UTC`.
+fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(|| "-".into(), |at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+}

@@ -1,0 +1,464 @@
+//! relink's configuration: one typed [`Config`] from a TOML file, `RELINK_*` environment
+//! variables and command-line flags, in that order of precedence (figment merges them).
+//!
+//! Every field has a default, so `relink serve` runs with no configuration at all. Validation
+//! collects every problem at once, each naming its key, where the value came from, and what is
+//! wrong; secrets (tokens, keys, database passwords) are never printed.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use relink_core::crypto::Keyring;
+use relink_core::store::{Engine, redact_url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The file read when `--config` / `RELINK_CONFIG` names none, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "relink.toml";
+
+/// Settings given as flags; they win over the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct FlagOverrides {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<SecretString>,
+    key_file: Option<PathBuf>,
+    encryption_keys: Option<SecretString>,
+    log: Option<String>,
+    web: RawWeb,
+    discord: RawDiscord,
+    telegram: RawTelegram,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawWeb {
+    bind: Option<String>,
+    public_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawDiscord {
+    token: Option<SecretString>,
+    application_id: Option<String>,
+    public_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawTelegram {
+    token: Option<SecretString>,
+}
+
+/// Where the encryption keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A key file, created on first start when missing.
+    File(PathBuf),
+    /// `encryption_keys` from the configuration.
+    Configured(Keyring),
+}
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub bind: SocketAddr,
+    /// The address people reach relink at: reconnect links and OAuth redirects are built from it.
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiscordConfig {
+    pub token: SecretString,
+    pub application_id: Option<u64>,
+    pub public_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    pub token: SecretString,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// May hold a password: show it through [`Config::database_url_for_display`].
+    pub database_url: SecretString,
+    pub keys: KeySource,
+    pub log: String,
+    pub web: WebConfig,
+    pub discord: Option<DiscordConfig>,
+    pub telegram: Option<TelegramConfig>,
+}
+
+impl Config {
+    pub fn database_url_for_display(&self) -> String {
+        redact_url(self.database_url.expose_secret())
+    }
+}
+
+/// One invalid value.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub key: String,
+    pub source: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (from {}): {}", self.key, self.source, self.message)
+    }
+}
+
+/// Everything wrong with a configuration.
+#[derive(Debug, Clone)]
+pub struct Problems(pub Vec<Problem>);
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "the configuration has {} problem(s):", self.0.len())?;
+        for problem in &self.0 {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problems {}
+
+/// The layered sources, kept to say where each value came from.
+#[derive(Debug)]
+pub struct Sources {
+    figment: Figment,
+    pub file: Option<PathBuf>,
+}
+
+impl Sources {
+    /// Gathers the file (explicit `config_file`, else `relink.toml` when present), the
+    /// environment and the flags.
+    pub fn gather(config_file: Option<&Path>, flags: &FlagOverrides) -> Result<Self, Problems> {
+        let file = match config_file {
+            Some(path) if !path.is_file() => {
+                return Err(Problems(vec![Problem {
+                    key: "config".into(),
+                    source: "--config / RELINK_CONFIG".into(),
+                    message: format!("the file {} does not exist", path.display()),
+                }]));
+            }
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
+        };
+        let mut figment = Figment::new();
+        if let Some(path) = &file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed("RELINK_").split("__").ignore(&["config"]));
+        let overrides = [
+            ("data_dir", flags.data_dir.as_ref().map(|p| p.display().to_string())),
+            ("database_url", flags.database_url.clone()),
+            ("web.bind", flags.bind.clone()),
+            ("log", flags.log.clone()),
+        ];
+        for (key, value) in overrides {
+            if let Some(value) = value {
+                figment = figment.merge(Flag(figment::providers::Serialized::default(key, value)));
+            }
+        }
+        Ok(Self { figment, file })
+    }
+
+    /// Where the value of `key` (dotted) came from, in words.
+    pub fn source_of(&self, key: &str) -> String {
+        let Some(metadata) = self.figment.find_metadata(key) else { return "default".into() };
+        let parts: Vec<&str> = key.split('.').collect();
+        let native = metadata.interpolate(&figment::Profile::Default, &parts);
+        match &metadata.source {
+            Some(figment::Source::File(path)) => format!("{} in {}", native, path.display()),
+            // figment's own spelling drops the prefix and the `__` nesting: rebuild the variable.
+            _ if metadata.name.contains("environment") => {
+                format!("environment variable RELINK_{}", parts.join("__").to_uppercase())
+            }
+            _ if metadata.name == FLAG_SOURCE => match key {
+                "web.bind" => "command-line flag --bind".into(),
+                other => format!("command-line flag --{}", other.replace('_', "-")),
+            },
+            _ => format!("{} {native}", metadata.name),
+        }
+    }
+
+    /// Extracts and validates the configuration, reporting every problem.
+    pub fn resolve(&self) -> Result<Config, Problems> {
+        let raw: RawConfig = self.figment.extract().map_err(|error| {
+            Problems(
+                error
+                    .into_iter()
+                    .map(|e| {
+                        let key = e.path.join(".");
+                        let source = if key.is_empty() { "configuration".into() } else { self.source_of(&key) };
+                        Problem { key, source, message: e.kind.to_string() }
+                    })
+                    .collect(),
+            )
+        })?;
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| {
+            problems.push(Problem { key: key.into(), source: self.source_of(key), message });
+        };
+
+        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("relink-data"));
+        if data_dir.as_os_str().is_empty() {
+            problem("data_dir", "must not be empty".into());
+        }
+        let database_url = raw
+            .database_url
+            .map(|u| u.expose_secret().trim().to_owned())
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("relink.db").display()));
+        let engine = match Engine::of_url(&database_url) {
+            Ok(engine) => Some(engine),
+            Err(error) => {
+                problem("database_url", error.to_string());
+                None
+            }
+        };
+        let keys = match raw.encryption_keys {
+            Some(spec) => match Keyring::parse_spec(spec.expose_secret()) {
+                Ok(ring) => KeySource::Configured(ring),
+                Err(error) => {
+                    problem("encryption_keys", error.to_string());
+                    KeySource::File(PathBuf::new())
+                }
+            },
+            None => KeySource::File(raw.key_file.unwrap_or_else(|| default_key_file(&data_dir, &database_url, engine))),
+        };
+        let log = raw.log.unwrap_or_else(|| "info".into());
+        if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&log) {
+            problem("log", format!("not a log filter ({error}); try info, debug, or relink=debug,info"));
+        }
+        let bind_text = raw.web.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = bind_text.trim().parse::<SocketAddr>().unwrap_or_else(|_| {
+            problem("web.bind", format!("`{bind_text}` is not an address and port such as 127.0.0.1:8080"));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        let public_url = match raw.web.public_url {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+                    problem("web.public_url", format!("`{url}` is not an http(s) URL"));
+                }
+                url
+            }
+            None => format!("http://{bind}"),
+        };
+        let discord = match raw.discord.token.filter(|t| !t.expose_secret().trim().is_empty()) {
+            Some(token) => {
+                let application_id = raw.discord.application_id.as_deref().map(str::trim).and_then(|id| {
+                    id.parse::<u64>().ok().or_else(|| {
+                        problem("discord.application_id", format!("`{id}` is not a Discord application id (a number)"));
+                        None
+                    })
+                });
+                let public_key = raw.discord.public_key.map(|k| k.trim().to_owned());
+                if let Some(key) = &public_key
+                    && (key.len() != 64 || !key.chars().all(|c| c.is_ascii_hexdigit()))
+                {
+                    problem("discord.public_key", "must be the 64 hexadecimal characters Discord shows".into());
+                }
+                Some(DiscordConfig { token, application_id, public_key })
+            }
+            None => None,
+        };
+        let telegram = match raw.telegram.token.filter(|t| !t.expose_secret().trim().is_empty()) {
+            Some(token) => {
+                let text = token.expose_secret().trim();
+                let well_formed = text.split_once(':').is_some_and(|(id, rest)| {
+                    !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) && rest.len() >= 20
+                });
+                if !well_formed {
+                    problem("telegram.token", "does not look like a bot token from @BotFather (123456:ABC…)".into());
+                }
+                Some(TelegramConfig { token })
+            }
+            None => None,
+        };
+        if !problems.is_empty() {
+            return Err(Problems(problems));
+        }
+        Ok(Config {
+            data_dir,
+            database_url: SecretString::from(database_url),
+            keys,
+            log,
+            web: WebConfig { bind, public_url },
+            discord,
+            telegram,
+        })
+    }
+
+    /// The effective configuration, one line a setting with its source; secrets redacted.
+    pub fn describe(&self, config: &Config) -> String {
+        let mut out = String::new();
+        let mut line = |key: &str, value: String| {
+            let _ = writeln!(out, "{key:<24} = {value:<44} # {}", self.source_of(key));
+        };
+        line("data_dir", format!("{:?}", config.data_dir.display().to_string()));
+        line("database_url", format!("{:?}", config.database_url_for_display()));
+        match &config.keys {
+            KeySource::File(path) => {
+                line("key_file", format!("{:?}", path.display().to_string()));
+                line("encryption_keys", "(not set: keys come from key_file)".into());
+            }
+            KeySource::Configured(ring) => {
+                let ids: Vec<String> = ring.ids().map(|id| id.to_string()).collect();
+                line("encryption_keys", format!("[REDACTED] (key ids {})", ids.join(", ")));
+            }
+        }
+        line("log", format!("{:?}", config.log));
+        line("web.bind", format!("{:?}", config.web.bind.to_string()));
+        line("web.public_url", format!("{:?}", config.web.public_url));
+        match &config.discord {
+            Some(discord) => {
+                line("discord.token", "[REDACTED]".into());
+                line("discord.application_id", discord.application_id.map_or("(not set)".into(), |id| id.to_string()));
+                line("discord.public_key", discord.public_key.clone().unwrap_or_else(|| "(not set)".into()));
+            }
+            None => line("discord.token", "(not set: the Discord bot is off)".into()),
+        }
+        match &config.telegram {
+            Some(_) => line("telegram.token", "[REDACTED]".into()),
+            None => line("telegram.token", "(not set: the Telegram bot is off)".into()),
+        }
+        out
+    }
+}
+
+const FLAG_SOURCE: &str = "command-line flag";
+
+/// A flag's value, named so `config check` can say it came from the command line.
+struct Flag(figment::providers::Serialized<String>);
+
+impl figment::Provider for Flag {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named(FLAG_SOURCE)
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        self.0.data()
+    }
+}
+
+/// The key file sits beside an SQLite database, else in the data directory.
+fn default_key_file(data_dir: &Path, database_url: &str, engine: Option<Engine>) -> PathBuf {
+    if engine == Some(Engine::Sqlite) {
+        let path = database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+        let path = path.split('?').next().unwrap_or_default();
+        if let Some(dir) = Path::new(path).parent() {
+            return dir.join("relink.key");
+        }
+    }
+    data_dir.join("relink.key")
+}
+
+#[cfg(test)]
+// figment's `Jail` closures return its large error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    fn resolve_with(jail: &mut figment::Jail, flags: &FlagOverrides) -> Result<Config, Problems> {
+        let _ = jail;
+        Sources::gather(None, flags)?.resolve()
+    }
+
+    #[test]
+    fn no_configuration_at_all_gives_the_embedded_defaults() {
+        figment::Jail::expect_with(|jail| {
+            let config = resolve_with(jail, &FlagOverrides::default()).expect("defaults are valid");
+            assert_eq!(config.database_url.expose_secret(), "sqlite://relink-data/relink.db");
+            assert_eq!(config.web.bind.to_string(), "127.0.0.1:8080");
+            assert_eq!(config.web.public_url, "http://127.0.0.1:8080");
+            assert!(matches!(&config.keys, KeySource::File(p) if p == Path::new("relink-data/relink.key")));
+            assert!(config.discord.is_none() && config.telegram.is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn flags_beat_the_environment_which_beats_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "relink.toml",
+                "log = \"warn\"\n[web]\nbind = \"127.0.0.1:1000\"\npublic_url = \"https://relink.example/\"\n",
+            )?;
+            jail.set_env("RELINK_WEB__BIND", "127.0.0.1:2000");
+            jail.set_env("RELINK_LOG", "debug");
+            let flags = FlagOverrides { bind: Some("127.0.0.1:3000".into()), ..Default::default() };
+            let sources = Sources::gather(None, &flags).map_err(|e| e.to_string())?;
+            let config = sources.resolve().map_err(|e| e.to_string())?;
+            assert_eq!(config.web.bind.to_string(), "127.0.0.1:3000");
+            assert_eq!(config.log, "debug");
+            assert_eq!(config.web.public_url, "https://relink.example");
+            assert_eq!(sources.source_of("log"), "environment variable RELINK_LOG");
+            assert!(
+                sources.source_of("web.public_url").contains("relink.toml"),
+                "{}",
+                sources.source_of("web.public_url")
+            );
+            assert_eq!(sources.source_of("web.bind"), "command-line flag --bind");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_invalid_value_is_explained_with_its_source() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RELINK_WEB__BIND", "localhost");
+            jail.set_env("RELINK_DATABASE_URL", "mysql://root:hunter2@db/relink");
+            jail.set_env("RELINK_ENCRYPTION_KEYS", "1:short");
+            jail.set_env("RELINK_TELEGRAM__TOKEN", "not-a-token");
+            jail.set_env("RELINK_LOG", "relink=loud");
+            let problems = resolve_with(jail, &FlagOverrides::default()).unwrap_err();
+            let text = problems.to_string();
+            for expected in ["web.bind", "RELINK_WEB__BIND", "database_url", "encryption_keys", "telegram.token", "log"]
+            {
+                assert!(text.contains(expected), "missing {expected} in {text}");
+            }
+            assert!(!text.contains("hunter2") && !text.contains("not-a-token"), "{text}");
+            assert_eq!(problems.0.len(), 5, "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_description_redacts_secrets() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RELINK_DATABASE_URL", "postgres://relink:s3cret@127.0.0.1/relink");
+            jail.set_env("RELINK_TELEGRAM__TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            let sources = Sources::gather(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let config = sources.resolve().map_err(|e| e.to_string())?;
+            let text = sources.describe(&config);
+            assert!(!text.contains("s3cret") && !text.contains("ABCDEFGHIJ"), "{text}");
+            assert!(text.contains("[REDACTED]"));
+            assert!(matches!(&config.keys, KeySource::File(p) if p == Path::new("relink-data/relink.key")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_explicit_config_file_is_an_error() {
+        let err = Sources::gather(Some(Path::new("/nonexistent/relink.toml")), &FlagOverrides::default()).unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+    }
+}

@@ -1,0 +1,15 @@
+//! The `relink` binary's library: configuration, the command line and the wiring of the parts.
+//! `main.rs` only calls [`run`]; everything here can be called by tests.
+//!
+//! - [`config`]: the typed configuration from file, environment and flags.
+//! - [`cli`]: the commands (`serve`, `migrate`, `config check`, `keys`, `team`, `member`,
+//!   `channel`, `post`), each a function over the store.
+//! - [`open`]: opening the database and the keyring the way every command does.
+//! - [`serve`]: the service: web server, checker, chat front-ends, clean shutdown.
+
+pub mod cli;
+pub mod config;
+pub mod open;
+pub mod serve;
+
+pub use cli::run;

@@ -1,0 +1,83 @@
+//! `relink serve`: opens the store, binds the web server, starts the checker and the chat
+//! front-ends, and waits for Ctrl-C or SIGTERM to stop them all cleanly.
+
+use anyhow::Context as _;
+use relink_core::SystemClock;
+use relink_core::checker::{NoProviders, run_checker};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = crate::open::store(&config).await?;
+    tracing::info!(database = %config.database_url_for_display(), "store open");
+
+    let listener = TcpListener::bind(config.web.bind)
+        .await
+        .with_context(|| format!("cannot listen on {} (web.bind)", config.web.bind))?;
+    let address = listener.local_addr()?;
+    tracing::info!("web server listening on http://{address} (public URL {})", config.web.public_url);
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+
+    let web = tokio::spawn(relink_web::serve(
+        listener,
+        relink_web::router(relink_web::AppState::new(store.clone())),
+        shutdown.clone(),
+    ));
+    let checker = tokio::spawn(run_checker(store.clone(), SystemClock, NoProviders, shutdown.clone()));
+    let bots = relink_bot::start(
+        relink_bot::Settings {
+            discord: config
+                .discord
+                .as_ref()
+                .map(|d| relink_bot::DiscordSettings { token: d.token.clone(), application_id: d.application_id }),
+            telegram: config.telegram.as_ref().map(|t| relink_bot::TelegramSettings { token: t.token.clone() }),
+        },
+        store.clone(),
+        shutdown.clone(),
+    );
+
+    let web_result = web.await.context("the web server task panicked")?;
+    shutdown.cancel();
+    checker.await.context("the checker task panicked")?;
+    for bot in bots {
+        bot.await.context("a chat front-end panicked")?;
+    }
+    store.db().close().await;
+    web_result.context("the web server failed")?;
+    tracing::info!("relink stopped");
+    Ok(())
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+        () = shutdown.cancelled() => {}
+    }
+    shutdown.cancel();
+}

@@ -1,0 +1,322 @@
+//! The operator commands, run as a person runs them: the real `relink` binary in a fresh
+//! directory, against SQLite and against a real PostgreSQL server.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use relink_core::crypto::Keyring;
+use relink_core::store::{Db, Store};
+use secrecy::ExposeSecret as _;
+
+use crate::support::postgres::fresh_postgres_url;
+
+/// A `relink` command running in `dir`, with no `RELINK_*` variable from the outside world.
+pub fn relink(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_relink"));
+    command.current_dir(dir);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RELINK_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("RELINK_LOG", "warn");
+    command
+}
+
+/// Runs `relink ARGS` with `stdin` as standard input.
+fn run(dir: &Path, database_url: Option<&str>, args: &[&str], stdin: &str) -> Output {
+    let mut command = relink(dir);
+    if let Some(url) = database_url {
+        command.env("RELINK_DATABASE_URL", url);
+    }
+    feed(command, args, stdin)
+}
+
+/// Runs `command ARGS` with `stdin` as standard input and collects its output.
+fn feed(mut command: Command, args: &[&str], stdin: &str) -> Output {
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the relink binary starts");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("relink finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a command that must succeed and returns its standard output.
+fn ok(dir: &Path, url: Option<&str>, args: &[&str], stdin: &str) -> String {
+    let out = run(dir, url, args, stdin);
+    assert!(out.status.success(), "relink {args:?} failed: {}{}", text(&out.stdout), text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Runs a command that must fail and returns its standard error.
+fn fails(dir: &Path, url: Option<&str>, args: &[&str], stdin: &str) -> String {
+    let out = run(dir, url, args, stdin);
+    assert!(!out.status.success(), "relink {args:?} should have failed: {}", text(&out.stdout));
+    text(&out.stderr)
+}
+
+const TOKEN_JSON: &str = r#"{"access_token":"EAAB-plain-access-7f3a9","refresh_token":"plain-refresh-c41d","expires_in":5184000,"scope":"pages_manage_posts"}"#;
+
+/// The whole operator journey, on one engine.
+fn operator_commands_work(dir: &Path, url: Option<&str>) {
+    assert!(ok(dir, url, &["team", "add", "Acme", "--language", "it"], "").contains("team `Acme` created"));
+    assert!(fails(dir, url, &["team", "add", "acme"], "").contains("already exists"));
+    ok(dir, url, &["member", "add", "--team", "Acme", "Alice", "--role", "primary-owner", "--discord", "1234"], "");
+    ok(dir, url, &["member", "add", "--team", "acme", "Bob", "--role", "editor", "--telegram", "5678"], "");
+    let members = ok(dir, url, &["member", "list", "--team", "Acme"], "");
+    assert!(members.contains("Alice") && members.contains("primary_owner") && members.contains("5678"), "{members}");
+
+    let added = ok(
+        dir,
+        url,
+        &[
+            "channel",
+            "add",
+            "--team",
+            "Acme",
+            "--provider",
+            "facebook",
+            "--account",
+            "1001",
+            "--name",
+            "Acme Facebook",
+            "--authorized-by",
+            "alice",
+        ],
+        TOKEN_JSON,
+    );
+    assert!(added.contains("Acme Facebook"), "{added}");
+    ok(
+        dir,
+        url,
+        &["channel", "add", "--team", "Acme", "--provider", "twitter", "--account", "acme_x", "--name", "Acme X"],
+        "x-bare-token",
+    );
+    let list = ok(dir, url, &["channel", "list"], "");
+    assert!(list.contains("Acme Facebook") && list.contains("Acme X") && list.contains("unknown"), "{list}");
+    assert!(!list.contains("plain-access"), "{list}");
+
+    ok(dir, url, &["post", "schedule", "--team", "Acme", "--channel", "facebook", "--at", "+2d", "--ref", "p1"], "");
+    ok(dir, url, &["post", "schedule", "--team", "Acme", "--channel", "Acme X", "--at", "2099-01-01 10:00"], "");
+    let posts = ok(dir, url, &["post", "list", "--team", "Acme"], "");
+    assert!(posts.contains("p1") && posts.contains("2099-01-01 10:00 UTC"), "{posts}");
+    ok(dir, url, &["channel", "activity", "--team", "Acme", "face", "--at", "2026-01-02"], "");
+    let show = ok(dir, url, &["channel", "show", "--team", "Acme", "acme f"], "");
+    for expected in
+        ["Acme Facebook", "Alice (primary_owner)", "1 pending", "2026-01-02 00:00 UTC", "pages_manage_posts"]
+    {
+        assert!(show.contains(expected), "missing {expected}: {show}");
+    }
+    ok(dir, url, &["post", "cancel", "--team", "Acme", "1"], "");
+    let posts = ok(dir, url, &["post", "list", "--team", "Acme", "--all"], "");
+    assert!(posts.contains("cancelled"), "{posts}");
+
+    // Bad input gets a clear message naming what was wrong, and changes nothing.
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["member", "add", "--team", "Nope", "Zed", "--role", "admin"], "", "no team named `Nope` (teams: Acme)"),
+        (&["member", "add", "--team", "Acme", "Zed", "--role", "boss"], "", "role: `boss` is not one of"),
+        (&["member", "add", "--team", "Acme", "Zed", "--role", "admin", "--discord", "@zed"], "", "discord user id"),
+        (&["member", "add", "--team", "Acme", "Carol", "--role", "primary_owner"], "", "already has a primary owner"),
+        (
+            &["channel", "add", "--team", "Acme", "--provider", "myspace", "--account", "1", "--name", "M"],
+            "t",
+            "provider: `myspace`",
+        ),
+        (
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1001", "--name", "Again"],
+            "t",
+            "already has a facebook channel",
+        ),
+        (
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "9", "--name", "N"],
+            "",
+            "tokens: no token given",
+        ),
+        (&["channel", "show", "--team", "Acme", "acme"], "", "matches several channels"),
+        (&["channel", "show", "--team", "Acme", "zebra"], "", "no channel matches `zebra`"),
+        (
+            &["post", "schedule", "--team", "Acme", "--channel", "Acme X", "--at", "next tuesday"],
+            "",
+            "at: `next tuesday` is not a date",
+        ),
+        (&["post", "schedule", "--team", "Acme", "--channel", "Acme X", "--at", "2001-01-01"], "", "in the past"),
+        (&["post", "cancel", "--team", "Acme", "abc"], "", "post id: `abc` is not a positive number"),
+        (&["team", "add", "Zed", "--language", "klingon"], "", "language: `klingon`"),
+        (&["member", "remove", "--team", "Acme", "Nobody"], "", "no member named `Nobody`"),
+    ];
+    for (args, stdin, expected) in cases {
+        let err = fails(dir, url, args, stdin);
+        assert!(err.contains(expected), "relink {args:?}: expected `{expected}` in: {err}");
+    }
+    let members = ok(dir, url, &["member", "list", "--team", "Acme"], "");
+    assert!(!members.contains("Zed") && !members.contains("Carol"), "{members}");
+
+    assert!(fails(dir, url, &["channel", "remove", "--team", "Acme", "Acme X"], "").contains("--yes"));
+    ok(dir, url, &["channel", "remove", "--team", "Acme", "Acme X", "--yes"], "");
+    let removed = ok(dir, url, &["member", "remove", "--team", "Acme", "alice"], "");
+    assert!(removed.contains("authorised Acme Facebook"), "{removed}");
+    let list = ok(dir, url, &["channel", "list", "--team", "acme"], "");
+    assert!(list.contains("Acme Facebook") && !list.contains("Acme X"), "{list}");
+}
+
+#[test]
+fn operator_commands_work_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    operator_commands_work(dir.path(), None);
+    assert!(dir.path().join("relink-data/relink.db").exists());
+}
+
+#[tokio::test]
+async fn operator_commands_work_on_postgres() {
+    let url = fresh_postgres_url().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || operator_commands_work(&dir, Some(&url))
+    })
+    .await
+    .expect("the journey completes");
+    assert!(!dir.path().join("relink-data/relink.db").exists(), "PostgreSQL was used, not SQLite");
+}
+
+/// Every file in `dir`, read as bytes.
+fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            (path.display().to_string(), std::fs::read(&path).expect("read file"))
+        })
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn tokens_are_absent_from_the_database_files_and_from_trace_logs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut logs = String::new();
+    let mut traced = |args: &[&str], stdin: &str| {
+        let mut command = relink(dir.path());
+        command.env("RELINK_LOG", "trace");
+        let out = feed(command, args, stdin);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        logs.push_str(&text(&out.stdout));
+        logs.push_str(&text(&out.stderr));
+    };
+    traced(&["team", "add", "Acme"], "");
+    traced(
+        &["channel", "add", "--team", "Acme", "--provider", "linkedin", "--account", "urn1", "--name", "Acme LI"],
+        TOKEN_JSON,
+    );
+    traced(&["channel", "show", "--team", "Acme", "Acme LI"], "");
+    traced(&["keys", "rotate"], "");
+    traced(&["channel", "list"], "");
+    assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "trace logging was on");
+    for secret in ["EAAB-plain-access-7f3a9", "plain-refresh-c41d"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+        for (file, bytes) in all_bytes(&dir.path().join("relink-data")) {
+            assert!(!contains(&bytes, secret), "{secret} is readable in {file}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn rotated_keys_still_open_every_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        ok(&path, None, &["team", "add", "Acme"], "");
+        ok(
+            &path,
+            None,
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A"],
+            TOKEN_JSON,
+        );
+        let rotated = ok(&path, None, &["keys", "rotate"], "");
+        assert!(rotated.contains("key 2") && rotated.contains("1 channel(s) re-sealed"), "{rotated}");
+        let list = ok(&path, None, &["keys", "list"], "");
+        assert!(list.contains("seals new tokens") && list.contains("opens older tokens"), "{list}");
+    })
+    .await
+    .expect("rotation");
+    let data = dir.path().join("relink-data");
+    let ring: Keyring = relink_core::keyfile::load(&data.join("relink.key")).expect("key file");
+    assert_eq!(ring.active_id(), 2);
+    let db = Db::connect(&format!("sqlite://{}", data.join("relink.db").display())).await.expect("db");
+    let store = Store::open(db, ring, chrono::Utc::now()).await.expect("store");
+    let channel = store.channels(None).await.expect("channels").remove(0);
+    let tokens = store.tokens(channel.id).await.expect("tokens open after rotation");
+    assert_eq!(tokens.access_token.expose_secret(), "EAAB-plain-access-7f3a9");
+    assert_eq!(store.channels_per_key().await.expect("per key"), vec![(2, 1)]);
+}
+
+#[test]
+fn a_lost_key_file_is_never_silently_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    ok(dir.path(), None, &["team", "add", "Acme"], "");
+    ok(
+        dir.path(),
+        None,
+        &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A"],
+        "tok",
+    );
+    std::fs::remove_file(dir.path().join("relink-data/relink.key")).expect("remove key");
+    let err = fails(dir.path(), None, &["channel", "list"], "");
+    assert!(err.contains("key file") && err.contains("restore"), "{err}");
+    assert!(!dir.path().join("relink-data/relink.key").exists(), "no new key was generated");
+}
+
+#[test]
+fn config_check_redacts_secrets_and_explains_each_bad_value() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = relink(dir.path())
+        .args(["config", "check"])
+        .env("RELINK_DATABASE_URL", "postgres://relink:pa55word@127.0.0.1:5999/relink")
+        .env("RELINK_TELEGRAM__TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        .output()
+        .expect("config check");
+    let out = text(&good.stdout);
+    assert!(good.status.success(), "{out}{}", text(&good.stderr));
+    assert!(
+        out.contains("postgres://relink:[REDACTED]@127.0.0.1:5999/relink")
+            && out.contains("environment variable RELINK_DATABASE_URL"),
+        "{out}"
+    );
+    assert!(!out.contains("pa55word") && !out.contains("ABCDEFGHIJ"), "{out}");
+
+    std::fs::write(dir.path().join("relink.toml"), "[web]\nbind = \"everywhere\"\n").expect("write config");
+    let bad = relink(dir.path())
+        .args(["config", "check"])
+        .env("RELINK_ENCRYPTION_KEYS", "1:tooshort")
+        .output()
+        .expect("config check");
+    assert_eq!(bad.status.code(), Some(2));
+    let err = text(&bad.stderr);
+    assert!(
+        err.contains("web.bind") && err.contains("relink.toml") && err.contains("`everywhere` is not an address"),
+        "{err}"
+    );
+    assert!(err.contains("encryption_keys") && err.contains("RELINK_ENCRYPTION_KEYS"), "{err}");
+    let serve = relink(dir.path()).arg("serve").output().expect("serve with bad config");
+    assert_eq!(serve.status.code(), Some(2), "serve refuses an invalid configuration");
+}
+
+#[test]
+fn a_database_that_is_down_gets_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let err = fails(dir.path(), Some(&format!("postgres://relink@127.0.0.1:{port}/relink")), &["team", "list"], "");
+    assert!(err.contains("database is unavailable") || err.contains("cannot connect"), "{err}");
+}

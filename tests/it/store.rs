@@ -1,0 +1,668 @@
+//! The store against real databases: every behaviour the rest of relink relies on, checked on
+//! SQLite and on PostgreSQL with the same test body ([`both_engines!`]), plus what only one
+//! engine can show (the SQLite file on disk, a PostgreSQL server that is down).
+//!
+//! Tests reach under the store with their own connection ([`Raw`](crate::support::Raw)) only to
+//! do what the store must not allow or cannot show: copy ciphertext between rows, count cascaded
+//! rows, read query plans.
+
+use std::time::{Duration, Instant};
+
+use chrono::Duration as Span;
+use relink_core::crypto::{CryptoError, KeyMaterial, Keyring};
+use relink_core::store::{Db, DueChannel, Engine, NewMember, ResealReport, Store, StoreError};
+use relink_core::time::to_millis;
+use relink_core::{
+    ChannelId, ChatPlatform, DiscordUserId, Health, Language, MemberName, PostId, PostStatus, Provider, Reason, Role,
+    TeamId, TeamName, TelegramUserId,
+};
+use secrecy::ExposeSecret as _;
+
+use crate::support::{TestStore, both_engines, new_channel, tokens};
+
+both_engines!(
+    migrations_apply_once_and_running_them_again_changes_nothing,
+    teams_are_listed_by_name_and_a_taken_name_is_a_conflict,
+    members_keep_their_roles_and_a_team_has_one_primary_owner,
+    a_chat_identity_belongs_to_one_member_per_team,
+    an_unknown_member_name_lists_the_team_members,
+    tokens_round_trip_and_a_refresh_token_is_never_replaced_by_nothing,
+    a_channel_account_is_registered_once_per_team_and_provider,
+    a_ciphertext_copied_to_another_channel_does_not_open,
+    health_changes_write_history_and_one_outbox_event_each,
+    due_channels_come_earliest_first_and_respect_the_limit,
+    due_work_is_found_through_the_next_check_index,
+    posts_are_listed_by_due_time_and_cancelled_only_by_their_team,
+    scheduling_the_same_external_post_again_moves_it,
+    rotation_reseals_every_channel_under_the_new_key,
+    a_regenerated_or_missing_key_is_refused_at_open,
+    removing_a_channel_removes_its_posts_history_and_events,
+    removing_a_member_leaves_their_channels_without_an_authoriser,
+    chat_bindings_are_idempotent_and_can_be_disabled,
+    publishing_activity_only_moves_forward,
+);
+
+fn team_name(name: &str) -> TeamName {
+    TeamName::parse(name).expect("a valid team name")
+}
+
+fn member(team: TeamId, name: &str, role: Role, discord: Option<i64>, telegram: Option<i64>) -> NewMember {
+    NewMember {
+        team_id: team,
+        name: MemberName::parse(name).expect("a valid member name"),
+        role,
+        discord_user_id: discord.map(DiscordUserId),
+        telegram_user_id: telegram.map(TelegramUserId),
+    }
+}
+
+/// The message of a `Conflict`, or a panic naming what came instead.
+fn conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
+    match result {
+        Err(StoreError::Conflict(message)) => message,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn not_found<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
+    match result {
+        Err(StoreError::NotFound(message)) => message,
+        other => panic!("expected not found, got {other:?}"),
+    }
+}
+
+fn keyring_error<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
+    match result {
+        Err(StoreError::Keyring(message)) => message,
+        other => panic!("expected a keyring error, got {other:?}"),
+    }
+}
+
+async fn migrations_apply_once_and_running_them_again_changes_nothing(db: TestStore) {
+    let folder = match db.engine {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    };
+    let files = std::fs::read_dir(format!("{}/migrations/{folder}", env!("CARGO_MANIFEST_DIR")))
+        .expect("the migrations folder")
+        .filter(|entry| entry.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+        .count();
+    assert!(files > 0);
+    assert_eq!(db.migrations_applied, files, "the first migrate applies every migration file");
+    assert_eq!(db.store.db().migrate().await.expect("migrate again"), 0);
+    let again = db.connect_again().await;
+    assert_eq!(again.migrate().await.expect("migrate from another pool"), 0);
+    assert_eq!(again.engine(), db.engine);
+    again.ping().await.expect("the database answers");
+    assert_eq!(db.store.db().known_key_ids().await.expect("key ids"), vec![1], "opening registers key 1");
+}
+
+async fn teams_are_listed_by_name_and_a_taken_name_is_a_conflict(db: TestStore) {
+    let now = db.now();
+    let zeta = db.store.create_team(&team_name("Zeta"), Language::It, now).await.expect("create Zeta");
+    let acme = db.store.create_team(&team_name("Acme"), Language::En, now).await.expect("create Acme");
+    assert_eq!((zeta.name.as_str(), zeta.language, zeta.created_at), ("Zeta", Language::It, now));
+
+    let names: Vec<String> = db.store.teams().await.expect("teams").iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(names, ["Acme", "Zeta"]);
+    let message = conflict(db.store.create_team(&team_name("Acme"), Language::Ja, now).await);
+    assert!(message.contains("`Acme`"), "{message}");
+
+    assert_eq!(db.store.team(acme.id).await.expect("team by id"), acme);
+    assert_eq!(db.store.team_by_name(" Zeta ").await.expect("team by name").id, zeta.id);
+    let message = not_found(db.store.team_by_name("Nope").await);
+    assert!(message.contains("teams: Acme, Zeta"), "{message}");
+    not_found(db.store.team(TeamId(9_999)).await);
+
+    db.store.set_team_language(acme.id, Language::Ja).await.expect("set the language");
+    assert_eq!(db.store.team(acme.id).await.expect("team").language, Language::Ja);
+}
+
+async fn members_keep_their_roles_and_a_team_has_one_primary_owner(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let other = db.team("Other").await;
+    let alice = db
+        .store
+        .add_member(&member(acme.id, "Alice", Role::PrimaryOwner, Some(111), Some(555)), now)
+        .await
+        .expect("add the primary owner");
+    assert_eq!(alice.discord_user_id, Some(DiscordUserId(111)));
+    assert_eq!(alice.telegram_user_id, Some(TelegramUserId(555)));
+    for (name, role) in [("Carol", Role::Viewer), ("Bob", Role::Admin), ("Erin", Role::Editor), ("Dan", Role::Owner)] {
+        db.store.add_member(&member(acme.id, name, role, None, None), now).await.expect("add a member");
+    }
+
+    let members = db.store.members(acme.id).await.expect("members");
+    let listed: Vec<(&str, Role)> = members.iter().map(|m| (m.name.as_str(), m.role)).collect();
+    assert_eq!(
+        listed,
+        [
+            ("Alice", Role::PrimaryOwner),
+            ("Bob", Role::Admin),
+            ("Carol", Role::Viewer),
+            ("Dan", Role::Owner),
+            ("Erin", Role::Editor)
+        ]
+    );
+    assert_eq!(db.store.member(alice.id).await.expect("member by id"), alice);
+
+    let message = conflict(db.store.add_member(&member(acme.id, "Frank", Role::PrimaryOwner, None, None), now).await);
+    assert!(message.contains("primary owner"), "{message}");
+    db.store
+        .add_member(&member(other.id, "Frank", Role::PrimaryOwner, None, None), now)
+        .await
+        .expect("another team has its own primary owner");
+}
+
+async fn a_chat_identity_belongs_to_one_member_per_team(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let other = db.team("Other").await;
+    let alice = db.store.add_member(&member(acme.id, "Alice", Role::Admin, Some(111), Some(555)), now).await;
+    let alice = alice.expect("add Alice");
+
+    conflict(db.store.add_member(&member(acme.id, "Bob", Role::Admin, Some(111), None), now).await);
+    conflict(db.store.add_member(&member(acme.id, "Bob", Role::Admin, None, Some(555)), now).await);
+    conflict(db.store.add_member(&member(acme.id, "Alice", Role::Viewer, None, None), now).await);
+    let elsewhere = db
+        .store
+        .add_member(&member(other.id, "Alice", Role::Viewer, Some(111), Some(555)), now)
+        .await
+        .expect("the same person may belong to another team");
+
+    let by_discord = db.store.members_by_discord(DiscordUserId(111)).await.expect("by Discord id");
+    assert_eq!(by_discord.iter().map(|m| m.id).collect::<Vec<_>>(), [alice.id, elsewhere.id]);
+    let by_telegram = db.store.members_by_telegram(TelegramUserId(555)).await.expect("by Telegram id");
+    assert_eq!(by_telegram.len(), 2);
+    assert!(db.store.members_by_discord(DiscordUserId(222)).await.expect("unknown id").is_empty());
+}
+
+async fn an_unknown_member_name_lists_the_team_members(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let message = not_found(db.store.member_by_name(acme.id, "Alice").await);
+    assert!(message.contains("no members yet"), "{message}");
+
+    for name in ["Bob", "Alice"] {
+        db.store.add_member(&member(acme.id, name, Role::Editor, None, None), now).await.expect("add a member");
+    }
+    let found = db.store.member_by_name(acme.id, "  aLiCe ").await.expect("names match without case");
+    assert_eq!(found.name.as_str(), "Alice");
+    let message = not_found(db.store.member_by_name(acme.id, "Zed").await);
+    assert!(message.contains("`Zed`") && message.contains("members: Alice, Bob"), "{message}");
+}
+
+async fn tokens_round_trip_and_a_refresh_token_is_never_replaced_by_nothing(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let expires = now + Span::days(60);
+    let channel = db.channel(&acme, "1234", &tokens("access-1", Some("refresh-1"), Some(expires))).await;
+    assert_eq!(channel.health, Health::Unknown);
+    assert_eq!(channel.next_check_at, now, "a new channel is checked at once");
+    assert_eq!(channel.token_expires_at, Some(expires));
+    assert!(channel.scopes.contains("pages_manage_posts"));
+
+    let stored = db.store.tokens(channel.id).await.expect("open the tokens");
+    assert_eq!(stored.access_token.expose_secret(), "access-1");
+    assert_eq!(stored.refresh_token.as_ref().map(|t| t.expose_secret()), Some("refresh-1"));
+    assert_eq!(stored.expires_at, Some(expires));
+    assert_eq!(stored.scopes, channel.scopes);
+
+    let later = now + Span::days(90);
+    db.store.replace_tokens(channel.id, &tokens("access-2", None, Some(later)), now).await.expect("replace");
+    let stored = db.store.tokens(channel.id).await.expect("open the tokens");
+    assert_eq!(stored.access_token.expose_secret(), "access-2");
+    assert_eq!(stored.refresh_token.as_ref().map(|t| t.expose_secret()), Some("refresh-1"));
+    assert_eq!(db.store.channel(channel.id).await.expect("channel").token_expires_at, Some(later));
+
+    db.store.replace_tokens(channel.id, &tokens("access-3", Some("refresh-3"), None), now).await.expect("replace");
+    let stored = db.store.tokens(channel.id).await.expect("open the tokens");
+    assert_eq!(stored.refresh_token.as_ref().map(|t| t.expose_secret()), Some("refresh-3"));
+    assert_eq!(stored.expires_at, None);
+
+    not_found(db.store.tokens(ChannelId(9_999)).await);
+    not_found(db.store.replace_tokens(ChannelId(9_999), &tokens("x", Some("y"), None), now).await);
+}
+
+async fn a_channel_account_is_registered_once_per_team_and_provider(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let other = db.team("Other").await;
+    let set = tokens("access", None, None);
+    db.channel(&acme, "1234", &set).await;
+    let message =
+        conflict(db.store.add_channel(&new_channel(&acme, Provider::Facebook, "1234", None), &set, now).await);
+    assert!(message.contains("facebook") && message.contains("`1234`"), "{message}");
+    let on_instagram = new_channel(&acme, Provider::InstagramBusiness, "1234", None);
+    db.store.add_channel(&on_instagram, &set, now).await.expect("the same id on another network");
+    db.channel(&other, "1234", &set).await;
+
+    let mut ghost = new_channel(&acme, Provider::Facebook, "5678", None);
+    ghost.team_id = TeamId(9_999);
+    not_found(db.store.add_channel(&ghost, &set, now).await);
+
+    let names: Vec<String> =
+        db.store.channels(Some(acme.id)).await.expect("channels").iter().map(|c| c.provider.to_string()).collect();
+    assert_eq!(names, ["facebook", "instagram_business"]);
+    assert_eq!(db.store.channels(None).await.expect("all channels").len(), 3);
+}
+
+async fn a_ciphertext_copied_to_another_channel_does_not_open(db: TestStore) {
+    let acme = db.team("Acme").await;
+    let a = db.channel(&acme, "aaa", &tokens("access-a", Some("refresh-a"), None)).await;
+    let b = db.channel(&acme, "bbb", &tokens("access-b", Some("refresh-b"), None)).await;
+
+    let mut raw = db.raw().await;
+    let copied = raw
+        .execute(&format!(
+            "UPDATE channels SET \
+             token_ciphertext = (SELECT token_ciphertext FROM channels WHERE id = {a}), \
+             token_key_id = (SELECT token_key_id FROM channels WHERE id = {a}) \
+             WHERE id = {b}",
+            a = a.id,
+            b = b.id
+        ))
+        .await;
+    assert_eq!(copied, 1);
+
+    match db.store.tokens(b.id).await {
+        Err(StoreError::Crypto(CryptoError::DoesNotOpen(1))) => {}
+        other => panic!("a ciphertext bound to channel {} opened for channel {}: {other:?}", a.id, b.id),
+    }
+    let a_tokens = db.store.tokens(a.id).await.expect("the original row still opens");
+    assert_eq!(a_tokens.access_token.expose_secret(), "access-a");
+}
+
+async fn health_changes_write_history_and_one_outbox_event_each(db: TestStore) {
+    let acme = db.team("Acme").await;
+    let channel = db.channel(&acme, "1234", &tokens("access", None, None)).await;
+    assert_eq!(db.store.pending_event_count().await.expect("events"), 0);
+
+    let first = db.now();
+    let transition = db.store.set_health(channel.id, &Health::Healthy, None, first).await.expect("set health");
+    let transition = transition.expect("unknown → healthy is a change");
+    assert_eq!((transition.from, transition.to, transition.at), (Health::Unknown, Health::Healthy, first));
+    assert_eq!(db.store.pending_event_count().await.expect("events"), 1);
+
+    db.clock.advance(Span::hours(1));
+    let unchanged = db.store.set_health(channel.id, &Health::Healthy, None, db.now()).await.expect("set health");
+    assert_eq!(unchanged, None);
+    assert_eq!(db.store.pending_event_count().await.expect("events"), 1, "no event without a change");
+    let read = db.store.channel(channel.id).await.expect("channel");
+    assert_eq!((read.health, read.last_checked_at), (Health::Healthy, Some(db.now())), "a check is recorded anyway");
+
+    db.clock.advance(Span::hours(1));
+    let revoked = Health::NeedsReauth(Reason::Other("error 190: session invalidated".into()));
+    let second = db.now();
+    db.store.set_health(channel.id, &revoked, Some("provider said 190"), second).await.expect("set health");
+    db.clock.advance(Span::hours(1));
+    let password = Health::NeedsReauth(Reason::PasswordChanged);
+    let third = db.now();
+    db.store.set_health(channel.id, &password, None, third).await.expect("set health");
+    assert_eq!(db.store.pending_event_count().await.expect("events"), 3);
+    assert_eq!(db.store.channel(channel.id).await.expect("channel").health, password);
+
+    let history = db.store.history(channel.id, 10).await.expect("history");
+    let steps: Vec<_> = history.iter().map(|t| (t.at, t.from.clone(), t.to.clone(), t.detail.clone())).collect();
+    assert_eq!(
+        steps,
+        [
+            // A past state's `other` detail is not kept; the new state's is.
+            (third, Health::NeedsReauth(Reason::Other(String::new())), password, None),
+            (second, Health::Healthy, revoked, Some("provider said 190".to_owned())),
+            (first, Health::Unknown, Health::Healthy, None),
+        ],
+        "newest first"
+    );
+    assert!(history.iter().all(|t| t.channel_id == channel.id));
+    assert_eq!(db.store.history(channel.id, 1).await.expect("history").len(), 1);
+    not_found(db.store.set_health(ChannelId(9_999), &Health::Healthy, None, db.now()).await);
+}
+
+async fn due_channels_come_earliest_first_and_respect_the_limit(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let set = tokens("access", None, None);
+    let late = db.channel(&acme, "late", &set).await.id;
+    let soon = db.channel(&acme, "soon", &set).await.id;
+    let far = db.channel(&acme, "far", &set).await.id;
+    for (id, at) in [(late, now + Span::hours(2)), (soon, now + Span::hours(1)), (far, now + Span::days(5))] {
+        db.store.schedule_check(id, at).await.expect("schedule a check");
+    }
+
+    let due = |at, limit| {
+        let store = db.store.clone();
+        async move { store.due_channels(at, limit).await.expect("due channels") }
+    };
+    let ids = |due: Vec<DueChannel>| due.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert!(due(now, 10).await.is_empty());
+    assert_eq!(
+        due(now + Span::hours(3), 10).await,
+        [
+            DueChannel { id: soon, next_check_at: now + Span::hours(1) },
+            DueChannel { id: late, next_check_at: now + Span::hours(2) }
+        ]
+    );
+    assert_eq!(ids(due(now + Span::hours(3), 1).await), [soon]);
+    assert_eq!(ids(due(now + Span::days(6), 10).await), [soon, late, far]);
+    assert_eq!(db.store.next_due_at().await.expect("next due"), Some(now + Span::hours(1)));
+
+    let fresh = db.channel(&acme, "fresh", &set).await.id;
+    assert_eq!(ids(due(now, 10).await), [fresh], "a new channel is due at once");
+}
+
+async fn due_work_is_found_through_the_next_check_index(db: TestStore) {
+    let now = to_millis(db.now());
+    let acme = db.team("Acme").await;
+    let blob = match db.engine {
+        Engine::Sqlite => "x'00'",
+        Engine::Postgres => r"'\x00'::bytea",
+    };
+    let mut raw = db.raw().await;
+    // Enough rows, checks spread a minute apart, that a planner would rather read the index than
+    // sort the table; the statistics must know about them.
+    let inserted = raw
+        .execute(&format!(
+            "INSERT INTO channels (team_id, provider, external_account_id, display_name, token_key_id, \
+             token_ciphertext, next_check_at, created_at, updated_at) \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+             SELECT {team}, 'facebook', 'bulk-' || i, 'Bulk ' || i, 1, {blob}, {now} + i * 60000, {now}, {now} FROM n",
+            team = acme.id
+        ))
+        .await;
+    assert_eq!(inserted, 5_000);
+    raw.execute("ANALYZE").await;
+
+    // The checker's query, as `due_channels` sends it, with ten minutes of work due.
+    let ten_minutes = now + 10 * 60_000;
+    let plan = raw
+        .plan(&format!(
+            "SELECT id, next_check_at FROM channels WHERE next_check_at <= {ten_minutes} \
+             ORDER BY next_check_at LIMIT 100"
+        ))
+        .await;
+    assert!(plan.contains("channels_due"), "the due query does not use the channels_due index:\n{plan}");
+
+    let due = db.store.due_channels(relink_core::time::from_millis(ten_minutes), 100).await.expect("due channels");
+    assert_eq!(due.len(), 10);
+    assert!(due.windows(2).all(|pair| pair[0].next_check_at < pair[1].next_check_at));
+}
+
+async fn posts_are_listed_by_due_time_and_cancelled_only_by_their_team(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let other = db.team("Other").await;
+    let set = tokens("access", None, None);
+    let page = db.channel(&acme, "page", &set).await.id;
+    let shop = db.channel(&acme, "shop", &set).await.id;
+    let theirs = db.channel(&other, "theirs", &set).await.id;
+
+    let schedule = |channel, days| {
+        let store = db.store.clone();
+        async move { store.schedule_post(channel, now + Span::days(days), None, now).await.expect("schedule") }
+    };
+    let second = schedule(page, 2).await;
+    let first = schedule(shop, 1).await;
+    let third = schedule(page, 3).await;
+    let their_post = schedule(theirs, 1).await;
+    assert_eq!((second.status, second.due_at, second.created_at), (PostStatus::Pending, now + Span::days(2), now));
+
+    let ids = |posts: Vec<relink_core::ScheduledPost>| posts.into_iter().map(|p| p.id).collect::<Vec<PostId>>();
+    assert_eq!(ids(db.store.posts(acme.id, None, false).await.expect("posts")), [first.id, second.id, third.id]);
+    assert_eq!(ids(db.store.posts(acme.id, Some(page), false).await.expect("posts")), [second.id, third.id]);
+    assert_eq!(ids(db.store.posts(other.id, None, false).await.expect("posts")), [their_post.id]);
+
+    let cancelled = db.store.cancel_post(acme.id, second.id).await.expect("cancel");
+    assert_eq!(cancelled.status, PostStatus::Cancelled);
+    db.store.cancel_post(acme.id, second.id).await.expect("cancelling twice is not an error");
+    assert_eq!(ids(db.store.posts(acme.id, None, false).await.expect("posts")), [first.id, third.id]);
+    let all = db.store.posts(acme.id, None, true).await.expect("all posts");
+    assert_eq!(
+        all.iter().map(|p| p.status).collect::<Vec<_>>(),
+        [PostStatus::Pending, PostStatus::Cancelled, PostStatus::Pending]
+    );
+
+    not_found(db.store.cancel_post(other.id, first.id).await);
+    not_found(db.store.cancel_post(acme.id, their_post.id).await);
+    assert_eq!(ids(db.store.posts(acme.id, None, false).await.expect("posts")), [first.id, third.id]);
+
+    let at_risk = db.store.pending_posts(page, now + Span::hours(60)).await.expect("pending posts");
+    assert_eq!(ids(at_risk), [third.id]);
+    not_found(db.store.schedule_post(ChannelId(9_999), now, None, now).await);
+}
+
+async fn scheduling_the_same_external_post_again_moves_it(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let set = tokens("access", None, None);
+    let page = db.channel(&acme, "page", &set).await.id;
+    let shop = db.channel(&acme, "shop", &set).await.id;
+
+    let post = db.store.schedule_post(page, now + Span::days(1), Some("buffer-42"), now).await.expect("schedule");
+    let moved = db.store.schedule_post(page, now + Span::days(2), Some("buffer-42"), now).await.expect("schedule");
+    assert_eq!(moved.id, post.id);
+    assert_eq!((moved.due_at, moved.external_ref.as_deref()), (now + Span::days(2), Some("buffer-42")));
+    assert_eq!(db.store.posts(acme.id, Some(page), true).await.expect("posts").len(), 1);
+
+    db.store.cancel_post(acme.id, post.id).await.expect("cancel");
+    let revived = db.store.schedule_post(page, now + Span::days(3), Some("buffer-42"), now).await.expect("schedule");
+    assert_eq!((revived.id, revived.status), (post.id, PostStatus::Pending), "scheduling again revives it");
+
+    let on_shop = db.store.schedule_post(shop, now + Span::days(1), Some("buffer-42"), now).await.expect("schedule");
+    assert_ne!(on_shop.id, post.id, "a reference is one post per channel");
+    let a = db.store.schedule_post(page, now, None, now).await.expect("schedule");
+    let b = db.store.schedule_post(page, now, None, now).await.expect("schedule");
+    assert_ne!(a.id, b.id, "posts without a reference are never merged");
+}
+
+async fn rotation_reseals_every_channel_under_the_new_key(db: TestStore) {
+    let acme = db.team("Acme").await;
+    let mut channels = Vec::new();
+    for n in 0..3 {
+        let set = tokens(&format!("access-{n}"), Some(&format!("refresh-{n}")), None);
+        channels.push((db.channel(&acme, &format!("account-{n}"), &set).await.id, format!("access-{n}")));
+    }
+    assert_eq!(db.store.channels_per_key().await.expect("per key"), [(1, 3)]);
+
+    let mut rotated = db.keyring.clone();
+    assert_eq!(rotated.add_generated(), 2);
+    let store = Store::open(db.store.db().clone(), rotated.clone(), db.now()).await.expect("open with keys 1 and 2");
+    // A channel added after the rotation is sealed under key 2 from the start.
+    let newest = store
+        .add_channel(
+            &new_channel(&acme, Provider::Linkedin, "newest", None),
+            &tokens("access-new", None, None),
+            db.now(),
+        )
+        .await
+        .expect("add a channel");
+    channels.push((newest.id, "access-new".to_owned()));
+    assert_eq!(store.channels_per_key().await.expect("per key"), [(1, 3), (2, 1)]);
+
+    assert_eq!(store.reseal_all().await.expect("reseal"), ResealReport { resealed: 3, already_current: 1 });
+    assert_eq!(store.channels_per_key().await.expect("per key"), [(2, 4)]);
+    assert_eq!(store.reseal_all().await.expect("reseal again"), ResealReport { resealed: 0, already_current: 4 });
+
+    let key_2 = rotated.key(2).expect("key 2").clone();
+    let only_key_2 = Keyring::new([(2, key_2.clone())]).expect("a keyring");
+    let store = Store::open(db.connect_again().await, only_key_2, db.now()).await.expect("key 1 is no longer needed");
+    for (id, access) in &channels {
+        let set = store.tokens(*id).await.expect("tokens open under key 2 alone");
+        assert_eq!(set.access_token.expose_secret(), access);
+    }
+    assert_eq!(store.db().known_key_ids().await.expect("key ids"), [1, 2]);
+
+    // A key file rewritten with a new key 1 is noticed, though no channel uses key 1 any more.
+    let regenerated = Keyring::new([(1, KeyMaterial::generate()), (2, key_2)]).expect("a keyring");
+    let message = keyring_error(Store::open(db.connect_again().await, regenerated, db.now()).await);
+    assert!(message.contains("encryption key 1") && message.contains("not the key"), "{message}");
+    let message = keyring_error(
+        Store::open(
+            db.connect_again().await,
+            Keyring::new([(1, KeyMaterial::generate())]).expect("a keyring"),
+            db.now(),
+        )
+        .await,
+    );
+    assert!(message.contains("encryption key"), "{message}");
+}
+
+async fn a_regenerated_or_missing_key_is_refused_at_open(db: TestStore) {
+    let acme = db.team("Acme").await;
+    let channel = db.channel(&acme, "1234", &tokens("access", None, None)).await;
+
+    let regenerated = Keyring::new([(1, KeyMaterial::generate())]).expect("a keyring");
+    let message = keyring_error(Store::open(db.connect_again().await, regenerated, db.now()).await);
+    assert!(message.contains("encryption key 1 is not the key"), "{message}");
+
+    let missing = Keyring::new([(2, KeyMaterial::generate())]).expect("a keyring");
+    let message = keyring_error(Store::open(db.connect_again().await, missing, db.now()).await);
+    assert!(message.contains("1 channel(s)") && message.contains("encryption key 1"), "{message}");
+    assert!(!message.contains(db.keyring.key(1).expect("key 1").to_base64().as_str()));
+
+    // Neither refusal registered its key: the original keyring still opens the store.
+    assert_eq!(db.store.db().known_key_ids().await.expect("key ids"), [1]);
+    let store = Store::open(db.connect_again().await, db.keyring.clone(), db.now()).await.expect("the right key");
+    store.tokens(channel.id).await.expect("tokens open");
+}
+
+async fn removing_a_channel_removes_its_posts_history_and_events(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let set = tokens("access", None, None);
+    let doomed = db.channel(&acme, "doomed", &set).await.id;
+    let kept = db.channel(&acme, "kept", &set).await.id;
+    for channel in [doomed, kept] {
+        db.store.schedule_post(channel, now + Span::days(1), Some("ref"), now).await.expect("schedule");
+        db.store.set_health(channel, &Health::Healthy, None, now).await.expect("set health");
+    }
+    db.store.schedule_post(doomed, now + Span::days(2), None, now).await.expect("schedule");
+
+    db.store.remove_channel(doomed).await.expect("remove");
+    not_found(db.store.channel(doomed).await);
+    not_found(db.store.remove_channel(doomed).await);
+
+    let mut raw = db.raw().await;
+    for table in ["scheduled_posts", "health_history", "events"] {
+        let left = raw.number(&format!("SELECT COUNT(*) FROM {table} WHERE channel_id = {doomed}")).await;
+        assert_eq!(left, 0, "{table} keeps rows of a removed channel");
+        let other = raw.number(&format!("SELECT COUNT(*) FROM {table} WHERE channel_id = {kept}")).await;
+        assert_eq!(other, 1, "{table} lost rows of another channel");
+    }
+    assert_eq!(db.store.posts(acme.id, None, true).await.expect("posts").len(), 1);
+    assert_eq!(db.store.history(kept, 10).await.expect("history").len(), 1);
+}
+
+async fn removing_a_member_leaves_their_channels_without_an_authoriser(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let alice = db.store.add_member(&member(acme.id, "Alice", Role::Admin, Some(1), None), now).await;
+    let alice = alice.expect("add Alice");
+    let new = new_channel(&acme, Provider::Pinterest, "boards", Some(alice.id));
+    let channel = db.store.add_channel(&new, &tokens("access", None, None), now).await.expect("add a channel");
+    assert_eq!(channel.authorized_by, Some(alice.id));
+
+    db.store.remove_member(alice.id).await.expect("remove Alice");
+    not_found(db.store.member(alice.id).await);
+    not_found(db.store.remove_member(alice.id).await);
+    let channel = db.store.channel(channel.id).await.expect("the channel stays");
+    assert_eq!(channel.authorized_by, None);
+    db.store.tokens(channel.id).await.expect("its tokens still open");
+}
+
+async fn chat_bindings_are_idempotent_and_can_be_disabled(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let bound = db.store.bind_chat(acme.id, ChatPlatform::Telegram, -100_123, now).await.expect("bind");
+    assert!(bound.enabled);
+    db.store.bind_chat(acme.id, ChatPlatform::Discord, 987_654_321, now).await.expect("bind");
+    db.store.bind_chat(acme.id, ChatPlatform::Telegram, -100_123, now).await.expect("binding again is fine");
+    assert_eq!(db.store.chat_bindings(acme.id).await.expect("bindings").len(), 2);
+
+    let changed = db.store.set_chat_enabled(acme.id, ChatPlatform::Telegram, -100_123, false).await;
+    assert!(changed.expect("disable"));
+    let bindings = db.store.chat_bindings(acme.id).await.expect("bindings");
+    let state: Vec<_> = bindings.iter().map(|b| (b.platform, b.chat_id, b.enabled)).collect();
+    assert_eq!(state, [(ChatPlatform::Discord, 987_654_321, true), (ChatPlatform::Telegram, -100_123, false)]);
+
+    let rebound = db.store.bind_chat(acme.id, ChatPlatform::Telegram, -100_123, now).await.expect("bind again");
+    assert!(rebound.enabled, "binding a disabled chat enables it");
+    let unknown = db.store.set_chat_enabled(acme.id, ChatPlatform::Discord, 1, false).await;
+    assert!(!unknown.expect("an unknown binding"));
+    not_found(db.store.bind_chat(TeamId(9_999), ChatPlatform::Discord, 1, now).await);
+}
+
+async fn publishing_activity_only_moves_forward(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let channel = db.channel(&acme, "pins", &tokens("access", None, None)).await.id;
+    assert_eq!(db.store.channel(channel).await.expect("channel").last_activity_at, None);
+
+    db.store.record_activity(channel, now).await.expect("record");
+    db.store.record_activity(channel, now - Span::days(3)).await.expect("record an older one");
+    assert_eq!(db.store.channel(channel).await.expect("channel").last_activity_at, Some(now));
+    db.store.record_activity(channel, now + Span::days(1)).await.expect("record a newer one");
+    assert_eq!(db.store.channel(channel).await.expect("channel").last_activity_at, Some(now + Span::days(1)));
+    not_found(db.store.record_activity(ChannelId(9_999), now).await);
+}
+
+#[tokio::test]
+async fn plain_tokens_never_reach_the_sqlite_files() {
+    let db = TestStore::open(Engine::Sqlite).await;
+    let acme = db.team("Acme").await;
+    let secrets = ["EAAB-plain-access-4f1c2a9e", "plain-refresh-9d7e3b51", "EAAB-plain-access-second-77aa10"];
+    let channel = db.channel(&acme, "1234", &tokens(secrets[0], Some(secrets[1]), None)).await;
+    db.store.replace_tokens(channel.id, &tokens(secrets[2], None, None), db.now()).await.expect("replace");
+    // Closing the last connection checkpoints the write-ahead log; every file is read anyway.
+    db.store.db().close().await;
+
+    let mut contents = Vec::new();
+    for entry in std::fs::read_dir(db.dir.path()).expect("the database directory") {
+        let path = entry.expect("a directory entry").path();
+        contents.push((path.clone(), std::fs::read(&path).expect("a database file")));
+    }
+    let holds = |bytes: &[u8], needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(
+        contents.iter().any(|(_, bytes)| holds(bytes, "1234 page")),
+        "the scan must see the channel row (files: {:?})",
+        contents.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    for (path, bytes) in &contents {
+        for secret in secrets {
+            assert!(!holds(bytes, secret), "{} holds a plain token", path.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_postgres_server_that_is_down_is_unavailable_quickly() {
+    // A port that was free a moment ago and that nothing listens on now.
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let url = format!("postgres://relink:hunter2-secret@127.0.0.1:{port}/relink");
+    let started = Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(30), Db::connect(&url)).await.expect("connect gives up");
+    match result {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(!message.contains("hunter2-secret"), "the password leaks: {message}");
+            assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+        }
+        other => panic!("expected the database to be unavailable, got {other:?}"),
+    }
+    // The store keeps retrying a refused connection for its connect timeout (10 s), in case the
+    // server is starting; it must give up then, not wait for the operating system's timeouts.
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?} to give up", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_sqlite_file_in_a_missing_directory_is_unavailable() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}/missing/relink.db", dir.path().display());
+    match Db::connect(&url).await {
+        Err(StoreError::Unavailable(message)) => assert!(message.contains("missing/relink.db"), "{message}"),
+        other => panic!("expected the database to be unavailable, got {other:?}"),
+    }
+}

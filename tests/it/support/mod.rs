@@ -1,0 +1,195 @@
+//! The harness every test module shares: real databases and a store over them.
+//!
+//! - [`postgres`]: a private PostgreSQL server per test process (or the one named by
+//!   `RELINK_TEST_POSTGRES_URL`) and a fresh database per test.
+//! - [`fresh_sqlite_url`]: a SQLite file in a directory the test owns.
+//! - [`TestStore`]: a migrated database of either engine, a store with a fresh keyring and a
+//!   [`TestClock`], ready for a test to use.
+//! - [`both_engines!`]: runs one store test against SQLite and against PostgreSQL, so the two
+//!   engines cannot drift apart unnoticed.
+//! - [`Raw`]: a connection of the test's own to the same database, for what the store API must
+//!   not allow (tampering with rows, reading query plans).
+
+pub mod postgres;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use relink_core::crypto::{KeyMaterial, Keyring};
+use relink_core::store::{Db, Engine, Store};
+use relink_core::token::TokenSet;
+use relink_core::{
+    Channel, Clock as _, DisplayName, ExternalAccountId, Language, MemberId, NewChannel, Provider, Scopes, Team,
+    TeamName, TestClock,
+};
+use secrecy::SecretString;
+use sqlx::{Connection as _, Executor as _, PgConnection, Row as _, SqliteConnection};
+use tempfile::TempDir;
+
+pub use postgres::fresh_postgres_url;
+
+/// The URL of a SQLite database file (created on connect) in `dir`.
+pub fn fresh_sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("relink.db").display())
+}
+
+/// Where every test clock starts: a fixed instant, so failures reproduce.
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").expect("a valid RFC 3339 instant").to_utc()
+}
+
+/// A fresh, migrated database of one engine and a store over it.
+#[derive(Debug)]
+pub struct TestStore {
+    pub engine: Engine,
+    /// The database's URL, for opening more connections or stores on it.
+    pub url: String,
+    pub store: Store,
+    /// The keyring the store was opened with (key 1 only), for rotation tests.
+    pub keyring: Keyring,
+    pub clock: TestClock,
+    /// How many migrations the first `migrate` applied.
+    pub migrations_applied: usize,
+    /// A directory the test owns: the SQLite file lives here; it is removed with the value.
+    pub dir: TempDir,
+}
+
+impl TestStore {
+    pub async fn open(engine: Engine) -> Self {
+        let dir = tempfile::Builder::new().prefix("relink-test-").tempdir().expect("a temporary directory");
+        let url = match engine {
+            Engine::Sqlite => fresh_sqlite_url(dir.path()),
+            Engine::Postgres => fresh_postgres_url().await,
+        };
+        let db = Db::connect(&url).await.unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
+        let migrations_applied = db.migrate().await.unwrap_or_else(|e| panic!("migrations fail on {engine:?}: {e}"));
+        let keyring = Keyring::new([(1, KeyMaterial::generate())]).expect("a one-key keyring");
+        let clock = TestClock::at(start_time());
+        let store = Store::open(db, keyring.clone(), clock.now())
+            .await
+            .unwrap_or_else(|e| panic!("cannot open the store on a fresh database: {e}"));
+        Self { engine, url, store, keyring, clock, migrations_applied, dir }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Opens a new pool on the same database (the store's pool is the store's own).
+    pub async fn connect_again(&self) -> Db {
+        Db::connect(&self.url).await.unwrap_or_else(|e| panic!("cannot connect again: {e}"))
+    }
+
+    /// A connection of the test's own to the same database.
+    pub async fn raw(&self) -> Raw {
+        Raw::connect(self.engine, &self.url).await
+    }
+
+    pub async fn team(&self, name: &str) -> Team {
+        let name = TeamName::parse(name).expect("a valid team name");
+        self.store.create_team(&name, Language::En, self.now()).await.expect("create a team")
+    }
+
+    /// Adds a Facebook channel for `account` with the given tokens, authorised by nobody.
+    pub async fn channel(&self, team: &Team, account: &str, tokens: &TokenSet) -> Channel {
+        let channel = new_channel(team, Provider::Facebook, account, None);
+        self.store.add_channel(&channel, tokens, self.now()).await.expect("add a channel")
+    }
+}
+
+/// A channel to add; its display name is "<account> page".
+pub fn new_channel(team: &Team, provider: Provider, account: &str, authorized_by: Option<MemberId>) -> NewChannel {
+    NewChannel {
+        team_id: team.id,
+        provider,
+        external_account_id: ExternalAccountId::parse(account).expect("a valid account id"),
+        display_name: DisplayName::parse(&format!("{account} page")).expect("a valid display name"),
+        authorized_by,
+    }
+}
+
+/// A token set with the given secrets, expiring at `expires_at`.
+pub fn tokens(access: &str, refresh: Option<&str>, expires_at: Option<DateTime<Utc>>) -> TokenSet {
+    TokenSet {
+        access_token: SecretString::from(access.to_owned()),
+        refresh_token: refresh.map(|r| SecretString::from(r.to_owned())),
+        expires_at,
+        scopes: Scopes::parse("pages_show_list pages_manage_posts").expect("valid scopes"),
+    }
+}
+
+/// A plain sqlx connection to a test database, beside the store.
+#[derive(Debug)]
+pub enum Raw {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl Raw {
+    pub async fn connect(engine: Engine, url: &str) -> Self {
+        match engine {
+            Engine::Sqlite => Raw::Sqlite(SqliteConnection::connect(url).await.expect("a raw SQLite connection")),
+            Engine::Postgres => Raw::Postgres(PgConnection::connect(url).await.expect("a raw PostgreSQL connection")),
+        }
+    }
+
+    /// Runs statements (several may be separated by `;`), returning the rows they affected.
+    pub async fn execute(&mut self, sql: &str) -> u64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let result = match self {
+            Raw::Sqlite(connection) => connection.execute(sql).await.map(|r| r.rows_affected()),
+            Raw::Postgres(connection) => connection.execute(sql).await.map(|r| r.rows_affected()),
+        };
+        result.unwrap_or_else(|e| panic!("raw SQL failed: {e}"))
+    }
+
+    /// The single integer a query returns, such as a `COUNT(*)`.
+    pub async fn number(&mut self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let result = match self {
+            Raw::Sqlite(connection) => sqlx::query_scalar(sql).fetch_one(connection).await,
+            Raw::Postgres(connection) => sqlx::query_scalar(sql).fetch_one(connection).await,
+        };
+        result.unwrap_or_else(|e| panic!("raw query failed: {e}"))
+    }
+
+    /// The engine's query plan for `select`, one line per plan node.
+    pub async fn plan(&mut self, select: &str) -> String {
+        let lines: Result<Vec<String>, sqlx::Error> = match self {
+            Raw::Sqlite(connection) => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {select}")))
+                    .fetch_all(connection)
+                    .await;
+                rows.and_then(|rows| rows.iter().map(|row| row.try_get("detail")).collect())
+            }
+            Raw::Postgres(connection) => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {select}"))).fetch_all(connection).await;
+                rows.and_then(|rows| rows.iter().map(|row| row.try_get(0)).collect())
+            }
+        };
+        lines.unwrap_or_else(|e| panic!("EXPLAIN failed: {e}")).join("\n")
+    }
+}
+
+/// Declares, for each named `async fn(TestStore)` of the calling module, a module of that name
+/// with two tests, `on_sqlite` and `on_postgres`, each running it on a fresh database.
+macro_rules! both_engines {
+    ($($test:ident),+ $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test]
+                async fn on_sqlite() {
+                    let db = $crate::support::TestStore::open(relink_core::store::Engine::Sqlite).await;
+                    super::$test(db).await;
+                }
+
+                #[tokio::test]
+                async fn on_postgres() {
+                    let db = $crate::support::TestStore::open(relink_core::store::Engine::Postgres).await;
+                    super::$test(db).await;
+                }
+            }
+        )+
+    };
+}
+pub(crate) use both_engines;
