@@ -9,9 +9,13 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::collections::{BTreeMap, HashMap};
+
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use relink_core::Provider;
 use relink_core::crypto::Keyring;
+use relink_core::provider::{ProviderConfig, Providers};
 use relink_core::store::{Engine, redact_url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -39,6 +43,36 @@ struct RawConfig {
     web: RawWeb,
     discord: RawDiscord,
     telegram: RawTelegram,
+    providers: RawProviders,
+    checker: RawChecker,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawProviders {
+    /// One base URL serving every network the simulator's way (`{url}/{provider}/…`).
+    simulator: Option<String>,
+    #[serde(flatten)]
+    each: BTreeMap<String, RawProvider>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawProvider {
+    client_id: Option<String>,
+    client_secret: Option<SecretString>,
+    api_base: Option<String>,
+    authorize_url: Option<String>,
+    token_url: Option<String>,
+    rate_per_second: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawChecker {
+    enabled: Option<bool>,
+    batch: Option<u32>,
+    concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,9 +124,22 @@ pub struct TelegramConfig {
     pub token: SecretString,
 }
 
+/// The checker's settings.
+#[derive(Debug, Clone)]
+pub struct CheckerSettings {
+    pub enabled: bool,
+    pub batch: u32,
+    pub concurrency: usize,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Every network's endpoints and relink's app credentials there.
+    pub providers: Providers,
+    /// Where the networks were pointed, for `config check`: `None` for the public endpoints.
+    pub provider_simulator: Option<String>,
+    pub checker: CheckerSettings,
     pub data_dir: PathBuf,
     /// May hold a password: show it through [`Config::database_url_for_display`].
     pub database_url: SecretString,
@@ -293,10 +340,30 @@ impl Sources {
             }
             None => None,
         };
+        let (providers, provider_simulator) = resolve_providers(raw.providers, &mut problem);
+        let defaults = relink_core::checker::CheckerConfig::default();
+        let checker = CheckerSettings {
+            enabled: raw.checker.enabled.unwrap_or(true),
+            batch: raw.checker.batch.filter(|b| (1..=10_000).contains(b)).unwrap_or_else(|| {
+                if let Some(bad) = raw.checker.batch {
+                    problem("checker.batch", format!("{bad} is not between 1 and 10000"));
+                }
+                defaults.batch
+            }),
+            concurrency: raw.checker.concurrency.filter(|c| (1..=4_096).contains(c)).unwrap_or_else(|| {
+                if let Some(bad) = raw.checker.concurrency {
+                    problem("checker.concurrency", format!("{bad} is not between 1 and 4096"));
+                }
+                defaults.concurrency
+            }),
+        };
         if !problems.is_empty() {
             return Err(Problems(problems));
         }
         Ok(Config {
+            providers,
+            provider_simulator,
+            checker,
             data_dir,
             database_url: SecretString::from(database_url),
             keys,
@@ -340,6 +407,23 @@ impl Sources {
             Some(_) => line("telegram.token", "[REDACTED]".into()),
             None => line("telegram.token", "(not set: the Telegram bot is off)".into()),
         }
+        line("checker.enabled", config.checker.enabled.to_string());
+        line("checker.batch", config.checker.batch.to_string());
+        line("checker.concurrency", config.checker.concurrency.to_string());
+        if let Some(url) = &config.provider_simulator {
+            line("providers.simulator", format!("{url:?} (every network points at the simulator)"));
+        }
+        for provider in Provider::ALL {
+            let settings = config.providers.config(*provider);
+            let key = format!("providers.{provider}.client_id");
+            let credentials = if settings.client_id.is_empty() {
+                "(not set: reconnect links for this network need it)".to_owned()
+            } else {
+                format!("{:?}, client_secret [REDACTED]", settings.client_id)
+            };
+            line(&key, credentials);
+            line(&format!("providers.{provider}.api_base"), format!("{:?}", settings.api_base.as_str()));
+        }
         out
     }
 }
@@ -357,6 +441,76 @@ impl figment::Provider for Flag {
     fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         self.0.data()
     }
+}
+
+/// Builds the networks' configuration: the public endpoints by default, all of them under one
+/// simulator URL when `providers.simulator` is set, then each `[providers.NAME]` table on top.
+fn resolve_providers(raw: RawProviders, problem: &mut impl FnMut(&str, String)) -> (Providers, Option<String>) {
+    let parse_url = |key: &str, text: &str, problem: &mut dyn FnMut(&str, String)| -> Option<url::Url> {
+        match url::Url::parse(text.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                problem(key, format!("`{}` is not an http(s) URL", text.trim()));
+                None
+            }
+        }
+    };
+    let simulator = raw.simulator.as_deref().and_then(|text| {
+        let mut url = parse_url("providers.simulator", text, problem)?;
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        Some(url)
+    });
+    let base = match &simulator {
+        Some(url) => Providers::all_at(url, "relink-sim", "relink-sim-secret", 1_000.0),
+        None => Providers::new(HashMap::new()),
+    };
+    let mut configs: HashMap<Provider, ProviderConfig> =
+        Provider::ALL.iter().map(|p| (*p, base.config(*p).clone())).collect();
+    for (name, table) in raw.each {
+        let provider = match name.parse::<Provider>() {
+            Ok(provider) if provider.as_str() == name => provider,
+            Ok(provider) => {
+                problem(&format!("providers.{name}"), format!("write it as [providers.{provider}]"));
+                continue;
+            }
+            Err(error) => {
+                problem(&format!("providers.{name}"), error.message);
+                continue;
+            }
+        };
+        let config = configs.get_mut(&provider).expect("every provider is present");
+        let key = |field: &str| format!("providers.{name}.{field}");
+        if let Some(id) = table.client_id {
+            config.client_id = id.trim().to_owned();
+        }
+        if let Some(secret) = table.client_secret {
+            config.client_secret = secret;
+        }
+        for (field, value, slot) in [
+            ("api_base", table.api_base, &mut config.api_base),
+            ("authorize_url", table.authorize_url, &mut config.authorize_url),
+            ("token_url", table.token_url, &mut config.token_url),
+        ] {
+            if let Some(text) = value
+                && let Some(mut url) = parse_url(&key(field), &text, problem)
+            {
+                if field == "api_base" && !url.path().ends_with('/') {
+                    url.set_path(&format!("{}/", url.path()));
+                }
+                *slot = url;
+            }
+        }
+        if let Some(rate) = table.rate_per_second {
+            if rate.is_finite() && rate > 0.0 {
+                config.rate_per_second = rate;
+            } else {
+                problem(&key("rate_per_second"), format!("{rate} is not a positive number"));
+            }
+        }
+    }
+    (Providers::new(configs), simulator.map(|u| u.to_string()))
 }
 
 /// The key file sits beside an SQLite database, else in the data directory.

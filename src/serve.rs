@@ -2,8 +2,10 @@
 //! front-ends, and waits for Ctrl-C or SIGTERM to stop them all cleanly.
 
 use anyhow::Context as _;
+use std::sync::Arc;
+
 use relink_core::SystemClock;
-use relink_core::checker::{NoProviders, run_checker};
+use relink_core::checker::{Checker, CheckerConfig, run_checker};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +29,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         relink_web::router(relink_web::AppState::new(store.clone())),
         shutdown.clone(),
     ));
-    let checker = tokio::spawn(run_checker(store.clone(), SystemClock, NoProviders, shutdown.clone()));
+    let checker = if config.checker.enabled {
+        let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
+        Some(tokio::spawn(run_checker(checker, SystemClock, shutdown.clone())))
+    } else {
+        tracing::warn!("the checker is disabled (checker.enabled = false): tokens are not being checked");
+        None
+    };
     let bots = relink_bot::start(
         relink_bot::Settings {
             discord: config
@@ -42,7 +50,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let web_result = web.await.context("the web server task panicked")?;
     shutdown.cancel();
-    checker.await.context("the checker task panicked")?;
+    if let Some(checker) = checker {
+        checker.await.context("the checker task panicked")?;
+    }
     for bot in bots {
         bot.await.context("a chat front-end panicked")?;
     }
@@ -80,4 +90,9 @@ async fn stop_on_signal(shutdown: CancellationToken) {
         () = shutdown.cancelled() => {}
     }
     shutdown.cancel();
+}
+
+/// The checker's settings from the configuration.
+pub fn checker_config(config: &Config) -> CheckerConfig {
+    CheckerConfig { batch: config.checker.batch, concurrency: config.checker.concurrency, ..CheckerConfig::default() }
 }

@@ -19,6 +19,7 @@ pub mod clock;
 pub mod crypto;
 pub mod domain;
 pub mod keyfile;
+pub mod provider;
 pub mod store;
 pub mod time;
 pub mod token;

@@ -63,7 +63,23 @@ CREATE TABLE channels (
     health_detail        TEXT,
     next_check_at        BIGINT  NOT NULL,
     last_checked_at      BIGINT,
+    -- Bumped on every token write: a writer that read an older version lost a race.
     version              BIGINT  NOT NULL DEFAULT 0,
+    -- When the current tokens were issued (extend-while-valid tokens must be old enough).
+    token_issued_at      BIGINT,
+    -- The check or refresh lease: one process at a time works on a channel; writes are fenced
+    -- by the owner, so a process whose lease ran out cannot overwrite a newer result.
+    lease_owner          TEXT,
+    lease_until          BIGINT,
+    -- Transient failures in a row (backoff), and distinct days with unrecognised answers
+    -- (giving up counts days, so one bad afternoon of a network disconnects nobody).
+    consecutive_failures BIGINT  NOT NULL DEFAULT 0,
+    failure_days         BIGINT  NOT NULL DEFAULT 0,
+    last_failure_day     BIGINT,
+    -- A refresh that may have reached the network but whose answer was lost: never retried blindly.
+    refresh_uncertain_at BIGINT,
+    -- A problem of relink's own app or bot seen on this channel, for operators (never for teams).
+    operator_problem     TEXT,
     created_at           BIGINT  NOT NULL,
     updated_at           BIGINT  NOT NULL,
     UNIQUE (team_id, provider, external_account_id)

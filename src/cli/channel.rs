@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use clap::Subcommand;
+use relink_core::checker::{Checker, RefreshNow};
 use relink_core::store::Store;
 use relink_core::time::parse_instant;
 use relink_core::token::TokenSet;
@@ -64,6 +65,12 @@ pub enum ChannelCommand {
         /// Confirm the removal (tokens cannot be recovered).
         #[arg(long)]
         yes: bool,
+    },
+    /// Renew a channel's access now, before it expires (where the network allows it).
+    Refresh {
+        #[arg(long)]
+        team: String,
+        channel: String,
     },
     /// Record publishing activity on a channel (Pinterest tokens lapse without it).
     Activity {
@@ -174,6 +181,25 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
             }
             store.remove_channel(channel.id).await?;
             println!("channel #{} `{}` removed from `{}`", channel.id, channel.display_name, team.name);
+        }
+        ChannelCommand::Refresh { team, channel } => {
+            let store = crate::open::store(config).await?;
+            let (_, channel) = lookup(&store, &team, &channel).await?;
+            let checker = Checker::new(store, config.providers.clone(), crate::serve::checker_config(config));
+            match checker.refresh_now(channel.id, now).await? {
+                RefreshNow::Renewed(health) => {
+                    println!("`{}` renewed; its health is now {health}", channel.display_name);
+                }
+                RefreshNow::NotRenewable => bail!(
+                    "{} does not let relink renew `{}` by itself: reconnect it instead",
+                    channel.provider.label(),
+                    channel.display_name
+                ),
+                RefreshNow::Busy => bail!("`{}` is being checked right now; try again in a minute", channel.display_name),
+                RefreshNow::Failed { health, detail } => {
+                    bail!("`{}` was not renewed: {detail} (health: {health})", channel.display_name)
+                }
+            }
         }
         ChannelCommand::Activity { team, channel, at } => {
             let at = parse_instant("at", &at, now)?;

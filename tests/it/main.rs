@@ -7,12 +7,15 @@
 //!
 //! - [`store`]: the store on both engines: teams, members, channels and their sealed tokens,
 //!   health and its history, due checks, posts, key rotation.
+//! - [`checker`]: the checker against the provider simulator: the seeds' causes of disconnection,
+//!   transient faults, rate limits, renewals, two processes racing for rotating tokens.
 //! - [`cli`]: the operator commands through the real binary, on both engines; secrets never in
 //!   the database files or the logs; configuration checks.
 //! - [`serve`]: `relink serve` started in an empty directory.
 
 mod support;
 
+mod checker;
 mod cli;
 mod serve;
 mod store;

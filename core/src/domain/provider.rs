@@ -15,6 +15,7 @@ keyword_enum! {
         Youtube => "youtube" | "yt",
         GoogleBusiness => "google_business" | "gbp" | "google_business_profile" | "google_my_business",
         Telegram => "telegram" | "tg",
+        Threads => "threads",
     }
 }
 
@@ -31,6 +32,7 @@ impl Provider {
             Provider::Youtube => "YouTube",
             Provider::GoogleBusiness => "Google Business Profile",
             Provider::Telegram => "Telegram",
+            Provider::Threads => "Threads",
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::time::{from_millis, to_millis};
 use crate::token::TokenSet;
 
 #[derive(sqlx::FromRow)]
-struct ChannelRow {
+pub(super) struct ChannelRow {
     id: i64,
     team_id: i64,
     provider: String,
@@ -31,16 +31,16 @@ struct ChannelRow {
     created_at: i64,
 }
 
-const CHANNEL_COLUMNS: &str = "id, team_id, provider, external_account_id, display_name, authorized_by, \
+pub(super) const CHANNEL_COLUMNS: &str = "id, team_id, provider, external_account_id, display_name, authorized_by, \
     token_expires_at, scopes, last_activity_at, health, health_reason, health_detail, next_check_at, \
     last_checked_at, created_at";
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
 impl ChannelRow {
-    fn into_channel(self) -> Result<Channel> {
+    pub(super) fn into_channel(self) -> Result<Channel> {
         Ok(Channel {
             id: ChannelId(self.id),
             team_id: TeamId(self.team_id),
@@ -87,8 +87,43 @@ pub struct DueChannel {
     pub next_check_at: DateTime<Utc>,
 }
 
+/// Appends a transition to `health_history` and the outbox, inside the caller's transaction.
+/// A macro because each engine's transaction is its own type.
+macro_rules! insert_transition {
+    ($tx:expr, $channel:expr, $team:expr, $at:expr, ($from_health:expr, $from_reason:expr), ($to_health:expr, $to_reason:expr, $reason_detail:expr), $detail:expr) => {{
+        sqlx::query(
+            "INSERT INTO health_history (channel_id, at, from_health, from_reason, to_health, to_reason, reason_detail, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind($channel)
+        .bind($at)
+        .bind($from_health)
+        .bind($from_reason)
+        .bind($to_health)
+        .bind($to_reason)
+        .bind($reason_detail)
+        .bind($detail)
+        .execute($tx)
+        .await?;
+        let payload = serde_json::json!({
+            "from": $from_health, "from_reason": $from_reason,
+            "to": $to_health, "to_reason": $to_reason, "reason_detail": $reason_detail, "detail": $detail,
+        });
+        sqlx::query(
+            "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, 'health_changed', $3, $4)",
+        )
+        .bind($team)
+        .bind($channel)
+        .bind(payload.to_string())
+        .bind($at)
+        .execute($tx)
+        .await?;
+    }};
+}
+pub(super) use insert_transition;
+
 /// The stored columns of a health: (health, reason, reason detail).
-fn health_columns(health: &Health) -> (&'static str, Option<&'static str>, Option<&str>) {
+pub(super) fn health_columns(health: &Health) -> (&'static str, Option<&'static str>, Option<&str>) {
     let reason = health.reason();
     (health.kind().as_str(), reason.map(Reason::as_str), reason.and_then(Reason::detail))
 }
@@ -105,8 +140,8 @@ impl Store {
                 // The ciphertext is bound to the row id, which exists only after the insert.
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO channels (team_id, provider, external_account_id, display_name, authorized_by, \
-                     token_key_id, token_ciphertext, token_expires_at, scopes, next_check_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $9, $9) RETURNING id",
+                     token_key_id, token_ciphertext, token_expires_at, scopes, next_check_at, token_issued_at, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $9, $9, $9) RETURNING id",
                 )
                 .bind(channel.team_id.0)
                 .bind(channel.provider.as_str())
@@ -226,7 +261,7 @@ impl Store {
         let changed = with_pool!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE channels SET token_key_id = $1, token_ciphertext = $2, token_expires_at = $3, scopes = $4, \
-                 version = version + 1, updated_at = $5 WHERE id = $6",
+                 version = version + 1, token_issued_at = $5, refresh_uncertain_at = NULL, updated_at = $5 WHERE id = $6",
             )
             .bind(i64::from(sealed.key_id))
             .bind(sealed.bytes)
@@ -323,33 +358,7 @@ impl Store {
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO health_history (channel_id, at, from_health, from_reason, to_health, to_reason, reason_detail, detail) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(id.0)
-                .bind(now_ms)
-                .bind(from_health)
-                .bind(from_reason)
-                .bind(to_health)
-                .bind(to_reason)
-                .bind(reason_detail)
-                .bind(detail)
-                .execute(&mut *tx)
-                .await?;
-                let payload = serde_json::json!({
-                    "from": from_health, "from_reason": from_reason,
-                    "to": to_health, "to_reason": to_reason, "reason_detail": reason_detail, "detail": detail,
-                });
-                sqlx::query(
-                    "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, 'health_changed', $3, $4)",
-                )
-                .bind(team_id)
-                .bind(id.0)
-                .bind(payload.to_string())
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+                insert_transition!(&mut *tx, id.0, team_id, now_ms, (from_health, from_reason), (to_health, to_reason, reason_detail), detail);
                 tx.commit().await?;
                 Ok(Some((from, team_id)))
             }

@@ -13,6 +13,7 @@
 
 mod channel;
 mod chat;
+mod checks;
 mod keys;
 mod member;
 mod post;
@@ -30,6 +31,7 @@ use crate::crypto::{CryptoError, Keyring};
 use crate::domain::ParseError;
 
 pub use channel::DueChannel;
+pub use checks::{CheckResult, Claim};
 pub use keys::ResealReport;
 pub use member::NewMember;
 

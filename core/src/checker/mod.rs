@@ -1,0 +1,474 @@
+//! The checker: finds due channels through the `next_check_at` index, claims them under a
+//! lease, renews what is due for renewal, validates each token with its network, and writes
+//! the results back in one transaction per batch.
+//!
+//! [`Checker::check_due`] is one pass (tests call it directly with a test clock);
+//! [`run_checker`] is the loop around it. [`Checker::refresh_now`] is an admin's "refresh
+//! access" before expiry, under the same lease.
+//!
+//! Renewal rules (PROVIDERS.md): extend-while-valid tokens about a day early; rotating refresh
+//! tokens late, under the lease, new tokens saved before anything else; a refresh token is never
+//! replaced by nothing; a refresh whose answer was lost is not retried blindly; a refusal is
+//! believed only after re-reading the row (a sibling process may have rotated the tokens first).
+
+pub mod decide;
+pub mod schedule;
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio_util::sync::CancellationToken;
+
+use self::decide::{Decision, Observed, Rules, decide, describe};
+use crate::clock::Clock;
+use crate::domain::{Channel, ChannelId, Health, Provider};
+use crate::provider::{Providers, Renewal, Renewed, Verdict};
+use crate::store::{CheckResult, Claim, Result, Store, StoreError};
+use crate::token::TokenSet;
+
+/// The checker's settings.
+#[derive(Debug, Clone)]
+pub struct CheckerConfig {
+    /// This process's name in leases; unique per process.
+    pub owner: String,
+    /// Channels claimed per pass.
+    pub batch: u32,
+    /// Checks in flight at once.
+    pub concurrency: usize,
+    /// How long a claim holds a channel; a crashed process's channels come due after it.
+    pub lease: Duration,
+    /// How long to wait before retrying a refresh whose answer was lost.
+    pub uncertain_retry: Duration,
+    pub rules: Rules,
+}
+
+impl Default for CheckerConfig {
+    fn default() -> Self {
+        Self {
+            owner: format!("relink-{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            batch: 512,
+            concurrency: 64,
+            lease: Duration::from_secs(120),
+            uncertain_retry: Duration::from_secs(120),
+            rules: Rules::default(),
+        }
+    }
+}
+
+/// What one pass did, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub claimed: usize,
+    pub valid: usize,
+    pub needs_reauth: usize,
+    pub operator: usize,
+    pub transient: usize,
+    pub unknown: usize,
+    pub renewed: usize,
+    /// Channels skipped because their network asked relink to wait.
+    pub deferred: usize,
+    /// Health changes written.
+    pub transitions: usize,
+}
+
+impl Outcome {
+    fn count(&mut self, verdict: &Verdict) {
+        match verdict {
+            Verdict::Valid(_) => self.valid += 1,
+            Verdict::Dead(_) | Verdict::Permission(_) | Verdict::Account(_) => self.needs_reauth += 1,
+            Verdict::Operator(_) => self.operator += 1,
+            Verdict::Transient { .. } => self.transient += 1,
+            Verdict::Unknown(_) => self.unknown += 1,
+        }
+    }
+}
+
+/// The result of an admin's "refresh now".
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshNow {
+    /// Renewed; the channel's health after validating the new token.
+    Renewed(Health),
+    /// The network does not let relink renew this token: reconnect instead.
+    NotRenewable,
+    /// A check or refresh of this channel is running: try again in a moment.
+    Busy,
+    /// The network refused or failed; the channel's health now.
+    Failed { health: Health, detail: String },
+}
+
+/// The checker.
+#[derive(Debug)]
+pub struct Checker {
+    store: Store,
+    providers: Providers,
+    config: CheckerConfig,
+    limiters: HashMap<Provider, DefaultDirectRateLimiter>,
+    /// Networks that asked relink to wait, until when.
+    paused: Mutex<HashMap<Provider, DateTime<Utc>>>,
+}
+
+/// One check's result and what the pass counts.
+struct Checked {
+    result: CheckResult,
+    verdict: Option<Verdict>,
+    renewed: bool,
+}
+
+impl Checker {
+    pub fn new(store: Store, providers: Providers, config: CheckerConfig) -> Self {
+        let limiters = Provider::ALL
+            .iter()
+            .map(|provider| {
+                let rate = providers.config(*provider).rate_per_second.max(0.001);
+                let quota = if rate >= 1.0 {
+                    let per_second = NonZeroU32::new(rate as u32).unwrap_or(NonZeroU32::MIN);
+                    Quota::per_second(per_second).allow_burst(per_second)
+                } else {
+                    Quota::with_period(Duration::from_secs_f64(1.0 / rate)).expect("a positive period")
+                };
+                (*provider, RateLimiter::direct(quota))
+            })
+            .collect();
+        Self { store, providers, config, limiters, paused: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
+    /// One pass: claims the channels due at `now` and checks them.
+    pub async fn check_due(&self, now: DateTime<Utc>) -> Result<Outcome> {
+        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let claims = self.store.claim_due(now, self.config.batch, &self.config.owner, lease_until).await?;
+        let mut outcome = Outcome { claimed: claims.len(), ..Outcome::default() };
+        if claims.is_empty() {
+            return Ok(outcome);
+        }
+        let checked: Vec<Result<Checked>> = futures_util::stream::iter(claims)
+            .map(|claim| self.check_claim(claim, now))
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
+        let mut results = Vec::with_capacity(checked.len());
+        for item in checked {
+            let checked = item?;
+            match &checked.verdict {
+                Some(verdict) => outcome.count(verdict),
+                None => outcome.deferred += 1,
+            }
+            outcome.renewed += usize::from(checked.renewed);
+            outcome.transitions += usize::from(checked.result.from != checked.result.to);
+            results.push(checked.result);
+        }
+        self.store.finish_checks(&self.config.owner, &results, now).await?;
+        Ok(outcome)
+    }
+
+    /// An admin's "refresh access": renews a channel's token now, if its network allows it.
+    pub async fn refresh_now(&self, id: ChannelId, now: DateTime<Utc>) -> Result<RefreshNow> {
+        let channel = self.store.channel(id).await?;
+        let policy = self.providers.policy(channel.provider);
+        if !policy.renews_itself() {
+            return Ok(RefreshNow::NotRenewable);
+        }
+        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let Some(claim) = self.store.acquire_lease(id, &self.config.owner, now, lease_until).await? else {
+            return Ok(RefreshNow::Busy);
+        };
+        if claim.tokens.as_ref().is_ok_and(|t| !self.renewable(claim.channel.provider, t)) {
+            self.store.release_lease(id, &self.config.owner, claim.channel.next_check_at).await?;
+            return Ok(RefreshNow::NotRenewable);
+        }
+        let checked = self.check(claim, now, true).await?;
+        let health = checked.result.to.clone();
+        let failure = checked.result.detail.clone();
+        let renewed = checked.renewed;
+        self.store.finish_checks(&self.config.owner, &[checked.result], now).await?;
+        Ok(if renewed {
+            RefreshNow::Renewed(health)
+        } else {
+            RefreshNow::Failed { health, detail: failure.unwrap_or_else(|| "the network did not renew the token".into()) }
+        })
+    }
+
+    fn renewable(&self, provider: Provider, tokens: &TokenSet) -> bool {
+        match self.providers.policy(provider).renewal {
+            Renewal::None => false,
+            Renewal::ExtendWhileValid { .. } => true,
+            Renewal::RefreshToken | Renewal::RotatingRefreshToken => tokens.refresh_token.is_some(),
+        }
+    }
+
+    fn renewal_due(&self, claim: &Claim, tokens: &TokenSet, now: DateTime<Utc>) -> bool {
+        let policy = self.providers.policy(claim.channel.provider);
+        if !self.renewable(claim.channel.provider, tokens) {
+            return false;
+        }
+        if let Some(uncertain) = claim.refresh_uncertain_at
+            && (now - uncertain).to_std().unwrap_or(Duration::ZERO) < self.config.uncertain_retry
+        {
+            return false;
+        }
+        let Some(expiry) = tokens.expires_at else { return false };
+        let ahead = chrono::Duration::from_std(schedule::renew_ahead(policy)).unwrap_or(chrono::Duration::MAX);
+        match policy.renewal {
+            Renewal::ExtendWhileValid { min_age } => {
+                let old_enough = claim
+                    .token_issued_at
+                    .is_none_or(|issued| (now - issued).to_std().unwrap_or(Duration::ZERO) >= min_age);
+                expiry > now && expiry - now <= ahead && old_enough
+            }
+            _ => expiry - now <= ahead,
+        }
+    }
+
+    async fn check_claim(&self, claim: Claim, now: DateTime<Utc>) -> Result<Checked> {
+        self.check(claim, now, false).await
+    }
+
+    /// Checks one claimed channel; `force_renewal` renews even if not yet due.
+    async fn check(&self, claim: Claim, now: DateTime<Utc>, force_renewal: bool) -> Result<Checked> {
+        let provider = claim.channel.provider;
+        let tokens = match &claim.tokens {
+            Ok(tokens) => tokens.clone(),
+            Err(problem) => {
+                let verdict = Verdict::Operator(format!("the stored tokens cannot be opened: {problem}"));
+                return Ok(self.conclude(&claim, verdict, false, now));
+            }
+        };
+        let paused_until = self.paused.lock().expect("pause map").get(&provider).copied();
+        if let Some(until) = paused_until.filter(|until| *until > now) {
+            let result = self.unchanged(&claim, until);
+            return Ok(Checked { result, verdict: None, renewed: false });
+        }
+
+        let mut tokens = tokens;
+        let mut version = claim.version;
+        let mut renewed = false;
+        let mut refresh_uncertain_at = None;
+        if force_renewal || self.renewal_due(&claim, &tokens, now) {
+            match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
+                Renewal_::Done => renewed = true,
+                Renewal_::Verdict(verdict) => {
+                    let mut checked = self.conclude(&claim, verdict, false, now);
+                    checked.result.refresh_uncertain_at = None;
+                    return Ok(checked);
+                }
+                Renewal_::Uncertain(detail) => {
+                    refresh_uncertain_at = Some(now);
+                    let verdict = Verdict::transient(format!("the refresh answer was lost ({detail}); retrying later"));
+                    let mut checked = self.conclude(&claim, verdict, false, now);
+                    checked.result.refresh_uncertain_at = refresh_uncertain_at;
+                    checked.result.next_check_at =
+                        now + chrono::Duration::from_std(self.config.uncertain_retry).unwrap_or(chrono::Duration::MAX);
+                    return Ok(checked);
+                }
+            }
+        }
+
+        let mut verdict = self.validate(&claim.channel, &tokens, now).await;
+        // A grant that is alive but whose access token has run out (Google's tokeninfo) is
+        // renewed now, once.
+        if !renewed
+            && let Verdict::Valid(validity) = &verdict
+            && self.renewable(provider, &tokens)
+            && validity.expires_at.is_some_and(|at| at <= now)
+        {
+            match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
+                Renewal_::Done => {
+                    renewed = true;
+                    verdict = self.validate(&claim.channel, &tokens, now).await;
+                }
+                Renewal_::Verdict(refused) => verdict = refused,
+                Renewal_::Uncertain(detail) => {
+                    refresh_uncertain_at = Some(now);
+                    verdict = Verdict::transient(format!("the refresh answer was lost ({detail})"));
+                }
+            }
+        }
+        let mut checked = self.conclude(&claim, verdict, renewed, now);
+        checked.result.refresh_uncertain_at = refresh_uncertain_at;
+        if renewed {
+            // The renewal wrote the expiry with the tokens; the probe may know better.
+            checked.result.learned_expiry = checked.result.learned_expiry.or(tokens.expires_at);
+        }
+        Ok(checked)
+    }
+
+    /// Validates, and confirms a definitive or unrecognised answer with a second probe: one
+    /// odd answer never tells a team to reconnect.
+    async fn validate(&self, channel: &Channel, tokens: &TokenSet, now: DateTime<Utc>) -> Verdict {
+        let adapter = self.providers.adapter(channel.provider);
+        self.limiters[&channel.provider].until_ready().await;
+        let first = adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await;
+        if !(first.is_definitive() || matches!(first, Verdict::Unknown(_))) {
+            return first;
+        }
+        self.limiters[&channel.provider].until_ready().await;
+        adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await
+    }
+
+    /// Renews `tokens` under the lease; on success the new tokens are already saved.
+    async fn renew(&self, channel: &Channel, tokens: &mut TokenSet, version: &mut i64, now: DateTime<Utc>) -> Result<Renewal_> {
+        let adapter = self.providers.adapter(channel.provider);
+        self.limiters[&channel.provider].until_ready().await;
+        match adapter.renew(self.providers.ctx(channel.provider, now), channel, tokens).await {
+            Renewed::Tokens(new) => {
+                match self.store.save_renewed_tokens(channel.id, &self.config.owner, *version, &new, tokens, now).await? {
+                    Some(next_version) => {
+                        let previous = std::mem::replace(tokens, new);
+                        if tokens.refresh_token.is_none() {
+                            tokens.refresh_token = previous.refresh_token;
+                        }
+                        if tokens.scopes.is_empty() {
+                            tokens.scopes = previous.scopes;
+                        }
+                        *version = next_version;
+                        Ok(Renewal_::Done)
+                    }
+                    None => {
+                        // Another process took over this channel: its result wins.
+                        let (current, fresh) = self.store.reread_tokens(channel.id).await?;
+                        *version = current;
+                        *tokens = fresh;
+                        Ok(Renewal_::Verdict(Verdict::transient("another relink process renewed this channel first")))
+                    }
+                }
+            }
+            Renewed::Refused(verdict) if verdict.is_definitive() => {
+                // Re-read before believing it: a sibling may have rotated the token first.
+                let (current, fresh) = self.store.reread_tokens(channel.id).await?;
+                if current != *version {
+                    *version = current;
+                    *tokens = fresh;
+                    return Ok(Renewal_::Done);
+                }
+                Ok(Renewal_::Verdict(verdict))
+            }
+            Renewed::Refused(verdict) => Ok(Renewal_::Verdict(verdict)),
+            Renewed::Uncertain(detail) => Ok(Renewal_::Uncertain(detail)),
+        }
+    }
+
+    fn observed<'a>(&self, claim: &'a Claim) -> Observed<'a> {
+        let renewable = claim.tokens.as_ref().is_ok_and(|t| self.renewable(claim.channel.provider, t));
+        Observed {
+            policy: self.providers.policy(claim.channel.provider),
+            channel: &claim.channel,
+            consecutive_failures: claim.consecutive_failures,
+            failure_days: claim.failure_days,
+            last_failure_day: claim.last_failure_day,
+            renewable,
+            first_post_due: claim.first_post_due,
+        }
+    }
+
+    fn conclude(&self, claim: &Claim, verdict: Verdict, renewed: bool, now: DateTime<Utc>) -> Checked {
+        let decision = decide(self.observed(claim), verdict.clone(), now, &self.config.rules, &mut rand::rng());
+        if let Some(wait) = decision.pause_provider {
+            let until = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            let mut paused = self.paused.lock().expect("pause map");
+            let entry = paused.entry(claim.channel.provider).or_insert(until);
+            *entry = (*entry).max(until);
+        }
+        if !matches!(verdict, Verdict::Valid(_) | Verdict::Transient { .. }) {
+            tracing::info!(channel = %claim.channel.id, provider = %claim.channel.provider, verdict = %describe(&verdict), "check");
+        }
+        Checked { result: self.result(claim, decision), verdict: Some(verdict), renewed }
+    }
+
+    fn result(&self, claim: &Claim, decision: Decision) -> CheckResult {
+        CheckResult {
+            channel_id: claim.channel.id,
+            team_id: claim.channel.team_id,
+            from: claim.channel.health.clone(),
+            to: decision.to,
+            detail: decision.detail,
+            next_check_at: decision.next_check_at,
+            consecutive_failures: decision.consecutive_failures,
+            failure_days: decision.failure_days,
+            last_failure_day: decision.last_failure_day,
+            learned_expiry: decision.learned_expiry,
+            learned_scopes: decision.learned_scopes,
+            refresh_uncertain_at: claim.refresh_uncertain_at,
+            operator_problem: decision.operator_problem,
+            previous_operator_problem: claim.operator_problem.clone(),
+        }
+    }
+
+    /// A result that changes nothing but the next check (the network asked relink to wait).
+    fn unchanged(&self, claim: &Claim, next_check_at: DateTime<Utc>) -> CheckResult {
+        CheckResult {
+            channel_id: claim.channel.id,
+            team_id: claim.channel.team_id,
+            from: claim.channel.health.clone(),
+            to: claim.channel.health.clone(),
+            detail: None,
+            next_check_at,
+            consecutive_failures: claim.consecutive_failures,
+            failure_days: claim.failure_days,
+            last_failure_day: claim.last_failure_day,
+            learned_expiry: None,
+            learned_scopes: None,
+            refresh_uncertain_at: claim.refresh_uncertain_at,
+            operator_problem: claim.operator_problem.clone(),
+            previous_operator_problem: claim.operator_problem.clone(),
+        }
+    }
+}
+
+/// How a renewal attempt ended.
+enum Renewal_ {
+    Done,
+    Verdict(Verdict),
+    Uncertain(String),
+}
+
+/// The longest the loop sleeps without looking: work added by another process is noticed
+/// within this time.
+const MAX_IDLE: Duration = Duration::from_secs(30);
+
+/// Runs [`Checker::check_due`] until `shutdown`, sleeping until the next channel is due. A
+/// database error is logged and retried with backoff; it never stops the loop.
+pub async fn run_checker(checker: Arc<Checker>, clock: impl Clock, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let pause = match checker.check_due(clock.now()).await {
+            Ok(outcome) if outcome.claimed >= checker.config.batch as usize => Duration::ZERO,
+            Ok(outcome) => {
+                backoff = Duration::from_secs(1);
+                if outcome.claimed > 0 {
+                    tracing::debug!(?outcome, "checker pass");
+                }
+                match checker.store.next_due_at().await {
+                    Ok(Some(next)) => (next - clock.now()).to_std().unwrap_or(Duration::ZERO).min(MAX_IDLE),
+                    Ok(None) => MAX_IDLE,
+                    Err(error) => {
+                        tracing::warn!(%error, "checker: cannot read the next due time");
+                        MAX_IDLE
+                    }
+                }
+            }
+            Err(error) => {
+                let level_is_db = matches!(error, StoreError::Unavailable(_));
+                tracing::warn!(%error, database_down = level_is_db, retry_in = ?backoff, "checker: pass failed; retrying");
+                backoff = (backoff * 2).min(MAX_IDLE);
+                backoff
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+    tracing::info!("checker stopped");
+}

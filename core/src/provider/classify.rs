@@ -1,0 +1,1177 @@
+//! What a network's answer means, as pure functions: an [`Answer`] (status, headers, body) or a
+//! [`Failure`] in, a [`Verdict`] out. One function per family of networks ([`graph`],
+//! [`debug_token`], [`token_endpoint`], [`linkedin`], [`x`], [`pinterest`], [`google`],
+//! [`telegram`]) and [`answer`], which picks one and applies the rules every family shares. The
+//! test table at the bottom holds every cell of PROVIDERS.md's "What an answer means".
+//!
+//! Rules that hold everywhere, because the #1 product rule is "never cry wolf, never stay silent":
+//! - A timeout, a 5xx, a 429, a throttling code or a body that is not JSON is never "dead".
+//! - A 4xx relink does not recognise is `Unknown` (the checker confirms it with a second probe),
+//!   never `Dead`.
+//! - With a refresh token, an access token's rejection is [`Verdict::renew_now`]: the refresh
+//!   grant decides (it works, or its `invalid_grant` is the definitive death).
+//! - Details are the network's own words, one short line. The classifier never sees the tokens;
+//!   the adapters pass every detail through `redact` with the secrets they sent, in case a
+//!   network echoes one back.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use super::policy::{self, Renewal};
+use super::{Answer, Failure, Validity, Verdict};
+use crate::domain::{Channel, Provider, Reason, Scopes};
+use crate::token::TokenSet;
+
+/// What a classifier needs to know besides the answer, to give the right reason.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Context {
+    pub now: DateTime<Utc>,
+    /// The stored expiry of the access token: a Graph 190 without subcode on a token past it is
+    /// "expired", before it "invalidated".
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The channel's last publishing activity, or its creation when it never published.
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// The policy's inactivity period (Pinterest: tokens lapse after 30 days without activity).
+    pub inactivity: Option<Duration>,
+    /// A refresh token exists and the network renews with it: an access token's rejection only
+    /// means "renew now".
+    pub refreshable: bool,
+}
+
+impl Context {
+    /// A context that knows only the time (a code exchange, before there is a channel).
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self { now, expires_at: None, last_activity_at: None, inactivity: None, refreshable: false }
+    }
+
+    pub fn for_channel(channel: &Channel, tokens: &TokenSet, now: DateTime<Utc>) -> Self {
+        let policy = policy::policy(channel.provider);
+        let refresh_token = tokens.refresh_token.as_ref().is_some_and(|t| !t.expose_secret().is_empty());
+        Self {
+            now,
+            expires_at: tokens.expires_at.or(channel.token_expires_at),
+            last_activity_at: Some(channel.last_activity_at.unwrap_or(channel.created_at).max(channel.created_at)),
+            inactivity: policy.inactivity,
+            refreshable: refresh_token
+                && matches!(policy.renewal, Renewal::RefreshToken | Renewal::RotatingRefreshToken),
+        }
+    }
+
+    fn expired(&self) -> bool {
+        self.expires_at.is_some_and(|at| at <= self.now)
+    }
+
+    fn inactive(&self) -> bool {
+        match (self.last_activity_at, self.inactivity.and_then(|d| chrono::Duration::from_std(d).ok())) {
+            (Some(last), Some(period)) => self.now - last >= period,
+            _ => false,
+        }
+    }
+}
+
+/// Which rules read an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// The Graph API (Facebook, Instagram, Threads), including their token extensions.
+    Graph,
+    /// Facebook's `debug_token`: the token's verdict is inside `data`; a top-level error is about
+    /// relink's own app token (`client_id|secret`), so it goes to the operators.
+    DebugToken,
+    /// An OAuth token endpoint (RFC 6749 §5.2), with the network's quirks.
+    Token(Provider),
+    Linkedin,
+    X,
+    Pinterest,
+    /// Google's `tokeninfo` and APIs (YouTube, Business Profile).
+    Google,
+    /// The Bot API (`getChat`, `getChatMember`).
+    Telegram,
+}
+
+impl Family {
+    fn label(self) -> &'static str {
+        match self {
+            Family::Graph => "Graph API",
+            Family::DebugToken => "Facebook debug_token",
+            Family::Token(provider) => provider.label(),
+            Family::Linkedin => "LinkedIn",
+            Family::X => "X",
+            Family::Pinterest => "Pinterest",
+            Family::Google => "Google",
+            Family::Telegram => "Telegram",
+        }
+    }
+
+    /// The family of a network's API answers.
+    pub fn api(provider: Provider) -> Self {
+        match provider {
+            Provider::Facebook | Provider::InstagramBusiness | Provider::InstagramLogin | Provider::Threads => {
+                Family::Graph
+            }
+            Provider::Linkedin => Family::Linkedin,
+            Provider::X => Family::X,
+            Provider::Pinterest => Family::Pinterest,
+            Provider::Youtube | Provider::GoogleBusiness => Family::Google,
+            Provider::Telegram => Family::Telegram,
+        }
+    }
+}
+
+/// Reads an answer with its family's rules. An API's "dead" becomes "renew now" when a refresh
+/// token exists; a token endpoint's "dead" is final.
+pub fn answer(family: Family, cx: &Context, answer: &Answer) -> Verdict {
+    // Whatever the body says, a server in trouble has not judged the token.
+    if answer.status >= 500 {
+        return match family {
+            Family::Token(provider) => token_endpoint(provider, cx, answer),
+            _ => fallback(family.label(), answer),
+        };
+    }
+    let verdict = match family {
+        Family::Graph => graph(cx, answer),
+        Family::DebugToken => debug_token(cx, answer),
+        Family::Token(provider) => token_endpoint(provider, cx, answer),
+        Family::Linkedin => linkedin(cx, answer),
+        Family::X => x(cx, answer),
+        Family::Pinterest => pinterest(cx, answer),
+        Family::Google => google(cx, answer),
+        Family::Telegram => telegram(cx, answer),
+    };
+    match verdict {
+        Verdict::Dead(_) if cx.refreshable && !matches!(family, Family::Token(_)) => Verdict::renew_now(cx.now),
+        verdict => verdict,
+    }
+}
+
+/// No answer at all: always transient. (A renewal that may have reached the network is
+/// `Renewed::Uncertain` instead; the adapters decide that with [`Failure::may_have_reached_server`].)
+pub fn failure(failure: &Failure) -> Verdict {
+    Verdict::transient(format!("no answer: {failure}"))
+}
+
+/// Telegram's "the chat moved" is `Account(Other("chat moved to <new id>"))`; this gives the new
+/// id back so the checker can update the channel instead of alerting.
+pub fn moved_chat_id(verdict: &Verdict) -> Option<&str> {
+    match verdict {
+        Verdict::Account(Reason::Other(detail)) => Some(detail.strip_prefix(CHAT_MOVED)?.trim()),
+        _ => None,
+    }
+}
+
+const CHAT_MOVED: &str = "chat moved to ";
+
+/// Replaces every secret (tokens, client secret) in a verdict's words with `[redacted]`: the last
+/// guard before a detail reaches a chat message or the history.
+pub(super) fn redact(verdict: Verdict, secrets: &[&str]) -> Verdict {
+    let scrub = |text: String| redact_text(text, secrets);
+    match verdict {
+        Verdict::Dead(Reason::Other(d)) => Verdict::Dead(Reason::Other(scrub(d))),
+        Verdict::Account(Reason::Other(d)) => Verdict::Account(Reason::Other(scrub(d))),
+        Verdict::Permission(d) => Verdict::Permission(scrub(d)),
+        Verdict::Operator(d) => Verdict::Operator(scrub(d)),
+        Verdict::Unknown(d) => Verdict::Unknown(scrub(d)),
+        Verdict::Transient { retry_after, detail } => Verdict::Transient { retry_after, detail: scrub(detail) },
+        verdict => verdict,
+    }
+}
+
+pub(super) fn redact_text(text: String, secrets: &[&str]) -> String {
+    // Very short "secrets" (an empty client secret in tests) would shred ordinary words.
+    secrets.iter().filter(|s| s.len() >= 6).fold(text, |text, secret| text.replace(secret, "[redacted]"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graph (Facebook, Instagram, Threads)
+// ---------------------------------------------------------------------------------------------
+
+/// Graph answers. Errors are `{"error":{"code","error_subcode","message",…}}`, throttling
+/// included (as HTTP 400, not 429). A success tells the account (`user_id` or `id`).
+/// Source: <https://developers.facebook.com/docs/graph-api/guides/error-handling>
+pub fn graph(cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("Graph API", answer) };
+    if let Some(error) = json.get("error").filter(|e| e.is_object()) {
+        return graph_error(cx, answer, error);
+    }
+    if answer.is_success() {
+        if let Some(data) = json.get("data").filter(|d| d.get("is_valid").is_some()) {
+            return debug_token_data(cx, answer, data);
+        }
+        let account_id = id_of(json.get("user_id")).or_else(|| id_of(json.get("id")));
+        return Verdict::Valid(Validity { account_id, usage: graph_usage(answer), ..Validity::default() });
+    }
+    fallback("Graph API", answer)
+}
+
+/// Facebook's `debug_token`. The verdict on the channel's token is `data.is_valid` and
+/// `data.error`; an error at the top level is about the app token relink signs the call with.
+/// Source: <https://developers.facebook.com/docs/graph-api/reference/debug_token>
+pub fn debug_token(cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("Facebook debug_token", answer) };
+    match json.get("error").filter(|e| e.is_object()) {
+        Some(error) if matches!(int(error.get("code")), Some(100 | 101 | 102 | 104 | 190)) => {
+            Verdict::Operator(format!(
+                "Facebook refused relink's app token on debug_token ({}): check the app id and secret",
+                graph_label(error)
+            ))
+        }
+        _ => graph(cx, answer),
+    }
+}
+
+fn debug_token_data(cx: &Context, answer: &Answer, data: &Value) -> Verdict {
+    // Page tokens say `expires_at: 0`: no time expiry.
+    let expires_at = epoch(data.get("expires_at"));
+    if data.get("is_valid") == Some(&Value::Bool(true)) {
+        return Verdict::Valid(Validity {
+            expires_at,
+            scopes: scopes_of(data.get("scopes")),
+            account_id: id_of(data.get("profile_id")).or_else(|| id_of(data.get("user_id"))),
+            usage: graph_usage(answer),
+        });
+    }
+    let cx = Context { expires_at: expires_at.or(cx.expires_at), ..*cx };
+    match data.get("error").filter(|e| e.is_object()) {
+        Some(error) => graph_error(&cx, answer, error),
+        None => expired_or_invalid(&cx),
+    }
+}
+
+fn graph_error(cx: &Context, answer: &Answer, error: &Value) -> Verdict {
+    let Some(code) = int(error.get("code")) else { return fallback("Graph API", answer) };
+    let subcode = int(error.get("error_subcode")).or_else(|| int(error.get("subcode")));
+    let detail = graph_label(error);
+    match (code, subcode) {
+        // "No longer has a role on the Page" (uncertain in PROVIDERS.md), whatever the code.
+        (_, Some(492)) => Verdict::Permission(detail),
+        (190, Some(458)) => Verdict::Dead(Reason::AppRevoked),
+        (190, Some(460)) => Verdict::Dead(Reason::PasswordChanged),
+        (190, Some(463)) => Verdict::Dead(Reason::Expired),
+        (190, Some(459)) => Verdict::Account(Reason::SecurityCheckpoint),
+        (190, Some(464)) => Verdict::Account(Reason::Other("unconfirmed user".into())),
+        // 190 without subcode, 190/467 (invalid) and 102 (session invalid): expired or revoked,
+        // and only the stored expiry tells which.
+        (190 | 102, _) => expired_or_invalid(cx),
+        (368, _) => Verdict::Account(Reason::Other("temporarily blocked".into())),
+        (10 | 200..=299, _) => Verdict::Permission(detail),
+        (3, _) => Verdict::Operator(detail),
+        (1 | 2 | 4 | 17 | 32 | 341 | 613 | 80001..=80014, _) => {
+            Verdict::Transient { retry_after: graph_wait(answer), detail }
+        }
+        _ if error.get("is_transient") == Some(&Value::Bool(true)) => {
+            Verdict::Transient { retry_after: graph_wait(answer), detail }
+        }
+        // "Object does not exist, cannot be loaded due to missing permissions": the token works
+        // but no longer reaches the account (an Instagram account unlinked from its Page).
+        (100, Some(33)) => Verdict::Permission(detail),
+        _ => fallback_with("Graph API", answer, detail),
+    }
+}
+
+fn graph_label(error: &Value) -> String {
+    let code = int(error.get("code")).map_or_else(|| "?".to_owned(), |c| c.to_string());
+    let sub = int(error.get("error_subcode")).or_else(|| int(error.get("subcode")));
+    let text = text_at(error, &["/message", "/error_user_msg"]);
+    match sub {
+        Some(sub) => format!("Graph error {code}/{sub}: {text}"),
+        None => format!("Graph error {code}: {text}"),
+    }
+}
+
+/// The highest percentage in Facebook's usage headers, as 0.0–1.0, to slow down before the limit.
+fn graph_usage(answer: &Answer) -> Option<f64> {
+    let mut found = Vec::new();
+    for name in ["x-app-usage", "x-business-use-case-usage", "x-ad-account-usage"] {
+        if let Some(json) = answer.header(name).and_then(|h| serde_json::from_str::<Value>(h).ok()) {
+            percentages(&json, &mut found);
+        }
+    }
+    found.into_iter().reduce(f64::max).map(|max| (max / 100.0).clamp(0.0, 1.0))
+}
+
+fn percentages(value: &Value, out: &mut Vec<f64>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value.as_f64()) {
+                    ("call_count" | "total_time" | "total_cputime" | "acc_id_util_pct", Some(pct)) => out.push(pct),
+                    _ => percentages(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| percentages(item, out)),
+        _ => {}
+    }
+}
+
+/// How long Facebook asks to wait: `estimated_time_to_regain_access` (minutes) in the business
+/// usage header, else `Retry-After`.
+fn graph_wait(answer: &Answer) -> Option<Duration> {
+    let minutes = answer
+        .header("x-business-use-case-usage")
+        .and_then(|h| serde_json::from_str::<Value>(h).ok())
+        .and_then(|json| {
+            let mut waits = Vec::new();
+            collect_key(&json, "estimated_time_to_regain_access", &mut waits);
+            waits.into_iter().filter_map(|v| v.as_u64()).max()
+        })
+        .filter(|m| *m > 0);
+    minutes.map(|m| Duration::from_secs(m * 60)).or_else(|| answer.retry_after())
+}
+
+fn collect_key(value: &Value, key: &str, out: &mut Vec<Value>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == key {
+                    out.push(v.clone());
+                } else {
+                    collect_key(v, key, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_key(item, key, out)),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OAuth token endpoints (RFC 6749 §5.2)
+// ---------------------------------------------------------------------------------------------
+
+/// A token endpoint's answer to a refresh or code grant. Graph networks answer theirs in Graph's
+/// shape, which goes to [`graph`].
+/// Source: <https://datatracker.ietf.org/doc/html/rfc6749#section-5.2>
+pub fn token_endpoint(provider: Provider, cx: &Context, answer: &Answer) -> Verdict {
+    let network = provider.label();
+    let json = answer.json();
+    let Some(code) = json.as_ref().and_then(|j| j.get("error")).and_then(Value::as_str) else {
+        return match Family::api(provider) {
+            Family::Graph if answer.status < 500 => graph(cx, answer),
+            _ => fallback(network, answer),
+        };
+    };
+    let description = json.as_ref().map(|j| text_at(j, &["/error_description"])).unwrap_or_default();
+    let detail = if description.is_empty() {
+        format!("{network} token endpoint: {code}")
+    } else {
+        format!("{network} token endpoint: {code} ({description})")
+    };
+    if answer.status >= 500 {
+        return Verdict::Transient { retry_after: answer.retry_after(), detail };
+    }
+    match code {
+        "invalid_grant" => Verdict::Dead(grant_reason(provider, cx, &description)),
+        "invalid_scope" => Verdict::Permission(detail),
+        // X answers a refresh token it no longer accepts (rotated by a parallel refresh, or
+        // revoked) with invalid_request; the checker re-reads the stored token before believing it.
+        "invalid_request" if provider == Provider::X && description.to_lowercase().contains("token was invalid") => {
+            Verdict::Dead(Reason::Other("X refused the refresh token (revoked, or already used)".into()))
+        }
+        "invalid_client"
+        | "unauthorized_client"
+        | "unsupported_grant_type"
+        | "invalid_request"
+        | "unsupported_response_type" => Verdict::Operator(detail),
+        "temporarily_unavailable" | "server_error" | "slow_down" => {
+            Verdict::Transient { retry_after: answer.retry_after(), detail }
+        }
+        _ => Verdict::Unknown(detail),
+    }
+}
+
+/// Why a grant died, from what the network says.
+fn grant_reason(provider: Provider, cx: &Context, description: &str) -> Reason {
+    if provider == Provider::Pinterest && cx.inactive() {
+        return Reason::Inactivity;
+    }
+    let lower = description.to_lowercase();
+    match (lower.contains("expired"), lower.contains("revoked")) {
+        // Google's only wording is "Token has been expired or revoked." relink refreshes Google
+        // tokens every hour, so "unused for six months" cannot be the cause; what remains (the
+        // person removed access, a password change with Gmail scopes, the 100-token cap, an app
+        // still in Testing) is access withdrawn.
+        (true, true) if matches!(provider, Provider::Youtube | Provider::GoogleBusiness) => Reason::AppRevoked,
+        // LinkedIn's "invalid, expired or revoked": its refresh tokens end 365 days after the first
+        // grant, by far the common cause.
+        (true, _) => Reason::Expired,
+        (false, true) => Reason::AppRevoked,
+        (false, false) if description.is_empty() => Reason::Other("grant refused (invalid_grant)".into()),
+        (false, false) => Reason::Other(format!("grant refused: {description}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LinkedIn
+// ---------------------------------------------------------------------------------------------
+
+/// LinkedIn's token introspection and REST API.
+/// Sources: <https://learn.microsoft.com/en-us/linkedin/shared/authentication/token-introspection>,
+/// <https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/error-handling>
+pub fn linkedin(cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("LinkedIn", answer) };
+    if answer.is_success()
+        && let Some(active) = json.get("active").and_then(Value::as_bool)
+    {
+        if active {
+            return Verdict::Valid(Validity {
+                expires_at: epoch(json.get("expires_at")),
+                scopes: scopes_of(json.get("scope")),
+                account_id: id_of(json.get("member_id")).or_else(|| id_of(json.get("sub"))),
+                usage: None,
+            });
+        }
+        return match json.get("status").and_then(Value::as_str) {
+            Some("expired") => Verdict::Dead(Reason::Expired),
+            Some("revoked") => Verdict::Dead(Reason::AppRevoked),
+            _ => expired_or_invalid(cx),
+        };
+    }
+    // Introspection authenticates relink's app: its errors are RFC 6749's (invalid_client…).
+    if json.get("error").and_then(Value::as_str).is_some() {
+        return token_endpoint(Provider::Linkedin, cx, answer);
+    }
+    if answer.is_success() {
+        let account_id = id_of(json.get("sub")).or_else(|| id_of(json.get("id")));
+        return Verdict::Valid(Validity { account_id, ..Validity::default() });
+    }
+    let service = int(json.get("serviceErrorCode"));
+    let text = text_at(&json, &["/message"]);
+    let detail = format!("LinkedIn {}: {text}", answer.status);
+    match (answer.status, service) {
+        (401, Some(65601)) => Verdict::Dead(Reason::AppRevoked),
+        (401, Some(65602)) => Verdict::Dead(Reason::Expired),
+        (401, _) => expired_or_invalid(cx),
+        (403, _)
+            if service == Some(100)
+                || json.get("code").and_then(Value::as_str) == Some("ACCESS_DENIED")
+                || text.to_lowercase().contains("permission") =>
+        {
+            Verdict::Permission(detail)
+        }
+        _ => fallback_with("LinkedIn", answer, detail),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// X
+// ---------------------------------------------------------------------------------------------
+
+/// X's v2 API (problem types) and the v1.1 error codes still met.
+/// Source: <https://docs.x.com/x-api/fundamentals/response-codes-and-errors>
+pub fn x(cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("X", answer) };
+    if answer.is_success()
+        && let Some(data) = json.get("data")
+    {
+        return Verdict::Valid(Validity { account_id: id_of(data.get("id")), ..Validity::default() });
+    }
+    if json.get("error").and_then(Value::as_str).is_some() {
+        return token_endpoint(Provider::X, cx, answer);
+    }
+    let problem = json.get("type").and_then(Value::as_str).and_then(|t| t.rsplit('/').next()).unwrap_or_default();
+    let title = text_at(&json, &["/title"]);
+    let detail = format!("X {}: {}", answer.status, text_at(&json, &["/detail", "/title", "/errors/0/message"]));
+    match int(json.pointer("/errors/0/code")) {
+        Some(89) => return expired_or_invalid(cx),
+        Some(326) => return Verdict::Account(Reason::SecurityCheckpoint),
+        Some(64) => return Verdict::Account(Reason::Other("account suspended".into())),
+        Some(88) => return Verdict::Transient { retry_after: x_wait(cx, answer), detail },
+        _ => {}
+    }
+    match (answer.status, problem) {
+        (401, _) => expired_or_invalid(cx),
+        (403, "not-authorized-for-resource") => Verdict::Permission(detail),
+        (403, "user-suspended") => Verdict::Account(Reason::Other("account suspended".into())),
+        (403, "client-forbidden" | "unsupported-authentication") => Verdict::Operator(detail),
+        (429, "usage-capped") => Verdict::Operator(format!("X: the app's monthly usage cap is reached ({detail})")),
+        (429, _) if title == "UsageCapExceeded" => {
+            Verdict::Operator(format!("X: the app's monthly usage cap is reached ({detail})"))
+        }
+        (429, _) => Verdict::Transient { retry_after: x_wait(cx, answer), detail },
+        _ => fallback_with("X", answer, detail),
+    }
+}
+
+fn x_wait(cx: &Context, answer: &Answer) -> Option<Duration> {
+    answer.x_rate_limit_reset(cx.now).or_else(|| answer.retry_after())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pinterest
+// ---------------------------------------------------------------------------------------------
+
+/// Pinterest's v5 API. A 401 on a channel idle longer than the policy's inactivity period is
+/// "inactivity" (the seeds' 30-day rule, configurable).
+/// Source: <https://developers.pinterest.com/docs/api/v5/#tag/Response-codes>
+pub fn pinterest(cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("Pinterest", answer) };
+    if json.get("error").and_then(Value::as_str).is_some() {
+        return token_endpoint(Provider::Pinterest, cx, answer);
+    }
+    if answer.is_success() {
+        let account_id = id_of(json.get("id")).or_else(|| id_of(json.get("username")));
+        return Verdict::Valid(Validity { account_id, ..Validity::default() });
+    }
+    let text = text_at(&json, &["/message"]);
+    let detail = format!("Pinterest {}: {text}", answer.status);
+    let lower = text.to_lowercase();
+    match answer.status {
+        401 if cx.inactive() => Verdict::Dead(Reason::Inactivity),
+        401 => expired_or_invalid(cx),
+        // The app may not use a scope (its access tier): relink's matter, not the person's.
+        403 if ["scope", "tier", "trial"].iter().any(|w| lower.contains(w)) => Verdict::Operator(detail),
+        403 => Verdict::Permission(detail),
+        _ => fallback_with("Pinterest", answer, detail),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Google (YouTube, Business Profile)
+// ---------------------------------------------------------------------------------------------
+
+/// Google's `tokeninfo` and API errors. `invalid_token` or a 401 says the access token is spent;
+/// with a refresh token [`answer`] makes that "renew now", never a disconnect.
+/// Sources: <https://developers.google.com/identity/protocols/oauth2>,
+/// <https://developers.google.com/youtube/v3/docs/errors>, <https://cloud.google.com/apis/design/errors>
+pub fn google(cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("Google", answer) };
+    match json.get("error") {
+        Some(Value::String(code)) if code == "invalid_token" && answer.status < 500 => expired_or_invalid(cx),
+        // Both Google networks share one token service and its rules.
+        Some(Value::String(_)) => token_endpoint(Provider::Youtube, cx, answer),
+        Some(error @ Value::Object(_)) => google_error(cx, answer, error),
+        _ if answer.is_success() => Verdict::Valid(Validity {
+            expires_at: epoch(json.get("exp")).or_else(|| {
+                let secs = int(json.get("expires_in")).filter(|s| *s > 0)?;
+                Some(cx.now + chrono::Duration::seconds(secs))
+            }),
+            scopes: scopes_of(json.get("scope")),
+            account_id: id_of(json.get("sub")),
+            usage: None,
+        }),
+        _ => fallback("Google", answer),
+    }
+}
+
+fn google_error(cx: &Context, answer: &Answer, error: &Value) -> Verdict {
+    let status = error.get("status").and_then(Value::as_str).unwrap_or_default();
+    let message = text_at(error, &["/message"]);
+    let mut reasons = Vec::new();
+    collect_key(error, "reason", &mut reasons);
+    let has = |wanted: &[&str]| reasons.iter().any(|r| r.as_str().is_some_and(|r| wanted.contains(&r)));
+    let detail = format!("Google {} {status}: {message}", answer.status);
+    let lower = message.to_lowercase();
+    if answer.status >= 500 {
+        return Verdict::Transient { retry_after: answer.retry_after(), detail };
+    }
+    if answer.status == 429
+        || status == "RESOURCE_EXHAUSTED"
+        || has(&[
+            "quotaExceeded",
+            "rateLimitExceeded",
+            "userRateLimitExceeded",
+            "dailyLimitExceeded",
+            "RATE_LIMIT_EXCEEDED",
+        ])
+    {
+        return Verdict::Transient { retry_after: answer.retry_after(), detail };
+    }
+    // YouTube answers this one with a 401: check it before the generic 401.
+    if has(&["youtubeSignupRequired"]) {
+        return Verdict::Account(Reason::Other("the Google account has no YouTube channel".into()));
+    }
+    if has(&["accountClosed", "accountSuspended", "ACCOUNT_STATE_INVALID"]) {
+        return Verdict::Account(Reason::Other("account closed or suspended".into()));
+    }
+    if answer.status == 401 || status == "UNAUTHENTICATED" || has(&["authError"]) {
+        return expired_or_invalid(cx);
+    }
+    // PERMISSION_DENIED is also what an API not enabled in relink's project answers: read the words.
+    if has(&["accessNotConfigured", "SERVICE_DISABLED"])
+        || ["has not been used", "is disabled", "not been enabled", "not enabled"].iter().any(|w| lower.contains(w))
+    {
+        return Verdict::Operator(detail);
+    }
+    if answer.status == 403
+        || status == "PERMISSION_DENIED"
+        || has(&["insufficientPermissions", "forbidden", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"])
+    {
+        return Verdict::Permission(detail);
+    }
+    fallback_with("Google", answer, detail)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Telegram
+// ---------------------------------------------------------------------------------------------
+
+/// The Bot API, per channel: `getChat` (the chat exists and the bot is in it) and `getChatMember`
+/// (the bot is an administrator allowed to post). A 401 is the bot token itself: every channel.
+/// Sources: <https://core.telegram.org/bots/api#making-requests>, <https://core.telegram.org/bots/api#chatmember>
+pub fn telegram(_cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("Telegram", answer) };
+    if json.get("ok") == Some(&Value::Bool(true)) {
+        let result = json.get("result").unwrap_or(&Value::Null);
+        return match result.get("status").and_then(Value::as_str) {
+            Some(status) => bot_member(status, result),
+            None => Verdict::Valid(Validity { account_id: id_of(result.get("id")), ..Validity::default() }),
+        };
+    }
+    if let Some(new_id) = id_of(json.pointer("/parameters/migrate_to_chat_id")) {
+        return Verdict::Account(Reason::Other(format!("{CHAT_MOVED}{new_id}")));
+    }
+    let description = text_at(&json, &["/description"]);
+    let lower = description.to_lowercase();
+    let detail = format!("Telegram {}: {description}", answer.status);
+    let status = int(json.get("error_code")).and_then(|c| u16::try_from(c).ok()).unwrap_or(answer.status);
+    match status {
+        429 => {
+            Verdict::Transient { retry_after: answer.telegram_retry_after().or_else(|| answer.retry_after()), detail }
+        }
+        401 => Verdict::Operator("Telegram: bot token revoked: every Telegram channel is affected".into()),
+        // The Bot API answers 404 to a token it does not know at all.
+        404 => Verdict::Operator("Telegram does not know the bot token: every Telegram channel is affected".into()),
+        // The bot was removed from the chat: Telegram's form of "the app was removed".
+        403 if ["kicked", "not a member", "bot was blocked"].iter().any(|w| lower.contains(w)) => {
+            Verdict::Dead(Reason::AppRevoked)
+        }
+        403 if lower.contains("deleted") => Verdict::Dead(Reason::Other("chat deleted".into())),
+        400 if lower.contains("chat not found") => Verdict::Dead(Reason::Other("chat not found".into())),
+        400 | 403
+            if ["administrator rights", "not enough rights", "chat_admin_required", "have no rights"]
+                .iter()
+                .any(|w| lower.contains(w)) =>
+        {
+            Verdict::Permission(detail)
+        }
+        _ => fallback_with("Telegram", answer, detail),
+    }
+}
+
+fn bot_member(status: &str, member: &Value) -> Verdict {
+    match status {
+        "creator" => Verdict::Valid(Validity::default()),
+        // `can_post_messages` exists for channels only; a group administrator may always post.
+        "administrator" if member.get("can_post_messages") == Some(&Value::Bool(false)) => {
+            Verdict::Permission("Telegram: the bot is an administrator without the right to post".into())
+        }
+        "administrator" => Verdict::Valid(Validity::default()),
+        "left" | "kicked" => Verdict::Dead(Reason::AppRevoked),
+        other => Verdict::Permission(format!("Telegram: the bot is no longer an administrator (status {other})")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared rules
+// ---------------------------------------------------------------------------------------------
+
+/// A token the network no longer accepts, without saying why: past its stored expiry it expired,
+/// before it someone or something invalidated it.
+fn expired_or_invalid(cx: &Context) -> Verdict {
+    if cx.expired() { Verdict::Dead(Reason::Expired) } else { Verdict::Dead(Reason::Other("token invalidated".into())) }
+}
+
+/// An answer a family did not recognise: waits and server trouble are transient, anything that
+/// is not JSON is transient (a proxy's or a CDN's page), the rest is unknown. Never dead.
+fn fallback(network: &str, answer: &Answer) -> Verdict {
+    let said = answer.json().map(|json| text_at(&json, MESSAGE_POINTERS)).unwrap_or_default();
+    let detail = if said.is_empty() {
+        format!("{network}: HTTP {}", answer.status)
+    } else {
+        format!("{network}: HTTP {}: {said}", answer.status)
+    };
+    fallback_with(network, answer, detail)
+}
+
+fn fallback_with(network: &str, answer: &Answer, detail: String) -> Verdict {
+    let status = answer.status;
+    if status == 429 {
+        return Verdict::Transient { retry_after: answer.retry_after(), detail: format!("{detail} (rate limited)") };
+    }
+    if status >= 500 || status == 408 {
+        return Verdict::Transient { retry_after: answer.retry_after(), detail };
+    }
+    if !answer.body.is_empty() && answer.json().is_none() {
+        return Verdict::transient(format!("{network}: unreadable answer (HTTP {status}, not JSON)"));
+    }
+    Verdict::Unknown(detail)
+}
+
+const MESSAGE_POINTERS: &[&str] = &[
+    "/error/message",
+    "/error_description",
+    "/error_message",
+    "/message",
+    "/description",
+    "/detail",
+    "/title",
+    "/error",
+];
+
+/// The first text found at the pointers, on one line and at most 200 characters.
+fn text_at(json: &Value, pointers: &[&str]) -> String {
+    let Some(text) = pointers.iter().find_map(|p| json.pointer(p).and_then(Value::as_str)) else {
+        return String::new();
+    };
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 200 { format!("{}…", line.chars().take(200).collect::<String>()) } else { line }
+}
+
+fn int(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// An id the network gives as a string or a number.
+fn id_of(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// An epoch second, as a number or a string; 0 means "never" (Facebook Page tokens).
+fn epoch(value: Option<&Value>) -> Option<DateTime<Utc>> {
+    int(value).filter(|s| *s > 0).and_then(|s| DateTime::from_timestamp(s, 0))
+}
+
+/// Scopes given as "a b", "a,b" or ["a","b"].
+fn scopes_of(value: Option<&Value>) -> Option<Scopes> {
+    match value? {
+        Value::String(s) => Scopes::parse(s).ok(),
+        Value::Array(items) => {
+            Scopes::parse(&items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).ok()
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderMap;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc()
+    }
+
+    /// The situations a row is read in.
+    #[derive(Debug, Clone, Copy)]
+    enum Cx {
+        /// Not expired, published yesterday, no refresh token.
+        Live,
+        /// The stored expiry has passed.
+        Expired,
+        /// Not expired, but no publishing for 40 days (Pinterest's period is 30).
+        Idle,
+        /// Live, with a refresh token.
+        Refreshable,
+    }
+
+    fn context(kind: Cx) -> Context {
+        let live = Context {
+            now: now(),
+            expires_at: Some(now() + chrono::Duration::days(10)),
+            last_activity_at: Some(now() - chrono::Duration::days(1)),
+            inactivity: Some(Duration::from_secs(30 * 86_400)),
+            refreshable: false,
+        };
+        match kind {
+            Cx::Live => live,
+            Cx::Expired => Context { expires_at: Some(now() - chrono::Duration::hours(1)), ..live },
+            Cx::Idle => Context { last_activity_at: Some(now() - chrono::Duration::days(40)), ..live },
+            Cx::Refreshable => Context { refreshable: true, ..live },
+        }
+    }
+
+    /// What a row expects.
+    #[derive(Debug, Clone)]
+    enum Want {
+        Valid,
+        RenewNow,
+        Dead(Reason),
+        Permission,
+        Account(Reason),
+        Operator,
+        /// Transient, with the wait in seconds the answer asked for.
+        Transient(Option<u64>),
+        Unknown,
+    }
+
+    fn matches(want: &Want, verdict: &Verdict) -> bool {
+        match (want, verdict) {
+            (Want::RenewNow, v) => v.wants_renewal(now()),
+            (Want::Valid, v @ Verdict::Valid(_)) => !v.wants_renewal(now()),
+            (Want::Dead(r), Verdict::Dead(got)) | (Want::Account(r), Verdict::Account(got)) => r == got,
+            (Want::Permission, Verdict::Permission(_)) | (Want::Operator, Verdict::Operator(_)) => true,
+            (Want::Transient(secs), Verdict::Transient { retry_after, .. }) => {
+                *retry_after == secs.map(Duration::from_secs)
+            }
+            (Want::Unknown, Verdict::Unknown(_)) => true,
+            _ => false,
+        }
+    }
+
+    use Family as F;
+    use Provider as P;
+
+    fn other(text: &str) -> Reason {
+        Reason::Other(text.into())
+    }
+
+    fn graph_err(code: i64, sub: Option<i64>) -> String {
+        let sub = sub.map(|s| format!(r#","error_subcode":{s}"#)).unwrap_or_default();
+        format!(
+            r#"{{"error":{{"message":"(#{code}) msg","type":"OAuthException","code":{code}{sub},"fbtrace_id":"A1"}}}}"#
+        )
+    }
+
+    fn debug_err(code: i64, sub: i64) -> String {
+        format!(
+            r#"{{"data":{{"app_id":"1","type":"PAGE","is_valid":false,"error":{{"code":{code},"subcode":{sub},"message":"m"}},"scopes":[]}}}}"#
+        )
+    }
+
+    const HTML: &str = "<html><body>Bad Gateway</body></html>";
+
+    type Row = (Family, Cx, u16, &'static [(&'static str, &'static str)], String, Want);
+
+    /// Every cell of PROVIDERS.md "What an answer means", plus the rules under it. One row per
+    /// line, as a table reads.
+    #[rustfmt::skip]
+    fn table() -> Vec<Row> {
+        let s = |text: &str| text.to_owned();
+        let invalidated = || Want::Dead(other("token invalidated"));
+        let mut rows: Vec<Row> = vec![
+            // ---- Graph: dead
+            (F::Graph, Cx::Live, 400, &[], graph_err(190, None), invalidated()),
+            (F::Graph, Cx::Expired, 400, &[], graph_err(190, None), Want::Dead(Reason::Expired)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(190, Some(458)), Want::Dead(Reason::AppRevoked)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(190, Some(460)), Want::Dead(Reason::PasswordChanged)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(190, Some(463)), Want::Dead(Reason::Expired)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(190, Some(467)), invalidated()),
+            (F::Graph, Cx::Expired, 400, &[], graph_err(190, Some(467)), Want::Dead(Reason::Expired)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(102, None), invalidated()),
+            // ---- Graph: permission
+            (F::Graph, Cx::Live, 403, &[], graph_err(10, None), Want::Permission),
+            (F::Graph, Cx::Live, 403, &[], graph_err(200, None), Want::Permission),
+            (F::Graph, Cx::Live, 400, &[], graph_err(299, None), Want::Permission),
+            (F::Graph, Cx::Live, 400, &[], graph_err(190, Some(492)), Want::Permission),
+            (F::Graph, Cx::Live, 400, &[], graph_err(100, Some(33)), Want::Permission),
+            // ---- Graph: account
+            (F::Graph, Cx::Live, 400, &[], graph_err(190, Some(459)), Want::Account(Reason::SecurityCheckpoint)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(190, Some(464)), Want::Account(other("unconfirmed user"))),
+            (F::Graph, Cx::Live, 400, &[], graph_err(368, None), Want::Account(other("temporarily blocked"))),
+            // ---- Graph: operator
+            (F::Graph, Cx::Live, 400, &[], graph_err(3, None), Want::Operator),
+            // ---- Graph: transient (throttling arrives as HTTP 400)
+            (F::Graph, Cx::Live, 400, &[], graph_err(1, None), Want::Transient(None)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(2, None), Want::Transient(None)),
+            (F::Graph, Cx::Live, 400, &[("retry-after", "60")], graph_err(4, None), Want::Transient(Some(60))),
+            (F::Graph, Cx::Live, 400, &[("x-business-use-case-usage", r#"{"123":[{"type":"pages","call_count":100,"total_cputime":10,"total_time":20,"estimated_time_to_regain_access":5}]}"#)], graph_err(17, None), Want::Transient(Some(300))),
+            (F::Graph, Cx::Live, 400, &[], graph_err(32, None), Want::Transient(None)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(341, None), Want::Transient(None)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(613, None), Want::Transient(None)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(80001, None), Want::Transient(None)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(80014, None), Want::Transient(None)),
+            (F::Graph, Cx::Live, 400, &[], s(r#"{"error":{"message":"try again","code":9999,"is_transient":true}}"#), Want::Transient(None)),
+            (F::Graph, Cx::Live, 500, &[], graph_err(190, None), Want::Transient(None)),
+            (F::Graph, Cx::Live, 503, &[], s(HTML), Want::Transient(None)),
+            (F::Graph, Cx::Live, 200, &[], s(HTML), Want::Transient(None)),
+            (F::Graph, Cx::Live, 400, &[], graph_err(9999, None), Want::Unknown),
+            // ---- Graph: healthy probes
+            (F::Graph, Cx::Live, 200, &[], s(r#"{"id":"17841","username":"acme"}"#), Want::Valid),
+            (F::Graph, Cx::Live, 200, &[], s(r#"{"user_id":17841,"username":"acme"}"#), Want::Valid),
+            // ---- Facebook debug_token
+            (F::DebugToken, Cx::Live, 200, &[], s(r#"{"data":{"app_id":"1","type":"PAGE","is_valid":true,"expires_at":0,"scopes":["pages_show_list"],"profile_id":"99"}}"#), Want::Valid),
+            (F::DebugToken, Cx::Live, 200, &[], debug_err(190, 460), Want::Dead(Reason::PasswordChanged)),
+            (F::DebugToken, Cx::Live, 200, &[], debug_err(190, 458), Want::Dead(Reason::AppRevoked)),
+            (F::DebugToken, Cx::Live, 200, &[], debug_err(190, 459), Want::Account(Reason::SecurityCheckpoint)),
+            (F::DebugToken, Cx::Live, 200, &[], s(r#"{"data":{"is_valid":false,"expires_at":1700000000}}"#), Want::Dead(Reason::Expired)),
+            // A top-level error is about relink's app token, not the channel's.
+            (F::DebugToken, Cx::Live, 400, &[], graph_err(190, None), Want::Operator),
+            (F::DebugToken, Cx::Live, 400, &[], graph_err(4, None), Want::Transient(None)),
+            // ---- LinkedIn: dead
+            (F::Linkedin, Cx::Live, 401, &[], s(r#"{"serviceErrorCode":65600,"message":"Invalid access token","status":401}"#), invalidated()),
+            (F::Linkedin, Cx::Expired, 401, &[], s(r#"{"serviceErrorCode":65600,"message":"Invalid access token","status":401}"#), Want::Dead(Reason::Expired)),
+            (F::Linkedin, Cx::Live, 200, &[], s(r#"{"active":false,"status":"expired"}"#), Want::Dead(Reason::Expired)),
+            (F::Linkedin, Cx::Live, 200, &[], s(r#"{"active":false,"status":"revoked"}"#), Want::Dead(Reason::AppRevoked)),
+            (F::Token(P::Linkedin), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"The provided authorization grant or refresh token is invalid, expired or revoked."}"#), Want::Dead(Reason::Expired)),
+            // ---- LinkedIn: permission
+            (F::Linkedin, Cx::Live, 403, &[], s(r#"{"serviceErrorCode":100,"message":"Not enough permissions to access: organizationAcls","status":403}"#), Want::Permission),
+            (F::Linkedin, Cx::Live, 403, &[], s(r#"{"code":"ACCESS_DENIED","message":"denied","status":403}"#), Want::Permission),
+            // ---- LinkedIn: account — none in PROVIDERS.md.
+            // ---- LinkedIn: operator
+            (F::Token(P::Linkedin), Cx::Live, 401, &[], s(r#"{"error":"unauthorized_client"}"#), Want::Operator),
+            (F::Linkedin, Cx::Live, 401, &[], s(r#"{"error":"invalid_client","error_description":"x"}"#), Want::Operator),
+            // ---- LinkedIn: transient
+            (F::Linkedin, Cx::Live, 429, &[("retry-after", "10")], s(""), Want::Transient(Some(10))),
+            (F::Linkedin, Cx::Live, 500, &[], s(r#"{"message":"Internal error","status":500}"#), Want::Transient(None)),
+            (F::Linkedin, Cx::Live, 502, &[], s(HTML), Want::Transient(None)),
+            // ---- LinkedIn: healthy, and "renew now" with a refresh token
+            (F::Linkedin, Cx::Live, 200, &[], s(r#"{"active":true,"client_id":"c","status":"active","expires_at":1900000000,"scope":"a,b","member_id":"m1"}"#), Want::Valid),
+            (F::Linkedin, Cx::Refreshable, 401, &[], s(r#"{"serviceErrorCode":65600,"status":401}"#), Want::RenewNow),
+            // ---- X: dead
+            (F::X, Cx::Live, 401, &[], s(r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#), invalidated()),
+            (F::X, Cx::Expired, 401, &[], s(r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#), Want::Dead(Reason::Expired)),
+            (F::X, Cx::Live, 401, &[], s(r#"{"errors":[{"code":89,"message":"Invalid or expired token."}]}"#), invalidated()),
+            (F::Token(P::X), Cx::Live, 400, &[], s(r#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#), Want::Dead(other("X refused the refresh token (revoked, or already used)"))),
+            // ---- X: permission
+            (F::X, Cx::Live, 403, &[], s(r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/not-authorized-for-resource","status":403}"#), Want::Permission),
+            // ---- X: account
+            (F::X, Cx::Live, 403, &[], s(r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/user-suspended","status":403}"#), Want::Account(other("account suspended"))),
+            (F::X, Cx::Live, 403, &[], s(r#"{"errors":[{"code":326,"message":"locked"}]}"#), Want::Account(Reason::SecurityCheckpoint)),
+            (F::X, Cx::Live, 403, &[], s(r#"{"errors":[{"code":64,"message":"suspended"}]}"#), Want::Account(other("account suspended"))),
+            // ---- X: operator
+            (F::X, Cx::Live, 403, &[], s(r#"{"title":"Client Forbidden","type":"https://api.twitter.com/2/problems/client-forbidden","status":403}"#), Want::Operator),
+            (F::X, Cx::Live, 429, &[("x-rate-limit-reset", "1772370060")], s(r#"{"title":"UsageCapExceeded","type":"https://api.twitter.com/2/problems/usage-capped","status":429}"#), Want::Operator),
+            // ---- X: transient (wait from x-rate-limit-reset: now + 60 s)
+            (F::X, Cx::Live, 429, &[("x-rate-limit-reset", "1772366460")], s(r#"{"title":"Too Many Requests","type":"about:blank","status":429,"detail":"Too Many Requests"}"#), Want::Transient(Some(60))),
+            (F::X, Cx::Live, 503, &[], s(r#"{"title":"Service Unavailable"}"#), Want::Transient(None)),
+            // ---- X: healthy, and "renew now" with a refresh token
+            (F::X, Cx::Live, 200, &[], s(r#"{"data":{"id":"2244994945","name":"X Dev","username":"xdev"}}"#), Want::Valid),
+            (F::X, Cx::Refreshable, 401, &[], s(r#"{"title":"Unauthorized","status":401}"#), Want::RenewNow),
+            // ---- Pinterest: dead
+            (F::Pinterest, Cx::Live, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), invalidated()),
+            (F::Pinterest, Cx::Expired, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::Dead(Reason::Expired)),
+            (F::Pinterest, Cx::Idle, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::Dead(Reason::Inactivity)),
+            (F::Token(P::Pinterest), Cx::Idle, 400, &[], s(r#"{"error":"invalid_grant","error_description":"bad refresh token"}"#), Want::Dead(Reason::Inactivity)),
+            // ---- Pinterest: permission
+            (F::Pinterest, Cx::Live, 403, &[], s(r#"{"code":3,"message":"Not authorized to access board."}"#), Want::Permission),
+            // ---- Pinterest: account — "(uncertain)" in PROVIDERS.md: no shape to recognise.
+            // ---- Pinterest: operator
+            (F::Pinterest, Cx::Live, 403, &[], s(r#"{"code":29,"message":"You are not permitted to access that resource: missing scope pins:write"}"#), Want::Operator),
+            // ---- Pinterest: transient
+            (F::Pinterest, Cx::Live, 429, &[("retry-after", "5")], s(r#"{"code":8,"message":"Rate limit exceeded"}"#), Want::Transient(Some(5))),
+            (F::Pinterest, Cx::Live, 500, &[], s(r#"{"code":1,"message":"internal"}"#), Want::Transient(None)),
+            // ---- Pinterest: healthy, and "renew now" with a refresh token (inactivity is then the
+            // refresh grant's to say)
+            (F::Pinterest, Cx::Live, 200, &[], s(r#"{"id":"549755885175","username":"acme","account_type":"BUSINESS"}"#), Want::Valid),
+            (F::Pinterest, Cx::Refreshable, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::RenewNow),
+            // ---- Google: dead (the refresh grant) and tokeninfo without a refresh token
+            (F::Token(P::Youtube), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
+            (F::Google, Cx::Live, 400, &[], s(r#"{"error":"invalid_token","error_description":"Invalid Value"}"#), invalidated()),
+            // ---- Google: an access token's rejection only means "refresh now"
+            (F::Google, Cx::Refreshable, 400, &[], s(r#"{"error":"invalid_token","error_description":"Invalid Value"}"#), Want::RenewNow),
+            (F::Google, Cx::Refreshable, 401, &[], s(r#"{"error":{"code":401,"status":"UNAUTHENTICATED","message":"Request had invalid authentication credentials."}}"#), Want::RenewNow),
+            // ---- Google: permission
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"status":"PERMISSION_DENIED","message":"The caller does not have permission"}}"#), Want::Permission),
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"message":"Insufficient Permission","errors":[{"reason":"insufficientPermissions"}]}}"#), Want::Permission),
+            // ---- Google: account
+            (F::Google, Cx::Refreshable, 401, &[], s(r#"{"error":{"code":401,"message":"Unauthorized","errors":[{"reason":"youtubeSignupRequired","domain":"youtube.header"}]}}"#), Want::Account(other("the Google account has no YouTube channel"))),
+            // ---- Google: operator (refresh) and an API not enabled (same status as permission)
+            (F::Token(P::Youtube), Cx::Live, 401, &[], s(r#"{"error":"invalid_client","error_description":"Unauthorized"}"#), Want::Operator),
+            (F::Token(P::GoogleBusiness), Cx::Live, 400, &[], s(r#"{"error":"unauthorized_client"}"#), Want::Operator),
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"status":"PERMISSION_DENIED","message":"My Business API has not been used in project 12 before or it is disabled."}}"#), Want::Operator),
+            // ---- Google: transient
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"message":"quota","errors":[{"reason":"quotaExceeded","domain":"youtube.quota"}]}}"#), Want::Transient(None)),
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"message":"slow","errors":[{"reason":"rateLimitExceeded"}]}}"#), Want::Transient(None)),
+            (F::Google, Cx::Live, 429, &[("retry-after", "30")], s(r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Quota exceeded"}}"#), Want::Transient(Some(30))),
+            (F::Google, Cx::Live, 503, &[], s(HTML), Want::Transient(None)),
+            // ---- Google: healthy
+            (F::Google, Cx::Live, 200, &[], s(r#"{"azp":"c","aud":"c","sub":"1077","scope":"a b","exp":"1900000000","expires_in":"3599"}"#), Want::Valid),
+            // ---- Telegram: dead
+            (F::Telegram, Cx::Live, 403, &[], s(r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was kicked from the channel chat"}"#), Want::Dead(Reason::AppRevoked)),
+            (F::Telegram, Cx::Live, 403, &[], s(r#"{"ok":false,"error_code":403,"description":"Forbidden: bot is not a member of the channel chat"}"#), Want::Dead(Reason::AppRevoked)),
+            (F::Telegram, Cx::Live, 400, &[], s(r#"{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}"#), Want::Dead(other("chat not found"))),
+            (F::Telegram, Cx::Live, 200, &[], s(r#"{"ok":true,"result":{"status":"left","user":{"id":1}}}"#), Want::Dead(Reason::AppRevoked)),
+            // ---- Telegram: permission
+            (F::Telegram, Cx::Live, 200, &[], s(r#"{"ok":true,"result":{"status":"member","user":{"id":1,"is_bot":true}}}"#), Want::Permission),
+            (F::Telegram, Cx::Live, 200, &[], s(r#"{"ok":true,"result":{"status":"administrator","can_post_messages":false,"user":{"id":1}}}"#), Want::Permission),
+            // ---- Telegram: account (the chat moved: update its id)
+            (F::Telegram, Cx::Live, 400, &[], s(r#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001234567890}}"#), Want::Account(other("chat moved to -1001234567890"))),
+            // ---- Telegram: operator
+            (F::Telegram, Cx::Live, 401, &[], s(r#"{"ok":false,"error_code":401,"description":"Unauthorized"}"#), Want::Operator),
+            (F::Telegram, Cx::Live, 404, &[], s(r#"{"ok":false,"error_code":404,"description":"Not Found"}"#), Want::Operator),
+            // ---- Telegram: transient
+            (F::Telegram, Cx::Live, 429, &[], s(r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#), Want::Transient(Some(7))),
+            (F::Telegram, Cx::Live, 502, &[], s(HTML), Want::Transient(None)),
+            // ---- Telegram: healthy
+            (F::Telegram, Cx::Live, 200, &[], s(r#"{"ok":true,"result":{"id":-1001,"type":"channel","title":"Acme"}}"#), Want::Valid),
+            (F::Telegram, Cx::Live, 200, &[], s(r#"{"ok":true,"result":{"status":"administrator","can_post_messages":true,"user":{"id":1,"is_bot":true}}}"#), Want::Valid),
+            (F::Telegram, Cx::Live, 200, &[], s(r#"{"ok":true,"result":{"status":"creator","user":{"id":1}}}"#), Want::Valid),
+        ];
+        // ---- OAuth token endpoints (RFC 6749 §5.2), the same for every network that speaks it.
+        for provider in [P::Linkedin, P::X, P::Pinterest, P::Youtube, P::GoogleBusiness] {
+            let token: &[(&str, u16, &str, Want)] = &[
+                ("invalid_grant", 400, r#"{"error":"invalid_grant"}"#, Want::Dead(other("grant refused (invalid_grant)"))),
+                (
+                    "invalid_grant, revoked",
+                    400,
+                    r#"{"error":"invalid_grant","error_description":"Token revoked"}"#,
+                    Want::Dead(Reason::AppRevoked),
+                ),
+                ("invalid_scope", 400, r#"{"error":"invalid_scope"}"#, Want::Permission),
+                ("invalid_client", 401, r#"{"error":"invalid_client"}"#, Want::Operator),
+                ("unauthorized_client", 400, r#"{"error":"unauthorized_client"}"#, Want::Operator),
+                ("unsupported_grant_type", 400, r#"{"error":"unsupported_grant_type"}"#, Want::Operator),
+                ("invalid_request", 400, r#"{"error":"invalid_request"}"#, Want::Operator),
+                ("temporarily_unavailable", 503, r#"{"error":"temporarily_unavailable"}"#, Want::Transient(None)),
+                ("5xx", 500, r#"{"error":"server_error"}"#, Want::Transient(None)),
+                ("5xx with invalid_grant", 502, r#"{"error":"invalid_grant"}"#, Want::Transient(None)),
+                ("HTML", 502, HTML, Want::Transient(None)),
+                ("unknown code", 400, r#"{"error":"weird"}"#, Want::Unknown),
+            ];
+            for (_, status, body, want) in token {
+                rows.push((F::Token(provider), Cx::Live, *status, &[], (*body).to_owned(), want.clone()));
+            }
+        }
+        // Graph token endpoints answer in Graph's shape (Instagram, Threads extensions).
+        for provider in [P::InstagramLogin, P::Threads, P::Facebook] {
+            rows.push((F::Token(provider), Cx::Live, 400, &[], graph_err(190, Some(460)), Want::Dead(Reason::PasswordChanged)));
+            rows.push((F::Token(provider), Cx::Live, 400, &[], graph_err(4, None), Want::Transient(None)));
+        }
+        // ---- Rules: 5xx, 429 and non-JSON bodies are transient everywhere; an unknown 4xx is
+        // unknown; nothing of that is ever dead.
+        for family in [F::Graph, F::DebugToken, F::Linkedin, F::X, F::Pinterest, F::Google, F::Telegram] {
+            for status in [500, 502, 503, 504] {
+                rows.push((family, Cx::Live, status, &[], s(HTML), Want::Transient(None)));
+                rows.push((family, Cx::Live, status, &[], s(""), Want::Transient(None)));
+            }
+            rows.push((family, Cx::Live, 429, &[("retry-after", "9")], s(""), Want::Transient(Some(9))));
+            rows.push((family, Cx::Live, 401, &[], s(HTML), Want::Transient(None)));
+            rows.push((family, Cx::Live, 403, &[], s("Forbidden"), Want::Transient(None)));
+            rows.push((family, Cx::Live, 418, &[], s(r#"{"something":"else"}"#), Want::Unknown));
+            rows.push((family, Cx::Live, 400, &[], s(""), Want::Unknown));
+        }
+        rows
+    }
+
+    #[test]
+    fn every_answer_in_the_provider_table_gets_its_class() {
+        let rows = table();
+        assert!(rows.len() > 180, "the table lost rows: {}", rows.len());
+        let mut failures = Vec::new();
+        for (family, kind, status, headers, body, want) in &rows {
+            let mut map = HeaderMap::new();
+            for (name, value) in *headers {
+                map.insert(*name, value.parse().unwrap());
+            }
+            let verdict = answer(*family, &context(*kind), &Answer::new(*status, map, body.clone()));
+            if !matches(want, &verdict) {
+                failures.push(format!("{family:?} {kind:?} {status} {body}\n    want {want:?}\n    got  {verdict:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{} of {} rows wrong:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    }
+
+    #[test]
+    fn no_answer_at_all_is_transient_never_dead() {
+        for failure in [Failure::Timeout("t".into()), Failure::Connect("c".into()), Failure::Other("o".into())] {
+            assert!(matches!(super::failure(&failure), Verdict::Transient { .. }), "{failure}");
+        }
+    }
+
+    #[test]
+    fn a_token_endpoint_death_is_final_even_with_a_refresh_token() {
+        let body = r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#;
+        let verdict =
+            answer(F::Token(P::Youtube), &context(Cx::Refreshable), &Answer::new(400, HeaderMap::new(), body));
+        assert_eq!(verdict, Verdict::Dead(Reason::AppRevoked));
+    }
+
+    #[test]
+    fn healthy_probes_tell_the_account_expiry_scopes_and_usage() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-app-usage", r#"{"call_count":12,"total_time":40,"total_cputime":7}"#.parse().unwrap());
+        let body = r#"{"data":{"app_id":"1","type":"PAGE","is_valid":true,"expires_at":0,"data_access_expires_at":1900000000,"scopes":["pages_show_list","pages_manage_posts"],"profile_id":"99","user_id":"7"}}"#;
+        let Verdict::Valid(v) = answer(F::DebugToken, &context(Cx::Live), &Answer::new(200, headers, body)) else {
+            panic!("valid expected")
+        };
+        assert_eq!(v.account_id.as_deref(), Some("99"));
+        assert_eq!(v.expires_at, None, "expires_at 0 means no time expiry");
+        assert_eq!(v.usage, Some(0.4));
+        assert_eq!(v.scopes.unwrap().to_string(), "pages_manage_posts pages_show_list");
+
+        let body = r#"{"azp":"c","sub":"1077","scope":"a b","exp":"1900000000","expires_in":"3599"}"#;
+        let Verdict::Valid(v) = answer(F::Google, &context(Cx::Live), &Answer::new(200, HeaderMap::new(), body)) else {
+            panic!("valid expected")
+        };
+        assert_eq!(v.account_id.as_deref(), Some("1077"));
+        assert_eq!(v.expires_at, DateTime::from_timestamp(1_900_000_000, 0));
+
+        let body = r#"{"active":true,"status":"active","expires_at":1900000000,"scope":"w_member_social,openid","member_id":"m1"}"#;
+        let Verdict::Valid(v) = answer(F::Linkedin, &context(Cx::Live), &Answer::new(200, HeaderMap::new(), body))
+        else {
+            panic!("valid expected")
+        };
+        assert_eq!(v.account_id.as_deref(), Some("m1"));
+        assert!(v.scopes.unwrap().contains("w_member_social"));
+    }
+
+    #[test]
+    fn the_business_usage_header_counts_too() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-business-use-case-usage",
+            r#"{"1":[{"type":"pages","call_count":3,"total_cputime":91,"total_time":5,"estimated_time_to_regain_access":0}]}"#
+                .parse()
+                .unwrap(),
+        );
+        let Verdict::Valid(v) = graph(&context(Cx::Live), &Answer::new(200, headers, r#"{"id":"1"}"#)) else {
+            panic!("valid expected")
+        };
+        assert_eq!(v.usage, Some(0.91));
+    }
+
+    #[test]
+    fn a_moved_telegram_chat_gives_its_new_id_back() {
+        let body = r#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded","parameters":{"migrate_to_chat_id":-100777}}"#;
+        let verdict = answer(F::Telegram, &context(Cx::Live), &Answer::new(400, HeaderMap::new(), body));
+        assert_eq!(moved_chat_id(&verdict), Some("-100777"));
+        assert_eq!(moved_chat_id(&Verdict::Dead(Reason::Expired)), None);
+    }
+
+    #[test]
+    fn secrets_echoed_by_a_network_are_redacted_from_every_detail() {
+        let token = "EAAB-very-secret-token";
+        let body = format!(r#"{{"error":{{"message":"Invalid token {token}","code":200}}}}"#);
+        let verdict = answer(F::Graph, &context(Cx::Live), &Answer::new(400, HeaderMap::new(), body));
+        assert!(format!("{verdict:?}").contains(token), "the test must echo the token");
+        let redacted = redact(verdict, &[token]);
+        assert!(!format!("{redacted:?}").contains(token), "{redacted:?}");
+        let unknown = redact(Verdict::Unknown(format!("x {token} y")), &[token, ""]);
+        assert_eq!(unknown, Verdict::Unknown("x [redacted] y".into()));
+    }
+
+    #[test]
+    fn a_channel_context_reads_activity_expiry_and_refreshability() {
+        use crate::domain::{ChannelId, DisplayName, ExternalAccountId, Health, TeamId};
+        use secrecy::SecretString;
+        let channel = |provider, last_activity_at| Channel {
+            id: ChannelId(1),
+            team_id: TeamId(1),
+            provider,
+            external_account_id: ExternalAccountId::parse("1").unwrap(),
+            display_name: DisplayName::parse("Acme").unwrap(),
+            authorized_by: None,
+            token_expires_at: None,
+            scopes: Scopes::default(),
+            last_activity_at,
+            health: Health::Healthy,
+            next_check_at: now(),
+            last_checked_at: None,
+            created_at: now() - chrono::Duration::days(100),
+        };
+        let tokens = |refresh: Option<&str>| TokenSet {
+            access_token: SecretString::from("a"),
+            refresh_token: refresh.map(|r| SecretString::from(r.to_owned())),
+            expires_at: Some(now() + chrono::Duration::days(1)),
+            scopes: Scopes::default(),
+        };
+        let idle = Context::for_channel(&channel(P::Pinterest, None), &tokens(Some("r")), now());
+        assert!(idle.inactive() && idle.refreshable && !idle.expired());
+        let active = Context::for_channel(&channel(P::Pinterest, Some(now())), &tokens(Some("")), now());
+        assert!(!active.inactive() && !active.refreshable, "an empty refresh token is none");
+        let facebook = Context::for_channel(&channel(P::Facebook, None), &tokens(Some("r")), now());
+        assert!(!facebook.refreshable && !facebook.inactive(), "Facebook neither refreshes nor lapses when idle");
+    }
+}

@@ -1,0 +1,73 @@
+//! Facebook Pages. A channel holds a Page token: no time expiry (`expires_at: 0`), dead on a
+//! password change, a lost Page role or the app's removal, and never renewed (a person reconnects).
+//!
+//! The probe is `debug_token`, signed with relink's app token (`client_id|client_secret`): it
+//! costs the Page nothing and says why a token died. A top-level error there is about the app
+//! token, so it goes to the operators (see `classify::debug_token`).
+//! Source: <https://developers.facebook.com/docs/graph-api/reference/debug_token>
+
+use secrecy::ExposeSecret;
+use url::Url;
+
+use super::classify::{self, Context, Family};
+use super::oauth::{self, ClientAuth};
+use super::{Adapter, Connected, Ctx, Renewed, Verdict, graph, held_secrets, http, not_renewable};
+use crate::domain::{Channel, Provider};
+use crate::token::TokenSet;
+
+#[derive(Debug)]
+pub(super) struct Facebook;
+
+#[async_trait::async_trait]
+impl Adapter for Facebook {
+    fn provider(&self) -> Provider {
+        Provider::Facebook
+    }
+
+    async fn validate(&self, ctx: Ctx<'_>, channel: &Channel, tokens: &TokenSet) -> Verdict {
+        let cx = Context::for_channel(channel, tokens, ctx.now);
+        let verdict = debug_token(ctx, &cx, tokens.access_token.expose_secret()).await;
+        classify::redact(verdict, &held_secrets(ctx, tokens))
+    }
+
+    /// Page tokens do not renew (the `fb_exchange_token` grant extends user tokens, which relink
+    /// does not keep).
+    async fn renew(&self, _ctx: Ctx<'_>, _channel: &Channel, _tokens: &TokenSet) -> Renewed {
+        not_renewable(Provider::Facebook)
+    }
+
+    fn authorize_url(
+        &self,
+        ctx: Ctx<'_>,
+        redirect_uri: &Url,
+        state: &str,
+        pkce_challenge: Option<&str>,
+    ) -> Option<Url> {
+        Some(graph::authorize_url(ctx, Provider::Facebook, redirect_uri, state, pkce_challenge))
+    }
+
+    async fn exchange_code(
+        &self,
+        ctx: Ctx<'_>,
+        code: &str,
+        redirect_uri: &Url,
+        pkce_verifier: Option<&str>,
+    ) -> Result<Connected, Verdict> {
+        let granted =
+            oauth::exchange_code(ctx, Provider::Facebook, ClientAuth::Form, code, redirect_uri, pkce_verifier).await?;
+        let probe = debug_token(ctx, &Context::at(ctx.now), granted.tokens.access_token.expose_secret()).await;
+        oauth::connected(Provider::Facebook, granted, probe, None)
+    }
+}
+
+/// `GET debug_token?input_token=T&access_token=CLIENT_ID|SECRET`; the account is `profile_id`
+/// (the Page) or `user_id`. Instagram via Facebook uses it too, to learn a new token's account.
+pub(super) async fn debug_token(ctx: Ctx<'_>, cx: &Context, token: &str) -> Verdict {
+    let secret = ctx.config.client_secret.expose_secret();
+    let app_token = format!("{}|{secret}", ctx.config.client_id);
+    let request = ctx
+        .http
+        .get(http::endpoint(&ctx.config.api_base, &["debug_token"]))
+        .query(&[("input_token", token), ("access_token", app_token.as_str())]);
+    http::probe(request, Family::DebugToken, cx, &[token, secret, &app_token]).await.0
+}

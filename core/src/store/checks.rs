@@ -1,0 +1,365 @@
+//! The checker's side of the store: claiming due channels under a lease, writing renewed tokens
+//! fenced by the lease and the row version, and finishing a batch of checks in one transaction.
+//!
+//! A claim sets `lease_owner`, `lease_until` and pushes `next_check_at` to the lease's end, so
+//! the due index skips claimed rows and a crashed process's channels come due again by
+//! themselves. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several relink
+//! processes share the work without waiting on each other; SQLite has one writer anyway.
+
+use chrono::{DateTime, Utc};
+
+use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns, insert_transition};
+use super::{Pool, Result, Store, StoreError, with_pool};
+use crate::crypto::Binding;
+use crate::domain::{Channel, ChannelId, Health, Scopes};
+use crate::time::{from_millis, to_millis};
+use crate::token::TokenSet;
+
+/// A claimed channel: everything a check needs, read in the claim itself.
+#[derive(Debug)]
+pub struct Claim {
+    pub channel: Channel,
+    /// The opened tokens, or why they do not open (an operator matter: wrong key, corruption).
+    pub tokens: Result<TokenSet, String>,
+    /// The row version the tokens were read at; a token write must still see it.
+    pub version: i64,
+    pub token_issued_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub failure_days: u32,
+    pub last_failure_day: Option<i64>,
+    pub refresh_uncertain_at: Option<DateTime<Utc>>,
+    pub operator_problem: Option<String>,
+    /// The earliest pending post due from now on.
+    pub first_post_due: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    token_key_id: i64,
+    token_ciphertext: Vec<u8>,
+    version: i64,
+    token_issued_at: Option<i64>,
+    consecutive_failures: i64,
+    failure_days: i64,
+    last_failure_day: Option<i64>,
+    refresh_uncertain_at: Option<i64>,
+    operator_problem: Option<String>,
+}
+
+const CLAIM_EXTRA: &str = "token_key_id, token_ciphertext, version, token_issued_at, consecutive_failures, \
+    failure_days, last_failure_day, refresh_uncertain_at, operator_problem";
+
+/// What a finished check writes back.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub channel_id: ChannelId,
+    pub team_id: crate::domain::TeamId,
+    /// The health the claim read.
+    pub from: Health,
+    pub to: Health,
+    /// What the network said, in plain words (goes to the history; never a token).
+    pub detail: Option<String>,
+    pub next_check_at: DateTime<Utc>,
+    pub consecutive_failures: u32,
+    pub failure_days: u32,
+    pub last_failure_day: Option<i64>,
+    /// New expiry and scopes learned by the probe, if any.
+    pub learned_expiry: Option<DateTime<Utc>>,
+    pub learned_scopes: Option<Scopes>,
+    pub refresh_uncertain_at: Option<DateTime<Utc>>,
+    /// The operator problem now (None clears it); an event is written when it newly appears.
+    pub operator_problem: Option<String>,
+    pub previous_operator_problem: Option<String>,
+}
+
+impl Store {
+    fn claim_from_row(&self, row: ClaimRow) -> Result<Claim> {
+        let channel = row.channel.into_channel()?;
+        let id = channel.id;
+        let tokens = u32::try_from(row.token_key_id)
+            .map_err(|_| format!("stored key id {} is not a key id", row.token_key_id))
+            .and_then(|key_id| {
+                self.keyring().open(Binding::Channel(id), key_id, &row.token_ciphertext).map_err(|e| e.to_string())
+            })
+            .and_then(|plain| {
+                TokenSet::from_secret_bytes(&plain, channel.token_expires_at, channel.scopes.clone())
+                    .map_err(|_| format!("the sealed tokens of channel {id} are not a token set"))
+            });
+        Ok(Claim {
+            channel,
+            tokens,
+            version: row.version,
+            token_issued_at: row.token_issued_at.map(from_millis),
+            consecutive_failures: u32::try_from(row.consecutive_failures).unwrap_or(u32::MAX),
+            failure_days: u32::try_from(row.failure_days).unwrap_or(u32::MAX),
+            last_failure_day: row.last_failure_day,
+            refresh_uncertain_at: row.refresh_uncertain_at.map(from_millis),
+            operator_problem: row.operator_problem,
+            first_post_due: None,
+        })
+    }
+
+    /// Claims up to `limit` channels due at `now` for `owner` until `lease_until`, earliest due
+    /// first, through the `next_check_at` index.
+    pub async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Claim>> {
+        let lock = match self.db().pool {
+            Pool::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+            Pool::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE channels SET lease_owner = $1, lease_until = $2, next_check_at = $2 \
+             WHERE id IN (SELECT id FROM channels WHERE next_check_at <= $3 \
+                          AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_check_at LIMIT $4 {lock}) \
+             RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
+        );
+        let rows: Vec<ClaimRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(to_millis(lease_until))
+                .bind(to_millis(now))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })?;
+        let mut claims = rows.into_iter().map(|row| self.claim_from_row(row)).collect::<Result<Vec<_>>>()?;
+        self.fill_first_posts(&mut claims, now).await?;
+        Ok(claims)
+    }
+
+    /// Takes the lease of one channel (an admin's "refresh now"), unless another process holds it.
+    pub async fn acquire_lease(
+        &self,
+        id: ChannelId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Claim>> {
+        let sql = format!(
+            "UPDATE channels SET lease_owner = $1, lease_until = $2 \
+             WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4) RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
+        );
+        let row: Option<ClaimRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(to_millis(lease_until))
+                .bind(id.0)
+                .bind(to_millis(now))
+                .fetch_optional(pool)
+                .await
+        })?;
+        match row {
+            None => {
+                self.channel(id).await?;
+                Ok(None)
+            }
+            Some(row) => {
+                let mut claims = vec![self.claim_from_row(row)?];
+                self.fill_first_posts(&mut claims, now).await?;
+                Ok(claims.pop())
+            }
+        }
+    }
+
+    async fn fill_first_posts(&self, claims: &mut [Claim], now: DateTime<Utc>) -> Result<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = claims.iter().map(|c| c.channel.id.0.to_string()).collect();
+        // The ids are integers read from the database, so inlining them is safe.
+        let sql = format!(
+            "SELECT channel_id, MIN(due_at) FROM scheduled_posts WHERE status = 'pending' AND due_at >= $1 \
+             AND channel_id IN ({}) GROUP BY channel_id",
+            ids.join(",")
+        );
+        let rows: Vec<(i64, i64)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(to_millis(now)).fetch_all(pool).await
+        })?;
+        for (channel, due) in rows {
+            if let Some(claim) = claims.iter_mut().find(|c| c.channel.id.0 == channel) {
+                claim.first_post_due = Some(from_millis(due));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes renewed tokens for a channel `owner` holds the lease of, if the row is still at
+    /// `version`. Returns the new version, or `None` when the lease or the version moved on (the
+    /// caller lost a race and must re-read). A set without a refresh token keeps `previous`'s.
+    pub async fn save_renewed_tokens(
+        &self,
+        id: ChannelId,
+        owner: &str,
+        version: i64,
+        tokens: &TokenSet,
+        previous: &TokenSet,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        let mut merged = tokens.clone();
+        if merged.refresh_token.is_none() {
+            merged.refresh_token = previous.refresh_token.clone();
+        }
+        if merged.scopes.is_empty() {
+            merged.scopes = previous.scopes.clone();
+        }
+        let sealed = self.keyring().seal(Binding::Channel(id), &merged.secret_bytes());
+        let changed = with_pool!(self.db(), |pool| {
+            sqlx::query(
+                "UPDATE channels SET token_key_id = $1, token_ciphertext = $2, token_expires_at = $3, scopes = $4, \
+                 version = version + 1, token_issued_at = $5, refresh_uncertain_at = NULL, updated_at = $5 \
+                 WHERE id = $6 AND lease_owner = $7 AND version = $8",
+            )
+            .bind(i64::from(sealed.key_id))
+            .bind(sealed.bytes)
+            .bind(merged.expires_at.map(to_millis))
+            .bind(merged.scopes.to_string())
+            .bind(to_millis(now))
+            .bind(id.0)
+            .bind(owner)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok((changed == 1).then_some(version + 1))
+    }
+
+    /// Re-reads a channel's tokens and version (after a refresh was refused: a sibling may have
+    /// rotated the tokens first).
+    pub async fn reread_tokens(&self, id: ChannelId) -> Result<(i64, TokenSet)> {
+        let version: Option<i64> = with_pool!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT version FROM channels WHERE id = $1").bind(id.0).fetch_optional(pool).await
+        })?;
+        let version = version.ok_or_else(|| StoreError::NotFound(format!("no channel with id {id}")))?;
+        Ok((version, self.tokens(id).await?))
+    }
+
+    /// Marks a refresh whose answer was lost, keeping the lease's fencing.
+    pub async fn mark_refresh_uncertain(&self, id: ChannelId, owner: &str, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self.db(), |pool| {
+            sqlx::query("UPDATE channels SET refresh_uncertain_at = $1 WHERE id = $2 AND lease_owner = $3")
+                .bind(to_millis(now))
+                .bind(id.0)
+                .bind(owner)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Writes a batch of finished checks in one transaction and releases their leases. A result
+    /// whose lease was lost (another process took over) is skipped. Health changes go to the
+    /// history and the outbox; a newly seen operator problem goes to the outbox.
+    /// Returns the number of results written.
+    pub async fn finish_checks(&self, owner: &str, results: &[CheckResult], now: DateTime<Utc>) -> Result<usize> {
+        if results.is_empty() {
+            return Ok(0);
+        }
+        let now_ms = to_millis(now);
+        let written: Result<usize, StoreError> = with_pool!(self.db(), |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let mut written = 0;
+                for result in results {
+                    let (to_health, to_reason, reason_detail) = health_columns(&result.to);
+                    let id = result.channel_id.0;
+                    let updated = sqlx::query(
+                        "UPDATE channels SET health = $1, health_reason = $2, health_detail = $3, next_check_at = $4, \
+                         last_checked_at = $5, consecutive_failures = $6, failure_days = $7, last_failure_day = $8, \
+                         token_expires_at = COALESCE($9, token_expires_at), scopes = COALESCE($10, scopes), \
+                         refresh_uncertain_at = $11, operator_problem = $12, lease_owner = NULL, lease_until = NULL \
+                         WHERE id = $13 AND lease_owner = $14",
+                    )
+                    .bind(to_health)
+                    .bind(to_reason)
+                    .bind(reason_detail)
+                    .bind(to_millis(result.next_check_at))
+                    .bind(now_ms)
+                    .bind(i64::from(result.consecutive_failures))
+                    .bind(i64::from(result.failure_days))
+                    .bind(result.last_failure_day)
+                    .bind(result.learned_expiry.map(to_millis))
+                    .bind(result.learned_scopes.as_ref().map(ToString::to_string))
+                    .bind(result.refresh_uncertain_at.map(to_millis))
+                    .bind(result.operator_problem.as_deref())
+                    .bind(id)
+                    .bind(owner)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated == 0 {
+                        continue;
+                    }
+                    written += 1;
+                    if result.from != result.to {
+                        let (from_health, from_reason, _) = health_columns(&result.from);
+                        let detail = result.detail.as_deref();
+                        insert_transition!(&mut *tx, id, result.team_id.0, now_ms, (from_health, from_reason), (to_health, to_reason, reason_detail), detail);
+                    }
+                    if let Some(problem) = &result.operator_problem
+                        && result.previous_operator_problem.as_ref() != Some(problem)
+                    {
+                        let payload = serde_json::json!({ "problem": problem });
+                        sqlx::query(
+                            "INSERT INTO events (team_id, channel_id, kind, payload, created_at) \
+                             VALUES ($1, $2, 'operator_problem', $3, $4)",
+                        )
+                        .bind(result.team_id.0)
+                        .bind(id)
+                        .bind(payload.to_string())
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(written)
+            }
+            .await
+        });
+        written
+    }
+
+    /// Releases a lease without writing a result (a check that could not run).
+    pub async fn release_lease(&self, id: ChannelId, owner: &str, next_check_at: DateTime<Utc>) -> Result<()> {
+        with_pool!(self.db(), |pool| {
+            sqlx::query(
+                "UPDATE channels SET lease_owner = NULL, lease_until = NULL, next_check_at = $1 \
+                 WHERE id = $2 AND lease_owner = $3",
+            )
+            .bind(to_millis(next_check_at))
+            .bind(id.0)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Operator problems currently flagged on channels: (channel, problem).
+    pub async fn operator_problems(&self) -> Result<Vec<(ChannelId, String)>> {
+        let rows: Vec<(i64, String)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as("SELECT id, operator_problem FROM channels WHERE operator_problem IS NOT NULL ORDER BY id")
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows.into_iter().map(|(id, p)| (ChannelId(id), p)).collect())
+    }
+
+    /// How many channels are in each health state.
+    pub async fn health_counts(&self) -> Result<Vec<(String, u64)>> {
+        let rows: Vec<(String, i64)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as("SELECT health, COUNT(*) FROM channels GROUP BY health ORDER BY health").fetch_all(pool).await
+        })?;
+        Ok(rows.into_iter().map(|(h, n)| (h, n as u64)).collect())
+    }
+}

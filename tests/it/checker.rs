@@ -1,0 +1,397 @@
+//! The checker against the provider simulator, on SQLite and PostgreSQL: every way the seeds say
+//! a channel gets disconnected ends in `needs_reauth` with the right reason, transient trouble
+//! never does, and rotating refresh tokens survive two relink processes racing for them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use relink_core::checker::{Checker, CheckerConfig, Outcome, RefreshNow};
+use relink_core::provider::Providers;
+use relink_core::store::{NewMember, Store};
+use relink_core::token::TokenSet;
+use relink_core::{Channel, Health, MemberName, Provider, Reason, Role, Scopes, Team};
+use relink_simulator::switch::{Fail, Faults, Mix, Scope, Switch};
+use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Issued, Running, SimConfig, Simulator};
+use secrecy::SecretString;
+
+use crate::support::{TestStore, both_engines, new_channel};
+
+/// A store, a simulator on the same test clock, and a checker pointed at it.
+struct Rig {
+    db: TestStore,
+    sim: Running,
+    checker: Checker,
+    team: Team,
+}
+
+fn providers(sim: &Running) -> Providers {
+    Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 100_000.0).timeout(Duration::from_secs(1))
+}
+
+fn config(owner: &str) -> CheckerConfig {
+    CheckerConfig { owner: owner.into(), batch: 128, concurrency: 32, ..CheckerConfig::default() }
+}
+
+impl Rig {
+    async fn new(db: TestStore) -> Self {
+        let clock = Arc::new(db.clock.clone());
+        let sim_config = SimConfig { timeout_hold: Duration::from_secs(2), ..SimConfig::default() };
+        let sim = Simulator::with_config(sim_config, clock).spawn().await.expect("the simulator starts");
+        let checker = Checker::new(db.store.clone(), providers(&sim), config("checker-a"));
+        let team = db.team("Acme").await;
+        Self { db, sim, checker, team }
+    }
+
+    fn sim(&self) -> &Simulator {
+        self.sim.simulator()
+    }
+
+    /// Registers an account in the simulator and the channel in relink with its tokens.
+    async fn connect(&self, provider: Provider, account: &str, options: AccountOptions) -> Channel {
+        let issued = self.sim().add_account(provider, account, options).expect("add the account");
+        self.add(provider, account, &issued).await
+    }
+
+    async fn add(&self, provider: Provider, account: &str, issued: &Issued) -> Channel {
+        let channel = new_channel(&self.team, provider, account, None);
+        self.db.store.add_channel(&channel, &token_set(issued), self.db.now()).await.expect("add the channel")
+    }
+
+    /// Runs passes until nothing is due.
+    async fn check(&self) -> Outcome {
+        run_until_idle(&self.checker, &self.db).await
+    }
+
+    async fn health(&self, channel: &Channel) -> Health {
+        self.db.store.channel(channel.id).await.expect("the channel").health
+    }
+
+    fn advance(&self, by: chrono::Duration) {
+        self.db.clock.advance(by);
+    }
+}
+
+fn token_set(issued: &Issued) -> TokenSet {
+    TokenSet {
+        access_token: SecretString::from(issued.access_token.clone()),
+        refresh_token: issued.refresh_token.clone().map(SecretString::from),
+        expires_at: issued.expires_at,
+        scopes: Scopes::parse(&issued.scopes.join(" ")).expect("scopes"),
+    }
+}
+
+async fn run_until_idle(checker: &Checker, db: &TestStore) -> Outcome {
+    let mut total = Outcome::default();
+    for _ in 0..1_000 {
+        let outcome = checker.check_due(db.now()).await.expect("a checker pass");
+        if outcome.claimed == 0 {
+            return total;
+        }
+        add(&mut total, &outcome);
+    }
+    panic!("the checker never ran out of due channels");
+}
+
+fn add(total: &mut Outcome, outcome: &Outcome) {
+    total.claimed += outcome.claimed;
+    total.valid += outcome.valid;
+    total.needs_reauth += outcome.needs_reauth;
+    total.operator += outcome.operator;
+    total.transient += outcome.transient;
+    total.unknown += outcome.unknown;
+    total.renewed += outcome.renewed;
+    total.deferred += outcome.deferred;
+    total.transitions += outcome.transitions;
+}
+
+async fn every_seed_cause_ends_in_needs_reauth_with_its_reason(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let none = AccountOptions::default;
+    let password = rig.connect(Provider::Facebook, "fb-password", none()).await;
+    let revoked = rig.connect(Provider::Facebook, "fb-revoked", none()).await;
+    let role = rig.connect(Provider::Facebook, "fb-role", none()).await;
+    let checkpoint = rig.connect(Provider::InstagramBusiness, "ig-checkpoint", none()).await;
+    let linkedin = rig.connect(Provider::Linkedin, "li-expiry", none().without_refresh_token()).await;
+    let pinterest = rig.connect(Provider::Pinterest, "pin-quiet", none()).await;
+    let x_revoked = rig.connect(Provider::X, "x-revoked", none()).await;
+    let youtube = rig.connect(Provider::Youtube, "yt-revoked", none()).await;
+    let bot = rig.sim().telegram_bot();
+    let kicked = rig.connect(Provider::Telegram, "-1001", none()).await;
+    let demoted = rig.connect(Provider::Telegram, "-1002", none()).await;
+    for channel in [&kicked, &demoted] {
+        let tokens = TokenSet::parse_input(&bot.token, rig.db.now()).expect("bot token");
+        rig.db.store.replace_tokens(channel.id, &tokens, rig.db.now()).await.expect("bot token stored");
+    }
+
+    let first = rig.check().await;
+    assert_eq!(first.needs_reauth, 0, "everything starts healthy: {first:?}");
+    for channel in [&password, &revoked, &role, &checkpoint, &linkedin, &x_revoked, &youtube, &kicked, &demoted] {
+        assert_eq!(rig.health(channel).await, Health::Healthy, "{}", channel.display_name);
+    }
+
+    rig.sim().change_password(Provider::Facebook, "fb-password").expect("switch");
+    rig.sim().revoke_app(Provider::Facebook, "fb-revoked").expect("switch");
+    rig.sim().drop_admin(Provider::Facebook, "fb-role").expect("switch");
+    rig.sim().require_checkpoint(Provider::InstagramBusiness, "ig-checkpoint").expect("switch");
+    rig.sim().revoke_app(Provider::X, "x-revoked").expect("switch");
+    rig.sim().revoke_app(Provider::Youtube, "yt-revoked").expect("switch");
+    rig.sim().kick_bot("-1001").expect("switch");
+    rig.sim().apply(Provider::Telegram, "-1002", Switch::DropAdmin).expect("switch");
+    // Natural expiry (LinkedIn, 60 days) and Pinterest's 30 days without publishing activity.
+    rig.advance(chrono::Duration::days(61));
+    rig.check().await;
+
+    let expected = [
+        (&password, Reason::PasswordChanged),
+        (&revoked, Reason::AppRevoked),
+        (&role, Reason::PermissionLost),
+        (&checkpoint, Reason::SecurityCheckpoint),
+        (&linkedin, Reason::Expired),
+        (&pinterest, Reason::Inactivity),
+        (&kicked, Reason::AppRevoked),
+        (&demoted, Reason::PermissionLost),
+    ];
+    for (channel, reason) in expected {
+        assert_eq!(rig.health(channel).await, Health::NeedsReauth(reason), "{}", channel.display_name);
+    }
+    for channel in [&x_revoked, &youtube] {
+        assert!(
+            matches!(rig.health(channel).await, Health::NeedsReauth(_)),
+            "{} must need reconnecting",
+            channel.display_name
+        );
+    }
+    let history = rig.db.store.history(password.id, 10).await.expect("history");
+    assert_eq!(history[0].to, Health::NeedsReauth(Reason::PasswordChanged));
+    assert!(history[0].detail.is_some(), "the history says what the network said");
+    assert!(rig.db.store.pending_event_count().await.expect("events") >= 10, "every transition is in the outbox");
+}
+
+async fn one_password_change_disconnects_every_channel_of_that_person(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let alice = || AccountOptions::user("alice");
+    let page = rig.connect(Provider::Facebook, "alice-page", alice()).await;
+    let instagram = rig.connect(Provider::InstagramBusiness, "alice-ig", alice()).await;
+    let other = rig.connect(Provider::Facebook, "bob-page", AccountOptions::user("bob")).await;
+    rig.check().await;
+    rig.sim().change_user_password("alice").expect("password change");
+    rig.advance(chrono::Duration::days(2));
+    rig.check().await;
+    assert_eq!(rig.health(&page).await, Health::NeedsReauth(Reason::PasswordChanged));
+    assert_eq!(rig.health(&instagram).await, Health::NeedsReauth(Reason::PasswordChanged));
+    assert_eq!(rig.health(&other).await, Health::Healthy);
+}
+
+async fn transient_faults_never_disconnect_anyone(db: TestStore) {
+    let rig = Rig::new(db).await;
+    rig.sim().set_timeout_hold(Duration::from_millis(1_500));
+    let providers = [Provider::Facebook, Provider::Linkedin, Provider::X, Provider::Pinterest, Provider::Youtube];
+    let mut channels = Vec::new();
+    for n in 0..250 {
+        let provider = providers[n % providers.len()];
+        let account = format!("acct-{n}");
+        let channel = rig.connect(provider, &account, AccountOptions::default()).await;
+        // Publishing keeps Pinterest's inactivity rule out of this test.
+        channels.push((channel, provider, account));
+    }
+    // 30 % of requests fail with a 5xx or a timeout. (Rate limits pause a whole network, which
+    // has its own test.)
+    let mix = Mix { server_error: 5, rate_limited: 0, timeout: 1 };
+    rig.sim().set_faults(Scope::All, Faults { rate: 0.3, mix, ..Faults::default() }).expect("faults");
+    let mut total = Outcome::default();
+    while total.claimed - total.deferred < 10_000 {
+        for (_, provider, account) in channels.iter().filter(|(_, p, _)| *p == Provider::Pinterest) {
+            rig.sim().record_activity(*provider, account).expect("activity");
+            let channel = &channels.iter().find(|(_, _, a)| a == account).expect("channel").0;
+            rig.db.store.record_activity(channel.id, rig.db.now()).await.expect("activity");
+        }
+        // Everything comes due: backoff and calm schedules alike.
+        rig.advance(chrono::Duration::hours(25));
+        let outcome = rig.check().await;
+        add(&mut total, &outcome);
+    }
+    assert!(total.transient > 2_000, "the faults were injected: {total:?}");
+    assert_eq!(total.needs_reauth, 0, "{total:?}");
+    let counts = rig.db.store.health_counts().await.expect("counts");
+    assert!(!counts.iter().any(|(health, _)| health == "needs_reauth"), "{counts:?}");
+    let mut raw = rig.db.raw().await;
+    assert_eq!(raw.number("SELECT COUNT(*) FROM health_history WHERE to_health = 'needs_reauth'").await, 0);
+}
+
+async fn a_rate_limit_pauses_the_network_instead_of_hammering_it(db: TestStore) {
+    let rig = Rig::new(db).await;
+    for n in 0..100 {
+        rig.connect(Provider::X, &format!("x-{n}"), AccountOptions::default()).await;
+    }
+    rig.sim().fail(Scope::Provider(Provider::X), Fail::RateLimited { retry_after: 900 }).expect("faults");
+    let outcome = rig.checker.check_due(rig.db.now()).await.expect("a pass");
+    let probes = rig.sim().totals().by_provider.get(&Provider::X).map_or(0, |c| c.probe);
+    // Only the first wave (the checker's concurrency, 32) is already in flight when the 429s
+    // come back; everything after it waits for the network's 15 minutes.
+    assert!(probes <= 32, "after the first 429 the rest wait: {probes} probes, {outcome:?}");
+    assert_eq!(outcome.needs_reauth, 0);
+    assert!(outcome.deferred >= 68, "{outcome:?}");
+    let waiting = rig.db.store.due_channels(rig.db.now() + chrono::Duration::minutes(14), 1_000).await.expect("due");
+    assert!(waiting.is_empty(), "nothing is retried before the wait is over");
+    rig.sim().clear_faults(Scope::Provider(Provider::X)).expect("clear");
+    rig.advance(chrono::Duration::minutes(16));
+    let outcome = rig.check().await;
+    assert_eq!(outcome.valid, 100, "{outcome:?}");
+}
+
+async fn operator_problems_are_flagged_without_telling_the_team_to_reconnect(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = rig.connect(Provider::Facebook, "op-page", AccountOptions::default()).await;
+    rig.check().await;
+    rig.sim().apply(Provider::Facebook, "op-page", Switch::Operator).expect("switch");
+    rig.advance(chrono::Duration::days(2));
+    let outcome = rig.check().await;
+    assert_eq!(outcome.operator, 1, "{outcome:?}");
+    assert_eq!(rig.health(&page).await, Health::Healthy);
+    let problems = rig.db.store.operator_problems().await.expect("problems");
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].0, page.id);
+    let mut raw = rig.db.raw().await;
+    assert_eq!(raw.number("SELECT COUNT(*) FROM events WHERE kind = 'operator_problem'").await, 1);
+}
+
+async fn extend_while_valid_tokens_are_extended_a_day_early(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.connect(Provider::InstagramLogin, "ig-login", AccountOptions::default()).await;
+    let before = rig.db.store.tokens(channel.id).await.expect("tokens").expires_at.expect("an expiry");
+    // Day 59: inside the extension window, well past the 24-hour minimum age.
+    rig.advance(chrono::Duration::days(59));
+    let outcome = rig.check().await;
+    assert_eq!(outcome.renewed, 1, "{outcome:?}");
+    let after = rig.db.store.tokens(channel.id).await.expect("tokens").expires_at.expect("an expiry");
+    assert!(after > before + chrono::Duration::days(50), "{before} -> {after}");
+    assert_eq!(rig.health(&channel).await, Health::Healthy);
+    rig.advance(chrono::Duration::days(30));
+    rig.check().await;
+    assert_eq!(rig.health(&channel).await, Health::Healthy, "the extended token keeps working");
+}
+
+async fn google_tokens_refresh_through_the_grant_and_die_with_it(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.connect(Provider::Youtube, "yt", AccountOptions::default()).await;
+    rig.advance(chrono::Duration::hours(3));
+    let outcome = rig.check().await;
+    assert_eq!(outcome.renewed, 1, "an hour-long access token is renewed through the grant: {outcome:?}");
+    assert_eq!(rig.health(&channel).await, Health::Healthy);
+    let tokens = rig.db.store.tokens(channel.id).await.expect("tokens");
+    assert!(tokens.refresh_token.is_some(), "the refresh token is kept");
+    rig.sim().revoke_app(Provider::Youtube, "yt").expect("revoke");
+    rig.advance(chrono::Duration::days(1));
+    rig.check().await;
+    assert!(matches!(rig.health(&channel).await, Health::NeedsReauth(_)));
+}
+
+async fn an_admin_can_refresh_access_before_expiry(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let x = rig.connect(Provider::X, "x-admin", AccountOptions::default()).await;
+    let page = rig.connect(Provider::Facebook, "fb-admin", AccountOptions::default()).await;
+    let before = rig.db.store.tokens(x.id).await.expect("tokens");
+    let result = rig.checker.refresh_now(x.id, rig.db.now()).await.expect("refresh");
+    assert_eq!(result, RefreshNow::Renewed(Health::Healthy));
+    let after = rig.db.store.tokens(x.id).await.expect("tokens");
+    use secrecy::ExposeSecret as _;
+    assert_ne!(before.access_token.expose_secret(), after.access_token.expose_secret());
+    assert_ne!(
+        before.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+        after.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+        "X rotates the refresh token and relink keeps the new one"
+    );
+    assert_eq!(rig.checker.refresh_now(page.id, rig.db.now()).await.expect("refresh"), RefreshNow::NotRenewable);
+    // The grant survives: the next refresh with the stored (rotated) token works.
+    rig.advance(chrono::Duration::hours(3));
+    rig.check().await;
+    assert_eq!(rig.health(&x).await, Health::Healthy);
+    assert!(!rig.sim().grant_revoked(Provider::X, "x-admin"));
+}
+
+async fn a_member_removed_from_relink_is_not_needed_for_checks(db: TestStore) {
+    // Channels keep being checked when the member who authorised them leaves the team.
+    let rig = Rig::new(db).await;
+    let member = rig
+        .db
+        .store
+        .add_member(
+            &NewMember {
+                team_id: rig.team.id,
+                name: MemberName::parse("Alice").expect("name"),
+                role: Role::Admin,
+                discord_user_id: None,
+                telegram_user_id: None,
+            },
+            rig.db.now(),
+        )
+        .await
+        .expect("member");
+    let issued = rig.sim().add_account(Provider::Facebook, "kept", AccountOptions::default()).expect("account");
+    let channel = rig
+        .db
+        .store
+        .add_channel(&new_channel(&rig.team, Provider::Facebook, "kept", Some(member.id)), &token_set(&issued), rig.db.now())
+        .await
+        .expect("channel");
+    rig.db.store.remove_member(member.id).await.expect("remove");
+    rig.check().await;
+    assert_eq!(rig.health(&channel).await, Health::Healthy);
+}
+
+both_engines!(
+    every_seed_cause_ends_in_needs_reauth_with_its_reason,
+    one_password_change_disconnects_every_channel_of_that_person,
+    transient_faults_never_disconnect_anyone,
+    a_rate_limit_pauses_the_network_instead_of_hammering_it,
+    operator_problems_are_flagged_without_telling_the_team_to_reconnect,
+    extend_while_valid_tokens_are_extended_a_day_early,
+    google_tokens_refresh_through_the_grant_and_die_with_it,
+    an_admin_can_refresh_access_before_expiry,
+    a_member_removed_from_relink_is_not_needed_for_checks,
+);
+
+/// Two relink processes (two pools, two checkers) on one PostgreSQL database share channels
+/// with rotating refresh tokens: each token is refreshed exactly once per expiry window and no
+/// grant is revoked by a reused refresh token.
+#[tokio::test]
+async fn two_checkers_on_postgres_refresh_each_rotating_token_once_per_window() {
+    let db = TestStore::open(relink_core::store::Engine::Postgres).await;
+    let rig = Rig::new(db).await;
+    let accounts: Vec<String> = (0..60).map(|n| format!("x-race-{n}")).collect();
+    for account in &accounts {
+        rig.connect(Provider::X, account, AccountOptions::default()).await;
+    }
+    let second_db = rig.db.connect_again().await;
+    let second_store = Store::open(second_db, rig.db.keyring.clone(), rig.db.now()).await.expect("second store");
+    let second = Checker::new(second_store, providers(&rig.sim), config("checker-b"));
+
+    let windows = 4;
+    for _ in 0..windows {
+        // X tokens live two hours and are renewed a tenth of that before expiry.
+        rig.advance(chrono::Duration::minutes(110));
+        let now = rig.db.now();
+        let (a, b) = tokio::join!(drain(&rig.checker, now), drain(&second, now));
+        assert!(a + b >= accounts.len(), "every channel was checked in this window ({a} + {b})");
+    }
+    for account in &accounts {
+        let counts = rig.sim().counts(Provider::X, account).expect("counts");
+        assert_eq!(counts.refresh, windows, "{account}: one refresh per expiry window");
+        assert!(!rig.sim().grant_revoked(Provider::X, account), "{account}: the grant survived");
+    }
+    let health = rig.db.store.health_counts().await.expect("counts");
+    assert_eq!(health, vec![("healthy".to_owned(), accounts.len() as u64)]);
+}
+
+/// Runs passes at `now` until nothing is due; returns how many channels this checker claimed.
+async fn drain(checker: &Checker, now: chrono::DateTime<Utc>) -> usize {
+    let mut claimed = 0;
+    loop {
+        let outcome = checker.check_due(now).await.expect("a pass");
+        if outcome.claimed == 0 {
+            return claimed;
+        }
+        claimed += outcome.claimed;
+    }
+}
