@@ -120,9 +120,11 @@ fn graph_code(provider: Provider, condition: Condition, client_id: &str) -> (u32
             "Error validating access token: Session has expired. The current time is later than the expiry time."
                 .to_owned(),
         ),
-        Condition::Revoked(Revocation::AppRemoved) => {
-            (190, Some(458), format!("Error validating access token: The user has not authorized application {client_id}."))
-        }
+        Condition::Revoked(Revocation::AppRemoved) => (
+            190,
+            Some(458),
+            format!("Error validating access token: The user has not authorized application {client_id}."),
+        ),
         Condition::Revoked(Revocation::PasswordChanged) => (
             190,
             Some(460),
@@ -238,9 +240,12 @@ pub(crate) fn refusal(provider: Provider, family: Family, condition: Condition, 
                 "https://api.twitter.com/2/problems/not-authorized-for-resource",
                 "You are not authorized to access this resource.",
             ),
-            Condition::Checkpoint => {
-                x_problem(403, "Forbidden", "https://api.twitter.com/2/problems/user-suspended", "This user is suspended.")
-            }
+            Condition::Checkpoint => x_problem(
+                403,
+                "Forbidden",
+                "https://api.twitter.com/2/problems/user-suspended",
+                "This user is suspended.",
+            ),
             Condition::Operator | Condition::BadClient => {
                 let mut response = json_response(
                     StatusCode::FORBIDDEN,
@@ -267,7 +272,9 @@ pub(crate) fn refusal(provider: Provider, family: Family, condition: Condition, 
                 StatusCode::FORBIDDEN,
                 &json!({ "code": 403, "message": "The access token is missing required scope(s): user_accounts:read" }),
             ),
-            Condition::BadRequest(what) => json_response(StatusCode::BAD_REQUEST, &json!({ "code": 1, "message": what })),
+            Condition::BadRequest(what) => {
+                json_response(StatusCode::BAD_REQUEST, &json!({ "code": 1, "message": what }))
+            }
             _ => json_response(StatusCode::UNAUTHORIZED, &json!({ "code": 2, "message": "Authentication failed." })),
         },
         Family::Tokeninfo => match condition {
@@ -314,9 +321,11 @@ pub(crate) fn refusal(provider: Provider, family: Family, condition: Condition, 
 fn oauth_refusal(provider: Provider, condition: Condition) -> Response {
     let grant = |description: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description);
     match condition {
-        Condition::Operator if provider == Provider::Linkedin => {
-            oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client", "The client is not authorized to refresh tokens")
-        }
+        Condition::Operator if provider == Provider::Linkedin => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "The client is not authorized to refresh tokens",
+        ),
         Condition::Operator | Condition::BadClient => {
             let mut response = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed.");
             response.headers_mut().insert("www-authenticate", HeaderValue::from_static("Basic realm=\"relink-sim\""));
@@ -379,13 +388,9 @@ fn server_error(family: Family, code: u16) -> Response {
     let http = status(code);
     let reason = http.canonical_reason().unwrap_or("Server Error");
     match family {
-        Family::Graph | Family::DebugToken => graph_error(
-            code,
-            2,
-            None,
-            "An unexpected error has occurred. Please retry your request later.",
-            true,
-        ),
+        Family::Graph | Family::DebugToken => {
+            graph_error(code, 2, None, "An unexpected error has occurred. Please retry your request later.", true)
+        }
         Family::Introspect => json_response(http, &json!({ "message": reason, "status": code })),
         Family::X => x_problem(code, reason, "about:blank", reason),
         Family::Pinterest => json_response(http, &json!({ "code": code, "message": reason })),
@@ -404,9 +409,7 @@ fn server_error(family: Family, code: u16) -> Response {
 fn rate_limited(family: Family, wait: u32) -> Response {
     let too_many = StatusCode::TOO_MANY_REQUESTS;
     match family {
-        Family::Graph | Family::DebugToken => {
-            graph_error(400, 4, None, "(#4) Application request limit reached", true)
-        }
+        Family::Graph | Family::DebugToken => graph_error(400, 4, None, "(#4) Application request limit reached", true),
         Family::Introspect => json_response(
             too_many,
             &json!({ "message": "Resource level throttle limit for calls to this resource is reached.", "status": 429 }),

@@ -170,7 +170,9 @@ fn api(
         Provider::Facebook | Provider::InstagramBusiness if get && path == "debug_token" => {
             Some(debug_token(sim, provider, query))
         }
-        Provider::InstagramBusiness if get && !path.contains('/') => Some(graph_object(sim, provider, path, query, headers)),
+        Provider::InstagramBusiness if get && !path.contains('/') => {
+            Some(graph_object(sim, provider, path, query, headers))
+        }
         Provider::InstagramLogin | Provider::Threads if get && path == "me" => {
             Some(graph_object(sim, provider, path, query, headers))
         }
@@ -276,7 +278,8 @@ fn graph_object(sim: &Simulator, provider: Provider, object: &str, query: &str, 
     let (mut gate, now_ms) = probe_start(sim, provider);
     let token = param(query.as_bytes(), "access_token").or_else(|| bearer(headers).map(Cow::Borrowed));
     let Some(token) = token else {
-        let missing = Condition::BadRequest("An active access token must be used to query information about the current user.");
+        let missing =
+            Condition::BadRequest("An active access token must be used to query information about the current user.");
         return Reply::refused(sim, provider, Family::Graph, &gate, missing);
     };
     let verdict = sim.check_access(provider, &token, now_ms, &mut gate);
@@ -287,7 +290,9 @@ fn graph_object(sim: &Simulator, provider: Provider, object: &str, query: &str, 
         let response = answer::refusal(
             provider,
             Family::Graph,
-            Condition::BadRequest("Unsupported get request. Object does not exist, cannot be loaded due to missing permissions, or does not support this operation."),
+            Condition::BadRequest(
+                "Unsupported get request. Object does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+            ),
             &sim.config().client_id,
         );
         return Reply::answer(Family::Graph, &gate, response);

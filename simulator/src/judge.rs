@@ -294,8 +294,8 @@ impl Simulator {
         };
         slot.refreshes.fetch_add(1, Ordering::Relaxed);
         let mut guard = lock(&slot.state);
-        let state = guard
-            .get_or_insert_with(|| Box::new(table.fresh_state(token.index, issues_refresh_tokens(provider))));
+        let state =
+            guard.get_or_insert_with(|| Box::new(table.fresh_state(token.index, issues_refresh_tokens(provider))));
         add_account_faults(gate, state);
         if let Some(fail) = gate.fail {
             return Verdict::Failed(fail);

@@ -100,12 +100,14 @@ pub(crate) fn authorize(sim: &Simulator, provider: Provider, query: &str) -> Res
         (Some(challenge), Some("S256")) => Some((challenge.into_owned(), ChallengeMethod::S256)),
         (Some(challenge), None | Some("plain")) => Some((challenge.into_owned(), ChallengeMethod::Plain)),
         (Some(_), Some(_)) => {
-            return redirect_with(&[("error", "invalid_request"), ("error_description", "unsupported code_challenge_method")]);
+            return redirect_with(&[
+                ("error", "invalid_request"),
+                ("error_description", "unsupported code_challenge_method"),
+            ]);
         }
     };
-    let scopes = get("scope").map(|scope| {
-        scope.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>().into()
-    });
+    let scopes = get("scope")
+        .map(|scope| scope.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>().into());
     let code: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect();
     let now_ms = sim.now_ms();
     let pending = PendingCode {
@@ -160,7 +162,8 @@ fn client_credentials(headers: &HeaderMap, form: &[u8]) -> Option<(String, Strin
         let decoded = String::from_utf8(STANDARD.decode(basic.trim()).ok()?).ok()?;
         let (id, secret) = decoded.split_once(':')?;
         // RFC 6749 §2.3.1: both halves are form-encoded before joining.
-        let unescape = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+        let unescape =
+            |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
         return Some((unescape(id)?, unescape(secret)?));
     }
     Some((param(form, "client_id")?.into_owned(), param(form, "client_secret")?.into_owned()))
@@ -193,13 +196,21 @@ pub(crate) fn token(sim: &Simulator, provider: Provider, headers: &HeaderMap, fo
                 return Reply::failed(family, &gate, fail);
             }
             match exchange(sim, provider, form, now_ms) {
-                Ok(issued) => Reply::answer(family, &gate, json_response(StatusCode::OK, &token_json(&issued, now_ms, true))),
+                Ok(issued) => {
+                    Reply::answer(family, &gate, json_response(StatusCode::OK, &token_json(&issued, now_ms, true)))
+                }
                 Err(condition) => Reply::refused(sim, provider, family, &gate, condition),
             }
         }
         Some("refresh_token") if issues_refresh_tokens(provider) => {
             let Some(refresh_token) = param(form, "refresh_token") else {
-                return Reply::refused(sim, provider, family, &gate, Condition::BadRequest("refresh_token is required"));
+                return Reply::refused(
+                    sim,
+                    provider,
+                    family,
+                    &gate,
+                    Condition::BadRequest("refresh_token is required"),
+                );
             };
             let scope = param(form, "scope");
             let verdict = sim.refresh(provider, &refresh_token, scope.as_deref(), now_ms, &mut gate);
@@ -293,7 +304,7 @@ mod tests {
     fn s256_matches_the_rfc_7636_example() {
         // RFC 7636 Appendix B.
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGKSsw5-cM";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(verifier_ok(verifier, challenge, ChallengeMethod::S256));
         assert!(!verifier_ok(&verifier.replace('d', "e"), challenge, ChallengeMethod::S256));
         assert!(!verifier_ok("short", "short", ChallengeMethod::Plain), "a verifier has at least 43 characters");

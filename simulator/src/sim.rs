@@ -196,12 +196,21 @@ pub struct AccountReport {
 /// What went wrong with a programmatic or control request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SimError {
-    UnknownAccount { provider: Provider, account: String },
+    UnknownAccount {
+        provider: Provider,
+        account: String,
+    },
     UnknownUser(String),
     UnknownBot(u64),
-    Duplicate { provider: Provider, account: String },
+    Duplicate {
+        provider: Provider,
+        account: String,
+    },
     /// The switch or option does not exist on this network.
-    NotApplicable { provider: Provider, what: String },
+    NotApplicable {
+        provider: Provider,
+        what: String,
+    },
     BadInput(String),
 }
 
@@ -479,7 +488,8 @@ impl Simulator {
     /// The tokens an account holds now.
     pub fn tokens(&self, provider: Provider, account: &str) -> Result<Issued, SimError> {
         let index = self.index_of(provider, account)?;
-        self.tokens_at(provider, index).ok_or_else(|| SimError::UnknownAccount { provider, account: account.to_owned() })
+        self.tokens_at(provider, index)
+            .ok_or_else(|| SimError::UnknownAccount { provider, account: account.to_owned() })
     }
 
     /// The tokens of the account at `index` (bulk runs are read this way).
@@ -587,12 +597,16 @@ impl Simulator {
     }
 
     /// Runs `change` on an account's state, creating it from its defaults first.
-    pub(crate) fn with_state<R>(&self, provider: Provider, index: u32, change: impl FnOnce(&mut State) -> R) -> Option<R> {
+    pub(crate) fn with_state<R>(
+        &self,
+        provider: Provider,
+        index: u32,
+        change: impl FnOnce(&mut State) -> R,
+    ) -> Option<R> {
         let table = read(self.table(provider));
         let slot = table.slots.get(usize::try_from(index).ok()?)?;
         let mut guard = lock(&slot.state);
-        let state =
-            guard.get_or_insert_with(|| Box::new(table.fresh_state(index, issues_refresh_tokens(provider))));
+        let state = guard.get_or_insert_with(|| Box::new(table.fresh_state(index, issues_refresh_tokens(provider))));
         Some(change(state))
     }
 

@@ -53,7 +53,8 @@ pub(crate) fn api(sim: &Simulator, path: &str, query: &str, body: &[u8]) -> Opti
         Some((id, false)) => id,
         _ => return Some(Reply::refused(sim, PROVIDER, FAMILY, &gate, Condition::BotUnauthorized)),
     };
-    let bot_user = json!({ "id": bot_id, "is_bot": true, "first_name": "relink simulator", "username": "relink_sim_bot" });
+    let bot_user =
+        json!({ "id": bot_id, "is_bot": true, "first_name": "relink simulator", "username": "relink_sim_bot" });
     if method == "getMe" {
         let mut me = bot_user;
         me["can_join_groups"] = json!(true);

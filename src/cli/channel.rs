@@ -195,7 +195,9 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
                     channel.provider.label(),
                     channel.display_name
                 ),
-                RefreshNow::Busy => bail!("`{}` is being checked right now; try again in a minute", channel.display_name),
+                RefreshNow::Busy => {
+                    bail!("`{}` is being checked right now; try again in a minute", channel.display_name)
+                }
                 RefreshNow::Failed { health, detail } => {
                     bail!("`{}` was not renewed: {detail} (health: {health})", channel.display_name)
                 }

@@ -9,6 +9,7 @@ mod config;
 mod keys;
 mod member;
 mod post;
+mod simulate;
 mod team;
 
 use std::path::PathBuf;
@@ -72,6 +73,8 @@ enum Command {
     /// Register scheduled posts, so alerts can say which posts are at risk.
     #[command(subcommand)]
     Post(post::PostCommand),
+    /// Run the provider simulator: every network's OAuth and API endpoints on loopback.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Parses the command line, runs the command, and turns its outcome into an exit code:
@@ -121,6 +124,7 @@ pub fn run() -> ExitCode {
             Command::Member(command) => member::run(command, &config).await,
             Command::Channel(command) => channel::run(command, &config).await,
             Command::Post(command) => post::run(command, &config).await,
+            Command::Simulate(args) => simulate::run(args).await,
         }
     });
     match outcome {

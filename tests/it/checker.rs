@@ -332,7 +332,11 @@ async fn a_member_removed_from_relink_is_not_needed_for_checks(db: TestStore) {
     let channel = rig
         .db
         .store
-        .add_channel(&new_channel(&rig.team, Provider::Facebook, "kept", Some(member.id)), &token_set(&issued), rig.db.now())
+        .add_channel(
+            &new_channel(&rig.team, Provider::Facebook, "kept", Some(member.id)),
+            &token_set(&issued),
+            rig.db.now(),
+        )
         .await
         .expect("channel");
     rig.db.store.remove_member(member.id).await.expect("remove");

@@ -87,7 +87,13 @@ fn after(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
 }
 
 /// Decides a channel's new state from a (confirmed) verdict.
-pub fn decide(observed: Observed<'_>, verdict: Verdict, now: DateTime<Utc>, rules: &Rules, rng: &mut impl Rng) -> Decision {
+pub fn decide(
+    observed: Observed<'_>,
+    verdict: Verdict,
+    now: DateTime<Utc>,
+    rules: &Rules,
+    rng: &mut impl Rng,
+) -> Decision {
     let channel = observed.channel;
     let from = &channel.health;
     let mut decision = Decision {

@@ -44,6 +44,9 @@ pub struct CheckerConfig {
     pub lease: Duration,
     /// How long to wait before retrying a refresh whose answer was lost.
     pub uncertain_retry: Duration,
+    /// Passes run side by side by [`run_checker`], so one batch's database work overlaps
+    /// another's network calls.
+    pub passes: usize,
     pub rules: Rules,
 }
 
@@ -55,6 +58,7 @@ impl Default for CheckerConfig {
             concurrency: 64,
             lease: Duration::from_secs(120),
             uncertain_retry: Duration::from_secs(120),
+            passes: 2,
             rules: Rules::default(),
         }
     }
@@ -74,6 +78,8 @@ pub struct Outcome {
     pub deferred: usize,
     /// Health changes written.
     pub transitions: usize,
+    /// How long the claim query took.
+    pub claim_time: Duration,
 }
 
 impl Outcome {
@@ -148,8 +154,9 @@ impl Checker {
     /// One pass: claims the channels due at `now` and checks them.
     pub async fn check_due(&self, now: DateTime<Utc>) -> Result<Outcome> {
         let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let started = std::time::Instant::now();
         let claims = self.store.claim_due(now, self.config.batch, &self.config.owner, lease_until).await?;
-        let mut outcome = Outcome { claimed: claims.len(), ..Outcome::default() };
+        let mut outcome = Outcome { claimed: claims.len(), claim_time: started.elapsed(), ..Outcome::default() };
         if claims.is_empty() {
             return Ok(outcome);
         }
@@ -196,7 +203,10 @@ impl Checker {
         Ok(if renewed {
             RefreshNow::Renewed(health)
         } else {
-            RefreshNow::Failed { health, detail: failure.unwrap_or_else(|| "the network did not renew the token".into()) }
+            RefreshNow::Failed {
+                health,
+                detail: failure.unwrap_or_else(|| "the network did not renew the token".into()),
+            }
         })
     }
 
@@ -295,6 +305,20 @@ impl Checker {
                 }
             }
         }
+        // A token the network refuses right after renewing it would otherwise be renewed again on
+        // every check, silently: count it as an unrecognised answer, which does end in an alert.
+        if renewed && verdict.wants_renewal(now) {
+            verdict = Verdict::Unknown("the network refused a token it had just renewed".into());
+        }
+        // A Telegram group that became a supergroup has a new id: follow it instead of
+        // disconnecting the channel.
+        if let Some(new_id) = crate::provider::classify::moved_chat_id(&verdict) {
+            let new_id = new_id.to_owned();
+            self.store.move_account(claim.channel.id, &new_id, now).await?;
+            let mut result = self.unchanged(&claim, now + chrono::Duration::minutes(1));
+            result.detail = Some(format!("the chat moved to {new_id}; following it"));
+            return Ok(Checked { result, verdict: Some(Verdict::transient("chat moved")), renewed });
+        }
         let mut checked = self.conclude(&claim, verdict, renewed, now);
         checked.result.refresh_uncertain_at = refresh_uncertain_at;
         if renewed {
@@ -318,12 +342,22 @@ impl Checker {
     }
 
     /// Renews `tokens` under the lease; on success the new tokens are already saved.
-    async fn renew(&self, channel: &Channel, tokens: &mut TokenSet, version: &mut i64, now: DateTime<Utc>) -> Result<Renewal_> {
+    async fn renew(
+        &self,
+        channel: &Channel,
+        tokens: &mut TokenSet,
+        version: &mut i64,
+        now: DateTime<Utc>,
+    ) -> Result<Renewal_> {
         let adapter = self.providers.adapter(channel.provider);
         self.limiters[&channel.provider].until_ready().await;
         match adapter.renew(self.providers.ctx(channel.provider, now), channel, tokens).await {
             Renewed::Tokens(new) => {
-                match self.store.save_renewed_tokens(channel.id, &self.config.owner, *version, &new, tokens, now).await? {
+                match self
+                    .store
+                    .save_renewed_tokens(channel.id, &self.config.owner, *version, &new, tokens, now)
+                    .await?
+                {
                     Some(next_version) => {
                         let previous = std::mem::replace(tokens, new);
                         if tokens.refresh_token.is_none() {
@@ -437,9 +471,16 @@ enum Renewal_ {
 /// within this time.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 
-/// Runs [`Checker::check_due`] until `shutdown`, sleeping until the next channel is due. A
-/// database error is logged and retried with backoff; it never stops the loop.
-pub async fn run_checker(checker: Arc<Checker>, clock: impl Clock, shutdown: CancellationToken) {
+/// Runs [`Checker::check_due`] until `shutdown` in `passes` loops side by side, each sleeping
+/// until the next channel is due. A database error is logged and retried with backoff; it never
+/// stops the loop.
+pub async fn run_checker(checker: Arc<Checker>, clock: impl Clock + Clone, shutdown: CancellationToken) {
+    let loops = (0..checker.config.passes.max(1)).map(|_| run_loop(&checker, clock.clone(), &shutdown));
+    futures_util::future::join_all(loops).await;
+    tracing::info!("checker stopped");
+}
+
+async fn run_loop(checker: &Checker, clock: impl Clock, shutdown: &CancellationToken) {
     let mut backoff = Duration::from_secs(1);
     loop {
         let pause = match checker.check_due(clock.now()).await {
@@ -470,5 +511,4 @@ pub async fn run_checker(checker: Arc<Checker>, clock: impl Clock, shutdown: Can
             () = tokio::time::sleep(pause) => {}
         }
     }
-    tracing::info!("checker stopped");
 }

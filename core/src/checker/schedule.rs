@@ -48,9 +48,9 @@ pub fn renew_ahead(policy: &Policy) -> Duration {
         // About a day early: the network refuses once expired.
         Renewal::ExtendWhileValid { .. } => Duration::from_secs(86_400 + 3_600),
         // Late, but with room for a retry: a tenth of the lifetime, between 10 minutes and a day.
-        Renewal::RotatingRefreshToken => policy
-            .access_lifetime
-            .map_or(Duration::from_secs(600), |life| (life / 10).clamp(Duration::from_secs(600), Duration::from_secs(86_400))),
+        Renewal::RotatingRefreshToken => policy.access_lifetime.map_or(Duration::from_secs(600), |life| {
+            (life / 10).clamp(Duration::from_secs(600), Duration::from_secs(86_400))
+        }),
         Renewal::RefreshToken => Duration::from_secs(300),
     }
 }
@@ -67,7 +67,13 @@ pub struct Deadlines {
 }
 
 /// The next check of a channel that just checked out fine (healthy or expiring).
-pub fn next_check(now: DateTime<Utc>, policy: &Policy, deadlines: Deadlines, cadence: &Cadence, rng: &mut impl Rng) -> DateTime<Utc> {
+pub fn next_check(
+    now: DateTime<Utc>,
+    policy: &Policy,
+    deadlines: Deadlines,
+    cadence: &Cadence,
+    rng: &mut impl Rng,
+) -> DateTime<Utc> {
     let mut next = now + cadence.calm;
     let mut consider = |at: DateTime<Utc>| {
         if at > now && at < next {
@@ -118,7 +124,8 @@ pub fn jitter(now: DateTime<Utc>, at: DateTime<Utc>, fraction: f64, rng: &mut im
 /// The wait after `failures` transient failures in a row: 1 minute doubling to an hour,
 /// never shorter than what the network asked for.
 pub fn backoff(failures: u32, retry_after: Option<Duration>) -> Duration {
-    let exponential = Duration::from_secs(60).saturating_mul(1 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(3_600));
+    let exponential =
+        Duration::from_secs(60).saturating_mul(1 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(3_600));
     retry_after.map_or(exponential, |asked| asked.max(Duration::from_secs(1)).max(exponential.min(asked * 4)))
 }
 
@@ -138,7 +145,13 @@ mod tests {
     fn plan(provider: Provider, deadlines: Deadlines) -> DateTime<Utc> {
         let providers = Providers::new(Default::default());
         let cadence = Cadence { jitter: 0.0, ..Cadence::default() };
-        next_check(at("2026-03-01T00:00:00Z"), providers.policy(provider), deadlines, &cadence, &mut StdRng::seed_from_u64(1))
+        next_check(
+            at("2026-03-01T00:00:00Z"),
+            providers.policy(provider),
+            deadlines,
+            &cadence,
+            &mut StdRng::seed_from_u64(1),
+        )
     }
 
     const NONE: Deadlines = Deadlines { expires_at: None, renewable: false, inactive_at: None, first_post_due: None };
@@ -167,7 +180,11 @@ mod tests {
         let deadlines = Deadlines { expires_at: Some(at("2026-03-10T00:00:00Z")), renewable: true, ..NONE };
         assert_eq!(plan(Provider::InstagramLogin, deadlines), at("2026-03-02T00:00:00Z"));
         let deadlines = Deadlines { expires_at: Some(at("2026-03-02T00:30:00Z")), renewable: true, ..NONE };
-        assert_eq!(plan(Provider::InstagramLogin, deadlines), at("2026-03-01T01:00:00Z"), "overdue: hourly, not in a loop");
+        assert_eq!(
+            plan(Provider::InstagramLogin, deadlines),
+            at("2026-03-01T01:00:00Z"),
+            "overdue: hourly, not in a loop"
+        );
     }
 
     #[test]
@@ -188,7 +205,8 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_an_hour_and_honours_the_networks_wait() {
-        let table = [(1, None, 60), (2, None, 120), (3, None, 240), (7, None, 3_600), (30, None, 3_600), (1, Some(300), 300)];
+        let table =
+            [(1, None, 60), (2, None, 120), (3, None, 240), (7, None, 3_600), (30, None, 3_600), (1, Some(300), 300)];
         for (failures, asked, expected) in table {
             assert_eq!(backoff(failures, asked.map(Duration::from_secs)).as_secs(), expected, "{failures} {asked:?}");
         }

@@ -382,20 +382,28 @@ pub fn token_endpoint(provider: Provider, cx: &Context, answer: &Answer) -> Verd
     }
 }
 
-/// Why a grant died, from what the network says.
+/// Why a grant died, from what the network says. Networks word `invalid_grant` loosely, so the
+/// words are read for the most specific cause they name.
 fn grant_reason(provider: Provider, cx: &Context, description: &str) -> Reason {
-    if provider == Provider::Pinterest && cx.inactive() {
+    let lower = description.to_lowercase();
+    if (provider == Provider::Pinterest && cx.inactive())
+        || ["without activity", "inactivity", "unused"].iter().any(|w| lower.contains(w))
+    {
         return Reason::Inactivity;
     }
-    let lower = description.to_lowercase();
+    if lower.contains("password") {
+        return Reason::PasswordChanged;
+    }
     match (lower.contains("expired"), lower.contains("revoked")) {
         // Google's only wording is "Token has been expired or revoked." relink refreshes Google
         // tokens every hour, so "unused for six months" cannot be the cause; what remains (the
         // person removed access, a password change with Gmail scopes, the 100-token cap, an app
-        // still in Testing) is access withdrawn.
-        (true, true) if matches!(provider, Provider::Youtube | Provider::GoogleBusiness) => Reason::AppRevoked,
-        // LinkedIn's "invalid, expired or revoked": its refresh tokens end 365 days after the first
-        // grant, by far the common cause.
+        // still in Testing) is access withdrawn. X's refresh tokens have no time limit either.
+        (true, true) if matches!(provider, Provider::Youtube | Provider::GoogleBusiness | Provider::X) => {
+            Reason::AppRevoked
+        }
+        // LinkedIn ("invalid, expired or revoked") and Pinterest refresh tokens end 365 days after
+        // the grant: by far the common cause.
         (true, _) => Reason::Expired,
         (false, true) => Reason::AppRevoked,
         (false, false) if description.is_empty() => Reason::Other("grant refused (invalid_grant)".into()),
@@ -924,6 +932,7 @@ mod tests {
             (F::X, Cx::Expired, 401, &[], s(r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#), Want::Dead(Reason::Expired)),
             (F::X, Cx::Live, 401, &[], s(r#"{"errors":[{"code":89,"message":"Invalid or expired token."}]}"#), invalidated()),
             (F::Token(P::X), Cx::Live, 400, &[], s(r#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#), Want::Dead(other("X refused the refresh token (revoked, or already used)"))),
+            (F::Token(P::X), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
             // ---- X: permission
             (F::X, Cx::Live, 403, &[], s(r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/not-authorized-for-resource","status":403}"#), Want::Permission),
             // ---- X: account
@@ -944,6 +953,7 @@ mod tests {
             (F::Pinterest, Cx::Expired, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::Dead(Reason::Expired)),
             (F::Pinterest, Cx::Idle, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::Dead(Reason::Inactivity)),
             (F::Token(P::Pinterest), Cx::Idle, 400, &[], s(r#"{"error":"invalid_grant","error_description":"bad refresh token"}"#), Want::Dead(Reason::Inactivity)),
+            (F::Token(P::Pinterest), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::Expired)),
             // ---- Pinterest: permission
             (F::Pinterest, Cx::Live, 403, &[], s(r#"{"code":3,"message":"Not authorized to access board."}"#), Want::Permission),
             // ---- Pinterest: account — "(uncertain)" in PROVIDERS.md: no shape to recognise.
@@ -958,6 +968,8 @@ mod tests {
             (F::Pinterest, Cx::Refreshable, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::RenewNow),
             // ---- Google: dead (the refresh grant) and tokeninfo without a refresh token
             (F::Token(P::Youtube), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
+            (F::Token(P::GoogleBusiness), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked: the user changed their password."}"#), Want::Dead(Reason::PasswordChanged)),
+            (F::Token(P::Youtube), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has expired after a period without activity."}"#), Want::Dead(Reason::Inactivity)),
             (F::Google, Cx::Live, 400, &[], s(r#"{"error":"invalid_token","error_description":"Invalid Value"}"#), invalidated()),
             // ---- Google: an access token's rejection only means "refresh now"
             (F::Google, Cx::Refreshable, 400, &[], s(r#"{"error":"invalid_token","error_description":"Invalid Value"}"#), Want::RenewNow),
@@ -1048,7 +1060,7 @@ mod tests {
     #[test]
     fn every_answer_in_the_provider_table_gets_its_class() {
         let rows = table();
-        assert!(rows.len() > 180, "the table lost rows: {}", rows.len());
+        assert!(rows.len() > 260, "the table lost rows: {}", rows.len());
         let mut failures = Vec::new();
         for (family, kind, status, headers, body, want) in &rows {
             let mut map = HeaderMap::new();

@@ -179,6 +179,76 @@ impl Store {
         self.channel(ChannelId(id)).await
     }
 
+    /// Registers many channels at once (an import from another tool), in transactions of a
+    /// thousand; each channel's tokens are sealed and bound to its row as in [`Store::add_channel`].
+    /// Returns how many were added. All the channels' first checks are due at once.
+    pub async fn add_channels_bulk(&self, channels: &[(NewChannel, TokenSet)], now: DateTime<Utc>) -> Result<usize> {
+        const CHUNK: usize = 1_000;
+        let now_ms = to_millis(now);
+        for chunk in channels.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO channels (team_id, provider, external_account_id, display_name, authorized_by, \
+                 token_key_id, token_ciphertext, token_expires_at, scopes, next_check_at, token_issued_at, \
+                 created_at, updated_at) VALUES ",
+            );
+            for n in 0..chunk.len() {
+                let p = 2 + n * 7;
+                if n > 0 {
+                    sql.push(',');
+                }
+                let row = format!(
+                    "(${}, ${}, ${}, ${}, ${}, 0, ${}, ${}, '', $1, $1, $1, $1)",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                );
+                sql.push_str(&row);
+            }
+            sql.push_str(" RETURNING id");
+            let done: Result<(), StoreError> = with_pool!(self.db(), |pool| {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let mut insert = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone())).bind(now_ms);
+                    for (channel, tokens) in chunk {
+                        insert = insert
+                            .bind(channel.team_id.0)
+                            .bind(channel.provider.as_str())
+                            .bind(channel.external_account_id.as_str())
+                            .bind(channel.display_name.as_str())
+                            .bind(channel.authorized_by.map(|m| m.0))
+                            .bind(Vec::<u8>::new())
+                            .bind(tokens.expires_at.map(to_millis));
+                    }
+                    let ids = insert.fetch_all(&mut *tx).await.map_err(|e| {
+                        StoreError::conflict_on_unique(e, || "one of the channels is already registered".into())
+                    })?;
+                    // RETURNING gives the ids in insertion order on both engines.
+                    for (id, (_, tokens)) in ids.iter().zip(chunk) {
+                        let sealed = self.keyring().seal(Binding::Channel(ChannelId(*id)), &tokens.secret_bytes());
+                        sqlx::query(
+                            "UPDATE channels SET token_key_id = $1, token_ciphertext = $2, scopes = $3 WHERE id = $4",
+                        )
+                        .bind(i64::from(sealed.key_id))
+                        .bind(sealed.bytes)
+                        .bind(tokens.scopes.to_string())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+                .await
+            });
+            done?;
+        }
+        Ok(channels.len())
+    }
+
     pub async fn channel(&self, id: ChannelId) -> Result<Channel> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1");
         let row: Option<ChannelRow> = with_pool!(self.db(), |pool| {
@@ -206,6 +276,24 @@ impl Store {
         if removed == 0 {
             return Err(StoreError::NotFound(format!("no channel with id {id}")));
         }
+        Ok(())
+    }
+
+    /// Changes the network's id of a channel's account (a Telegram group that became a supergroup).
+    pub async fn move_account(&self, id: ChannelId, external_account_id: &str, now: DateTime<Utc>) -> Result<()> {
+        let account = ExternalAccountId::parse(external_account_id)?;
+        with_pool!(self.db(), |pool| {
+            sqlx::query("UPDATE channels SET external_account_id = $1, updated_at = $2 WHERE id = $3")
+                .bind(account.as_str())
+                .bind(to_millis(now))
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(|e| {
+            StoreError::conflict_on_unique(e, || format!("another channel already has account `{account}`"))
+        })?;
         Ok(())
     }
 

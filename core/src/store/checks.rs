@@ -302,7 +302,15 @@ impl Store {
                     if result.from != result.to {
                         let (from_health, from_reason, _) = health_columns(&result.from);
                         let detail = result.detail.as_deref();
-                        insert_transition!(&mut *tx, id, result.team_id.0, now_ms, (from_health, from_reason), (to_health, to_reason, reason_detail), detail);
+                        insert_transition!(
+                            &mut *tx,
+                            id,
+                            result.team_id.0,
+                            now_ms,
+                            (from_health, from_reason),
+                            (to_health, to_reason, reason_detail),
+                            detail
+                        );
                     }
                     if let Some(problem) = &result.operator_problem
                         && result.previous_operator_problem.as_ref() != Some(problem)
@@ -358,7 +366,9 @@ impl Store {
     /// How many channels are in each health state.
     pub async fn health_counts(&self) -> Result<Vec<(String, u64)>> {
         let rows: Vec<(String, i64)> = with_pool!(self.db(), |pool| {
-            sqlx::query_as("SELECT health, COUNT(*) FROM channels GROUP BY health ORDER BY health").fetch_all(pool).await
+            sqlx::query_as("SELECT health, COUNT(*) FROM channels GROUP BY health ORDER BY health")
+                .fetch_all(pool)
+                .await
         })?;
         Ok(rows.into_iter().map(|(h, n)| (h, n as u64)).collect())
     }

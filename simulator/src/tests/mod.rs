@@ -7,7 +7,6 @@ mod faults;
 mod oauth;
 mod probes;
 mod renewal;
-mod scale;
 mod switches;
 mod telegram;
 
@@ -92,9 +91,9 @@ impl Harness {
             Provider::InstagramBusiness => http
                 .get(self.url(provider, &format!("api/{account}")))
                 .query(&[("fields", "id,username"), ("access_token", token)]),
-            Provider::InstagramLogin => http
-                .get(self.url(provider, "api/me"))
-                .query(&[("fields", "user_id,username"), ("access_token", token)]),
+            Provider::InstagramLogin => {
+                http.get(self.url(provider, "api/me")).query(&[("fields", "user_id,username"), ("access_token", token)])
+            }
             Provider::Threads => {
                 http.get(self.url(provider, "api/me")).query(&[("fields", "id,username"), ("access_token", token)])
             }
@@ -132,10 +131,11 @@ impl Harness {
                     .get(self.url(provider, "api/refresh_access_token"))
                     .query(&[("grant_type", grant), ("access_token", token)])
             }
-            _ => self.http.post(self.url(provider, "token")).basic_auth(CLIENT_ID, Some(CLIENT_SECRET)).form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", token),
-            ]),
+            _ => self
+                .http
+                .post(self.url(provider, "token"))
+                .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", token)]),
         };
         read(request.send().await.unwrap()).await
     }

@@ -1,0 +1,263 @@
+//! The checker at scale: N channels (a million by default) in SQLite or PostgreSQL, checked
+//! against the provider simulator running in its own process on loopback.
+//!
+//! Prints sustained checks per second, the peak RSS of this process while checking, the p50 and
+//! p99 of the claim query, and — in the same run — the ceiling: a bare HTTP loop against the same
+//! simulator with the same concurrency. Figures, not assertions: the machines are shared.
+//!
+//! ```text
+//! cargo bench --bench checker -- [--channels 1000000] [--engine sqlite|postgres]
+//!     [--postgres-url URL] [--concurrency 128] [--batch 1024] [--passes 4] [--seconds 300]
+//! ```
+//! PostgreSQL: give `--postgres-url` (a database the bench may fill) or RELINK_BENCH_POSTGRES_URL.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use relink_core::checker::{Checker, CheckerConfig};
+use relink_core::crypto::{KeyMaterial, Keyring};
+use relink_core::provider::Providers;
+use relink_core::store::{Db, Store};
+use relink_core::token::TokenSet;
+use relink_core::{
+    Clock as _, DisplayName, ExternalAccountId, Language, NewChannel, Provider, Scopes, SystemClock, TeamName,
+};
+use relink_simulator::{CLIENT_ID, CLIENT_SECRET, SimConfig, Simulator};
+use secrecy::SecretString;
+
+const TOKEN_SEED: u64 = 7;
+
+struct Args {
+    channels: u32,
+    engine: String,
+    postgres_url: Option<String>,
+    concurrency: usize,
+    batch: u32,
+    passes: usize,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        channels: 1_000_000,
+        engine: "sqlite".into(),
+        postgres_url: std::env::var("RELINK_BENCH_POSTGRES_URL").ok(),
+        concurrency: 128,
+        batch: 1_024,
+        passes: 4,
+        seconds: 300,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--channels" => args.channels = value().parse().expect("--channels: a number"),
+            "--engine" => args.engine = value(),
+            "--postgres-url" => args.postgres_url = Some(value()),
+            "--concurrency" => args.concurrency = value().parse().expect("--concurrency: a number"),
+            "--batch" => args.batch = value().parse().expect("--batch: a number"),
+            "--passes" => args.passes = value().parse().expect("--passes: a number"),
+            "--seconds" => args.seconds = value().parse().expect("--seconds: a number"),
+            "--bench" => {}
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    args
+}
+
+/// The simulator in a process of its own, so its memory and CPU are not counted as relink's.
+struct SimProcess {
+    child: Child,
+    base: url::Url,
+}
+
+impl SimProcess {
+    fn start(channels: u32) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_relink"))
+            .args(["simulate", "--listen", "127.0.0.1:0", "--token-seed", &TOKEN_SEED.to_string()])
+            .args(["--accounts", &format!("facebook*{channels}")])
+            .env("RELINK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("relink simulate starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("the simulator says where it listens");
+        let base = line.trim().rsplit(' ').next().expect("an address").to_owned();
+        Self { child, base: url::Url::parse(&base).expect("a URL") }
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// Resets the peak RSS so the figure covers the checking phase only (Linux `clear_refs`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn fill(store: &Store, channels: u32) {
+    let team = store.create_team(&TeamName::parse("Bench").expect("name"), Language::En, SystemClock.now()).await;
+    let team = team.expect("team");
+    // The same seed mints the same tokens as the simulator process.
+    let minter = Simulator::with_config(
+        SimConfig { token_seed: Some(TOKEN_SEED), ..SimConfig::default() },
+        Arc::new(SystemClock),
+    );
+    let bulk = minter.add_accounts_bulk(Provider::Facebook, channels).expect("bulk accounts");
+    let started = Instant::now();
+    let mut rows = Vec::with_capacity(10_000);
+    for n in 0..channels {
+        let issued = minter.tokens_at(Provider::Facebook, bulk.first_index + n).expect("tokens");
+        let account = bulk.account_id(n);
+        rows.push((
+            NewChannel {
+                team_id: team.id,
+                provider: Provider::Facebook,
+                external_account_id: ExternalAccountId::parse(&account).expect("account"),
+                display_name: DisplayName::parse(&account).expect("name"),
+                authorized_by: None,
+            },
+            TokenSet {
+                access_token: SecretString::from(issued.access_token),
+                refresh_token: None,
+                expires_at: issued.expires_at,
+                scopes: Scopes::default(),
+            },
+        ));
+        if rows.len() == 10_000 || n + 1 == channels {
+            store.add_channels_bulk(&rows, SystemClock.now()).await.expect("bulk insert");
+            rows.clear();
+        }
+    }
+    println!("filled {channels} channels in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The ceiling: a bare HTTP loop against the simulator's ping, with the checker's concurrency.
+async fn ceiling(base: &url::Url, concurrency: usize, seconds: u64) -> f64 {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("client");
+    let url = base.join("_sim/ping").expect("url");
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, url, count, stop) = (client.clone(), url.clone(), count.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    if client.get(url.clone()).send().await.and_then(|r| r.error_for_status()).is_ok() {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        let _ = task.await;
+    }
+    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match args.engine.as_str() {
+        "sqlite" => format!("sqlite://{}", dir.path().join("bench.db").display()),
+        "postgres" => args.postgres_url.clone().expect("--postgres-url or RELINK_BENCH_POSTGRES_URL"),
+        other => panic!("--engine: {other} is not sqlite or postgres"),
+    };
+    println!(
+        "relink checker benchmark: {} channels on {}, concurrency {}, batch {}, passes {}",
+        args.channels, args.engine, args.concurrency, args.batch, args.passes
+    );
+    let sim = SimProcess::start(args.channels);
+    let db = Db::connect(&url).await.expect("database");
+    db.migrate().await.expect("migrations");
+    let keyring = Keyring::new([(1, KeyMaterial::generate())]).expect("keyring");
+    let store = Store::open(db, keyring, SystemClock.now()).await.expect("store");
+    fill(&store, args.channels).await;
+
+    let ceiling = ceiling(&sim.base, args.concurrency, 10).await;
+    println!("ceiling: bare HTTP loop against the simulator: {ceiling:.0} requests/s");
+
+    reset_peak_rss();
+    let providers = Providers::all_at(&sim.base, CLIENT_ID, CLIENT_SECRET, 1.0e9);
+    let config = CheckerConfig {
+        owner: "bench".into(),
+        batch: args.batch,
+        concurrency: args.concurrency,
+        passes: args.passes,
+        ..CheckerConfig::default()
+    };
+    let passes = config.passes;
+    let checker = Arc::new(Checker::new(store.clone(), providers, config));
+    let checked = Arc::new(AtomicU64::new(0));
+    let claim_times = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let loops: Vec<_> = (0..passes)
+        .map(|_| {
+            let (checker, checked, claim_times) = (checker.clone(), checked.clone(), claim_times.clone());
+            let target = u64::from(args.channels);
+            tokio::spawn(async move {
+                while checked.load(Ordering::Relaxed) < target && Instant::now() < deadline {
+                    let outcome = checker.check_due(SystemClock.now()).await.expect("a pass");
+                    if outcome.claimed == 0 {
+                        break;
+                    }
+                    checked.fetch_add((outcome.claimed - outcome.deferred) as u64, Ordering::Relaxed);
+                    claim_times.lock().expect("times").push(outcome.claim_time);
+                }
+            })
+        })
+        .collect();
+    for task in loops {
+        task.await.expect("a checker loop");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let checked = checked.load(Ordering::Relaxed);
+    let rss = peak_rss_mib();
+    let mut times = claim_times.lock().expect("times").clone();
+    times.sort();
+    let rate = checked as f64 / elapsed;
+    println!("checked {checked} channels in {elapsed:.1} s");
+    println!("sustained: {rate:.0} checks/s ({:.0} % of the ceiling)", 100.0 * rate / ceiling);
+    println!("peak RSS while checking: {rss:.1} MiB");
+    println!(
+        "claim query ({} claims of up to {}): p50 {:.1} ms, p99 {:.1} ms",
+        times.len(),
+        args.batch,
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3
+    );
+    let health = store.health_counts().await.expect("health");
+    println!("health after the run: {health:?}");
+}
