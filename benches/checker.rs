@@ -84,8 +84,11 @@ impl SimProcess {
             .spawn()
             .expect("relink simulate starts");
         let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("the simulator says where it listens");
+        reader.read_line(&mut line).expect("the simulator says where it listens");
+        // Keep reading what it prints later, so it never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let base = line.trim().rsplit(' ').next().expect("an address").to_owned();
         Self { child, base: url::Url::parse(&base).expect("a URL") }
     }
