@@ -82,7 +82,7 @@ struct RawChecker {
 #[serde(default)]
 struct RawAlerts {
     enabled: Option<bool>,
-    warning_days: Option<String>,
+    warning_days: Option<RawDays>,
     first_reminder: Option<String>,
     reminder_every: Option<String>,
     escalate_after: Option<String>,
@@ -90,6 +90,26 @@ struct RawAlerts {
     degraded_after: Option<String>,
     max_attempts: Option<u32>,
     operator: Option<String>,
+}
+
+/// Warning days as people write them: `"14,7,3,1"`, `[14, 7, 3, 1]`, or one number (which is
+/// also how an environment variable such as `RELINK_ALERTS__WARNING_DAYS=7` arrives).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawDays {
+    Text(String),
+    One(u32),
+    List(Vec<u32>),
+}
+
+impl RawDays {
+    fn text(self) -> String {
+        match self {
+            RawDays::Text(text) => text,
+            RawDays::One(day) => day.to_string(),
+            RawDays::List(days) => format_warning_days(&days),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -562,7 +582,7 @@ fn resolve_alerts(raw: RawAlerts, problem: &mut impl FnMut(&str, String)) -> Ale
     let mut engine = AlertsConfig::default();
     let defaults = &mut engine.defaults;
     if let Some(text) = raw.warning_days {
-        match parse_warning_days(&text) {
+        match parse_warning_days(&text.text()) {
             Ok(days) => defaults.warning_days = days,
             Err(error) => problem("alerts.warning_days", error.message),
         }
@@ -704,6 +724,13 @@ mod tests {
             assert_eq!(config.alerts.engine.defaults.warning_days, [14, 7, 3, 1]);
             assert_eq!(config.alerts.engine.operators, Destination::Log);
             assert_eq!(config.alerts.max_attempts, 8);
+            jail.set_env("RELINK_ALERTS__WARNING_DAYS", "3");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.alerts.engine.defaults.warning_days, [3]);
+            jail.set_env("RELINK_ALERTS__WARNING_DAYS", "[7, 1]");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.alerts.engine.defaults.warning_days, [7, 1]);
+            jail.clear_env();
             jail.create_file(
                 "relink.toml",
                 "[alerts]\nwarning_days = \"7,1\"\nescalate_after = \"2h\"\noperator = \"telegram:-1001\"\n",
