@@ -97,9 +97,7 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
         AlertsCommand::Show { id } => {
             let id: AlertId = id.parse()?;
             let store = crate::open::store(config).await?;
-            let Some(alert) = store.alerts(None, u32::MAX).await?.into_iter().find(|a| a.id == id) else {
-                bail!("no alert with id {id} (`relink alerts list` shows them)");
-            };
+            let alert = store.alert(id).await?;
             println!("{}\n", render_text(&alert, None));
             let mut table = super::table(&["DELIVERY", "DESTINATION", "STATUS", "ATTEMPTS", "SENT", "LAST ERROR"]);
             for delivery in store.deliveries(false, Some(id), 1_000).await? {

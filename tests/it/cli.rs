@@ -383,6 +383,11 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
 
         let alerts = ok(&path, None, &["alerts", "list", "--team", "Acme"], "");
         assert!(alerts.contains("disconnected") && alerts.contains("0/1"), "{alerts}");
+        let shown = ok(&path, None, &["alerts", "show", "1"], "");
+        assert!(
+            shown.contains("Acme FB (Facebook) is disconnected") && shown.contains("Authorised by Alice."),
+            "{shown}"
+        );
         let failed = ok(&path, None, &["alerts", "failed"], "");
         assert!(failed.contains("discord_user:1234") && failed.contains("the user blocked the bot"), "{failed}");
         assert!(ok(&path, None, &["alerts", "retry", "--all"], "").contains("1 delivery queued again"));

@@ -721,6 +721,15 @@ impl Store {
         rows.iter().rev().map(|(id, body)| alert_from_body(*id, body)).collect()
     }
 
+    pub async fn alert(&self, id: AlertId) -> Result<Alert> {
+        let row: Option<String> = with_pool!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT body FROM alerts WHERE id = $1").bind(id.0).fetch_optional(pool).await
+        })?;
+        let body = row
+            .ok_or_else(|| StoreError::NotFound(format!("no alert with id {id} (`relink alerts list` shows them)")))?;
+        alert_from_body(id.0, &body)
+    }
+
     pub async fn incident(&self, id: IncidentId) -> Result<Incident> {
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
         let row: Option<IncidentRow> = with_pool!(self.db(), |pool| {
