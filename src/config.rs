@@ -14,9 +14,11 @@ use std::collections::{BTreeMap, HashMap};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use relink_core::Provider;
+use relink_core::alerts::{AlertsConfig, DeliveryConfig, Destination, format_warning_days, parse_warning_days};
 use relink_core::crypto::Keyring;
 use relink_core::provider::{ProviderConfig, Providers};
 use relink_core::store::{Engine, redact_url};
+use relink_core::time::parse_duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -45,6 +47,7 @@ struct RawConfig {
     telegram: RawTelegram,
     providers: RawProviders,
     checker: RawChecker,
+    alerts: RawAlerts,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +76,40 @@ struct RawChecker {
     enabled: Option<bool>,
     batch: Option<u32>,
     concurrency: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawAlerts {
+    enabled: Option<bool>,
+    warning_days: Option<RawDays>,
+    first_reminder: Option<String>,
+    reminder_every: Option<String>,
+    escalate_after: Option<String>,
+    grouping_window: Option<String>,
+    degraded_after: Option<String>,
+    max_attempts: Option<u32>,
+    operator: Option<String>,
+}
+
+/// Warning days as people write them: `"14,7,3,1"`, `[14, 7, 3, 1]`, or one number (which is
+/// also how an environment variable such as `RELINK_ALERTS__WARNING_DAYS=7` arrives).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawDays {
+    Text(String),
+    One(u32),
+    List(Vec<u32>),
+}
+
+impl RawDays {
+    fn text(self) -> String {
+        match self {
+            RawDays::Text(text) => text,
+            RawDays::One(day) => day.to_string(),
+            RawDays::List(days) => format_warning_days(&days),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +169,14 @@ pub struct CheckerSettings {
     pub concurrency: usize,
 }
 
+/// The alerts' settings: the engine's, and how hard delivery tries.
+#[derive(Debug, Clone)]
+pub struct AlertsSettings {
+    pub enabled: bool,
+    pub engine: AlertsConfig,
+    pub max_attempts: u32,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -140,6 +185,7 @@ pub struct Config {
     /// Where the networks were pointed, for `config check`: `None` for the public endpoints.
     pub provider_simulator: Option<String>,
     pub checker: CheckerSettings,
+    pub alerts: AlertsSettings,
     pub data_dir: PathBuf,
     /// May hold a password: show it through [`Config::database_url_for_display`].
     pub database_url: SecretString,
@@ -357,6 +403,7 @@ impl Sources {
                 defaults.concurrency
             }),
         };
+        let alerts = resolve_alerts(raw.alerts, &mut problem);
         if !problems.is_empty() {
             return Err(Problems(problems));
         }
@@ -364,6 +411,7 @@ impl Sources {
             providers,
             provider_simulator,
             checker,
+            alerts,
             data_dir,
             database_url: SecretString::from(database_url),
             keys,
@@ -410,6 +458,17 @@ impl Sources {
         line("checker.enabled", config.checker.enabled.to_string());
         line("checker.batch", config.checker.batch.to_string());
         line("checker.concurrency", config.checker.concurrency.to_string());
+        let alerts = &config.alerts;
+        let defaults = &alerts.engine.defaults;
+        line("alerts.enabled", alerts.enabled.to_string());
+        line("alerts.warning_days", format!("{:?}", format_warning_days(&defaults.warning_days)));
+        line("alerts.first_reminder", format!("{:?}", span(defaults.first_reminder)));
+        line("alerts.reminder_every", format!("{:?}", span(defaults.reminder_every)));
+        line("alerts.escalate_after", format!("{:?}", span(defaults.escalate_after)));
+        line("alerts.grouping_window", format!("{:?}", span(alerts.engine.grouping_window)));
+        line("alerts.degraded_after", format!("{:?}", span(alerts.engine.degraded_after)));
+        line("alerts.max_attempts", alerts.max_attempts.to_string());
+        line("alerts.operator", format!("{:?}", alerts.engine.operators.to_string()));
         if let Some(url) = &config.provider_simulator {
             line("providers.simulator", format!("{url:?} (every network points at the simulator)"));
         }
@@ -513,6 +572,54 @@ fn resolve_providers(raw: RawProviders, problem: &mut impl FnMut(&str, String)) 
     (Providers::new(configs), simulator.map(|u| u.to_string()))
 }
 
+/// A duration as people write it in the configuration: `4h`, `2d`, `90s`.
+fn span(duration: chrono::Duration) -> String {
+    humantime::format_duration(duration.to_std().unwrap_or_default()).to_string()
+}
+
+/// Builds the alerts' settings over their defaults, reporting each bad value under its key.
+fn resolve_alerts(raw: RawAlerts, problem: &mut impl FnMut(&str, String)) -> AlertsSettings {
+    let mut engine = AlertsConfig::default();
+    let defaults = &mut engine.defaults;
+    if let Some(text) = raw.warning_days {
+        match parse_warning_days(&text.text()) {
+            Ok(days) => defaults.warning_days = days,
+            Err(error) => problem("alerts.warning_days", error.message),
+        }
+    }
+    let durations = [
+        ("alerts.first_reminder", raw.first_reminder, &mut defaults.first_reminder, false),
+        ("alerts.reminder_every", raw.reminder_every, &mut defaults.reminder_every, false),
+        ("alerts.escalate_after", raw.escalate_after, &mut defaults.escalate_after, true),
+        ("alerts.grouping_window", raw.grouping_window, &mut engine.grouping_window, true),
+        ("alerts.degraded_after", raw.degraded_after, &mut engine.degraded_after, false),
+    ];
+    for (key, text, slot, zero_allowed) in durations {
+        let Some(text) = text else { continue };
+        match parse_duration("duration", &text) {
+            Ok(value) if zero_allowed || value > chrono::Duration::zero() => *slot = value,
+            Ok(_) => problem(key, "must be longer than zero".into()),
+            Err(error) => problem(key, error.message),
+        }
+    }
+    if let Some(text) = raw.operator {
+        match Destination::parse_operator(&text) {
+            Ok(destination) => engine.operators = destination,
+            Err(error) => problem("alerts.operator", error.message),
+        }
+    }
+    let defaults = DeliveryConfig::default();
+    let max_attempts = match raw.max_attempts {
+        Some(n) if (1..=100).contains(&n) => n,
+        Some(bad) => {
+            problem("alerts.max_attempts", format!("{bad} is not between 1 and 100"));
+            defaults.max_attempts
+        }
+        None => defaults.max_attempts,
+    };
+    AlertsSettings { enabled: raw.enabled.unwrap_or(true), engine, max_attempts }
+}
+
 /// The key file sits beside an SQLite database, else in the data directory.
 fn default_key_file(data_dir: &Path, database_url: &str, engine: Option<Engine>) -> PathBuf {
     if engine == Some(Engine::Sqlite) {
@@ -606,6 +713,40 @@ mod tests {
             assert!(!text.contains("s3cret") && !text.contains("ABCDEFGHIJ"), "{text}");
             assert!(text.contains("[REDACTED]"));
             assert!(matches!(&config.keys, KeySource::File(p) if p == Path::new("relink-data/relink.key")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn alert_settings_have_defaults_and_every_bad_value_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            let config = resolve_with(jail, &FlagOverrides::default()).expect("defaults are valid");
+            assert_eq!(config.alerts.engine.defaults.warning_days, [14, 7, 3, 1]);
+            assert_eq!(config.alerts.engine.operators, Destination::Log);
+            assert_eq!(config.alerts.max_attempts, 8);
+            jail.set_env("RELINK_ALERTS__WARNING_DAYS", "3");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.alerts.engine.defaults.warning_days, [3]);
+            jail.set_env("RELINK_ALERTS__WARNING_DAYS", "[7, 1]");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.alerts.engine.defaults.warning_days, [7, 1]);
+            jail.clear_env();
+            jail.create_file(
+                "relink.toml",
+                "[alerts]\nwarning_days = \"7,1\"\nescalate_after = \"2h\"\noperator = \"telegram:-1001\"\n",
+            )?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.alerts.engine.defaults.warning_days, [7, 1]);
+            assert_eq!(config.alerts.engine.defaults.escalate_after, chrono::Duration::hours(2));
+            assert_eq!(config.alerts.engine.operators, Destination::TelegramChat(-1001));
+            jail.set_env("RELINK_ALERTS__WARNING_DAYS", "30");
+            jail.set_env("RELINK_ALERTS__REMINDER_EVERY", "often");
+            jail.set_env("RELINK_ALERTS__OPERATOR", "slack:1");
+            jail.set_env("RELINK_ALERTS__MAX_ATTEMPTS", "0");
+            let text = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            for key in ["alerts.warning_days", "alerts.reminder_every", "alerts.operator", "alerts.max_attempts"] {
+                assert!(text.contains(key), "missing {key} in {text}");
+            }
             Ok(())
         });
     }

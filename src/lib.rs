@@ -3,9 +3,9 @@
 //!
 //! - [`config`]: the typed configuration from file, environment and flags.
 //! - [`cli`]: the commands (`serve`, `migrate`, `config check`, `keys`, `team`, `member`,
-//!   `channel`, `post`), each a function over the store.
+//!   `channel`, `post`, `alerts`, `incident`), each a function over the store.
 //! - [`open`]: opening the database and the keyring the way every command does.
-//! - [`serve`]: the service: web server, checker, chat front-ends, clean shutdown.
+//! - [`serve`]: the service: web server, checker, alerts, chat front-ends, clean shutdown.
 
 pub mod cli;
 pub mod config;

@@ -1,10 +1,11 @@
-//! `relink serve`: opens the store, binds the web server, starts the checker and the chat
-//! front-ends, and waits for Ctrl-C or SIGTERM to stop them all cleanly.
+//! `relink serve`: opens the store, binds the web server, starts the checker, the alerts engine
+//! and delivery workers, and the chat front-ends, and waits for Ctrl-C or SIGTERM to stop them all cleanly.
 
 use anyhow::Context as _;
 use std::sync::Arc;
 
 use relink_core::SystemClock;
+use relink_core::alerts::{Deliverer, DeliveryConfig, Engine, NoLinks, Notifiers, run_alerts};
 use relink_core::checker::{Checker, CheckerConfig, run_checker};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +37,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("the checker is disabled (checker.enabled = false): tokens are not being checked");
         None
     };
+    let alerts = if config.alerts.enabled {
+        let engine = Arc::new(Engine::new(store.clone(), config.alerts.engine.clone()));
+        // The chat front-ends register their notifiers here as they arrive; a destination whose
+        // platform has none gets the alert in the log.
+        let notifiers = Notifiers::new();
+        tracing::info!("no chat platform delivers alerts yet: alerts are written to the log");
+        let deliverer = Arc::new(Deliverer::new(store.clone(), notifiers, Arc::new(NoLinks), delivery_config(&config)));
+        Some(tokio::spawn(run_alerts(engine, deliverer, SystemClock, shutdown.clone())))
+    } else {
+        tracing::warn!("alerts are disabled (alerts.enabled = false): nobody is told about disconnected channels");
+        None
+    };
     let bots = relink_bot::start(
         relink_bot::Settings {
             discord: config
@@ -52,6 +65,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     shutdown.cancel();
     if let Some(checker) = checker {
         checker.await.context("the checker task panicked")?;
+    }
+    if let Some(alerts) = alerts {
+        alerts.await.context("the alerts task panicked")?;
     }
     for bot in bots {
         bot.await.context("a chat front-end panicked")?;
@@ -95,4 +111,13 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 /// The checker's settings from the configuration.
 pub fn checker_config(config: &Config) -> CheckerConfig {
     CheckerConfig { batch: config.checker.batch, concurrency: config.checker.concurrency, ..CheckerConfig::default() }
+}
+
+/// The delivery workers' settings from the configuration.
+pub fn delivery_config(config: &Config) -> DeliveryConfig {
+    DeliveryConfig {
+        max_attempts: config.alerts.max_attempts,
+        operators: config.alerts.engine.operators,
+        ..DeliveryConfig::default()
+    }
 }

@@ -8,12 +8,15 @@
 //! - [`keyfile`]: the on-disk keyring relink generates when no key is configured.
 //! - [`store`]: the one store API over SQLite (embedded default) and PostgreSQL.
 //! - [`checker`]: the background loop that finds due channels through the `next_check_at` index.
+//! - [`alerts`]: incidents, the platform-neutral alert in three languages, routing, the engine
+//!   that turns outbox events into alerts, and the delivery workers behind the `Notifier` trait.
 //! - [`time`]: parsing of the dates and durations people type.
 //!
 //! **Invariant:** this crate depends on no chat or web framework (serenity, teloxide, axum); the
 //! front-ends depend on it, never the other way round. `tests::core_has_no_front_end_dependency`
 //! checks it against `Cargo.lock`.
 
+pub mod alerts;
 pub mod checker;
 pub mod clock;
 pub mod crypto;

@@ -4,8 +4,10 @@
 //! Tokens are never taken from argv (every user of the machine can read it): `channel add`
 //! reads them from standard input or a file.
 
+mod alerts;
 mod channel;
 mod config;
+mod incident;
 mod keys;
 mod member;
 mod post;
@@ -73,6 +75,12 @@ enum Command {
     /// Register scheduled posts, so alerts can say which posts are at risk.
     #[command(subcommand)]
     Post(post::PostCommand),
+    /// What relink told whom: alerts, failed deliveries, a team's alert settings.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
+    /// What is wrong with channels now: list, acknowledge or snooze incidents.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
     /// Run the provider simulator: every network's OAuth and API endpoints on loopback.
     Simulate(simulate::SimulateArgs),
 }
@@ -124,6 +132,8 @@ pub fn run() -> ExitCode {
             Command::Member(command) => member::run(command, &config).await,
             Command::Channel(command) => channel::run(command, &config).await,
             Command::Post(command) => post::run(command, &config).await,
+            Command::Alerts(command) => alerts::run(command, &config).await,
+            Command::Incident(command) => incident::run(command, &config).await,
             Command::Simulate(args) => simulate::run(args).await,
         }
     });

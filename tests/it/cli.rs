@@ -320,3 +320,85 @@ fn a_database_that_is_down_gets_a_clear_error() {
     let err = fails(dir.path(), Some(&format!("postgres://relink@127.0.0.1:{port}/relink")), &["team", "list"], "");
     assert!(err.contains("database is unavailable") || err.contains("cannot connect"), "{err}");
 }
+
+/// A Discord that refuses every message for good (the member blocked the bot).
+#[derive(Debug)]
+struct Refusing;
+
+#[async_trait::async_trait]
+impl relink_core::alerts::Notifier for Refusing {
+    fn platform(&self) -> relink_core::ChatPlatform {
+        relink_core::ChatPlatform::Discord
+    }
+
+    async fn send(
+        &self,
+        _: relink_core::alerts::Destination,
+        _: &relink_core::alerts::Outgoing<'_>,
+    ) -> Result<relink_core::alerts::SentRef, relink_core::alerts::NotifyError> {
+        Err(relink_core::alerts::NotifyError::Permanent("the user blocked the bot".into()))
+    }
+}
+
+#[tokio::test]
+async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
+    use relink_core::alerts::{Deliverer, DeliveryConfig, Engine, NoLinks, Notifiers};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        ok(&path, None, &["team", "add", "Acme"], "");
+        ok(&path, None, &["member", "add", "--team", "Acme", "Alice", "--role", "admin", "--discord", "1234"], "");
+        ok(&path, None, &["member", "add", "--team", "Acme", "Eve", "--role", "editor"], "");
+        let add = ["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "Acme FB"];
+        ok(&path, None, &[&add[..], &["--authorized-by", "Alice"]].concat(), TOKEN_JSON);
+    })
+    .await
+    .expect("setup");
+
+    // The checker's transition, and what `relink serve` does with it.
+    let data = dir.path().join("relink-data");
+    let ring: Keyring = relink_core::keyfile::load(&data.join("relink.key")).expect("key file");
+    let db = Db::connect(&format!("sqlite://{}", data.join("relink.db").display())).await.expect("db");
+    let now = chrono::Utc::now();
+    let store = Store::open(db, ring, now).await.expect("store");
+    let channel = store.channels(None).await.expect("channels").remove(0);
+    let expired = relink_core::Health::NeedsReauth(relink_core::Reason::Expired);
+    store.set_health(channel.id, &expired, None, now - chrono::Duration::minutes(5)).await.expect("transition");
+    Engine::new(store.clone(), Default::default()).pass(now).await.expect("an engine pass");
+    let mut notifiers = Notifiers::new();
+    notifiers.register(std::sync::Arc::new(Refusing));
+    let deliverer = Deliverer::new(store.clone(), notifiers, std::sync::Arc::new(NoLinks), DeliveryConfig::default());
+    assert_eq!(deliverer.deliver_due(now).await.expect("a delivery pass").dead, 1);
+    store.db().close().await;
+
+    let path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let incidents = ok(&path, None, &["incident", "list", "--team", "Acme"], "");
+        assert!(incidents.contains("Acme FB") && incidents.contains("needs_reauth") && incidents.contains("expired"));
+        let refused =
+            fails(&path, None, &["incident", "snooze", "--team", "Acme", "1", "--by", "Eve", "--until", "+1d"], "");
+        assert!(refused.contains("Eve is an editor: only the primary owner, owners and admins"), "{refused}");
+        ok(&path, None, &["incident", "ack", "--team", "Acme", "1", "--by", "alice"], "");
+        assert!(ok(&path, None, &["incident", "list"], "").contains("acknowledged by Alice"));
+
+        let alerts = ok(&path, None, &["alerts", "list", "--team", "Acme"], "");
+        assert!(alerts.contains("disconnected") && alerts.contains("0/1"), "{alerts}");
+        let shown = ok(&path, None, &["alerts", "show", "1"], "");
+        assert!(
+            shown.contains("Acme FB (Facebook) is disconnected") && shown.contains("Authorised by Alice."),
+            "{shown}"
+        );
+        let failed = ok(&path, None, &["alerts", "failed"], "");
+        assert!(failed.contains("discord_user:1234") && failed.contains("the user blocked the bot"), "{failed}");
+        assert!(ok(&path, None, &["alerts", "retry", "--all"], "").contains("1 delivery queued again"));
+        assert!(ok(&path, None, &["alerts", "failed"], "").contains("no failed deliveries"));
+        assert!(fails(&path, None, &["alerts", "retry", "7"], "").contains("no failed delivery with id 7"));
+
+        let settings = ok(&path, None, &["alerts", "settings", "--team", "Acme", "--warning-days", "7,1"], "");
+        assert!(settings.contains("7,1") && settings.contains("(this team)") && settings.contains("(configuration)"));
+        let bad = fails(&path, None, &["alerts", "settings", "--team", "Acme", "--warning-days", "30"], "");
+        assert!(bad.contains("warning days"), "{bad}");
+    })
+    .await
+    .expect("the commands");
+}

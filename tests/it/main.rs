@@ -12,9 +12,12 @@
 //! - [`cli`]: the operator commands through the real binary, on both engines; secrets never in
 //!   the database files or the logs; configuration checks.
 //! - [`serve`]: `relink serve` started in an empty directory.
+//! - [`alerts`]: transitions become incidents, alerts and deliveries: a channel's sixty-day life in
+//!   three languages, crashes, retries, snooze, acknowledgement, escalation, shared causes.
 
 mod support;
 
+mod alerts;
 mod checker;
 mod cli;
 mod serve;

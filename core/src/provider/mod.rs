@@ -47,7 +47,7 @@ use crate::domain::{Channel, Provider, Reason, Scopes};
 use crate::token::TokenSet;
 
 pub use http::{Answer, Failure};
-pub use policy::{Policy, Renewal};
+pub use policy::{Policy, Renewal, policy};
 
 /// What a network said about a token, in the terms relink acts on.
 #[derive(Debug, Clone, PartialEq)]

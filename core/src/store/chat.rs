@@ -7,7 +7,7 @@ use crate::domain::{ChatBinding, ChatPlatform, TeamId};
 use crate::time::{from_millis, to_millis};
 
 #[derive(sqlx::FromRow)]
-struct BindingRow {
+pub(super) struct BindingRow {
     team_id: i64,
     platform: String,
     chat_id: i64,
@@ -16,7 +16,7 @@ struct BindingRow {
 }
 
 impl BindingRow {
-    fn into_binding(self) -> Result<ChatBinding> {
+    pub(super) fn into_binding(self) -> Result<ChatBinding> {
         Ok(ChatBinding {
             team_id: TeamId(self.team_id),
             platform: parse_column(&self.platform)?,

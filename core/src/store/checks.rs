@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns, insert_transition};
-use super::{Pool, Result, Store, StoreError, with_pool};
+use super::{Result, Store, StoreError, with_pool};
 use crate::crypto::Binding;
 use crate::domain::{Channel, ChannelId, Health, Scopes};
 use crate::time::{from_millis, to_millis};
@@ -110,10 +110,7 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Claim>> {
-        let lock = match self.db().pool {
-            Pool::Postgres(_) => "FOR UPDATE SKIP LOCKED",
-            Pool::Sqlite(_) => "",
-        };
+        let lock = self.db().skip_locked();
         let sql = format!(
             "UPDATE channels SET lease_owner = $1, lease_until = $2, next_check_at = $2 \
              WHERE id IN (SELECT id FROM channels WHERE next_check_at <= $3 \

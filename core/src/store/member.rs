@@ -7,7 +7,7 @@ use crate::domain::{DiscordUserId, Member, MemberId, MemberName, Role, TeamId, T
 use crate::time::{from_millis, to_millis};
 
 #[derive(sqlx::FromRow)]
-struct MemberRow {
+pub(super) struct MemberRow {
     id: i64,
     team_id: i64,
     name: String,
@@ -18,7 +18,7 @@ struct MemberRow {
 }
 
 impl MemberRow {
-    fn into_member(self) -> Result<Member> {
+    pub(super) fn into_member(self) -> Result<Member> {
         Ok(Member {
             id: MemberId(self.id),
             team_id: TeamId(self.team_id),
@@ -31,7 +31,7 @@ impl MemberRow {
     }
 }
 
-const MEMBER_COLUMNS: &str = "id, team_id, name, role, discord_user_id, telegram_user_id, created_at";
+pub(super) const MEMBER_COLUMNS: &str = "id, team_id, name, role, discord_user_id, telegram_user_id, created_at";
 
 /// A member to add.
 #[derive(Debug, Clone)]

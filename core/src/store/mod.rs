@@ -11,6 +11,7 @@
 //!
 //! Instants are stored as milliseconds since the Unix epoch in `BIGINT` columns on both engines.
 
+mod alerts;
 mod channel;
 mod chat;
 mod checks;
@@ -30,6 +31,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::crypto::{CryptoError, Keyring};
 use crate::domain::ParseError;
 
+pub use alerts::{
+    AlertPlan, AlertSnapshot, ClaimedDelivery, DeliveryInfo, DeliveryResult, OutboxEvent, PassReport, PlannedAlert,
+};
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};
 pub use keys::ResealReport;
@@ -194,6 +198,16 @@ impl Db {
         match self.pool {
             Pool::Sqlite(_) => Engine::Sqlite,
             Pool::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// What a claim's inner `SELECT` appends so that several processes claim different rows
+    /// without waiting on each other: `FOR UPDATE SKIP LOCKED` on PostgreSQL; nothing on SQLite,
+    /// which has one writer anyway.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self.pool {
+            Pool::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+            Pool::Sqlite(_) => "",
         }
     }
 

@@ -7,7 +7,7 @@ use crate::domain::{Language, Team, TeamId, TeamName};
 use crate::time::{from_millis, to_millis};
 
 #[derive(sqlx::FromRow)]
-struct TeamRow {
+pub(super) struct TeamRow {
     id: i64,
     name: String,
     language: String,
@@ -15,7 +15,7 @@ struct TeamRow {
 }
 
 impl TeamRow {
-    fn into_team(self) -> Result<Team> {
+    pub(super) fn into_team(self) -> Result<Team> {
         Ok(Team {
             id: TeamId(self.id),
             name: TeamName::parse(&self.name).map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -25,7 +25,7 @@ impl TeamRow {
     }
 }
 
-const TEAM_COLUMNS: &str = "id, name, language, created_at";
+pub(super) const TEAM_COLUMNS: &str = "id, name, language, created_at";
 
 impl Store {
     pub async fn create_team(&self, name: &TeamName, language: Language, now: DateTime<Utc>) -> Result<Team> {

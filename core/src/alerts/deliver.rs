@@ -1,0 +1,217 @@
+//! Delivery workers: claim due deliveries under a lease (as the checker claims channels), send
+//! each through its platform's [`Notifier`](super::Notifier), and record the outcome fenced by
+//! the lease. Transient failures are retried with exponential backoff (or when the platform
+//! asked); after `max_attempts`, or at once on a permanent failure, the delivery is dead-lettered
+//! for operators to list and retry. A chat that is gone for good is disabled and operators are
+//! told.
+//!
+//! Delivery is at least once: a worker that dies after the platform accepted a message but
+//! before recording it sends it again after the lease. Every attempt carries the delivery's
+//! idempotency key, so platforms that can drop duplicates do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::model::{Alert, AlertId, AlertKind, AtRisk, Destination, Severity};
+use super::notify::{LinkMinter, Notifiers, NotifyError, Outgoing};
+use crate::domain::Language;
+use crate::store::{ClaimedDelivery, DeliveryResult, Result, Store};
+
+/// The delivery workers' settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// This process's name in leases; unique per process.
+    pub owner: String,
+    /// Deliveries claimed per pass.
+    pub batch: u32,
+    /// How long a claim holds a delivery; a crashed worker's deliveries come due after it.
+    pub lease: Duration,
+    /// Attempts before a delivery is dead-lettered.
+    pub max_attempts: u32,
+    /// The wait after the first failure, doubled after each further one…
+    pub backoff_base: Duration,
+    /// …up to this.
+    pub backoff_max: Duration,
+    /// Where operators are told about chats that are gone.
+    pub operators: Destination,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            owner: format!("relink-{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            batch: 64,
+            lease: Duration::from_secs(120),
+            max_attempts: 8,
+            backoff_base: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(3_600),
+            operators: Destination::Log,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryOutcome {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub dead: usize,
+    /// Earlier messages edited to show their incident resolved.
+    pub edited: usize,
+}
+
+/// The wait before attempt `attempts + 1`, after `attempts` failures.
+pub fn backoff(config: &DeliveryConfig, attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(20);
+    config.backoff_base.saturating_mul(1 << doublings).min(config.backoff_max)
+}
+
+/// The delivery workers.
+#[derive(Debug)]
+pub struct Deliverer {
+    store: Store,
+    notifiers: Notifiers,
+    minter: Arc<dyn LinkMinter>,
+    config: DeliveryConfig,
+}
+
+impl Deliverer {
+    pub fn new(store: Store, notifiers: Notifiers, minter: Arc<dyn LinkMinter>, config: DeliveryConfig) -> Self {
+        Self { store, notifiers, minter, config }
+    }
+
+    /// One pass: claims the deliveries due at `now` and attempts each.
+    pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<DeliveryOutcome> {
+        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let claims = self.store.claim_deliveries(now, self.config.batch, &self.config.owner, lease_until).await?;
+        let mut outcome = DeliveryOutcome { claimed: claims.len(), ..DeliveryOutcome::default() };
+        for claim in claims {
+            let (result, edited) = self.attempt(&claim, now).await;
+            match &result {
+                DeliveryResult::Sent(_) => outcome.sent += 1,
+                DeliveryResult::Retry { error, .. } => {
+                    outcome.retried += 1;
+                    tracing::info!(delivery = %claim.id, destination = %claim.destination, %error, "delivery will be retried");
+                }
+                DeliveryResult::Dead { error } => {
+                    outcome.dead += 1;
+                    tracing::warn!(delivery = %claim.id, destination = %claim.destination, %error, "delivery failed for good; `relink alerts failed` lists it");
+                }
+            }
+            outcome.edited += usize::from(edited);
+            if !self.store.finish_delivery(claim.id, &self.config.owner, &result, now).await? {
+                tracing::warn!(delivery = %claim.id, "the delivery's lease ran out before it was recorded");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// When the earliest pending delivery is due.
+    pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>> {
+        self.store.next_delivery_at().await
+    }
+
+    /// Attempts one delivery; returns its result and whether an earlier message was edited.
+    async fn attempt(&self, claim: &ClaimedDelivery, now: DateTime<Utc>) -> (DeliveryResult, bool) {
+        let to = claim.destination;
+        let link = match &claim.alert.reconnect {
+            Some(action) if to.is_private() => self.minter.mint(action, to, now).await.unwrap_or_else(|error| {
+                tracing::warn!(delivery = %claim.id, %error, "cannot mint a reconnect link; the alert goes without one");
+                None
+            }),
+            _ => None,
+        };
+        let message =
+            Outgoing { alert: &claim.alert, idempotency_key: &claim.idempotency_key, reconnect_link: link.as_ref() };
+        let Some(notifier) = self.notifiers.for_destination(to) else {
+            return (DeliveryResult::Sent(self.notifiers.console().show(to, &message)), false);
+        };
+        let mut edited = false;
+        if let Some(sent) = &claim.edit {
+            match notifier.edit(to, sent, &message).await {
+                Ok(()) => edited = true,
+                Err(NotifyError::Unsupported) => {}
+                Err(error) => tracing::info!(delivery = %claim.id, %error, "cannot mark the earlier message resolved"),
+            }
+        }
+        let result = match notifier.send(to, &message).await {
+            Ok(sent) => DeliveryResult::Sent(sent),
+            Err(NotifyError::Transient { retry_after, detail }) => {
+                let attempts = claim.attempts + 1;
+                if attempts >= self.config.max_attempts {
+                    DeliveryResult::Dead { error: format!("gave up after {attempts} attempts: {detail}") }
+                } else {
+                    let wait = backoff(&self.config, attempts).max(retry_after.unwrap_or_default());
+                    let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    DeliveryResult::Retry { at, error: detail }
+                }
+            }
+            Err(NotifyError::Permanent(detail)) => {
+                self.chat_is_gone(claim, &detail, now).await;
+                DeliveryResult::Dead { error: detail }
+            }
+            Err(NotifyError::Unsupported) => {
+                DeliveryResult::Dead { error: format!("{} cannot deliver to {to}", notifier.platform()) }
+            }
+        };
+        (result, edited)
+    }
+
+    /// A team's chat refused for good (deleted, bot removed): disable its binding so no further
+    /// alert goes there, and tell the operators.
+    async fn chat_is_gone(&self, claim: &ClaimedDelivery, detail: &str, now: DateTime<Utc>) {
+        let to = claim.destination;
+        let (Some(platform), Destination::DiscordChannel(chat) | Destination::TelegramChat(chat)) = (to.platform(), to)
+        else {
+            return;
+        };
+        if to == self.config.operators {
+            return;
+        }
+        let team = claim.alert.team_id;
+        if let Err(error) = self.store.set_chat_enabled(team, platform, chat, false).await {
+            tracing::warn!(%error, destination = %to, "cannot disable a chat that is gone");
+            return;
+        }
+        let notice = Alert {
+            id: AlertId::UNSAVED,
+            kind: AlertKind::OperatorProblem,
+            severity: Severity::Warning,
+            language: Language::En,
+            team_id: team,
+            team: claim.alert.team.clone(),
+            channels: Vec::new(),
+            incidents: Vec::new(),
+            reason: None,
+            detail: Some(detail.to_owned()),
+            title: format!("relink stopped sending to the {platform} chat {chat} of {}", claim.alert.team),
+            explanation: format!("Sending an alert there failed for good ({detail}), so the chat's binding is disabled."),
+            remedy: "Once the bot is back in the chat, bind it again (or bind another chat) so the team hears about its channels."
+                .into(),
+            authorised_by: None,
+            at_risk: AtRisk::default(),
+            deadline: None,
+            reconnect: None,
+            edits: None,
+            created_at: now,
+        };
+        if let Err(error) = self.store.enqueue_alert(&notice, &[self.config.operators], now).await {
+            tracing::warn!(%error, "cannot tell the operators about a chat that is gone");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap() {
+        let config = DeliveryConfig::default();
+        let waits: Vec<u64> = (1..=9).map(|n| backoff(&config, n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1_920, 3_600, 3_600]);
+    }
+}

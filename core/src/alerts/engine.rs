@@ -1,0 +1,673 @@
+//! The alerts engine: turns outbox events and the passing of time into incidents and alerts.
+//!
+//! [`Engine::pass`] is one step (tests call it with a test clock): in one transaction it claims
+//! the outbox events, in id order, once the outbox has been quiet for the grouping window, and the incidents whose next action
+//! is due, plans (a pure function of what it read: [`plan`]), and writes the incidents, alerts
+//! and deliveries while marking the events processed. A crash anywhere leaves either all of it
+//! or none of it. [`run_alerts`] is the loop around the engine's pass and the delivery workers'.
+//!
+//! What the plan does with each transition of a channel:
+//! - `expiring`: opens an `expiring` incident and warns at each threshold (14, 7, 3, 1 days by
+//!   default) as the deadline approaches; the checker only marks channels expiring when relink
+//!   cannot renew the token itself, so refreshable tokens make no noise.
+//! - `needs_reauth`: closes `expiring`/`degraded` quietly, opens `needs_reauth` and says so, then
+//!   reminds (after 1 day, then every 2) until resolved, escalating when nobody acknowledges in
+//!   time. A new reason re-alerts. A post due within 24 hours makes it urgent: everyone at once,
+//!   through any snooze.
+//! - `degraded`: opens a quiet incident that speaks only if it lasts (`degraded_after`).
+//! - `healthy`: resolves, with a "connected again" message when something was said.
+//! - an `operator_problem` event: an incident for operators only, resolved when the channel no
+//!   longer has the problem.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::deliver::Deliverer;
+use super::incident::{Incident, Problem};
+use super::messages::{ExpiryCause, catalog};
+use super::model::{Alert, AlertChannel, AlertId, AlertKind, AtRisk, ReconnectAction, Severity};
+use super::route::{Level, destinations, first_responder};
+use super::{AlertsConfig, TeamSettings};
+use crate::checker::decide::inactive_at;
+use crate::clock::Clock;
+use crate::domain::{Channel, ChannelId, Health, MemberId, Reason, TeamId};
+use crate::provider::policy;
+use crate::store::{AlertPlan, AlertSnapshot, OutboxEvent, PassReport, PlannedAlert, Result, Store};
+
+/// A needs-reconnecting incident is looked at least this often, to notice posts that come within
+/// 24 hours (they make it urgent).
+const RECHECK: Duration = Duration::hours(1);
+
+/// Posts due this soon on a channel that needs reconnecting make its incident urgent.
+const URGENT_WITHIN: Duration = Duration::hours(24);
+
+/// The alerts engine.
+#[derive(Debug)]
+pub struct Engine {
+    store: Store,
+    config: AlertsConfig,
+}
+
+impl Engine {
+    pub fn new(store: Store, config: AlertsConfig) -> Self {
+        Self { store, config }
+    }
+
+    pub fn config(&self) -> &AlertsConfig {
+        &self.config
+    }
+
+    /// One step: processes the outbox events that are ready (see `events_ready_at`) and
+    /// every due incident, a batch per transaction.
+    pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport> {
+        let events_until = match self.store.unprocessed_events_span().await? {
+            Some(span) if self.events_ready_at(span) <= now => now - self.config.grouping_window,
+            _ => DateTime::<Utc>::MIN_UTC,
+        };
+        let mut total = PassReport::default();
+        let batch = self.config.batch.max(1) as usize;
+        // Each batch moves its incidents' next action past `now`, so this ends; the bound only
+        // guards against a planning mistake turning into a busy loop.
+        for _ in 0..1_000 {
+            let report = self
+                .store
+                .alert_pass(now, events_until, batch as u32, |snapshot| plan(&self.config, snapshot, now))
+                .await?;
+            total.events += report.events;
+            total.due += report.due;
+            total.alerts += report.alerts;
+            total.deliveries += report.deliveries;
+            if report.events < batch && report.due < batch {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// When pending events (the oldest and newest creation times) become alerts: once the outbox
+    /// has been quiet for the grouping window, so a burst of transitions from one cause (spread
+    /// over several check batches) is planned together; but never later than
+    /// [`HOLD_AT_MOST`] grouping windows after the oldest, so a busy outbox still flows.
+    fn events_ready_at(&self, (oldest, newest): (DateTime<Utc>, DateTime<Utc>)) -> DateTime<Utc> {
+        let window = self.config.grouping_window;
+        (newest + window).min(oldest + window * HOLD_AT_MOST)
+    }
+
+    /// When the engine has work next.
+    pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let events = self.store.unprocessed_events_span().await?.map(|span| self.events_ready_at(span));
+        let incidents = self.store.next_incident_action().await?;
+        Ok(events.into_iter().chain(incidents).min())
+    }
+}
+
+/// A busy outbox is held at most this many grouping windows.
+const HOLD_AT_MOST: i32 = 5;
+
+/// One alert to be, before grouping.
+#[derive(Debug, Clone)]
+struct Candidate {
+    kind: AlertKind,
+    /// Index into the planner's incidents.
+    incident: usize,
+    level: Level,
+    urgent: bool,
+    /// Days left, for warnings.
+    days: Option<i64>,
+    edits: Option<AlertId>,
+}
+
+/// The planner's working state.
+struct Planner<'a> {
+    config: &'a AlertsConfig,
+    snapshot: &'a AlertSnapshot,
+    now: DateTime<Utc>,
+    incidents: Vec<Incident>,
+    touched: Vec<bool>,
+    candidates: Vec<Candidate>,
+}
+
+/// Plans a pass: what changes in the incidents, and which alerts go where. A pure function of
+/// the snapshot and the time.
+pub fn plan(config: &AlertsConfig, snapshot: &AlertSnapshot, now: DateTime<Utc>) -> AlertPlan {
+    let mut planner = Planner {
+        config,
+        snapshot,
+        now,
+        incidents: snapshot.incidents.clone(),
+        touched: vec![false; snapshot.incidents.len()],
+        candidates: Vec::new(),
+    };
+    for event in &snapshot.events {
+        planner.on_event(event);
+    }
+    for id in &snapshot.due {
+        let Some(index) = planner.incidents.iter().position(|i| i.id == Some(*id)) else { continue };
+        if planner.incidents[index].is_open() {
+            planner.tick(index);
+        }
+    }
+    planner.finish()
+}
+
+fn days(n: u32) -> Duration {
+    Duration::days(i64::from(n))
+}
+
+impl Planner<'_> {
+    fn settings(&self, team: TeamId) -> TeamSettings {
+        match self.snapshot.settings.get(&team) {
+            Some(own) => self.config.defaults.with(own),
+            None => self.config.defaults.clone(),
+        }
+    }
+
+    fn channel(&self, index: usize) -> Option<&Channel> {
+        self.snapshot.channels.get(&self.incidents[index].channel_id)
+    }
+
+    fn open_incident(&self, channel: ChannelId, problem: Problem) -> Option<usize> {
+        self.incidents.iter().position(|i| i.channel_id == channel && i.problem == problem && i.is_open())
+    }
+
+    fn add(&mut self, incident: Incident) -> usize {
+        self.incidents.push(incident);
+        self.touched.push(true);
+        self.incidents.len() - 1
+    }
+
+    fn touch(&mut self, index: usize) -> &mut Incident {
+        self.touched[index] = true;
+        &mut self.incidents[index]
+    }
+
+    fn say(&mut self, kind: AlertKind, index: usize, level: Level) {
+        let urgent = self.incidents[index].urgent && self.incidents[index].problem == Problem::NeedsReauth;
+        self.say_with(Candidate { kind, incident: index, level, urgent, days: None, edits: None });
+    }
+
+    fn say_with(&mut self, candidate: Candidate) {
+        let now = self.now;
+        self.touch(candidate.incident).last_alert_at = Some(now);
+        self.candidates.push(candidate);
+    }
+
+    /// Whether a pending post of the incident's channel is due within 24 hours.
+    fn post_within_a_day(&self, channel: ChannelId) -> bool {
+        self.snapshot.posts.get(&channel).into_iter().flatten().any(|due| *due <= self.now + URGENT_WITHIN)
+    }
+
+    fn has_first_responder(&self, channel: &Channel) -> bool {
+        let members = self.snapshot.members.get(&channel.team_id).map_or(&[][..], Vec::as_slice);
+        first_responder(members, channel.authorized_by).is_some()
+    }
+
+    fn on_event(&mut self, event: &OutboxEvent) {
+        let Some(channel) = event.channel_id.and_then(|id| self.snapshot.channels.get(&id)) else { return };
+        let text = |key: &str| event.payload.get(key).and_then(serde_json::Value::as_str);
+        match event.kind.as_str() {
+            "health_changed" => {
+                match Health::from_parts(text("to").unwrap_or_default(), text("to_reason"), text("reason_detail")) {
+                    Ok(health) => self.on_health(channel, health, event.created_at),
+                    Err(error) => {
+                        tracing::warn!(event = event.id, %error, "alerts: an event with an unreadable health")
+                    }
+                }
+            }
+            "operator_problem" => {
+                self.on_operator_problem(channel, text("problem").unwrap_or_default(), event.created_at)
+            }
+            other => tracing::warn!(event = event.id, kind = other, "alerts: an event of an unknown kind"),
+        }
+    }
+
+    fn on_health(&mut self, channel: &Channel, health: Health, at: DateTime<Utc>) {
+        match health {
+            Health::Healthy | Health::Unknown => {
+                self.resolve(channel.id, &[Problem::Expiring, Problem::NeedsReauth, Problem::Degraded], true);
+            }
+            Health::Expiring => {
+                self.resolve(channel.id, &[Problem::NeedsReauth, Problem::Degraded], true);
+                self.open_expiring(channel, at);
+            }
+            Health::NeedsReauth(reason) => {
+                self.resolve(channel.id, &[Problem::Expiring, Problem::Degraded], false);
+                self.open_needs_reauth(channel, reason, at);
+            }
+            Health::Degraded => {
+                if self.open_incident(channel.id, Problem::Degraded).is_none() {
+                    let mut incident = Incident::open(channel.team_id, channel.id, Problem::Degraded, at);
+                    incident.next_action_at = Some(at + self.config.degraded_after);
+                    self.add(incident);
+                }
+            }
+        }
+    }
+
+    /// When an expiring channel's access ends, and why: the network's inactivity rule if it comes
+    /// first (or the token renews itself), else the token's expiry.
+    fn deadline(channel: &Channel) -> (Option<DateTime<Utc>>, ExpiryCause) {
+        let policy = policy(channel.provider);
+        let inactive = inactive_at(policy, channel);
+        match (inactive, channel.token_expires_at) {
+            (Some(inactive), Some(expiry)) if inactive <= expiry || policy.renews_itself() => {
+                (Some(inactive), ExpiryCause::Inactivity)
+            }
+            (Some(inactive), None) => (Some(inactive), ExpiryCause::Inactivity),
+            (_, expiry) => (expiry, ExpiryCause::Token),
+        }
+    }
+
+    fn open_expiring(&mut self, channel: &Channel, at: DateTime<Utc>) {
+        if self.open_incident(channel.id, Problem::Expiring).is_some() {
+            return;
+        }
+        let (deadline, cause) = Self::deadline(channel);
+        let mut incident = Incident::open(channel.team_id, channel.id, Problem::Expiring, at);
+        incident.deadline = deadline;
+        incident.reason = Some(match cause {
+            ExpiryCause::Token => Reason::Expired,
+            ExpiryCause::Inactivity => Reason::Inactivity,
+        });
+        incident.escalate_at = Some(at + self.settings(channel.team_id).escalate_after);
+        let index = self.add(incident);
+        self.step_expiring(index);
+    }
+
+    /// Warns when a threshold has been reached, and schedules the next one.
+    fn step_expiring(&mut self, index: usize) {
+        let now = self.now;
+        let incident = &self.incidents[index];
+        let thresholds = self.settings(incident.team_id).warning_days;
+        let (channel, warned, snoozed) = (incident.channel_id, incident.warned_days, incident.is_snoozed(now));
+        let Some(deadline) = incident.deadline else {
+            // No known end: one warning, then wait for the checker's next transition.
+            if incident.last_alert_at.is_none() {
+                let level = self.expiring_level(index);
+                self.say(AlertKind::Expiring, index, level);
+            }
+            self.touch(index).next_action_at = None;
+            return;
+        };
+        let remaining = deadline - now;
+        let not_yet_warned = |warned: Option<u32>, d: u32| warned.is_none_or(|w| d < w);
+        let reached = thresholds.iter().copied().filter(|d| not_yet_warned(warned, *d) && remaining <= days(*d)).min();
+        let mut warned = warned;
+        if let Some(threshold) = reached
+            && remaining > Duration::zero()
+        {
+            warned = Some(threshold);
+            self.touch(index).warned_days = warned;
+            let posts_at_risk_soon = self
+                .snapshot
+                .posts
+                .get(&channel)
+                .into_iter()
+                .flatten()
+                .any(|due| *due >= deadline && *due <= now + URGENT_WITHIN);
+            if !snoozed || posts_at_risk_soon {
+                let level = self.expiring_level(index);
+                let days_left = (remaining.num_seconds() + 86_399) / 86_400;
+                let candidate = Candidate {
+                    kind: AlertKind::Expiring,
+                    incident: index,
+                    level,
+                    urgent: false,
+                    days: Some(days_left),
+                    edits: None,
+                };
+                self.say_with(candidate);
+            }
+        }
+        let next = thresholds.iter().copied().filter(|d| not_yet_warned(warned, *d)).max().map(|d| deadline - days(d));
+        self.touch(index).next_action_at = next.map(|at| at.max(now + Duration::seconds(1)));
+    }
+
+    /// Warnings go to the authoriser until the escalation time, then to everyone, unless someone
+    /// acknowledged the incident.
+    fn expiring_level(&self, index: usize) -> Level {
+        let incident = &self.incidents[index];
+        let escalated = incident.acknowledged_at.is_none() && incident.escalate_at.is_some_and(|at| at <= self.now);
+        if escalated { Level::Everyone } else { Level::Authoriser }
+    }
+
+    fn needs_reauth_level(&self, index: usize) -> Level {
+        if self.incidents[index].escalated_at.is_some() { Level::Everyone } else { Level::Authoriser }
+    }
+
+    fn open_needs_reauth(&mut self, channel: &Channel, reason: Reason, at: DateTime<Utc>) {
+        let detail = reason.detail().map(str::to_owned);
+        if let Some(index) = self.open_incident(channel.id, Problem::NeedsReauth) {
+            if self.incidents[index].reason.as_ref() != Some(&reason) {
+                // A new cause is news, snoozed or not.
+                let incident = self.touch(index);
+                incident.reason = Some(reason);
+                incident.detail = detail;
+                let level = self.needs_reauth_level(index);
+                self.say(AlertKind::Disconnected, index, level);
+            }
+            return;
+        }
+        let settings = self.settings(channel.team_id);
+        let mut incident = Incident::open(channel.team_id, channel.id, Problem::NeedsReauth, at);
+        incident.reason = Some(reason);
+        incident.detail = detail;
+        incident.next_reminder_at = Some(at + settings.first_reminder);
+        incident.escalate_at = Some(at + settings.escalate_after);
+        incident.urgent = self.post_within_a_day(channel.id);
+        if incident.urgent || !self.has_first_responder(channel) {
+            incident.escalated_at = Some(self.now);
+        }
+        let index = self.add(incident);
+        let level = self.needs_reauth_level(index);
+        self.say(AlertKind::Disconnected, index, level);
+        self.schedule_needs_reauth(index);
+    }
+
+    fn on_operator_problem(&mut self, channel: &Channel, problem: &str, at: DateTime<Utc>) {
+        let index = match self.open_incident(channel.id, Problem::OperatorProblem) {
+            Some(index) if self.incidents[index].detail.as_deref() == Some(problem) => return,
+            Some(index) => index,
+            None => self.add(Incident::open(channel.team_id, channel.id, Problem::OperatorProblem, at)),
+        };
+        let now = self.now;
+        let incident = self.touch(index);
+        incident.detail = Some(problem.to_owned());
+        incident.next_action_at = Some(now + RECHECK);
+        self.say(AlertKind::OperatorProblem, index, Level::Operators);
+    }
+
+    /// Resolves the channel's open incidents of these problems; says so when something was said
+    /// about them and `announce`. An incident opened and resolved in the same pass says nothing.
+    fn resolve(&mut self, channel: ChannelId, problems: &[Problem], announce: bool) {
+        let now = self.now;
+        for problem in problems {
+            let Some(index) = self.open_incident(channel, *problem) else { continue };
+            let level = match problem {
+                Problem::OperatorProblem => Level::Operators,
+                Problem::NeedsReauth => self.needs_reauth_level(index),
+                Problem::Expiring => self.expiring_level(index),
+                Problem::Degraded => Level::Authoriser,
+            };
+            let incident = self.touch(index);
+            incident.resolved_at = Some(now);
+            incident.next_action_at = None;
+            if incident.id.is_none() {
+                self.candidates.retain(|c| c.incident != index);
+                continue;
+            }
+            if announce && incident.last_alert_at.is_some() {
+                let edits = incident.first_alert_id.filter(|_| !incident.first_alert_shared);
+                let candidate =
+                    Candidate { kind: AlertKind::Resolved, incident: index, level, urgent: false, days: None, edits };
+                self.say_with(candidate);
+            }
+        }
+    }
+
+    fn tick(&mut self, index: usize) {
+        match self.incidents[index].problem {
+            Problem::Expiring => self.step_expiring(index),
+            Problem::NeedsReauth => self.tick_needs_reauth(index),
+            Problem::Degraded => {
+                let now = self.now;
+                let incident = self.touch(index);
+                if incident.is_snoozed(now) {
+                    incident.next_action_at = incident.snoozed_until;
+                } else {
+                    incident.next_action_at = None;
+                    if incident.last_alert_at.is_none() {
+                        self.say(AlertKind::Degraded, index, Level::Authoriser);
+                    }
+                }
+            }
+            Problem::OperatorProblem => {
+                let channel = self.incidents[index].channel_id;
+                if self.snapshot.operator_problems.contains_key(&channel) {
+                    let now = self.now;
+                    self.touch(index).next_action_at = Some(now + RECHECK);
+                } else {
+                    self.resolve(channel, &[Problem::OperatorProblem], true);
+                }
+            }
+        }
+    }
+
+    /// Escalates, reminds, or raises the urgency of a channel that still needs reconnecting.
+    fn tick_needs_reauth(&mut self, index: usize) {
+        let now = self.now;
+        let Some(channel) = self.channel(index).map(|c| c.id) else { return };
+        let every = self.settings(self.incidents[index].team_id).reminder_every;
+        let post_soon = self.post_within_a_day(channel);
+        let incident = self.touch(index);
+        let newly_urgent = post_soon && !incident.urgent;
+        incident.urgent = post_soon;
+        let remind = incident.next_reminder_at.is_some_and(|at| at <= now);
+        if newly_urgent {
+            incident.escalated_at.get_or_insert(now);
+            incident.reminders += 1;
+            incident.next_reminder_at = Some(now + every);
+            self.say(AlertKind::Reminder, index, Level::Everyone);
+        } else if !incident.is_snoozed(now) {
+            let escalate = incident.escalated_at.is_none()
+                && incident.acknowledged_at.is_none()
+                && incident.escalate_at.is_some_and(|at| at <= now);
+            if escalate {
+                incident.escalated_at = Some(now);
+            }
+            if remind {
+                incident.reminders += 1;
+                incident.next_reminder_at = Some(now + every);
+            }
+            // Escalating is itself the reminder when both fall due together.
+            if escalate {
+                self.say(AlertKind::Escalated, index, Level::Everyone);
+            } else if remind {
+                let level = self.needs_reauth_level(index);
+                self.say(AlertKind::Reminder, index, level);
+            }
+        }
+        self.schedule_needs_reauth(index);
+    }
+
+    fn schedule_needs_reauth(&mut self, index: usize) {
+        let now = self.now;
+        let incident = self.touch(index);
+        let snooze_end = incident.snoozed_until.filter(|until| *until > now);
+        let escalation =
+            incident.escalate_at.filter(|_| incident.escalated_at.is_none() && incident.acknowledged_at.is_none());
+        let next = [incident.next_reminder_at, escalation]
+            .into_iter()
+            .flatten()
+            // Work held back by a snooze waits for its end.
+            .map(|at| if at <= now { snooze_end.unwrap_or(now + RECHECK) } else { at })
+            .chain([now + RECHECK])
+            .min();
+        incident.next_action_at = next;
+    }
+
+    /// Groups the candidates into alerts and returns what to write.
+    fn finish(self) -> AlertPlan {
+        // Alerts of one team, kind and route about channels authorised by the same member for
+        // the same reason share one message: one password change, one alert.
+        type Key = (TeamId, AlertKind, Level, Option<String>, Option<i64>, Option<MemberId>, bool);
+        let mut groups: Vec<(Option<Key>, Vec<&Candidate>)> = Vec::new();
+        for candidate in &self.candidates {
+            let incident = &self.incidents[candidate.incident];
+            let authorised_by = self.snapshot.channels.get(&incident.channel_id).and_then(|c| c.authorized_by);
+            let groupable =
+                authorised_by.is_some() && candidate.kind != AlertKind::OperatorProblem && candidate.edits.is_none();
+            let key = groupable.then(|| {
+                (
+                    incident.team_id,
+                    candidate.kind,
+                    candidate.level,
+                    incident.reason.as_ref().map(ToString::to_string),
+                    candidate.days,
+                    authorised_by,
+                    candidate.urgent,
+                )
+            });
+            match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+                Some((_, members)) => members.push(candidate),
+                None => groups.push((key, vec![candidate])),
+            }
+        }
+        let alerts = groups.into_iter().filter_map(|(_, group)| self.alert(&group)).collect();
+        let incidents = self
+            .incidents
+            .into_iter()
+            .enumerate()
+            .zip(self.touched)
+            .filter_map(|(incident, touched)| touched.then_some(incident))
+            .collect::<Vec<_>>();
+        // Alerts name incidents by index among the touched ones: rebuild the indices.
+        remap(incidents, alerts)
+    }
+
+    /// Builds one alert, localized, with its destinations, for a group of candidates.
+    fn alert(&self, group: &[&Candidate]) -> Option<PlannedAlert> {
+        let first = group.first()?;
+        let lead = &self.incidents[first.incident];
+        let team = self.snapshot.teams.get(&lead.team_id)?;
+        let words = catalog(team.language);
+        let channels: Vec<&Channel> =
+            group.iter().filter_map(|c| self.snapshot.channels.get(&self.incidents[c.incident].channel_id)).collect();
+        let lead_channel = channels.first()?;
+        let kind = first.kind;
+        let reason = lead.reason.clone().unwrap_or(Reason::Other(String::new()));
+        let texts = match kind {
+            AlertKind::Expiring => {
+                words.expiring(if reason == Reason::Inactivity { ExpiryCause::Inactivity } else { ExpiryCause::Token })
+            }
+            AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated => words.reason(&reason),
+            other => words.kind(other)?,
+        };
+        let names: Vec<(&str, &str)> = channels.iter().map(|c| (c.display_name.as_str(), c.provider.label())).collect();
+        let at_risk = group.iter().fold(AtRisk::default(), |total, candidate| {
+            let incident = &self.incidents[candidate.incident];
+            let due = self.snapshot.posts.get(&incident.channel_id).map_or(&[][..], Vec::as_slice);
+            let from = match kind {
+                AlertKind::Resolved => return total,
+                AlertKind::Expiring => incident.deadline.unwrap_or(self.now),
+                _ => self.now,
+            };
+            total.plus(AtRisk::of(due, from))
+        });
+        let severity = match kind {
+            _ if first.urgent => Severity::Urgent,
+            AlertKind::Resolved => Severity::Info,
+            AlertKind::Degraded => Severity::Warning,
+            AlertKind::Expiring if first.days.is_some_and(|d| d > 3) => Severity::Warning,
+            _ => Severity::Critical,
+        };
+        let members = self.snapshot.members.get(&team.id).map_or(&[][..], Vec::as_slice);
+        let bindings = self.snapshot.bindings.get(&team.id).map_or(&[][..], Vec::as_slice);
+        let authorised_by = lead_channel.authorized_by;
+        let detail = match kind {
+            AlertKind::OperatorProblem => lead.detail.clone(),
+            // Only the network's own words for a reason relink does not recognise; relink's
+            // internal descriptions are English and stay in the history.
+            AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated => {
+                reason.detail().filter(|d| !d.is_empty()).map(str::to_owned)
+            }
+            _ => None,
+        };
+        let reconnect =
+            matches!(kind, AlertKind::Expiring | AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated)
+                .then(|| ReconnectAction { team_id: team.id, channel_ids: channels.iter().map(|c| c.id).collect() });
+        let alert = Alert {
+            id: AlertId::UNSAVED,
+            kind,
+            severity,
+            language: team.language,
+            team_id: team.id,
+            team: team.name.to_string(),
+            channels: channels
+                .iter()
+                .map(|c| AlertChannel { id: c.id, name: c.display_name.to_string(), network: c.provider })
+                .collect(),
+            incidents: Vec::new(),
+            reason: lead.reason.as_ref().map(|r| r.as_str().to_owned()),
+            detail,
+            title: words.title(kind, &names, first.days),
+            explanation: texts.explanation.to_owned(),
+            remedy: texts.remedy.to_owned(),
+            authorised_by: members.iter().find(|m| Some(m.id) == authorised_by).map(|m| m.name.to_string()),
+            at_risk,
+            deadline: group
+                .iter()
+                .filter_map(|c| self.incidents[c.incident].deadline)
+                .min()
+                .filter(|_| kind == AlertKind::Expiring),
+            reconnect,
+            edits: first.edits,
+            created_at: self.now,
+        };
+        let destinations = destinations(first.level, members, bindings, authorised_by, self.config.operators);
+        Some(PlannedAlert { alert, incidents: group.iter().map(|c| c.incident).collect(), destinations })
+    }
+}
+
+/// Turns alerts' incident indices (into all the planner's incidents) into indices among the
+/// touched incidents that the plan carries.
+fn remap(incidents: Vec<(usize, Incident)>, alerts: Vec<PlannedAlert>) -> AlertPlan {
+    let position: HashMap<usize, usize> = incidents.iter().enumerate().map(|(pos, (index, _))| (*index, pos)).collect();
+    let alerts = alerts
+        .into_iter()
+        .map(|mut planned| {
+            planned.incidents = planned.incidents.iter().filter_map(|i| position.get(i).copied()).collect();
+            planned
+        })
+        .collect();
+    AlertPlan { incidents: incidents.into_iter().map(|(_, incident)| incident).collect(), alerts }
+}
+
+/// The longest the loop sleeps without looking: events written by another process (the
+/// checker, the CLI) are noticed within this time.
+const MAX_IDLE: StdDuration = StdDuration::from_secs(15);
+
+/// Runs the engine's pass and the delivery workers' until `shutdown`, sleeping until either has
+/// work. A database error is logged and retried with backoff; it never stops the loop.
+pub async fn run_alerts(
+    engine: Arc<Engine>,
+    deliverer: Arc<Deliverer>,
+    clock: impl Clock,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = StdDuration::from_secs(1);
+    loop {
+        let step = async {
+            let report = engine.pass(clock.now()).await?;
+            if report.alerts > 0 {
+                tracing::info!(alerts = report.alerts, deliveries = report.deliveries, "alerts written");
+            }
+            let delivered = deliverer.deliver_due(clock.now()).await?;
+            if delivered.claimed > 0 {
+                tracing::debug!(?delivered, "delivery pass");
+            }
+            let next = [engine.next_due_at().await?, deliverer.next_due_at().await?].into_iter().flatten().min();
+            Ok::<_, crate::store::StoreError>(next)
+        };
+        let pause = match step.await {
+            Ok(next) => {
+                backoff = StdDuration::from_secs(1);
+                next.map_or(MAX_IDLE, |at| (at - clock.now()).to_std().unwrap_or(StdDuration::ZERO).min(MAX_IDLE))
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?backoff, "alerts: pass failed; retrying");
+                backoff = (backoff * 2).min(MAX_IDLE);
+                backoff
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(pause.max(StdDuration::from_millis(50))) => {}
+        }
+    }
+    tracing::info!("alerts stopped");
+}

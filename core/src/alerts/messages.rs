@@ -1,0 +1,577 @@
+//! Every word an alert says, in English, Italian and Japanese (the seeds' audiences): for each
+//! reason a channel needs reconnecting and each alert kind, a plain explanation and what to do,
+//! hand-written and short. Nothing is translated at run time: a team's language picks a
+//! [`Catalog`], and [`render_text`] lays an alert out as plain text (the log notifier's output and
+//! the fallback body for chat renderers).
+
+use chrono::{DateTime, Utc};
+
+use super::model::{Alert, AlertKind, Severity};
+use crate::domain::{Language, Reason};
+
+/// An explanation and a remedy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Texts {
+    pub explanation: &'static str,
+    pub remedy: &'static str,
+}
+
+/// A title for one channel and for several (`{subject}`, and `{days}` for warnings).
+#[derive(Debug, Clone, Copy)]
+struct Title {
+    one: &'static str,
+    many: &'static str,
+}
+
+/// One language's words.
+#[derive(Debug)]
+pub struct Catalog {
+    expired: Texts,
+    password_changed: Texts,
+    app_revoked: Texts,
+    permission_lost: Texts,
+    inactivity: Texts,
+    security_checkpoint: Texts,
+    account_mismatch: Texts,
+    other: Texts,
+    expiring_token: Texts,
+    expiring_inactivity: Texts,
+    degraded: Texts,
+    resolved: Texts,
+    operator_problem: Texts,
+    expiring_title: Title,
+    disconnected_title: Title,
+    reminder_title: Title,
+    escalated_title: Title,
+    degraded_title: Title,
+    resolved_title: Title,
+    operator_title: Title,
+    /// `{name}` and `{network}`.
+    one_channel: &'static str,
+    /// `{n}`.
+    many_channels: &'static str,
+    one_day: &'static str,
+    /// `{n}`.
+    many_days: &'static str,
+    channels_header: &'static str,
+    /// `{detail}`.
+    network_said: &'static str,
+    /// `{date}`.
+    deadline: &'static str,
+    urgent: &'static str,
+    /// `{count}` and `{date}`.
+    at_risk: &'static str,
+    nothing_at_risk: &'static str,
+    /// `{name}`.
+    authorised_by: &'static str,
+    nobody_authorised: &'static str,
+    /// `{link}`.
+    reconnect_link: &'static str,
+    reconnect_without_link: &'static str,
+    date_format: &'static str,
+}
+
+const EN: Catalog = Catalog {
+    expired: Texts {
+        explanation: "The access the network gave relink has reached its natural end (Facebook and LinkedIn tokens last about 60 days).",
+        remedy: "Reconnect the channel: sign in to the network and approve relink again.",
+    },
+    password_changed: Texts {
+        explanation: "The password or username of the account that authorised relink was changed, and the network ended every session of that account.",
+        remedy: "The person who authorised the channel signs in with the new password and reconnects it; channels authorised through the same account need the same.",
+    },
+    app_revoked: Texts {
+        explanation: "relink was removed from the account's authorised apps on the network, so it can no longer publish.",
+        remedy: "Reconnect the channel and approve relink again; if the removal was on purpose, remove the channel from relink instead.",
+    },
+    permission_lost: Texts {
+        explanation: "The account that authorised relink lost its admin role, or a permission relink needs, on this page or channel.",
+        remedy: "Give that person the admin role back, or have another admin of the page reconnect the channel.",
+    },
+    inactivity: Texts {
+        explanation: "The network ends access after a period without publishing through the tool (Pinterest: 30 days).",
+        remedy: "Reconnect the channel, then publish through the tool regularly so it does not lapse again.",
+    },
+    security_checkpoint: Texts {
+        explanation: "The network's security checks blocked the account (for example logins from unusual places, shared credentials or reported content).",
+        remedy: "Sign in to the network directly, complete its security check, then reconnect the channel.",
+    },
+    account_mismatch: Texts {
+        explanation: "The last reconnect came back with a different account from the one this channel belongs to, so nothing was changed.",
+        remedy: "Reconnect while signed in to the network as the account that manages this channel.",
+    },
+    other: Texts {
+        explanation: "The network refuses relink's access and gave no reason relink recognises.",
+        remedy: "Reconnect the channel; if it keeps failing, tell your relink operator what the network said.",
+    },
+    expiring_token: Texts {
+        explanation: "This network's access cannot be renewed automatically, so the channel disconnects when it ends.",
+        remedy: "Reconnect the channel before then so scheduled posts keep going out.",
+    },
+    expiring_inactivity: Texts {
+        explanation: "The network ends access after a period without publishing through the tool, and nothing has been published lately.",
+        remedy: "Publish a post through the tool, or reconnect the channel, before then.",
+    },
+    degraded: Texts {
+        explanation: "The network has been failing or not answering relink's checks for a while. The channel is not disconnected and relink keeps trying.",
+        remedy: "Nothing to do for now. If posts fail, check the network's status page.",
+    },
+    resolved: Texts {
+        explanation: "The channel works again.",
+        remedy: "Nothing to do: scheduled posts go out as planned.",
+    },
+    operator_problem: Texts {
+        explanation: "relink's own app or bot has a problem with this channel; the team cannot fix it.",
+        remedy: "Check relink's app credentials and bot for this network (`relink channel show` gives the detail).",
+    },
+    expiring_title: Title { one: "{subject} disconnects in {days}", many: "{subject} disconnect in {days}" },
+    disconnected_title: Title { one: "{subject} is disconnected", many: "{subject} are disconnected" },
+    reminder_title: Title {
+        one: "Reminder: {subject} is still disconnected",
+        many: "Reminder: {subject} are still disconnected",
+    },
+    escalated_title: Title {
+        one: "Nobody has reconnected {subject} yet",
+        many: "Nobody has reconnected {subject} yet",
+    },
+    degraded_title: Title {
+        one: "{subject}: the network has not been answering for a while",
+        many: "{subject}: the network has not been answering for a while",
+    },
+    resolved_title: Title { one: "{subject} is connected again", many: "{subject} are connected again" },
+    operator_title: Title {
+        one: "relink needs an operator for {subject}",
+        many: "relink needs an operator for {subject}",
+    },
+    one_channel: "{name} ({network})",
+    many_channels: "{n} channels",
+    one_day: "1 day",
+    many_days: "{n} days",
+    channels_header: "Channels:",
+    network_said: "The network said: {detail}",
+    deadline: "Access ends {date}.",
+    urgent: "A post is due within 24 hours.",
+    at_risk: "Scheduled posts at risk: {count}, the first due {date}.",
+    nothing_at_risk: "No scheduled posts at risk.",
+    authorised_by: "Authorised by {name}.",
+    nobody_authorised: "Nobody is recorded as having authorised it.",
+    reconnect_link: "Reconnect: {link}",
+    reconnect_without_link: "Get a reconnect link with /reconnect in the relink bot.",
+    date_format: "%Y-%m-%d %H:%M UTC",
+};
+
+const IT: Catalog = Catalog {
+    expired: Texts {
+        explanation: "L'accesso che il social ha concesso a relink è scaduto in modo naturale (i token di Facebook e LinkedIn durano circa 60 giorni).",
+        remedy: "Ricollega il canale: accedi al social e autorizza di nuovo relink.",
+    },
+    password_changed: Texts {
+        explanation: "La password o il nome utente dell'account che ha autorizzato relink sono stati cambiati e il social ha chiuso tutte le sessioni di quell'account.",
+        remedy: "Chi ha autorizzato il canale accede con la nuova password e lo ricollega; lo stesso vale per i canali autorizzati con lo stesso account.",
+    },
+    app_revoked: Texts {
+        explanation: "relink è stato rimosso dalle app autorizzate dell'account sul social, quindi non può più pubblicare.",
+        remedy: "Ricollega il canale e autorizza di nuovo relink; se la rimozione era voluta, elimina invece il canale da relink.",
+    },
+    permission_lost: Texts {
+        explanation: "L'account che ha autorizzato relink ha perso il ruolo di amministratore, o un permesso necessario, su questa pagina o canale.",
+        remedy: "Restituisci a quella persona il ruolo di amministratore, oppure fai ricollegare il canale da un altro amministratore della pagina.",
+    },
+    inactivity: Texts {
+        explanation: "Il social revoca l'accesso dopo un periodo senza pubblicazioni tramite lo strumento (Pinterest: 30 giorni).",
+        remedy: "Ricollega il canale e poi pubblica regolarmente tramite lo strumento, così l'accesso non scade di nuovo.",
+    },
+    security_checkpoint: Texts {
+        explanation: "I controlli di sicurezza del social hanno bloccato l'account (per esempio accessi da luoghi insoliti, credenziali condivise o contenuti segnalati).",
+        remedy: "Accedi direttamente al social, completa la verifica di sicurezza e poi ricollega il canale.",
+    },
+    account_mismatch: Texts {
+        explanation: "L'ultimo ricollegamento ha restituito un account diverso da quello a cui appartiene il canale, quindi non è stato cambiato nulla.",
+        remedy: "Ricollega il canale dopo aver effettuato l'accesso al social con l'account che gestisce questo canale.",
+    },
+    other: Texts {
+        explanation: "Il social rifiuta l'accesso di relink senza un motivo che relink riconosca.",
+        remedy: "Ricollega il canale; se continua a non funzionare, riferisci all'operatore di relink cosa ha risposto il social.",
+    },
+    expiring_token: Texts {
+        explanation: "L'accesso a questo social non si può rinnovare in automatico: alla scadenza il canale si disconnette.",
+        remedy: "Ricollega il canale prima della scadenza, così i post programmati continuano a uscire.",
+    },
+    expiring_inactivity: Texts {
+        explanation: "Il social revoca l'accesso dopo un periodo senza pubblicazioni tramite lo strumento, e di recente non è stato pubblicato nulla.",
+        remedy: "Pubblica un post tramite lo strumento, oppure ricollega il canale, prima di allora.",
+    },
+    degraded: Texts {
+        explanation: "Da un po' il social non risponde o dà errori ai controlli di relink. Il canale non è disconnesso e relink continua a riprovare.",
+        remedy: "Per ora non serve fare nulla. Se i post non escono, controlla la pagina di stato del social.",
+    },
+    resolved: Texts {
+        explanation: "Il canale funziona di nuovo.",
+        remedy: "Non serve fare nulla: i post programmati usciranno come previsto.",
+    },
+    operator_problem: Texts {
+        explanation: "L'app o il bot di relink ha un problema con questo canale; il team non può risolverlo.",
+        remedy: "Controlla le credenziali dell'app e il bot di relink per questo social (`relink channel show` mostra i dettagli).",
+    },
+    expiring_title: Title { one: "{subject} si disconnette tra {days}", many: "{subject} si disconnettono tra {days}" },
+    disconnected_title: Title { one: "{subject} è disconnesso", many: "{subject} sono disconnessi" },
+    reminder_title: Title {
+        one: "Promemoria: {subject} è ancora disconnesso",
+        many: "Promemoria: {subject} sono ancora disconnessi",
+    },
+    escalated_title: Title {
+        one: "Nessuno ha ancora ricollegato {subject}",
+        many: "Nessuno ha ancora ricollegato {subject}",
+    },
+    degraded_title: Title {
+        one: "{subject}: il social non risponde da un po'",
+        many: "{subject}: il social non risponde da un po'",
+    },
+    resolved_title: Title { one: "{subject} è di nuovo collegato", many: "{subject} sono di nuovo collegati" },
+    operator_title: Title {
+        one: "relink ha bisogno di un operatore per {subject}",
+        many: "relink ha bisogno di un operatore per {subject}",
+    },
+    one_channel: "{name} ({network})",
+    many_channels: "{n} canali",
+    one_day: "1 giorno",
+    many_days: "{n} giorni",
+    channels_header: "Canali:",
+    network_said: "Il social ha risposto: {detail}",
+    deadline: "L'accesso termina il {date}.",
+    urgent: "Un post è previsto entro 24 ore.",
+    at_risk: "Post programmati a rischio: {count}, il primo previsto il {date}.",
+    nothing_at_risk: "Nessun post programmato a rischio.",
+    authorised_by: "Autorizzato da {name}.",
+    nobody_authorised: "Non risulta chi l'abbia autorizzato.",
+    reconnect_link: "Ricollega: {link}",
+    reconnect_without_link: "Ricevi un link di ricollegamento con /reconnect nel bot di relink.",
+    date_format: "%d/%m/%Y %H:%M UTC",
+};
+
+const JA: Catalog = Catalog {
+    expired: Texts {
+        explanation: "SNSがrelinkに与えたアクセス権の有効期限が切れました（FacebookとLinkedInのトークンは約60日で失効します）。",
+        remedy: "チャンネルを再接続してください。SNSにログインし、relinkをもう一度承認します。",
+    },
+    password_changed: Texts {
+        explanation: "relinkを認証したアカウントのパスワードまたはユーザー名が変更され、SNSがそのアカウントのすべてのセッションを終了しました。",
+        remedy: "チャンネルを認証した人が新しいパスワードでログインし、再接続してください。同じアカウントで認証した他のチャンネルも同様です。",
+    },
+    app_revoked: Texts {
+        explanation: "SNSのアカウント設定で、relinkが連携済みアプリから削除されたため、投稿できなくなりました。",
+        remedy: "チャンネルを再接続し、relinkをもう一度承認してください。意図的に削除した場合は、relinkからチャンネルを削除してください。",
+    },
+    permission_lost: Texts {
+        explanation: "relinkを認証したアカウントが、このページやチャンネルの管理者権限、またはrelinkに必要な権限を失いました。",
+        remedy: "その人に管理者権限を戻すか、ページの別の管理者がチャンネルを再接続してください。",
+    },
+    inactivity: Texts {
+        explanation: "ツール経由の投稿が一定期間ないと、SNSがアクセス権を失効させます（Pinterestは30日）。",
+        remedy: "チャンネルを再接続し、その後はツールから定期的に投稿して、再び失効しないようにしてください。",
+    },
+    security_checkpoint: Texts {
+        explanation: "SNSのセキュリティチェックによりアカウントがブロックされました（普段と違う場所からのログイン、認証情報の共有、報告されたコンテンツなど）。",
+        remedy: "SNSに直接ログインしてセキュリティ確認を完了してから、チャンネルを再接続してください。",
+    },
+    account_mismatch: Texts {
+        explanation: "前回の再接続で、このチャンネルとは別のアカウントが返されたため、何も変更していません。",
+        remedy: "このチャンネルを管理しているアカウントでSNSにログインした状態で、再接続してください。",
+    },
+    other: Texts {
+        explanation: "SNSがrelinkのアクセスを拒否しましたが、relinkが判別できる理由は示されていません。",
+        remedy: "チャンネルを再接続してください。それでも失敗する場合は、SNSの応答内容をrelinkの運用担当者に伝えてください。",
+    },
+    expiring_token: Texts {
+        explanation: "このSNSのアクセス権は自動で更新できないため、期限が来るとチャンネルの接続が切れます。",
+        remedy: "予約投稿が止まらないよう、期限までにチャンネルを再接続してください。",
+    },
+    expiring_inactivity: Texts {
+        explanation: "ツール経由の投稿が一定期間ないとSNSがアクセス権を失効させますが、最近は投稿がありません。",
+        remedy: "期限までにツールから投稿するか、チャンネルを再接続してください。",
+    },
+    degraded: Texts {
+        explanation: "しばらく前から、SNSがrelinkの確認にエラーを返すか応答していません。チャンネルの接続は切れておらず、relinkは再試行を続けています。",
+        remedy: "今のところ対応は不要です。投稿が失敗する場合は、SNSの障害情報を確認してください。",
+    },
+    resolved: Texts {
+        explanation: "チャンネルは再び正常に動作しています。",
+        remedy: "対応は不要です。予約投稿は予定どおり公開されます。",
+    },
+    operator_problem: Texts {
+        explanation: "relink自体のアプリまたはボットに、このチャンネルに関する問題があります。チームでは解決できません。",
+        remedy: "このSNS向けのrelinkのアプリ認証情報とボットを確認してください（詳細は `relink channel show` で確認できます）。",
+    },
+    expiring_title: Title {
+        one: "{subject}の接続は{days}後に切れます", many: "{subject}の接続は{days}後に切れます"
+    },
+    disconnected_title: Title {
+        one: "{subject}の接続が切れました", many: "{subject}の接続が切れました"
+    },
+    reminder_title: Title {
+        one: "リマインダー：{subject}の接続はまだ切れたままです",
+        many: "リマインダー：{subject}の接続はまだ切れたままです",
+    },
+    escalated_title: Title {
+        one: "{subject}はまだ誰も再接続していません",
+        many: "{subject}はまだ誰も再接続していません",
+    },
+    degraded_title: Title {
+        one: "{subject}：SNSからしばらく応答がありません",
+        many: "{subject}：SNSからしばらく応答がありません",
+    },
+    resolved_title: Title { one: "{subject}は再接続されました", many: "{subject}は再接続されました" },
+    operator_title: Title {
+        one: "{subject}について、relinkの運用担当者の対応が必要です",
+        many: "{subject}について、relinkの運用担当者の対応が必要です",
+    },
+    one_channel: "{name}（{network}）",
+    many_channels: "{n}件のチャンネル",
+    one_day: "1日",
+    many_days: "{n}日",
+    channels_header: "チャンネル：",
+    network_said: "SNSの応答：{detail}",
+    deadline: "アクセス期限：{date}",
+    urgent: "24時間以内に公開予定の投稿があります。",
+    at_risk: "影響を受ける予約投稿：{count}件（最初の投稿は{date}）",
+    nothing_at_risk: "影響を受ける予約投稿はありません。",
+    authorised_by: "認証したメンバー：{name}",
+    nobody_authorised: "認証したメンバーは記録されていません。",
+    reconnect_link: "再接続：{link}",
+    reconnect_without_link: "relinkボットで /reconnect を使うと、再接続用のリンクが届きます。",
+    date_format: "%Y年%m月%d日 %H:%M UTC",
+};
+
+/// A language's words.
+pub fn catalog(language: Language) -> &'static Catalog {
+    match language {
+        Language::En => &EN,
+        Language::It => &IT,
+        Language::Ja => &JA,
+    }
+}
+
+/// Why an expiring channel's access ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryCause {
+    /// The token's own expiry, which relink cannot renew.
+    Token,
+    /// The network's rule on publishing inactivity (Pinterest).
+    Inactivity,
+}
+
+impl Catalog {
+    /// What a reason means and what to do about it.
+    pub fn reason(&self, reason: &Reason) -> Texts {
+        match reason {
+            Reason::Expired => self.expired,
+            Reason::PasswordChanged => self.password_changed,
+            Reason::AppRevoked => self.app_revoked,
+            Reason::PermissionLost => self.permission_lost,
+            Reason::Inactivity => self.inactivity,
+            Reason::SecurityCheckpoint => self.security_checkpoint,
+            Reason::AccountMismatch => self.account_mismatch,
+            Reason::Other(_) => self.other,
+        }
+    }
+
+    pub fn expiring(&self, cause: ExpiryCause) -> Texts {
+        match cause {
+            ExpiryCause::Token => self.expiring_token,
+            ExpiryCause::Inactivity => self.expiring_inactivity,
+        }
+    }
+
+    /// The texts of kinds that do not depend on a reason; `None` for the others.
+    pub fn kind(&self, kind: AlertKind) -> Option<Texts> {
+        match kind {
+            AlertKind::Degraded => Some(self.degraded),
+            AlertKind::Resolved => Some(self.resolved),
+            AlertKind::OperatorProblem => Some(self.operator_problem),
+            AlertKind::Expiring | AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated => None,
+        }
+    }
+
+    /// The title of an alert about `channels` (name, network label); `days` for warnings.
+    pub fn title(&self, kind: AlertKind, channels: &[(&str, &str)], days: Option<i64>) -> String {
+        let title = match kind {
+            AlertKind::Expiring => self.expiring_title,
+            AlertKind::Disconnected => self.disconnected_title,
+            AlertKind::Reminder => self.reminder_title,
+            AlertKind::Escalated => self.escalated_title,
+            AlertKind::Degraded => self.degraded_title,
+            AlertKind::Resolved => self.resolved_title,
+            AlertKind::OperatorProblem => self.operator_title,
+        };
+        let (template, subject) = match channels {
+            [(name, network)] => (title.one, self.one_channel.replace("{name}", name).replace("{network}", network)),
+            many => (title.many, self.many_channels.replace("{n}", &many.len().to_string())),
+        };
+        let days = match days.unwrap_or(1).max(1) {
+            1 => self.one_day.to_owned(),
+            n => self.many_days.replace("{n}", &n.to_string()),
+        };
+        template.replace("{subject}", &subject).replace("{days}", &days)
+    }
+
+    pub fn date(&self, at: DateTime<Utc>) -> String {
+        at.format(self.date_format).to_string()
+    }
+}
+
+/// The alert as plain text in its language; `link` is the reconnect link for this reader, if
+/// one was minted (only private destinations get one).
+pub fn render_text(alert: &Alert, link: Option<&str>) -> String {
+    let words = catalog(alert.language);
+    let icon = match (alert.kind, alert.severity) {
+        (AlertKind::Resolved, _) => "✅",
+        (_, Severity::Info) => "ℹ️",
+        (_, Severity::Warning) => "⚠️",
+        (_, Severity::Critical) => "🔴",
+        (_, Severity::Urgent) => "🚨",
+    };
+    let mut lines = vec![format!("{icon} {}", alert.title), alert.explanation.clone(), alert.remedy.clone()];
+    if alert.channels.len() > 1 {
+        lines.push(words.channels_header.to_owned());
+        for channel in &alert.channels {
+            let one = words.one_channel.replace("{name}", &channel.name).replace("{network}", channel.network.label());
+            lines.push(format!("- {one}"));
+        }
+    }
+    if let Some(detail) = alert.detail.as_deref().filter(|d| !d.is_empty()) {
+        lines.push(words.network_said.replace("{detail}", detail));
+    }
+    if let Some(deadline) = alert.deadline {
+        lines.push(words.deadline.replace("{date}", &words.date(deadline)));
+    }
+    if alert.severity == Severity::Urgent {
+        lines.push(words.urgent.to_owned());
+    }
+    if alert.kind != AlertKind::Resolved {
+        lines.push(match alert.at_risk.first_due {
+            Some(first) => {
+                words.at_risk.replace("{count}", &alert.at_risk.count.to_string()).replace("{date}", &words.date(first))
+            }
+            None => words.nothing_at_risk.to_owned(),
+        });
+    }
+    if alert.kind != AlertKind::OperatorProblem {
+        lines.push(match &alert.authorised_by {
+            Some(name) => words.authorised_by.replace("{name}", name),
+            None => words.nobody_authorised.to_owned(),
+        });
+    }
+    if alert.reconnect.is_some() {
+        lines.push(match link {
+            Some(link) => words.reconnect_link.replace("{link}", link),
+            None => words.reconnect_without_link.to_owned(),
+        });
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REASONS: [Reason; 8] = [
+        Reason::Expired,
+        Reason::PasswordChanged,
+        Reason::AppRevoked,
+        Reason::PermissionLost,
+        Reason::Inactivity,
+        Reason::SecurityCheckpoint,
+        Reason::AccountMismatch,
+        Reason::Other(String::new()),
+    ];
+
+    /// Every explanation and remedy of a catalog.
+    fn all_texts(words: &Catalog) -> Vec<Texts> {
+        let mut texts: Vec<Texts> = REASONS.iter().map(|r| words.reason(r)).collect();
+        texts.extend([words.expiring(ExpiryCause::Token), words.expiring(ExpiryCause::Inactivity)]);
+        texts.extend(AlertKind::ALL.iter().filter_map(|k| words.kind(*k)));
+        texts
+    }
+
+    /// Every title of a catalog, for one channel and for three.
+    fn all_titles(words: &Catalog) -> Vec<String> {
+        let one = [("Acme", "Facebook")];
+        let three = [("A", "X"), ("B", "X"), ("C", "X")];
+        AlertKind::ALL
+            .iter()
+            .flat_map(|kind| [words.title(*kind, &one, Some(3)), words.title(*kind, &three, Some(1))])
+            .collect()
+    }
+
+    #[test]
+    fn every_reason_and_kind_has_an_explanation_and_a_remedy_in_every_language() {
+        for language in Language::ALL {
+            let words = catalog(*language);
+            for reason in &REASONS {
+                let texts = words.reason(reason);
+                assert!(texts.explanation.len() > 20 && texts.remedy.len() > 20, "{language} {reason}");
+            }
+            for kind in AlertKind::ALL {
+                let has_own = words.kind(*kind).is_some();
+                let speaks_of_a_reason = matches!(
+                    kind,
+                    AlertKind::Expiring | AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated
+                );
+                assert!(has_own != speaks_of_a_reason, "{language} {kind}: texts come from exactly one place");
+            }
+            for texts in all_texts(words) {
+                assert_ne!(texts.explanation, texts.remedy, "{language}");
+            }
+            for title in all_titles(words) {
+                assert!(!title.contains('{'), "{language}: unfilled placeholder in {title}");
+            }
+        }
+    }
+
+    #[test]
+    fn italian_and_japanese_texts_carry_no_english() {
+        // Product names, commands and code spans may stay as they are.
+        let strip = |text: &str| -> String {
+            let mut out = String::new();
+            for (i, part) in text.split('`').enumerate() {
+                if i % 2 == 0 {
+                    out.push_str(part);
+                }
+            }
+            out.replace("/reconnect", "")
+        };
+        let english =
+            [" the ", "The ", " your ", "reconnect", "channel", "network", "Nobody", "Reminder", " is ", " and "];
+        for language in [Language::It, Language::Ja] {
+            let words = catalog(language);
+            let mut texts: Vec<String> =
+                all_texts(words).iter().flat_map(|t| [t.explanation.to_owned(), t.remedy.to_owned()]).collect();
+            texts.extend(all_titles(words));
+            texts.extend(
+                [words.at_risk, words.nothing_at_risk, words.reconnect_without_link, words.urgent].map(String::from),
+            );
+            for text in texts {
+                let plain = strip(&text);
+                for word in english {
+                    assert!(!plain.contains(word), "{language}: `{word}` in {text}");
+                }
+                if language == Language::Ja {
+                    assert!(!plain.is_ascii(), "Japanese text without Japanese: {text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn titles_agree_with_the_number_of_channels_and_days() {
+        let one = [("Acme Facebook", "Facebook")];
+        assert_eq!(EN.title(AlertKind::Expiring, &one, Some(1)), "Acme Facebook (Facebook) disconnects in 1 day");
+        assert_eq!(EN.title(AlertKind::Disconnected, &[("a", "X"), ("b", "X")], None), "2 channels are disconnected");
+        assert_eq!(
+            IT.title(AlertKind::Expiring, &one, Some(7)),
+            "Acme Facebook (Facebook) si disconnette tra 7 giorni"
+        );
+        assert_eq!(IT.title(AlertKind::Resolved, &[("a", "X"), ("b", "X")], None), "2 canali sono di nuovo collegati");
+        assert_eq!(JA.title(AlertKind::Expiring, &one, Some(3)), "Acme Facebook（Facebook）の接続は3日後に切れます");
+    }
+}

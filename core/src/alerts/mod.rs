@@ -1,0 +1,160 @@
+//! Alerts: health transitions turned into the right message to the right people, once, without
+//! losing any.
+//!
+//! - [`incident`]: one open incident per channel and problem; acknowledge and snooze.
+//! - [`model`]: the platform-neutral [`Alert`] and where deliveries go ([`Destination`]).
+//! - [`messages`]: every explanation, remedy and title in English, Italian and Japanese.
+//! - [`route`]: the authoriser first, then everyone who may reconnect and the team's chats.
+//! - [`engine`]: consumes the `events` outbox and the clock (warnings, reminders, escalation);
+//!   writes incidents, alerts and deliveries in the same transaction that marks the events done.
+//! - [`deliver`]: delivery workers: claim due deliveries under a lease, call the platform's
+//!   [`Notifier`], retry with backoff, dead-letter after too many attempts.
+//! - [`notify`]: the [`Notifier`] trait the bots implement, the [`Notifiers`] registry, the log
+//!   notifier, and the [`LinkMinter`] hook the web server implements.
+
+pub mod deliver;
+pub mod engine;
+pub mod incident;
+pub mod messages;
+pub mod model;
+pub mod notify;
+pub mod route;
+
+use chrono::Duration;
+
+pub use deliver::{Deliverer, DeliveryConfig, DeliveryOutcome};
+pub use engine::{Engine, run_alerts};
+pub use incident::{Incident, IncidentError, Problem, acknowledge, snooze};
+pub use model::{
+    Alert, AlertChannel, AlertId, AlertKind, AtRisk, DeliveryId, Destination, IncidentId, ReconnectAction, Severity,
+};
+pub use notify::{ConsoleNotifier, LinkMinter, NoLinks, Notifier, Notifiers, NotifyError, Outgoing, SentRef};
+
+use crate::domain::ParseError;
+
+/// The widest warning threshold, in days: warnings start when the checker marks a channel
+/// `expiring`, which it does this many days ahead (the checker's widest warning).
+pub const MAX_WARNING_DAYS: u32 = 14;
+
+/// When a team is warned and reminded, and how long the authoriser has before everyone is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamSettings {
+    /// Days before an expiry at which to warn, largest first.
+    pub warning_days: Vec<u32>,
+    /// The first reminder after a disconnection.
+    pub first_reminder: Duration,
+    /// Then a reminder this often until resolved.
+    pub reminder_every: Duration,
+    /// How long the authoriser has before everyone who may reconnect, and the chats, are told.
+    pub escalate_after: Duration,
+}
+
+impl Default for TeamSettings {
+    fn default() -> Self {
+        Self {
+            warning_days: vec![14, 7, 3, 1],
+            first_reminder: Duration::days(1),
+            reminder_every: Duration::days(2),
+            escalate_after: Duration::hours(4),
+        }
+    }
+}
+
+/// A team's own settings; `None` keeps the installation's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsOverride {
+    pub warning_days: Option<Vec<u32>>,
+    pub first_reminder: Option<Duration>,
+    pub reminder_every: Option<Duration>,
+    pub escalate_after: Option<Duration>,
+}
+
+impl TeamSettings {
+    /// These settings with a team's own on top.
+    pub fn with(&self, own: &SettingsOverride) -> Self {
+        Self {
+            warning_days: own.warning_days.clone().unwrap_or_else(|| self.warning_days.clone()),
+            first_reminder: own.first_reminder.unwrap_or(self.first_reminder),
+            reminder_every: own.reminder_every.unwrap_or(self.reminder_every),
+            escalate_after: own.escalate_after.unwrap_or(self.escalate_after),
+        }
+    }
+}
+
+/// Parses warning thresholds such as `14,7,3,1`: whole days from 1 to [`MAX_WARNING_DAYS`],
+/// returned largest first without duplicates.
+pub fn parse_warning_days(raw: &str) -> Result<Vec<u32>, ParseError> {
+    let mut days = Vec::new();
+    for part in raw.split([',', ' ']).filter(|p| !p.trim().is_empty()) {
+        match part.trim().parse::<u32>() {
+            Ok(day) if (1..=MAX_WARNING_DAYS).contains(&day) => days.push(day),
+            _ => {
+                return Err(ParseError::new(
+                    "warning days",
+                    format!("`{}` is not a number of days from 1 to {MAX_WARNING_DAYS}", part.trim()),
+                ));
+            }
+        }
+    }
+    if days.is_empty() {
+        return Err(ParseError::new("warning days", "give at least one day, e.g. 14,7,3,1"));
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    Ok(days)
+}
+
+/// The warning thresholds as stored and typed: `14,7,3,1`.
+pub fn format_warning_days(days: &[u32]) -> String {
+    days.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The alerts engine's settings.
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    /// Every team's settings unless it has its own.
+    pub defaults: TeamSettings,
+    /// Transitions are held this long before they become alerts, so channels that fail for one
+    /// shared cause in different check batches still share one message.
+    pub grouping_window: Duration,
+    /// How long a channel may be `degraded` before its team hears about it.
+    pub degraded_after: Duration,
+    /// Where operator problems go.
+    pub operators: Destination,
+    /// Events and due incidents taken per transaction.
+    pub batch: u32,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            defaults: TeamSettings::default(),
+            grouping_window: Duration::minutes(2),
+            degraded_after: Duration::days(1),
+            operators: Destination::Log,
+            batch: 256,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warning_days_are_whole_days_largest_first() {
+        assert_eq!(parse_warning_days("1, 7,14,3,7").unwrap(), [14, 7, 3, 1]);
+        assert_eq!(format_warning_days(&[14, 7, 3, 1]), "14,7,3,1");
+        for bad in ["", "0", "15", "seven", "3,-1"] {
+            assert_eq!(parse_warning_days(bad).unwrap_err().field, "warning days", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_team_keeps_the_defaults_it_does_not_override() {
+        let own = SettingsOverride { warning_days: Some(vec![3]), ..SettingsOverride::default() };
+        let settings = TeamSettings::default().with(&own);
+        assert_eq!(settings.warning_days, [3]);
+        assert_eq!(settings.reminder_every, Duration::days(2));
+    }
+}

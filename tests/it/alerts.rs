@@ -1,0 +1,688 @@
+//! Alerts on SQLite and PostgreSQL: health transitions written by the store become incidents,
+//! alerts and deliveries; a recording notifier per chat platform stands in for Discord and
+//! Telegram; the test clock jumps from one due time to the next, so sixty days take no time.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use relink_core::alerts::{
+    AlertKind, AlertsConfig, Deliverer, DeliveryConfig, Destination, Engine, IncidentError, NoLinks, Notifier,
+    Notifiers, NotifyError, Outgoing, Problem, SentRef, Severity, acknowledge, snooze,
+};
+use relink_core::store::{CheckResult, NewMember, Store};
+use relink_core::{
+    Channel, ChatPlatform, DiscordUserId, DisplayName, ExternalAccountId, Health, Language, Member, MemberName,
+    NewChannel, Provider, Reason, Role, Team, TeamName, TelegramUserId,
+};
+
+use crate::support::{TestStore, both_engines, tokens};
+
+both_engines!(
+    a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language,
+    an_alert_survives_a_crash_between_the_transition_and_its_delivery,
+    transient_failures_are_retried_and_permanent_ones_dead_lettered_until_retried,
+    a_snooze_silences_reminders_but_not_a_new_reason_or_a_post_due_within_a_day,
+    editors_and_viewers_cannot_snooze_or_acknowledge,
+    acknowledging_stops_the_escalation_and_silence_escalates,
+    channels_that_fail_for_one_shared_cause_share_one_alert,
+    operator_problems_reach_operators_and_never_teams,
+    a_channel_degraded_for_too_long_is_reported_once_and_resolved,
+);
+
+const ALICE_DISCORD: i64 = 1001;
+const BOB_TELEGRAM: i64 = 2002;
+const EVE_DISCORD: i64 = 3003;
+const TEAM_CHAT: i64 = -100_500;
+const OPERATORS: Destination = Destination::TelegramChat(-999);
+
+const ALICE: Destination = Destination::DiscordUser(ALICE_DISCORD);
+const BOB: Destination = Destination::TelegramUser(BOB_TELEGRAM);
+const CHAT: Destination = Destination::TelegramChat(TEAM_CHAT);
+
+/// What a recording notifier saw.
+#[derive(Debug, Default)]
+struct Log {
+    sent: Vec<Sent>,
+    edits: Vec<(Destination, String)>,
+    /// Failures to answer, per destination, before succeeding.
+    failures: HashMap<Destination, VecDeque<NotifyError>>,
+    /// Never answer (a process that dies in the middle of a send).
+    hang: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Sent {
+    to: Destination,
+    kind: AlertKind,
+    severity: Severity,
+    title: String,
+    channels: usize,
+    key: String,
+}
+
+/// A notifier that records what it is asked to send, for one platform.
+#[derive(Debug, Clone)]
+struct Recorder {
+    platform: ChatPlatform,
+    log: Arc<Mutex<Log>>,
+    called: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl Notifier for Recorder {
+    fn platform(&self) -> ChatPlatform {
+        self.platform
+    }
+
+    async fn send(&self, to: Destination, message: &Outgoing<'_>) -> Result<SentRef, NotifyError> {
+        let hang = {
+            let mut log = self.log.lock().expect("log");
+            if let Some(error) = log.failures.get_mut(&to).and_then(VecDeque::pop_front) {
+                return Err(error);
+            }
+            log.hang
+        };
+        if hang {
+            self.called.notify_one();
+            std::future::pending::<()>().await;
+        }
+        let mut log = self.log.lock().expect("log");
+        log.sent.push(Sent {
+            to,
+            kind: message.alert.kind,
+            severity: message.alert.severity,
+            title: message.alert.title.clone(),
+            channels: message.alert.channels.len(),
+            key: message.idempotency_key.to_owned(),
+        });
+        Ok(SentRef(format!("{to}/{}", log.sent.len())))
+    }
+
+    async fn edit(&self, to: Destination, sent: &SentRef, _: &Outgoing<'_>) -> Result<(), NotifyError> {
+        self.log.lock().expect("log").edits.push((to, sent.0.clone()));
+        Ok(())
+    }
+}
+
+/// A store, a team with four members and a bound chat, the engine and the delivery workers.
+struct Rig {
+    db: TestStore,
+    team: Team,
+    alice: Member,
+    bob: Member,
+    eve: Member,
+    vic: Member,
+    engine: Engine,
+    deliverer: Deliverer,
+    log: Arc<Mutex<Log>>,
+    called: Arc<tokio::sync::Notify>,
+}
+
+fn alerts_config() -> AlertsConfig {
+    AlertsConfig { operators: OPERATORS, ..AlertsConfig::default() }
+}
+
+fn delivery_config(owner: &str) -> DeliveryConfig {
+    DeliveryConfig { owner: owner.into(), operators: OPERATORS, ..DeliveryConfig::default() }
+}
+
+fn notifiers(log: &Arc<Mutex<Log>>, called: &Arc<tokio::sync::Notify>) -> Notifiers {
+    let mut notifiers = Notifiers::new();
+    for platform in [ChatPlatform::Discord, ChatPlatform::Telegram] {
+        notifiers.register(Arc::new(Recorder { platform, log: log.clone(), called: called.clone() }));
+    }
+    notifiers
+}
+
+async fn add_member(
+    store: &Store,
+    team: &Team,
+    name: &str,
+    role: Role,
+    discord: Option<i64>,
+    telegram: Option<i64>,
+) -> Member {
+    let member = NewMember {
+        team_id: team.id,
+        name: MemberName::parse(name).expect("a member name"),
+        role,
+        discord_user_id: discord.map(DiscordUserId),
+        telegram_user_id: telegram.map(TelegramUserId),
+    };
+    store.add_member(&member, team.created_at).await.expect("add a member")
+}
+
+impl Rig {
+    async fn new(db: TestStore) -> Self {
+        Self::with_team(db, "Acme", Language::En).await
+    }
+
+    async fn with_team(db: TestStore, name: &str, language: Language) -> Self {
+        let team_name = TeamName::parse(name).expect("a team name");
+        let team = db.store.create_team(&team_name, language, db.now()).await.expect("a team");
+        let store = &db.store;
+        let alice = add_member(store, &team, "Alice", Role::PrimaryOwner, Some(ALICE_DISCORD), None).await;
+        let bob = add_member(store, &team, "Bob", Role::Admin, None, Some(BOB_TELEGRAM)).await;
+        let eve = add_member(store, &team, "Eve", Role::Editor, Some(EVE_DISCORD), None).await;
+        let vic = add_member(store, &team, "Vic", Role::Viewer, None, Some(4004)).await;
+        store.bind_chat(team.id, ChatPlatform::Telegram, TEAM_CHAT, db.now()).await.expect("bind the team chat");
+        let log = Arc::new(Mutex::new(Log::default()));
+        let called = Arc::new(tokio::sync::Notify::new());
+        let engine = Engine::new(db.store.clone(), alerts_config());
+        let deliverer =
+            Deliverer::new(db.store.clone(), notifiers(&log, &called), Arc::new(NoLinks), delivery_config("worker-a"));
+        Self { db, team, alice, bob, eve, vic, engine, deliverer, log, called }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.db.now()
+    }
+
+    async fn channel(
+        &self,
+        team: &Team,
+        account: &str,
+        name: &str,
+        by: Option<&Member>,
+        expires: Option<DateTime<Utc>>,
+    ) -> Channel {
+        let channel = NewChannel {
+            team_id: team.id,
+            provider: Provider::Facebook,
+            external_account_id: ExternalAccountId::parse(account).expect("an account id"),
+            display_name: DisplayName::parse(name).expect("a channel name"),
+            authorized_by: by.map(|m| m.id),
+        };
+        let channel =
+            self.db.store.add_channel(&channel, &tokens("access", None, expires), self.now()).await.expect("add");
+        self.set(&channel, Health::Healthy).await;
+        channel
+    }
+
+    async fn set(&self, channel: &Channel, health: Health) {
+        self.db.store.set_health(channel.id, &health, None, self.now()).await.expect("set health");
+    }
+
+    /// Runs the engine and the delivery workers once at the current time.
+    async fn run(&self) {
+        self.engine.pass(self.now()).await.expect("an engine pass");
+        self.deliverer.deliver_due(self.now()).await.expect("a delivery pass");
+    }
+
+    /// Moves the clock by `by`, one due time at a time, running everything at each.
+    async fn live(&self, by: Duration) {
+        let end = self.now() + by;
+        self.run().await;
+        loop {
+            let next =
+                [self.engine.next_due_at().await.expect("next"), self.deliverer.next_due_at().await.expect("next")]
+                    .into_iter()
+                    .flatten()
+                    .filter(|at| *at > self.now())
+                    .min();
+            match next {
+                Some(at) if at <= end => {
+                    self.db.clock.set(at);
+                    self.run().await;
+                }
+                _ => break,
+            }
+        }
+        self.db.clock.set(end);
+        self.run().await;
+    }
+
+    fn sent(&self) -> Vec<Sent> {
+        self.log.lock().expect("log").sent.clone()
+    }
+
+    /// What was sent, as (destination, kind), in order.
+    fn sent_kinds(&self) -> Vec<(Destination, AlertKind)> {
+        self.sent().into_iter().map(|s| (s.to, s.kind)).collect()
+    }
+
+    fn forget_sent(&self) {
+        self.log.lock().expect("log").sent.clear();
+    }
+
+    async fn open_incident(&self, channel: &Channel, problem: Problem) -> relink_core::alerts::Incident {
+        let incidents = self.db.store.incidents(Some(channel.team_id), false).await.expect("incidents");
+        incidents.into_iter().find(|i| i.channel_id == channel.id && i.problem == problem).expect("an open incident")
+    }
+}
+
+/// (kind, whole days since `start`) of a team's alerts, in order.
+async fn alert_days(store: &Store, team: &Team, start: DateTime<Utc>) -> Vec<(AlertKind, i64)> {
+    let alerts = store.alerts(Some(team.id), 1_000).await.expect("alerts");
+    alerts.iter().map(|a| (a.kind, (a.created_at - start).num_days())).collect()
+}
+
+async fn a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let start = rig.now();
+    let mut lives = Vec::new();
+    for (language, team_name) in [(Language::En, "Acme"), (Language::It, "Pizzeria"), (Language::Ja, "Sakura")] {
+        let team = if language == Language::En {
+            rig.team.clone()
+        } else {
+            let name = TeamName::parse(team_name).expect("a team name");
+            let team = rig.db.store.create_team(&name, language, start).await.expect("a team");
+            add_member(
+                &rig.db.store,
+                &team,
+                "Alice",
+                Role::PrimaryOwner,
+                Some(ALICE_DISCORD + 10 * lives.len() as i64),
+                None,
+            )
+            .await;
+            team
+        };
+        let alice = rig.db.store.member_by_name(team.id, "Alice").await.expect("Alice");
+        let channel = rig
+            .channel(
+                &team,
+                &format!("page-{team_name}"),
+                "Acme Facebook",
+                Some(&alice),
+                Some(start + Duration::days(60)),
+            )
+            .await;
+        rig.db
+            .store
+            .schedule_post(channel.id, start + Duration::days(70), Some("launch"), start)
+            .await
+            .expect("a post");
+        lives.push((language, team, channel));
+    }
+    // The checker's transitions on the days it would make them: expiring 14 days ahead, expired
+    // on day 60, reconnected on day 64.
+    let script = [(46, Health::Expiring), (60, Health::NeedsReauth(Reason::Expired)), (64, Health::Healthy)];
+    let mut day = 0;
+    for (on_day, health) in script {
+        rig.live(Duration::days(on_day - day)).await;
+        for (_, _, channel) in &lives {
+            rig.set(channel, health.clone()).await;
+        }
+        day = on_day;
+    }
+    rig.live(Duration::days(66 - day)).await;
+
+    let expected = [
+        (AlertKind::Expiring, 46),
+        (AlertKind::Expiring, 53),
+        (AlertKind::Expiring, 57),
+        (AlertKind::Expiring, 59),
+        (AlertKind::Disconnected, 60),
+        (AlertKind::Escalated, 60),
+        (AlertKind::Reminder, 61),
+        (AlertKind::Reminder, 63),
+        (AlertKind::Resolved, 64),
+    ];
+    let titles = [
+        (Language::En, "Acme Facebook (Facebook) disconnects in 14 days", "Acme Facebook (Facebook) is disconnected"),
+        (
+            Language::It,
+            "Acme Facebook (Facebook) si disconnette tra 14 giorni",
+            "Acme Facebook (Facebook) è disconnesso",
+        ),
+        (
+            Language::Ja,
+            "Acme Facebook（Facebook）の接続は14日後に切れます",
+            "Acme Facebook（Facebook）の接続が切れました",
+        ),
+    ];
+    for ((language, team, channel), (_, warning, disconnected)) in lives.iter().zip(titles) {
+        assert_eq!(alert_days(&rig.db.store, team, start).await, expected, "{language}");
+        let alerts = rig.db.store.alerts(Some(team.id), 100).await.expect("alerts");
+        assert!(alerts.iter().all(|a| a.language == *language && a.channels[0].id == channel.id), "{language}");
+        assert_eq!(alerts[0].title, warning);
+        assert_eq!(alerts[4].title, disconnected);
+        assert_eq!(alerts[0].at_risk.count, 1, "the post after the expiry is at risk");
+        assert_eq!(alerts[0].authorised_by.as_deref(), Some("Alice"));
+        assert_eq!(alerts[8].edits, Some(alerts[4].id), "the resolution marks the disconnection resolved");
+        let english = relink_core::alerts::messages::catalog(Language::En);
+        if *language != Language::En {
+            assert_ne!(alerts[4].explanation, english.reason(&Reason::Expired).explanation);
+        }
+    }
+    // In Acme: the authoriser alone until the escalation, then the admins and the chat too;
+    // never the editor or the viewer.
+    let acme: Vec<(Destination, AlertKind)> = rig
+        .sent_kinds()
+        .into_iter()
+        .filter(|(to, _)| {
+            [ALICE, BOB, CHAT, Destination::DiscordUser(EVE_DISCORD), Destination::TelegramUser(4004)].contains(to)
+        })
+        .collect();
+    let to_everyone = |kind| [(ALICE, kind), (BOB, kind), (CHAT, kind)];
+    let mut expected_sends = vec![(ALICE, AlertKind::Expiring)];
+    for _ in 0..3 {
+        expected_sends.extend(to_everyone(AlertKind::Expiring));
+    }
+    expected_sends.push((ALICE, AlertKind::Disconnected));
+    for kind in [AlertKind::Escalated, AlertKind::Reminder, AlertKind::Reminder, AlertKind::Resolved] {
+        expected_sends.extend(to_everyone(kind));
+    }
+    let sorted = |mut sends: Vec<(Destination, AlertKind)>| {
+        sends.sort_by_key(|(to, kind)| (kind.as_str(), *to));
+        sends
+    };
+    assert_eq!(sorted(acme), sorted(expected_sends));
+    let edits = rig.log.lock().expect("log").edits.clone();
+    assert!(edits.iter().any(|(to, _)| *to == ALICE), "Alice's disconnection message is edited: {edits:?}");
+    assert!(!edits.iter().any(|(to, _)| *to == BOB), "Bob never got the disconnection message: {edits:?}");
+}
+
+async fn an_alert_survives_a_crash_between_the_transition_and_its_delivery(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.channel(&rig.team, "1", "Acme Facebook", None, None).await;
+    // The transition is committed, then the process dies before the engine runs.
+    rig.set(&channel, Health::NeedsReauth(Reason::AppRevoked)).await;
+    assert_eq!(rig.db.store.pending_event_count().await.expect("events"), 2);
+
+    // Another process starts: its engine writes the alerts, and its delivery worker dies in the
+    // middle of sending (the platform never answers).
+    rig.db.clock.advance(Duration::minutes(3));
+    let restarted = Store::open(rig.db.connect_again().await, rig.db.keyring.clone(), rig.now()).await.expect("reopen");
+    let engine = Engine::new(restarted.clone(), alerts_config());
+    let report = engine.pass(rig.now()).await.expect("a pass");
+    assert_eq!((report.events, report.alerts, report.deliveries), (2, 1, 3), "{report:?}");
+    rig.log.lock().expect("log").hang = true;
+    let dying = Deliverer::new(
+        restarted.clone(),
+        notifiers(&rig.log, &rig.called),
+        Arc::new(NoLinks),
+        delivery_config("worker-dies"),
+    );
+    let now = rig.now();
+    let task = tokio::spawn(async move { dying.deliver_due(now).await });
+    rig.called.notified().await;
+    task.abort();
+    assert!(task.await.expect_err("aborted").is_cancelled());
+    rig.log.lock().expect("log").hang = false;
+
+    // Before the lease runs out nobody else takes the claimed deliveries; after it, the next
+    // worker delivers each exactly once.
+    rig.deliverer.deliver_due(rig.now()).await.expect("a delivery pass");
+    rig.db.clock.advance(Duration::minutes(3));
+    rig.live(Duration::hours(1)).await;
+    let mut sent = rig.sent_kinds();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)]
+    );
+    let keys: std::collections::HashSet<String> = rig.sent().into_iter().map(|s| s.key).collect();
+    assert_eq!(keys.len(), 3, "one idempotency key per destination");
+    assert_eq!(rig.db.store.pending_event_count().await.expect("events"), 0);
+}
+
+async fn transient_failures_are_retried_and_permanent_ones_dead_lettered_until_retried(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.channel(&rig.team, "1", "Acme Facebook", None, None).await;
+    {
+        let mut log = rig.log.lock().expect("log");
+        let busy = || NotifyError::Transient { retry_after: None, detail: "HTTP 502".into() };
+        log.failures.insert(ALICE, VecDeque::from([busy(), busy()]));
+        log.failures.insert(CHAT, VecDeque::from([NotifyError::Permanent("chat not found".into())]));
+    }
+    rig.set(&channel, Health::NeedsReauth(Reason::PasswordChanged)).await;
+    rig.db.clock.advance(Duration::minutes(3));
+    rig.run().await;
+    assert_eq!(rig.sent_kinds(), [(BOB, AlertKind::Disconnected)], "Bob's went out at once");
+
+    // Alice's is retried after 30 s, then 60 s more.
+    let to_team = |rig: &Rig| -> Vec<(Destination, AlertKind)> {
+        rig.sent_kinds().into_iter().filter(|(to, _)| *to != OPERATORS).collect()
+    };
+    rig.db.clock.advance(Duration::seconds(30));
+    rig.run().await;
+    assert_eq!(to_team(&rig), [(BOB, AlertKind::Disconnected)]);
+    rig.db.clock.advance(Duration::seconds(60));
+    rig.run().await;
+    assert_eq!(to_team(&rig), [(BOB, AlertKind::Disconnected), (ALICE, AlertKind::Disconnected)]);
+
+    // The chat is gone: dead-lettered at once, its binding disabled, and the operators told.
+    let failed = rig.db.store.deliveries(true, None, 10).await.expect("failed deliveries");
+    assert_eq!(failed.len(), 1);
+    assert_eq!((failed[0].destination, failed[0].attempts), (CHAT, 1));
+    assert!(failed[0].last_error.as_deref().is_some_and(|e| e.contains("chat not found")));
+    let bindings = rig.db.store.chat_bindings(rig.team.id).await.expect("bindings");
+    assert!(!bindings[0].enabled, "the gone chat's binding is disabled");
+    let operators: Vec<Sent> = rig.sent().into_iter().filter(|s| s.to == OPERATORS).collect();
+    assert_eq!(operators.len(), 1);
+    assert!(operators[0].title.contains("-100500"), "{}", operators[0].title);
+
+    // The bot is back in the chat: the operator retries and it is delivered, once.
+    let retried = rig.db.store.retry_deliveries(Some(failed[0].id), rig.now()).await.expect("retry");
+    assert_eq!(retried, 1);
+    rig.run().await;
+    assert_eq!(rig.sent().iter().filter(|s| s.to == CHAT).count(), 1);
+    assert!(rig.db.store.deliveries(true, None, 10).await.expect("failed").is_empty());
+
+    // A platform that keeps failing transiently is given up on after `max_attempts`.
+    let bob_busy = (0..20)
+        .map(|_| NotifyError::Transient { retry_after: Some(std::time::Duration::from_secs(5)), detail: "429".into() });
+    rig.log.lock().expect("log").failures.insert(BOB, bob_busy.collect());
+    rig.set(&channel, Health::NeedsReauth(Reason::AppRevoked)).await;
+    rig.live(Duration::days(1)).await;
+    let failed = rig.db.store.deliveries(true, None, 10).await.expect("failed deliveries");
+    assert_eq!(failed.iter().map(|d| (d.destination, d.attempts)).collect::<Vec<_>>(), [(BOB, 8)]);
+}
+
+async fn a_snooze_silences_reminders_but_not_a_new_reason_or_a_post_due_within_a_day(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let start = rig.now();
+    let channel = rig.channel(&rig.team, "1", "Acme Facebook", Some(&rig.alice), None).await;
+    rig.set(&channel, Health::NeedsReauth(Reason::PermissionLost)).await;
+    rig.live(Duration::minutes(5)).await;
+    let incident = rig.open_incident(&channel, Problem::NeedsReauth).await;
+    let id = incident.id.expect("stored");
+    let until = rig.now() + Duration::days(3);
+    let snoozed = snooze(&rig.db.store, id, rig.alice.id, until, rig.now()).await.expect("Alice may snooze");
+    assert_eq!(snoozed.snoozed_until, Some(until));
+
+    // Three quiet days: no reminder, no escalation; then the escalation that was held back.
+    rig.live(Duration::days(3) - Duration::minutes(10)).await;
+    assert_eq!(alert_days(&rig.db.store, &rig.team, start).await, [(AlertKind::Disconnected, 0)]);
+    rig.live(Duration::minutes(20)).await;
+    assert_eq!(
+        alert_days(&rig.db.store, &rig.team, start).await,
+        [(AlertKind::Disconnected, 0), (AlertKind::Escalated, 3)]
+    );
+
+    // Snoozed again: a new reason speaks anyway, and so does a post due within 24 hours.
+    snooze(&rig.db.store, id, rig.bob.id, rig.now() + Duration::days(5), rig.now()).await.expect("Bob may snooze");
+    rig.set(&channel, Health::NeedsReauth(Reason::SecurityCheckpoint)).await;
+    rig.live(Duration::minutes(5)).await;
+    rig.db.store.schedule_post(channel.id, rig.now() + Duration::hours(20), None, rig.now()).await.expect("a post");
+    rig.live(Duration::hours(2)).await;
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts");
+    let kinds: Vec<AlertKind> = alerts.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, [AlertKind::Disconnected, AlertKind::Escalated, AlertKind::Disconnected, AlertKind::Reminder]);
+    assert_eq!(alerts[2].reason.as_deref(), Some("security_checkpoint"));
+    assert_eq!(alerts[3].severity, Severity::Urgent);
+    assert_eq!(alerts[3].at_risk.count, 1);
+}
+
+async fn editors_and_viewers_cannot_snooze_or_acknowledge(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.channel(&rig.team, "1", "Acme Facebook", Some(&rig.alice), None).await;
+    rig.set(&channel, Health::NeedsReauth(Reason::Expired)).await;
+    rig.live(Duration::minutes(5)).await;
+    let id = rig.open_incident(&channel, Problem::NeedsReauth).await.id.expect("stored");
+    for member in [&rig.eve, &rig.vic] {
+        let until = rig.now() + Duration::days(1);
+        let refused = snooze(&rig.db.store, id, member.id, until, rig.now()).await;
+        assert!(matches!(refused, Err(IncidentError::NotAllowed { .. })), "{}: {refused:?}", member.name);
+        let refused = acknowledge(&rig.db.store, id, member.id, rig.now()).await;
+        assert!(matches!(refused, Err(IncidentError::NotAllowed { .. })), "{}: {refused:?}", member.name);
+    }
+    let message = snooze(&rig.db.store, id, rig.eve.id, rig.now() + Duration::days(1), rig.now())
+        .await
+        .expect_err("an editor may not snooze");
+    assert!(message.to_string().contains("only the primary owner, owners and admins"), "{message}");
+    let incident = rig.db.store.incident(id).await.expect("the incident");
+    assert_eq!((incident.snoozed_until, incident.acknowledged_at), (None, None));
+
+    // A member of another team cannot act on this team's incident either.
+    let other = rig
+        .db
+        .store
+        .create_team(&TeamName::parse("Other").expect("name"), Language::En, rig.now())
+        .await
+        .expect("team");
+    let stranger = add_member(&rig.db.store, &other, "Olga", Role::Admin, None, None).await;
+    let refused = acknowledge(&rig.db.store, id, stranger.id, rig.now()).await;
+    assert!(matches!(refused, Err(IncidentError::OtherTeam(_))), "{refused:?}");
+}
+
+async fn acknowledging_stops_the_escalation_and_silence_escalates(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let start = rig.now();
+    let acked = rig.channel(&rig.team, "1", "Acme Facebook", Some(&rig.alice), None).await;
+    let ignored = rig.channel(&rig.team, "2", "Acme Instagram", Some(&rig.bob), None).await;
+    rig.set(&acked, Health::NeedsReauth(Reason::PermissionLost)).await;
+    rig.set(&ignored, Health::NeedsReauth(Reason::Expired)).await;
+    rig.live(Duration::hours(1)).await;
+    let id = rig.open_incident(&acked, Problem::NeedsReauth).await.id.expect("stored");
+    acknowledge(&rig.db.store, id, rig.alice.id, rig.now()).await.expect("Alice acknowledges");
+    assert_eq!(
+        rig.sent_kinds(),
+        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected)],
+        "authorisers first"
+    );
+    rig.forget_sent();
+
+    rig.live(Duration::days(1)).await;
+    let mut sent = rig.sent_kinds();
+    sent.sort();
+    // The ignored channel escalated after 4 hours to every admin and the chat, then reminded
+    // them; the acknowledged one only reminded its authoriser.
+    let mut expected = vec![
+        (ALICE, AlertKind::Escalated),
+        (BOB, AlertKind::Escalated),
+        (CHAT, AlertKind::Escalated),
+        (ALICE, AlertKind::Reminder),
+        (ALICE, AlertKind::Reminder),
+        (BOB, AlertKind::Reminder),
+        (CHAT, AlertKind::Reminder),
+    ];
+    expected.sort();
+    assert_eq!(sent, expected);
+    let hours: Vec<(AlertKind, i64)> = rig
+        .db
+        .store
+        .alerts(Some(rig.team.id), 10)
+        .await
+        .expect("alerts")
+        .iter()
+        .map(|a| (a.kind, (a.created_at - start).num_hours()))
+        .collect();
+    assert!(hours.contains(&(AlertKind::Escalated, 4)), "{hours:?}");
+
+    // An authoriser relink cannot reach: everyone hears at once.
+    let nobody = add_member(&rig.db.store, &rig.team, "Nadia", Role::Admin, None, None).await;
+    let unreachable = rig.channel(&rig.team, "3", "Acme LinkedIn", Some(&nobody), None).await;
+    rig.forget_sent();
+    rig.set(&unreachable, Health::NeedsReauth(Reason::Expired)).await;
+    rig.live(Duration::minutes(5)).await;
+    let mut sent = rig.sent_kinds();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)]
+    );
+}
+
+async fn channels_that_fail_for_one_shared_cause_share_one_alert(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = |n: u32| format!("Acme page {n}");
+    let mut alices = Vec::new();
+    for n in 1..=3 {
+        alices.push(rig.channel(&rig.team, &n.to_string(), &page(n), Some(&rig.alice), None).await);
+    }
+    let bobs = rig.channel(&rig.team, "4", "Bob's page", Some(&rig.bob), None).await;
+    // Alice changed her password: two channels fail in one check batch, one in the next.
+    rig.set(&alices[0], Health::NeedsReauth(Reason::PasswordChanged)).await;
+    rig.set(&alices[1], Health::NeedsReauth(Reason::PasswordChanged)).await;
+    rig.set(&bobs, Health::NeedsReauth(Reason::PasswordChanged)).await;
+    rig.db.clock.advance(Duration::minutes(1));
+    rig.set(&alices[2], Health::NeedsReauth(Reason::PasswordChanged)).await;
+    rig.live(Duration::minutes(10)).await;
+
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts");
+    let shape: Vec<(AlertKind, usize)> = alerts.iter().map(|a| (a.kind, a.channels.len())).collect();
+    assert_eq!(shape, [(AlertKind::Disconnected, 3), (AlertKind::Disconnected, 1)]);
+    assert_eq!(alerts[0].title, "3 channels are disconnected");
+    assert_eq!(alerts[0].authorised_by.as_deref(), Some("Alice"));
+    assert_eq!(alerts[0].incidents.len(), 3);
+    assert_eq!(rig.sent_kinds(), [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected)]);
+
+    // Reconnected one by one: each says so, and the shared message is not edited to "resolved"
+    // while it speaks for channels that are still down.
+    rig.set(&alices[0], Health::Healthy).await;
+    rig.live(Duration::minutes(5)).await;
+    let last = rig.db.store.alerts(Some(rig.team.id), 1).await.expect("alerts").remove(0);
+    assert_eq!((last.kind, last.channels.len(), last.edits), (AlertKind::Resolved, 1, None));
+    assert!(rig.log.lock().expect("log").edits.is_empty());
+}
+
+/// Finishes a check of `channel` that (no longer) sees an operator problem, as the checker does.
+async fn flag_operator_problem(rig: &Rig, channel: &Channel, problem: Option<&str>, previous: Option<&str>) {
+    let now = rig.now();
+    let claims = rig.db.store.claim_due(now, 10, "checker", now + Duration::minutes(1)).await.expect("claim");
+    let claim = claims.into_iter().find(|c| c.channel.id == channel.id).expect("the channel is due");
+    let result = CheckResult {
+        channel_id: channel.id,
+        team_id: channel.team_id,
+        from: claim.channel.health.clone(),
+        to: claim.channel.health.clone(),
+        detail: None,
+        next_check_at: now,
+        consecutive_failures: 0,
+        failure_days: 0,
+        last_failure_day: None,
+        learned_expiry: None,
+        learned_scopes: None,
+        refresh_uncertain_at: None,
+        operator_problem: problem.map(str::to_owned),
+        previous_operator_problem: previous.map(str::to_owned),
+    };
+    rig.db.store.finish_checks("checker", &[result], now).await.expect("finish");
+}
+
+async fn operator_problems_reach_operators_and_never_teams(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.channel(&rig.team, "-1001", "Acme Telegram", Some(&rig.alice), None).await;
+    flag_operator_problem(&rig, &channel, Some("the bot token was revoked"), None).await;
+    rig.live(Duration::minutes(5)).await;
+    assert_eq!(rig.sent_kinds(), [(OPERATORS, AlertKind::OperatorProblem)]);
+    let alert = rig.db.store.alerts(Some(rig.team.id), 1).await.expect("alerts").remove(0);
+    assert_eq!(alert.detail.as_deref(), Some("the bot token was revoked"));
+    assert!(alert.reconnect.is_none(), "nothing for a team to reconnect");
+
+    // Fixed by the operator: the next look resolves it, for the operators only.
+    flag_operator_problem(&rig, &channel, None, Some("the bot token was revoked")).await;
+    rig.live(Duration::hours(2)).await;
+    assert_eq!(rig.sent_kinds(), [(OPERATORS, AlertKind::OperatorProblem), (OPERATORS, AlertKind::Resolved)]);
+}
+
+async fn a_channel_degraded_for_too_long_is_reported_once_and_resolved(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let start = rig.now();
+    let flaky = rig.channel(&rig.team, "1", "Acme Facebook", Some(&rig.alice), None).await;
+    let brief = rig.channel(&rig.team, "2", "Acme Instagram", Some(&rig.alice), None).await;
+    rig.set(&flaky, Health::Degraded).await;
+    rig.set(&brief, Health::Degraded).await;
+    rig.live(Duration::hours(3)).await;
+    rig.set(&brief, Health::Healthy).await;
+    rig.live(Duration::days(2)).await;
+    rig.set(&flaky, Health::Healthy).await;
+    rig.live(Duration::hours(1)).await;
+    assert_eq!(alert_days(&rig.db.store, &rig.team, start).await, [(AlertKind::Degraded, 1), (AlertKind::Resolved, 2)]);
+    assert_eq!(rig.sent_kinds(), [(ALICE, AlertKind::Degraded), (ALICE, AlertKind::Resolved)]);
+}
