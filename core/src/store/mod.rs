@@ -11,10 +11,12 @@
 //!
 //! Instants are stored as milliseconds since the Unix epoch in `BIGINT` columns on both engines.
 
+mod api_keys;
 mod channel;
 mod chat;
 mod checks;
 mod keys;
+mod links;
 mod member;
 mod post;
 mod team;
@@ -33,6 +35,7 @@ use crate::domain::ParseError;
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};
 pub use keys::ResealReport;
+pub use links::{NewOAuthState, OAuthResult, OAuthState};
 pub use member::NewMember;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
