@@ -67,6 +67,22 @@ impl fmt::Debug for OpaqueToken {
     }
 }
 
+/// What API keys start with, so a leaked one is recognisable (secret scanners, logs).
+pub const API_KEY_PREFIX: &str = "rlk_";
+
+/// An API key as handed to its owner: the prefix and the token.
+pub fn api_key_text(token: &OpaqueToken) -> String {
+    format!("{API_KEY_PREFIX}{}", token.expose())
+}
+
+/// Reads an API key given by a client. The error never repeats it.
+pub fn parse_api_key(raw: &str) -> Result<OpaqueToken, ParseError> {
+    let token = raw.trim().strip_prefix(API_KEY_PREFIX).ok_or_else(|| {
+        ParseError::new("api key", format!("is not a relink API key (they start with {API_KEY_PREFIX})"))
+    })?;
+    OpaqueToken::parse("api key", token)
+}
+
 /// The SHA-256 of a secret's text.
 pub fn hash_text(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
@@ -95,6 +111,15 @@ mod tests {
             assert_eq!(err.field, "link");
             assert!(raw.is_empty() || !err.to_string().contains(&raw), "{err}");
         }
+    }
+
+    #[test]
+    fn api_keys_carry_a_recognisable_prefix() {
+        let token = OpaqueToken::generate();
+        let text = api_key_text(&token);
+        assert!(text.starts_with("rlk_"));
+        assert_eq!(parse_api_key(&text).unwrap(), token);
+        assert_eq!(parse_api_key(token.expose()).unwrap_err().field, "api key");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Tokens are never taken from argv (every user of the machine can read it): `channel add`
 //! reads them from standard input or a file.
 
+mod api_key;
 mod channel;
 mod config;
 mod keys;
@@ -70,6 +71,9 @@ enum Command {
     /// Manage connected channels.
     #[command(subcommand)]
     Channel(channel::ChannelCommand),
+    /// Manage the keys publishing tools use for a team's HTTP API.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(api_key::ApiKeyCommand),
     /// Register scheduled posts, so alerts can say which posts are at risk.
     #[command(subcommand)]
     Post(post::PostCommand),
@@ -124,6 +128,7 @@ pub fn run() -> ExitCode {
             Command::Member(command) => member::run(command, &config).await,
             Command::Channel(command) => channel::run(command, &config).await,
             Command::Post(command) => post::run(command, &config).await,
+            Command::ApiKey(command) => api_key::run(command, &config).await,
             Command::Simulate(args) => simulate::run(args).await,
         }
     });

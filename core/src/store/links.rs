@@ -133,6 +133,15 @@ impl Store {
         Ok(row.map(LinkRow::into_link))
     }
 
+    /// A link by its row id.
+    pub async fn link_by_id(&self, id: LinkId) -> Result<Option<ReconnectLink>> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM reconnect_links WHERE id = $1");
+        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(pool).await
+        })?;
+        Ok(row.map(LinkRow::into_link))
+    }
+
     /// Consumes a link if it is unused and unexpired at `now`; `None` otherwise (the caller
     /// reads it with [`Store::link`] to say why). Atomic: of two racing callers, one wins.
     pub async fn consume_link(&self, token: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<ReconnectLink>> {
