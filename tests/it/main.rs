@@ -12,10 +12,16 @@
 //! - [`cli`]: the operator commands through the real binary, on both engines; secrets never in
 //!   the database files or the logs; configuration checks.
 //! - [`serve`]: `relink serve` started in an empty directory.
+//! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
+//!   it is refused, the API and its keys, the OpenAPI document, metrics.
+//! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
+//!   and against a third-party OAuth 2.0 server configured as a generic network.
 
 mod support;
 
+mod browser;
 mod checker;
 mod cli;
 mod serve;
 mod store;
+mod web;

@@ -127,8 +127,9 @@ impl AppState {
     }
 }
 
-/// The routes.
+/// The routes. Installs the process's metrics recorder if nothing did yet.
 pub fn router(state: AppState) -> Router {
+    install_recorder();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -355,8 +355,11 @@ mod tests {
                 .chain(t.outcomes.connected)
                 .collect::<Vec<_>>()
                 .join(" ");
-            let mut names: Vec<&str> =
-                all.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect();
+            let mut names: Vec<String> = all
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+                .collect();
             names.sort_unstable();
             names.dedup();
             names
