@@ -22,6 +22,10 @@ use relink_core::time::parse_duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+/// The bounds of `web.link_ttl`: long enough to read a message, short enough to stay a secret.
+const MIN_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+const MAX_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
 /// The file read when `--config` / `RELINK_CONFIG` names none, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "relink.toml";
 
@@ -117,6 +121,7 @@ impl RawDays {
 struct RawWeb {
     bind: Option<String>,
     public_url: Option<String>,
+    link_ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +152,18 @@ pub struct WebConfig {
     pub bind: SocketAddr,
     /// The address people reach relink at: reconnect links and OAuth redirects are built from it.
     pub public_url: String,
+    /// How long a reconnect link works.
+    pub link_ttl: std::time::Duration,
+}
+
+impl WebConfig {
+    /// What minting a reconnect link needs.
+    pub fn link_settings(&self) -> relink_core::reconnect::LinkSettings {
+        relink_core::reconnect::LinkSettings {
+            public_url: url::Url::parse(&self.public_url).expect("web.public_url was validated"),
+            ttl: self.link_ttl,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -348,12 +365,25 @@ impl Sources {
         let public_url = match raw.web.public_url {
             Some(url) => {
                 let url = url.trim().trim_end_matches('/').to_owned();
-                if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
-                    problem("web.public_url", format!("`{url}` is not an http(s) URL"));
+                let parsed = url::Url::parse(&url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+                if parsed.is_none_or(|u| u.query().is_some() || u.fragment().is_some() || u.host().is_none()) {
+                    problem("web.public_url", format!("`{url}` is not an http(s) URL without query or fragment"));
+                    "http://127.0.0.1:8080".into()
+                } else {
+                    url
                 }
-                url
             }
             None => format!("http://{bind}"),
+        };
+        let link_ttl = match raw.web.link_ttl.as_deref().map(str::trim) {
+            None => relink_core::reconnect::DEFAULT_LINK_TTL,
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(ttl) if (MIN_LINK_TTL..=MAX_LINK_TTL).contains(&ttl) => ttl,
+                _ => {
+                    problem("web.link_ttl", format!("`{text}` is not a duration between 5m and 30d (e.g. 24h)"));
+                    relink_core::reconnect::DEFAULT_LINK_TTL
+                }
+            },
         };
         let discord = match raw.discord.token.filter(|t| !t.expose_secret().trim().is_empty()) {
             Some(token) => {
@@ -416,7 +446,7 @@ impl Sources {
             database_url: SecretString::from(database_url),
             keys,
             log,
-            web: WebConfig { bind, public_url },
+            web: WebConfig { bind, public_url, link_ttl },
             discord,
             telegram,
         })
@@ -443,6 +473,7 @@ impl Sources {
         line("log", format!("{:?}", config.log));
         line("web.bind", format!("{:?}", config.web.bind.to_string()));
         line("web.public_url", format!("{:?}", config.web.public_url));
+        line("web.link_ttl", format!("{:?}", humantime::format_duration(config.web.link_ttl).to_string()));
         match &config.discord {
             Some(discord) => {
                 line("discord.token", "[REDACTED]".into());
@@ -650,6 +681,7 @@ mod tests {
             assert_eq!(config.database_url.expose_secret(), "sqlite://relink-data/relink.db");
             assert_eq!(config.web.bind.to_string(), "127.0.0.1:8080");
             assert_eq!(config.web.public_url, "http://127.0.0.1:8080");
+            assert_eq!(config.web.link_ttl, std::time::Duration::from_secs(24 * 3_600));
             assert!(matches!(&config.keys, KeySource::File(p) if p == Path::new("relink-data/relink.key")));
             assert!(config.discord.is_none() && config.telegram.is_none());
             Ok(())
@@ -690,14 +722,24 @@ mod tests {
             jail.set_env("RELINK_ENCRYPTION_KEYS", "1:short");
             jail.set_env("RELINK_TELEGRAM__TOKEN", "not-a-token");
             jail.set_env("RELINK_LOG", "relink=loud");
+            jail.set_env("RELINK_WEB__LINK_TTL", "1s");
+            jail.set_env("RELINK_WEB__PUBLIC_URL", "ftp://relink.example");
             let problems = resolve_with(jail, &FlagOverrides::default()).unwrap_err();
             let text = problems.to_string();
-            for expected in ["web.bind", "RELINK_WEB__BIND", "database_url", "encryption_keys", "telegram.token", "log"]
-            {
+            for expected in [
+                "web.bind",
+                "RELINK_WEB__BIND",
+                "database_url",
+                "encryption_keys",
+                "telegram.token",
+                "log",
+                "web.link_ttl",
+                "web.public_url",
+            ] {
                 assert!(text.contains(expected), "missing {expected} in {text}");
             }
             assert!(!text.contains("hunter2") && !text.contains("not-a-token"), "{text}");
-            assert_eq!(problems.0.len(), 5, "{text}");
+            assert_eq!(problems.0.len(), 7, "{text}");
             Ok(())
         });
     }

@@ -3,7 +3,7 @@
 //!
 //! - [`config`]: the typed configuration from file, environment and flags.
 //! - [`cli`]: the commands (`serve`, `migrate`, `config check`, `keys`, `team`, `member`,
-//!   `channel`, `post`, `alerts`, `incident`), each a function over the store.
+//!   `channel`, `post`, `alerts`, `incident`, `api-key`), each a function over the store.
 //! - [`open`]: opening the database and the keyring the way every command does.
 //! - [`serve`]: the service: web server, checker, alerts, chat front-ends, clean shutdown.
 

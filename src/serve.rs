@@ -1,18 +1,23 @@
-//! `relink serve`: opens the store, binds the web server, starts the checker, the alerts engine
-//! and delivery workers, and the chat front-ends, and waits for Ctrl-C or SIGTERM to stop them all cleanly.
+//! `relink serve`: opens the store, binds the web server (reconnect pages, OAuth callback, API,
+//! metrics), starts the checker, the alerts engine and delivery workers, the purge of expired
+//! links and the chat front-ends, and waits for Ctrl-C or SIGTERM to stop them all cleanly.
 
 use anyhow::Context as _;
 use std::sync::Arc;
 
 use relink_core::SystemClock;
-use relink_core::alerts::{Deliverer, DeliveryConfig, Engine, NoLinks, Notifiers, run_alerts};
+use relink_core::alerts::{Deliverer, DeliveryConfig, Engine, Notifiers, run_alerts};
 use relink_core::checker::{Checker, CheckerConfig, run_checker};
+use relink_core::reconnect::StoreLinks;
+use relink_core::store::Store;
+use relink_web::WebSettings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    relink_web::install_recorder();
     let store = crate::open::store(&config).await?;
     tracing::info!(database = %config.database_url_for_display(), "store open");
 
@@ -25,13 +30,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
 
-    let web = tokio::spawn(relink_web::serve(
-        listener,
-        relink_web::router(relink_web::AppState::new(store.clone())),
-        shutdown.clone(),
-    ));
+    let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
+    let settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
+    let state = relink_web::AppState::new(store.clone(), checker.clone(), settings, Arc::new(SystemClock));
+    let web = tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+    let purge = tokio::spawn(purge_expired(store.clone(), shutdown.clone()));
     let checker = if config.checker.enabled {
-        let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
         Some(tokio::spawn(run_checker(checker, SystemClock, shutdown.clone())))
     } else {
         tracing::warn!("the checker is disabled (checker.enabled = false): tokens are not being checked");
@@ -42,8 +46,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         // The chat front-ends register their notifiers here as they arrive; a destination whose
         // platform has none gets the alert in the log.
         let notifiers = Notifiers::new();
+        let links = StoreLinks { store: store.clone(), settings: config.web.link_settings() };
         tracing::info!("no chat platform delivers alerts yet: alerts are written to the log");
-        let deliverer = Arc::new(Deliverer::new(store.clone(), notifiers, Arc::new(NoLinks), delivery_config(&config)));
+        let deliverer = Arc::new(Deliverer::new(store.clone(), notifiers, Arc::new(links), delivery_config(&config)));
         Some(tokio::spawn(run_alerts(engine, deliverer, SystemClock, shutdown.clone())))
     } else {
         tracing::warn!("alerts are disabled (alerts.enabled = false): nobody is told about disconnected channels");
@@ -72,10 +77,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for bot in bots {
         bot.await.context("a chat front-end panicked")?;
     }
+    purge.await.context("the purge task panicked")?;
     store.db().close().await;
     web_result.context("the web server failed")?;
     tracing::info!("relink stopped");
     Ok(())
+}
+
+/// Expired reconnect links and OAuth requests are kept a week (so an old link still says
+/// "expired" rather than "unknown"), then deleted, once an hour.
+async fn purge_expired(store: Store, shutdown: CancellationToken) {
+    const KEEP: chrono::Duration = chrono::Duration::days(7);
+    loop {
+        match store.purge_expired_flows(chrono::Utc::now() - KEEP).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "expired reconnect links and OAuth requests deleted"),
+            Err(error) => tracing::warn!(%error, "cannot delete expired reconnect links"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(3_600)) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.

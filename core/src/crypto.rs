@@ -26,6 +26,8 @@ pub enum Binding {
     Channel(ChannelId),
     /// The check value the database keeps to recognise a key.
     KeyCheck,
+    /// The PKCE verifier of one OAuth authorization request, named by the hash of its `state`.
+    PkceVerifier([u8; 32]),
 }
 
 impl Binding {
@@ -33,6 +35,10 @@ impl Binding {
         match self {
             Binding::Channel(id) => format!("relink/tokens/v1/channel:{id}/key:{key_id}"),
             Binding::KeyCheck => format!("relink/key-check/v1/key:{key_id}"),
+            Binding::PkceVerifier(state_hash) => {
+                let state: String = state_hash.iter().map(|b| format!("{b:02x}")).collect();
+                format!("relink/pkce-verifier/v1/state:{state}/key:{key_id}")
+            }
         }
     }
 }

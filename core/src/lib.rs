@@ -6,6 +6,9 @@
 //!   tests that move sixty days in a millisecond).
 //! - [`crypto`]: the keyring and the AEAD that seals tokens at rest, bound to their channel.
 //! - [`keyfile`]: the on-disk keyring relink generates when no key is configured.
+//! - [`opaque`]: the 256-bit secrets relink hands out (link tokens, OAuth states, API keys),
+//!   stored only as hashes.
+//! - [`reconnect`]: minting reconnect links (what alerts and commands put in messages).
 //! - [`store`]: the one store API over SQLite (embedded default) and PostgreSQL.
 //! - [`checker`]: the background loop that finds due channels through the `next_check_at` index.
 //! - [`alerts`]: incidents, the platform-neutral alert in three languages, routing, the engine
@@ -22,7 +25,9 @@ pub mod clock;
 pub mod crypto;
 pub mod domain;
 pub mod keyfile;
+pub mod opaque;
 pub mod provider;
+pub mod reconnect;
 pub mod store;
 pub mod time;
 pub mod token;

@@ -30,6 +30,8 @@ pub(crate) enum Family {
     Tokeninfo,
     /// Telegram Bot API.
     Telegram,
+    /// An OpenID Connect UserInfo endpoint (RFC 6750 errors in `WWW-Authenticate`).
+    UserInfo,
     /// An OAuth token endpoint (RFC 6749 §5.2).
     OAuth,
 }
@@ -314,6 +316,16 @@ pub(crate) fn refusal(provider: Provider, family: Family, condition: Condition, 
             Condition::ChatNotFound | Condition::Invalid => telegram_error(400, "Bad Request: chat not found"),
             _ => telegram_error(401, "Unauthorized"),
         },
+        Family::UserInfo => {
+            let (status, challenge) = match condition {
+                Condition::Permission => (StatusCode::FORBIDDEN, "Bearer error=\"insufficient_scope\""),
+                Condition::BadRequest(_) => (StatusCode::BAD_REQUEST, "Bearer error=\"invalid_request\""),
+                _ => (StatusCode::UNAUTHORIZED, "Bearer error=\"invalid_token\""),
+            };
+            let mut response = json_response(status, &json!({ "error": "invalid_token" }));
+            response.headers_mut().insert("www-authenticate", HeaderValue::from_static(challenge));
+            response
+        }
         Family::OAuth => oauth_refusal(provider, condition),
     }
 }
@@ -399,6 +411,7 @@ fn server_error(family: Family, code: u16) -> Response {
             &json!({ "error": { "code": code, "message": "The service is currently unavailable.", "status": "UNAVAILABLE" } }),
         ),
         Family::Telegram => telegram_error(code, reason),
+        Family::UserInfo => json_response(http, &json!({ "error": "server_error" })),
         Family::OAuth if code == 503 => {
             oauth_error(http, "temporarily_unavailable", "The service is temporarily unavailable. Try again later.")
         }
@@ -426,6 +439,7 @@ fn rate_limited(family: Family, wait: u32) -> Response {
             &json!({ "ok": false, "error_code": 429, "description": format!("Too Many Requests: retry after {wait}"),
                      "parameters": { "retry_after": wait } }),
         ),
+        Family::UserInfo => json_response(too_many, &json!({ "error": "rate_limited" })),
         Family::OAuth => oauth_error(too_many, "temporarily_unavailable", "Too many requests. Try again later."),
     }
 }

@@ -184,6 +184,9 @@ fn api(
         Provider::Pinterest if get && path == "user_account" => {
             Some(bearer_probe(sim, provider, Family::Pinterest, headers))
         }
+        Provider::GenericOauth2 if get && path == "userinfo" => {
+            Some(bearer_probe(sim, provider, Family::UserInfo, headers))
+        }
         Provider::Youtube | Provider::GoogleBusiness if (get || post) && path == "tokeninfo" => {
             Some(tokeninfo(sim, provider, query, body))
         }
@@ -393,6 +396,8 @@ fn bearer_probe(sim: &Simulator, provider: Provider, family: Family, headers: &H
                 StatusCode::OK,
                 &json!({ "data": { "id": account, "name": format!("Sim {account}"), "username": name } }),
             )
+        } else if provider == Provider::GenericOauth2 {
+            json_response(StatusCode::OK, &json!({ "sub": account, "preferred_username": name }))
         } else {
             json_response(StatusCode::OK, &json!({ "id": account, "username": name, "account_type": "BUSINESS" }))
         }

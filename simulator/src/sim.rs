@@ -27,7 +27,7 @@ pub const CLIENT_ID: &str = "relink-sim";
 pub const CLIENT_SECRET: &str = "relink-sim-secret";
 
 /// How many providers there are; tables are arrays indexed by `provider_index`.
-pub(crate) const N: usize = 10;
+pub(crate) const N: usize = 11;
 const _: () = assert!(Provider::ALL.len() == N, "a new provider needs a table: raise N");
 
 const DAY_MS: i64 = 86_400_000;

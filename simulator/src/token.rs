@@ -57,7 +57,7 @@ impl std::fmt::Debug for Codec {
     }
 }
 
-/// The digit of a provider in a token: its position in `Provider::ALL` (ten providers fit).
+/// The position of a provider in `Provider::ALL`; tokens carry it as one base-36 digit.
 pub(crate) fn provider_index(provider: Provider) -> usize {
     Provider::ALL.iter().position(|p| *p == provider).unwrap_or(0)
 }
@@ -86,7 +86,7 @@ impl Codec {
         let _ = write!(
             out,
             "sim{}{}.{:x}.{:x}.{:x}.{:x}.{:x}",
-            provider_index(f.provider),
+            char::from_digit(provider_index(f.provider) as u32, 36).unwrap_or('0'),
             f.kind.letter(),
             f.index,
             f.grant,
@@ -107,7 +107,7 @@ impl Codec {
         if head.len() != 2 || tag.len() != 16 {
             return None;
         }
-        let provider = *Provider::ALL.get(usize::from(head[0].checked_sub(b'0')?))?;
+        let provider = *Provider::ALL.get(char::from(head[0]).to_digit(36)? as usize)?;
         let kind = match head[1] {
             b'a' => Kind::Access,
             b'r' => Kind::Refresh,

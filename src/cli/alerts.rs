@@ -98,7 +98,7 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
             let id: AlertId = id.parse()?;
             let store = crate::open::store(config).await?;
             let alert = store.alert(id).await?;
-            println!("{}\n", render_text(&alert, None));
+            println!("{}\n", render_text(&alert, &[]));
             let mut table = super::table(&["DELIVERY", "DESTINATION", "STATUS", "ATTEMPTS", "SENT", "LAST ERROR"]);
             for delivery in store.deliveries(false, Some(id), 1_000).await? {
                 table.add_row(vec![

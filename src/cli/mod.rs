@@ -5,6 +5,7 @@
 //! reads them from standard input or a file.
 
 mod alerts;
+mod api_key;
 mod channel;
 mod config;
 mod incident;
@@ -72,6 +73,9 @@ enum Command {
     /// Manage connected channels.
     #[command(subcommand)]
     Channel(channel::ChannelCommand),
+    /// Manage the keys publishing tools use for a team's HTTP API.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(api_key::ApiKeyCommand),
     /// Register scheduled posts, so alerts can say which posts are at risk.
     #[command(subcommand)]
     Post(post::PostCommand),
@@ -134,6 +138,7 @@ pub fn run() -> ExitCode {
             Command::Post(command) => post::run(command, &config).await,
             Command::Alerts(command) => alerts::run(command, &config).await,
             Command::Incident(command) => incident::run(command, &config).await,
+            Command::ApiKey(command) => api_key::run(command, &config).await,
             Command::Simulate(args) => simulate::run(args).await,
         }
     });

@@ -11,6 +11,8 @@ use relink_core::alerts::{
     AlertKind, AlertsConfig, Deliverer, DeliveryConfig, Destination, Engine, IncidentError, NoLinks, Notifier,
     Notifiers, NotifyError, Outgoing, Problem, SentRef, Severity, acknowledge, snooze,
 };
+use relink_core::opaque::OpaqueToken;
+use relink_core::reconnect::{LinkSettings, StoreLinks};
 use relink_core::store::{CheckResult, NewMember, Store};
 use relink_core::{
     Channel, ChatPlatform, DiscordUserId, DisplayName, ExternalAccountId, Health, Language, Member, MemberName,
@@ -29,6 +31,7 @@ both_engines!(
     channels_that_fail_for_one_shared_cause_share_one_alert,
     operator_problems_reach_operators_and_never_teams,
     a_channel_degraded_for_too_long_is_reported_once_and_resolved,
+    private_alerts_carry_a_working_link_per_channel_and_shared_chats_none,
 );
 
 const ALICE_DISCORD: i64 = 1001;
@@ -60,6 +63,8 @@ struct Sent {
     title: String,
     channels: usize,
     key: String,
+    /// The message as plain text, with this reader's links.
+    text: String,
 }
 
 /// A notifier that records what it is asked to send, for one platform.
@@ -96,6 +101,7 @@ impl Notifier for Recorder {
             title: message.alert.title.clone(),
             channels: message.alert.channels.len(),
             key: message.idempotency_key.to_owned(),
+            text: message.text(),
         });
         Ok(SentRef(format!("{to}/{}", log.sent.len())))
     }
@@ -157,6 +163,25 @@ async fn add_member(
 impl Rig {
     async fn new(db: TestStore) -> Self {
         Self::with_team(db, "Acme", Language::En).await
+    }
+
+    /// A rig whose deliveries mint real reconnect links, as `relink serve` does.
+    async fn with_links(db: TestStore) -> Self {
+        let mut rig = Self::new(db).await;
+        let links = StoreLinks {
+            store: rig.db.store.clone(),
+            settings: LinkSettings {
+                public_url: "https://relink.test/".parse().expect("a URL"),
+                ttl: std::time::Duration::from_secs(86_400),
+            },
+        };
+        rig.deliverer = Deliverer::new(
+            rig.db.store.clone(),
+            notifiers(&rig.log, &rig.called),
+            Arc::new(links),
+            delivery_config("worker-a"),
+        );
+        rig
     }
 
     async fn with_team(db: TestStore, name: &str, language: Language) -> Self {
@@ -685,4 +710,46 @@ async fn a_channel_degraded_for_too_long_is_reported_once_and_resolved(db: TestS
     rig.live(Duration::hours(1)).await;
     assert_eq!(alert_days(&rig.db.store, &rig.team, start).await, [(AlertKind::Degraded, 1), (AlertKind::Resolved, 2)]);
     assert_eq!(rig.sent_kinds(), [(ALICE, AlertKind::Degraded), (ALICE, AlertKind::Resolved)]);
+}
+
+/// The `https://relink.test/r/<token>` links in a message, read back as tokens.
+fn links_in(text: &str) -> Vec<OpaqueToken> {
+    text.split_whitespace()
+        .filter_map(|word| word.strip_prefix("https://relink.test/r/"))
+        .map(|token| OpaqueToken::parse("link", token).expect("a link token"))
+        .collect()
+}
+
+async fn private_alerts_carry_a_working_link_per_channel_and_shared_chats_none(db: TestStore) {
+    let rig = Rig::with_links(db).await;
+    let first = rig.channel(&rig.team, "1", "Acme page 1", Some(&rig.alice), None).await;
+    let second = rig.channel(&rig.team, "2", "Acme page 2", Some(&rig.alice), None).await;
+    rig.set(&first, Health::NeedsReauth(Reason::AppRevoked)).await;
+    rig.set(&second, Health::NeedsReauth(Reason::AppRevoked)).await;
+    rig.live(Duration::minutes(10)).await;
+
+    let to_alice = rig.sent().into_iter().find(|s| s.to == ALICE).expect("Alice hears first");
+    let tokens = links_in(&to_alice.text);
+    assert_eq!(tokens.len(), 2, "one link per channel: {}", to_alice.text);
+    assert!(to_alice.text.contains("Reconnect Acme page 1: https://relink.test/r/"), "{}", to_alice.text);
+    let mut linked = Vec::new();
+    for token in &tokens {
+        let link = rig.db.store.link(token).await.expect("read").expect("the link exists");
+        assert_eq!((link.member_id, link.used_at), (Some(rig.alice.id), None), "bound to the reader, unused");
+        linked.push(link.channel_id);
+    }
+    linked.sort();
+    assert_eq!(linked, [first.id, second.id]);
+
+    // Nobody acts: the escalation reaches the other admin privately (with links of his own) and
+    // the team chat (where anyone can read, so no links).
+    rig.forget_sent();
+    rig.live(Duration::hours(5)).await;
+    let sent = rig.sent();
+    let to_bob = sent.iter().find(|s| s.to == BOB).expect("Bob hears on escalation");
+    assert_eq!(links_in(&to_bob.text).len(), 2);
+    assert!(links_in(&to_bob.text).iter().all(|t| !tokens.iter().any(|a| a.expose() == t.expose())));
+    let to_chat = sent.iter().find(|s| s.to == CHAT).expect("the team chat hears on escalation");
+    assert!(links_in(&to_chat.text).is_empty(), "{}", to_chat.text);
+    assert!(!sent.iter().any(|s| s.to == Destination::DiscordUser(EVE_DISCORD) && !links_in(&s.text).is_empty()));
 }

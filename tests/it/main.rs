@@ -14,11 +14,17 @@
 //! - [`serve`]: `relink serve` started in an empty directory.
 //! - [`alerts`]: transitions become incidents, alerts and deliveries: a channel's sixty-day life in
 //!   three languages, crashes, retries, snooze, acknowledgement, escalation, shared causes.
+//! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
+//!   it is refused, the API and its keys, the OpenAPI document, metrics.
+//! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
+//!   and against a third-party OAuth 2.0 server configured as a generic network.
 
 mod support;
 
 mod alerts;
+mod browser;
 mod checker;
 mod cli;
 mod serve;
 mod store;
+mod web;

@@ -117,15 +117,15 @@ impl Deliverer {
     /// Attempts one delivery; returns its result and whether an earlier message was edited.
     async fn attempt(&self, claim: &ClaimedDelivery, now: DateTime<Utc>) -> (DeliveryResult, bool) {
         let to = claim.destination;
-        let link = match &claim.alert.reconnect {
+        let links = match &claim.alert.reconnect {
             Some(action) if to.is_private() => self.minter.mint(action, to, now).await.unwrap_or_else(|error| {
-                tracing::warn!(delivery = %claim.id, %error, "cannot mint a reconnect link; the alert goes without one");
-                None
+                tracing::warn!(delivery = %claim.id, %error, "cannot mint reconnect links; the alert goes without them");
+                Vec::new()
             }),
-            _ => None,
+            _ => Vec::new(),
         };
         let message =
-            Outgoing { alert: &claim.alert, idempotency_key: &claim.idempotency_key, reconnect_link: link.as_ref() };
+            Outgoing { alert: &claim.alert, idempotency_key: &claim.idempotency_key, reconnect_links: &links };
         let Some(notifier) = self.notifiers.for_destination(to) else {
             return (DeliveryResult::Sent(self.notifiers.console().show(to, &message)), false);
         };

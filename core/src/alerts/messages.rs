@@ -6,7 +6,10 @@
 
 use chrono::{DateTime, Utc};
 
+use secrecy::ExposeSecret as _;
+
 use super::model::{Alert, AlertKind, Severity};
+use super::notify::ChannelLink;
 use crate::domain::{Language, Reason};
 
 /// An explanation and a remedy.
@@ -67,6 +70,8 @@ pub struct Catalog {
     nobody_authorised: &'static str,
     /// `{link}`.
     reconnect_link: &'static str,
+    /// `{name}` and `{link}`: one line per channel when an alert speaks for several.
+    reconnect_channel_link: &'static str,
     reconnect_without_link: &'static str,
     date_format: &'static str,
 }
@@ -156,6 +161,7 @@ const EN: Catalog = Catalog {
     authorised_by: "Authorised by {name}.",
     nobody_authorised: "Nobody is recorded as having authorised it.",
     reconnect_link: "Reconnect: {link}",
+    reconnect_channel_link: "Reconnect {name}: {link}",
     reconnect_without_link: "Get a reconnect link with /reconnect in the relink bot.",
     date_format: "%Y-%m-%d %H:%M UTC",
 };
@@ -245,6 +251,7 @@ const IT: Catalog = Catalog {
     authorised_by: "Autorizzato da {name}.",
     nobody_authorised: "Non risulta chi l'abbia autorizzato.",
     reconnect_link: "Ricollega: {link}",
+    reconnect_channel_link: "Ricollega {name}: {link}",
     reconnect_without_link: "Ricevi un link di ricollegamento con /reconnect nel bot di relink.",
     date_format: "%d/%m/%Y %H:%M UTC",
 };
@@ -338,6 +345,7 @@ const JA: Catalog = Catalog {
     authorised_by: "認証したメンバー：{name}",
     nobody_authorised: "認証したメンバーは記録されていません。",
     reconnect_link: "再接続：{link}",
+    reconnect_channel_link: "{name} を再接続：{link}",
     reconnect_without_link: "relinkボットで /reconnect を使うと、再接続用のリンクが届きます。",
     date_format: "%Y年%m月%d日 %H:%M UTC",
 };
@@ -421,7 +429,7 @@ impl Catalog {
 
 /// The alert as plain text in its language; `link` is the reconnect link for this reader, if
 /// one was minted (only private destinations get one).
-pub fn render_text(alert: &Alert, link: Option<&str>) -> String {
+pub fn render_text(alert: &Alert, links: &[ChannelLink]) -> String {
     let words = catalog(alert.language);
     let icon = match (alert.kind, alert.severity) {
         (AlertKind::Resolved, _) => "✅",
@@ -462,10 +470,16 @@ pub fn render_text(alert: &Alert, link: Option<&str>) -> String {
         });
     }
     if alert.reconnect.is_some() {
-        lines.push(match link {
-            Some(link) => words.reconnect_link.replace("{link}", link),
-            None => words.reconnect_without_link.to_owned(),
-        });
+        match links {
+            [] => lines.push(words.reconnect_without_link.to_owned()),
+            [only] if alert.channels.len() <= 1 => {
+                lines.push(words.reconnect_link.replace("{link}", only.url.expose_secret()));
+            }
+            links => lines.extend(links.iter().map(|link| {
+                let name = alert.channels.iter().find(|c| c.id == link.channel_id).map_or("?", |c| c.name.as_str());
+                words.reconnect_channel_link.replace("{name}", name).replace("{link}", link.url.expose_secret())
+            })),
+        }
     }
     lines.join("\n")
 }

@@ -28,7 +28,9 @@ pub use incident::{Incident, IncidentError, Problem, acknowledge, snooze};
 pub use model::{
     Alert, AlertChannel, AlertId, AlertKind, AtRisk, DeliveryId, Destination, IncidentId, ReconnectAction, Severity,
 };
-pub use notify::{ConsoleNotifier, LinkMinter, NoLinks, Notifier, Notifiers, NotifyError, Outgoing, SentRef};
+pub use notify::{
+    ChannelLink, ConsoleNotifier, LinkMinter, NoLinks, Notifier, Notifiers, NotifyError, Outgoing, SentRef,
+};
 
 use crate::domain::ParseError;
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 
 use super::messages::render_text;
 use super::model::{Alert, Destination, ReconnectAction};
-use crate::domain::ChatPlatform;
+use crate::domain::{ChannelId, ChatPlatform};
 
 /// The platform's reference to a sent message (a message id with its chat), kept to edit it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,14 +27,27 @@ pub struct Outgoing<'a> {
     /// The same for every attempt of one delivery: platforms that can drop duplicates (Discord's
     /// `nonce`) should pass it on.
     pub idempotency_key: &'a str,
-    /// The reconnect link for this reader; only private destinations of members get one.
-    pub reconnect_link: Option<&'a SecretString>,
+    /// The reconnect links for this reader, one per channel of the alert; only private
+    /// destinations of members who may reconnect get them.
+    pub reconnect_links: &'a [ChannelLink],
+}
+
+/// A reconnect link for one channel of an alert: a secret until used or expired.
+pub struct ChannelLink {
+    pub channel_id: ChannelId,
+    pub url: SecretString,
+}
+
+impl fmt::Debug for ChannelLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelLink").field("channel_id", &self.channel_id).field("url", &"[REDACTED]").finish()
+    }
 }
 
 impl Outgoing<'_> {
     /// The alert as plain text with this reader's link, for platforms without richer layout.
     pub fn text(&self) -> String {
-        render_text(self.alert, self.reconnect_link.map(|l| l.expose_secret()))
+        render_text(self.alert, self.reconnect_links)
     }
 }
 
@@ -79,7 +92,7 @@ impl ConsoleNotifier {
     /// owner) and returns a reference naming the destination.
     pub fn show(&self, to: Destination, message: &Outgoing<'_>) -> SentRef {
         let alert = message.alert;
-        let text = render_text(alert, None);
+        let text = render_text(alert, &[]);
         tracing::warn!(
             target: "relink::alerts",
             alert = %alert.id,
@@ -123,9 +136,10 @@ impl Notifiers {
     }
 }
 
-/// Turns a reconnect action into a link for one reader: an unguessable, expiring, single-use
-/// token bound to the team and channels (the web server implements it). The link is minted at
-/// delivery time and never stored with the alert.
+/// Turns a reconnect action into links for one reader, one per channel: unguessable, expiring,
+/// single-use tokens bound to the team, the channel and the reader (`reconnect::StoreLinks`
+/// implements it). Links are minted at delivery time and never stored with the alert; an empty
+/// list means "no links for this reader" (the message then points at `/reconnect`).
 #[async_trait]
 pub trait LinkMinter: Send + Sync + fmt::Debug {
     async fn mint(
@@ -133,7 +147,7 @@ pub trait LinkMinter: Send + Sync + fmt::Debug {
         action: &ReconnectAction,
         reader: Destination,
         now: DateTime<Utc>,
-    ) -> Result<Option<SecretString>, String>;
+    ) -> Result<Vec<ChannelLink>, String>;
 }
 
 /// Mints no links: alerts tell the reader to ask the bot with `/reconnect` instead.
@@ -142,12 +156,7 @@ pub struct NoLinks;
 
 #[async_trait]
 impl LinkMinter for NoLinks {
-    async fn mint(
-        &self,
-        _: &ReconnectAction,
-        _: Destination,
-        _: DateTime<Utc>,
-    ) -> Result<Option<SecretString>, String> {
-        Ok(None)
+    async fn mint(&self, _: &ReconnectAction, _: Destination, _: DateTime<Utc>) -> Result<Vec<ChannelLink>, String> {
+        Ok(Vec::new())
     }
 }

@@ -83,6 +83,22 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Adds the pass to the process's metrics (the `metrics` facade; the web server exports them).
+    fn record_metrics(&self) {
+        let classes = [
+            ("valid", self.valid),
+            ("needs_reauth", self.needs_reauth),
+            ("operator", self.operator),
+            ("transient", self.transient),
+            ("unknown", self.unknown),
+        ];
+        for (class, count) in classes {
+            metrics::counter!("relink_checks_total", "outcome" => class).increment(count as u64);
+        }
+        metrics::counter!("relink_renewals_total").increment(self.renewed as u64);
+        metrics::counter!("relink_health_transitions_total").increment(self.transitions as u64);
+    }
+
     fn count(&mut self, verdict: &Verdict) {
         match verdict {
             Verdict::Valid(_) => self.valid += 1,
@@ -177,6 +193,7 @@ impl Checker {
             results.push(checked.result);
         }
         self.store.finish_checks(&self.config.owner, &results, now).await?;
+        outcome.record_metrics();
         Ok(outcome)
     }
 
@@ -199,7 +216,10 @@ impl Checker {
         let health = checked.result.to.clone();
         let failure = checked.result.detail.clone();
         let renewed = checked.renewed;
+        let changed = checked.result.from != checked.result.to;
         self.store.finish_checks(&self.config.owner, &[checked.result], now).await?;
+        metrics::counter!("relink_renewals_total").increment(u64::from(renewed));
+        metrics::counter!("relink_health_transitions_total").increment(u64::from(changed));
         Ok(if renewed {
             RefreshNow::Renewed(health)
         } else {

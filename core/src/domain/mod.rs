@@ -6,6 +6,7 @@ mod channel;
 mod chat;
 mod health;
 mod language;
+mod link;
 mod member;
 mod post;
 mod provider;
@@ -17,6 +18,7 @@ pub use channel::{
 pub use chat::{ChatBinding, ChatPlatform};
 pub use health::{Health, HealthKind, Reason, Transition};
 pub use language::Language;
+pub use link::{ApiKey, ApiKeyId, ApiKeyName, LinkId, LinkStatus, ReconnectLink};
 pub use member::{DiscordUserId, Member, MemberId, MemberName, Role, TelegramUserId};
 pub use post::{PostId, PostStatus, ScheduledPost};
 pub use provider::Provider;

@@ -16,6 +16,7 @@ keyword_enum! {
         GoogleBusiness => "google_business" | "gbp" | "google_business_profile" | "google_my_business",
         Telegram => "telegram" | "tg",
         Threads => "threads",
+        GenericOauth2 => "oauth2" | "generic" | "generic_oauth2" | "oidc",
     }
 }
 
@@ -33,6 +34,7 @@ impl Provider {
             Provider::GoogleBusiness => "Google Business Profile",
             Provider::Telegram => "Telegram",
             Provider::Threads => "Threads",
+            Provider::GenericOauth2 => "OAuth 2.0 network",
         }
     }
 }

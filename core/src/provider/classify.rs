@@ -89,6 +89,8 @@ pub enum Family {
     Google,
     /// The Bot API (`getChat`, `getChatMember`).
     Telegram,
+    /// An OpenID Connect UserInfo endpoint behind RFC 6750 bearer tokens (a declared network).
+    UserInfo,
 }
 
 impl Family {
@@ -102,6 +104,7 @@ impl Family {
             Family::Pinterest => "Pinterest",
             Family::Google => "Google",
             Family::Telegram => "Telegram",
+            Family::UserInfo => "UserInfo",
         }
     }
 
@@ -116,6 +119,7 @@ impl Family {
             Provider::Pinterest => Family::Pinterest,
             Provider::Youtube | Provider::GoogleBusiness => Family::Google,
             Provider::Telegram => Family::Telegram,
+            Provider::GenericOauth2 => Family::UserInfo,
         }
     }
 }
@@ -137,6 +141,7 @@ pub fn answer(family: Family, cx: &Context, answer: &Answer) -> Verdict {
         Family::Linkedin => linkedin(cx, answer),
         Family::X => x(cx, answer),
         Family::Pinterest => pinterest(cx, answer),
+        Family::UserInfo => userinfo(cx, answer),
         Family::Google => google(cx, answer),
         Family::Telegram => telegram(cx, answer),
     };
@@ -533,6 +538,38 @@ pub fn pinterest(cx: &Context, answer: &Answer) -> Verdict {
         403 if ["scope", "tier", "trial"].iter().any(|w| lower.contains(w)) => Verdict::Operator(detail),
         403 => Verdict::Permission(detail),
         _ => fallback_with("Pinterest", answer, detail),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A declared OAuth 2.0 network: OpenID Connect UserInfo behind RFC 6750 bearer tokens
+// ---------------------------------------------------------------------------------------------
+
+/// A UserInfo answer: `sub` names the account. RFC 6750 §3.1: 401 `invalid_token` means the token
+/// is expired, revoked or malformed; 403 `insufficient_scope` that it lacks a scope.
+/// Sources: <https://www.rfc-editor.org/rfc/rfc6750#section-3.1>,
+/// <https://openid.net/specs/openid-connect-core-1_0.html#UserInfoError>
+pub fn userinfo(cx: &Context, answer: &Answer) -> Verdict {
+    if answer.is_success() {
+        let Some(json) = answer.json() else { return fallback("UserInfo", answer) };
+        let account_id = id_of(json.get("sub"));
+        return Verdict::Valid(Validity { account_id, ..Validity::default() });
+    }
+    let challenge = answer
+        .headers
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let detail = format!(
+        "UserInfo {}: {}",
+        answer.status,
+        if challenge.is_empty() { "no WWW-Authenticate" } else { &challenge }
+    );
+    match answer.status {
+        401 => expired_or_invalid(cx),
+        403 => Verdict::Permission(detail),
+        _ => fallback_with("UserInfo", answer, detail),
     }
 }
 

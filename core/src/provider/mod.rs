@@ -12,13 +12,15 @@
 //!   Instagram and Threads have in common).
 //!
 //! Adding a network (TikTok, Threads, Mastodon, Bluesky…) is a `Provider` variant, a policy row
-//! and one adapter file; `threads.rs` is the example.
+//! and one adapter file; `threads.rs` is the example. `generic.rs` is a network the operator
+//! declares in configuration: any OAuth 2.0 server with an OpenID Connect UserInfo endpoint.
 //!
 //! Every endpoint is `base URL + the network's real path`, and every base URL is configuration
 //! ([`ProviderConfig`]), so tests and the demo point all of them at the provider simulator.
 
 pub mod classify;
 mod facebook;
+mod generic;
 mod google;
 mod graph;
 mod http;
@@ -303,6 +305,7 @@ impl Providers {
             Provider::GoogleBusiness => &google::GOOGLE_BUSINESS,
             Provider::Telegram => &telegram::Telegram,
             Provider::Threads => &threads::THREADS,
+            Provider::GenericOauth2 => &generic::GenericOauth2,
         }
     }
 }

@@ -212,6 +212,31 @@ const THREADS: Policy = Policy {
     sources: &["https://developers.facebook.com/docs/threads/get-started/long-lived-tokens"],
 };
 
+/// A network the operator declares: any OAuth 2.0 authorization server with an OpenID Connect
+/// UserInfo endpoint (`{api_base}userinfo`, whose `sub` names the account). Lifetimes come from
+/// the token answers; refresh tokens, when issued, are used and never assumed to rotate (what
+/// comes back is stored either way). PKCE S256 always (RFC 9700 recommends it to every client,
+/// and RFC 6749 servers ignore parameters they do not know). The endpoints have no public
+/// default: `[providers.oauth2]` must name them.
+const GENERIC_OAUTH2: Policy = Policy {
+    provider: Provider::GenericOauth2,
+    access_lifetime: None,
+    renewal: Renewal::RefreshToken,
+    inactivity: None,
+    probe: "GET {api_base}userinfo with the bearer token (OpenID Connect UserInfo): sub names the account",
+    default_api_base: "https://oauth2.invalid/",
+    default_authorize_url: "https://oauth2.invalid/authorize",
+    default_token_url: "https://oauth2.invalid/token",
+    scopes: &["openid"],
+    pkce: true,
+    rate_per_second: 10.0,
+    sources: &[
+        "https://www.rfc-editor.org/rfc/rfc6749",
+        "https://www.rfc-editor.org/rfc/rfc9700",
+        "https://openid.net/specs/openid-connect-core-1_0.html#UserInfo",
+    ],
+};
+
 /// The policy of a network.
 pub fn policy(provider: Provider) -> &'static Policy {
     match provider {
@@ -225,6 +250,7 @@ pub fn policy(provider: Provider) -> &'static Policy {
         Provider::GoogleBusiness => &GOOGLE_BUSINESS,
         Provider::Telegram => &TELEGRAM,
         Provider::Threads => &THREADS,
+        Provider::GenericOauth2 => &GENERIC_OAUTH2,
     }
 }
 

@@ -12,10 +12,12 @@
 //! Instants are stored as milliseconds since the Unix epoch in `BIGINT` columns on both engines.
 
 mod alerts;
+mod api_keys;
 mod channel;
 mod chat;
 mod checks;
 mod keys;
+mod links;
 mod member;
 mod post;
 mod team;
@@ -37,6 +39,7 @@ pub use alerts::{
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};
 pub use keys::ResealReport;
+pub use links::{NewOAuthState, OAuthResult, OAuthState};
 pub use member::NewMember;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");

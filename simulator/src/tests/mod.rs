@@ -104,6 +104,7 @@ impl Harness {
             ]),
             Provider::X => http.get(self.url(provider, "api/2/users/me")).bearer_auth(token),
             Provider::Pinterest => http.get(self.url(provider, "api/user_account")).bearer_auth(token),
+            Provider::GenericOauth2 => http.get(self.url(provider, "api/userinfo")).bearer_auth(token),
             Provider::Youtube | Provider::GoogleBusiness => {
                 http.get(self.url(provider, "api/tokeninfo")).query(&[("access_token", token)])
             }

@@ -17,7 +17,7 @@ async fn every_provider_answers_a_fresh_token_with_its_healthy_shape() {
             Provider::InstagramLogin => got.body["user_id"].clone(),
             Provider::Linkedin => got.body["member_id"].clone(),
             Provider::X => got.body["data"]["id"].clone(),
-            Provider::Youtube | Provider::GoogleBusiness => got.body["sub"].clone(),
+            Provider::Youtube | Provider::GoogleBusiness | Provider::GenericOauth2 => got.body["sub"].clone(),
             Provider::Telegram => json!(got.body["result"]["id"].as_i64().map(|id| id.to_string())),
             _ => got.body["id"].clone(),
         };

@@ -1,5 +1,6 @@
 //! The harness every test module shares: real databases and a store over them.
 //!
+//! - [`browser`]: headless Chromium through ChromeDriver, and oauth2-mock-server on Node.
 //! - [`postgres`]: a private PostgreSQL server per test process (or the one named by
 //!   `RELINK_TEST_POSTGRES_URL`) and a fresh database per test.
 //! - [`fresh_sqlite_url`]: a SQLite file in a directory the test owns.
@@ -10,6 +11,7 @@
 //! - [`Raw`]: a connection of the test's own to the same database, for what the store API must
 //!   not allow (tampering with rows, reading query plans).
 
+pub mod browser;
 pub mod postgres;
 
 use std::path::Path;

@@ -1,0 +1,137 @@
+//! Opaque secrets relink hands out and later recognises: reconnect link tokens, OAuth `state`
+//! values, browser-binding cookies, PKCE verifiers, API keys.
+//!
+//! Each is 256 bits from the operating system's secure random source, written as unpadded
+//! base64url (43 characters, safe in URLs, cookies and headers). The database keeps only the
+//! SHA-256 [`OpaqueToken::hash`] of one (a PKCE verifier, which must be read back, is sealed
+//! instead), so a copy of the database opens no link and authenticates no API call.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::OsRng;
+use chacha20poly1305::aead::rand_core::RngCore as _;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::domain::ParseError;
+
+/// The length of an opaque token's text: 32 bytes in unpadded base64url.
+pub const TOKEN_LEN: usize = 43;
+
+/// A 256-bit secret. `Debug` shows its hash's first bytes, never the secret; there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OpaqueToken(Zeroizing<String>);
+
+impl OpaqueToken {
+    /// A fresh token from the operating system's secure random source.
+    pub fn generate() -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(bytes.as_mut());
+        Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref())))
+    }
+
+    /// Reads a token from text that came from outside (a URL path, a cookie, a header). The
+    /// error names `field` and never repeats the input.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, ParseError> {
+        let well_formed = raw.len() == TOKEN_LEN
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && URL_SAFE_NO_PAD.decode(raw).is_ok_and(|bytes| bytes.len() == 32);
+        if !well_formed {
+            return Err(ParseError::new(field, format!("is not a relink token ({TOKEN_LEN} base64url characters)")));
+        }
+        Ok(Self(Zeroizing::new(raw.to_owned())))
+    }
+
+    /// The secret text, to put in a URL, a cookie or a response that hands it over.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// What the database keeps.
+    pub fn hash(&self) -> [u8; 32] {
+        hash_text(&self.0)
+    }
+
+    /// The PKCE S256 challenge of this token used as a code verifier (RFC 7636 §4.2).
+    pub fn pkce_challenge(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for OpaqueToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hash = self.hash();
+        write!(f, "OpaqueToken(sha256:{:02x}{:02x}{:02x}{:02x}…)", hash[0], hash[1], hash[2], hash[3])
+    }
+}
+
+/// What API keys start with, so a leaked one is recognisable (secret scanners, logs).
+pub const API_KEY_PREFIX: &str = "rlk_";
+
+/// An API key as handed to its owner: the prefix and the token.
+pub fn api_key_text(token: &OpaqueToken) -> String {
+    format!("{API_KEY_PREFIX}{}", token.expose())
+}
+
+/// Reads an API key given by a client. The error never repeats it.
+pub fn parse_api_key(raw: &str) -> Result<OpaqueToken, ParseError> {
+    let token = raw.trim().strip_prefix(API_KEY_PREFIX).ok_or_else(|| {
+        ParseError::new("api key", format!("is not a relink API key (they start with {API_KEY_PREFIX})"))
+    })?;
+    OpaqueToken::parse("api key", token)
+}
+
+/// The SHA-256 of a secret's text.
+pub fn hash_text(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_43_url_safe_characters_and_never_repeat() {
+        let a = OpaqueToken::generate();
+        let b = OpaqueToken::generate();
+        assert_eq!(a.expose().len(), TOKEN_LEN);
+        assert_ne!(a, b);
+        assert_eq!(OpaqueToken::parse("link", a.expose()).unwrap(), a);
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused_without_echoing_them() {
+        let good = OpaqueToken::generate();
+        let cases = [String::new(), "short".into(), format!("{}x", good.expose()), "+".repeat(TOKEN_LEN)];
+        for raw in cases {
+            let err = OpaqueToken::parse("link", &raw).unwrap_err();
+            assert_eq!(err.field, "link");
+            assert!(raw.is_empty() || !err.to_string().contains(&raw), "{err}");
+        }
+    }
+
+    #[test]
+    fn api_keys_carry_a_recognisable_prefix() {
+        let token = OpaqueToken::generate();
+        let text = api_key_text(&token);
+        assert!(text.starts_with("rlk_"));
+        assert_eq!(parse_api_key(&text).unwrap(), token);
+        assert_eq!(parse_api_key(token.expose()).unwrap_err().field, "api key");
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let token = OpaqueToken::generate();
+        assert!(!format!("{token:?}").contains(token.expose()));
+    }
+
+    #[test]
+    fn the_pkce_challenge_matches_rfc_7636() {
+        // RFC 7636 Appendix B.
+        let verifier = OpaqueToken(Zeroizing::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()));
+        assert_eq!(verifier.pkce_challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    }
+}

@@ -1,0 +1,398 @@
+//! Reconnect links and the OAuth authorization requests they start, in the store.
+//!
+//! A link's token and a request's `state` are kept only as SHA-256 hashes; a request's PKCE
+//! verifier is sealed with the keyring, bound to its state's hash. Links and states are consumed
+//! by one `UPDATE … WHERE used_at IS NULL AND expires_at > now RETURNING …`, so two requests
+//! racing for the same one cannot both win, on either engine.
+//!
+//! A completed reconnection ([`Store::complete_reconnect`]) writes the new tokens, the health,
+//! the history and the outbox in one transaction; an account that came back wrong writes only an
+//! `account_mismatch` event ([`Store::record_event`]).
+
+use chrono::{DateTime, Utc};
+
+use super::channel::{corrupt, health_columns, insert_transition};
+use super::{Result, Store, StoreError, parse_column, with_pool};
+use crate::crypto::Binding;
+use crate::domain::{ChannelId, Health, LinkId, MemberId, Provider, ReconnectLink, TeamId, Transition};
+use crate::opaque::OpaqueToken;
+use crate::time::{from_millis, to_millis};
+use crate::token::TokenSet;
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: i64,
+    team_id: i64,
+    channel_id: i64,
+    member_id: Option<i64>,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+const LINK_COLUMNS: &str = "id, team_id, channel_id, member_id, created_at, expires_at, used_at";
+
+impl LinkRow {
+    fn into_link(self) -> ReconnectLink {
+        ReconnectLink {
+            id: LinkId(self.id),
+            team_id: TeamId(self.team_id),
+            channel_id: ChannelId(self.channel_id),
+            member_id: self.member_id.map(MemberId),
+            created_at: from_millis(self.created_at),
+            expires_at: from_millis(self.expires_at),
+            used_at: self.used_at.map(from_millis),
+        }
+    }
+}
+
+/// An OAuth authorization request waiting for its callback.
+#[derive(Debug)]
+pub struct NewOAuthState<'a> {
+    pub state: &'a OpaqueToken,
+    pub provider: Provider,
+    pub channel_id: ChannelId,
+    pub link_id: LinkId,
+    /// The secret of the cookie that binds the request to one browser.
+    pub browser: &'a OpaqueToken,
+    /// The PKCE code verifier, for networks that take PKCE.
+    pub verifier: Option<&'a OpaqueToken>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A consumed authorization request, as the callback needs it.
+#[derive(Debug)]
+pub struct OAuthState {
+    pub id: i64,
+    pub provider: Provider,
+    pub channel_id: ChannelId,
+    pub link_id: LinkId,
+    /// SHA-256 of the browser-binding cookie the request was started with.
+    pub browser_hash: [u8; 32],
+    pub verifier: Option<OpaqueToken>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    id: i64,
+    provider: String,
+    channel_id: i64,
+    link_id: i64,
+    browser_hash: Vec<u8>,
+    verifier_key_id: Option<i64>,
+    verifier_ciphertext: Option<Vec<u8>>,
+}
+
+/// The outcome of a callback, shown at a clean URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthResult {
+    pub outcome: String,
+    pub channel_id: ChannelId,
+    pub link_id: LinkId,
+}
+
+impl Store {
+    /// Stores a new reconnect link by the hash of its token.
+    pub async fn create_link(
+        &self,
+        token: &OpaqueToken,
+        channel_id: ChannelId,
+        member_id: Option<MemberId>,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<ReconnectLink> {
+        let sql = format!(
+            "INSERT INTO reconnect_links (token_hash, team_id, channel_id, member_id, created_at, expires_at) \
+             SELECT $1, team_id, id, $2, $3, $4 FROM channels WHERE id = $5 RETURNING {LINK_COLUMNS}"
+        );
+        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(token.hash().to_vec())
+                .bind(member_id.map(|m| m.0))
+                .bind(to_millis(now))
+                .bind(to_millis(expires_at))
+                .bind(channel_id.0)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::NotFound("the member the link is for does not exist".into())
+            }
+            _ => e.into(),
+        })?;
+        Ok(row.ok_or_else(|| StoreError::NotFound(format!("no channel with id {channel_id}")))?.into_link())
+    }
+
+    /// The link a token names, used or not (showing a link never consumes it).
+    pub async fn link(&self, token: &OpaqueToken) -> Result<Option<ReconnectLink>> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM reconnect_links WHERE token_hash = $1");
+        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token.hash().to_vec()).fetch_optional(pool).await
+        })?;
+        Ok(row.map(LinkRow::into_link))
+    }
+
+    /// A link by its row id.
+    pub async fn link_by_id(&self, id: LinkId) -> Result<Option<ReconnectLink>> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM reconnect_links WHERE id = $1");
+        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(pool).await
+        })?;
+        Ok(row.map(LinkRow::into_link))
+    }
+
+    /// Consumes a link if it is unused and unexpired at `now`; `None` otherwise (the caller
+    /// reads it with [`Store::link`] to say why). Atomic: of two racing callers, one wins.
+    pub async fn consume_link(&self, token: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<ReconnectLink>> {
+        let sql = format!(
+            "UPDATE reconnect_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING {LINK_COLUMNS}"
+        );
+        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(to_millis(now))
+                .bind(token.hash().to_vec())
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(LinkRow::into_link))
+    }
+
+    /// Records an authorization request: the state's and the browser cookie's hashes, the
+    /// sealed PKCE verifier.
+    pub async fn create_oauth_state(&self, new: &NewOAuthState<'_>, now: DateTime<Utc>) -> Result<()> {
+        let state_hash = new.state.hash();
+        let sealed = new
+            .verifier
+            .map(|verifier| self.keyring().seal(Binding::PkceVerifier(state_hash), verifier.expose().as_bytes()));
+        with_pool!(self.db(), |pool| {
+            sqlx::query(
+                "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, verifier_key_id, \
+                 verifier_ciphertext, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(state_hash.to_vec())
+            .bind(new.provider.as_str())
+            .bind(new.channel_id.0)
+            .bind(new.link_id.0)
+            .bind(new.browser.hash().to_vec())
+            .bind(sealed.as_ref().map(|s| i64::from(s.key_id)))
+            .bind(sealed.map(|s| s.bytes))
+            .bind(to_millis(now))
+            .bind(to_millis(new.expires_at))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Consumes the authorization request a `state` names, if it is unused and unexpired; `None`
+    /// for a forged, reused or expired state. The verifier comes back opened.
+    pub async fn consume_oauth_state(&self, state: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<OAuthState>> {
+        let state_hash = state.hash();
+        let row: Option<StateRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(
+                "UPDATE oauth_states SET used_at = $1 WHERE state_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+                 RETURNING id, provider, channel_id, link_id, browser_hash, verifier_key_id, verifier_ciphertext",
+            )
+            .bind(to_millis(now))
+            .bind(state_hash.to_vec())
+            .fetch_optional(pool)
+            .await
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        let verifier = match (row.verifier_key_id, row.verifier_ciphertext) {
+            (Some(key_id), Some(bytes)) => {
+                let key_id = u32::try_from(key_id).map_err(|_| corrupt(format!("key id {key_id}")))?;
+                let plain = self.keyring().open(Binding::PkceVerifier(state_hash), key_id, &bytes)?;
+                let text = std::str::from_utf8(&plain).map_err(|_| corrupt("a PKCE verifier is not text"))?;
+                Some(OpaqueToken::parse("pkce verifier", text).map_err(corrupt)?)
+            }
+            _ => None,
+        };
+        Ok(Some(OAuthState {
+            id: row.id,
+            provider: parse_column(&row.provider)?,
+            channel_id: ChannelId(row.channel_id),
+            link_id: LinkId(row.link_id),
+            browser_hash: row
+                .browser_hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| corrupt("a browser hash is not 32 bytes"))?,
+            verifier,
+        }))
+    }
+
+    /// Records what a callback concluded, under a fresh result token the browser is sent to.
+    pub async fn set_oauth_outcome(&self, state_id: i64, outcome: &str, result: &OpaqueToken) -> Result<()> {
+        with_pool!(self.db(), |pool| {
+            sqlx::query("UPDATE oauth_states SET outcome = $1, result_hash = $2 WHERE id = $3")
+                .bind(outcome)
+                .bind(result.hash().to_vec())
+                .bind(state_id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The outcome a result token names, while its request has not expired.
+    pub async fn oauth_result(&self, result: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<OAuthResult>> {
+        let row: Option<(String, i64, i64)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(
+                "SELECT outcome, channel_id, link_id FROM oauth_states \
+                 WHERE result_hash = $1 AND outcome IS NOT NULL AND expires_at > $2",
+            )
+            .bind(result.hash().to_vec())
+            .bind(to_millis(now))
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(|(outcome, channel, link)| OAuthResult {
+            outcome,
+            channel_id: ChannelId(channel),
+            link_id: LinkId(link),
+        }))
+    }
+
+    /// Deletes authorization requests and links that expired before `before`. Returns how many
+    /// rows went.
+    pub async fn purge_expired_flows(&self, before: DateTime<Utc>) -> Result<u64> {
+        let before = to_millis(before);
+        let states = with_pool!(self.db(), |pool| {
+            sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        let links = with_pool!(self.db(), |pool| {
+            sqlx::query(
+                "DELETE FROM reconnect_links WHERE expires_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM oauth_states s WHERE s.link_id = reconnect_links.id)",
+            )
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(states + links)
+    }
+
+    /// A completed reconnection: the new tokens (a refresh token is never replaced by none), the
+    /// member who reconnected as the channel's authoriser, health `healthy`, the check lease
+    /// dropped (a check of the old token in flight is then discarded) and the next check due at
+    /// `now`. The health change goes to the history and the outbox, and a `reconnected` event to
+    /// the outbox, all in one transaction.
+    pub async fn complete_reconnect(
+        &self,
+        id: ChannelId,
+        tokens: &TokenSet,
+        member: Option<MemberId>,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Transition>> {
+        let mut merged = tokens.clone();
+        if merged.refresh_token.is_none() {
+            merged.refresh_token = self.tokens(id).await?.refresh_token;
+        }
+        let sealed = self.keyring().seal(crate::crypto::Binding::Channel(id), &merged.secret_bytes());
+        let now_ms = to_millis(now);
+        let (to_health, to_reason, reason_detail) = health_columns(&Health::Healthy);
+        let from: Result<Health, StoreError> = with_pool!(self.db(), |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let current: Option<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT health, health_reason, health_detail, team_id FROM channels WHERE id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (health, reason, old_detail, team_id) =
+                    current.ok_or_else(|| StoreError::NotFound(format!("no channel with id {id}")))?;
+                let from = Health::from_parts(&health, reason.as_deref(), old_detail.as_deref()).map_err(corrupt)?;
+                sqlx::query(
+                    "UPDATE channels SET token_key_id = $1, token_ciphertext = $2, token_expires_at = $3, scopes = $4, \
+                     version = version + 1, token_issued_at = $5, refresh_uncertain_at = NULL, updated_at = $5, \
+                     authorized_by = COALESCE($6, authorized_by), health = $7, health_reason = NULL, \
+                     health_detail = NULL, last_checked_at = $5, next_check_at = $5, lease_owner = NULL, \
+                     lease_until = NULL, consecutive_failures = 0 WHERE id = $8",
+                )
+                .bind(i64::from(sealed.key_id))
+                .bind(sealed.bytes)
+                .bind(merged.expires_at.map(to_millis))
+                .bind(merged.scopes.to_string())
+                .bind(now_ms)
+                .bind(member.map(|m| m.0))
+                .bind(to_health)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+                if from != Health::Healthy {
+                    let (from_health, from_reason, _) = health_columns(&from);
+                    insert_transition!(&mut *tx, id.0, team_id, now_ms, (from_health, from_reason), (to_health, to_reason, reason_detail), Some(detail));
+                }
+                let payload = serde_json::json!({ "member_id": member.map(|m| m.0), "previous_health": from.to_string() });
+                sqlx::query(
+                    "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, 'reconnected', $3, $4)",
+                )
+                .bind(team_id)
+                .bind(id.0)
+                .bind(payload.to_string())
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(from)
+            }
+            .await
+        });
+        let from = from?;
+        Ok((from != Health::Healthy).then(|| Transition {
+            channel_id: id,
+            at: from_millis(now_ms),
+            from,
+            to: Health::Healthy,
+            detail: Some(detail.to_owned()),
+        }))
+    }
+
+    /// Appends an event to the outbox (for example `account_mismatch`), outside any transition.
+    pub async fn record_event(
+        &self,
+        team: TeamId,
+        channel: Option<ChannelId>,
+        kind: &str,
+        payload: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self.db(), |pool| {
+            sqlx::query(
+                "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(team.0)
+            .bind(channel.map(|c| c.0))
+            .bind(kind)
+            .bind(payload.to_string())
+            .bind(to_millis(now))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The outbox events of a channel, oldest first: (kind, payload JSON). For operators and tests.
+    pub async fn channel_events(&self, id: ChannelId) -> Result<Vec<(String, serde_json::Value)>> {
+        let rows: Vec<(String, String)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as("SELECT kind, payload FROM events WHERE channel_id = $1 ORDER BY id")
+                .bind(id.0)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter().map(|(kind, payload)| Ok((kind, serde_json::from_str(&payload).map_err(corrupt)?))).collect()
+    }
+}

@@ -1,0 +1,421 @@
+//! The web server on SQLite and PostgreSQL, driven over HTTP the way a browser would, against the
+//! provider simulator: a reconnect link completes the OAuth flow; every way of cheating or
+//! failing it is refused with nothing overwritten; the API wants its team's key and names the
+//! field of bad input; every path of the OpenAPI document answers.
+
+// These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
+// a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use relink_core::checker::{Checker, CheckerConfig};
+use relink_core::opaque::{OpaqueToken, api_key_text};
+use relink_core::provider::Providers;
+use relink_core::reconnect::mint_link;
+use relink_core::token::TokenSet;
+use relink_core::{ApiKeyName, Channel, Health, Provider, Reason, Team};
+use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Running, Simulator};
+use relink_web::{AppState, WebSettings};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use secrecy::ExposeSecret as _;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::support::{TestStore, both_engines, new_channel};
+
+/// A store, the simulator, and relink's web server on loopback, all on the test clock.
+pub struct WebRig {
+    pub db: TestStore,
+    pub sim: Running,
+    pub base: Url,
+    pub settings: WebSettings,
+    pub http: reqwest::Client,
+    pub team: Team,
+    shutdown: CancellationToken,
+}
+
+impl Drop for WebRig {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl WebRig {
+    pub async fn new(db: TestStore) -> Self {
+        let sim = Simulator::new(Arc::new(db.clock.clone())).spawn().await.expect("the simulator starts");
+        let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 1_000.0);
+        Self::with_providers(db, sim, providers).await
+    }
+
+    pub async fn with_providers(db: TestStore, sim: Running, providers: Providers) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().expect("an address"))).expect("a URL");
+        let settings = WebSettings::new(base.clone(), Duration::from_secs(24 * 3_600));
+        let config = CheckerConfig { owner: "web-test".into(), ..CheckerConfig::default() };
+        let checker = Arc::new(Checker::new(db.store.clone(), providers, config));
+        let state = AppState::new(db.store.clone(), checker, settings.clone(), Arc::new(db.clock.clone()));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
+        let team = db.team("Acme").await;
+        Self { db, sim, base, settings, http, team, shutdown }
+    }
+
+    pub fn sim(&self) -> &Simulator {
+        self.sim.simulator()
+    }
+
+    /// A simulator account and its channel in relink, with the tokens the simulator issued.
+    pub async fn channel(&self, provider: Provider, account: &str) -> Channel {
+        let issued = self.sim().add_account(provider, account, AccountOptions::default()).expect("add the account");
+        let tokens = TokenSet {
+            access_token: issued.access_token.clone().into(),
+            refresh_token: issued.refresh_token.clone().map(Into::into),
+            expires_at: issued.expires_at,
+            scopes: relink_core::Scopes::default(),
+        };
+        let channel = new_channel(&self.team, provider, account, None);
+        self.db.store.add_channel(&channel, &tokens, self.db.now()).await.expect("add the channel")
+    }
+
+    pub async fn link(&self, channel: &Channel) -> String {
+        let minted = mint_link(&self.db.store, &self.settings.links, channel.id, None, self.db.now())
+            .await
+            .expect("mint a link");
+        minted.url.expose_secret().to_owned()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.base.join(path).expect("a path").to_string()
+    }
+
+    /// The button: returns the redirect to the network and the browser-binding cookie.
+    pub async fn press(&self, link: &str) -> (String, String) {
+        let response = self.http.post(link).send().await.expect("POST the link");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap_or_default());
+        let cookie =
+            response.headers()[SET_COOKIE].to_str().expect("text").split(';').next().expect("a pair").to_owned();
+        (location(&response), cookie)
+    }
+
+    /// The network's authorize step: where it sends the browser back.
+    pub async fn authorize(&self, url: &str) -> String {
+        let response = self.http.get(url).send().await.expect("GET authorize");
+        assert_eq!(response.status(), StatusCode::FOUND, "{}", response.text().await.unwrap_or_default());
+        location(&response)
+    }
+
+    /// The callback with (or without) the cookie; follows the redirect to the outcome page.
+    pub async fn finish(&self, callback: &str, cookie: Option<&str>) -> (StatusCode, String, String) {
+        let mut request = self.http.get(callback);
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        let response = request.send().await.expect("GET the callback");
+        if response.status() != StatusCode::SEE_OTHER {
+            let status = response.status();
+            return (status, String::new(), response.text().await.expect("a page"));
+        }
+        let result = location(&response);
+        let page = self.http.get(&result).send().await.expect("GET the result");
+        (page.status(), result, page.text().await.expect("a page"))
+    }
+
+    pub async fn access_token(&self, channel: &Channel) -> String {
+        self.db.store.tokens(channel.id).await.expect("tokens").access_token.expose_secret().to_owned()
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[LOCATION].to_str().expect("a text Location").to_owned()
+}
+
+both_engines!(
+    a_reconnect_link_completes_the_flow_and_the_channel_is_healthy,
+    every_refusal_leaves_the_channel_untouched,
+    a_different_account_is_refused_and_noted_for_the_incident,
+    the_api_wants_its_teams_key_and_names_bad_fields,
+);
+
+async fn a_reconnect_link_completes_the_flow_and_the_channel_is_healthy(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    let now = rig.db.now();
+    rig.db.store.set_health(channel.id, &Health::NeedsReauth(Reason::PasswordChanged), None, now).await.unwrap();
+    let old_access = rig.access_token(&channel).await;
+    let link = rig.link(&channel).await;
+
+    // Chat apps fetch links for previews: showing the page twice consumes nothing.
+    for _ in 0..2 {
+        let page = rig.http.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self' http://127.0.0.1"), "{csp}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Reconnect brand page") && html.contains("<form method=\"post\">"), "{html}");
+    }
+
+    let (authorize, cookie) = rig.press(&link).await;
+    assert!(cookie.starts_with("__Host-relink_flow="), "loopback counts as secure: {cookie}");
+    let authorize = Url::parse(&authorize).unwrap();
+    let query: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    let get = |k: &str| query.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    assert_eq!(get("code_challenge_method").as_deref(), Some("S256"), "X takes PKCE");
+    assert_eq!(get("redirect_uri").unwrap(), rig.url("oauth/callback/x"), "built from the public URL");
+    let callback = rig.authorize(authorize.as_str()).await;
+    let (status, result, page) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("brand page is connected again"), "{page}");
+    assert!(!result.contains("code=") && !result.contains("state="), "the outcome lives at a clean URL: {result}");
+
+    let after = rig.db.store.channel(channel.id).await.unwrap();
+    assert_eq!(after.health, Health::Healthy);
+    let new_access = rig.access_token(&channel).await;
+    assert_ne!(new_access, old_access);
+    assert_eq!(new_access, rig.sim().tokens(Provider::X, "brand").unwrap().access_token);
+    let kinds: Vec<String> =
+        rig.db.store.channel_events(channel.id).await.unwrap().into_iter().map(|(k, _)| k).collect();
+    assert!(kinds.ends_with(&["health_changed".into(), "reconnected".into()]), "{kinds:?}");
+    let link_again = rig.http.post(&link).send().await.unwrap();
+    assert_eq!(link_again.status(), StatusCode::GONE, "single-use");
+}
+
+async fn every_refusal_leaves_the_channel_untouched(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    let before = rig.access_token(&channel).await;
+    let untouched = || async {
+        assert_eq!(rig.access_token(&channel).await, before, "the tokens were overwritten");
+        assert_eq!(rig.db.store.channel(channel.id).await.unwrap().health, Health::Unknown);
+    };
+
+    // Unknown and malformed links.
+    let unknown = rig.url(&format!("r/{}", OpaqueToken::generate().expose()));
+    assert_eq!(rig.http.get(&unknown).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(rig.http.post(&unknown).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(rig.http.get(rig.url("r/not-a-token")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // An expired link: shown as expired, and the button does nothing.
+    let expired = rig.link(&channel).await;
+    rig.db.clock.advance(chrono::Duration::hours(25));
+    let page = rig.http.get(&expired).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::GONE);
+    assert!(page.text().await.unwrap().contains("This link has expired"));
+    assert_eq!(rig.http.post(&expired).send().await.unwrap().status(), StatusCode::GONE);
+
+    // A reused link.
+    let link = rig.link(&channel).await;
+    let (authorize, cookie) = rig.press(&link).await;
+    let reused = rig.http.post(&link).send().await.unwrap();
+    assert_eq!(reused.status(), StatusCode::GONE);
+    assert!(reused.text().await.unwrap().contains("already used"));
+
+    // A forged state.
+    let callback = rig.authorize(&authorize).await;
+    let forged = Url::parse(&callback).unwrap();
+    let code = forged.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let forged_url = rig.url(&format!("oauth/callback/x?code={code}&state={}", OpaqueToken::generate().expose()));
+    let (status, _, page) = rig.finish(&forged_url, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("cannot be completed"), "{page}");
+
+    // The state from another browser (no cookie, or another cookie): refused and burnt.
+    let other_cookie = format!("__Host-relink_flow={}", OpaqueToken::generate().expose());
+    let (status, _, page) = rig.finish(&callback, Some(&other_cookie)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("Finish in the browser you started in"));
+    // The same state again, now with the right cookie: a reused state.
+    let (status, _, _) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    untouched().await;
+
+    // The callback on the wrong network's path (mix-up).
+    let (authorize, cookie) = rig.press(&rig.link(&channel).await).await;
+    let callback = rig.authorize(&authorize).await.replace("/oauth/callback/x?", "/oauth/callback/pinterest?");
+    let (status, _, page) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("wrong network"), "{page}");
+    untouched().await;
+
+    // Authorization code injection: flow B's code replayed into flow A (A's state and cookie).
+    let (authorize_a, cookie_a) = rig.press(&rig.link(&channel).await).await;
+    let (authorize_b, _) = rig.press(&rig.link(&channel).await).await;
+    let callback_a = Url::parse(&rig.authorize(&authorize_a).await).unwrap();
+    let callback_b = Url::parse(&rig.authorize(&authorize_b).await).unwrap();
+    let param = |url: &Url, key: &str| url.query_pairs().find(|(k, _)| k == key).unwrap().1.into_owned();
+    let injected =
+        rig.url(&format!("oauth/callback/x?code={}&state={}", param(&callback_b, "code"), param(&callback_a, "state")));
+    let (status, _, page) = rig.finish(&injected, Some(&cookie_a)).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "PKCE binds the code to its flow: {page}");
+    assert!(page.contains("did not complete the sign-in"));
+    untouched().await;
+
+    // The person cancelled on the network.
+    rig.sim().cancel_authorize(Provider::X, "brand").unwrap();
+    let (authorize, cookie) = rig.press(&rig.link(&channel).await).await;
+    let callback = rig.authorize(&authorize).await;
+    assert!(callback.contains("error=access_denied"));
+    let (status, _, page) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Reconnection cancelled") && page.contains("Nothing was changed"), "{page}");
+    untouched().await;
+}
+
+async fn a_different_account_is_refused_and_noted_for_the_incident(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    rig.sim().add_account(Provider::X, "someone-else", AccountOptions::default()).unwrap();
+    rig.sim().set_login_as(Provider::X, "someone-else").unwrap();
+    let before = rig.access_token(&channel).await;
+    let (authorize, cookie) = rig.press(&rig.link(&channel).await).await;
+    let callback = rig.authorize(&authorize).await;
+    let (status, _, page) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("A different account came back") && page.contains("someone-else"), "{page}");
+    assert_eq!(rig.access_token(&channel).await, before);
+    let events = rig.db.store.channel_events(channel.id).await.unwrap();
+    let (kind, payload) = events.last().expect("an event");
+    assert_eq!(kind, "account_mismatch");
+    assert_eq!(payload["expected_account"], "brand");
+    assert_eq!(payload["got_account"], "someone-else");
+}
+
+async fn the_api_wants_its_teams_key_and_names_bad_fields(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    let other_team = rig.db.team("Other").await;
+    let key = |team: &Team, name: &str| {
+        let secret = OpaqueToken::generate();
+        let store = rig.db.store.clone();
+        let (team, name, now) = (team.id, ApiKeyName::parse(name).unwrap(), rig.db.now());
+        async move {
+            store.create_api_key(team, &name, &secret, now).await.unwrap();
+            api_key_text(&secret)
+        }
+    };
+    let acme_key = key(&rig.team, "publisher").await;
+    let other_key = key(&other_team, "publisher").await;
+    let channels = rig.url("api/v1/channels");
+    let token_url = rig.url(&format!("api/v1/channels/{}/access-token", channel.id));
+
+    // No key, a malformed key, an unknown key.
+    let bare = rig.http.get(&channels).send().await.unwrap();
+    assert_eq!(bare.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(bare.headers()["www-authenticate"], "Bearer realm=\"relink\"");
+    assert_eq!(bare.json::<Value>().await.unwrap()["error"]["code"], "unauthorized");
+    for bad in ["Bearer nope", "Basic abc", &format!("Bearer {}", api_key_text(&OpaqueToken::generate()))] {
+        let got = rig.http.get(&channels).header("authorization", bad).send().await.unwrap();
+        assert_eq!(got.status(), StatusCode::UNAUTHORIZED, "{bad}");
+    }
+
+    // The right key lists the team's channels; another team's key cannot see them.
+    let listed: Value = rig.http.get(&channels).bearer_auth(&acme_key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["channels"][0]["account_id"], "brand");
+    assert_eq!(listed["channels"][0]["health"], "unknown");
+    let theirs = rig.http.post(&token_url).bearer_auth(&other_key).send().await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND, "another team's channel does not exist for them");
+    let other_list: Value = rig.http.get(&channels).bearer_auth(&other_key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(other_list["channels"], json!([]));
+
+    // A fresh access token, never cached.
+    let token = rig.http.post(&token_url).bearer_auth(&acme_key).send().await.unwrap();
+    assert_eq!(token.status(), StatusCode::OK);
+    assert_eq!(token.headers()["cache-control"], "no-store");
+    let body: Value = token.json().await.unwrap();
+    assert_eq!(body["access_token"], rig.access_token(&channel).await.as_str());
+
+    // A spent token is refreshed first.
+    rig.db.clock.advance(chrono::Duration::hours(3));
+    let body: Value = rig.http.post(&token_url).bearer_auth(&acme_key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["access_token"], rig.sim().tokens(Provider::X, "brand").unwrap().access_token.as_str());
+
+    // A channel that needs a person: 409 with the reason.
+    let now = rig.db.now();
+    rig.db.store.set_health(channel.id, &Health::NeedsReauth(Reason::AppRevoked), None, now).await.unwrap();
+    let refused = rig.http.post(&token_url).bearer_auth(&acme_key).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "needs_reconnect");
+    assert_eq!(body["error"]["reason"], "app_revoked");
+
+    // Malformed bodies name the field.
+    let cases = [
+        (json!({ "account_id": "a", "name": "A", "tokens": { "access_token": "t" } }), 400, "provider"),
+        (json!({ "provider": 7, "account_id": "a", "name": "A", "tokens": {} }), 400, "provider"),
+        (
+            json!({ "provider": "myspace", "account_id": "a", "name": "A", "tokens": { "access_token": "t" } }),
+            422,
+            "provider",
+        ),
+        (
+            json!({ "provider": "x", "account_id": "a b", "name": "A", "tokens": { "access_token": "t" } }),
+            422,
+            "account id",
+        ),
+        (
+            json!({ "provider": "x", "account_id": "a", "name": "A", "tokens": { "expires_in": 5 } }),
+            422,
+            "tokens.access_token",
+        ),
+        (json!({ "provider": "x", "account_id": "a", "name": "A", "tokens": {}, "extra": 1 }), 400, "extra"),
+    ];
+    for (body, status, field) in cases {
+        let got = rig.http.post(&channels).bearer_auth(&acme_key).json(&body).send().await.unwrap();
+        assert_eq!(got.status().as_u16(), status, "{body}");
+        let error: Value = got.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    let not_json = rig.http.post(&channels).bearer_auth(&acme_key).body("{").send().await.unwrap();
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+
+    // Register, schedule, cancel, record activity.
+    let body = json!({ "provider": "linkedin", "account_id": "li-1", "name": "Acme LinkedIn",
+                       "tokens": { "access_token": "tok", "refresh_token": "ref", "expires_in": 3600 } });
+    let created = rig.http.post(&channels).bearer_auth(&acme_key).json(&body).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let posts = rig.url(&format!("api/v1/channels/{id}/posts"));
+    let due = json!({ "due_at": "+3d", "ref": "post-1" });
+    let post: Value =
+        rig.http.post(&posts).bearer_auth(&acme_key).json(&due).send().await.unwrap().json().await.unwrap();
+    assert_eq!(post["status"], "pending");
+    let bad_due =
+        rig.http.post(&posts).bearer_auth(&acme_key).json(&json!({ "due_at": "someday" })).send().await.unwrap();
+    assert_eq!(bad_due.json::<Value>().await.unwrap()["error"]["field"], "due_at");
+    let cancel = rig.url(&format!("api/v1/posts/{}", post["id"]));
+    assert_eq!(rig.http.delete(&cancel).bearer_auth(&other_key).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let cancelled: Value = rig.http.delete(&cancel).bearer_auth(&acme_key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    let activity = rig.url(&format!("api/v1/channels/{id}/activity"));
+    assert_eq!(rig.http.post(&activity).bearer_auth(&acme_key).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let revoked = rig.db.store.revoke_api_key(rig.team.id, &ApiKeyName::parse("publisher").unwrap(), now).await;
+    assert!(revoked.is_ok());
+    assert_eq!(rig.http.get(&channels).bearer_auth(&acme_key).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn every_path_of_the_openapi_document_is_served() {
+    let rig = WebRig::new(TestStore::open(relink_core::store::Engine::Sqlite).await).await;
+    let spec: Value = rig.http.get(rig.url("openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let paths = spec["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 6);
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let url = rig.url(path.trim_start_matches('/').replace("{id}", "1").as_str());
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let status = rig.http.request(method.clone(), &url).send().await.unwrap().status();
+            // Without a key every documented operation exists and asks for one.
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        }
+    }
+    let metrics = rig.http.get(rig.url("metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("relink_http_request_duration_seconds"), "{metrics}");
+    assert!(metrics.contains("relink_alerts_delivered_total") && metrics.contains("relink_incidents_open"));
+}
