@@ -237,7 +237,7 @@ async fn main() {
                         break;
                     }
                     checked.fetch_add((outcome.claimed - outcome.deferred) as u64, Ordering::Relaxed);
-                    claim_times.lock().expect("times").push(outcome.claim_time);
+                    claim_times.lock().expect("times").push((outcome.claim_time, outcome.finish_time));
                 }
             })
         })
@@ -248,8 +248,10 @@ async fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     let checked = checked.load(Ordering::Relaxed);
     let rss = peak_rss_mib();
-    let mut times = claim_times.lock().expect("times").clone();
+    let (mut times, mut finishes): (Vec<Duration>, Vec<Duration>) =
+        claim_times.lock().expect("times").iter().copied().unzip();
     times.sort();
+    finishes.sort();
     let rate = checked as f64 / elapsed;
     println!("checked {checked} channels in {elapsed:.1} s");
     println!("sustained: {rate:.0} checks/s ({:.0} % of the ceiling)", 100.0 * rate / ceiling);
@@ -260,6 +262,11 @@ async fn main() {
         args.batch,
         percentile(&times, 0.5).as_secs_f64() * 1e3,
         percentile(&times, 0.99).as_secs_f64() * 1e3
+    );
+    println!(
+        "writing a batch's results: p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&finishes, 0.5).as_secs_f64() * 1e3,
+        percentile(&finishes, 0.99).as_secs_f64() * 1e3
     );
     let health = store.health_counts().await.expect("health");
     println!("health after the run: {health:?}");

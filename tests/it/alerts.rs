@@ -446,6 +446,7 @@ async fn an_alert_survives_a_crash_between_the_transition_and_its_delivery(db: T
 }
 
 async fn transient_failures_are_retried_and_permanent_ones_dead_lettered_until_retried(db: TestStore) {
+    let metrics = relink_web::install_recorder().expect("the Prometheus recorder");
     let rig = Rig::new(db).await;
     let channel = rig.channel(&rig.team, "1", "Acme Facebook", None, None).await;
     {
@@ -496,6 +497,18 @@ async fn transient_failures_are_retried_and_permanent_ones_dead_lettered_until_r
     rig.live(Duration::days(1)).await;
     let failed = rig.db.store.deliveries(true, None, 10).await.expect("failed deliveries");
     assert_eq!(failed.iter().map(|d| (d.destination, d.attempts)).collect::<Vec<_>>(), [(BOB, 8)]);
+
+    // Operators see deliveries and failures per platform (other tests add to the same counters).
+    let rendered = metrics.render();
+    let counted = |series: &str| -> f64 {
+        rendered
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} is missing from\n{rendered}"))
+    };
+    assert!(counted("relink_alerts_delivered_total{platform=\"discord\"}") >= 1.0);
+    assert!(counted("relink_alerts_delivered_total{platform=\"telegram\"}") >= 2.0);
+    assert!(counted("relink_alerts_failed_total{platform=\"telegram\"}") >= 2.0);
 }
 
 async fn a_snooze_silences_reminders_but_not_a_new_reason_or_a_post_due_within_a_day(db: TestStore) {

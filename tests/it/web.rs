@@ -392,6 +392,9 @@ async fn the_api_wants_its_teams_key_and_names_bad_fields(db: TestStore) {
     assert_eq!(rig.http.delete(&cancel).bearer_auth(&other_key).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     let cancelled: Value = rig.http.delete(&cancel).bearer_auth(&acme_key).send().await.unwrap().json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
+    let not_an_id = rig.http.get(rig.url("api/v1/channels/acme")).bearer_auth(&acme_key).send().await.unwrap();
+    assert_eq!(not_an_id.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(not_an_id.json::<Value>().await.unwrap()["error"]["field"], "id");
     let activity = rig.url(&format!("api/v1/channels/{id}/activity"));
     assert_eq!(rig.http.post(&activity).bearer_auth(&acme_key).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     let revoked = rig.db.store.revoke_api_key(rig.team.id, &ApiKeyName::parse("publisher").unwrap(), now).await;

@@ -60,6 +60,21 @@ impl FromRequestParts<AppState> for TeamKey {
     }
 }
 
+/// The numeric id in a path (`/channels/{id}`, `/posts/{id}`): anything else is a JSON 400 that
+/// names the `id` field, like every other bad input.
+pub(crate) struct Id(i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<i64>::from_request_parts(parts, state).await {
+            Ok(Path(id)) if id > 0 => Ok(Id(id)),
+            _ => Err(ApiError::invalid(StatusCode::BAD_REQUEST, "id", "the id in the path must be a positive number")),
+        }
+    }
+}
+
 /// A JSON body read with the path of the field at fault in every error.
 pub(crate) struct Body<T>(T);
 
@@ -150,7 +165,7 @@ pub(crate) async fn list_channels(State(app): State<AppState>, key: TeamKey) -> 
 pub(crate) async fn get_channel(
     State(app): State<AppState>,
     key: TeamKey,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(channel_json(&own_channel(&app, &key, id).await?)))
 }
@@ -206,11 +221,7 @@ pub(crate) async fn register_channel(
 /// `POST /api/v1/channels/{id}/access-token`: a working access token for publishing. A token
 /// that is spent (or within five minutes of it) is renewed first where the network allows it;
 /// a channel that needs a person answers 409 with the reason.
-pub(crate) async fn access_token(
-    State(app): State<AppState>,
-    key: TeamKey,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
+pub(crate) async fn access_token(State(app): State<AppState>, key: TeamKey, Id(id): Id) -> Result<Response, ApiError> {
     let channel = own_channel(&app, &key, id).await?;
     let needs_reconnect = |reason: String| ApiError {
         reason: Some(reason),
@@ -284,7 +295,7 @@ pub(crate) struct ActivityBody {
 pub(crate) async fn record_activity(
     State(app): State<AppState>,
     key: TeamKey,
-    Path(id): Path<i64>,
+    Id(id): Id,
     bytes: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
     let channel = own_channel(&app, &key, id).await?;
@@ -309,11 +320,7 @@ pub(crate) struct PostBody {
 }
 
 /// `GET /api/v1/channels/{id}/posts`: the channel's pending posts.
-pub(crate) async fn list_posts(
-    State(app): State<AppState>,
-    key: TeamKey,
-    Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list_posts(State(app): State<AppState>, key: TeamKey, Id(id): Id) -> Result<Json<Value>, ApiError> {
     let channel = own_channel(&app, &key, id).await?;
     let posts = app.store().posts(key.team(), Some(channel.id), false).await?;
     Ok(Json(json!({ "posts": posts.iter().map(post_json).collect::<Vec<_>>() })))
@@ -323,7 +330,7 @@ pub(crate) async fn list_posts(
 pub(crate) async fn schedule_post(
     State(app): State<AppState>,
     key: TeamKey,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Body(body): Body<PostBody>,
 ) -> Result<Response, ApiError> {
     let channel = own_channel(&app, &key, id).await?;
@@ -342,7 +349,7 @@ pub(crate) async fn schedule_post(
 pub(crate) async fn cancel_post(
     State(app): State<AppState>,
     key: TeamKey,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     if id <= 0 {
         return Err(ApiError::not_found(format!("the team has no post with id {id}")));

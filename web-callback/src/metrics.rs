@@ -104,5 +104,9 @@ pub(crate) async fn render(State(app): State<AppState>) -> Response {
         }
         Err(error) => tracing::warn!(%error, "metrics: cannot count channels by health"),
     }
+    match app.store().open_incident_count().await {
+        Ok(open) => metrics::gauge!("relink_incidents_open").set(open as f64),
+        Err(error) => tracing::warn!(%error, "metrics: cannot count open incidents"),
+    }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

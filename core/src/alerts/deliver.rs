@@ -90,14 +90,19 @@ impl Deliverer {
         let mut outcome = DeliveryOutcome { claimed: claims.len(), ..DeliveryOutcome::default() };
         for claim in claims {
             let (result, edited) = self.attempt(&claim, now).await;
+            let platform = claim.destination.platform().map_or("console", |p| p.as_str());
             match &result {
-                DeliveryResult::Sent(_) => outcome.sent += 1,
+                DeliveryResult::Sent(_) => {
+                    outcome.sent += 1;
+                    metrics::counter!("relink_alerts_delivered_total", "platform" => platform).increment(1);
+                }
                 DeliveryResult::Retry { error, .. } => {
                     outcome.retried += 1;
                     tracing::info!(delivery = %claim.id, destination = %claim.destination, %error, "delivery will be retried");
                 }
                 DeliveryResult::Dead { error } => {
                     outcome.dead += 1;
+                    metrics::counter!("relink_alerts_failed_total", "platform" => platform).increment(1);
                     tracing::warn!(delivery = %claim.id, destination = %claim.destination, %error, "delivery failed for good; `relink alerts failed` lists it");
                 }
             }

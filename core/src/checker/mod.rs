@@ -80,6 +80,8 @@ pub struct Outcome {
     pub transitions: usize,
     /// How long the claim query took.
     pub claim_time: Duration,
+    /// How long writing the batch's results took.
+    pub finish_time: Duration,
 }
 
 impl Outcome {
@@ -192,7 +194,9 @@ impl Checker {
             outcome.transitions += usize::from(checked.result.from != checked.result.to);
             results.push(checked.result);
         }
+        let finishing = std::time::Instant::now();
         self.store.finish_checks(&self.config.owner, &results, now).await?;
+        outcome.finish_time = finishing.elapsed();
         outcome.record_metrics();
         Ok(outcome)
     }

@@ -738,6 +738,14 @@ impl Store {
         row.ok_or_else(|| StoreError::NotFound(format!("no incident with id {id}")))?.into_incident()
     }
 
+    /// How many incidents are open, over every team (the `relink_incidents_open` gauge).
+    pub async fn open_incident_count(&self) -> Result<u64> {
+        let count: i64 = with_pool!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM incidents WHERE resolved_at IS NULL").fetch_one(pool).await
+        })?;
+        Ok(count.max(0) as u64)
+    }
+
     /// A team's incidents (or everyone's), open ones only unless `all`, oldest first.
     pub async fn incidents(&self, team: Option<TeamId>, all: bool) -> Result<Vec<Incident>> {
         let sql = format!(

@@ -105,10 +105,11 @@ macro_rules! insert_transition {
         .bind($detail)
         .execute($tx)
         .await?;
-        let payload = serde_json::json!({
-            "from": $from_health, "from_reason": $from_reason,
-            "to": $to_health, "to_reason": $to_reason, "reason_detail": $reason_detail, "detail": $detail,
-        });
+        let payload = $crate::store::channel::transition_payload(
+            ($from_health, $from_reason),
+            ($to_health, $to_reason, $reason_detail),
+            $detail,
+        );
         sqlx::query(
             "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, 'health_changed', $3, $4)",
         )
@@ -121,6 +122,18 @@ macro_rules! insert_transition {
     }};
 }
 pub(super) use insert_transition;
+
+/// The payload of a `health_changed` event.
+pub(crate) fn transition_payload(
+    (from, from_reason): (&str, Option<&str>),
+    (to, to_reason, reason_detail): (&str, Option<&str>, Option<&str>),
+    detail: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "from": from, "from_reason": from_reason,
+        "to": to, "to_reason": to_reason, "reason_detail": reason_detail, "detail": detail,
+    })
+}
 
 /// The stored columns of a health: (health, reason, reason detail).
 pub(super) fn health_columns(health: &Health) -> (&'static str, Option<&'static str>, Option<&str>) {

@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns, insert_transition};
-use super::{Result, Store, StoreError, with_pool};
+use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns, transition_payload};
+use super::{Pool, Result, Store, StoreError, with_pool};
 use crate::crypto::Binding;
 use crate::domain::{Channel, ChannelId, Health, Scopes};
 use crate::time::{from_millis, to_millis};
@@ -50,6 +50,60 @@ struct ClaimRow {
 
 const CLAIM_EXTRA: &str = "token_key_id, token_ciphertext, version, token_issued_at, consecutive_failures, \
     failure_days, last_failure_day, refresh_uncertain_at, operator_problem";
+
+/// One result as a row of the batch `finish_checks` writes.
+fn result_row(result: &CheckResult) -> serde_json::Value {
+    let (health, reason, reason_detail) = health_columns(&result.to);
+    serde_json::json!({
+        "id": result.channel_id.0,
+        "health": health,
+        "reason": reason,
+        "reason_detail": reason_detail,
+        "next_check_at": to_millis(result.next_check_at),
+        "failures": result.consecutive_failures,
+        "failure_days": result.failure_days,
+        "last_failure_day": result.last_failure_day,
+        "expiry": result.learned_expiry.map(to_millis),
+        "scopes": result.learned_scopes.as_ref().map(ToString::to_string),
+        "uncertain": result.refresh_uncertain_at.map(to_millis),
+        "operator": result.operator_problem,
+    })
+}
+
+/// The history rows and outbox events of the written results, in the results' order: a health
+/// change, then a newly seen operator problem, per channel.
+fn transition_rows(
+    results: &[CheckResult],
+    written: &std::collections::HashSet<i64>,
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let mut history = Vec::new();
+    let mut events = Vec::new();
+    for result in results.iter().filter(|r| written.contains(&r.channel_id.0)) {
+        let (channel_id, team_id) = (result.channel_id.0, result.team_id.0);
+        if result.from != result.to {
+            let (from, from_reason, _) = health_columns(&result.from);
+            let (to, to_reason, reason_detail) = health_columns(&result.to);
+            let detail = result.detail.as_deref();
+            history.push(serde_json::json!({
+                "channel_id": channel_id, "from": from, "from_reason": from_reason, "to": to,
+                "to_reason": to_reason, "reason_detail": reason_detail, "detail": detail,
+            }));
+            let payload = transition_payload((from, from_reason), (to, to_reason, reason_detail), detail);
+            events.push(serde_json::json!({
+                "team_id": team_id, "channel_id": channel_id, "kind": "health_changed", "payload": payload.to_string(),
+            }));
+        }
+        if let Some(problem) = &result.operator_problem
+            && result.previous_operator_problem.as_ref() != Some(problem)
+        {
+            let payload = serde_json::json!({ "problem": problem });
+            events.push(serde_json::json!({
+                "team_id": team_id, "channel_id": channel_id, "kind": "operator_problem", "payload": payload.to_string(),
+            }));
+        }
+    }
+    (history, events)
+}
 
 /// What a finished check writes back.
 #[derive(Debug, Clone)]
@@ -117,6 +171,7 @@ impl Store {
                           AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_check_at LIMIT $4 {lock}) \
              RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
         );
+        let turn = self.db().write_turn().await;
         let rows: Vec<ClaimRow> = with_pool!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(owner)
@@ -126,6 +181,7 @@ impl Store {
                 .fetch_all(pool)
                 .await
         })?;
+        drop(turn);
         let mut claims = rows.into_iter().map(|row| self.claim_from_row(row)).collect::<Result<Vec<_>>>()?;
         self.fill_first_posts(&mut claims, now).await?;
         Ok(claims)
@@ -261,76 +317,84 @@ impl Store {
             return Ok(0);
         }
         let now_ms = to_millis(now);
-        let written: Result<usize, StoreError> = with_pool!(self.db(), |pool| {
+        // The whole batch travels as one JSON parameter and is written by three statements,
+        // whatever its size: a statement per row costs a round trip to the database each (on
+        // SQLite a hop to its worker thread), which dominated a check's cost.
+        let rows = serde_json::Value::Array(results.iter().map(result_row).collect()).to_string();
+        let elements = self.json_elements();
+        let update = format!(
+            "UPDATE channels SET health = v.health, health_reason = v.reason, health_detail = v.reason_detail, \
+             next_check_at = v.next_check_at, last_checked_at = $2, consecutive_failures = v.failures, \
+             failure_days = v.failure_days, last_failure_day = v.last_failure_day, \
+             token_expires_at = COALESCE(v.expiry, channels.token_expires_at), scopes = COALESCE(v.scopes, channels.scopes), \
+             refresh_uncertain_at = v.uncertain, operator_problem = v.operator, lease_owner = NULL, lease_until = NULL \
+             FROM (SELECT CAST(value ->> 'id' AS BIGINT) AS id, value ->> 'health' AS health, \
+                          value ->> 'reason' AS reason, value ->> 'reason_detail' AS reason_detail, \
+                          CAST(value ->> 'next_check_at' AS BIGINT) AS next_check_at, \
+                          CAST(value ->> 'failures' AS BIGINT) AS failures, \
+                          CAST(value ->> 'failure_days' AS BIGINT) AS failure_days, \
+                          CAST(value ->> 'last_failure_day' AS BIGINT) AS last_failure_day, \
+                          CAST(value ->> 'expiry' AS BIGINT) AS expiry, value ->> 'scopes' AS scopes, \
+                          CAST(value ->> 'uncertain' AS BIGINT) AS uncertain, value ->> 'operator' AS operator \
+                   FROM {elements}) AS v \
+             WHERE channels.id = v.id AND channels.lease_owner = $3 \
+             RETURNING channels.id"
+        );
+        let _turn = self.db().write_turn().await;
+        let written: Result<Vec<i64>, sqlx::Error> = with_pool!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
-                let mut written = 0;
-                for result in results {
-                    let (to_health, to_reason, reason_detail) = health_columns(&result.to);
-                    let id = result.channel_id.0;
-                    let updated = sqlx::query(
-                        "UPDATE channels SET health = $1, health_reason = $2, health_detail = $3, next_check_at = $4, \
-                         last_checked_at = $5, consecutive_failures = $6, failure_days = $7, last_failure_day = $8, \
-                         token_expires_at = COALESCE($9, token_expires_at), scopes = COALESCE($10, scopes), \
-                         refresh_uncertain_at = $11, operator_problem = $12, lease_owner = NULL, lease_until = NULL \
-                         WHERE id = $13 AND lease_owner = $14",
-                    )
-                    .bind(to_health)
-                    .bind(to_reason)
-                    .bind(reason_detail)
-                    .bind(to_millis(result.next_check_at))
+                let written: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(update.clone()))
+                    .bind(&rows)
                     .bind(now_ms)
-                    .bind(i64::from(result.consecutive_failures))
-                    .bind(i64::from(result.failure_days))
-                    .bind(result.last_failure_day)
-                    .bind(result.learned_expiry.map(to_millis))
-                    .bind(result.learned_scopes.as_ref().map(ToString::to_string))
-                    .bind(result.refresh_uncertain_at.map(to_millis))
-                    .bind(result.operator_problem.as_deref())
-                    .bind(id)
                     .bind(owner)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if updated == 0 {
-                        continue;
-                    }
-                    written += 1;
-                    if result.from != result.to {
-                        let (from_health, from_reason, _) = health_columns(&result.from);
-                        let detail = result.detail.as_deref();
-                        insert_transition!(
-                            &mut *tx,
-                            id,
-                            result.team_id.0,
-                            now_ms,
-                            (from_health, from_reason),
-                            (to_health, to_reason, reason_detail),
-                            detail
-                        );
-                    }
-                    if let Some(problem) = &result.operator_problem
-                        && result.previous_operator_problem.as_ref() != Some(problem)
-                    {
-                        let payload = serde_json::json!({ "problem": problem });
-                        sqlx::query(
-                            "INSERT INTO events (team_id, channel_id, kind, payload, created_at) \
-                             VALUES ($1, $2, 'operator_problem', $3, $4)",
-                        )
-                        .bind(result.team_id.0)
-                        .bind(id)
-                        .bind(payload.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                // Only fenced writes count: a result whose lease was lost leaves no trace.
+                let written_ids: std::collections::HashSet<i64> = written.iter().copied().collect();
+                let (history, events) = transition_rows(results, &written_ids);
+                if !history.is_empty() {
+                    let sql = format!(
+                        "INSERT INTO health_history \
+                         (channel_id, at, from_health, from_reason, to_health, to_reason, reason_detail, detail) \
+                         SELECT CAST(value ->> 'channel_id' AS BIGINT), $2, value ->> 'from', value ->> 'from_reason', \
+                                value ->> 'to', value ->> 'to_reason', value ->> 'reason_detail', value ->> 'detail' \
+                         FROM {elements} ORDER BY key"
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(serde_json::Value::from(history).to_string())
                         .bind(now_ms)
                         .execute(&mut *tx)
                         .await?;
-                    }
+                }
+                if !events.is_empty() {
+                    let sql = format!(
+                        "INSERT INTO events (team_id, channel_id, kind, payload, created_at) \
+                         SELECT CAST(value ->> 'team_id' AS BIGINT), CAST(value ->> 'channel_id' AS BIGINT), \
+                                value ->> 'kind', value ->> 'payload', $2 \
+                         FROM {elements} ORDER BY key"
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(serde_json::Value::from(events).to_string())
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(written)
             }
             .await
         });
-        written
+        Ok(written?.len())
+    }
+
+    /// The rows of the JSON array in parameter `$1`, as `value` (each element) and `key` (its
+    /// position): SQLite's `json_each` has these columns; PostgreSQL is told to name them so.
+    fn json_elements(&self) -> &'static str {
+        match self.db().pool {
+            Pool::Sqlite(_) => "json_each($1)",
+            Pool::Postgres(_) => "jsonb_array_elements(CAST($1 AS jsonb)) WITH ORDINALITY AS j(value, key)",
+        }
     }
 
     /// Releases a lease without writing a result (a check that could not run).

@@ -149,6 +149,9 @@ pub(crate) enum Pool {
 pub struct Db {
     pub(crate) pool: Pool,
     url_for_display: String,
+    /// SQLite has one writer: the checker's batch writes take turns here instead of meeting in
+    /// SQLite's busy handler, which sleeps in growing steps and left claims waiting a second.
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl fmt::Debug for Db {
@@ -194,7 +197,7 @@ impl Db {
                 Pool::Postgres(pool)
             }
         };
-        Ok(Self { pool, url_for_display: redact_url(url) })
+        Ok(Self { pool, url_for_display: redact_url(url), write_turn: Default::default() })
     }
 
     pub fn engine(&self) -> Engine {
@@ -211,6 +214,15 @@ impl Db {
         match self.pool {
             Pool::Postgres(_) => "FOR UPDATE SKIP LOCKED",
             Pool::Sqlite(_) => "",
+        }
+    }
+
+    /// Waits for this process's turn to write a batch on SQLite; `None` on PostgreSQL, whose
+    /// row locks let writers proceed together.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.pool {
+            Pool::Sqlite(_) => Some(self.write_turn.lock().await),
+            Pool::Postgres(_) => None,
         }
     }
 
