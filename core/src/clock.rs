@@ -49,6 +49,31 @@ impl Clock for TestClock {
     }
 }
 
+/// The system clock moved forward by an offset that only grows: `relink demo` lives days of a
+/// team's life in a minute by jumping it ahead, and runs at real speed in between. Clones share
+/// the offset.
+#[derive(Debug, Clone, Default)]
+pub struct ShiftedClock {
+    offset_millis: Arc<AtomicI64>,
+}
+
+impl ShiftedClock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward; a negative span is ignored (time never runs backwards).
+    pub fn jump(&self, by: Duration) {
+        self.offset_millis.fetch_add(by.num_milliseconds().max(0), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::milliseconds(self.offset_millis.load(Ordering::SeqCst))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +86,16 @@ mod tests {
         assert_eq!(clock.now(), start);
         other.advance(Duration::days(60));
         assert_eq!(clock.now(), start + Duration::days(60));
+    }
+
+    #[test]
+    fn a_shifted_clock_only_jumps_forward_and_clones_share_it() {
+        let clock = ShiftedClock::new();
+        let other = clock.clone();
+        let before = Utc::now();
+        other.jump(Duration::days(3));
+        other.jump(Duration::days(-10));
+        let shifted = clock.now() - before;
+        assert!(shifted >= Duration::days(3) && shifted < Duration::days(3) + Duration::minutes(1), "{shifted}");
     }
 }

@@ -32,7 +32,7 @@ pub mod store;
 pub mod time;
 pub mod token;
 
-pub use clock::{Clock, SystemClock, TestClock};
+pub use clock::{Clock, ShiftedClock, SystemClock, TestClock};
 pub use domain::*;
 
 #[cfg(test)]

@@ -18,6 +18,8 @@
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
 //!   and against a third-party OAuth 2.0 server configured as a generic network.
+//! - [`demo`]: `relink demo` through the real binary: who hears what, and a printed link
+//!   reconnecting its channel in Chromium.
 
 mod support;
 
@@ -25,6 +27,7 @@ mod alerts;
 mod browser;
 mod checker;
 mod cli;
+mod demo;
 mod serve;
 mod store;
 mod web;

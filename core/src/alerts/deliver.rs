@@ -36,6 +36,9 @@ pub struct DeliveryConfig {
     pub backoff_max: Duration,
     /// Where operators are told about chats that are gone.
     pub operators: Destination,
+    /// The longest the alerts loop sleeps without looking: events written by another process
+    /// (the checker, the CLI) are noticed within this time.
+    pub idle: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -48,6 +51,7 @@ impl Default for DeliveryConfig {
             backoff_base: Duration::from_secs(30),
             backoff_max: Duration::from_secs(3_600),
             operators: Destination::Log,
+            idle: Duration::from_secs(15),
         }
     }
 }
@@ -112,6 +116,11 @@ impl Deliverer {
             }
         }
         Ok(outcome)
+    }
+
+    /// The longest the alerts loop may sleep.
+    pub fn idle(&self) -> Duration {
+        self.config.idle
     }
 
     /// When the earliest pending delivery is due.

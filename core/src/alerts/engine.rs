@@ -221,6 +221,13 @@ impl Planner<'_> {
             "operator_problem" => {
                 self.on_operator_problem(channel, text("problem").unwrap_or_default(), event.created_at)
             }
+            // The health change written in the same transaction resolves the incident and says
+            // "connected again"; this event is the audit record of who reconnected.
+            "reconnected" => {}
+            // The channel is untouched and the person saw the refusal on the page.
+            "account_mismatch" => {
+                tracing::info!(event = event.id, channel = %channel.id, "a reconnect brought back another account; refused on the page")
+            }
             other => tracing::warn!(event = event.id, kind = other, "alerts: an event of an unknown kind"),
         }
     }
@@ -627,10 +634,6 @@ fn remap(incidents: Vec<(usize, Incident)>, alerts: Vec<PlannedAlert>) -> AlertP
     AlertPlan { incidents: incidents.into_iter().map(|(_, incident)| incident).collect(), alerts }
 }
 
-/// The longest the loop sleeps without looking: events written by another process (the
-/// checker, the CLI) are noticed within this time.
-const MAX_IDLE: StdDuration = StdDuration::from_secs(15);
-
 /// Runs the engine's pass and the delivery workers' until `shutdown`, sleeping until either has
 /// work. A database error is logged and retried with backoff; it never stops the loop.
 pub async fn run_alerts(
@@ -639,6 +642,7 @@ pub async fn run_alerts(
     clock: impl Clock,
     shutdown: CancellationToken,
 ) {
+    let idle = deliverer.idle();
     let mut backoff = StdDuration::from_secs(1);
     loop {
         let step = async {
@@ -656,11 +660,11 @@ pub async fn run_alerts(
         let pause = match step.await {
             Ok(next) => {
                 backoff = StdDuration::from_secs(1);
-                next.map_or(MAX_IDLE, |at| (at - clock.now()).to_std().unwrap_or(StdDuration::ZERO).min(MAX_IDLE))
+                next.map_or(idle, |at| (at - clock.now()).to_std().unwrap_or(StdDuration::ZERO).min(idle))
             }
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?backoff, "alerts: pass failed; retrying");
-                backoff = (backoff * 2).min(MAX_IDLE);
+                backoff = (backoff * 2).min(idle.max(StdDuration::from_secs(1)));
                 backoff
             }
         };

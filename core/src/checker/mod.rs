@@ -47,6 +47,9 @@ pub struct CheckerConfig {
     /// Passes run side by side by [`run_checker`], so one batch's database work overlaps
     /// another's network calls.
     pub passes: usize,
+    /// The longest [`run_checker`] sleeps without looking for due work, so channels added or
+    /// changed by another process are seen.
+    pub idle: Duration,
     pub rules: Rules,
 }
 
@@ -59,6 +62,7 @@ impl Default for CheckerConfig {
             lease: Duration::from_secs(120),
             uncertain_retry: Duration::from_secs(120),
             passes: 2,
+            idle: Duration::from_secs(30),
             rules: Rules::default(),
         }
     }
@@ -491,10 +495,6 @@ enum Renewal_ {
     Uncertain(String),
 }
 
-/// The longest the loop sleeps without looking: work added by another process is noticed
-/// within this time.
-const MAX_IDLE: Duration = Duration::from_secs(30);
-
 /// Runs [`Checker::check_due`] until `shutdown` in `passes` loops side by side, each sleeping
 /// until the next channel is due. A database error is logged and retried with backoff; it never
 /// stops the loop.
@@ -505,6 +505,7 @@ pub async fn run_checker(checker: Arc<Checker>, clock: impl Clock + Clone, shutd
 }
 
 async fn run_loop(checker: &Checker, clock: impl Clock, shutdown: &CancellationToken) {
+    let idle = checker.config.idle;
     let mut backoff = Duration::from_secs(1);
     loop {
         let pause = match checker.check_due(clock.now()).await {
@@ -515,18 +516,18 @@ async fn run_loop(checker: &Checker, clock: impl Clock, shutdown: &CancellationT
                     tracing::debug!(?outcome, "checker pass");
                 }
                 match checker.store.next_due_at().await {
-                    Ok(Some(next)) => (next - clock.now()).to_std().unwrap_or(Duration::ZERO).min(MAX_IDLE),
-                    Ok(None) => MAX_IDLE,
+                    Ok(Some(next)) => (next - clock.now()).to_std().unwrap_or(Duration::ZERO).min(idle),
+                    Ok(None) => idle,
                     Err(error) => {
                         tracing::warn!(%error, "checker: cannot read the next due time");
-                        MAX_IDLE
+                        idle
                     }
                 }
             }
             Err(error) => {
                 let level_is_db = matches!(error, StoreError::Unavailable(_));
                 tracing::warn!(%error, database_down = level_is_db, retry_in = ?backoff, "checker: pass failed; retrying");
-                backoff = (backoff * 2).min(MAX_IDLE);
+                backoff = (backoff * 2).min(idle.max(Duration::from_secs(1)));
                 backoff
             }
         };

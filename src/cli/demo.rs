@@ -1,0 +1,432 @@
+//! `relink demo`: a team's week in a minute. An embedded SQLite in a temporary directory, the
+//! provider simulator on loopback, a team with channels on seven networks, and a story in which
+//! their tokens fail the ways the seeds describe (a changed password, an app removed, an admin
+//! role lost, a token running out, a network having a bad day) while the clock jumps ahead an
+//! hour at a time. relink's own checker, alerts engine and web server run unchanged; alerts are
+//! printed to the terminal as the chat platforms would show them, and their reconnect links work
+//! in a browser against the simulator once the story is over.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use clap::Args;
+use relink_core::alerts::{
+    AlertsConfig, Deliverer, DeliveryConfig, Destination, Engine, Notifier, Notifiers, NotifyError, Outgoing, SentRef,
+    run_alerts,
+};
+use relink_core::checker::{Checker, CheckerConfig, run_checker};
+use relink_core::crypto::{KeyMaterial, Keyring};
+use relink_core::provider::Providers;
+use relink_core::reconnect::{LinkSettings, StoreLinks};
+use relink_core::store::{Db, NewMember, Store};
+use relink_core::token::TokenSet;
+use relink_core::{
+    ChatPlatform, Clock as _, DiscordUserId, DisplayName, ExternalAccountId, Health, Language, MemberName, NewChannel,
+    Provider, Role, Scopes, ShiftedClock, TeamName, TelegramUserId,
+};
+use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Fail, Scope, Simulator};
+use relink_web::WebSettings;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo's web server listens (reconnect links point here; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: String,
+    /// The team's language: en, it or ja.
+    #[arg(long, default_value = "en", value_name = "LANG")]
+    language: String,
+    /// How fast the story runs, in hours of the team's life per second.
+    #[arg(long, default_value_t = 3.0, value_name = "N")]
+    hours_per_second: f64,
+    /// Stop when the story ends instead of serving the reconnect links until Ctrl-C.
+    #[arg(long)]
+    exit: bool,
+}
+
+/// The story's length, in hours.
+const STORY_HOURS: i64 = 8 * 24;
+/// The LinkedIn token (no refresh token: not a partner app) runs out this long into the story.
+const LINKEDIN_LEFT: Duration = Duration::hours(6 * 24 + 12);
+
+/// The demo team's people: who they are, their role, and where relink reaches them.
+struct Person {
+    name: &'static str,
+    role: Role,
+    reach: Destination,
+}
+
+const DANA: Person = Person { name: "Dana", role: Role::PrimaryOwner, reach: Destination::DiscordUser(1_001) };
+const MARCO: Person = Person { name: "Marco", role: Role::Admin, reach: Destination::TelegramUser(2_002) };
+const YUKI: Person = Person { name: "Yuki", role: Role::Editor, reach: Destination::DiscordUser(3_003) };
+/// The team's Telegram group, bound to the team: alerts there carry no link.
+const TEAM_GROUP: i64 = -100_400;
+
+/// One channel of the demo team: network, account, display name, and who authorised it.
+struct Demo {
+    provider: Provider,
+    account: &'static str,
+    name: &'static str,
+    user: &'static str,
+}
+
+const CHANNELS: [Demo; 7] = [
+    Demo { provider: Provider::Facebook, account: "acme-bakery", name: "Acme Bakery", user: "dana" },
+    Demo { provider: Provider::InstagramBusiness, account: "acmebakery", name: "@acmebakery", user: "dana" },
+    Demo { provider: Provider::Linkedin, account: "acme-bakery-ltd", name: "Acme Bakery Ltd", user: "marco" },
+    Demo { provider: Provider::X, account: "acmebakes", name: "@acmebakes", user: "marco" },
+    Demo { provider: Provider::Pinterest, account: "acme-cakes", name: "Acme Cakes", user: "marco" },
+    Demo { provider: Provider::Youtube, account: "acme-kitchen", name: "Acme Kitchen", user: "dana@google" },
+    Demo {
+        provider: Provider::GoogleBusiness,
+        account: "acme-main-st",
+        name: "Acme Bakery, Main St",
+        user: "dana@google",
+    },
+];
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let language: Language = args.language.parse().map_err(|e| anyhow::anyhow!("--language: {e}"))?;
+    if !(args.hours_per_second.is_finite() && args.hours_per_second > 0.0) {
+        anyhow::bail!("--hours-per-second: a positive number, e.g. 3");
+    }
+    let dir =
+        tempfile::Builder::new().prefix("relink-demo-").tempdir().context("cannot create a temporary directory")?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (--listen 127.0.0.1:0 picks a free port)", args.listen))?;
+    let public_url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
+
+    // The LinkedIn page was connected long ago: its token is issued first, then the clock
+    // moves to the story's start, so it has a week and a half left.
+    let clock = ShiftedClock::new();
+    let sim = Simulator::new(Arc::new(clock.clone()));
+    let linkedin = &CHANNELS[2];
+    let mut issued = HashMap::new();
+    let options = AccountOptions::user(linkedin.user).without_refresh_token();
+    issued.insert(linkedin.provider, sim.add_account(linkedin.provider, linkedin.account, options)?);
+    let lifetime = issued[&linkedin.provider].expires_at.map_or(Duration::zero(), |at| at - clock.now());
+    clock.jump(lifetime - LINKEDIN_LEFT);
+    for channel in CHANNELS.iter().filter(|c| c.provider != linkedin.provider) {
+        issued.insert(
+            channel.provider,
+            sim.add_account(channel.provider, channel.account, AccountOptions::user(channel.user))?,
+        );
+    }
+    let sim = sim.spawn().await.context("cannot start the provider simulator")?;
+
+    let db = Db::connect(&format!("sqlite://{}", dir.path().join("relink.db").display())).await?;
+    db.migrate().await?;
+    let keyring = Keyring::new([(1, KeyMaterial::generate())])?;
+    let store = Store::open(db, keyring, clock.now()).await?;
+    let team = seed_team(&store, language, &issued, clock.now()).await?;
+
+    let shutdown = CancellationToken::new();
+    let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 50.0);
+    let idle = StdDuration::from_millis(200);
+    let checker_config = CheckerConfig { idle, passes: 1, ..CheckerConfig::default() };
+    let checker = Arc::new(Checker::new(store.clone(), providers, checker_config));
+    let links = LinkSettings { public_url: public_url.clone(), ttl: StdDuration::from_secs(30 * 86_400) };
+    let web_settings = WebSettings::new(links.public_url.clone(), links.ttl);
+    let state = relink_web::AppState::new(store.clone(), checker.clone(), web_settings, Arc::new(clock.clone()));
+    let web = tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+    let checking = tokio::spawn(run_checker(checker, clock.clone(), shutdown.clone()));
+    let terminal = Arc::new(Terminal { clock: clock.clone(), start: clock.now() });
+    let mut notifiers = Notifiers::new();
+    notifiers.register(terminal.clone() as Arc<dyn Notifier>);
+    notifiers.register(Arc::new(TerminalOn(ChatPlatform::Telegram, terminal.clone())) as Arc<dyn Notifier>);
+    // Once the story is over the clock runs at normal speed: a reconnection is told in seconds.
+    let alerts = AlertsConfig { grouping_window: Duration::seconds(5), ..AlertsConfig::default() };
+    let engine = Arc::new(Engine::new(store.clone(), alerts));
+    let delivery = DeliveryConfig { idle, ..DeliveryConfig::default() };
+    let deliverer = Arc::new(Deliverer::new(
+        store.clone(),
+        notifiers,
+        Arc::new(StoreLinks { store: store.clone(), settings: links }),
+        delivery,
+    ));
+    let alerting = tokio::spawn(run_alerts(engine, deliverer, clock.clone(), shutdown.clone()));
+
+    println!("relink demo: the team \"{team}\" ({language}) and its seven channels, in a temporary SQLite database");
+    println!("relink's web server: {public_url}   the networks (simulated): {}", sim.base_url());
+    println!(
+        "Dana is the primary owner (Discord), Marco an admin (Telegram), Yuki an editor; the team's Telegram group is bound."
+    );
+    println!("The clock runs {} hours a second; watch what relink tells whom.\n", args.hours_per_second);
+
+    let story = tell(&terminal, sim.simulator(), &clock, args.hours_per_second, &shutdown);
+    tokio::select! {
+        result = story => result?,
+        () = stop_signal() => shutdown.cancel(),
+    }
+    if !shutdown.is_cancelled() {
+        settle(&store, &clock).await;
+        summary(&store).await?;
+        if args.exit {
+            shutdown.cancel();
+        } else {
+            println!("\nThe story is over and the clock runs at normal speed again.");
+            println!("Open the reconnect links above in a browser: the simulated network logs you in at once,");
+            println!("and relink marks the channel healthy. Ctrl-C stops the demo and deletes its database.");
+            tokio::select! {
+                () = stop_signal() => shutdown.cancel(),
+                () = shutdown.cancelled() => {}
+            }
+        }
+    }
+    checking.await.context("the checker panicked")?;
+    alerting.await.context("the alerts task panicked")?;
+    web.await.context("the web server panicked")?.context("the web server failed")?;
+    store.db().close().await;
+    Ok(())
+}
+
+/// Creates the team, its people, its group and its channels with the simulator's tokens, and
+/// a few scheduled posts, so alerts can say what is at risk.
+async fn seed_team(
+    store: &Store,
+    language: Language,
+    issued: &HashMap<Provider, relink_simulator::Issued>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<TeamName> {
+    let name = TeamName::parse("Acme Bakery")?;
+    let team = store.create_team(&name, language, now).await?;
+    let mut by_user = HashMap::new();
+    for person in [DANA, MARCO, YUKI] {
+        let (discord, telegram) = match person.reach {
+            Destination::DiscordUser(id) => (Some(DiscordUserId(id)), None),
+            Destination::TelegramUser(id) => (None, Some(TelegramUserId(id))),
+            _ => (None, None),
+        };
+        let member = NewMember {
+            team_id: team.id,
+            name: MemberName::parse(person.name)?,
+            role: person.role,
+            discord_user_id: discord,
+            telegram_user_id: telegram,
+        };
+        let member = store.add_member(&member, now).await?;
+        by_user.insert(person.name.to_lowercase(), member.id);
+    }
+    store.bind_chat(team.id, ChatPlatform::Telegram, TEAM_GROUP, now).await?;
+    for (n, channel) in CHANNELS.iter().enumerate() {
+        let tokens = &issued[&channel.provider];
+        let new = NewChannel {
+            team_id: team.id,
+            provider: channel.provider,
+            external_account_id: ExternalAccountId::parse(channel.account)?,
+            display_name: DisplayName::parse(channel.name)?,
+            authorized_by: by_user.get(channel.user.split('@').next().unwrap_or_default()).copied(),
+        };
+        let set = TokenSet {
+            access_token: tokens.access_token.clone().into(),
+            refresh_token: tokens.refresh_token.clone().map(Into::into),
+            expires_at: tokens.expires_at,
+            scopes: Scopes::parse(&tokens.scopes.join(" "))?,
+        };
+        let added = store.add_channel(&new, &set, now).await?;
+        // A post every other day at 09:00, staggered across channels.
+        for day in 0..4 {
+            let due = now + Duration::days(i64::try_from(n % 2).unwrap_or(0) + 2 * day) + Duration::hours(9);
+            store.schedule_post(added.id, due, Some(&format!("demo-{n}-{day}")), now).await?;
+        }
+    }
+    Ok(name)
+}
+
+/// The story: what happens to the team's channels, hour by hour. Returns when it is over.
+async fn tell(
+    terminal: &Terminal,
+    sim: &Simulator,
+    clock: &ShiftedClock,
+    hours_per_second: f64,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let step = StdDuration::from_secs_f64(1.0 / hours_per_second);
+    for hour in 0..=STORY_HOURS {
+        let beat = match hour {
+            2 => Some((
+                "X and YouTube tokens live for hours; relink renews them before they run out. Nobody hears about it.",
+                None,
+            )),
+            10 => {
+                sim.fail(Scope::Provider(Provider::Youtube), Fail::ServerError { status: 503 })?;
+                Some((
+                    "YouTube answers 503 for the next 14 hours. A network's bad day is not a dead token: relink retries and stays quiet.",
+                    None,
+                ))
+            }
+            24 => {
+                sim.clear_faults(Scope::Provider(Provider::Youtube))?;
+                Some(("YouTube is back.", None))
+            }
+            30 => {
+                let killed = sim.change_user_password("dana")?;
+                Some((
+                    "Dana changes her Facebook password: Facebook ends every session of her account, and the channels she connected through it die at once.",
+                    Some(killed),
+                ))
+            }
+            60 => {
+                sim.revoke_app(Provider::Pinterest, CHANNELS[4].account)?;
+                Some(("Marco tidies up his Pinterest settings and removes relink's app by mistake.", None))
+            }
+            100 => {
+                sim.drop_admin(Provider::GoogleBusiness, CHANNELS[6].account)?;
+                Some(("A manager removes Dana's role on the Google Business Profile.", None))
+            }
+            130 => {
+                sim.apply(Provider::GoogleBusiness, CHANNELS[6].account, relink_simulator::Switch::Restore)?;
+                Some(("Dana gets the role back. relink notices on its next look and says so.", None))
+            }
+            _ => None,
+        };
+        if let Some((line, killed)) = beat {
+            let mut line = line.to_owned();
+            if let Some(killed) = killed {
+                let _ = write!(line, " ({killed} channels)");
+            }
+            terminal.say(&format!("» {line}"));
+        }
+        tokio::select! {
+            () = tokio::time::sleep(step) => {}
+            () = shutdown.cancelled() => return Ok(()),
+        }
+        clock.jump(Duration::hours(1));
+    }
+    Ok(())
+}
+
+/// Lets the checker and the alerts engine catch up with the last jumps: a few more hours until
+/// no event waits and no delivery is pending.
+async fn settle(store: &Store, clock: &ShiftedClock) {
+    for _ in 0..24 {
+        tokio::time::sleep(StdDuration::from_millis(500)).await;
+        let events = store.pending_event_count().await.unwrap_or(1);
+        let pending = store.next_delivery_at().await.ok().flatten().is_some_and(|at| at <= clock.now());
+        if events == 0 && !pending {
+            return;
+        }
+        clock.jump(Duration::hours(1));
+    }
+}
+
+/// Every channel's health at the end of the story.
+async fn summary(store: &Store) -> anyhow::Result<()> {
+    println!("\nWhere the channels stand:");
+    for channel in store.channels(None).await? {
+        let health = match &channel.health {
+            Health::NeedsReauth(reason) => format!("needs reconnecting ({reason})"),
+            other => other.to_string(),
+        };
+        println!("  {:<22} {:<18} {health}", channel.display_name.as_str(), channel.provider.as_str());
+    }
+    Ok(())
+}
+
+async fn stop_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Prints alerts as they would arrive in chats, stamped with the story's time.
+#[derive(Debug)]
+struct Terminal {
+    clock: ShiftedClock,
+    start: DateTime<Utc>,
+}
+
+impl Terminal {
+    fn stamp(&self) -> String {
+        let hours = (self.clock.now() - self.start).num_hours().max(0);
+        format!("[day {}, {:02}:00]", hours / 24 + 1, hours % 24)
+    }
+
+    fn say(&self, line: &str) {
+        println!("{} {line}", self.stamp());
+    }
+
+    fn reader(to: Destination) -> String {
+        let person = [DANA, MARCO, YUKI].into_iter().find(|p| p.reach == to);
+        match (person, to) {
+            (Some(p), Destination::DiscordUser(_)) => format!("{} ({}), Discord direct message", p.name, role(p.role)),
+            (Some(p), _) => format!("{} ({}), Telegram private chat", p.name, role(p.role)),
+            (None, Destination::TelegramChat(TEAM_GROUP)) => "the team's Telegram group".into(),
+            (None, other) => other.to_string(),
+        }
+    }
+
+    /// A private message in full, with its reader's links; a shared chat's in one line (the
+    /// same words, never a link).
+    fn show(&self, to: Destination, message: &Outgoing<'_>) -> SentRef {
+        let mut text = String::new();
+        if to.is_private() {
+            let _ = writeln!(text, "{} ── to {} ──", self.stamp(), Self::reader(to));
+            for line in message.text().lines() {
+                let _ = writeln!(text, "   │ {line}");
+            }
+        } else {
+            let _ = writeln!(
+                text,
+                "{} ── to {}: {} (no link in a shared chat)",
+                self.stamp(),
+                Self::reader(to),
+                message.alert.title
+            );
+        }
+        println!("{text}");
+        SentRef(format!("terminal:{}:{}", to, message.alert.id))
+    }
+}
+
+#[async_trait]
+impl Notifier for Terminal {
+    fn platform(&self) -> ChatPlatform {
+        ChatPlatform::Discord
+    }
+
+    async fn send(&self, to: Destination, message: &Outgoing<'_>) -> Result<SentRef, NotifyError> {
+        Ok(self.show(to, message))
+    }
+
+    async fn edit(&self, to: Destination, _: &SentRef, message: &Outgoing<'_>) -> Result<(), NotifyError> {
+        println!(
+            "{} ── an earlier message to {} is updated: {} ──\n",
+            self.stamp(),
+            Self::reader(to),
+            message.alert.title
+        );
+        Ok(())
+    }
+}
+
+fn role(role: Role) -> String {
+    role.as_str().replace('_', " ")
+}
+
+/// The same terminal, serving another platform's destinations.
+#[derive(Debug)]
+struct TerminalOn(ChatPlatform, Arc<Terminal>);
+
+#[async_trait]
+impl Notifier for TerminalOn {
+    fn platform(&self) -> ChatPlatform {
+        self.0
+    }
+
+    async fn send(&self, to: Destination, message: &Outgoing<'_>) -> Result<SentRef, NotifyError> {
+        self.1.send(to, message).await
+    }
+
+    async fn edit(&self, to: Destination, sent: &SentRef, message: &Outgoing<'_>) -> Result<(), NotifyError> {
+        self.1.edit(to, sent, message).await
+    }
+}

@@ -1,0 +1,149 @@
+//! `relink demo` through the real binary: the story's alerts reach the right people with the
+//! right reasons, the networks' bad days and silent renewals never reach anyone, shared chats
+//! never get a link, and a printed link reconnects the channel in headless Chromium.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::browser::Browser;
+
+/// The demo in a child process, its standard output read line by line on a thread.
+struct Demo {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Demo {
+    fn start() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_relink"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--hours-per-second", "48"])
+            .env_remove("RELINK_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("relink demo starts");
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines, seen: Vec::new() }
+    }
+
+    /// Reads until a line containing `needle`; fails after `within`.
+    fn until(&mut self, needle: &str, within: Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line with `{needle}` within {within:?}; so far:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// The messages printed so far: (heading, body lines).
+    fn messages(&self) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for line in &self.seen {
+            if line.contains(" ── to ") {
+                out.push((line.clone(), Vec::new()));
+            } else if let (Some(body), Some(last)) = (line.strip_prefix("   │ "), out.last_mut()) {
+                last.1.push(body.to_owned());
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        // Ctrl-C, as a person would stop it: the demo deletes its temporary database.
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_demo_tells_the_right_people_why_and_its_links_reconnect_in_a_browser() {
+    let mut demo = Demo::start();
+    demo.until("The story is over", Duration::from_secs(120));
+    let messages = demo.messages();
+    let titles: Vec<&str> = messages.iter().filter_map(|(_, body)| body.first().map(String::as_str)).collect();
+    let about = |channel: &str| -> Vec<(String, Vec<String>)> {
+        messages
+            .iter()
+            .filter(|(heading, body)| heading.contains(channel) || body.first().is_some_and(|t| t.contains(channel)))
+            .cloned()
+            .collect()
+    };
+
+    // Never a wolf: YouTube's day of 503s and X's and YouTube's renewals reach nobody.
+    assert_eq!(about("Acme Kitchen").len(), 0, "{titles:#?}");
+    assert_eq!(about("@acmebakes").len(), 0, "{titles:#?}");
+    // Never silent, with the right reason.
+    let facebook = about("Acme Bakery (Facebook) is disconnected").into_iter().next().expect("Facebook's alert");
+    assert!(facebook.1.iter().any(|l| l.contains("password")), "{facebook:?}");
+    let pinterest = about("Acme Cakes (Pinterest) is disconnected").into_iter().next().expect("Pinterest's alert");
+    assert!(pinterest.0.contains("Marco"), "the authoriser hears first: {pinterest:?}");
+    let google = about("Main St (Google Business Profile) is disconnected").into_iter().next().expect("the role alert");
+    assert!(google.1.iter().any(|l| l.contains("admin role")), "{google:?}");
+    assert!(titles.iter().any(|t| t.contains("Main St (Google Business Profile) is connected again")), "{titles:#?}");
+    for days in ["7 days", "3 days", "1 day"] {
+        assert!(titles.iter().any(|t| t.contains(&format!("(LinkedIn) disconnects in {days}"))), "{titles:#?}");
+    }
+    // Links only in private messages, one per channel of each; shared chats get none.
+    for (heading, body) in &messages {
+        let links = body.iter().filter(|l| l.contains("/r/")).count();
+        if heading.contains("private chat") || heading.contains("direct message") {
+            let channels = body.iter().filter(|l| l.starts_with("- ")).count().max(1);
+            let resolved = body.first().is_some_and(|t| t.contains("connected again"));
+            assert!(links == channels || resolved, "{heading}: {body:?}");
+        } else {
+            assert!(!heading.contains("/r/") && links == 0, "{heading}: {body:?}");
+        }
+    }
+    assert!(demo.seen.iter().any(|l| l.contains("Acme Bakery") && l.contains("needs reconnecting (password_changed)")));
+
+    // The last Facebook link Dana got works in a browser against the simulator.
+    let link = messages
+        .iter()
+        .rev()
+        .filter(|(heading, body)| {
+            heading.contains("Dana") && body.first().is_some_and(|t| t.contains("Acme Bakery (Facebook)"))
+        })
+        .find_map(|(_, body)| body.iter().find_map(|l| l.strip_prefix("Reconnect: ")))
+        .expect("a Facebook link for Dana")
+        .to_owned();
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&link).await;
+    assert!(browser.text().await.contains("Continue to Facebook"));
+    browser.click("button").await;
+    browser.wait_for_url("/oauth/result/").await;
+    let page = browser.text().await;
+    assert!(page.contains("Acme Bakery is connected again"), "{page}");
+    browser.quit().await;
+    demo.until("Acme Bakery (Facebook) is connected again", Duration::from_secs(60));
+}
