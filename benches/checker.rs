@@ -151,6 +151,7 @@ async fn fill(store: &Store, channels: u32) {
                 refresh_token: None,
                 expires_at: issued.expires_at,
                 scopes: Scopes::default(),
+                refresh_expires_at: None,
             },
         ));
         if rows.len() == 10_000 || n + 1 == channels {

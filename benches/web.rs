@@ -122,6 +122,7 @@ async fn main() {
         refresh_token: None,
         expires_at: None,
         scopes: Scopes::default(),
+        refresh_expires_at: None,
     };
     let channel = store.add_channel(&channel, &tokens, now).await.expect("a channel");
 

@@ -17,14 +17,21 @@ pub struct TokenSet {
     pub refresh_token: Option<SecretString>,
     pub expires_at: Option<DateTime<Utc>>,
     pub scopes: Scopes,
+    /// When the refresh token itself ends, where the network says (`refresh_token_expires_in`:
+    /// LinkedIn, Pinterest). It tells a grant that ran out from one that was revoked when the
+    /// network words both alike.
+    pub refresh_expires_at: Option<DateTime<Utc>>,
 }
 
-/// The part of a token set that is sealed: only the secrets.
+/// The part of a token set that is sealed: the secrets, and the refresh token's end, which
+/// travels with the refresh token it describes.
 #[derive(Serialize, Deserialize)]
 struct SealedSecrets {
     access_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_expires_at: Option<DateTime<Utc>>,
 }
 
 impl TokenSet {
@@ -33,9 +40,10 @@ impl TokenSet {
         let secrets = SealedSecrets {
             access_token: self.access_token.expose_secret().to_owned(),
             refresh_token: self.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            refresh_expires_at: self.refresh_expires_at,
         };
-        let bytes = serde_json::to_vec(&secrets).expect("two strings always serialize");
-        let SealedSecrets { access_token, refresh_token } = secrets;
+        let bytes = serde_json::to_vec(&secrets).expect("strings and a time always serialize");
+        let SealedSecrets { access_token, refresh_token, .. } = secrets;
         drop(Zeroizing::new(access_token));
         drop(refresh_token.map(Zeroizing::new));
         Zeroizing::new(bytes)
@@ -53,7 +61,20 @@ impl TokenSet {
             refresh_token: secrets.refresh_token.map(SecretString::from),
             expires_at,
             scopes,
+            refresh_expires_at: secrets.refresh_expires_at,
         })
+    }
+
+    /// A renewal's answer without a refresh token keeps the stored one (and its end), and one
+    /// without scopes keeps the stored scopes: a refresh token is never overwritten with nothing.
+    pub fn keep_from(&mut self, previous: &TokenSet) {
+        if self.refresh_token.is_none() {
+            self.refresh_token = previous.refresh_token.clone();
+            self.refresh_expires_at = previous.refresh_expires_at;
+        }
+        if self.scopes.is_empty() {
+            self.scopes = previous.scopes.clone();
+        }
     }
 
     /// Reads tokens as an operator pastes them: either a bare access token, or the JSON a token
@@ -78,6 +99,7 @@ impl TokenSet {
             refresh_token: None,
             expires_at: None,
             scopes: Scopes::default(),
+            refresh_expires_at: None,
         })
     }
 
@@ -89,6 +111,7 @@ impl TokenSet {
             expires_in: Option<i64>,
             expires_at: Option<String>,
             scope: Option<String>,
+            refresh_token_expires_in: Option<i64>,
         }
         // serde_json's messages quote no input values, so a token cannot leak through them.
         let input: Input =
@@ -105,8 +128,14 @@ impl TokenSet {
             (None, Some(at)) => Some(crate::time::parse_instant("expires_at", &at, now)?),
             (None, None) => None,
         };
+        let refresh_expires_at = match input.refresh_token_expires_in {
+            Some(secs) if secs > 0 => Some(now + chrono::Duration::seconds(secs)),
+            Some(_) => return Err(ParseError::new("refresh_token_expires_in", "must be a positive number of seconds")),
+            None => None,
+        };
         Ok(Self {
             access_token: SecretString::from(access),
+            refresh_expires_at: refresh_expires_at.filter(|_| refresh.is_some()),
             refresh_token: refresh.map(SecretString::from),
             expires_at,
             scopes: Scopes::parse(input.scope.as_deref().unwrap_or_default())?,
@@ -133,6 +162,24 @@ mod tests {
         assert_eq!(set.refresh_token.as_ref().unwrap().expose_secret(), "r-secret");
         assert_eq!(set.expires_at, Some(now() + chrono::Duration::days(60)));
         assert_eq!(set.scopes.to_string(), "a b");
+        assert_eq!(set.refresh_expires_at, None);
+    }
+
+    #[test]
+    fn the_refresh_tokens_end_is_sealed_with_it_and_kept_when_a_renewal_brings_none() {
+        let raw = r#"{"access_token":"a","refresh_token":"r","refresh_token_expires_in":31536000}"#;
+        let set = TokenSet::parse_input(raw, now()).unwrap();
+        let end = Some(now() + chrono::Duration::days(365));
+        assert_eq!(set.refresh_expires_at, end);
+        let reopened = TokenSet::from_secret_bytes(&set.secret_bytes(), None, Scopes::default()).unwrap();
+        assert_eq!(reopened.refresh_expires_at, end);
+        let mut renewed = TokenSet::parse_input("new-access", now()).unwrap();
+        renewed.keep_from(&reopened);
+        assert_eq!(renewed.refresh_token.as_ref().unwrap().expose_secret(), "r");
+        assert_eq!(renewed.refresh_expires_at, end);
+        // Sealed before the field existed: still opens.
+        let old = TokenSet::from_secret_bytes(br#"{"access_token":"a","refresh_token":"r"}"#, None, Scopes::default());
+        assert_eq!(old.unwrap().refresh_expires_at, None);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use relink_core::Provider;
 use crate::account::{AccountName, Chat, Revocation, Role, State, lock, read};
 use crate::answer::Condition;
 use crate::sim::{
-    GOOGLE_UNUSED_MS, Gate, Issued, LINKEDIN_REFRESH_MS, Simulator, access_lifetime_ms, duration_ms, inactive,
-    issues_refresh_tokens, policy, rotates_refresh_tokens,
+    GOOGLE_UNUSED_MS, Gate, Issued, LINKEDIN_REFRESH_MS, PINTEREST_REFRESH_MS, Simulator, access_lifetime_ms,
+    duration_ms, inactive, issues_refresh_tokens, policy, rotates_refresh_tokens,
 };
 use crate::switch::Fail;
 use crate::token::{Fields, Kind, provider_index};
@@ -241,6 +241,7 @@ impl Simulator {
             }
             let refresh_life_over = match provider {
                 Provider::Linkedin => state.grant_ms.saturating_add(LINKEDIN_REFRESH_MS) <= now_ms,
+                Provider::Pinterest => state.refresh_issued_ms.saturating_add(PINTEREST_REFRESH_MS) <= now_ms,
                 Provider::Youtube | Provider::GoogleBusiness => {
                     state.last_refresh_ms.saturating_add(GOOGLE_UNUSED_MS) <= now_ms
                 }

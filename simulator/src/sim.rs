@@ -35,6 +35,9 @@ const DAY_MS: i64 = 86_400_000;
 pub(crate) const GOOGLE_UNUSED_MS: i64 = 180 * DAY_MS;
 /// LinkedIn refresh tokens live 365 days from the first grant, not extended by refreshing.
 pub(crate) const LINKEDIN_REFRESH_MS: i64 = 365 * DAY_MS;
+/// Pinterest refresh tokens live 365 days from their issue; continuous refresh issues a new one
+/// with each renewal. Both networks say when in `refresh_token_expires_in`.
+pub(crate) const PINTEREST_REFRESH_MS: i64 = 365 * DAY_MS;
 
 /// How the simulator is set up.
 #[derive(Clone)]
@@ -581,9 +584,13 @@ impl Simulator {
                 ..base
             })
         });
-        let refresh_expires_at = (provider == Provider::Linkedin && state.has_refresh)
-            .then(|| ms_to_time(state.grant_ms.saturating_add(LINKEDIN_REFRESH_MS)))
-            .flatten();
+        let refresh_expires_at = match provider {
+            Provider::Linkedin if state.has_refresh => ms_to_time(state.grant_ms.saturating_add(LINKEDIN_REFRESH_MS)),
+            Provider::Pinterest if state.has_refresh => {
+                ms_to_time(state.refresh_issued_ms.saturating_add(PINTEREST_REFRESH_MS))
+            }
+            _ => None,
+        };
         Issued {
             provider,
             account,

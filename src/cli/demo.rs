@@ -230,6 +230,7 @@ async fn seed_team(
             refresh_token: tokens.refresh_token.clone().map(Into::into),
             expires_at: tokens.expires_at,
             scopes: Scopes::parse(&tokens.scopes.join(" "))?,
+            refresh_expires_at: tokens.refresh_expires_at,
         };
         let added = store.add_channel(&new, &set, now).await?;
         // A post every other day at 09:00, staggered across channels.

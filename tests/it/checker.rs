@@ -78,6 +78,7 @@ fn token_set(issued: &Issued) -> TokenSet {
         refresh_token: issued.refresh_token.clone().map(SecretString::from),
         expires_at: issued.expires_at,
         scopes: Scopes::parse(&issued.scopes.join(" ")).expect("scopes"),
+        refresh_expires_at: issued.refresh_expires_at,
     }
 }
 
@@ -166,6 +167,32 @@ async fn every_seed_cause_ends_in_needs_reauth_with_its_reason(db: TestStore) {
     assert_eq!(history[0].to, Health::NeedsReauth(Reason::PasswordChanged));
     assert!(history[0].detail.is_some(), "the history says what the network said");
     assert!(rig.db.store.pending_event_count().await.expect("events") >= 10, "every transition is in the outbox");
+}
+
+/// Pinterest and LinkedIn refuse a revoked grant and a run-out one in the same words; the
+/// refresh token's end, which they announce, tells the team which it was.
+async fn a_revoked_grant_is_not_called_expired_when_the_network_words_both_alike(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let pinterest = rig.connect(Provider::Pinterest, "pin-removed", AccountOptions::default()).await;
+    let linkedin = rig.connect(Provider::Linkedin, "li-removed", AccountOptions::default()).await;
+    let aged = rig.connect(Provider::Linkedin, "li-a-year-old", AccountOptions::default()).await;
+    rig.check().await;
+    rig.sim().revoke_app(Provider::Pinterest, "pin-removed").expect("switch");
+    rig.sim().revoke_app(Provider::Linkedin, "li-removed").expect("switch");
+    rig.advance(chrono::Duration::days(2));
+    rig.check().await;
+    assert_eq!(rig.health(&pinterest).await, Health::NeedsReauth(Reason::AppRevoked));
+    assert_eq!(rig.health(&linkedin).await, Health::NeedsReauth(Reason::AppRevoked));
+    assert_eq!(rig.health(&aged).await, Health::Healthy);
+    // LinkedIn's refresh token ends 365 days after the grant, however often it is used: the
+    // last access token it gave is warned about like one nobody can renew, then it runs out.
+    for _ in 0..45 {
+        rig.advance(chrono::Duration::days(10));
+        rig.check().await;
+    }
+    assert_eq!(rig.health(&aged).await, Health::NeedsReauth(Reason::Expired));
+    let history = rig.db.store.history(aged.id, 10).await.expect("history");
+    assert!(history.iter().any(|t| t.to == Health::Expiring), "warned before it ran out: {history:?}");
 }
 
 async fn one_password_change_disconnects_every_channel_of_that_person(db: TestStore) {
@@ -347,6 +374,7 @@ async fn a_member_removed_from_relink_is_not_needed_for_checks(db: TestStore) {
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
     one_password_change_disconnects_every_channel_of_that_person,
+    a_revoked_grant_is_not_called_expired_when_the_network_words_both_alike,
     transient_faults_never_disconnect_anyone,
     a_rate_limit_pauses_the_network_instead_of_hammering_it,
     operator_problems_are_flagged_without_telling_the_team_to_reconnect,

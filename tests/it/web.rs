@@ -78,6 +78,7 @@ impl WebRig {
             refresh_token: issued.refresh_token.clone().map(Into::into),
             expires_at: issued.expires_at,
             scopes: relink_core::Scopes::default(),
+            refresh_expires_at: issued.refresh_expires_at,
         };
         let channel = new_channel(&self.team, provider, account, None);
         self.db.store.add_channel(&channel, &tokens, self.db.now()).await.expect("add the channel")

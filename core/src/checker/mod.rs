@@ -238,11 +238,20 @@ impl Checker {
         })
     }
 
+    /// Whether relink can carry the grant past the access token's expiry. A refresh token that
+    /// ends before the access token (LinkedIn's 365 days from the grant) cannot: the team is
+    /// warned ahead of that expiry like for a token nobody can renew.
     fn renewable(&self, provider: Provider, tokens: &TokenSet) -> bool {
         match self.providers.policy(provider).renewal {
             Renewal::None => false,
             Renewal::ExtendWhileValid { .. } => true,
-            Renewal::RefreshToken | Renewal::RotatingRefreshToken => tokens.refresh_token.is_some(),
+            Renewal::RefreshToken | Renewal::RotatingRefreshToken => {
+                let outlives_access = match (tokens.refresh_expires_at, tokens.expires_at) {
+                    (Some(end), Some(access_end)) => end > access_end,
+                    _ => true,
+                };
+                tokens.refresh_token.is_some() && outlives_access
+            }
         }
     }
 
@@ -280,7 +289,7 @@ impl Checker {
             Ok(tokens) => tokens.clone(),
             Err(problem) => {
                 let verdict = Verdict::Operator(format!("the stored tokens cannot be opened: {problem}"));
-                return Ok(self.conclude(&claim, verdict, false, now));
+                return Ok(self.conclude(&claim, None, verdict, false, now));
             }
         };
         let paused_until = self.paused.lock().expect("pause map").get(&provider).copied();
@@ -297,14 +306,14 @@ impl Checker {
             match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
                 Renewal_::Done => renewed = true,
                 Renewal_::Verdict(verdict) => {
-                    let mut checked = self.conclude(&claim, verdict, false, now);
+                    let mut checked = self.conclude(&claim, None, verdict, false, now);
                     checked.result.refresh_uncertain_at = None;
                     return Ok(checked);
                 }
                 Renewal_::Uncertain(detail) => {
                     refresh_uncertain_at = Some(now);
                     let verdict = Verdict::transient(format!("the refresh answer was lost ({detail}); retrying later"));
-                    let mut checked = self.conclude(&claim, verdict, false, now);
+                    let mut checked = self.conclude(&claim, None, verdict, false, now);
                     checked.result.refresh_uncertain_at = refresh_uncertain_at;
                     checked.result.next_check_at =
                         now + chrono::Duration::from_std(self.config.uncertain_retry).unwrap_or(chrono::Duration::MAX);
@@ -347,7 +356,7 @@ impl Checker {
             result.detail = Some(format!("the chat moved to {new_id}; following it"));
             return Ok(Checked { result, verdict: Some(Verdict::transient("chat moved")), renewed });
         }
-        let mut checked = self.conclude(&claim, verdict, renewed, now);
+        let mut checked = self.conclude(&claim, Some(&tokens), verdict, renewed, now);
         checked.result.refresh_uncertain_at = refresh_uncertain_at;
         if renewed {
             // The renewal wrote the expiry with the tokens; the probe may know better.
@@ -388,12 +397,7 @@ impl Checker {
                 {
                     Some(next_version) => {
                         let previous = std::mem::replace(tokens, new);
-                        if tokens.refresh_token.is_none() {
-                            tokens.refresh_token = previous.refresh_token;
-                        }
-                        if tokens.scopes.is_empty() {
-                            tokens.scopes = previous.scopes;
-                        }
+                        tokens.keep_from(&previous);
                         *version = next_version;
                         Ok(Renewal_::Done)
                     }
@@ -421,8 +425,11 @@ impl Checker {
         }
     }
 
-    fn observed<'a>(&self, claim: &'a Claim) -> Observed<'a> {
-        let renewable = claim.tokens.as_ref().is_ok_and(|t| self.renewable(claim.channel.provider, t));
+    /// What the decision rests on; `tokens` are the channel's tokens now when a renewal
+    /// replaced the claimed ones (whose refresh token may outlive the new access token or not).
+    fn observed<'a>(&self, claim: &'a Claim, tokens: Option<&TokenSet>) -> Observed<'a> {
+        let tokens = tokens.or(claim.tokens.as_ref().ok());
+        let renewable = tokens.is_some_and(|t| self.renewable(claim.channel.provider, t));
         Observed {
             policy: self.providers.policy(claim.channel.provider),
             channel: &claim.channel,
@@ -434,8 +441,15 @@ impl Checker {
         }
     }
 
-    fn conclude(&self, claim: &Claim, verdict: Verdict, renewed: bool, now: DateTime<Utc>) -> Checked {
-        let decision = decide(self.observed(claim), verdict.clone(), now, &self.config.rules, &mut rand::rng());
+    fn conclude(
+        &self,
+        claim: &Claim,
+        tokens: Option<&TokenSet>,
+        verdict: Verdict,
+        renewed: bool,
+        now: DateTime<Utc>,
+    ) -> Checked {
+        let decision = decide(self.observed(claim, tokens), verdict.clone(), now, &self.config.rules, &mut rand::rng());
         if let Some(wait) = decision.pause_provider {
             let until = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
             let mut paused = self.paused.lock().expect("pause map");

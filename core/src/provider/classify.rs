@@ -39,12 +39,21 @@ pub struct Context {
     /// A refresh token exists and the network renews with it: an access token's rejection only
     /// means "renew now".
     pub refreshable: bool,
+    /// When the stored refresh token ends, where the network said.
+    pub refresh_expires_at: Option<DateTime<Utc>>,
 }
 
 impl Context {
     /// A context that knows only the time (a code exchange, before there is a channel).
     pub fn at(now: DateTime<Utc>) -> Self {
-        Self { now, expires_at: None, last_activity_at: None, inactivity: None, refreshable: false }
+        Self {
+            now,
+            expires_at: None,
+            last_activity_at: None,
+            inactivity: None,
+            refreshable: false,
+            refresh_expires_at: None,
+        }
     }
 
     pub fn for_channel(channel: &Channel, tokens: &TokenSet, now: DateTime<Utc>) -> Self {
@@ -55,8 +64,11 @@ impl Context {
             expires_at: tokens.expires_at.or(channel.token_expires_at),
             last_activity_at: Some(channel.last_activity_at.unwrap_or(channel.created_at).max(channel.created_at)),
             inactivity: policy.inactivity,
+            // A refresh token past the end the network announced cannot renew anything.
             refreshable: refresh_token
+                && tokens.refresh_expires_at.is_none_or(|end| end > now)
                 && matches!(policy.renewal, Renewal::RefreshToken | Renewal::RotatingRefreshToken),
+            refresh_expires_at: tokens.refresh_expires_at,
         }
     }
 
@@ -407,8 +419,10 @@ fn grant_reason(provider: Provider, cx: &Context, description: &str) -> Reason {
         (true, true) if matches!(provider, Provider::Youtube | Provider::GoogleBusiness | Provider::X) => {
             Reason::AppRevoked
         }
-        // LinkedIn ("invalid, expired or revoked") and Pinterest refresh tokens end 365 days after
-        // the grant: by far the common cause.
+        // LinkedIn ("invalid, expired or revoked") and Pinterest say when their refresh tokens
+        // end: one refused before then was revoked (the app removed, access withdrawn), not run
+        // out. Without that date, the 365-day end after the grant is by far the common cause.
+        (true, true) if cx.refresh_expires_at.is_some_and(|end| end > cx.now) => Reason::AppRevoked,
         (true, _) => Reason::Expired,
         (false, true) => Reason::AppRevoked,
         (false, false) if description.is_empty() => Reason::Other("grant refused (invalid_grant)".into()),
@@ -819,6 +833,10 @@ mod tests {
         Idle,
         /// Live, with a refresh token.
         Refreshable,
+        /// Live, with a refresh token the network said lives 200 more days.
+        RefreshLives,
+        /// Live, with a refresh token the network said ended yesterday.
+        RefreshEnded,
     }
 
     fn context(kind: Cx) -> Context {
@@ -828,12 +846,19 @@ mod tests {
             last_activity_at: Some(now() - chrono::Duration::days(1)),
             inactivity: Some(Duration::from_secs(30 * 86_400)),
             refreshable: false,
+            refresh_expires_at: None,
         };
         match kind {
             Cx::Live => live,
             Cx::Expired => Context { expires_at: Some(now() - chrono::Duration::hours(1)), ..live },
             Cx::Idle => Context { last_activity_at: Some(now() - chrono::Duration::days(40)), ..live },
             Cx::Refreshable => Context { refreshable: true, ..live },
+            Cx::RefreshLives => {
+                Context { refreshable: true, refresh_expires_at: Some(now() + chrono::Duration::days(200)), ..live }
+            }
+            Cx::RefreshEnded => {
+                Context { refreshable: true, refresh_expires_at: Some(now() - chrono::Duration::days(1)), ..live }
+            }
         }
     }
 
@@ -991,6 +1016,9 @@ mod tests {
             (F::Pinterest, Cx::Idle, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::Dead(Reason::Inactivity)),
             (F::Token(P::Pinterest), Cx::Idle, 400, &[], s(r#"{"error":"invalid_grant","error_description":"bad refresh token"}"#), Want::Dead(Reason::Inactivity)),
             (F::Token(P::Pinterest), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::Expired)),
+            (F::Token(P::Pinterest), Cx::RefreshLives, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
+            (F::Token(P::Pinterest), Cx::RefreshEnded, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::Expired)),
+            (F::Token(P::Linkedin), Cx::RefreshLives, 400, &[], s(r#"{"error":"invalid_grant","error_description":"The provided authorization grant or refresh token is invalid, expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
             // ---- Pinterest: permission
             (F::Pinterest, Cx::Live, 403, &[], s(r#"{"code":3,"message":"Not authorized to access board."}"#), Want::Permission),
             // ---- Pinterest: account — "(uncertain)" in PROVIDERS.md: no shape to recognise.
@@ -1215,6 +1243,7 @@ mod tests {
             refresh_token: refresh.map(|r| SecretString::from(r.to_owned())),
             expires_at: Some(now() + chrono::Duration::days(1)),
             scopes: Scopes::default(),
+            refresh_expires_at: None,
         };
         let idle = Context::for_channel(&channel(P::Pinterest, None), &tokens(Some("r")), now());
         assert!(idle.inactive() && idle.refreshable && !idle.expired());

@@ -306,6 +306,8 @@ struct TokenAnswer {
     token_type: BasicTokenType,
     expires_in: Option<u64>,
     refresh_token: Option<RefreshToken>,
+    /// LinkedIn and Pinterest say when the refresh token itself ends.
+    refresh_token_expires_in: Option<u64>,
     scope: Option<String>,
     user_id: Option<String>,
 }
@@ -324,11 +326,12 @@ impl TryFrom<Value> for TokenAnswer {
             Some(kind) if kind.eq_ignore_ascii_case("mac") => BasicTokenType::Mac,
             Some(kind) => BasicTokenType::Extension(kind),
         };
-        let expires_in = match object.get("expires_in") {
+        let seconds = |key: &str| match object.get(key) {
             Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
             Some(Value::String(s)) => s.trim().parse().ok(),
             _ => None,
         };
+        let expires_in = seconds("expires_in");
         let scope = match object.get("scope").or_else(|| object.get("permissions")) {
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
@@ -344,6 +347,7 @@ impl TryFrom<Value> for TokenAnswer {
             token_type,
             expires_in: expires_in.filter(|s| *s > 0),
             refresh_token: text("refresh_token").map(RefreshToken::new),
+            refresh_token_expires_in: seconds("refresh_token_expires_in").filter(|s| *s > 0),
             scope,
             user_id,
         })
@@ -386,8 +390,13 @@ impl TokenAnswer {
             .and_then(|d| chrono::Duration::from_std(d).ok())
             .and_then(|d| now.checked_add_signed(d));
         let scopes = self.scope.as_deref().and_then(|s| Scopes::parse(s).ok()).filter(|s| !s.is_empty());
+        let refresh_expires_at = self
+            .refresh_token_expires_in
+            .filter(|_| self.refresh_token.is_some())
+            .and_then(|secs| now.checked_add_signed(chrono::Duration::seconds(i64::try_from(secs).ok()?)));
         Granted {
             tokens: TokenSet {
+                refresh_expires_at,
                 access_token: SecretString::from(self.access_token.into_secret()),
                 refresh_token: self.refresh_token.map(|t| SecretString::from(t.into_secret())),
                 expires_at,

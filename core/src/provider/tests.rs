@@ -48,6 +48,7 @@ fn tokens(provider: Provider) -> TokenSet {
         refresh_token: Some(SecretString::from(REFRESH)),
         expires_at: Some(now() + chrono::Duration::days(30)),
         scopes: Scopes::default(),
+        refresh_expires_at: None,
     }
 }
 

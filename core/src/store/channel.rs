@@ -356,7 +356,7 @@ impl Store {
     pub async fn replace_tokens(&self, id: ChannelId, tokens: &TokenSet, now: DateTime<Utc>) -> Result<()> {
         let mut merged = tokens.clone();
         if merged.refresh_token.is_none() {
-            merged.refresh_token = self.tokens(id).await?.refresh_token;
+            merged.keep_from(&self.tokens(id).await?);
         }
         let sealed = self.keyring().seal(Binding::Channel(id), &merged.secret_bytes());
         let changed = with_pool!(self.db(), |pool| {

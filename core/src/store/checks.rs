@@ -256,12 +256,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<i64>> {
         let mut merged = tokens.clone();
-        if merged.refresh_token.is_none() {
-            merged.refresh_token = previous.refresh_token.clone();
-        }
-        if merged.scopes.is_empty() {
-            merged.scopes = previous.scopes.clone();
-        }
+        merged.keep_from(previous);
         let sealed = self.keyring().seal(Binding::Channel(id), &merged.secret_bytes());
         let changed = with_pool!(self.db(), |pool| {
             sqlx::query(

@@ -297,7 +297,7 @@ impl Store {
     ) -> Result<Option<Transition>> {
         let mut merged = tokens.clone();
         if merged.refresh_token.is_none() {
-            merged.refresh_token = self.tokens(id).await?.refresh_token;
+            merged.keep_from(&self.tokens(id).await?);
         }
         let sealed = self.keyring().seal(crate::crypto::Binding::Channel(id), &merged.secret_bytes());
         let now_ms = to_millis(now);

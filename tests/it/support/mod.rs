@@ -117,6 +117,7 @@ pub fn tokens(access: &str, refresh: Option<&str>, expires_at: Option<DateTime<U
         refresh_token: refresh.map(|r| SecretString::from(r.to_owned())),
         expires_at,
         scopes: Scopes::parse("pages_show_list pages_manage_posts").expect("valid scopes"),
+        refresh_expires_at: None,
     }
 }
 
