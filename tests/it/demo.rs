@@ -108,6 +108,7 @@ async fn the_demo_tells_the_right_people_why_and_its_links_reconnect_in_a_browse
     assert!(facebook.1.iter().any(|l| l.contains("password")), "{facebook:?}");
     let pinterest = about("Acme Cakes (Pinterest) is disconnected").into_iter().next().expect("Pinterest's alert");
     assert!(pinterest.0.contains("Marco"), "the authoriser hears first: {pinterest:?}");
+    assert!(pinterest.1.iter().any(|l| l.contains("removed from the account's authorised apps")), "{pinterest:?}");
     let google = about("Main St (Google Business Profile) is disconnected").into_iter().next().expect("the role alert");
     assert!(google.1.iter().any(|l| l.contains("admin role")), "{google:?}");
     assert!(titles.iter().any(|t| t.contains("Main St (Google Business Profile) is connected again")), "{titles:#?}");
