@@ -72,6 +72,7 @@ struct RawProvider {
     authorize_url: Option<String>,
     token_url: Option<String>,
     rate_per_second: Option<f64>,
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -592,6 +593,17 @@ fn resolve_providers(raw: RawProviders, problem: &mut impl FnMut(&str, String)) 
                 *slot = url;
             }
         }
+        if let Some(scopes) = table.scopes {
+            let scopes: Vec<String> = scopes.iter().map(|s| s.trim().to_owned()).collect();
+            if scopes.is_empty() || scopes.iter().any(|s| s.is_empty() || s.contains([' ', ','])) {
+                problem(
+                    &key("scopes"),
+                    "a list of scope names, e.g. [\"openid\", \"profile\"], each without spaces or commas".into(),
+                );
+            } else {
+                config.scopes = Some(scopes);
+            }
+        }
         if let Some(rate) = table.rate_per_second {
             if rate.is_finite() && rate > 0.0 {
                 config.rate_per_second = rate;
@@ -710,6 +722,25 @@ mod tests {
                 sources.source_of("web.public_url")
             );
             assert_eq!(sources.source_of("web.bind"), "command-line flag --bind");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_network_can_be_given_its_scopes_and_bad_ones_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "relink.toml",
+                "[providers.oauth2]\nscopes = [\"openid\", \"profile\"]\n[providers.x]\nscopes = [\"tweet.read users.read\"]\n",
+            )?;
+            let problems = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(problems.contains("providers.x.scopes") && !problems.contains("oauth2"), "{problems}");
+            jail.create_file("relink.toml", "[providers.oauth2]\nscopes = [\"openid\", \"profile\"]\n")?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let generic = config.providers.config(relink_core::Provider::GenericOauth2);
+            assert_eq!(generic.requested_scopes(relink_core::Provider::GenericOauth2, " "), "openid profile");
+            let x = config.providers.config(relink_core::Provider::X);
+            assert_eq!(x.scopes, None, "other networks keep their own");
             Ok(())
         });
     }

@@ -61,6 +61,7 @@ async fn chromium_reconnects_a_generic_oauth2_channel_through_oauth2_mock_server
             client_id: "relink".into(),
             client_secret: SecretString::from("relink-secret"),
             rate_per_second: 10.0,
+            scopes: Some(vec!["openid".into(), "profile".into()]),
         },
     );
     let rig = WebRig::with_providers(db, sim, Providers::new(configs)).await;

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::classify::{self, Context, Family};
 use super::oauth::{self, ClientAuth};
-use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets, http, policy};
+use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets, http};
 use crate::domain::{Channel, Provider};
 use crate::token::TokenSet;
 
@@ -50,7 +50,7 @@ impl Adapter for GenericOauth2 {
         state: &str,
         pkce_challenge: Option<&str>,
     ) -> Option<Url> {
-        let scopes = policy::policy(PROVIDER).scopes.join(" ");
+        let scopes = ctx.config.requested_scopes(PROVIDER, " ");
         let pkce = oauth::pkce(PROVIDER, pkce_challenge);
         Some(oauth::authorize_url(ctx, redirect_uri, state, &scopes, pkce, &[]))
     }

@@ -16,7 +16,7 @@ use url::Url;
 
 use super::classify::{self, Context, Family};
 use super::oauth::{self, ClientAuth};
-use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets, http, policy};
+use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets, http};
 use crate::domain::{Channel, Provider};
 use crate::token::TokenSet;
 
@@ -57,7 +57,7 @@ impl Adapter for Google {
         state: &str,
         pkce_challenge: Option<&str>,
     ) -> Option<Url> {
-        let scopes = policy::policy(self.provider).scopes.join(" ");
+        let scopes = ctx.config.requested_scopes(self.provider, " ");
         let pkce = oauth::pkce(self.provider, pkce_challenge);
         let extra = [("access_type", "offline"), ("prompt", "consent")];
         Some(oauth::authorize_url(ctx, redirect_uri, state, &scopes, pkce, &extra))

@@ -34,7 +34,7 @@ pub(super) fn authorize_url(
     state: &str,
     pkce_challenge: Option<&str>,
 ) -> Url {
-    let scopes = policy::policy(provider).scopes.join(",");
+    let scopes = ctx.config.requested_scopes(provider, ",");
     oauth::authorize_url(ctx, redirect_uri, state, &scopes, oauth::pkce(provider, pkce_challenge), &[])
 }
 

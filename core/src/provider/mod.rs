@@ -152,6 +152,20 @@ pub struct ProviderConfig {
     pub client_secret: SecretString,
     /// Checks per second relink allows itself against this network (per process).
     pub rate_per_second: f64,
+    /// The scopes asked for when a channel is connected or reconnected; `None`: the network's
+    /// usual ones (the policy's). Operators set them for a generic OAuth 2.0 network, or to ask
+    /// a network for less or more than relink's default.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl ProviderConfig {
+    /// The scopes to ask `provider` for, joined the way it wants them.
+    pub fn requested_scopes(&self, provider: Provider, separator: &str) -> String {
+        match &self.scopes {
+            Some(scopes) => scopes.join(separator),
+            None => policy::policy(provider).scopes.join(separator),
+        }
+    }
 }
 
 impl fmt::Debug for ProviderConfig {

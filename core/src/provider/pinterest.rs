@@ -12,7 +12,7 @@ use url::Url;
 
 use super::classify::{self, Context, Family};
 use super::oauth::{self, ClientAuth};
-use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets, http, policy};
+use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets, http};
 use crate::domain::{Channel, Provider};
 use crate::token::TokenSet;
 
@@ -48,7 +48,7 @@ impl Adapter for Pinterest {
         state: &str,
         pkce_challenge: Option<&str>,
     ) -> Option<Url> {
-        let scopes = policy::policy(Provider::Pinterest).scopes.join(",");
+        let scopes = ctx.config.requested_scopes(Provider::Pinterest, ",");
         let pkce = oauth::pkce(Provider::Pinterest, pkce_challenge);
         Some(oauth::authorize_url(ctx, redirect_uri, state, &scopes, pkce, &[]))
     }

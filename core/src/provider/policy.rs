@@ -264,6 +264,7 @@ impl Policy {
             client_id: String::new(),
             client_secret: SecretString::from(String::new()),
             rate_per_second: self.rate_per_second,
+            scopes: None,
         }
     }
 
@@ -284,6 +285,7 @@ impl Policy {
             client_id: client_id.to_owned(),
             client_secret: SecretString::from(client_secret.to_owned()),
             rate_per_second,
+            scopes: None,
         }
     }
 

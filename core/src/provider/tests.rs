@@ -116,6 +116,28 @@ fn assert_none_of(what: &str, text: &str, secrets: &[&str]) {
 }
 
 #[test]
+fn configured_scopes_replace_the_networks_usual_ones() {
+    let mut configs: std::collections::HashMap<Provider, ProviderConfig> = std::collections::HashMap::new();
+    let root = Url::parse("http://sim.test/").unwrap();
+    for provider in [Provider::GenericOauth2, Provider::Pinterest] {
+        let mut config =
+            policy::policy(provider).config_under(&root.join(&format!("{provider}/")).unwrap(), "id", SECRET, 1.0);
+        config.scopes = Some(vec!["openid".into(), "boards:read".into()]);
+        configs.insert(provider, config);
+    }
+    let providers = Providers::new(configs);
+    let redirect = Url::parse("https://relink.test/oauth/callback").unwrap();
+    for (provider, expected) in
+        [(Provider::GenericOauth2, "openid boards:read"), (Provider::Pinterest, "openid,boards:read")]
+    {
+        let ctx = providers.ctx(provider, now());
+        let url = providers.adapter(provider).authorize_url(ctx, &redirect, "s", Some("c")).unwrap();
+        let scope = url.query_pairs().find(|(k, _)| k == "scope").map(|(_, v)| v.into_owned());
+        assert_eq!(scope.as_deref(), Some(expected), "{provider}");
+    }
+}
+
+#[test]
 fn authorization_urls_carry_state_redirect_scopes_and_pkce_but_never_the_secret() {
     let providers = Providers::all_at(&Url::parse("http://sim.test/").unwrap(), "relink-sim", SECRET, 10.0);
     let redirect = Url::parse("https://relink.test/oauth/callback?x=1").unwrap();
