@@ -260,11 +260,11 @@ async fn tell(
             10 => {
                 sim.fail(Scope::Provider(Provider::Youtube), Fail::ServerError { status: 503 })?;
                 Some((
-                    "YouTube answers 503 for the next 14 hours. A network's bad day is not a dead token: relink retries and stays quiet.",
+                    "YouTube answers 503 for the next 6 hours. A network's bad morning is not a dead token: relink retries and stays quiet.",
                     None,
                 ))
             }
-            24 => {
+            16 => {
                 sim.clear_faults(Scope::Provider(Provider::Youtube))?;
                 Some(("YouTube is back.", None))
             }

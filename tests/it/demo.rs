@@ -21,7 +21,7 @@ struct Demo {
 impl Demo {
     fn start() -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_relink"))
-            .args(["demo", "--listen", "127.0.0.1:0", "--hours-per-second", "48"])
+            .args(["demo", "--listen", "127.0.0.1:0", "--hours-per-second", "12"])
             .env_remove("RELINK_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -106,8 +106,9 @@ async fn the_demo_tells_the_right_people_why_and_its_links_reconnect_in_a_browse
     // Never silent, with the right reason.
     let facebook = about("Acme Bakery (Facebook) is disconnected").into_iter().next().expect("Facebook's alert");
     assert!(facebook.1.iter().any(|l| l.contains("password")), "{facebook:?}");
-    let pinterest = about("Acme Cakes (Pinterest) is disconnected").into_iter().next().expect("Pinterest's alert");
-    assert!(pinterest.0.contains("Marco"), "the authoriser hears first: {pinterest:?}");
+    let pinterests = about("Acme Cakes (Pinterest) is disconnected");
+    assert!(pinterests.iter().any(|(heading, _)| heading.contains("Marco")), "its authoriser hears: {pinterests:?}");
+    let pinterest = &pinterests[0];
     assert!(pinterest.1.iter().any(|l| l.contains("removed from the account's authorised apps")), "{pinterest:?}");
     let google = about("Main St (Google Business Profile) is disconnected").into_iter().next().expect("the role alert");
     assert!(google.1.iter().any(|l| l.contains("admin role")), "{google:?}");
