@@ -88,4 +88,18 @@ impl Store {
         })?;
         rows.into_iter().map(BindingRow::into_binding).collect()
     }
+
+    /// The teams whose alerts an enabled binding sends to this chat.
+    pub async fn teams_bound_to(&self, platform: ChatPlatform, chat_id: i64) -> Result<Vec<TeamId>> {
+        let teams: Vec<i64> = with_pool!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT team_id FROM chat_bindings WHERE platform = $1 AND chat_id = $2 AND enabled ORDER BY team_id",
+            )
+            .bind(platform.as_str())
+            .bind(chat_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(teams.into_iter().map(TeamId).collect())
+    }
 }

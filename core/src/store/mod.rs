@@ -19,6 +19,7 @@ mod checks;
 mod keys;
 mod links;
 mod member;
+mod platform;
 mod post;
 mod team;
 
