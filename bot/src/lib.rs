@@ -4,6 +4,8 @@
 //! to enable it. The command layer and the two platform renderers live here as they arrive;
 //! both talk to `relink-core` only through its store and services.
 
+pub mod commands;
+
 use relink_core::store::Store;
 use secrecy::SecretString;
 use tokio::task::JoinHandle;
