@@ -37,9 +37,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Some(settings) => Some(
             relink_bot::discord::Discord::new(
                 discord_settings(settings),
-                store.clone(),
-                config.web.link_settings(),
-                Arc::new(SystemClock),
+                relink_bot::commands::Services {
+                    store: store.clone(),
+                    links: config.web.link_settings(),
+                    checker: Some(checker.clone()),
+                    clock: Arc::new(SystemClock),
+                },
             )
             .map_err(anyhow::Error::msg)?,
         ),

@@ -8,6 +8,8 @@
 
 pub mod discord;
 
+pub mod commands;
+
 use relink_core::store::Store;
 use secrecy::SecretString;
 use tokio::task::JoinHandle;

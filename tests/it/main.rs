@@ -14,6 +14,8 @@
 //! - [`serve`]: `relink serve` started in an empty directory.
 //! - [`alerts`]: transitions become incidents, alerts and deliveries: a channel's sixty-day life in
 //!   three languages, crashes, retries, snooze, acknowledgement, escalation, shared causes.
+//! - [`commands`]: the chat command layer on both engines: every command for an admin and for
+//!   an editor or viewer, private links, loose names, usage lines, one-time codes, languages.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
@@ -25,6 +27,7 @@ mod alerts;
 mod browser;
 mod checker;
 mod cli;
+mod commands;
 mod serve;
 mod store;
 mod web;

@@ -1,43 +1,85 @@
-//! What each interaction gets: slash commands go to the shared command layer and come back
-//! rendered for Discord; autocomplete offers the channels of the teams in context; the "Get
-//! reconnect link" button answers the presser privately with links when their role allows.
+//! What each interaction gets: a slash command becomes the command layer's text form
+//! (`/snooze acme 2d`) and goes through `commands::handle`; a button's `custom_id` is an
+//! encoded `Action` for `commands::press` (the alert's "Get reconnect link" among them);
+//! autocomplete offers the channels of the teams in context. Replies come back through
+//! `render`; command and button work may be deferred, autocomplete never is.
 
 use std::sync::Arc;
 
-use relink_core::alerts::{Alert, AlertId};
-use relink_core::domain::{Channel, DiscordUserId, Member, TeamId};
-use relink_core::reconnect::mint_link;
+use relink_core::domain::{Channel, DiscordUserId, TeamId};
 use relink_core::{ChatPlatform, Language};
-use secrecy::ExposeSecret as _;
-use serenity::builder::{
-    AutocompleteChoice, CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInteractionResponse,
-};
+use serenity::builder::{AutocompleteChoice, CreateAutocompleteResponse, CreateInteractionResponse};
 
 use super::Services;
-use super::embed::{clip, link_button_alert};
-use super::incoming::{AUTOCOMPLETE, Incoming, MESSAGE_COMPONENT};
-use super::respond::{Answer, Rendered};
-use super::words::words;
+use super::embed::clip;
+use super::incoming::{APPLICATION_COMMAND, AUTOCOMPLETE, Incoming, MESSAGE_COMPONENT};
+use super::render::render;
+use super::respond::Answer;
+use crate::commands::{self, Caller, ChatKind};
 
 /// Discord shows at most 25 choices.
 const MAX_CHOICES: usize = 25;
 
+/// Discord's permission bits that make someone an administrator of a channel's server for
+/// `/subscribe`: Administrator, Manage Server, Manage Channels.
+const ADMIN_PERMISSIONS: u64 = 0x8 | 0x20 | 0x10;
+
 /// Decides what `incoming` gets.
 pub fn answer(services: Arc<Services>, incoming: Incoming) -> Answer {
     match incoming.kind {
-        // Autocomplete cannot be deferred: the choices are computed, then answered.
         AUTOCOMPLETE => Answer::Soon(Box::pin(async move { channel_choices(&services, &incoming).await })),
-        MESSAGE_COMPONENT => match link_button_alert(&incoming.data.custom_id) {
-            Some(alert) => Answer::Work { ephemeral: true, work: Box::pin(link_button(services, incoming, alert)) },
-            None => Answer::Now(Box::new(CreateInteractionResponse::Acknowledge)),
-        },
-        _ => {
-            let name = incoming.data.name.clone();
-            let text = format!("relink has no /{name} command; the command list may be out of date.");
-            let _ = services;
-            Answer::Now(Box::new(CreateInteractionResponse::Message(Rendered::text(text, true).message())))
+        MESSAGE_COMPONENT => {
+            let data = incoming.data.custom_id.clone();
+            Answer::Work {
+                ephemeral: true,
+                work: Box::pin(async move {
+                    let Some(caller) = caller(&incoming) else { return Vec::new() };
+                    render(&commands::press(&services.commands, &caller, &data).await)
+                }),
+            }
+        }
+        APPLICATION_COMMAND => {
+            let text = command_text(&incoming);
+            // Links and codes are private answers: the deferral is private too.
+            let ephemeral = matches!(incoming.data.name.as_str(), "reconnect" | "link");
+            Answer::Work {
+                ephemeral,
+                work: Box::pin(async move {
+                    let Some(caller) = caller(&incoming) else { return Vec::new() };
+                    render(&commands::handle(&services.commands, &caller, &text).await)
+                }),
+            }
+        }
+        _ => Answer::Now(Box::new(CreateInteractionResponse::Acknowledge)),
+    }
+}
+
+/// The command as the command layer reads text: `/name` and the options' values in order.
+pub fn command_text(incoming: &Incoming) -> String {
+    let mut text = format!("/{}", incoming.data.name);
+    for option in &incoming.data.options {
+        if let Some(value) = incoming.option(&option.name) {
+            text.push(' ');
+            text.push_str(value.trim());
         }
     }
+    text
+}
+
+/// Who acted and where: a DM is private, a server channel is a group.
+fn caller(incoming: &Incoming) -> Option<Caller> {
+    let user_id = i64::try_from(incoming.user_id()?).ok()?;
+    let chat_id = i64::try_from(incoming.channel_id?).ok()?;
+    let permissions =
+        incoming.member.as_ref().and_then(|m| m.permissions.as_deref()).and_then(|p| p.parse::<u64>().ok());
+    Some(Caller {
+        platform: ChatPlatform::Discord,
+        user_id,
+        chat_id,
+        chat_kind: if incoming.guild_id.is_some() { ChatKind::Group } else { ChatKind::Private },
+        is_chat_admin: permissions.is_some_and(|p| p & ADMIN_PERMISSIONS != 0),
+        language_hint: Some(language_of(incoming)),
+    })
 }
 
 /// The channels of the teams in context whose name contains what is typed.
@@ -45,16 +87,13 @@ async fn channel_choices(services: &Services, incoming: &Incoming) -> CreateInte
     let typed = incoming.focused().map_or("", |(_, typed)| typed).trim().to_lowercase();
     let mut choices = Vec::new();
     for team in teams_in_context(services, incoming).await {
-        let Ok(channels) = services.store.channels(Some(team)).await else { continue };
+        let Ok(channels) = services.commands.store.channels(Some(team)).await else { continue };
         choices.extend(
             channels
                 .iter()
                 .filter(|c| typed.is_empty() || c.display_name.as_str().to_lowercase().contains(&typed))
                 .map(choice),
         );
-        if choices.len() >= MAX_CHOICES {
-            break;
-        }
     }
     choices.truncate(MAX_CHOICES);
     CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices))
@@ -67,76 +106,64 @@ fn choice(channel: &Channel) -> AutocompleteChoice {
     AutocompleteChoice::new(clip(&name, 100), channel.id.0.to_string())
 }
 
-/// The teams an interaction is about: those bound to the Discord channel it came from, else
-/// every team the user is a member of.
-pub(crate) async fn teams_in_context(services: &Services, incoming: &Incoming) -> Vec<TeamId> {
-    if let Some(chat) = incoming.channel_id.and_then(|c| i64::try_from(c).ok()) {
-        match services.store.teams_bound_to(ChatPlatform::Discord, chat).await {
-            Ok(teams) if !teams.is_empty() => return teams,
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "cannot read the teams bound to a Discord channel"),
-        }
-    }
-    let mut teams: Vec<TeamId> = memberships(services, incoming).await.iter().map(|m| m.team_id).collect();
-    teams.dedup();
-    teams
-}
-
-/// The member records of the user who acted, across teams.
-pub(crate) async fn memberships(services: &Services, incoming: &Incoming) -> Vec<Member> {
-    let Some(user) = incoming.user_id().and_then(|u| i64::try_from(u).ok()) else {
-        return Vec::new();
+/// The teams an interaction may see, as the command layer decides it: in a server channel the
+/// teams bound to it, in a DM the user's own teams.
+async fn teams_in_context(services: &Services, incoming: &Incoming) -> Vec<TeamId> {
+    let store = &services.commands.store;
+    let found = match (incoming.guild_id, incoming.channel_id.and_then(|c| i64::try_from(c).ok())) {
+        (Some(_), Some(chat)) => store
+            .bindings_of_chat(ChatPlatform::Discord, chat)
+            .await
+            .map(|bindings| bindings.into_iter().filter(|b| b.enabled).map(|b| b.team_id).collect()),
+        _ => match incoming.user_id().and_then(|u| i64::try_from(u).ok()) {
+            Some(user) => store
+                .members_by_discord(DiscordUserId(user))
+                .await
+                .map(|members| members.into_iter().map(|m| m.team_id).collect()),
+            None => Ok(Vec::new()),
+        },
     };
-    services.store.members_by_discord(DiscordUserId(user)).await.unwrap_or_else(|error| {
-        tracing::warn!(%error, "cannot read a Discord user's memberships");
+    found.unwrap_or_else(|error| {
+        tracing::warn!(%error, "cannot read the teams of a Discord autocomplete");
         Vec::new()
     })
 }
 
-/// The "Get reconnect link" button under a shared alert: links for the presser, privately,
-/// when they are a member of the alert's team who may reconnect.
-async fn link_button(services: Arc<Services>, incoming: Incoming, alert: AlertId) -> Rendered {
-    let alert: Alert = match services.store.alert(alert).await {
-        Ok(alert) => alert,
-        Err(error) => {
-            tracing::info!(%error, "the alert of a pressed button is gone");
-            return Rendered::text(words(language_of(&incoming)).alert_gone, true);
-        }
-    };
-    let labels = words(alert.language);
-    let Some(action) = alert.reconnect.as_ref() else {
-        return Rendered::text(labels.alert_gone, true);
-    };
-    let member = memberships(&services, &incoming).await.into_iter().find(|m| m.team_id == action.team_id);
-    let Some(member) = member else {
-        return Rendered::text(labels.not_a_member, true);
-    };
-    if !member.role.may_reconnect() {
-        return Rendered::text(labels.not_allowed, true);
-    }
-    let now = services.clock.now();
-    let mut buttons = Vec::new();
-    for channel in &alert.channels {
-        match mint_link(&services.store, &services.links, channel.id, Some(member.id), now).await {
-            Ok(minted) => {
-                let label = labels.reconnect_channel.replace("{name}", &channel.name);
-                buttons.push(CreateButton::new_link(minted.url.expose_secret()).label(clip(&label, 80)));
-            }
-            Err(error) => tracing::info!(%error, channel = %channel.id, "no reconnect link for a pressed button"),
-        }
-    }
-    if buttons.is_empty() {
-        return Rendered::text(labels.alert_gone, true);
-    }
-    let components = buttons.chunks(5).take(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect();
-    Rendered { content: labels.here_is_your_link.to_owned(), components, ephemeral: true, ..Rendered::default() }
-}
-
-/// The language to answer in before a team is known: the person's Discord client language.
-pub(crate) fn language_of(incoming: &Incoming) -> Language {
+/// The person's Discord client language, for people not linked to a team yet.
+fn language_of(incoming: &Incoming) -> Language {
     match incoming.locale.as_deref().map(|l| l.split('-').next().unwrap_or(l)) {
         Some("it") => Language::It,
         Some("ja") => Language::Ja,
         _ => Language::En,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming(json: &str) -> Incoming {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_slash_command_becomes_the_command_layers_text() {
+        let snooze = incoming(
+            r#"{"id":"1","type":2,"data":{"name":"snooze","options":[{"name":"channel","value":"12"},{"name":"for","value":"2d"}]}}"#,
+        );
+        assert_eq!(command_text(&snooze), "/snooze 12 2d");
+        assert_eq!(command_text(&incoming(r#"{"id":"1","type":2,"data":{"name":"status"}}"#)), "/status");
+    }
+
+    #[test]
+    fn callers_are_private_in_dms_and_admins_by_server_permission() {
+        let dm = incoming(r#"{"id":"1","type":2,"channel_id":"5","user":{"id":"7"},"locale":"ja"}"#);
+        let dm = caller(&dm).unwrap();
+        assert_eq!((dm.chat_kind, dm.language_hint, dm.is_chat_admin), (ChatKind::Private, Some(Language::Ja), false));
+        let server = incoming(
+            r#"{"id":"1","type":2,"guild_id":"9","channel_id":"5","member":{"user":{"id":"7"},"permissions":"32"}}"#,
+        );
+        let server = caller(&server).unwrap();
+        assert_eq!((server.chat_kind, server.is_chat_admin), (ChatKind::Group, true));
     }
 }

@@ -2,13 +2,14 @@
 //! remedy, then fields for the reason, the end of access, the posts at risk and who authorised
 //! the channels) and the reconnect action as buttons:
 //!
-//! - in a **shared channel**, one "Get reconnect link" button whose `custom_id` names only the
-//!   alert (`relink:link:<alert id>`); pressing it answers the presser privately with links,
-//!   when their role allows (see `dispatch`);
+//! - in a **shared channel**, one "Get reconnect link" button whose `custom_id` is the command
+//!   layer's `Action::ReconnectAlert` (`ra:<alert id>`); pressing it goes through
+//!   `commands::press`, which answers the presser privately with links when their role allows;
 //! - in an admin's **direct messages**, one link button per channel with that reader's links.
 //!
 //! A `custom_id` never carries a secret; links appear only in link buttons of private messages.
 
+use relink_core::Reason;
 use relink_core::alerts::messages::catalog;
 use relink_core::alerts::{Alert, AlertId, AlertKind, ChannelLink, Severity};
 use secrecy::ExposeSecret as _;
@@ -17,9 +18,7 @@ use serenity::model::Timestamp;
 use serenity::model::application::ButtonStyle;
 
 use super::words::words;
-
-/// The prefix of the "Get reconnect link" button's `custom_id`.
-pub const LINK_BUTTON: &str = "relink:link:";
+use crate::commands::{self, Action};
 
 /// Discord's limits that an alert could reach.
 const MAX_TITLE: usize = 256;
@@ -62,7 +61,11 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
         embed = embed.field(labels.channels, clip(&list.join("\n"), MAX_FIELD), false);
     }
     if let Some(reason) = alert.reason.as_deref().filter(|_| alert.kind != AlertKind::Resolved) {
-        embed = embed.field(labels.reason, labels.reason_label(reason), true);
+        let label = match Reason::from_parts(reason, None) {
+            Ok(reason) => commands::words(alert.language).reason(&reason),
+            Err(_) => commands::words(alert.language).reasons.other,
+        };
+        embed = embed.field(labels.reason, label, true);
     }
     if let Some(deadline) = alert.deadline.filter(|_| alert.kind != AlertKind::Resolved) {
         embed = embed.field(labels.expiry, format!("{} (<t:{}:R>)", texts.date(deadline), deadline.timestamp()), true);
@@ -103,7 +106,7 @@ pub fn buttons(alert: &Alert, links: &[ChannelLink], private: bool) -> Vec<Creat
             .collect()
     } else if alert.id != AlertId::UNSAVED {
         vec![
-            CreateButton::new(format!("{LINK_BUTTON}{}", alert.id))
+            CreateButton::new(Action::ReconnectAlert(alert.id).encode())
                 .label(clip(labels.get_link, MAX_LABEL))
                 .style(ButtonStyle::Primary),
         ]
@@ -111,11 +114,6 @@ pub fn buttons(alert: &Alert, links: &[ChannelLink], private: bool) -> Vec<Creat
         Vec::new()
     };
     buttons.chunks(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect()
-}
-
-/// The alert id a "Get reconnect link" button names.
-pub fn link_button_alert(custom_id: &str) -> Option<AlertId> {
-    custom_id.strip_prefix(LINK_BUTTON)?.parse::<i64>().ok().filter(|id| *id > 0).map(AlertId)
 }
 
 /// `text` cut to at most `max` characters, with an ellipsis when cut.
@@ -190,7 +188,7 @@ mod tests {
         let names: Vec<&str> =
             value["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["Motivo", "Post a rischio", "Autorizzato da"]);
-        assert_eq!(value["fields"][0]["value"], "Password o nome utente cambiati");
+        assert_eq!(value["fields"][0]["value"], "password cambiata");
         assert_eq!(value["fields"][2]["value"], "Alice");
         assert_eq!(value["color"], 0xE7_4C_3C);
     }
@@ -199,9 +197,8 @@ mod tests {
     fn shared_channels_get_a_button_naming_only_the_alert_and_dms_get_link_buttons() {
         let alert = alert(AlertKind::Disconnected, Severity::Critical, 2);
         let shared = json(buttons(&alert, &[], false));
-        assert_eq!(shared[0]["components"][0]["custom_id"], "relink:link:42");
-        assert_eq!(link_button_alert("relink:link:42"), Some(AlertId(42)));
-        assert_eq!(link_button_alert("relink:link:x"), None);
+        assert_eq!(shared[0]["components"][0]["custom_id"], "ra:42");
+        assert_eq!(Action::decode("ra:42"), Some(Action::ReconnectAlert(AlertId(42))));
         let links: Vec<ChannelLink> = (1..=2)
             .map(|i| ChannelLink {
                 channel_id: ChannelId(i),

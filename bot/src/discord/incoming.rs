@@ -39,6 +39,9 @@ pub struct Incoming {
 #[derive(Debug, Clone, Deserialize)]
 pub struct GuildMember {
     pub user: User,
+    /// The member's permissions in the channel, a decimal bit set.
+    #[serde(default)]
+    pub permissions: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

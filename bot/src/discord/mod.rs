@@ -9,7 +9,8 @@
 //!   resolution edits, the delivery lease.
 //! - `verify` + `interactions` + `incoming`: the HTTP endpoint (signature, freshness, PING,
 //!   one handling per interaction id, deferral), shared with the gateway through `respond`.
-//! - `dispatch`: what each interaction gets (commands, autocomplete, the link button).
+//! - `dispatch` + `render`: what each interaction gets: slash commands and buttons through the
+//!   shared command layer (`crate::commands`), its replies rendered for Discord; autocomplete.
 //! - `register`: the slash commands with their Italian and Japanese names, bulk-overwritten.
 //! - `gateway`: the serenity client of gateway mode.
 
@@ -21,6 +22,7 @@ mod interactions;
 pub mod limiter;
 pub mod notifier;
 pub mod register;
+mod render;
 mod respond;
 pub mod rest;
 pub mod verify;
@@ -31,7 +33,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relink_core::clock::Clock;
-use relink_core::reconnect::LinkSettings;
 use relink_core::store::Store;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
@@ -40,7 +41,8 @@ use sha2::{Digest as _, Sha256};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use embed::{LINK_BUTTON, colour};
+use crate::commands;
+pub use embed::colour;
 pub use limiter::Limiter;
 pub use notifier::{DeliveryLease, DiscordNotifier};
 pub use rest::{DISCORD_API, Rest, RestError};
@@ -107,9 +109,10 @@ impl DiscordSettings {
 
 /// What the Discord parts share.
 pub(crate) struct Services {
+    /// What the command layer works with (store, links, checker, clock).
+    pub commands: commands::Services,
     pub store: Store,
     pub rest: Rest,
-    pub links: LinkSettings,
     pub clock: Arc<dyn Clock>,
     pub settings: DiscordSettings,
     application_id: tokio::sync::OnceCell<u64>,
@@ -151,13 +154,10 @@ pub struct Discord {
 }
 
 impl Discord {
-    /// The front-end over the store. Fails when interactions mode has no valid public key.
-    pub fn new(
-        settings: DiscordSettings,
-        store: Store,
-        links: LinkSettings,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
+    /// The front-end over the command layer's services (store, links, checker, clock). Fails
+    /// when interactions mode has no valid public key.
+    pub fn new(settings: DiscordSettings, commands: commands::Services) -> Result<Self, String> {
+        let (store, clock) = (commands.store.clone(), commands.clock.clone());
         let verifier = match (&settings.mode, settings.public_key.as_deref()) {
             (Mode::Interactions, None) => {
                 return Err("discord.mode = \"interactions\" needs discord.public_key".into());
@@ -169,7 +169,7 @@ impl Discord {
         let lease = DeliveryLease::new(store.clone(), &bot_identity(&settings.token), settings.owner.clone());
         let notifier = Arc::new(DiscordNotifier::new(rest.clone(), lease));
         let services =
-            Arc::new(Services { store, rest, links, clock, settings, application_id: tokio::sync::OnceCell::new() });
+            Arc::new(Services { commands, store, rest, clock, settings, application_id: tokio::sync::OnceCell::new() });
         Ok(Self { services, notifier, verifier })
     }
 

@@ -4,7 +4,8 @@
 //! by default; in one guild when `discord.guild_id` is set (guild commands appear at once).
 //!
 //! Discord always sends the English (default) names back, whatever the person's language, so
-//! the handlers only know those.
+//! the handlers only know those. Descriptions are the command layer's, the same words `/help`
+//! and Telegram's menu show.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,10 @@ use serenity::model::id::{ApplicationId, GuildId};
 use tokio_util::sync::CancellationToken;
 
 use super::Services;
+use super::embed::clip;
 use super::rest::RestError;
+use crate::commands::CommandName;
+use relink_core::Language;
 
 /// A text in English, Italian and Japanese.
 type Localized = [&'static str; 3];
@@ -34,11 +38,12 @@ pub struct OptionSpec {
     pub autocomplete: bool,
 }
 
-/// One slash command.
+/// One slash command: the command layer's command (whose descriptions it shows, in the three
+/// languages), its localized names and its options.
 #[derive(Debug)]
 pub struct CommandSpec {
+    pub command: CommandName,
     pub name: Localized,
-    pub description: Localized,
     pub options: &'static [OptionSpec],
 }
 
@@ -55,45 +60,13 @@ const CHANNEL: OptionSpec = OptionSpec {
 
 /// Every command relink registers.
 pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec { command: CommandName::Status, name: ["status", "stato", "状態"], options: &[] },
+    CommandSpec { command: CommandName::Channel, name: ["channel", "canale", "チャンネル"], options: &[CHANNEL] },
+    CommandSpec { command: CommandName::Reconnect, name: ["reconnect", "ricollega", "再接続"], options: &[CHANNEL] },
+    CommandSpec { command: CommandName::Refresh, name: ["refresh", "aggiorna", "更新"], options: &[CHANNEL] },
     CommandSpec {
-        name: ["status", "stato", "状態"],
-        description: ["The health of the team's channels", "Lo stato dei canali del team", "チームのチャンネルの状態"],
-        options: &[],
-    },
-    CommandSpec {
-        name: ["channel", "canale", "チャンネル"],
-        description: [
-            "One channel: reason, expiry, posts at risk, who authorised it",
-            "Un canale: motivo, scadenza, post a rischio, chi lo ha autorizzato",
-            "チャンネルの詳細：原因、期限、影響を受ける投稿、認証したメンバー",
-        ],
-        options: &[CHANNEL],
-    },
-    CommandSpec {
-        name: ["reconnect", "ricollega", "再接続"],
-        description: [
-            "A private reconnect link for a channel",
-            "Un link privato per ricollegare un canale",
-            "チャンネルを再接続するための個人用リンク",
-        ],
-        options: &[CHANNEL],
-    },
-    CommandSpec {
-        name: ["refresh", "aggiorna", "更新"],
-        description: [
-            "Renew a channel's access now, where the network allows it",
-            "Rinnova ora l'accesso di un canale, se il social lo permette",
-            "SNSが許可していれば、チャンネルのアクセスを今すぐ更新",
-        ],
-        options: &[CHANNEL],
-    },
-    CommandSpec {
+        command: CommandName::Snooze,
         name: ["snooze", "posticipa", "スヌーズ"],
-        description: [
-            "Silence a channel's reminders for a while",
-            "Silenzia per un po' i promemoria di un canale",
-            "チャンネルのリマインダーをしばらく止める",
-        ],
         options: &[
             CHANNEL,
             OptionSpec {
@@ -104,31 +77,11 @@ pub const COMMANDS: &[CommandSpec] = &[
             },
         ],
     },
+    CommandSpec { command: CommandName::Ack, name: ["ack", "conferma", "対応中"], options: &[CHANNEL] },
+    CommandSpec { command: CommandName::History, name: ["history", "cronologia", "履歴"], options: &[CHANNEL] },
     CommandSpec {
-        name: ["ack", "conferma", "対応中"],
-        description: [
-            "I'm on it: stop the escalation for a channel",
-            "Ci penso io: ferma l'escalation per un canale",
-            "対応中：チャンネルのエスカレーションを止める",
-        ],
-        options: &[CHANNEL],
-    },
-    CommandSpec {
-        name: ["history", "cronologia", "履歴"],
-        description: [
-            "A channel's recent health changes",
-            "I cambi di stato recenti di un canale",
-            "チャンネルの最近の状態の変化",
-        ],
-        options: &[CHANNEL],
-    },
-    CommandSpec {
+        command: CommandName::Subscribe,
         name: ["subscribe", "iscrivi", "購読"],
-        description: [
-            "Send a team's alerts to this Discord channel",
-            "Invia gli avvisi di un team in questo canale Discord",
-            "チームのアラートをこのDiscordチャンネルに送る",
-        ],
         options: &[OptionSpec {
             name: ["team", "team", "チーム"],
             description: [
@@ -141,12 +94,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
     },
     CommandSpec {
+        command: CommandName::Link,
         name: ["link", "collega", "連携"],
-        description: [
-            "Link your Discord account to your relink member",
-            "Collega il tuo account Discord al tuo membro relink",
-            "DiscordアカウントをrelinkのメンバーIDに連携",
-        ],
         options: &[OptionSpec {
             name: ["code", "codice", "コード"],
             description: [
@@ -165,11 +114,12 @@ pub fn commands() -> Vec<CreateCommand> {
     COMMANDS
         .iter()
         .map(|spec| {
-            let mut command = CreateCommand::new(spec.name[0]).description(spec.description[0]).dm_permission(true);
-            for (i, locale) in LOCALES.iter().enumerate() {
+            let describe = |language| clip(spec.command.describe(language), 100);
+            let mut command = CreateCommand::new(spec.name[0]).description(describe(Language::En)).dm_permission(true);
+            for (i, (locale, language)) in LOCALES.iter().zip([Language::It, Language::Ja]).enumerate() {
                 command = command
                     .name_localized(*locale, spec.name[i + 1])
-                    .description_localized(*locale, spec.description[i + 1]);
+                    .description_localized(*locale, describe(language));
             }
             for option in spec.options {
                 let mut built =

@@ -1,7 +1,8 @@
 //! Answering one interaction, the same way in both modes: a PING gets a PONG; anything else is
 //! handled once per interaction id across every relink process (`discord_interactions`); work
 //! that finishes within `defer_after` is answered directly, longer work is answered with a
-//! deferral ("relink is thinking…") and its result then replaces the deferral.
+//! deferral ("relink is thinking…") and its result then replaces the deferral. Further
+//! messages of a reply (a private link after a public notice) follow as follow-up messages.
 //!
 //! The caller delivers the immediate response (the HTTP endpoint as its body, the gateway
 //! through the callback route) and then fires `responded`, so a follow-up never reaches Discord
@@ -64,8 +65,8 @@ impl Rendered {
     }
 }
 
-/// Work whose result is a message.
-pub type Work = Pin<Box<dyn Future<Output = Rendered> + Send>>;
+/// Work whose result is one or more messages.
+pub type Work = Pin<Box<dyn Future<Output = Vec<Rendered>> + Send>>;
 
 /// What an interaction gets.
 pub enum Answer {
@@ -73,7 +74,7 @@ pub enum Answer {
     Now(Box<CreateInteractionResponse>),
     /// This response once computed, never deferred (autocomplete choices).
     Soon(Pin<Box<dyn Future<Output = CreateInteractionResponse> + Send>>),
-    /// A message from work that may take a while; `ephemeral` decides the deferral's visibility.
+    /// Messages from work that may take a while; `ephemeral` decides the deferral's visibility.
     Work { ephemeral: bool, work: Work },
 }
 
@@ -117,64 +118,100 @@ pub async fn handle(
         Answer::Soon(response) => Handled::Respond { response: Box::new(response.await), responded },
         Answer::Work { ephemeral, work } => {
             let mut running = tokio::spawn(work);
-            match tokio::time::timeout(services.settings.defer_after, &mut running).await {
-                Ok(Ok(rendered)) => Handled::Respond {
-                    response: Box::new(CreateInteractionResponse::Message(rendered.message())),
-                    responded,
-                },
-                Ok(Err(panicked)) => {
-                    tracing::error!(%panicked, "a Discord command panicked");
-                    let rendered = Rendered::text("relink could not answer this time; please try again.", true);
-                    Handled::Respond {
-                        response: Box::new(CreateInteractionResponse::Message(rendered.message())),
-                        responded,
+            let (first, rest, deferred) = match tokio::time::timeout(services.settings.defer_after, &mut running).await
+            {
+                Ok(done) => {
+                    let mut messages = finished(done).into_iter();
+                    let first = messages.next().unwrap_or_else(sorry);
+                    (Some(first), messages.collect::<Vec<_>>(), false)
+                }
+                Err(_) => (None, Vec::new(), true),
+            };
+            let services = services.clone();
+            let response = match first {
+                Some(first) => Box::new(CreateInteractionResponse::Message(first.message())),
+                None => Box::new(CreateInteractionResponse::Defer(
+                    CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+                )),
+            };
+            if deferred || !rest.is_empty() {
+                tokio::spawn(async move {
+                    let (first, rest) = if deferred {
+                        let mut messages = finished(running.await).into_iter();
+                        (messages.next(), messages.collect())
+                    } else {
+                        (None, rest)
+                    };
+                    if delivered.await.is_err() {
+                        return;
                     }
-                }
-                Err(_) => {
-                    let services = services.clone();
-                    tokio::spawn(async move {
-                        let rendered = match running.await {
-                            Ok(rendered) => rendered,
-                            Err(panicked) => {
-                                tracing::error!(%panicked, "a Discord command panicked");
-                                Rendered::text("relink could not answer this time; please try again.", true)
-                            }
-                        };
-                        if delivered.await.is_err() {
-                            return;
-                        }
-                        if let Err(error) = follow_up(&services, &token, ephemeral, &rendered).await {
-                            tracing::warn!(%error, "cannot send a deferred Discord answer");
-                        }
-                    });
-                    let deferral = CreateInteractionResponseMessage::new().ephemeral(ephemeral);
-                    Handled::Respond { response: Box::new(CreateInteractionResponse::Defer(deferral)), responded }
-                }
+                    if let Err(error) = follow_up(&services, &token, ephemeral, first.as_ref(), &rest).await {
+                        tracing::warn!(%error, "cannot send a later Discord answer");
+                    }
+                });
             }
+            Handled::Respond { response, responded }
         }
     }
 }
 
-/// Replaces a deferral with `rendered`. A private result after a public deferral (an error)
-/// becomes a private follow-up and the public "thinking…" message is removed.
+/// The messages of finished work, or an apology if it panicked.
+fn finished(done: Result<Vec<Rendered>, tokio::task::JoinError>) -> Vec<Rendered> {
+    match done {
+        Ok(messages) if !messages.is_empty() => messages,
+        Ok(_) => vec![sorry()],
+        Err(panicked) => {
+            tracing::error!(%panicked, "a Discord command panicked");
+            vec![sorry()]
+        }
+    }
+}
+
+fn sorry() -> Rendered {
+    Rendered::text("relink could not answer this time; please try again.", true)
+}
+
+/// Replaces a deferral with `first` (when the answer was deferred), then sends `rest` as
+/// follow-ups. A private first message after a public deferral (an error) becomes a private
+/// follow-up and the public "thinking…" message is removed.
 async fn follow_up(
     services: &Services,
     token: &str,
     deferred_ephemeral: bool,
-    rendered: &Rendered,
+    first: Option<&Rendered>,
+    rest: &[Rendered],
 ) -> Result<(), RestError> {
     let application_id = ApplicationId::new(services.application_id().await?);
-    if rendered.ephemeral && !deferred_ephemeral {
-        let original = Route::WebhookOriginalInteractionResponse { application_id, token };
-        services.rest.call_ignoring_body(LightMethod::Delete, original, None::<&()>).await?;
-        let followups = Route::WebhookFollowupMessages { application_id, token };
-        return services.rest.call_ignoring_body(LightMethod::Post, followups, Some(&rendered.followup())).await;
+    let mut followups: Vec<&Rendered> = Vec::new();
+    if let Some(first) = first {
+        if first.ephemeral && !deferred_ephemeral {
+            let original = Route::WebhookOriginalInteractionResponse { application_id, token };
+            services.rest.call_ignoring_body(LightMethod::Delete, original, None::<&()>).await?;
+            followups.push(first);
+        } else {
+            edit_original(services, application_id, token, first).await?;
+        }
     }
+    followups.extend(rest);
+    for message in followups {
+        let route = Route::WebhookFollowupMessages { application_id, token };
+        services.rest.call_ignoring_body(LightMethod::Post, route, Some(&message.followup())).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the deferral; the deferral may not be registered at Discord yet, so a 404 is tried
+/// once more after a moment.
+async fn edit_original(
+    services: &Services,
+    application_id: ApplicationId,
+    token: &str,
+    rendered: &Rendered,
+) -> Result<(), RestError> {
     let body = rendered.edit();
     for attempt in 0..2 {
         let original = Route::WebhookOriginalInteractionResponse { application_id, token };
         match services.rest.call_ignoring_body(LightMethod::Patch, original, Some(&body)).await {
-            // The deferral may not be registered yet at Discord: once more after a moment.
             Err(RestError::Refused { status: 404, .. }) if attempt == 0 => {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

@@ -1,6 +1,7 @@
-//! The words of Discord's own layout, in English, Italian and Japanese: embed field names, the
-//! short label of each reason, button labels and the answers to the "Get reconnect link"
-//! button. What an alert says (title, explanation, remedy) comes localized with the alert.
+//! The words of Discord's own layout, in English, Italian and Japanese: the embed's field
+//! names and the alert buttons' labels. What an alert says (title, explanation, remedy) comes
+//! localized with the alert; reasons' short labels and command answers come from the command
+//! layer's words.
 
 use relink_core::Language;
 
@@ -19,18 +20,6 @@ pub struct Words {
     pub get_link: &'static str,
     /// `{name}`.
     pub reconnect_channel: &'static str,
-    pub here_is_your_link: &'static str,
-    pub not_allowed: &'static str,
-    pub not_a_member: &'static str,
-    pub alert_gone: &'static str,
-    pub expired: &'static str,
-    pub password_changed: &'static str,
-    pub app_revoked: &'static str,
-    pub permission_lost: &'static str,
-    pub inactivity: &'static str,
-    pub security_checkpoint: &'static str,
-    pub account_mismatch: &'static str,
-    pub other: &'static str,
 }
 
 const EN: Words = Words {
@@ -44,18 +33,6 @@ const EN: Words = Words {
     nobody: "Not recorded",
     get_link: "Get reconnect link",
     reconnect_channel: "Reconnect {name}",
-    here_is_your_link: "Your reconnect links (single use, only for you):",
-    not_allowed: "Only the primary owner, owners and admins of the team may reconnect channels.",
-    not_a_member: "Your Discord account is not linked to a member of this team; ask your relink operator to link it.",
-    alert_gone: "This alert is no longer available.",
-    expired: "Access expired",
-    password_changed: "Password or username changed",
-    app_revoked: "relink removed from the account's apps",
-    permission_lost: "Admin role or permission lost",
-    inactivity: "No publishing activity",
-    security_checkpoint: "Blocked by the network's security checks",
-    account_mismatch: "Reconnected with another account",
-    other: "Refused by the network",
 };
 
 const IT: Words = Words {
@@ -69,18 +46,6 @@ const IT: Words = Words {
     nobody: "Non registrato",
     get_link: "Ricevi il link di ricollegamento",
     reconnect_channel: "Ricollega {name}",
-    here_is_your_link: "I tuoi link di ricollegamento (monouso, solo per te):",
-    not_allowed: "Solo il proprietario principale, i proprietari e gli amministratori del team possono ricollegare i canali.",
-    not_a_member: "Il tuo account Discord non è collegato a un membro di questo team: chiedi all'operatore di relink di collegarlo.",
-    alert_gone: "Questo avviso non è più disponibile.",
-    expired: "Accesso scaduto",
-    password_changed: "Password o nome utente cambiati",
-    app_revoked: "relink rimosso dalle app dell'account",
-    permission_lost: "Ruolo di amministratore o permesso perso",
-    inactivity: "Nessuna pubblicazione recente",
-    security_checkpoint: "Bloccato dai controlli di sicurezza del social",
-    account_mismatch: "Ricollegato con un altro account",
-    other: "Rifiutato dal social",
 };
 
 const JA: Words = Words {
@@ -94,18 +59,6 @@ const JA: Words = Words {
     nobody: "記録なし",
     get_link: "再接続リンクを受け取る",
     reconnect_channel: "{name} を再接続",
-    here_is_your_link: "あなた専用の再接続リンク（1回のみ有効）：",
-    not_allowed: "チャンネルを再接続できるのは、チームのプライマリーオーナー、オーナー、管理者だけです。",
-    not_a_member: "あなたのDiscordアカウントはこのチームのメンバーに紐付けられていません。relinkの運用担当者に紐付けを依頼してください。",
-    alert_gone: "このアラートはもう利用できません。",
-    expired: "アクセスの期限切れ",
-    password_changed: "パスワードまたはユーザー名の変更",
-    app_revoked: "アカウントの連携アプリからrelinkが削除された",
-    permission_lost: "管理者権限または必要な権限の喪失",
-    inactivity: "投稿アクティビティなし",
-    security_checkpoint: "SNSのセキュリティチェックによるブロック",
-    account_mismatch: "別のアカウントで再接続された",
-    other: "SNSによる拒否",
 };
 
 /// A language's words.
@@ -117,46 +70,23 @@ pub fn words(language: Language) -> &'static Words {
     }
 }
 
-impl Words {
-    /// The short label of a reason's stored spelling (`password_changed`); `other:…` and
-    /// anything unknown read as "refused by the network".
-    pub fn reason_label(&self, reason: &str) -> &'static str {
-        match reason {
-            "expired" => self.expired,
-            "password_changed" => self.password_changed,
-            "app_revoked" => self.app_revoked,
-            "permission_lost" => self.permission_lost,
-            "inactivity" => self.inactivity,
-            "security_checkpoint" => self.security_checkpoint,
-            "account_mismatch" => self.account_mismatch,
-            _ => self.other,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_reason_has_its_own_label_in_every_language() {
-        let reasons = [
-            "expired",
-            "password_changed",
-            "app_revoked",
-            "permission_lost",
-            "inactivity",
-            "security_checkpoint",
-            "account_mismatch",
-            "other",
-        ];
-        for language in [Language::En, Language::It, Language::Ja] {
+    fn italian_and_japanese_have_their_own_words() {
+        for language in [Language::It, Language::Ja] {
             let words = words(language);
-            let labels: std::collections::HashSet<_> = reasons.iter().map(|r| words.reason_label(r)).collect();
-            assert_eq!(labels.len(), reasons.len(), "{language}");
-            if language != Language::En {
-                assert_ne!(words.get_link, EN.get_link);
-                assert_ne!(words.not_allowed, EN.not_allowed);
+            let pairs = [
+                (words.reason, EN.reason),
+                (words.at_risk, EN.at_risk),
+                (words.authorised_by, EN.authorised_by),
+                (words.get_link, EN.get_link),
+                (words.reconnect_channel, EN.reconnect_channel),
+            ];
+            for (own, english) in pairs {
+                assert_ne!(own, english, "{language}");
             }
         }
     }

@@ -16,6 +16,7 @@ mod api_keys;
 mod channel;
 mod chat;
 mod checks;
+mod invites;
 mod keys;
 mod links;
 mod member;
