@@ -7,7 +7,9 @@
 //! - **Per bucket**: what the last answer of a route's bucket announced
 //!   (`X-RateLimit-Limit/Remaining/Reset-After`), minus the requests of that bucket still in
 //!   flight; a request waits for the reset when nothing remains. Buckets are keyed as serenity
-//!   keys them: the route and its major parameter (channel, application, interaction).
+//!   keys them: the route and its major parameter (channel, application, interaction). A bucket
+//!   nothing has been heard of yet lets one request through and holds the rest until its answer
+//!   announces the limit, so a burst to a new channel cannot overrun a bucket it does not know.
 //! - **429**: a request that is refused anyway pauses its bucket (or, when Discord says
 //!   `global`, every request) for the `retry_after` it was given.
 //!
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serenity::http::RatelimitingBucket;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Discord's global limit for a bot, requests per second.
@@ -48,6 +51,15 @@ pub struct Limiter {
     buckets: Mutex<HashMap<RatelimitingBucket, Bucket>>,
     /// Set by a global 429: nothing is sent before then.
     paused_until: Mutex<Option<Instant>>,
+    /// Fired by every answer, for requests waiting to hear a new bucket's limit.
+    answered: Notify,
+}
+
+/// What a request waits for before it may go.
+enum Wait {
+    Until(Instant),
+    /// The first answer of a bucket nothing is known of yet.
+    Answer,
 }
 
 impl Default for Limiter {
@@ -82,7 +94,12 @@ impl Limiter {
     /// A limiter whose global budget allows one request per `interval`.
     pub fn new(interval: Duration) -> Self {
         let quota = Quota::with_period(interval).expect("a non-zero interval").allow_burst(NonZeroU32::MIN);
-        Self { global: RateLimiter::direct(quota), buckets: Mutex::default(), paused_until: Mutex::default() }
+        Self {
+            global: RateLimiter::direct(quota),
+            buckets: Mutex::default(),
+            paused_until: Mutex::default(),
+            answered: Notify::new(),
+        }
     }
 
     /// Waits until `bucket` (and, when `global`, the bot's global budget) allows one request,
@@ -94,12 +111,19 @@ impl Limiter {
                 tokio::time::sleep_until(until).await;
                 continue;
             }
+            // Registered before the bucket is read, so an answer in between is not missed.
+            let answered = self.answered.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
             let wait = {
                 let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
                 let state = buckets.entry(bucket).or_default();
                 let now = Instant::now();
                 match (state.remaining, state.reset_at) {
-                    (Some(0), Some(reset)) if reset > now => Some(reset),
+                    (None, _) if state.limit.is_none() && state.in_flight > 0 => Some(Wait::Answer),
+                    (Some(0), Some(reset)) if reset > now => Some(Wait::Until(reset)),
+                    // A new window whose requests are spent before its reset is known.
+                    (Some(0), None) if state.in_flight > 0 => Some(Wait::Answer),
                     (Some(_), Some(reset)) if reset <= now => {
                         // A new window: what the last announcement allowed, less this request.
                         state.remaining = state.limit.map(|l| l.saturating_sub(state.in_flight + 1));
@@ -115,7 +139,8 @@ impl Limiter {
                 }
             };
             match wait {
-                Some(until) => tokio::time::sleep_until(until).await,
+                Some(Wait::Until(until)) => tokio::time::sleep_until(until).await,
+                Some(Wait::Answer) => answered.await,
                 None => break,
             }
         }
@@ -151,6 +176,8 @@ impl Limiter {
             }
             None => {}
         }
+        drop(buckets);
+        self.answered.notify_waiters();
     }
 }
 
@@ -180,15 +207,36 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn requests_in_flight_count_against_what_an_answer_announces() {
         let limiter = Limiter::new(Duration::from_millis(1));
+        let window = Duration::from_secs(5);
+        limiter.acquire(bucket(1), false).await;
+        let first = Announced { limit: Some(5), remaining: Some(4), reset_after: Some(window) };
+        limiter.finished(bucket(1), first, None);
         for _ in 0..3 {
             limiter.acquire(bucket(1), false).await;
         }
-        // The first answer says one request is left, but two more are already on their way.
-        let announced = Announced { limit: Some(5), remaining: Some(1), reset_after: Some(Duration::from_secs(5)) };
-        limiter.finished(bucket(1), announced, None);
+        // The second request's answer says three are left, but two more are on their way.
+        let second = Announced { limit: Some(5), remaining: Some(3), reset_after: Some(window) };
+        limiter.finished(bucket(1), second, None);
         let start = Instant::now();
         limiter.acquire(bucket(1), false).await;
-        assert!(start.elapsed() >= Duration::from_secs(5));
+        assert!(start.elapsed() < Duration::from_millis(10), "the fifth request fits the window");
+        limiter.acquire(bucket(1), false).await;
+        assert!(start.elapsed() >= window, "the sixth waits for the reset");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bucket_nothing_is_known_of_sends_one_request_until_it_is_announced() {
+        let limiter = std::sync::Arc::new(Limiter::new(Duration::from_millis(1)));
+        limiter.acquire(bucket(1), false).await;
+        let second = tokio::spawn({
+            let limiter = limiter.clone();
+            async move { limiter.acquire(bucket(1), false).await }
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!second.is_finished(), "the second request waits for the first answer");
+        let announced = Announced { limit: Some(5), remaining: Some(4), reset_after: Some(Duration::from_secs(5)) };
+        limiter.finished(bucket(1), announced, None);
+        second.await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]
