@@ -10,11 +10,11 @@ use super::{ChatKind, Context, Reply, Services};
 pub(super) async fn link(services: &Services, context: &Context, code: &str) -> Result<Reply, StoreError> {
     let w = context.words;
     if context.caller.chat_kind == ChatKind::Group {
-        return Ok(context.reply(w.link_private_only));
+        return Ok(context.refuse(w.link_private_only));
     }
     // The error would not repeat the code anyway; the reply says the same for every failure.
     let Ok(code) = InviteCode::parse(code) else {
-        return Ok(context.reply(w.link_invalid));
+        return Ok(context.refuse(w.link_invalid));
     };
     let caller = &context.caller;
     match services.store.redeem_invite(&code, caller.platform, caller.user_id, context.now).await {
@@ -27,8 +27,8 @@ pub(super) async fn link(services: &Services, context: &Context, code: &str) -> 
             );
             Ok(Reply::text(team.language, text))
         }
-        Ok(None) => Ok(context.reply(w.link_invalid)),
-        Err(StoreError::Conflict(_)) => Ok(context.reply(w.link_taken)),
+        Ok(None) => Ok(context.refuse(w.link_invalid)),
+        Err(StoreError::Conflict(_)) => Ok(context.refuse(w.link_taken)),
         Err(error) => Err(error),
     }
 }

@@ -16,10 +16,10 @@ pub(super) async fn snooze(
 ) -> Result<Reply, StoreError> {
     let w = context.words;
     let Ok(duration) = relink_core::time::parse_duration("duration", duration) else {
-        return Ok(context.reply(fill(w.usage, &[("usage", CommandName::Snooze.usage())])));
+        return Ok(context.refuse(fill(w.usage, &[("usage", CommandName::Snooze.usage())])));
     };
     if duration < Duration::minutes(5) || duration > Duration::days(30) {
-        return Ok(context.reply(w.snooze_range));
+        return Ok(context.refuse(w.snooze_range));
     }
     let (channel, member) = match context.find_for_action(services, target).await? {
         Ok(found) => found,

@@ -10,7 +10,7 @@ use super::{ChatKind, Context, Reply, Services};
 pub(super) async fn subscribe(services: &Services, context: &Context, team: Option<&str>) -> Result<Reply, StoreError> {
     let w = context.words;
     if context.memberships.is_empty() {
-        return Ok(context.reply(w.not_linked));
+        return Ok(context.refuse(w.not_linked));
     }
     let mut mine: Vec<(Member, Team)> = Vec::with_capacity(context.memberships.len());
     for member in &context.memberships {
@@ -29,7 +29,7 @@ pub(super) async fn subscribe(services: &Services, context: &Context, team: Opti
         return Ok(refusal);
     }
     if context.caller.chat_kind == ChatKind::Group && !context.caller.is_chat_admin {
-        return Ok(context.reply(w.group_admin_only));
+        return Ok(context.refuse(w.group_admin_only));
     }
     services.store.bind_chat(team.id, context.caller.platform, context.caller.chat_id, context.now).await?;
     let words = super::words(team.language);

@@ -40,13 +40,18 @@ pub fn answer(services: Arc<Services>, incoming: Incoming) -> Answer {
         }
         APPLICATION_COMMAND => {
             let text = command_text(&incoming);
-            // Links and codes are private answers: the deferral is private too.
+            // Links and one-time codes: the whole exchange is seen by the caller alone (the
+            // deferral too), so neither a link nor the typed code ever shows in the channel.
             let ephemeral = matches!(incoming.data.name.as_str(), "reconnect" | "link");
             Answer::Work {
                 ephemeral,
                 work: Box::pin(async move {
                     let Some(caller) = caller(&incoming) else { return Vec::new() };
-                    render(&commands::handle(&services.commands, &caller, &text).await)
+                    let mut rendered = render(&commands::handle(&services.commands, &caller, &text).await);
+                    if ephemeral {
+                        rendered.iter_mut().for_each(|message| message.ephemeral = true);
+                    }
+                    rendered
                 }),
             }
         }

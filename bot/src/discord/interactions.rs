@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use serenity::builder::CreateInteractionResponse;
 
 use super::incoming::Incoming;
 use super::respond::{Handled, handle};
@@ -53,7 +54,11 @@ async fn interaction(State(endpoint): State<Endpoint>, headers: HeaderMap, body:
     match handle(&endpoint.services, incoming, dispatch::answer).await {
         Handled::Respond { response, responded } => {
             let _ = responded.send(());
-            axum::Json(response).into_response()
+            match *response {
+                // Exactly `{"type":1}`, as Discord's endpoint check expects.
+                CreateInteractionResponse::Pong => axum::Json(serde_json::json!({ "type": 1 })).into_response(),
+                response => axum::Json(response).into_response(),
+            }
         }
         Handled::Replayed => StatusCode::CONFLICT.into_response(),
         Handled::Unavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),

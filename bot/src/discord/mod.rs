@@ -71,7 +71,7 @@ pub struct DiscordSettings {
     pub guild_id: Option<u64>,
     /// Discord's REST base, `https://discord.com/api` unless tests point it elsewhere.
     pub api_url: url::Url,
-    /// Work that has not finished in this time is answered with a deferral first.
+    /// Work that has not finished in this time is answered with a deferral first (zero: always).
     pub defer_after: Duration,
     /// This process's name in the delivery lease.
     pub owner: String,

@@ -118,14 +118,17 @@ pub async fn handle(
         Answer::Soon(response) => Handled::Respond { response: Box::new(response.await), responded },
         Answer::Work { ephemeral, work } => {
             let mut running = tokio::spawn(work);
-            let (first, rest, deferred) = match tokio::time::timeout(services.settings.defer_after, &mut running).await
-            {
-                Ok(done) => {
+            // A zero `defer_after` always defers (the timer would otherwise race the work).
+            let defer_after = services.settings.defer_after;
+            let done =
+                if defer_after.is_zero() { None } else { tokio::time::timeout(defer_after, &mut running).await.ok() };
+            let (first, rest, deferred) = match done {
+                Some(done) => {
                     let mut messages = finished(done).into_iter();
                     let first = messages.next().unwrap_or_else(sorry);
                     (Some(first), messages.collect::<Vec<_>>(), false)
                 }
-                Err(_) => (None, Vec::new(), true),
+                None => (None, Vec::new(), true),
             };
             let services = services.clone();
             let response = match first {
