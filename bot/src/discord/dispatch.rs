@@ -42,7 +42,7 @@ pub fn answer(services: Arc<Services>, incoming: Incoming) -> Answer {
             let text = command_text(&incoming);
             // Links and one-time codes: the whole exchange is seen by the caller alone (the
             // deferral too), so neither a link nor the typed code ever shows in the channel.
-            let ephemeral = matches!(incoming.data.name.as_str(), "reconnect" | "link");
+            let ephemeral = matches!(incoming.command().0, "reconnect" | "link");
             Answer::Work {
                 ephemeral,
                 work: Box::pin(async move {
@@ -59,10 +59,12 @@ pub fn answer(services: Arc<Services>, incoming: Incoming) -> Answer {
     }
 }
 
-/// The command as the command layer reads text: `/name` and the options' values in order.
+/// The command as the command layer reads text: `/name` (the sub-command of `/relink`) and the
+/// options' values in order.
 pub fn command_text(incoming: &Incoming) -> String {
-    let mut text = format!("/{}", incoming.data.name);
-    for option in &incoming.data.options {
+    let (name, options) = incoming.command();
+    let mut text = format!("/{name}");
+    for option in options {
         if let Some(value) = incoming.option(&option.name) {
             text.push(' ');
             text.push_str(value.trim());
@@ -154,10 +156,12 @@ mod tests {
     #[test]
     fn a_slash_command_becomes_the_command_layers_text() {
         let snooze = incoming(
-            r#"{"id":"1","type":2,"data":{"name":"snooze","options":[{"name":"channel","value":"12"},{"name":"for","value":"2d"}]}}"#,
+            r#"{"id":"1","type":2,"data":{"name":"relink","options":[{"name":"snooze","type":1,"options":[
+                {"name":"channel","value":"12"},{"name":"for","value":"2d"}]}]}}"#,
         );
         assert_eq!(command_text(&snooze), "/snooze 12 2d");
-        assert_eq!(command_text(&incoming(r#"{"id":"1","type":2,"data":{"name":"status"}}"#)), "/status");
+        let status = r#"{"id":"1","type":2,"data":{"name":"relink","options":[{"name":"status","type":1}]}}"#;
+        assert_eq!(command_text(&incoming(status)), "/status");
     }
 
     #[test]

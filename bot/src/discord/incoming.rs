@@ -73,7 +73,18 @@ pub struct CommandOption {
     pub options: Vec<CommandOption>,
 }
 
+/// The one slash command relink registers; the commands are its sub-commands.
+pub const ROOT_COMMAND: &str = "relink";
+
 impl Incoming {
+    /// The command's name and its options: `/relink status` is `status`, the sub-command.
+    pub fn command(&self) -> (&str, &[CommandOption]) {
+        match self.data.options.as_slice() {
+            [sub] if self.data.name == ROOT_COMMAND && sub.value.is_null() => (sub.name.as_str(), &sub.options),
+            options => (self.data.name.as_str(), options),
+        }
+    }
+
     /// The user who acted, in a guild or a DM.
     pub fn user_id(&self) -> Option<u64> {
         self.member.as_ref().map(|m| m.user.id).or(self.user.as_ref().map(|u| u.id))
@@ -81,7 +92,7 @@ impl Incoming {
 
     /// An option's value as text (numbers as written), by name.
     pub fn option(&self, name: &str) -> Option<String> {
-        self.data.options.iter().find(|o| o.name == name).and_then(|o| match &o.value {
+        self.command().1.iter().find(|o| o.name == name).and_then(|o| match &o.value {
             Value::String(text) => Some(text.clone()),
             Value::Null => None,
             other => Some(other.to_string()),
@@ -90,7 +101,7 @@ impl Incoming {
 
     /// The option being typed, for autocomplete: its name and what is typed so far.
     pub fn focused(&self) -> Option<(&str, &str)> {
-        self.data.options.iter().find(|o| o.focused).map(|o| (o.name.as_str(), o.value.as_str().unwrap_or("")))
+        self.command().1.iter().find(|o| o.focused).map(|o| (o.name.as_str(), o.value.as_str().unwrap_or("")))
     }
 }
 
@@ -119,10 +130,12 @@ mod tests {
     fn a_slash_command_in_a_guild_reads_its_user_and_options() {
         let json = r#"{"id":"1100","type":2,"token":"t","application_id":"9","guild_id":"5","channel_id":"6",
             "member":{"user":{"id":"77","username":"alice"},"roles":[]},"locale":"it",
-            "data":{"id":"3","name":"channel","type":1,"options":[{"name":"name","type":3,"value":"acme","focused":true}]},
+            "data":{"id":"3","name":"relink","type":1,"options":[{"name":"channel","type":1,"options":[
+                {"name":"name","type":3,"value":"acme","focused":true}]}]},
             "something_new":{"a":1}}"#;
         let incoming: Incoming = serde_json::from_str(json).unwrap();
         assert_eq!((incoming.id, incoming.kind, incoming.user_id()), (1100, APPLICATION_COMMAND, Some(77)));
+        assert_eq!(incoming.command().0, "channel");
         assert_eq!(incoming.option("name").as_deref(), Some("acme"));
         assert_eq!(incoming.focused(), Some(("name", "acme")));
         assert_eq!((incoming.guild_id, incoming.channel_id), (Some(5), Some(6)));

@@ -1,4 +1,5 @@
-//! The slash commands as Discord shows them, with Italian and Japanese names and descriptions,
+//! The slash command as Discord shows it, `/relink` with one sub-command per relink command
+//! (`/relink status`), with Italian and Japanese names and descriptions,
 //! registered at start-up by a **bulk overwrite** (`PUT …/commands`): the same list every time,
 //! so registering again changes nothing and a command removed from relink disappears. Global
 //! by default; in one guild when `discord.guild_id` is set (guild commands appear at once).
@@ -18,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Services;
 use super::embed::clip;
+use super::incoming::ROOT_COMMAND;
 use super::rest::RestError;
 use crate::commands::CommandName;
 use relink_core::Language;
@@ -109,33 +111,42 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
 ];
 
-/// The commands as Discord's bulk overwrite takes them.
+/// The description of `/relink` itself.
+const ROOT_DESCRIPTION: Localized = [
+    "Your team's social channels: their connection, alerts and reconnect links",
+    "I canali social del team: collegamento, avvisi e link per ricollegarli",
+    "チームのソーシャルチャンネル：接続状態、通知、再接続リンク",
+];
+
+/// The commands as Discord's bulk overwrite takes them: one `/relink` command whose
+/// sub-commands are relink's commands (`/relink status`), so relink's names never collide with
+/// another bot's in a server.
 pub fn commands() -> Vec<CreateCommand> {
-    COMMANDS
-        .iter()
-        .map(|spec| {
-            let describe = |language| clip(spec.command.describe(language), 100);
-            let mut command = CreateCommand::new(spec.name[0]).description(describe(Language::En)).dm_permission(true);
-            for (i, (locale, language)) in LOCALES.iter().zip([Language::It, Language::Ja]).enumerate() {
-                command = command
-                    .name_localized(*locale, spec.name[i + 1])
-                    .description_localized(*locale, describe(language));
+    let mut root = CreateCommand::new(ROOT_COMMAND).description(ROOT_DESCRIPTION[0]).dm_permission(true);
+    for (i, locale) in LOCALES.iter().enumerate() {
+        root = root.description_localized(*locale, ROOT_DESCRIPTION[i + 1]);
+    }
+    for spec in COMMANDS {
+        let describe = |language| clip(spec.command.describe(language), 100);
+        let mut command = CreateCommandOption::new(CommandOptionType::SubCommand, spec.name[0], describe(Language::En));
+        for (i, (locale, language)) in LOCALES.iter().zip([Language::It, Language::Ja]).enumerate() {
+            command =
+                command.name_localized(*locale, spec.name[i + 1]).description_localized(*locale, describe(language));
+        }
+        for option in spec.options {
+            let mut built = CreateCommandOption::new(CommandOptionType::String, option.name[0], option.description[0])
+                .required(option.required)
+                .set_autocomplete(option.autocomplete);
+            for (i, locale) in LOCALES.iter().enumerate() {
+                built = built
+                    .name_localized(*locale, option.name[i + 1])
+                    .description_localized(*locale, option.description[i + 1]);
             }
-            for option in spec.options {
-                let mut built =
-                    CreateCommandOption::new(CommandOptionType::String, option.name[0], option.description[0])
-                        .required(option.required)
-                        .set_autocomplete(option.autocomplete);
-                for (i, locale) in LOCALES.iter().enumerate() {
-                    built = built
-                        .name_localized(*locale, option.name[i + 1])
-                        .description_localized(*locale, option.description[i + 1]);
-                }
-                command = command.add_option(built);
-            }
-            command
-        })
-        .collect()
+            command = command.add_sub_option(built);
+        }
+        root = root.add_option(command);
+    }
+    vec![root]
 }
 
 /// Overwrites the registered commands with [`commands`], globally or in the configured guild.
@@ -180,24 +191,31 @@ mod tests {
     #[test]
     fn every_command_has_valid_names_and_descriptions_in_three_languages() {
         let value = serde_json::to_value(commands()).unwrap();
-        let commands = value.as_array().unwrap();
-        assert_eq!(commands.len(), 9);
+        let root = &value.as_array().unwrap()[0];
+        assert_eq!(value.as_array().unwrap().len(), 1);
+        assert_eq!(root["name"], "relink");
+        let subcommands = root["options"].as_array().unwrap();
+        assert_eq!(subcommands.len(), 9);
+        assert!(subcommands.iter().all(|s| s["type"] == 1));
         let valid_name = |name: &str| {
             (1..=32).contains(&name.chars().count())
                 && name.chars().all(|c| c == '-' || c == '_' || c.is_alphanumeric())
                 && name.to_lowercase() == name
         };
         let valid_description = |text: &str| (1..=100).contains(&text.chars().count());
-        for command in commands {
-            let mut objects = vec![command];
+        let mut objects = vec![root];
+        for command in subcommands {
+            objects.push(command);
             objects.extend(command["options"].as_array().into_iter().flatten());
-            for object in objects {
-                assert!(valid_name(object["name"].as_str().unwrap()), "{object}");
-                assert!(valid_description(object["description"].as_str().unwrap()), "{object}");
-                for locale in LOCALES {
+        }
+        for object in objects {
+            assert!(valid_name(object["name"].as_str().unwrap()), "{object}");
+            assert!(valid_description(object["description"].as_str().unwrap()), "{object}");
+            for locale in LOCALES {
+                let description = object["description_localizations"][locale].as_str().unwrap();
+                assert!(valid_description(description), "{locale} {object}");
+                if object != root {
                     assert!(valid_name(object["name_localizations"][locale].as_str().unwrap()), "{locale} {object}");
-                    let description = object["description_localizations"][locale].as_str().unwrap();
-                    assert!(valid_description(description), "{locale} {object}");
                 }
             }
         }
