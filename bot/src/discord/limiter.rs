@@ -2,8 +2,9 @@
 //! interaction response, for the bot's global budget, so the bot stays under Discord's limits
 //! *before* Discord answers 429.
 //!
-//! - **Global**: a token bucket a little under Discord's 50 requests per second (49/s, one at a
-//!   time), because requests that leave 20.4 ms apart can still arrive bunched.
+//! - **Global**: evenly spaced instants a little under Discord's 50 requests per second (49/s,
+//!   one at a time), because requests that leave 20.4 ms apart can still arrive bunched. Only
+//!   requests whose bucket is free queue for them, in order.
 //! - **Per bucket**: what the last answer of a route's bucket announced
 //!   (`X-RateLimit-Limit/Remaining/Reset-After`), minus the requests of that bucket still in
 //!   flight; a request waits for the reset when nothing remains. Buckets are keyed as serenity
@@ -17,11 +18,9 @@
 //! one that sends alerts, which is how several relink processes share one bot's budget.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serenity::http::RatelimitingBucket;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -47,7 +46,10 @@ struct Bucket {
 /// The process's limiter for one bot token.
 #[derive(Debug)]
 pub struct Limiter {
-    global: DefaultDirectRateLimiter,
+    /// The global budget: one request per `interval`, at `next_global` at the earliest; the
+    /// lock is the queue of requests waiting for it.
+    interval: Duration,
+    next_global: tokio::sync::Mutex<Instant>,
     buckets: Mutex<HashMap<RatelimitingBucket, Bucket>>,
     /// Set by a global 429: nothing is sent before then.
     paused_until: Mutex<Option<Instant>>,
@@ -93,9 +95,9 @@ impl Announced {
 impl Limiter {
     /// A limiter whose global budget allows one request per `interval`.
     pub fn new(interval: Duration) -> Self {
-        let quota = Quota::with_period(interval).expect("a non-zero interval").allow_burst(NonZeroU32::MIN);
         Self {
-            global: RateLimiter::direct(quota),
+            interval,
+            next_global: tokio::sync::Mutex::new(Instant::now()),
             buckets: Mutex::default(),
             paused_until: Mutex::default(),
             answered: Notify::new(),
@@ -104,10 +106,43 @@ impl Limiter {
 
     /// Waits until `bucket` (and, when `global`, the bot's global budget) allows one request,
     /// and counts it as in flight until [`Limiter::finished`].
+    ///
+    /// A request first waits for its bucket without taking anything, then queues (first come,
+    /// first served) for the global budget; at the head of the queue it takes its bucket's slot
+    /// and the next global instant together, or goes back to waiting for its bucket. So the
+    /// global budget is only spent on requests that may go, and a bucket's slot is taken only
+    /// just before its request leaves, in the window it will arrive in.
     pub async fn acquire(&self, bucket: RatelimitingBucket, global: bool) {
         loop {
-            let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(until) = paused.filter(|u| *u > Instant::now()) {
+            self.bucket_ready(bucket).await;
+            if !global {
+                if self.take(bucket) {
+                    return;
+                }
+                continue;
+            }
+            let mut next = self.next_global.lock().await;
+            if self.paused().is_some() || !self.take(bucket) {
+                continue;
+            }
+            let at = (*next).max(Instant::now());
+            *next = at + self.interval;
+            // Held while waiting: the queue stays in order and the instants are spaced.
+            tokio::time::sleep_until(at).await;
+            return;
+        }
+    }
+
+    /// Until a global pause is over.
+    fn paused(&self) -> Option<Instant> {
+        let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        paused.filter(|until| *until > Instant::now())
+    }
+
+    /// Waits until `bucket` looks free, without taking a slot.
+    async fn bucket_ready(&self, bucket: RatelimitingBucket) {
+        loop {
+            if let Some(until) = self.paused() {
                 tokio::time::sleep_until(until).await;
                 continue;
             }
@@ -117,36 +152,34 @@ impl Limiter {
             answered.as_mut().enable();
             let wait = {
                 let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-                let state = buckets.entry(bucket).or_default();
-                let now = Instant::now();
-                match (state.remaining, state.reset_at) {
-                    (None, _) if state.limit.is_none() && state.in_flight > 0 => Some(Wait::Answer),
-                    (Some(0), Some(reset)) if reset > now => Some(Wait::Until(reset)),
-                    // A new window whose requests are spent before its reset is known.
-                    (Some(0), None) if state.in_flight > 0 => Some(Wait::Answer),
-                    (Some(_), Some(reset)) if reset <= now => {
-                        // A new window: what the last announcement allowed, less this request.
-                        state.remaining = state.limit.map(|l| l.saturating_sub(state.in_flight + 1));
-                        state.reset_at = None;
-                        state.in_flight += 1;
-                        None
-                    }
-                    (remaining, _) => {
-                        state.remaining = remaining.map(|r| r.saturating_sub(1));
-                        state.in_flight += 1;
-                        None
-                    }
-                }
+                wait_for(buckets.entry(bucket).or_default(), Instant::now())
             };
             match wait {
                 Some(Wait::Until(until)) => tokio::time::sleep_until(until).await,
                 Some(Wait::Answer) => answered.await,
-                None => break,
+                None => return,
             }
         }
-        if global {
-            self.global.until_ready().await;
+    }
+
+    /// Takes a slot of `bucket` if it is free now.
+    fn take(&self, bucket: RatelimitingBucket) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let state = buckets.entry(bucket).or_default();
+        let now = Instant::now();
+        if wait_for(state, now).is_some() {
+            return false;
         }
+        match (state.remaining, state.reset_at) {
+            (Some(_), Some(reset)) if reset <= now => {
+                // A new window: what the last announcement allowed, less this request.
+                state.remaining = state.limit.map(|l| l.saturating_sub(state.in_flight + 1));
+                state.reset_at = None;
+            }
+            (remaining, _) => state.remaining = remaining.map(|r| r.saturating_sub(1)),
+        }
+        state.in_flight += 1;
+        true
     }
 
     /// Records the answer to a request of `bucket`: its announcement, and a 429's pause.
@@ -178,6 +211,17 @@ impl Limiter {
         }
         drop(buckets);
         self.answered.notify_waiters();
+    }
+}
+
+/// What a request of a bucket in `state` must wait for at `now`, if anything.
+fn wait_for(state: &Bucket, now: Instant) -> Option<Wait> {
+    match (state.remaining, state.reset_at) {
+        (None, _) if state.limit.is_none() && state.in_flight > 0 => Some(Wait::Answer),
+        (Some(0), Some(reset)) if reset > now => Some(Wait::Until(reset)),
+        // A new window whose requests are spent before its reset is known.
+        (Some(0), None) if state.in_flight > 0 => Some(Wait::Answer),
+        _ => None,
     }
 }
 
