@@ -131,6 +131,9 @@ struct RawDiscord {
     token: Option<SecretString>,
     application_id: Option<String>,
     public_key: Option<String>,
+    mode: Option<String>,
+    guild_id: Option<String>,
+    api_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +175,12 @@ pub struct DiscordConfig {
     pub token: SecretString,
     pub application_id: Option<u64>,
     pub public_key: Option<String>,
+    /// Gateway connection (default) or HTTP interactions endpoint.
+    pub mode: relink_bot::discord::Mode,
+    /// Register the slash commands in this guild only.
+    pub guild_id: Option<u64>,
+    /// Discord's REST base (tests point it at a local fake).
+    pub api_url: url::Url,
 }
 
 #[derive(Debug, Clone)]
@@ -394,13 +403,50 @@ impl Sources {
                         None
                     })
                 });
-                let public_key = raw.discord.public_key.map(|k| k.trim().to_owned());
+                let public_key = raw.discord.public_key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
                 if let Some(key) = &public_key
-                    && (key.len() != 64 || !key.chars().all(|c| c.is_ascii_hexdigit()))
+                    && relink_bot::discord::Verifier::from_hex(key).is_err()
                 {
                     problem("discord.public_key", "must be the 64 hexadecimal characters Discord shows".into());
                 }
-                Some(DiscordConfig { token, application_id, public_key })
+                let mode = match raw.discord.mode.as_deref().map(|m| m.trim().to_ascii_lowercase()).as_deref() {
+                    None | Some("" | "gateway") => relink_bot::discord::Mode::Gateway,
+                    Some("interactions" | "http") => relink_bot::discord::Mode::Interactions,
+                    Some(other) => {
+                        problem("discord.mode", format!("`{other}` is not gateway or interactions"));
+                        relink_bot::discord::Mode::Gateway
+                    }
+                };
+                if mode == relink_bot::discord::Mode::Interactions && public_key.is_none() {
+                    problem(
+                        "discord.public_key",
+                        "is needed when discord.mode = \"interactions\" (the Developer Portal's public key)".into(),
+                    );
+                }
+                let guild_id =
+                    raw.discord.guild_id.as_deref().map(str::trim).filter(|g| !g.is_empty()).and_then(|id| {
+                        id.parse::<u64>().ok().filter(|g| *g > 0).or_else(|| {
+                            problem("discord.guild_id", format!("`{id}` is not a Discord server (guild) id"));
+                            None
+                        })
+                    });
+                let default_api = url::Url::parse(relink_bot::discord::DISCORD_API).expect("Discord's API URL parses");
+                let api_url = match raw.discord.api_url.as_deref().map(str::trim) {
+                    None | Some("") => default_api,
+                    Some(text) => match url::Url::parse(text) {
+                        Ok(url)
+                            if matches!(url.scheme(), "http" | "https")
+                                && url.path().trim_end_matches('/').ends_with("/api") =>
+                        {
+                            url
+                        }
+                        _ => {
+                            problem("discord.api_url", format!("`{text}` is not an http(s) URL ending in /api"));
+                            default_api
+                        }
+                    },
+                };
+                Some(DiscordConfig { token, application_id, public_key, mode, guild_id, api_url })
             }
             None => None,
         };
@@ -480,6 +526,16 @@ impl Sources {
                 line("discord.token", "[REDACTED]".into());
                 line("discord.application_id", discord.application_id.map_or("(not set)".into(), |id| id.to_string()));
                 line("discord.public_key", discord.public_key.clone().unwrap_or_else(|| "(not set)".into()));
+                let mode = match discord.mode {
+                    relink_bot::discord::Mode::Gateway => "gateway",
+                    relink_bot::discord::Mode::Interactions => "interactions (POST /discord/interactions)",
+                };
+                line("discord.mode", mode.into());
+                line(
+                    "discord.guild_id",
+                    discord.guild_id.map_or("(not set: global commands)".into(), |g| g.to_string()),
+                );
+                line("discord.api_url", discord.api_url.to_string());
             }
             None => line("discord.token", "(not set: the Discord bot is off)".into()),
         }

@@ -33,7 +33,30 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
     let settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
     let state = relink_web::AppState::new(store.clone(), checker.clone(), settings, Arc::new(SystemClock));
-    let web = tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+    let discord = match &config.discord {
+        Some(settings) => Some(
+            relink_bot::discord::Discord::new(
+                discord_settings(settings),
+                relink_bot::commands::Services {
+                    store: store.clone(),
+                    links: config.web.link_settings(),
+                    checker: Some(checker.clone()),
+                    clock: Arc::new(SystemClock),
+                },
+            )
+            .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    let mut router = relink_web::router(state);
+    if let Some(interactions) = discord.as_ref().and_then(relink_bot::discord::Discord::router) {
+        router = router.merge(interactions);
+        tracing::info!(
+            "Discord interactions endpoint: set the Interactions Endpoint URL to {}/discord/interactions",
+            config.web.public_url.trim_end_matches('/')
+        );
+    }
+    let web = tokio::spawn(relink_web::serve(listener, router, shutdown.clone()));
     let purge = tokio::spawn(purge_expired(store.clone(), shutdown.clone()));
     let checker = if config.checker.enabled {
         Some(tokio::spawn(run_checker(checker, SystemClock, shutdown.clone())))
@@ -43,28 +66,29 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let alerts = if config.alerts.enabled {
         let engine = Arc::new(Engine::new(store.clone(), config.alerts.engine.clone()));
-        // The chat front-ends register their notifiers here as they arrive; a destination whose
-        // platform has none gets the alert in the log.
-        let notifiers = Notifiers::new();
+        // A destination whose platform has no notifier gets the alert in the log.
+        let mut notifiers = Notifiers::new();
+        if let Some(discord) = &discord {
+            notifiers.register(discord.notifier());
+        }
         let links = StoreLinks { store: store.clone(), settings: config.web.link_settings() };
-        tracing::info!("no chat platform delivers alerts yet: alerts are written to the log");
         let deliverer = Arc::new(Deliverer::new(store.clone(), notifiers, Arc::new(links), delivery_config(&config)));
         Some(tokio::spawn(run_alerts(engine, deliverer, SystemClock, shutdown.clone())))
     } else {
         tracing::warn!("alerts are disabled (alerts.enabled = false): nobody is told about disconnected channels");
         None
     };
-    let bots = relink_bot::start(
+    let mut bots = relink_bot::start(
         relink_bot::Settings {
-            discord: config
-                .discord
-                .as_ref()
-                .map(|d| relink_bot::DiscordSettings { token: d.token.clone(), application_id: d.application_id }),
+            discord: discord.is_some(),
             telegram: config.telegram.as_ref().map(|t| relink_bot::TelegramSettings { token: t.token.clone() }),
         },
         store.clone(),
         shutdown.clone(),
     );
+    if let Some(discord) = &discord {
+        bots.extend(discord.start(shutdown.clone()));
+    }
 
     let web_result = web.await.context("the web server task panicked")?;
     shutdown.cancel();
@@ -134,6 +158,18 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 /// The checker's settings from the configuration.
 pub fn checker_config(config: &Config) -> CheckerConfig {
     CheckerConfig { batch: config.checker.batch, concurrency: config.checker.concurrency, ..CheckerConfig::default() }
+}
+
+/// The Discord front-end's settings from the configuration.
+pub fn discord_settings(config: &crate::config::DiscordConfig) -> relink_bot::discord::DiscordSettings {
+    relink_bot::discord::DiscordSettings {
+        application_id: config.application_id,
+        public_key: config.public_key.clone(),
+        mode: config.mode,
+        guild_id: config.guild_id,
+        api_url: config.api_url.clone(),
+        ..relink_bot::discord::DiscordSettings::new(config.token.clone())
+    }
 }
 
 /// The delivery workers' settings from the configuration.

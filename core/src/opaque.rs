@@ -1,5 +1,6 @@
 //! Opaque secrets relink hands out and later recognises: reconnect link tokens, OAuth `state`
-//! values, browser-binding cookies, PKCE verifiers, API keys.
+//! values, browser-binding cookies, PKCE verifiers, API keys, and the short one-time codes that
+//! link a chat account to a member ([`InviteCode`]).
 //!
 //! Each is 256 bits from the operating system's secure random source, written as unpadded
 //! base64url (43 characters, safe in URLs, cookies and headers). The database keeps only the
@@ -83,6 +84,61 @@ pub fn parse_api_key(raw: &str) -> Result<OpaqueToken, ParseError> {
     OpaqueToken::parse("api key", token)
 }
 
+/// The alphabet of invite codes: Crockford's base32 (no I, L, O, U), easy to read out and type.
+const INVITE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A one-time code that links a chat account to a member (`relink member invite`, then
+/// `/link CODE` in the bot): 60 bits in twelve base32 characters, shown as `XXXX-XXXX-XXXX`.
+/// Short enough to type, single-use and expiring, so it needs no more; stored only as a hash.
+/// `Debug` never shows it and there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InviteCode(Zeroizing<String>);
+
+impl InviteCode {
+    pub const LEN: usize = 12;
+
+    pub fn generate() -> Self {
+        let mut bytes = Zeroizing::new([0u8; InviteCode::LEN]);
+        OsRng.fill_bytes(bytes.as_mut());
+        let code: String = bytes.iter().map(|b| char::from(INVITE_ALPHABET[usize::from(b & 31)])).collect();
+        Self(Zeroizing::new(code))
+    }
+
+    /// Reads a code as people type it: any case, with or without dashes and spaces; `O`, `I`
+    /// and `L` read as the digits they look like. The error never repeats the input.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let code: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .map(|c| match c.to_ascii_uppercase() {
+                'O' => '0',
+                'I' | 'L' => '1',
+                other => other,
+            })
+            .collect();
+        if code.len() != InviteCode::LEN || !code.bytes().all(|b| INVITE_ALPHABET.contains(&b)) {
+            return Err(ParseError::new("invite code", "is not a relink invite code (XXXX-XXXX-XXXX)"));
+        }
+        Ok(Self(Zeroizing::new(code)))
+    }
+
+    /// The code as handed to the member: `XXXX-XXXX-XXXX`.
+    pub fn expose(&self) -> String {
+        format!("{}-{}-{}", &self.0[..4], &self.0[4..8], &self.0[8..])
+    }
+
+    /// What the database keeps.
+    pub fn hash(&self) -> [u8; 32] {
+        hash_text(&self.0)
+    }
+}
+
+impl fmt::Debug for InviteCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InviteCode([REDACTED])")
+    }
+}
+
 /// The SHA-256 of a secret's text.
 pub fn hash_text(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
@@ -120,6 +176,20 @@ mod tests {
         assert!(text.starts_with("rlk_"));
         assert_eq!(parse_api_key(&text).unwrap(), token);
         assert_eq!(parse_api_key(token.expose()).unwrap_err().field, "api key");
+    }
+
+    #[test]
+    fn invite_codes_read_back_however_people_type_them() {
+        let code = InviteCode::generate();
+        let shown = code.expose();
+        assert_eq!(shown.len(), 14);
+        assert_eq!(InviteCode::parse(&shown).unwrap(), code);
+        assert_eq!(InviteCode::parse(&shown.to_lowercase().replace('-', " ")).unwrap(), code);
+        assert_eq!(InviteCode::parse("oooo-iiii-llll").unwrap().expose(), "0000-1111-1111");
+        for bad in ["", "ABCD-EFGH", "ABCD-EFGH-JKMU", "ABCD-EFGH-JKMN-P"] {
+            assert_eq!(InviteCode::parse(bad).unwrap_err().field, "invite code", "{bad}");
+        }
+        assert!(!format!("{code:?}").contains(&shown[..4]));
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! `relink member add|list|remove`.
+//! `relink member add|list|remove|invite`.
 
 use chrono::Utc;
 use clap::Subcommand;
+use relink_core::opaque::InviteCode;
 use relink_core::store::NewMember;
 use relink_core::{DiscordUserId, MemberName, Role, TelegramUserId};
 
@@ -29,6 +30,16 @@ pub enum MemberCommand {
     List {
         #[arg(long)]
         team: String,
+    },
+    /// Print a one-time code the member sends to the bot (`/link CODE`) to link their Discord
+    /// or Telegram account.
+    Invite {
+        #[arg(long)]
+        team: String,
+        name: String,
+        /// How long the code works (5m to 7d).
+        #[arg(long, default_value = "24h", value_name = "DURATION")]
+        ttl: String,
     },
     /// Remove a member from a team.
     Remove {
@@ -82,6 +93,26 @@ pub async fn run(command: MemberCommand, config: &Config) -> anyhow::Result<()> 
                 ]);
             }
             println!("{table}");
+        }
+        MemberCommand::Invite { team, name, ttl } => {
+            let ttl = relink_core::time::parse_duration("ttl", &ttl)?;
+            if ttl < chrono::Duration::minutes(5) || ttl > chrono::Duration::days(7) {
+                anyhow::bail!("ttl: must be from 5m to 7d");
+            }
+            let store = crate::open::store(config).await?;
+            let team = store.team_by_name(&team).await?;
+            let member = store.member_by_name(team.id, &name).await?;
+            let code = InviteCode::generate();
+            let now = Utc::now();
+            store.create_invite(member.id, &code, now, now + ttl).await?;
+            println!("{}", code.expose());
+            eprintln!(
+                "{} sends `/link {}` to the relink bot in a private chat (Telegram) or uses /link (Discord) \
+                 before {}; the code works once.",
+                member.name,
+                code.expose(),
+                (now + ttl).format("%Y-%m-%d %H:%M UTC")
+            );
         }
         MemberCommand::Remove { team, name } => {
             let store = crate::open::store(config).await?;

@@ -14,6 +14,11 @@
 //! - [`serve`]: `relink serve` started in an empty directory.
 //! - [`alerts`]: transitions become incidents, alerts and deliveries: a channel's sixty-day life in
 //!   three languages, crashes, retries, snooze, acknowledgement, escalation, shared causes.
+//! - [`commands`]: the chat command layer on both engines: every command for an admin and for
+//!   an editor or viewer, private links, loose names, usage lines, one-time codes, languages.
+//! - [`discord`]: the Discord front-end against a fake Discord REST server and through its
+//!   signed interactions endpoint: embeds, nonce, gone channels, rate limits, registration,
+//!   every command for an admin and an editor, autocomplete, replays, deferral.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
@@ -27,7 +32,9 @@ mod alerts;
 mod browser;
 mod checker;
 mod cli;
+mod commands;
 mod demo;
+mod discord;
 mod serve;
 mod store;
 mod web;

@@ -77,6 +77,41 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// The bindings of one chat (a chat may receive the alerts of several teams), enabled ones
+    /// first.
+    pub async fn bindings_of_chat(&self, platform: ChatPlatform, chat_id: i64) -> Result<Vec<ChatBinding>> {
+        let rows: Vec<BindingRow> = with_pool!(self.db(), |pool| {
+            sqlx::query_as(
+                "SELECT team_id, platform, chat_id, enabled, created_at FROM chat_bindings \
+                 WHERE platform = $1 AND chat_id = $2 ORDER BY enabled DESC, team_id",
+            )
+            .bind(platform.as_str())
+            .bind(chat_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter().map(BindingRow::into_binding).collect()
+    }
+
+    /// Moves every binding of a chat to its new id (a Telegram group that became a supergroup
+    /// gets a new chat id). Returns how many bindings moved.
+    pub async fn move_chat(&self, platform: ChatPlatform, from: i64, to: i64) -> Result<u64> {
+        let moved = with_pool!(self.db(), |pool| {
+            sqlx::query(
+                "UPDATE chat_bindings SET chat_id = $1 WHERE platform = $2 AND chat_id = $3 AND NOT EXISTS \
+                 (SELECT 1 FROM chat_bindings AS other WHERE other.team_id = chat_bindings.team_id \
+                 AND other.platform = $2 AND other.chat_id = $1)",
+            )
+            .bind(to)
+            .bind(platform.as_str())
+            .bind(from)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(moved)
+    }
+
     pub async fn chat_bindings(&self, team: TeamId) -> Result<Vec<ChatBinding>> {
         let rows: Vec<BindingRow> = with_pool!(self.db(), |pool| {
             sqlx::query_as(

@@ -16,9 +16,11 @@ mod api_keys;
 mod channel;
 mod chat;
 mod checks;
+mod invites;
 mod keys;
 mod links;
 mod member;
+mod platform;
 mod post;
 mod team;
 

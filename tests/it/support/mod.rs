@@ -12,6 +12,7 @@
 //!   not allow (tampering with rows, reading query plans).
 
 pub mod browser;
+pub mod discord;
 pub mod postgres;
 
 use std::path::Path;

@@ -1,0 +1,37 @@
+//! `/refresh NAME`: renew a channel's access now, where the network allows it (the "refresh
+//! access" action of the seeds), under the checker's lease.
+
+use relink_core::checker::RefreshNow;
+use relink_core::store::StoreError;
+
+use super::status::state;
+use super::text::fill;
+use super::{Context, Reply, Services, Target};
+
+pub(super) async fn refresh(services: &Services, context: &Context, target: Target<'_>) -> Result<Reply, StoreError> {
+    let channel = match context.find_for_action(services, target).await? {
+        Ok((channel, _)) => channel,
+        Err(reply) => return Ok(reply),
+    };
+    let w = context.words;
+    let Some(checker) = &services.checker else {
+        return Ok(context.reply(w.refresh_unavailable));
+    };
+    let name = channel.display_name.as_str();
+    let text = match checker.refresh_now(channel.id, context.now).await? {
+        RefreshNow::Renewed(health) => {
+            let expiry = services.store.channel(channel.id).await?.token_expires_at;
+            fill(w.refresh_renewed, &[("name", name), ("state", &state(w, &health, expiry))])
+        }
+        RefreshNow::NotRenewable => {
+            fill(w.refresh_not_renewable, &[("name", name), ("network", channel.provider.label())])
+        }
+        RefreshNow::Busy => fill(w.refresh_busy, &[("name", name)]),
+        RefreshNow::Failed { health, detail } => {
+            let mut text = fill(w.refresh_failed, &[("name", name), ("detail", &detail)]);
+            text.push_str(&format!(" ({})", state(w, &health, channel.token_expires_at)));
+            text
+        }
+    };
+    Ok(context.reply(text))
+}

@@ -1,0 +1,84 @@
+//! `/status`: every channel of the team, those needing reconnecting first, then expiring, then
+//! the rest, each with its state in a few words.
+
+use chrono::{DateTime, Utc};
+use relink_core::store::StoreError;
+use relink_core::{Channel, Health};
+
+use super::text::{Words, fill};
+use super::{Context, Part, Reply, Services};
+
+/// The order channels are listed in: what needs a person first.
+fn rank(health: &Health) -> u8 {
+    match health {
+        Health::NeedsReauth(_) => 0,
+        Health::Expiring => 1,
+        Health::Degraded => 2,
+        Health::Unknown => 3,
+        Health::Healthy => 4,
+    }
+}
+
+/// A health's marker in lists.
+pub(super) fn icon(health: &Health) -> &'static str {
+    match health {
+        Health::NeedsReauth(_) => "🔴",
+        Health::Expiring => "🟠",
+        Health::Degraded => "🟡",
+        Health::Unknown => "⚪",
+        Health::Healthy => "🟢",
+    }
+}
+
+/// A health in a few words; `expiry` dates an expiring channel.
+pub(super) fn state(w: &Words, health: &Health, expiry: Option<DateTime<Utc>>) -> String {
+    match health {
+        Health::Healthy => w.healthy.into(),
+        Health::Expiring => match expiry {
+            Some(at) => fill(w.expiring, &[("date", &w.date(at))]),
+            None => w.expiring_soon.into(),
+        },
+        Health::NeedsReauth(reason) => fill(w.needs_reauth, &[("reason", w.reason(reason))]),
+        Health::Degraded => w.degraded.into(),
+        Health::Unknown => w.unknown.into(),
+    }
+}
+
+/// One list line: marker, name, network, state.
+pub(super) fn line(w: &Words, channel: &Channel) -> String {
+    format!(
+        "{} {} ({}): {}",
+        icon(&channel.health),
+        channel.display_name,
+        channel.provider.label(),
+        state(w, &channel.health, channel.token_expires_at)
+    )
+}
+
+pub(super) async fn status(services: &Services, context: &Context) -> Result<Reply, StoreError> {
+    if context.teams.is_empty() {
+        return Ok(context.no_team());
+    }
+    let w = context.words;
+    let mut reply = Reply::chat(context.language);
+    for team in &context.teams {
+        let mut channels = services.store.channels(Some(team.id)).await?;
+        channels.sort_by(|a, b| {
+            (rank(&a.health), a.token_expires_at.is_none(), a.token_expires_at, a.display_name.as_str()).cmp(&(
+                rank(&b.health),
+                b.token_expires_at.is_none(),
+                b.token_expires_at,
+                b.display_name.as_str(),
+            ))
+        });
+        let count = channels.len().to_string();
+        reply.push(Part::Title(fill(w.status_title, &[("team", team.name.as_str()), ("count", &count)])));
+        if channels.is_empty() {
+            reply.push(Part::Text(w.no_channels.into()));
+        }
+        for channel in &channels {
+            reply.push(Part::Item(line(w, channel)));
+        }
+    }
+    Ok(reply)
+}

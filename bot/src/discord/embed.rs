@@ -1,0 +1,222 @@
+//! An [`Alert`] as a Discord message: one embed coloured by severity (title, explanation and
+//! remedy, then fields for the reason, the end of access, the posts at risk and who authorised
+//! the channels) and the reconnect action as buttons:
+//!
+//! - in a **shared channel**, one "Get reconnect link" button whose `custom_id` is the command
+//!   layer's `Action::ReconnectAlert` (`ra:<alert id>`); pressing it goes through
+//!   `commands::press`, which answers the presser privately with links when their role allows;
+//! - in an admin's **direct messages**, one link button per channel with that reader's links.
+//!
+//! A `custom_id` never carries a secret; links appear only in link buttons of private messages.
+
+use relink_core::Reason;
+use relink_core::alerts::messages::catalog;
+use relink_core::alerts::{Alert, AlertId, AlertKind, ChannelLink, Severity};
+use secrecy::ExposeSecret as _;
+use serenity::builder::{CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
+use serenity::model::Timestamp;
+use serenity::model::application::ButtonStyle;
+
+use super::words::words;
+use crate::commands::{self, Action};
+
+/// Discord's limits that an alert could reach.
+const MAX_TITLE: usize = 256;
+const MAX_DESCRIPTION: usize = 4_096;
+const MAX_FIELD: usize = 1_024;
+const MAX_LABEL: usize = 80;
+const MAX_LINK_BUTTONS: usize = 25;
+
+/// The embed's colour: blue for information, amber for warnings, red when disconnected, dark
+/// red when posts are due within a day, green once resolved.
+pub fn colour(alert: &Alert) -> u32 {
+    match (alert.kind, alert.severity) {
+        (AlertKind::Resolved, _) => 0x2E_CC_71,
+        (_, Severity::Info) => 0x34_98_DB,
+        (_, Severity::Warning) => 0xF1_C4_0F,
+        (_, Severity::Critical) => 0xE7_4C_3C,
+        (_, Severity::Urgent) => 0x99_2D_22,
+    }
+}
+
+/// The alert as an embed.
+pub fn embed(alert: &Alert) -> CreateEmbed {
+    let labels = words(alert.language);
+    let texts = catalog(alert.language);
+    let mut description = format!("{}\n\n{}", alert.explanation, alert.remedy);
+    if let Some(detail) = alert.detail.as_deref().filter(|d| !d.is_empty()) {
+        description.push_str(&format!("\n\n> {}", detail.replace('\n', " ")));
+    }
+    let mut embed = CreateEmbed::new()
+        .title(clip(&alert.title, MAX_TITLE))
+        .description(clip(&description, MAX_DESCRIPTION))
+        .colour(colour(alert))
+        .footer(CreateEmbedFooter::new(clip(&alert.team, 2_048)));
+    if let Ok(at) = Timestamp::from_unix_timestamp(alert.created_at.timestamp()) {
+        embed = embed.timestamp(at);
+    }
+    if alert.channels.len() > 1 {
+        let list: Vec<String> =
+            alert.channels.iter().map(|c| format!("• {} ({})", c.name, c.network.label())).collect();
+        embed = embed.field(labels.channels, clip(&list.join("\n"), MAX_FIELD), false);
+    }
+    if let Some(reason) = alert.reason.as_deref().filter(|_| alert.kind != AlertKind::Resolved) {
+        let label = match Reason::from_parts(reason, None) {
+            Ok(reason) => commands::words(alert.language).reason(&reason),
+            Err(_) => commands::words(alert.language).reasons.other,
+        };
+        embed = embed.field(labels.reason, label, true);
+    }
+    if let Some(deadline) = alert.deadline.filter(|_| alert.kind != AlertKind::Resolved) {
+        embed = embed.field(labels.expiry, format!("{} (<t:{}:R>)", texts.date(deadline), deadline.timestamp()), true);
+    }
+    if !matches!(alert.kind, AlertKind::Resolved | AlertKind::OperatorProblem) {
+        let at_risk = match alert.at_risk.first_due {
+            Some(first) => labels
+                .at_risk_value
+                .replace("{count}", &alert.at_risk.count.to_string())
+                .replace("{date}", &texts.date(first)),
+            None => labels.nothing_at_risk.to_owned(),
+        };
+        embed = embed.field(labels.at_risk, at_risk, true);
+    }
+    if alert.kind != AlertKind::OperatorProblem {
+        let by = alert.authorised_by.as_deref().unwrap_or(labels.nobody);
+        embed = embed.field(labels.authorised_by, clip(by, MAX_FIELD), true);
+    }
+    embed
+}
+
+/// The buttons under an alert: link buttons with this reader's links in a private message, the
+/// "Get reconnect link" button in a shared channel, none when there is nothing to reconnect.
+pub fn buttons(alert: &Alert, links: &[ChannelLink], private: bool) -> Vec<CreateActionRow> {
+    if alert.reconnect.is_none() || alert.kind == AlertKind::Resolved {
+        return Vec::new();
+    }
+    let labels = words(alert.language);
+    let buttons: Vec<CreateButton> = if private {
+        links
+            .iter()
+            .take(MAX_LINK_BUTTONS)
+            .map(|link| {
+                let name = alert.channels.iter().find(|c| c.id == link.channel_id).map_or("", |c| c.name.as_str());
+                let label = labels.reconnect_channel.replace("{name}", name);
+                CreateButton::new_link(link.url.expose_secret()).label(clip(label.trim(), MAX_LABEL))
+            })
+            .collect()
+    } else if alert.id != AlertId::UNSAVED {
+        vec![
+            CreateButton::new(Action::ReconnectAlert(alert.id).encode())
+                .label(clip(labels.get_link, MAX_LABEL))
+                .style(ButtonStyle::Primary),
+        ]
+    } else {
+        Vec::new()
+    };
+    buttons.chunks(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect()
+}
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use relink_core::alerts::{AlertChannel, AtRisk, IncidentId, ReconnectAction};
+    use relink_core::{ChannelId, Language, Provider, TeamId};
+    use secrecy::SecretString;
+
+    fn alert(kind: AlertKind, severity: Severity, channels: usize) -> Alert {
+        let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        Alert {
+            id: AlertId(42),
+            kind,
+            severity,
+            language: Language::It,
+            team_id: TeamId(1),
+            team: "Acme".into(),
+            channels: (1..=channels as i64)
+                .map(|i| AlertChannel { id: ChannelId(i), name: format!("Pagina {i}"), network: Provider::Facebook })
+                .collect(),
+            incidents: vec![IncidentId(7)],
+            reason: Some("password_changed".into()),
+            detail: None,
+            title: "Pagina 1 è scollegato".into(),
+            explanation: "La password è cambiata.".into(),
+            remedy: "Ricollega il canale.".into(),
+            authorised_by: Some("Alice".into()),
+            at_risk: AtRisk { count: 3, first_due: Some(at) },
+            deadline: None,
+            reconnect: Some(ReconnectAction {
+                team_id: TeamId(1),
+                channel_ids: (1..=channels as i64).map(ChannelId).collect(),
+            }),
+            edits: None,
+            created_at: at,
+        }
+    }
+
+    fn json(value: impl serde::Serialize) -> serde_json::Value {
+        serde_json::to_value(value).unwrap()
+    }
+
+    #[test]
+    fn colours_follow_severity_and_resolution() {
+        let table = [
+            (AlertKind::Expiring, Severity::Info, 0x34_98_DB),
+            (AlertKind::Expiring, Severity::Warning, 0xF1_C4_0F),
+            (AlertKind::Disconnected, Severity::Critical, 0xE7_4C_3C),
+            (AlertKind::Disconnected, Severity::Urgent, 0x99_2D_22),
+            (AlertKind::Resolved, Severity::Info, 0x2E_CC_71),
+        ];
+        for (kind, severity, expected) in table {
+            assert_eq!(colour(&alert(kind, severity, 1)), expected, "{kind} {severity}");
+        }
+    }
+
+    #[test]
+    fn the_embed_has_localized_fields_for_reason_posts_and_authoriser() {
+        let value = json(embed(&alert(AlertKind::Disconnected, Severity::Critical, 1)));
+        let names: Vec<&str> =
+            value["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Motivo", "Post a rischio", "Autorizzato da"]);
+        assert_eq!(value["fields"][0]["value"], "password cambiata");
+        assert_eq!(value["fields"][2]["value"], "Alice");
+        assert_eq!(value["color"], 0xE7_4C_3C);
+    }
+
+    #[test]
+    fn shared_channels_get_a_button_naming_only_the_alert_and_dms_get_link_buttons() {
+        let alert = alert(AlertKind::Disconnected, Severity::Critical, 2);
+        let shared = json(buttons(&alert, &[], false));
+        assert_eq!(shared[0]["components"][0]["custom_id"], "ra:42");
+        assert_eq!(Action::decode("ra:42"), Some(Action::ReconnectAlert(AlertId(42))));
+        let links: Vec<ChannelLink> = (1..=2)
+            .map(|i| ChannelLink {
+                channel_id: ChannelId(i),
+                url: SecretString::from(format!("https://r.example/r/{i}")),
+            })
+            .collect();
+        let private = json(buttons(&alert, &links, true));
+        let row = private[0]["components"].as_array().unwrap();
+        assert_eq!(row.len(), 2);
+        assert_eq!(row[1]["url"], "https://r.example/r/2");
+        assert_eq!(row[1]["label"], "Ricollega Pagina 2");
+        assert!(row.iter().all(|b| b.get("custom_id").is_none()));
+    }
+
+    #[test]
+    fn resolved_alerts_have_no_buttons_and_long_texts_are_clipped() {
+        assert!(buttons(&alert(AlertKind::Resolved, Severity::Info, 1), &[], false).is_empty());
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("日本語", 3), "日本語");
+    }
+}

@@ -1,0 +1,721 @@
+//! The Discord front-end on SQLite and PostgreSQL, against the fake Discord REST server
+//! (`support::discord`) and through the HTTP interactions endpoint with requests signed by a
+//! test key: alerts as embeds (nonce, resolution edits, gone channels), the rate limits, the
+//! command registration, every command for an admin and an editor, autocomplete, the alert
+//! button, deferral, and the refusals (forged signature, stale timestamp, replay).
+
+// These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::Duration as Days;
+use ed25519_dalek::{Signer as _, SigningKey};
+use relink_bot::commands;
+use relink_bot::discord::{Discord, DiscordSettings, Mode};
+use relink_core::alerts::{AlertsConfig, Deliverer, DeliveryConfig, Destination, Engine, Notifier as _, Notifiers};
+use relink_core::alerts::{NotifyError, Outgoing};
+use relink_core::opaque::InviteCode;
+use relink_core::reconnect::{LinkSettings, StoreLinks};
+use relink_core::store::NewMember;
+use relink_core::{
+    Channel, ChatPlatform, DiscordUserId, DisplayName, Health, Language, Member, MemberName, Provider, Reason, Role,
+    Team, TeamName,
+};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::support::discord::{APPLICATION_ID, FakeDiscord, Limits};
+use crate::support::{TestStore, both_engines, new_channel, tokens};
+
+both_engines!(
+    alerts_arrive_as_embeds_with_buttons_and_are_edited_when_resolved,
+    a_retried_send_is_not_duplicated,
+    a_deleted_or_forbidden_channel_disables_its_binding_and_tells_the_operators,
+    sends_stay_within_the_announced_buckets_and_a_429_pauses_the_bucket,
+    commands_are_registered_by_bulk_overwrite_globally_or_in_one_guild,
+    the_endpoint_answers_a_ping_and_refuses_forged_stale_and_unsigned_requests,
+    a_replayed_interaction_is_handled_once,
+    every_command_answers_an_admin_and_an_editor,
+    autocomplete_offers_the_channels_of_the_teams_in_context,
+    the_alert_button_gives_an_admin_a_private_link_and_an_editor_a_private_refusal,
+    subscribe_binds_the_channel_for_a_member_who_may_reconnect,
+    a_one_time_code_links_a_discord_account,
+    slow_work_is_deferred_and_its_answer_replaces_the_deferral,
+);
+
+const ALICE: u64 = 1001;
+const EDDIE: u64 = 1002;
+const STRANGER: u64 = 1999;
+const GUILD: u64 = 900;
+const TEAM_CHANNEL: u64 = 7001;
+const OTHER_CHANNEL: u64 = 7002;
+const OPERATORS: u64 = 9999;
+const ADMINISTRATOR: &str = "8";
+
+/// A team with an admin (Alice) and an editor (Eddie) on Discord, the Discord channel
+/// `TEAM_CHANNEL` bound to it, a disconnected and an expiring channel, the fake Discord, and the
+/// front-end in interactions mode served on loopback.
+struct Rig {
+    db: TestStore,
+    team: Team,
+    alice: Member,
+    facebook: Channel,
+    fake: FakeDiscord,
+    discord: Discord,
+    key: SigningKey,
+    endpoint: String,
+    http: reqwest::Client,
+    next_id: AtomicU64,
+}
+
+fn link_settings() -> LinkSettings {
+    LinkSettings { public_url: "https://relink.test/".parse().unwrap(), ttl: std::time::Duration::from_secs(86_400) }
+}
+
+impl Rig {
+    async fn new(db: TestStore) -> Self {
+        Self::with(db, Limits::default(), |_| {}).await
+    }
+
+    async fn with(db: TestStore, limits: Limits, adjust: impl FnOnce(&mut DiscordSettings)) -> Self {
+        let store = db.store.clone();
+        let now = db.now();
+        let team = store.create_team(&TeamName::parse("Acme").unwrap(), Language::En, now).await.unwrap();
+        let member = |name: &str, role, discord: u64| NewMember {
+            team_id: team.id,
+            name: MemberName::parse(name).unwrap(),
+            role,
+            discord_user_id: Some(DiscordUserId(discord as i64)),
+            telegram_user_id: None,
+        };
+        let alice = store.add_member(&member("Alice", Role::Admin, ALICE), now).await.unwrap();
+        store.add_member(&member("Eddie", Role::Editor, EDDIE), now).await.unwrap();
+        store.bind_chat(team.id, ChatPlatform::Discord, TEAM_CHANNEL as i64, now).await.unwrap();
+        let add = async |provider, account: &str, name: &str| {
+            // Authorised by nobody: alerts go to everyone who may reconnect and the bound chats.
+            let mut channel = new_channel(&team, provider, account, None);
+            channel.display_name = DisplayName::parse(name).unwrap();
+            store.add_channel(&channel, &tokens("access", None, Some(now + Days::days(5))), now).await.unwrap()
+        };
+        let facebook = add(Provider::Facebook, "fb1", "Acme Facebook").await;
+        let instagram = add(Provider::InstagramBusiness, "ig1", "Acme Instagram").await;
+        store.set_health(facebook.id, &Health::NeedsReauth(Reason::PasswordChanged), None, now).await.unwrap();
+        store.set_health(instagram.id, &Health::Expiring, None, now).await.unwrap();
+        store.schedule_post(facebook.id, now + Days::hours(3), Some("post-1"), now).await.unwrap();
+        // The incidents (and their alerts, not delivered yet) exist, as in a running relink.
+        let engine =
+            Engine::new(store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+        engine.pass(now + Days::seconds(1)).await.unwrap();
+        db.clock.advance(Days::seconds(2));
+
+        let fake = FakeDiscord::start(limits).await;
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let mut settings = settings(&key, &fake);
+        adjust(&mut settings);
+        let services =
+            commands::Services { store, links: link_settings(), checker: None, clock: Arc::new(db.clock.clone()) };
+        let discord = Discord::new(settings, services).unwrap();
+        let endpoint = serve_endpoint(&discord).await;
+        let facebook = db.store.channel(facebook.id).await.unwrap();
+        Self {
+            db,
+            team,
+            alice,
+            facebook,
+            fake,
+            discord,
+            key,
+            endpoint,
+            http: reqwest::Client::new(),
+            next_id: AtomicU64::new(1_100_000),
+        }
+    }
+
+    /// The front-end's settings as this rig starts it.
+    fn settings(&self) -> DiscordSettings {
+        settings(&self.key, &self.fake)
+    }
+
+    /// The Facebook channel's health changes; a little later its alerts go out.
+    async fn facebook_becomes(&self, health: Health) {
+        self.db.store.set_health(self.facebook.id, &health, None, self.db.now()).await.unwrap();
+        self.db.clock.advance(Days::seconds(5));
+        self.alert_and_deliver().await;
+    }
+
+    /// Runs the alerts engine, then delivers through the Discord notifier with real links.
+    async fn alert_and_deliver(&self) {
+        let store = self.db.store.clone();
+        let engine =
+            Engine::new(store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+        engine.pass(self.db.now()).await.unwrap();
+        self.deliver().await;
+    }
+
+    async fn deliver(&self) {
+        let store = self.db.store.clone();
+        let mut notifiers = Notifiers::new();
+        notifiers.register(self.discord.notifier());
+        let config = DeliveryConfig {
+            owner: "worker-a".into(),
+            operators: Destination::DiscordChannel(OPERATORS as i64),
+            ..DeliveryConfig::default()
+        };
+        let links = StoreLinks { store: store.clone(), settings: link_settings() };
+        let deliverer = Deliverer::new(store, notifiers, Arc::new(links), config);
+        deliverer.deliver_due(self.db.now()).await.unwrap();
+    }
+
+    /// Posts `body` signed at `timestamp` (seconds) by `key`; returns the status and JSON body.
+    async fn post_signed(&self, key: &SigningKey, timestamp: i64, body: &Value) -> (u16, Value) {
+        self.post_signed_to(&self.endpoint, key, timestamp, body).await
+    }
+
+    async fn post_signed_to(&self, endpoint: &str, key: &SigningKey, timestamp: i64, body: &Value) -> (u16, Value) {
+        let body = serde_json::to_vec(body).unwrap();
+        let timestamp = timestamp.to_string();
+        let mut message = timestamp.as_bytes().to_vec();
+        message.extend_from_slice(&body);
+        let signature = hex::encode(key.sign(&message).to_bytes());
+        self.post_to(endpoint, Some(&signature), Some(&timestamp), body).await
+    }
+
+    async fn post(&self, signature: Option<&str>, timestamp: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+        self.post_to(&self.endpoint, signature, timestamp, body).await
+    }
+
+    async fn post_to(
+        &self,
+        endpoint: &str,
+        signature: Option<&str>,
+        timestamp: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut request = self.http.post(endpoint).header("content-type", "application/json").body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-signature-ed25519", signature);
+        }
+        if let Some(timestamp) = timestamp {
+            request = request.header("x-signature-timestamp", timestamp);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Sends an interaction signed now by the application's key.
+    async fn interact(&self, body: &Value) -> (u16, Value) {
+        self.post_signed(&self.key, self.db.now().timestamp(), body).await
+    }
+
+    /// `/relink <command>` by `user` in `channel` of the guild (with `permissions`), or in a DM
+    /// when `channel` is `None`.
+    fn command(&self, user: u64, channel: Option<u64>, name: &str, options: &[(&str, &str)]) -> Value {
+        let options: Vec<Value> =
+            options.iter().map(|(name, value)| json!({ "name": name, "type": 3, "value": value })).collect();
+        self.interaction(user, channel, 2, relink_command(name, options))
+    }
+
+    fn interaction(&self, user: u64, channel: Option<u64>, kind: u8, data: Value) -> Value {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut body = json!({
+            "id": id.to_string(),
+            "type": kind,
+            "token": format!("interaction-token-{id}"),
+            "application_id": APPLICATION_ID.to_string(),
+            "locale": "en-US",
+            "data": data,
+            "version": 1,
+        });
+        match channel {
+            Some(channel) => {
+                body["guild_id"] = json!(GUILD.to_string());
+                body["channel_id"] = json!(channel.to_string());
+                body["member"] = json!({ "user": { "id": user.to_string() }, "permissions": ADMINISTRATOR });
+            }
+            None => {
+                body["channel_id"] = json!((50_000 + user).to_string());
+                body["user"] = json!({ "id": user.to_string() });
+            }
+        }
+        body
+    }
+
+    /// Runs a slash command and returns the immediate response (`type` 4: a message).
+    async fn run(&self, user: u64, channel: Option<u64>, name: &str, options: &[(&str, &str)]) -> Value {
+        let (status, response) = self.interact(&self.command(user, channel, name, options)).await;
+        assert_eq!(status, 200, "/{name}: {response}");
+        assert_eq!(response["type"], 4, "/{name} is answered with a message: {response}");
+        response
+    }
+
+    /// Waits until the fake has seen a call matching `wanted` (follow-ups are sent after the
+    /// response); returns its body.
+    async fn wait_for_call(&self, wanted: impl Fn(&crate::support::discord::Call) -> bool) -> Value {
+        for _ in 0..200 {
+            if let Some(call) = self.fake.calls().into_iter().find(|c| wanted(c)) {
+                return call.body;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the fake Discord never saw the expected call; it saw {:#?}", self.fake.calls());
+    }
+}
+
+/// Interactions mode with the test key, against the fake; answers not deferred unless a test
+/// says so.
+fn settings(key: &SigningKey, fake: &FakeDiscord) -> DiscordSettings {
+    let mut settings = DiscordSettings::new(SecretString::from("test-bot-token"));
+    settings.application_id = Some(APPLICATION_ID);
+    settings.public_key = Some(hex::encode(key.verifying_key().to_bytes()));
+    settings.mode = Mode::Interactions;
+    settings.api_url = fake.api_url();
+    settings.defer_after = Duration::from_secs(30);
+    settings
+}
+
+/// Serves the front-end's interactions endpoint on a loopback port; returns its URL.
+async fn serve_endpoint(discord: &Discord) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/discord/interactions", listener.local_addr().unwrap());
+    let router = discord.router().expect("interactions mode has an endpoint");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    endpoint
+}
+
+/// The data of `/relink <name>` with `options`, as Discord sends it.
+fn relink_command(name: &str, options: Vec<Value>) -> Value {
+    json!({ "id": "1", "name": "relink", "type": 1, "options": [{ "name": name, "type": 1, "options": options }] })
+}
+
+fn ephemeral(message: &Value) -> bool {
+    message["flags"].as_u64().is_some_and(|f| f & 64 != 0)
+}
+
+/// The buttons in a message's components.
+fn buttons(message: &Value) -> Vec<Value> {
+    message["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+/// The URLs of the link buttons in a message.
+fn link_urls(message: &Value) -> Vec<String> {
+    buttons(message).iter().filter_map(|b| b["url"].as_str().map(str::to_owned)).collect()
+}
+
+/// The `custom_id`s of the other buttons.
+fn custom_ids(message: &Value) -> Vec<String> {
+    buttons(message).iter().filter_map(|b| b["custom_id"].as_str().map(str::to_owned)).collect()
+}
+
+async fn alerts_arrive_as_embeds_with_buttons_and_are_edited_when_resolved(db: TestStore) {
+    let rig = Rig::new(db).await;
+    rig.alert_and_deliver().await;
+    let messages = rig.fake.messages();
+    let shared: Vec<_> = messages.iter().filter(|m| m.channel == TEAM_CHANNEL).collect();
+    let direct: Vec<_> = messages.iter().filter(|m| m.channel != TEAM_CHANNEL).collect();
+    assert_eq!(shared.len(), 2, "one message per alert in the bound channel: {messages:#?}");
+    assert_eq!(direct.len(), 2, "and in Alice's direct messages (Eddie the editor gets none)");
+    assert!(rig.fake.calls().iter().any(|c| c.path == "/users/@me/channels" && c.body["recipient_id"] == "1001"));
+
+    let disconnected =
+        shared.iter().find(|m| m.body["embeds"][0]["title"].as_str().unwrap().contains("Facebook")).unwrap();
+    let embed = &disconnected.body["embeds"][0];
+    assert!([0xE7_4C_3C, 0x99_2D_22].contains(&embed["color"].as_u64().unwrap()), "red for a disconnection: {embed}");
+    let fields: Vec<&str> = embed["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["Reason", "Posts at risk", "Authorised by"]);
+    assert_eq!(disconnected.body["enforce_nonce"], true);
+    assert_eq!(disconnected.body["nonce"].as_str().unwrap().len(), 25);
+    // The shared channel's button names the alert, never a link.
+    let ids = custom_ids(&disconnected.body);
+    assert_eq!(ids.len(), 1);
+    assert!(ids[0].starts_with("ra:"), "{ids:?}");
+    assert!(link_urls(&disconnected.body).is_empty());
+    assert!(!disconnected.body.to_string().contains("https://relink.test/"));
+    // The admin's direct message carries her own link as a link button.
+    let dm = direct.iter().find(|m| m.body["embeds"][0]["title"].as_str().unwrap().contains("Facebook")).unwrap();
+    let urls = link_urls(&dm.body);
+    assert_eq!(urls.len(), 1);
+    assert!(urls[0].starts_with("https://relink.test/"), "{urls:?}");
+    let expiring = shared.iter().find(|m| m.id != disconnected.id).unwrap();
+    assert_eq!(expiring.body["embeds"][0]["fields"][1]["name"], "Access ends", "{}", expiring.body);
+
+    // Reconnected: the earlier messages turn green and lose their buttons.
+    rig.facebook_becomes(Health::Healthy).await;
+    let messages = rig.fake.messages();
+    let edited = messages.iter().find(|m| m.id == disconnected.id).unwrap();
+    assert_eq!(edited.edits.len(), 1, "{edited:#?}");
+    assert_eq!(edited.edits[0]["embeds"][0]["color"], 0x2E_CC_71);
+    assert_eq!(edited.edits[0]["components"], json!([]));
+    assert!(messages.iter().find(|m| m.id == dm.id).unwrap().edits.len() == 1, "the direct message too");
+    assert_eq!(rig.fake.too_many_requests(), 0);
+}
+
+async fn a_retried_send_is_not_duplicated(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let engine =
+        Engine::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+    engine.pass(rig.db.now()).await.unwrap();
+    let now = rig.db.now();
+    let claims = rig.db.store.claim_deliveries(now, 10, "worker-a", now + Days::minutes(2)).await.unwrap();
+    let claim = claims.iter().find(|c| c.destination == Destination::DiscordChannel(TEAM_CHANNEL as i64)).unwrap();
+    let notifier = rig.discord.notifier();
+    let message = Outgoing { alert: &claim.alert, idempotency_key: &claim.idempotency_key, reconnect_links: &[] };
+    // A worker that died after Discord accepted the message sends it again after its lease.
+    let first = notifier.send(claim.destination, &message).await.unwrap();
+    let again = notifier.send(claim.destination, &message).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(rig.fake.messages().len(), 1);
+    let posts = rig.fake.calls().iter().filter(|c| c.path == format!("/channels/{TEAM_CHANNEL}/messages")).count();
+    assert_eq!(posts, 2, "both attempts reached Discord, which kept one message");
+}
+
+async fn a_deleted_or_forbidden_channel_disables_its_binding_and_tells_the_operators(db: TestStore) {
+    let rig = Rig::new(db).await;
+    rig.db.store.bind_chat(rig.team.id, ChatPlatform::Discord, OTHER_CHANNEL as i64, rig.db.now()).await.unwrap();
+    rig.fake.make_gone(TEAM_CHANNEL);
+    rig.fake.make_forbidden(OTHER_CHANNEL);
+    // A new reason: a new alert, for both bound channels.
+    rig.facebook_becomes(Health::NeedsReauth(Reason::AppRevoked)).await;
+    for channel in [TEAM_CHANNEL, OTHER_CHANNEL] {
+        let bindings = rig.db.store.bindings_of_chat(ChatPlatform::Discord, channel as i64).await.unwrap();
+        assert_eq!(bindings.len(), 1);
+        assert!(!bindings[0].enabled, "the binding of {channel} is disabled");
+    }
+    // The operators' notices are deliveries of their own.
+    rig.deliver().await;
+    let mut notices: Vec<String> = rig
+        .fake
+        .messages()
+        .iter()
+        .filter(|m| m.channel == OPERATORS)
+        .map(|m| m.body["embeds"][0]["title"].as_str().unwrap().to_owned())
+        .collect();
+    // One notice per alert that failed there (the alerts were queued before the first failure
+    // disabled the binding), so one or more per channel.
+    notices.sort();
+    notices.dedup();
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(notices.iter().any(|t| t.contains(&TEAM_CHANNEL.to_string())), "{notices:?}");
+    assert!(notices.iter().any(|t| t.contains(&OTHER_CHANNEL.to_string())), "{notices:?}");
+    // A disabled binding gets nothing more.
+    let before = rig.fake.calls().iter().filter(|c| c.path.contains(&TEAM_CHANNEL.to_string())).count();
+    rig.facebook_becomes(Health::NeedsReauth(Reason::PermissionLost)).await;
+    let after = rig.fake.calls().iter().filter(|c| c.path.contains(&TEAM_CHANNEL.to_string())).count();
+    assert_eq!(before, after);
+}
+
+async fn sends_stay_within_the_announced_buckets_and_a_429_pauses_the_bucket(db: TestStore) {
+    let limits = Limits { bucket_limit: 2, bucket_window: Duration::from_millis(300), global_limit: 50 };
+    let rig = Rig::with(db, limits, |_| {}).await;
+    let engine =
+        Engine::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+    engine.pass(rig.db.now()).await.unwrap();
+    let now = rig.db.now();
+    let claims = rig.db.store.claim_deliveries(now, 10, "worker-a", now + Days::minutes(2)).await.unwrap();
+    let claim = claims.into_iter().find(|c| c.destination == Destination::DiscordChannel(TEAM_CHANNEL as i64)).unwrap();
+    let claim = Arc::new(claim);
+    let notifier = rig.discord.notifier();
+    // Eight sends to one channel at once: the bucket allows two per window.
+    let sends: Vec<_> = (0..8)
+        .map(|i| {
+            let (notifier, claim) = (notifier.clone(), claim.clone());
+            tokio::spawn(async move {
+                let key = format!("burst-{i}");
+                let message = Outgoing { alert: &claim.alert, idempotency_key: &key, reconnect_links: &[] };
+                notifier.send(claim.destination, &message).await
+            })
+        })
+        .collect();
+    for send in sends {
+        send.await.unwrap().unwrap();
+    }
+    assert_eq!(rig.fake.too_many_requests(), 0, "{:#?}", rig.fake.calls());
+    assert_eq!(rig.fake.messages().len(), 8);
+
+    // A 429 anyway (another client of the bot, a limit relink did not know): the send is a
+    // transient failure with Discord's retry_after, and the next one waits and goes through.
+    rig.fake.refuse_next(1);
+    let message = Outgoing { alert: &claim.alert, idempotency_key: "refused", reconnect_links: &[] };
+    match notifier.send(claim.destination, &message).await {
+        Err(NotifyError::Transient { retry_after: Some(after), .. }) => assert!(after <= Duration::from_secs(1)),
+        other => panic!("a 429 is a transient failure with its retry_after, not {other:?}"),
+    }
+    notifier.send(claim.destination, &message).await.unwrap();
+    assert_eq!(rig.fake.too_many_requests(), 1);
+}
+
+async fn commands_are_registered_by_bulk_overwrite_globally_or_in_one_guild(db: TestStore) {
+    let rig = Rig::new(db).await;
+    assert_eq!(rig.discord.register_commands().await.unwrap(), 1, "one /relink command");
+    assert_eq!(rig.discord.register_commands().await.unwrap(), 1, "registering again changes nothing");
+    let puts: Vec<_> = rig.fake.calls().into_iter().filter(|c| c.method == "PUT").collect();
+    assert_eq!(puts.len(), 2);
+    assert_eq!(puts[0].path, format!("/applications/{APPLICATION_ID}/commands"));
+    assert_eq!(puts[0].body, puts[1].body, "the same list every time");
+    let global = rig.fake.commands("global").unwrap();
+    assert_eq!(global[0]["name"], "relink");
+    let subcommands = global[0]["options"].as_array().unwrap();
+    let names: Vec<&str> = subcommands.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["status", "channel", "reconnect", "refresh", "snooze", "ack", "history", "subscribe", "link"]);
+    let reconnect = &subcommands[2];
+    assert_eq!(reconnect["name_localizations"]["it"], "ricollega");
+    assert_eq!(reconnect["name_localizations"]["ja"], "再接続");
+    assert!(!reconnect["description_localizations"]["ja"].as_str().unwrap().is_empty());
+    assert_eq!(reconnect["options"][0]["autocomplete"], true);
+    assert!(rig.fake.commands(&format!("guild:{GUILD}")).is_none());
+
+    let in_guild =
+        Rig::with(TestStore::open(rig.db.engine).await, Limits::default(), |s| s.guild_id = Some(GUILD)).await;
+    assert_eq!(in_guild.discord.register_commands().await.unwrap(), 1);
+    assert!(in_guild.fake.commands(&format!("guild:{GUILD}")).is_some());
+    assert!(in_guild.fake.commands("global").is_none());
+}
+
+async fn the_endpoint_answers_a_ping_and_refuses_forged_stale_and_unsigned_requests(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let ping = json!({ "id": "1", "type": 1, "application_id": APPLICATION_ID.to_string(), "token": "t" });
+    assert_eq!(rig.interact(&ping).await, (200, json!({ "type": 1 })));
+
+    let status = rig.command(ALICE, Some(TEAM_CHANNEL), "status", &[]);
+    let now = rig.db.now().timestamp();
+    let forger = SigningKey::from_bytes(&[9; 32]);
+    assert_eq!(rig.post_signed(&forger, now, &status).await.0, 401, "signed by another key");
+    assert_eq!(rig.post_signed(&rig.key, now - 600, &status).await.0, 401, "ten minutes old");
+    assert_eq!(rig.post_signed(&rig.key, now + 600, &status).await.0, 401, "ten minutes ahead");
+    assert_eq!(rig.post(None, None, serde_json::to_vec(&status).unwrap()).await.0, 401, "unsigned");
+    // A valid signature over another body.
+    let body = serde_json::to_vec(&status).unwrap();
+    let mut message = now.to_string().into_bytes();
+    message.extend_from_slice(&body);
+    let signature = hex::encode(rig.key.sign(&message).to_bytes());
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    assert_eq!(rig.post(Some(&signature), Some(&now.to_string()), tampered).await.0, 401, "a tampered body");
+    assert_eq!(rig.post(Some("zz"), Some(&now.to_string()), body).await.0, 401, "a malformed signature");
+    // None of them reached the commands; a fresh, signed request does.
+    assert!(rig.fake.calls().is_empty());
+    let (code, answer) = rig.interact(&status).await;
+    assert_eq!((code, answer["type"].as_u64()), (200, Some(4)));
+}
+
+async fn a_replayed_interaction_is_handled_once(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let ack = rig.command(ALICE, Some(TEAM_CHANNEL), "ack", &[("channel", &rig.facebook.id.0.to_string())]);
+    let (first, answer) = rig.interact(&ack).await;
+    assert_eq!(first, 200, "{answer}");
+    // The same request again, within the freshness window (a replay or a redelivery).
+    let (again, _) = rig.interact(&ack).await;
+    assert_eq!(again, 409);
+    // Another process on the same database (its own endpoint) refuses it as well.
+    let mut settings = rig.settings();
+    settings.owner = "another-process".into();
+    let services = commands::Services {
+        store: rig.db.store.clone(),
+        links: link_settings(),
+        checker: None,
+        clock: Arc::new(rig.db.clock.clone()),
+    };
+    let elsewhere = serve_endpoint(&Discord::new(settings, services).unwrap()).await;
+    let (status, _) = rig.post_signed_to(&elsewhere, &rig.key, rig.db.now().timestamp(), &ack).await;
+    assert_eq!(status, 409);
+    let acks = rig.db.store.incidents(Some(rig.team.id), false).await.unwrap();
+    assert!(acks.iter().any(|i| i.acknowledged_at.is_some()), "the first one was handled");
+}
+
+async fn every_command_answers_an_admin_and_an_editor(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let fb = rig.facebook.id.0.to_string();
+    let in_channel = Some(TEAM_CHANNEL);
+
+    // status, channel and history: anyone of the team sees them, in the channel.
+    for user in [ALICE, EDDIE] {
+        let status = rig.run(user, in_channel, "status", &[]).await;
+        let text = status["data"]["content"].as_str().unwrap();
+        assert!(text.contains("Acme Facebook") && text.contains("Acme Instagram"), "{text}");
+        assert!(!ephemeral(&status["data"]));
+        let channel = rig.run(user, in_channel, "channel", &[("channel", &fb)]).await;
+        let text = channel["data"]["content"].as_str().unwrap();
+        assert!(text.contains("Acme Facebook") && text.contains("password"), "{text}");
+        let history = rig.run(user, in_channel, "history", &[("channel", &fb)]).await;
+        assert!(!history["data"]["content"].as_str().unwrap().is_empty());
+    }
+
+    // reconnect: the admin's link only she sees; the editor is refused, privately.
+    let reconnect = rig.run(ALICE, in_channel, "reconnect", &[("channel", "acme face")]).await;
+    assert!(ephemeral(&reconnect["data"]), "{reconnect}");
+    let followup = rig.wait_for_call(|c| c.method == "POST" && c.path.starts_with("/webhooks/")).await;
+    assert!(ephemeral(&followup), "{followup}");
+    let urls = link_urls(&followup);
+    assert_eq!(urls.len(), 1);
+    assert!(urls[0].starts_with("https://relink.test/"));
+    let refused = rig.run(EDDIE, in_channel, "reconnect", &[("channel", &fb)]).await;
+    assert!(ephemeral(&refused["data"]), "{refused}");
+    assert!(link_urls(&refused["data"]).is_empty());
+    // In a direct message the link is the answer itself, ephemeral.
+    let private = rig.run(ALICE, None, "reconnect", &[("channel", &fb)]).await;
+    assert!(ephemeral(&private["data"]) && link_urls(&private["data"]).len() == 1, "{private}");
+
+    // refresh, snooze and ack: the admin may, the editor is refused privately.
+    let refresh = rig.run(ALICE, in_channel, "refresh", &[("channel", &fb)]).await;
+    assert!(!refresh["data"]["content"].as_str().unwrap().is_empty());
+    let snooze = rig.run(ALICE, in_channel, "snooze", &[("channel", &fb), ("for", "2d")]).await;
+    assert!(!ephemeral(&snooze["data"]), "{snooze}");
+    let ack = rig.run(ALICE, in_channel, "ack", &[("channel", &rig.facebook.id.0.to_string())]).await;
+    assert!(!ephemeral(&ack["data"]), "{ack}");
+    let incidents = rig.db.store.incidents(Some(rig.team.id), false).await.unwrap();
+    let facebook = incidents.iter().find(|i| i.channel_id == rig.facebook.id).unwrap();
+    assert!(facebook.snoozed_until.is_some() && facebook.acknowledged_at.is_some(), "{facebook:?}");
+    for (name, options) in [
+        ("refresh", vec![("channel", fb.as_str())]),
+        ("snooze", vec![("channel", fb.as_str()), ("for", "2d")]),
+        ("ack", vec![("channel", fb.as_str())]),
+        ("subscribe", vec![]),
+    ] {
+        let refused = rig.run(EDDIE, in_channel, name, &options).await;
+        assert!(ephemeral(&refused["data"]), "/{name} refused privately: {refused}");
+    }
+
+    // link: a wrong code is refused privately; a stranger sees nothing of the team.
+    let link = rig.run(STRANGER, None, "link", &[("code", "NOPE-NOPE")]).await;
+    assert!(ephemeral(&link["data"]), "{link}");
+    let stranger = rig.run(STRANGER, Some(OTHER_CHANNEL), "status", &[]).await;
+    assert!(!stranger["data"]["content"].as_str().unwrap().contains("Acme Facebook"), "{stranger}");
+    let _ = &rig.alice;
+}
+
+async fn autocomplete_offers_the_channels_of_the_teams_in_context(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let typing = |user, channel, typed: &str| {
+        rig.interaction(
+            user,
+            channel,
+            4,
+            relink_command("reconnect", vec![json!({ "name": "channel", "type": 3, "value": typed, "focused": true })]),
+        )
+    };
+    let (status, answer) = rig.interact(&typing(ALICE, Some(TEAM_CHANNEL), "face")).await;
+    assert_eq!((status, answer["type"].as_u64()), (200, Some(8)), "{answer}");
+    let choices = answer["data"]["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 1, "{answer}");
+    assert_eq!(choices[0]["name"], "Acme Facebook (Facebook)");
+    assert_eq!(choices[0]["value"], rig.facebook.id.0.to_string());
+    let (_, all) = rig.interact(&typing(EDDIE, None, "")).await;
+    assert_eq!(all["data"]["choices"].as_array().unwrap().len(), 2, "an editor's DM: the team's channels");
+    let (_, none) = rig.interact(&typing(ALICE, Some(OTHER_CHANNEL), "")).await;
+    assert_eq!(none["data"]["choices"], json!([]), "an unbound channel shows no team's channels");
+    let (_, stranger) = rig.interact(&typing(STRANGER, None, "acme")).await;
+    assert_eq!(stranger["data"]["choices"], json!([]));
+    // Autocomplete is never deferred and sends nothing else.
+    assert!(rig.fake.calls().is_empty());
+}
+
+async fn the_alert_button_gives_an_admin_a_private_link_and_an_editor_a_private_refusal(db: TestStore) {
+    let rig = Rig::new(db).await;
+    rig.alert_and_deliver().await;
+    let button = rig
+        .fake
+        .messages()
+        .iter()
+        .filter(|m| m.channel == TEAM_CHANNEL)
+        .flat_map(|m| custom_ids(&m.body))
+        .next()
+        .unwrap();
+    let press =
+        |user| rig.interaction(user, Some(TEAM_CHANNEL), 3, json!({ "custom_id": button, "component_type": 2 }));
+    let (status, answer) = rig.interact(&press(ALICE)).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["type"], 4, "{answer}");
+    let links: Vec<String> = if link_urls(&answer["data"]).is_empty() {
+        let followup = rig.wait_for_call(|c| c.method == "POST" && c.path.starts_with("/webhooks/")).await;
+        assert!(ephemeral(&followup));
+        link_urls(&followup)
+    } else {
+        assert!(ephemeral(&answer["data"]), "{answer}");
+        link_urls(&answer["data"])
+    };
+    assert_eq!(links.len(), 1);
+    assert!(links[0].starts_with("https://relink.test/"));
+    let (_, refused) = rig.interact(&press(EDDIE)).await;
+    assert!(ephemeral(&refused["data"]), "{refused}");
+    assert!(link_urls(&refused["data"]).is_empty());
+}
+
+async fn subscribe_binds_the_channel_for_a_member_who_may_reconnect(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let editor = rig.run(EDDIE, Some(OTHER_CHANNEL), "subscribe", &[]).await;
+    assert!(ephemeral(&editor["data"]), "{editor}");
+    assert!(rig.db.store.bindings_of_chat(ChatPlatform::Discord, OTHER_CHANNEL as i64).await.unwrap().is_empty());
+    let admin = rig.run(ALICE, Some(OTHER_CHANNEL), "subscribe", &[]).await;
+    assert!(!ephemeral(&admin["data"]), "{admin}");
+    let bindings = rig.db.store.bindings_of_chat(ChatPlatform::Discord, OTHER_CHANNEL as i64).await.unwrap();
+    assert_eq!(bindings.len(), 1);
+    assert_eq!(bindings[0].team_id, rig.team.id);
+    // A server member without the permission to manage the channel may not bind it.
+    let mut body = rig.command(ALICE, Some(8003), "subscribe", &[]);
+    body["member"]["permissions"] = json!("0");
+    let (_, refused) = rig.interact(&body).await;
+    assert!(ephemeral(&refused["data"]), "{refused}");
+    assert!(rig.db.store.bindings_of_chat(ChatPlatform::Discord, 8003).await.unwrap().is_empty());
+}
+
+async fn a_one_time_code_links_a_discord_account(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let now = rig.db.now();
+    let nina = NewMember {
+        team_id: rig.team.id,
+        name: MemberName::parse("Nina").unwrap(),
+        role: Role::Owner,
+        discord_user_id: None,
+        telegram_user_id: None,
+    };
+    let nina = rig.db.store.add_member(&nina, now).await.unwrap();
+    let code = InviteCode::generate();
+    rig.db.store.create_invite(nina.id, &code, now, now + Days::days(1)).await.unwrap();
+    let linked = rig.run(STRANGER, None, "link", &[("code", &code.expose())]).await;
+    assert!(ephemeral(&linked["data"]), "{linked}");
+    let members = rig.db.store.members_by_discord(DiscordUserId(STRANGER as i64)).await.unwrap();
+    assert_eq!(members.iter().map(|m| m.id).collect::<Vec<_>>(), [nina.id]);
+    let again = rig.run(4242, None, "link", &[("code", &code.expose())]).await;
+    assert!(ephemeral(&again["data"]));
+    assert!(rig.db.store.members_by_discord(DiscordUserId(4242)).await.unwrap().is_empty());
+}
+
+async fn slow_work_is_deferred_and_its_answer_replaces_the_deferral(db: TestStore) {
+    let rig = Rig::with(db, Limits::default(), |s| s.defer_after = Duration::ZERO).await;
+    let (status, answer) = rig.interact(&rig.command(ALICE, Some(TEAM_CHANNEL), "status", &[])).await;
+    assert_eq!((status, answer["type"].as_u64()), (200, Some(5)), "deferred: {answer}");
+    assert!(!ephemeral(&answer["data"]));
+    let edit = rig
+        .wait_for_call(|c| {
+            c.method == "PATCH" && c.path == format!("/webhooks/{APPLICATION_ID}/{{token}}/messages/@original")
+        })
+        .await;
+    assert!(edit["content"].as_str().unwrap().contains("Acme Facebook"), "{edit}");
+
+    // A private command defers privately and its link arrives in the edit.
+    let (_, answer) = rig.interact(&rig.command(ALICE, None, "reconnect", &[("channel", "acme facebook")])).await;
+    assert_eq!(answer["type"], 5);
+    assert!(ephemeral(&answer["data"]), "{answer}");
+    let edits = || {
+        rig.fake.calls().into_iter().filter(|c| c.method == "PATCH" && c.path.ends_with("/messages/@original")).count()
+    };
+    for _ in 0..200 {
+        if edits() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let calls = rig.fake.calls();
+    let last = calls.iter().rev().find(|c| c.method == "PATCH" && c.path.ends_with("/messages/@original")).unwrap();
+    assert_eq!(link_urls(&last.body).len(), 1, "{:?}", last.body);
+    assert!(calls.iter().all(|c| !c.path.contains("interaction-token")), "tokens never recorded in paths");
+}
