@@ -22,6 +22,7 @@ mod links;
 mod member;
 mod post;
 mod team;
+mod telegram;
 
 use std::fmt;
 use std::str::FromStr;
