@@ -33,7 +33,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
     let settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
     let state = relink_web::AppState::new(store.clone(), checker.clone(), settings, Arc::new(SystemClock));
-    let web = tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+    let services = relink_bot::Services {
+        store: store.clone(),
+        links: config.web.link_settings(),
+        checker: Some(checker.clone()),
+        clock: Arc::new(SystemClock),
+    };
+    let bots = relink_bot::start(bot_settings(&config), services, shutdown.clone());
+    let mut router = relink_web::router(state);
+    if let Some(routes) = bots.routes {
+        router = router.merge(routes);
+    }
+    let web = tokio::spawn(relink_web::serve(listener, router, shutdown.clone()));
     let purge = tokio::spawn(purge_expired(store.clone(), shutdown.clone()));
     let checker = if config.checker.enabled {
         Some(tokio::spawn(run_checker(checker, SystemClock, shutdown.clone())))
@@ -43,28 +54,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let alerts = if config.alerts.enabled {
         let engine = Arc::new(Engine::new(store.clone(), config.alerts.engine.clone()));
-        // The chat front-ends register their notifiers here as they arrive; a destination whose
-        // platform has none gets the alert in the log.
-        let notifiers = Notifiers::new();
+        // A destination whose platform has no notifier gets the alert in the log.
+        let mut notifiers = Notifiers::new();
+        for notifier in &bots.notifiers {
+            notifiers.register(notifier.clone());
+        }
+        if bots.notifiers.is_empty() {
+            tracing::info!("no chat platform is configured: alerts are written to the log");
+        }
         let links = StoreLinks { store: store.clone(), settings: config.web.link_settings() };
-        tracing::info!("no chat platform delivers alerts yet: alerts are written to the log");
         let deliverer = Arc::new(Deliverer::new(store.clone(), notifiers, Arc::new(links), delivery_config(&config)));
         Some(tokio::spawn(run_alerts(engine, deliverer, SystemClock, shutdown.clone())))
     } else {
         tracing::warn!("alerts are disabled (alerts.enabled = false): nobody is told about disconnected channels");
         None
     };
-    let bots = relink_bot::start(
-        relink_bot::Settings {
-            discord: config
-                .discord
-                .as_ref()
-                .map(|d| relink_bot::DiscordSettings { token: d.token.clone(), application_id: d.application_id }),
-            telegram: config.telegram.as_ref().map(|t| relink_bot::TelegramSettings { token: t.token.clone() }),
-        },
-        store.clone(),
-        shutdown.clone(),
-    );
 
     let web_result = web.await.context("the web server task panicked")?;
     shutdown.cancel();
@@ -74,7 +78,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(alerts) = alerts {
         alerts.await.context("the alerts task panicked")?;
     }
-    for bot in bots {
+    for bot in bots.tasks {
         bot.await.context("a chat front-end panicked")?;
     }
     purge.await.context("the purge task panicked")?;
@@ -129,6 +133,25 @@ async fn stop_on_signal(shutdown: CancellationToken) {
         () = shutdown.cancelled() => {}
     }
     shutdown.cancel();
+}
+
+/// The chat front-ends' settings from the configuration.
+fn bot_settings(config: &Config) -> relink_bot::Settings {
+    relink_bot::Settings {
+        discord: config
+            .discord
+            .as_ref()
+            .map(|d| relink_bot::DiscordSettings { token: d.token.clone(), application_id: d.application_id }),
+        telegram: config.telegram.as_ref().map(|t| relink_bot::telegram::Settings {
+            token: t.token.clone(),
+            api_url: t.api_url.clone(),
+            mode: t.mode,
+            webhook_secret: t.webhook_secret.clone(),
+            public_url: config.web.link_settings().public_url,
+            caps: t.caps,
+            poll_timeout: std::time::Duration::from_secs(25),
+        }),
+    }
 }
 
 /// The checker's settings from the configuration.
