@@ -16,6 +16,9 @@
 //!   three languages, crashes, retries, snooze, acknowledgement, escalation, shared causes.
 //! - [`commands`]: the chat command layer on both engines: every command for an admin and for
 //!   an editor or viewer, private links, loose names, usage lines, one-time codes, languages.
+//! - [`telegram`]: the Telegram bot against a fake Bot API server (`support::telegram`): commands,
+//!   group alerts and their buttons, the webhook's secret and replays, blocked and migrated chats,
+//!   rate limits.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
@@ -30,4 +33,5 @@ mod cli;
 mod commands;
 mod serve;
 mod store;
+mod telegram;
 mod web;

@@ -13,6 +13,7 @@
 
 pub mod browser;
 pub mod postgres;
+pub mod telegram;
 
 use std::path::Path;
 
