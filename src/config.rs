@@ -886,6 +886,42 @@ mod tests {
     }
 
     #[test]
+    fn telegram_settings_have_defaults_and_every_bad_value_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RELINK_TELEGRAM__TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let telegram = config.telegram.expect("a token turns the bot on");
+            assert_eq!(telegram.api_url.as_str(), "https://api.telegram.org/");
+            assert_eq!(telegram.mode, relink_bot::telegram::Mode::Polling);
+            assert_eq!(telegram.caps, relink_bot::telegram::Caps::default());
+            jail.create_file(
+                "relink.toml",
+                "[telegram]\napi_url = \"http://127.0.0.1:9/\"\nmode = \"webhook\"\n\
+                 webhook_secret = \"0123456789abcdef_-\"\n[telegram.caps]\nper_group_per_minute = 10\n",
+            )?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let telegram = config.telegram.expect("still on");
+            assert_eq!(telegram.mode, relink_bot::telegram::Mode::Webhook);
+            assert_eq!(telegram.api_url.as_str(), "http://127.0.0.1:9/");
+            assert!((telegram.caps.per_group_per_minute - 10.0).abs() < f64::EPSILON);
+            jail.set_env("RELINK_TELEGRAM__WEBHOOK_SECRET", "");
+            jail.set_env("RELINK_TELEGRAM__MODE", "carrier-pigeon");
+            jail.set_env("RELINK_TELEGRAM__API_URL", "ftp://example");
+            jail.set_env("RELINK_TELEGRAM__CAPS__OVERALL_PER_SECOND", "-1");
+            let text = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            for key in ["telegram.mode", "telegram.api_url", "telegram.caps.overall_per_second"] {
+                assert!(text.contains(key), "missing {key} in {text}");
+            }
+            jail.set_env("RELINK_TELEGRAM__MODE", "webhook");
+            jail.set_env("RELINK_TELEGRAM__API_URL", "https://api.telegram.org");
+            jail.set_env("RELINK_TELEGRAM__CAPS__OVERALL_PER_SECOND", "30");
+            let text = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(text.contains("telegram.webhook_secret"), "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_missing_explicit_config_file_is_an_error() {
         let err = Sources::gather(Some(Path::new("/nonexistent/relink.toml")), &FlagOverrides::default()).unwrap_err();
         assert!(err.to_string().contains("does not exist"));

@@ -98,6 +98,13 @@ async fn purge_expired(store: Store, shutdown: CancellationToken) {
             Ok(purged) => tracing::debug!(purged, "expired reconnect links and OAuth requests deleted"),
             Err(error) => tracing::warn!(%error, "cannot delete expired reconnect links"),
         }
+        // Telegram never resends an update older than a day: a week of handled ids still
+        // drops every replay.
+        match store.purge_telegram_updates(chrono::Utc::now() - KEEP).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "handled Telegram updates deleted"),
+            Err(error) => tracing::warn!(%error, "cannot delete handled Telegram updates"),
+        }
         tokio::select! {
             () = tokio::time::sleep(std::time::Duration::from_secs(3_600)) => {}
             () = shutdown.cancelled() => return,

@@ -15,7 +15,8 @@ use relink_core::{ChatPlatform, Language};
 use secrecy::SecretString;
 
 use crate::commands::{ADMIN, EDITOR, GROUP, Rig, VIEWER};
-use crate::support::telegram::{BOT_TOKEN, FakeTelegram, Limits, message, press};
+use crate::serve::Served;
+use crate::support::telegram::{BOT_TOKEN, Call, FakeTelegram, Limits, message, press};
 use crate::support::{TestStore, both_engines};
 
 both_engines!(
@@ -279,4 +280,77 @@ async fn bursts_to_one_chat_keep_the_limits_without_a_429(db: TestStore) {
         }
     }
     assert!(statuses.contains(&Some(429)), "{statuses:?}");
+}
+
+/// Waits (at most 30 s) until the fake has accepted a call `matching`.
+async fn accepted_call(fake: &FakeTelegram, method: &str, matching: impl Fn(&Call) -> bool) -> Call {
+    for _ in 0..1_500 {
+        if let Some(call) = fake.accepted(method).into_iter().find(|c| matching(c)) {
+            return call;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the fake never accepted {method}: {:?}", fake.calls());
+}
+
+// Multi-threaded: `Served` blocks its thread while it waits for log lines, and the fake Telegram
+// runs on this runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_the_bot_by_long_polling_against_the_configured_api_url() {
+    let fake = FakeTelegram::start(limits()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let api_url = fake.url.to_string();
+    let mut served = Served::start_with(
+        dir.path(),
+        &[("RELINK_TELEGRAM__TOKEN", BOT_TOKEN), ("RELINK_TELEGRAM__API_URL", &api_url)],
+    );
+    served.wait_for("Telegram bot started");
+    assert_eq!(fake.accepted("setMyCommands").len(), 3);
+    assert_eq!(fake.accepted("deleteWebhook").len(), 1, "polling removes any webhook");
+    fake.push_update(message(1, 42, 42, "/start"));
+    let reply = accepted_call(&fake, "sendMessage", |c| c.chat() == Some(42)).await;
+    assert!(reply.text().contains("This chat's id: 42"), "{}", reply.text());
+    let webhook = reqwest::Client::new().post(format!("http://{}/telegram/webhook", served.address)).body("{}").send();
+    assert_eq!(webhook.await.unwrap().status(), 404, "no webhook route in polling mode");
+    let (status, log) = served.stop("-TERM");
+    assert!(status.success(), "{}", log.join("\n"));
+    assert!(!log.join("\n").contains("fake-token-for-tests"), "the token never reaches the log");
+}
+
+// Multi-threaded: `Served` blocks its thread while it waits for log lines, and the fake Telegram
+// runs on this runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_webhook_updates_with_the_secret_on_its_web_server() {
+    let fake = FakeTelegram::start(limits()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let api_url = fake.url.to_string();
+    let mut served = Served::start_with(
+        dir.path(),
+        &[
+            ("RELINK_TELEGRAM__TOKEN", BOT_TOKEN),
+            ("RELINK_TELEGRAM__API_URL", &api_url),
+            ("RELINK_TELEGRAM__MODE", "webhook"),
+            ("RELINK_TELEGRAM__WEBHOOK_SECRET", SECRET),
+            ("RELINK_WEB__PUBLIC_URL", "https://relink.example"),
+        ],
+    );
+    served.wait_for("Telegram bot started");
+    let webhook = fake.accepted("setWebhook").pop().unwrap();
+    assert_eq!(webhook.body["url"], "https://relink.example/telegram/webhook");
+    let url = format!("http://{}/telegram/webhook", served.address);
+    let client = reqwest::Client::new();
+    let update = message(7, 43, 43, "/help");
+    let refused = client.post(&url).header("X-Telegram-Bot-Api-Secret-Token", "nope").json(&update).send();
+    assert_eq!(refused.await.unwrap().status(), 401);
+    for _ in 0..2 {
+        let sent = client.post(&url).header("X-Telegram-Bot-Api-Secret-Token", SECRET).json(&update).send();
+        assert_eq!(sent.await.unwrap().status(), 200);
+    }
+    accepted_call(&fake, "sendMessage", |c| c.chat() == Some(43)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.accepted("sendMessage").len(), 1, "the replay is answered once");
+    let (status, log) = served.stop("-TERM");
+    assert!(status.success(), "{}", log.join("\n"));
+    let log = log.join("\n");
+    assert!(!log.contains("fake-token-for-tests") && !log.contains(SECRET), "no secret in the log");
 }

@@ -178,6 +178,9 @@ async fn call(
     body: axum::body::Bytes,
 ) -> (axum::http::StatusCode, axum::Json<Value>) {
     let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| multipart_fields(&body));
+    if method.eq_ignore_ascii_case("getUpdates") {
+        long_poll(&state, &body).await;
+    }
     let now = Instant::now();
     let mut fake = state.lock().expect("the fake's state");
     if bot != format!("bot{BOT_TOKEN}") {
@@ -250,6 +253,16 @@ fn call_status(error_code: Option<u64>) -> axum::http::StatusCode {
         .and_then(|code| u16::try_from(code).ok())
         .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
         .unwrap_or(axum::http::StatusCode::OK)
+}
+
+/// Holds a `getUpdates` call until an update is queued or its `timeout` (seconds) passes, as
+/// Telegram does, so a polling bot does not spin.
+async fn long_poll(state: &Mutex<Fake>, body: &Value) {
+    let timeout = Duration::from_secs(body.get("timeout").and_then(Value::as_u64).unwrap_or(0).min(30));
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline && state.lock().expect("the fake's state").updates.is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The text fields of a `multipart/form-data` body (teloxide sends `setWebhook` that way).
