@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
-use relink_core::alerts::{Destination, Notifier as _, NotifyError, Outgoing};
+use relink_core::alerts::{
+    Deliverer, DeliveryConfig, Destination, NoLinks, Notifier as _, Notifiers, NotifyError, Outgoing,
+};
 use relink_core::{ChatPlatform, Language};
 use secrecy::SecretString;
 
@@ -25,6 +27,7 @@ both_engines!(
     the_webhook_refuses_a_wrong_secret_and_handles_a_replayed_update_once,
     a_blocked_chat_is_permanent_and_a_migrated_group_takes_its_binding_along,
     bursts_to_one_chat_keep_the_limits_without_a_429,
+    the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429,
 );
 
 const SECRET: &str = "webhook-secret-for-tests";
@@ -353,4 +356,40 @@ async fn serve_takes_webhook_updates_with_the_secret_on_its_web_server() {
     assert!(status.success(), "{}", log.join("\n"));
     let log = log.join("\n");
     assert!(!log.contains("fake-token-for-tests") && !log.contains(SECRET), "no secret in the log");
+}
+
+async fn the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let store = &rig.services.store;
+    let template = store.alerts(Some(rig.team.id), 10).await.unwrap().remove(0);
+    let chats = [-100_001, -100_002, -100_003, 4_242];
+    // Each chat's alerts one after another in the outbox: a sequential worker would wait out
+    // every chat's limit in turn.
+    for chat in chats {
+        for n in 0..5 {
+            let mut alert = template.clone();
+            alert.title = format!("Alert {n} for {chat}");
+            store.enqueue_alert(&alert, &[Destination::TelegramChat(chat)], rig.db.now()).await.unwrap();
+        }
+    }
+    let mut notifiers = Notifiers::new();
+    notifiers.register(Arc::new(telegram.notifier()));
+    let config = DeliveryConfig { owner: "telegram-test".into(), ..DeliveryConfig::default() };
+    let deliverer = Deliverer::new(store.clone(), notifiers, Arc::new(NoLinks), config);
+    let outcome = deliverer.deliver_due(rig.db.now()).await.unwrap();
+    // The rig's own alerts are in the outbox too.
+    assert!(outcome.claimed >= 20 && outcome.sent == outcome.claimed, "{outcome:?}");
+    assert_eq!(fake.limited(), 0);
+    for chat in chats {
+        let titles: Vec<String> = fake
+            .accepted("sendMessage")
+            .iter()
+            .filter(|c| c.chat() == Some(chat))
+            .map(|c| c.text().lines().next().unwrap_or_default().to_owned())
+            .collect();
+        let expected: Vec<String> = (0..5).map(|n| format!("<b>🚨 Alert {n} for {chat}</b>")).collect();
+        assert_eq!(titles, expected, "a chat's alerts arrive in order");
+    }
 }
