@@ -8,6 +8,12 @@ use chrono::{DateTime, Utc};
 use super::{Result, Store, with_pool};
 use crate::time::to_millis;
 
+/// Reserves a scope's next slot at or after `$2` with spacing `$3`; returns the scope's new next
+/// free instant (the slot is that minus `$3`). One statement, so it is atomic on both engines.
+const RESERVE: &str = "INSERT INTO telegram_rate (scope, next_at) VALUES ($1, $2 + $3) ON CONFLICT (scope) DO UPDATE \
+     SET next_at = (CASE WHEN telegram_rate.next_at > $2 THEN telegram_rate.next_at ELSE $2 END) + $3 \
+     RETURNING next_at";
+
 impl Store {
     /// Stores an update as received. `false` when it was already stored (a replay).
     pub async fn store_telegram_update(
@@ -103,36 +109,54 @@ impl Store {
         Ok(purged)
     }
 
+    /// Reserves a message's slot in two scopes at once, in one transaction: the chat's next slot
+    /// at or after `earliest`, then the bot's next slot at or after that; when the bot's slot is
+    /// later, the chat's schedule moves after it. The chat's row stays locked until the end, so
+    /// a concurrent sender to the same chat (another worker or process) reserves after this one
+    /// and the chat's spacing holds. Rows are always locked chat first, then bot: no deadlock.
+    /// Returns the slot, in microseconds since the epoch.
+    pub async fn reserve_rate_slots(&self, chat: (&str, i64), bot: (&str, i64), earliest: i64) -> Result<i64> {
+        let slot: Result<i64, sqlx::Error> = with_pool!(self.db(), |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let (chat_scope, chat_interval) = chat;
+                let (bot_scope, bot_interval) = bot;
+                let chat_next: i64 = sqlx::query_scalar(RESERVE)
+                    .bind(chat_scope)
+                    .bind(earliest)
+                    .bind(chat_interval)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let chat_slot = chat_next - chat_interval;
+                let bot_next: i64 = sqlx::query_scalar(RESERVE)
+                    .bind(bot_scope)
+                    .bind(chat_slot)
+                    .bind(bot_interval)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let slot = bot_next - bot_interval;
+                if slot > chat_slot {
+                    sqlx::query("UPDATE telegram_rate SET next_at = $2 WHERE scope = $1")
+                        .bind(chat_scope)
+                        .bind(slot + chat_interval)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(slot)
+            }
+            .await
+        });
+        Ok(slot?)
+    }
+
     /// Reserves the next slot of a rate scope: the earliest instant at or after `earliest`
     /// (microseconds since the epoch) that keeps `interval` microseconds after the previous
     /// reservation. Returns the slot; the scope's next free instant becomes `slot + interval`.
     pub async fn reserve_rate_slot(&self, scope: &str, earliest: i64, interval: i64) -> Result<i64> {
         let next: i64 = with_pool!(self.db(), |pool| {
-            sqlx::query_scalar(
-                "INSERT INTO telegram_rate (scope, next_at) VALUES ($1, $2 + $3) ON CONFLICT (scope) DO UPDATE \
-                 SET next_at = (CASE WHEN telegram_rate.next_at > $2 THEN telegram_rate.next_at ELSE $2 END) + $3 \
-                 RETURNING next_at",
-            )
-            .bind(scope)
-            .bind(earliest)
-            .bind(interval)
-            .fetch_one(pool)
-            .await
+            sqlx::query_scalar(RESERVE).bind(scope).bind(earliest).bind(interval).fetch_one(pool).await
         })?;
         Ok(next - interval)
-    }
-
-    /// Pushes a scope's next free instant to at least `at` (a message reserved in one scope went
-    /// later than that scope planned, because another scope was busier).
-    pub async fn hold_rate_scope(&self, scope: &str, at: i64) -> Result<()> {
-        with_pool!(self.db(), |pool| {
-            sqlx::query("UPDATE telegram_rate SET next_at = $2 WHERE scope = $1 AND next_at < $2")
-                .bind(scope)
-                .bind(at)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
-        Ok(())
     }
 }

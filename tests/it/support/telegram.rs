@@ -22,6 +22,11 @@ pub struct Call {
     pub body: Value,
     /// The `error_code` of a refusal (429 for a broken limit), `None` when accepted.
     pub refused: Option<u16>,
+    /// Which limit a 429 enforced: `overall`, `per chat` or `per group`.
+    pub broke: Option<&'static str>,
+    /// When the fake received it (the Telegram bench measures its rate from these).
+    #[allow(dead_code)]
+    pub at: Instant,
 }
 
 impl Call {
@@ -149,8 +154,8 @@ fn user_json(id: i64) -> Value {
     json!({ "id": id, "is_bot": false, "first_name": "Someone" })
 }
 
-/// Whether a message to `chat` now keeps every limit; records it when it does.
-fn admit(fake: &mut Fake, chat: i64, now: Instant) -> bool {
+/// Which limit a message to `chat` now would break, if any; records it when it breaks none.
+fn admit(fake: &mut Fake, chat: i64, now: Instant) -> Option<&'static str> {
     let second = now.checked_sub(Duration::from_secs(1)).unwrap_or(now);
     let minute = now.checked_sub(Duration::from_secs(60)).unwrap_or(now);
     while fake.sent.front().is_some_and(|t| *t <= second) {
@@ -162,14 +167,20 @@ fn admit(fake: &mut Fake, chat: i64, now: Instant) -> bool {
         history.pop_front();
     }
     let in_second = history.iter().filter(|t| **t > second).count();
-    let too_many = fake.sent.len() >= limits.overall_per_second
-        || in_second >= limits.per_chat_per_second
-        || (chat < 0 && history.len() >= limits.per_group_per_minute);
-    if !too_many {
+    let broke = if fake.sent.len() >= limits.overall_per_second {
+        Some("overall")
+    } else if in_second >= limits.per_chat_per_second {
+        Some("per chat")
+    } else if chat < 0 && history.len() >= limits.per_group_per_minute {
+        Some("per group")
+    } else {
+        None
+    };
+    if broke.is_none() {
         history.push_back(now);
         fake.sent.push_back(now);
     }
-    !too_many
+    broke
 }
 
 async fn call(
@@ -188,7 +199,7 @@ async fn call(
     }
     let method_lower = method.to_lowercase();
     let chat = body.get("chat_id").and_then(Value::as_i64);
-    let mut call = Call { method: method.clone(), body: body.clone(), refused: None };
+    let mut call = Call { method: method.clone(), body: body.clone(), refused: None, broke: None, at: now };
     let answer = match method_lower.as_str() {
         "getme" => ok(json!({ "id": 4242, "is_bot": true, "first_name": "relink", "username": "relink_bot" })),
         "getupdates" => {
@@ -212,7 +223,8 @@ async fn call(
                 error(403, "Forbidden: bot was blocked by the user", None)
             } else if fake.never_started.contains(&chat) {
                 error(403, "Forbidden: bot can't initiate conversation with a user", None)
-            } else if !admit(&mut fake, chat, now) {
+            } else if let Some(limit) = admit(&mut fake, chat, now) {
+                call.broke = Some(limit);
                 error(429, "Too Many Requests: retry after 1", Some(json!({ "retry_after": 1 })))
             } else {
                 let id = match body.get("message_id").and_then(Value::as_i64) {
