@@ -205,12 +205,20 @@ async fn main() {
     );
     // Where the time went: gaps between accepted messages much longer than a slot.
     let slot = 1.0 / cap;
-    let gaps: Vec<f64> = accepted
+    let gaps: Vec<(usize, f64)> = accepted
         .windows(2)
         .map(|w| w[1].at.duration_since(w[0].at).as_secs_f64())
-        .filter(|g| *g > 3.0 * slot)
+        .enumerate()
+        .filter(|(_, g)| *g > 3.0 * slot)
         .collect();
-    println!("telegram: {} gaps longer than three slots, {:.1} s in all", gaps.len(), gaps.iter().sum::<f64>());
+    let listed: Vec<String> = gaps.iter().take(10).map(|(n, g)| format!("{g:.2} s after message {}", n + 1)).collect();
+    println!(
+        "telegram: {} gaps longer than three slots, {:.1} s in all{}{}",
+        gaps.len(),
+        gaps.iter().map(|(_, g)| g).sum::<f64>(),
+        if listed.is_empty() { "" } else { ": " },
+        listed.join(", ")
+    );
     let mut broken: Vec<&str> = fake.calls().iter().filter_map(|c| c.broke).collect();
     broken.sort_unstable();
     broken.dedup();
