@@ -140,6 +140,18 @@ struct RawDiscord {
 #[serde(default)]
 struct RawTelegram {
     token: Option<SecretString>,
+    api_url: Option<String>,
+    mode: Option<String>,
+    webhook_secret: Option<SecretString>,
+    caps: RawTelegramCaps,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawTelegramCaps {
+    overall_per_second: Option<f64>,
+    per_chat_per_second: Option<f64>,
+    per_group_per_minute: Option<f64>,
 }
 
 /// Where the encryption keys come from.
@@ -186,6 +198,11 @@ pub struct DiscordConfig {
 #[derive(Debug, Clone)]
 pub struct TelegramConfig {
     pub token: SecretString,
+    /// The Bot API's base URL (`https://api.telegram.org`; tests use a local fake).
+    pub api_url: url::Url,
+    pub mode: relink_bot::telegram::Mode,
+    pub webhook_secret: Option<SecretString>,
+    pub caps: relink_bot::telegram::Caps,
 }
 
 /// The checker's settings.
@@ -459,7 +476,66 @@ impl Sources {
                 if !well_formed {
                     problem("telegram.token", "does not look like a bot token from @BotFather (123456:ABC…)".into());
                 }
-                Some(TelegramConfig { token })
+                let api_url = raw.telegram.api_url.as_deref().unwrap_or("https://api.telegram.org");
+                let api_url = match url::Url::parse(api_url.trim()) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+                    _ => {
+                        problem("telegram.api_url", format!("`{api_url}` is not an http(s) URL"));
+                        url::Url::parse("https://api.telegram.org").expect("a valid URL")
+                    }
+                };
+                let mode = match raw.telegram.mode.as_deref().map(str::trim) {
+                    None | Some("polling") => relink_bot::telegram::Mode::Polling,
+                    Some("webhook") => relink_bot::telegram::Mode::Webhook,
+                    Some(other) => {
+                        problem("telegram.mode", format!("`{other}` is not polling or webhook"));
+                        relink_bot::telegram::Mode::Polling
+                    }
+                };
+                let webhook_secret = raw.telegram.webhook_secret.filter(|s| !s.expose_secret().is_empty());
+                if let Some(secret) = &webhook_secret {
+                    let text = secret.expose_secret();
+                    // Telegram's rule for secret_token.
+                    let allowed =
+                        text.len() <= 256 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    if !allowed || text.len() < 16 {
+                        problem(
+                            "telegram.webhook_secret",
+                            "must be 16–256 characters of A-Z, a-z, 0-9, _ and -".into(),
+                        );
+                    }
+                }
+                if mode == relink_bot::telegram::Mode::Webhook && webhook_secret.is_none() {
+                    problem("telegram.webhook_secret", "is required when telegram.mode = \"webhook\"".into());
+                }
+                let defaults = relink_bot::telegram::Caps::default();
+                let mut cap = |field: &'static str, value: Option<f64>, default: f64| match value {
+                    Some(v) if v.is_finite() && v > 0.0 => v,
+                    Some(_) => {
+                        problem(field, "must be a positive number".into());
+                        default
+                    }
+                    None => default,
+                };
+                let caps = relink_bot::telegram::Caps {
+                    overall_per_second: cap(
+                        "telegram.caps.overall_per_second",
+                        raw.telegram.caps.overall_per_second,
+                        defaults.overall_per_second,
+                    ),
+                    per_chat_per_second: cap(
+                        "telegram.caps.per_chat_per_second",
+                        raw.telegram.caps.per_chat_per_second,
+                        defaults.per_chat_per_second,
+                    ),
+                    per_group_per_minute: cap(
+                        "telegram.caps.per_group_per_minute",
+                        raw.telegram.caps.per_group_per_minute,
+                        defaults.per_group_per_minute,
+                    ),
+                    headroom: defaults.headroom,
+                };
+                Some(TelegramConfig { token, api_url, mode, webhook_secret, caps })
             }
             None => None,
         };
@@ -540,7 +616,23 @@ impl Sources {
             None => line("discord.token", "(not set: the Discord bot is off)".into()),
         }
         match &config.telegram {
-            Some(_) => line("telegram.token", "[REDACTED]".into()),
+            Some(telegram) => {
+                line("telegram.token", "[REDACTED]".into());
+                line("telegram.api_url", telegram.api_url.to_string());
+                line("telegram.mode", format!("{:?}", telegram.mode).to_lowercase());
+                line(
+                    "telegram.webhook_secret",
+                    telegram.webhook_secret.as_ref().map_or("(not set)".into(), |_| "[REDACTED]".into()),
+                );
+                let caps = telegram.caps;
+                line(
+                    "telegram.caps",
+                    format!(
+                        "{}/s overall, {}/s per chat, {}/min per group",
+                        caps.overall_per_second, caps.per_chat_per_second, caps.per_group_per_minute
+                    ),
+                );
+            }
             None => line("telegram.token", "(not set: the Telegram bot is off)".into()),
         }
         line("checker.enabled", config.checker.enabled.to_string());
@@ -876,6 +968,42 @@ mod tests {
             for key in ["alerts.warning_days", "alerts.reminder_every", "alerts.operator", "alerts.max_attempts"] {
                 assert!(text.contains(key), "missing {key} in {text}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn telegram_settings_have_defaults_and_every_bad_value_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RELINK_TELEGRAM__TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let telegram = config.telegram.expect("a token turns the bot on");
+            assert_eq!(telegram.api_url.as_str(), "https://api.telegram.org/");
+            assert_eq!(telegram.mode, relink_bot::telegram::Mode::Polling);
+            assert_eq!(telegram.caps, relink_bot::telegram::Caps::default());
+            jail.create_file(
+                "relink.toml",
+                "[telegram]\napi_url = \"http://127.0.0.1:9/\"\nmode = \"webhook\"\n\
+                 webhook_secret = \"0123456789abcdef_-\"\n[telegram.caps]\nper_group_per_minute = 10\n",
+            )?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let telegram = config.telegram.expect("still on");
+            assert_eq!(telegram.mode, relink_bot::telegram::Mode::Webhook);
+            assert_eq!(telegram.api_url.as_str(), "http://127.0.0.1:9/");
+            assert!((telegram.caps.per_group_per_minute - 10.0).abs() < f64::EPSILON);
+            jail.set_env("RELINK_TELEGRAM__WEBHOOK_SECRET", "");
+            jail.set_env("RELINK_TELEGRAM__MODE", "carrier-pigeon");
+            jail.set_env("RELINK_TELEGRAM__API_URL", "ftp://example");
+            jail.set_env("RELINK_TELEGRAM__CAPS__OVERALL_PER_SECOND", "-1");
+            let text = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            for key in ["telegram.mode", "telegram.api_url", "telegram.caps.overall_per_second"] {
+                assert!(text.contains(key), "missing {key} in {text}");
+            }
+            jail.set_env("RELINK_TELEGRAM__MODE", "webhook");
+            jail.set_env("RELINK_TELEGRAM__API_URL", "https://api.telegram.org");
+            jail.set_env("RELINK_TELEGRAM__CAPS__OVERALL_PER_SECOND", "30");
+            let text = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(text.contains("telegram.webhook_secret"), "{text}");
             Ok(())
         });
     }

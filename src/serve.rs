@@ -33,28 +33,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
     let settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
     let state = relink_web::AppState::new(store.clone(), checker.clone(), settings, Arc::new(SystemClock));
-    let discord = match &config.discord {
-        Some(settings) => Some(
-            relink_bot::discord::Discord::new(
-                discord_settings(settings),
-                relink_bot::commands::Services {
-                    store: store.clone(),
-                    links: config.web.link_settings(),
-                    checker: Some(checker.clone()),
-                    clock: Arc::new(SystemClock),
-                },
-            )
-            .map_err(anyhow::Error::msg)?,
-        ),
-        None => None,
+    let services = relink_bot::Services {
+        store: store.clone(),
+        links: config.web.link_settings(),
+        checker: Some(checker.clone()),
+        clock: Arc::new(SystemClock),
     };
+    let bots = relink_bot::start(bot_settings(&config), services, shutdown.clone()).map_err(anyhow::Error::msg)?;
     let mut router = relink_web::router(state);
-    if let Some(interactions) = discord.as_ref().and_then(relink_bot::discord::Discord::router) {
-        router = router.merge(interactions);
-        tracing::info!(
-            "Discord interactions endpoint: set the Interactions Endpoint URL to {}/discord/interactions",
-            config.web.public_url.trim_end_matches('/')
-        );
+    if let Some(routes) = bots.routes {
+        router = router.merge(routes);
     }
     let web = tokio::spawn(relink_web::serve(listener, router, shutdown.clone()));
     let purge = tokio::spawn(purge_expired(store.clone(), shutdown.clone()));
@@ -68,8 +56,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let engine = Arc::new(Engine::new(store.clone(), config.alerts.engine.clone()));
         // A destination whose platform has no notifier gets the alert in the log.
         let mut notifiers = Notifiers::new();
-        if let Some(discord) = &discord {
-            notifiers.register(discord.notifier());
+        for notifier in &bots.notifiers {
+            notifiers.register(notifier.clone());
+        }
+        if bots.notifiers.is_empty() {
+            tracing::info!("no chat platform is configured: alerts are written to the log");
         }
         let links = StoreLinks { store: store.clone(), settings: config.web.link_settings() };
         let deliverer = Arc::new(Deliverer::new(store.clone(), notifiers, Arc::new(links), delivery_config(&config)));
@@ -78,17 +69,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("alerts are disabled (alerts.enabled = false): nobody is told about disconnected channels");
         None
     };
-    let mut bots = relink_bot::start(
-        relink_bot::Settings {
-            discord: discord.is_some(),
-            telegram: config.telegram.as_ref().map(|t| relink_bot::TelegramSettings { token: t.token.clone() }),
-        },
-        store.clone(),
-        shutdown.clone(),
-    );
-    if let Some(discord) = &discord {
-        bots.extend(discord.start(shutdown.clone()));
-    }
 
     let web_result = web.await.context("the web server task panicked")?;
     shutdown.cancel();
@@ -98,7 +78,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(alerts) = alerts {
         alerts.await.context("the alerts task panicked")?;
     }
-    for bot in bots {
+    for bot in bots.tasks {
         bot.await.context("a chat front-end panicked")?;
     }
     purge.await.context("the purge task panicked")?;
@@ -117,6 +97,13 @@ async fn purge_expired(store: Store, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(purged) => tracing::debug!(purged, "expired reconnect links and OAuth requests deleted"),
             Err(error) => tracing::warn!(%error, "cannot delete expired reconnect links"),
+        }
+        // Telegram never resends an update older than a day: a week of handled ids still
+        // drops every replay.
+        match store.purge_telegram_updates(chrono::Utc::now() - KEEP).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "handled Telegram updates deleted"),
+            Err(error) => tracing::warn!(%error, "cannot delete handled Telegram updates"),
         }
         tokio::select! {
             () = tokio::time::sleep(std::time::Duration::from_secs(3_600)) => {}
@@ -153,6 +140,22 @@ async fn stop_on_signal(shutdown: CancellationToken) {
         () = shutdown.cancelled() => {}
     }
     shutdown.cancel();
+}
+
+/// The chat front-ends' settings from the configuration.
+fn bot_settings(config: &Config) -> relink_bot::Settings {
+    relink_bot::Settings {
+        discord: config.discord.as_ref().map(discord_settings),
+        telegram: config.telegram.as_ref().map(|t| relink_bot::telegram::Settings {
+            token: t.token.clone(),
+            api_url: t.api_url.clone(),
+            mode: t.mode,
+            webhook_secret: t.webhook_secret.clone(),
+            public_url: config.web.link_settings().public_url,
+            caps: t.caps,
+            poll_timeout: std::time::Duration::from_secs(25),
+        }),
+    }
 }
 
 /// The checker's settings from the configuration.

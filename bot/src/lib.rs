@@ -1,51 +1,89 @@
 //! relink-bot: the chat front-ends, Discord and Telegram.
 //!
 //! [`start`] starts the front-ends that are configured and says, for each one that is not, how
-//! to enable it. [`discord`] is the Discord front-end (`relink serve` builds it, registers its
-//! notifier and merges its interactions endpoint into the web server). The command layer and
-//! the Telegram renderer live here as they arrive; every front-end talks to `relink-core` only
-//! through its store and services.
-
-pub mod discord;
+//! to enable it; it returns their tasks, their alert notifiers and their web routes (the Discord
+//! interactions endpoint, the Telegram webhook). Every front-end talks to `relink-core` only
+//! through the command [`Services`].
+//!
+//! - [`commands`]: the platform-neutral command layer and its `Reply` model.
+//! - [`discord`]: the Discord front-end (serenity): gateway or signed interactions endpoint,
+//!   `/relink` commands, alert embeds, REST within Discord's limits.
+//! - [`telegram`]: the Telegram bot (teloxide): renderer, notifier, polling and webhook.
 
 pub mod commands;
+pub mod discord;
+pub mod telegram;
 
-use relink_core::store::Store;
-use secrecy::SecretString;
+pub use commands::Services;
+
+use std::sync::Arc;
+
+use relink_core::alerts::Notifier;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-/// Telegram settings from the configuration.
-#[derive(Debug, Clone)]
-pub struct TelegramSettings {
-    pub token: SecretString,
-}
 
 /// Which front-ends to run.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// Whether the Discord front-end is configured (it is started through [`discord::Discord`]).
-    pub discord: bool,
-    pub telegram: Option<TelegramSettings>,
+    pub discord: Option<discord::DiscordSettings>,
+    pub telegram: Option<telegram::Settings>,
 }
 
-/// Starts the configured front-ends; returns their tasks, which end when `shutdown` fires.
-pub fn start(settings: Settings, store: Store, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
-    let _ = (&store, &shutdown);
-    if !settings.discord {
-        tracing::info!(
+/// What the started front-ends give the rest of relink.
+#[derive(Debug, Default)]
+pub struct Started {
+    /// Their tasks, which end when the shutdown token fires.
+    pub tasks: Vec<JoinHandle<()>>,
+    /// Their alert notifiers, for the delivery workers.
+    pub notifiers: Vec<Arc<dyn Notifier>>,
+    /// Routes to serve on the web server (the Discord interactions endpoint, the Telegram
+    /// webhook), when their mode takes updates over HTTP.
+    pub routes: Option<axum::Router>,
+}
+
+impl Started {
+    fn route(&mut self, routes: axum::Router) {
+        self.routes = Some(match self.routes.take() {
+            Some(existing) => existing.merge(routes),
+            None => routes,
+        });
+    }
+}
+
+/// Starts the configured front-ends, each over the same command [`Services`]. A front-end that
+/// is configured but cannot start (an interactions endpoint without its public key, a bad API
+/// URL) is an error: relink does not run half-configured.
+pub fn start(settings: Settings, services: Services, shutdown: CancellationToken) -> Result<Started, String> {
+    let mut started = Started::default();
+    match settings.discord {
+        None => tracing::info!(
             "Discord is not configured: set RELINK_DISCORD__TOKEN and RELINK_DISCORD__APPLICATION_ID \
              (or [discord] token and application_id in relink.toml) to enable the Discord bot"
-        );
+        ),
+        Some(discord) => {
+            let bot = discord::Discord::new(discord, services.clone()).map_err(|e| format!("Discord: {e}"))?;
+            started.notifiers.push(bot.notifier());
+            if let Some(routes) = bot.router() {
+                tracing::info!("Discord interactions endpoint served at /discord/interactions");
+                started.route(routes);
+            }
+            started.tasks.extend(bot.start(shutdown.clone()));
+        }
     }
     match settings.telegram {
         None => tracing::info!(
             "Telegram is not configured: set RELINK_TELEGRAM__TOKEN (or [telegram] token in relink.toml) \
              to the token from @BotFather to enable the Telegram bot"
         ),
-        Some(_) => tracing::warn!(
-            "a Telegram token is configured, but this build of relink has no Telegram bot yet; it is ignored"
-        ),
+        Some(telegram) => {
+            let bot = telegram::Telegram::new(telegram, services).map_err(|e| format!("Telegram: {e}"))?;
+            started.notifiers.push(Arc::new(bot.notifier()));
+            // Only webhook mode takes updates over HTTP; in polling mode the route is absent.
+            if bot.mode() == telegram::Mode::Webhook {
+                started.route(telegram::router(bot.clone()));
+            }
+            started.tasks.push(tokio::spawn(bot.run(shutdown)));
+        }
     }
-    Vec::new()
+    Ok(started)
 }

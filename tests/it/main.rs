@@ -19,6 +19,9 @@
 //! - [`discord`]: the Discord front-end against a fake Discord REST server and through its
 //!   signed interactions endpoint: embeds, nonce, gone channels, rate limits, registration,
 //!   every command for an admin and an editor, autocomplete, replays, deferral.
+//! - [`telegram`]: the Telegram bot against a fake Bot API server (`support::telegram`): commands,
+//!   group alerts and their buttons, the webhook's secret and replays, blocked and migrated chats,
+//!   rate limits.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
@@ -37,4 +40,5 @@ mod demo;
 mod discord;
 mod serve;
 mod store;
+mod telegram;
 mod web;

@@ -10,18 +10,24 @@ use std::time::Duration;
 use crate::cli::relink;
 
 /// A running `relink serve` and the lines it logged so far.
-struct Served {
+pub struct Served {
     child: Child,
-    address: String,
+    pub address: String,
     lines: mpsc::Receiver<String>,
     log: Vec<String>,
 }
 
 impl Served {
     fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// Starts `relink serve` in `dir` with extra environment variables.
+    pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = relink(dir)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("RELINK_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -43,7 +49,7 @@ impl Served {
     }
 
     /// Waits (at most 60 s) for a log line containing `needle`.
-    fn wait_for(&mut self, needle: &str) -> String {
+    pub fn wait_for(&mut self, needle: &str) -> String {
         loop {
             match self.lines.recv_timeout(Duration::from_secs(60)) {
                 Ok(line) => {
@@ -57,7 +63,7 @@ impl Served {
         }
     }
 
-    fn stop(mut self, signal: &str) -> (std::process::ExitStatus, Vec<String>) {
+    pub fn stop(mut self, signal: &str) -> (std::process::ExitStatus, Vec<String>) {
         let pid = self.child.id().to_string();
         let status = Command::new("kill").args([signal, &pid]).status().expect("kill runs");
         assert!(status.success());

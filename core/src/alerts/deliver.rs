@@ -5,6 +5,10 @@
 //! for operators to list and retry. A chat that is gone for good is disabled and operators are
 //! told.
 //!
+//! A pass serves its claims in lanes, one per destination: a destination's deliveries go in
+//! order, different destinations in parallel (`concurrency`), so a chat waiting out its
+//! platform's per-chat limit never stalls the rest of the outbox.
+//!
 //! Delivery is at least once: a worker that dies after the platform accepted a message but
 //! before recording it sends it again after the lease. Every attempt carries the delivery's
 //! idempotency key, so platforms that can drop duplicates do.
@@ -13,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
 
 use super::model::{Alert, AlertId, AlertKind, AtRisk, Destination, Severity};
 use super::notify::{LinkMinter, Notifiers, NotifyError, Outgoing};
@@ -39,19 +44,26 @@ pub struct DeliveryConfig {
     /// The longest the alerts loop sleeps without looking: events written by another process
     /// (the checker, the CLI) are noticed within this time.
     pub idle: Duration,
+    /// Destinations served at once in a pass. Each destination's deliveries go in order, one
+    /// after another; different destinations go in parallel, so one chat waiting for its
+    /// platform's per-chat limit does not hold up the others. A lane mostly waits for its
+    /// platform's budget, so hundreds cost little; with a batch as large, a pass keeps a
+    /// platform's overall cap busy even when each chat has several alerts queued.
+    pub concurrency: usize,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             owner: format!("relink-{}-{:08x}", std::process::id(), rand::random::<u32>()),
-            batch: 64,
+            batch: 512,
             lease: Duration::from_secs(120),
             max_attempts: 8,
             backoff_base: Duration::from_secs(30),
             backoff_max: Duration::from_secs(3_600),
             operators: Destination::Log,
             idle: Duration::from_secs(15),
+            concurrency: 512,
         }
     }
 }
@@ -91,8 +103,42 @@ impl Deliverer {
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<DeliveryOutcome> {
         let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
         let claims = self.store.claim_deliveries(now, self.config.batch, &self.config.owner, lease_until).await?;
-        let mut outcome = DeliveryOutcome { claimed: claims.len(), ..DeliveryOutcome::default() };
+        let claimed = claims.len();
+        // One lane per destination, in claim order (a resolution after the alert it resolves).
+        let mut lanes: Vec<Vec<ClaimedDelivery>> = Vec::new();
         for claim in claims {
+            match lanes.iter_mut().find(|lane| lane[0].destination == claim.destination) {
+                Some(lane) => lane.push(claim),
+                None => lanes.push(vec![claim]),
+            }
+        }
+        let outcomes: Vec<Result<DeliveryOutcome>> = futures_util::stream::iter(lanes)
+            .map(|lane| self.deliver_lane(lane, now))
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
+        let mut outcome = DeliveryOutcome { claimed, ..DeliveryOutcome::default() };
+        for lane in outcomes {
+            let lane = lane?;
+            outcome.sent += lane.sent;
+            outcome.retried += lane.retried;
+            outcome.dead += lane.dead;
+            outcome.edited += lane.edited;
+        }
+        Ok(outcome)
+    }
+
+    /// Attempts one destination's deliveries in order and records each.
+    /// A lane that has run for half the lease leaves its other claims alone: they come due
+    /// again when the lease ends, instead of being sent after it and perhaps twice.
+    async fn deliver_lane(&self, lane: Vec<ClaimedDelivery>, now: DateTime<Utc>) -> Result<DeliveryOutcome> {
+        let started = std::time::Instant::now();
+        let mut outcome = DeliveryOutcome::default();
+        for claim in lane {
+            if started.elapsed() > self.config.lease / 2 {
+                tracing::info!(destination = %claim.destination, "a busy destination's further deliveries wait for the next pass");
+                break;
+            }
             let (result, edited) = self.attempt(&claim, now).await;
             let platform = claim.destination.platform().map_or("console", |p| p.as_str());
             match &result {

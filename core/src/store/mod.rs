@@ -23,6 +23,7 @@ mod member;
 mod platform;
 mod post;
 mod team;
+mod telegram;
 
 use std::fmt;
 use std::str::FromStr;

@@ -14,6 +14,7 @@
 pub mod browser;
 pub mod discord;
 pub mod postgres;
+pub mod telegram;
 
 use std::path::Path;
 

@@ -1,0 +1,97 @@
+//! The Telegram rate budget: at most `overall_per_second` messages overall, one message per
+//! `1 / per_chat_per_second` in a chat and `per_group_per_minute` in a group, shared by every
+//! relink process using the bot token through the database (`telegram_rate`, a virtual schedule
+//! per scope). A sender reserves its chat's next slot, then the bot's next slot at or after it
+//! (one transaction), and waits until then. A 429's `retry_after` pushes the bot's whole schedule back.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use relink_core::store::{Store, StoreError};
+
+/// The caps (`[telegram.caps]`), Telegram's published limits by default.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Caps {
+    pub overall_per_second: f64,
+    pub per_chat_per_second: f64,
+    pub per_group_per_minute: f64,
+    /// Slots are spaced this much wider than the caps (0.02: 2 %), so network jitter between
+    /// reserving a slot and Telegram receiving the message never breaks a limit.
+    pub headroom: f64,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self { overall_per_second: 30.0, per_chat_per_second: 1.0, per_group_per_minute: 20.0, headroom: 0.02 }
+    }
+}
+
+/// How late after its slot a message may still go, in microseconds: well inside the headroom
+/// (2 % of a second over 30 messages is 20 ms).
+const MAX_LATENESS: i64 = 8_000;
+
+/// Microseconds since the Unix epoch on the system clock: every process's budget is on it.
+fn now_micros() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// One bot's budget.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    store: Store,
+    bot: i64,
+    caps: Caps,
+}
+
+impl Budget {
+    pub fn new(store: Store, bot: i64, caps: Caps) -> Self {
+        Self { store, bot, caps }
+    }
+
+    fn interval(&self, per_second: f64) -> i64 {
+        // Truncation is intended: whole microseconds.
+        #[allow(clippy::cast_possible_truncation)]
+        let micros = (1_000_000.0 / per_second.max(0.001) * (1.0 + self.caps.headroom)).ceil() as i64;
+        micros.max(1)
+    }
+
+    /// The spacing of messages in a chat: groups (negative ids) also keep the per-minute cap.
+    fn chat_interval(&self, chat: i64) -> i64 {
+        let per_chat = self.interval(self.caps.per_chat_per_second);
+        if chat < 0 { per_chat.max(self.interval(self.caps.per_group_per_minute / 60.0)) } else { per_chat }
+    }
+
+    /// Waits until a message may go to `chat`.
+    ///
+    /// A sender that reaches its slot late (a busy machine, a slow database) would send close
+    /// behind the next senders, which are on time, and break a one-second window; past
+    /// [`MAX_LATENESS`] it gives the slot up and reserves a new one (a few times at most).
+    pub async fn acquire(&self, chat: i64) -> Result<(), StoreError> {
+        let chat_scope = format!("{}:{chat}", self.bot);
+        let bot_scope = self.bot.to_string();
+        for _ in 0..4 {
+            let slot = self
+                .store
+                .reserve_rate_slots(
+                    (&chat_scope, self.chat_interval(chat)),
+                    (&bot_scope, self.interval(self.caps.overall_per_second)),
+                    now_micros(),
+                )
+                .await?;
+            let wait = slot - now_micros();
+            if wait > 0 {
+                tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
+            }
+            if now_micros() - slot <= MAX_LATENESS {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Telegram said to wait: nothing goes out on this bot until then.
+    pub async fn pause(&self, retry_after: Duration) -> Result<(), StoreError> {
+        let until = now_micros() + i64::try_from(retry_after.as_micros()).unwrap_or(i64::MAX / 2);
+        self.store.reserve_rate_slot(&self.bot.to_string(), until, 0).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,269 @@
+//! Updates: stored first, handled from the store. A message is a command for the command layer
+//! (in a group only messages starting with `/`); a button press is answered privately to the
+//! person who pressed it; a group that became a supergroup moves its binding.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use relink_core::domain::{ChatPlatform, Language};
+use teloxide::RequestError;
+use teloxide::payloads::{AnswerCallbackQuerySetters as _, GetUpdatesSetters as _};
+use teloxide::prelude::Requester as _;
+use teloxide::types::{CallbackQuery, ChatId, Message as TgMessage, Update, UpdateKind, User, UserId};
+use tokio_util::sync::CancellationToken;
+
+use super::{SendError, Telegram, chat_is_gone, render};
+use crate::commands::{self, Audience, Caller, ChatKind, Reply};
+
+/// How long a process holds an update it is handling; a crashed process's updates come back.
+const UPDATE_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Updates handled per claim.
+const BATCH: u32 = 32;
+
+fn language_of(user: &User) -> Option<Language> {
+    user.language_code.as_deref().and_then(|code| code.split('-').next()?.parse().ok())
+}
+
+impl Telegram {
+    /// Stores an update as received (the JSON body); `false` for a replay.
+    pub async fn store_update(&self, update_id: i64, body: &str) -> Result<bool, relink_core::store::StoreError> {
+        let stored =
+            self.services.store.store_telegram_update(self.bot, update_id, body, self.services.clock.now()).await?;
+        if stored {
+            self.stored.notify_one();
+        }
+        Ok(stored)
+    }
+
+    /// Handles every stored update nobody handled yet; returns how many.
+    pub async fn handle_pending(&self) -> Result<usize, relink_core::store::StoreError> {
+        let store = &self.services.store;
+        let mut handled = 0;
+        loop {
+            let now = self.services.clock.now();
+            let claimed = store.claim_telegram_updates(self.bot, now, now + UPDATE_LEASE, BATCH).await?;
+            if claimed.is_empty() {
+                return Ok(handled);
+            }
+            for (update_id, body) in claimed {
+                match serde_json::from_str::<Update>(&body) {
+                    Ok(update) => self.handle_update(&update).await,
+                    Err(error) => tracing::warn!(update_id, %error, "a Telegram update relink cannot read is skipped"),
+                }
+                store.finish_telegram_update(self.bot, update_id, self.services.clock.now()).await?;
+                handled += 1;
+            }
+        }
+    }
+
+    /// Handles one update. Problems are logged; an update is never retried for a reply that
+    /// could not be sent (the person can ask again).
+    pub async fn handle_update(&self, update: &Update) {
+        match &update.kind {
+            UpdateKind::Message(message) => self.on_message(message).await,
+            UpdateKind::CallbackQuery(query) => self.on_press(query).await,
+            _ => {}
+        }
+    }
+
+    async fn on_message(&self, message: &TgMessage) {
+        let chat = message.chat.id.0;
+        if let Some(new) = message.migrate_to_chat_id() {
+            match self.services.store.move_chat(ChatPlatform::Telegram, chat, new.0).await {
+                Ok(moved) => tracing::info!(from = chat, to = new.0, moved, "a Telegram group became a supergroup"),
+                Err(error) => tracing::warn!(%error, "cannot move the bindings of a migrated Telegram group"),
+            }
+            return;
+        }
+        let (Some(text), Some(from)) = (message.text(), message.from.as_ref()) else { return };
+        let private = message.chat.is_private();
+        if !private && !text.starts_with('/') {
+            return;
+        }
+        let mut caller = Caller {
+            platform: ChatPlatform::Telegram,
+            user_id: user_id(from.id),
+            chat_id: chat,
+            chat_kind: if private { ChatKind::Private } else { ChatKind::Group },
+            is_chat_admin: private,
+            language_hint: language_of(from),
+        };
+        if !private && commands::parse(text).is_ok_and(|c| c.needs_chat_admin()) {
+            caller.is_chat_admin = match self.api.get_chat_member(ChatId(chat), from.id).await {
+                Ok(member) => member.is_privileged(),
+                Err(error) => {
+                    tracing::info!(%error, "cannot ask Telegram whether the caller administers the group");
+                    false
+                }
+            };
+        }
+        let reply = commands::handle(&self.services, &caller, text).await;
+        self.deliver_reply(&caller, &reply).await;
+    }
+
+    /// Sends a reply: caller-only messages to the caller's private chat, the rest to the chat;
+    /// from a group, when the private chat is closed, the fallback line instead.
+    async fn deliver_reply(&self, caller: &Caller, reply: &Reply) {
+        let private_failed = !self.send_to_caller(caller, reply).await;
+        let fallback =
+            reply.if_private_fails.as_deref().filter(|_| private_failed && caller.chat_kind == ChatKind::Group);
+        if let Some(text) = fallback {
+            if let Err(error) = self.send_html(caller.chat_id, &render::escape(text), None).await {
+                log_send_failure(&error);
+            }
+            return;
+        }
+        for message in reply.messages.iter().filter(|m| m.audience == Audience::Chat && !m.parts.is_empty()) {
+            let html = render::message_html(message);
+            if let Err(error) = self.send_html(caller.chat_id, &html, render::keyboard(&message.buttons)).await {
+                log_send_failure(&error);
+            }
+        }
+    }
+
+    /// Sends a reply's caller-only messages to the caller's private chat; `false` when one of
+    /// them could not go (the person never opened a private chat with the bot, or blocked it).
+    async fn send_to_caller(&self, caller: &Caller, reply: &Reply) -> bool {
+        let mut reached = true;
+        for message in reply.messages.iter().filter(|m| m.audience == Audience::Caller) {
+            let html = render::message_html(message);
+            if let Err(error) = self.send_html(caller.user_id, &html, render::keyboard(&message.buttons)).await {
+                reached = false;
+                log_send_failure(&error);
+            }
+        }
+        reached
+    }
+
+    /// A button press: in a private chat the answer goes there; in a group, links go to the
+    /// presser's private chat and everything else is a notice only they see.
+    async fn on_press(&self, query: &CallbackQuery) {
+        let Some(chat) = query.message.as_ref().map(|m| m.chat()) else { return };
+        let private = chat.is_private();
+        let caller = Caller {
+            platform: ChatPlatform::Telegram,
+            user_id: user_id(query.from.id),
+            chat_id: chat.id.0,
+            chat_kind: if private { ChatKind::Private } else { ChatKind::Group },
+            is_chat_admin: private,
+            language_hint: language_of(&query.from),
+        };
+        let reply = commands::press(&self.services, &caller, query.data.as_deref().unwrap_or_default()).await;
+        let mut notice = None;
+        if private {
+            self.deliver_reply(&caller, &reply).await;
+        } else {
+            let reached = self.send_to_caller(&caller, &reply).await;
+            let said: Vec<String> = reply
+                .messages
+                .iter()
+                .filter(|m| m.audience == Audience::Chat && !m.parts.is_empty())
+                .map(|m| m.plain_text())
+                .collect();
+            notice = if reached { Some(said.join("\n")) } else { reply.if_private_fails.clone() };
+        }
+        let mut answer = self.api.answer_callback_query(query.id.clone());
+        if let Some(text) = notice.filter(|t| !t.is_empty()) {
+            answer = answer.text(truncate(&text, 200)).show_alert(true);
+        }
+        if let Err(error) = answer.await {
+            tracing::info!(%error, "cannot answer a Telegram button press");
+        }
+    }
+
+    /// One long poll: asks for the updates after the last stored one, stores them, handles
+    /// what is pending. Returns how many updates were handled.
+    pub async fn poll_once(&self) -> Result<usize, RequestError> {
+        let store = &self.services.store;
+        let after = store.last_telegram_update(self.bot).await.map_err(store_failure)?;
+        let timeout = u32::try_from(self.settings.poll_timeout.as_secs()).unwrap_or(30);
+        let mut request = self.api.get_updates().timeout(timeout);
+        if let Some(last) = after {
+            request = request.offset(i32::try_from(last + 1).unwrap_or(i32::MAX));
+        }
+        for update in request.await? {
+            let body = serde_json::to_string(&update).map_err(|e| store_failure(e.to_string()))?;
+            self.store_update(i64::from(update.id.0), &body).await.map_err(store_failure)?;
+        }
+        self.handle_pending().await.map_err(store_failure)
+    }
+
+    /// The bot's loop until `shutdown`: register the commands, configure polling or the
+    /// webhook, then poll (or wait for the webhook's updates) and handle them.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let setup = async {
+                self.register_commands().await?;
+                self.configure_delivery().await
+            };
+            tokio::select! {
+                result = setup => match result {
+                    Ok(()) => break,
+                    Err(error) => tracing::warn!(%error, "cannot set up the Telegram bot; trying again"),
+                },
+                () = shutdown.cancelled() => return,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(300));
+        }
+        tracing::info!(bot = self.bot, mode = ?self.settings.mode, "Telegram bot started");
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let step = async {
+                match self.settings.mode {
+                    super::Mode::Polling => self.poll_once().await.map(|_| ()),
+                    super::Mode::Webhook => {
+                        let handled = self.handle_pending().await.map(|_| ()).map_err(store_failure);
+                        // Wake on a stored update, or look again for another process's leftovers.
+                        tokio::select! {
+                            () = self.stored.notified() => {}
+                            () = tokio::time::sleep(Duration::from_secs(30)) => {}
+                        }
+                        handled
+                    }
+                }
+            };
+            let result = tokio::select! {
+                result = step => result,
+                () = shutdown.cancelled() => return,
+            };
+            match result {
+                Ok(()) => backoff = Duration::from_secs(1),
+                Err(error) => {
+                    tracing::warn!(%error, "the Telegram update loop failed; trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.cancelled() => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+    }
+}
+
+fn user_id(id: UserId) -> i64 {
+    i64::try_from(id.0).unwrap_or(i64::MAX)
+}
+
+fn store_failure(error: impl std::fmt::Display) -> RequestError {
+    RequestError::Io(Arc::new(std::io::Error::other(error.to_string())))
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+fn log_send_failure(error: &SendError) {
+    match error {
+        SendError::Api(api) if chat_is_gone(api) => {
+            tracing::info!(%error, "the chat does not take messages from the bot")
+        }
+        _ => tracing::warn!(%error, "cannot send a Telegram reply"),
+    }
+}

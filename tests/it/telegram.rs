@@ -1,0 +1,395 @@
+//! The Telegram bot against a fake Bot API server on loopback (`support::telegram`), on both
+//! engines: every command for an admin and for an editor, a group alert whose button a viewer
+//! and an admin press, the webhook's secret and replays, blocked and migrated chats, and the
+//! rate limits kept without a single 429.
+
+// These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
+use relink_core::alerts::{
+    Deliverer, DeliveryConfig, Destination, NoLinks, Notifier as _, Notifiers, NotifyError, Outgoing,
+};
+use relink_core::{ChatPlatform, Language};
+use secrecy::SecretString;
+
+use crate::commands::{ADMIN, EDITOR, GROUP, Rig, VIEWER};
+use crate::serve::Served;
+use crate::support::telegram::{BOT_TOKEN, Call, FakeTelegram, Limits, message, press};
+use crate::support::{TestStore, both_engines};
+
+both_engines!(
+    every_command_answers_an_admin_and_refuses_an_editor_over_the_bot_api,
+    a_group_alert_gives_its_button_presser_a_private_link_or_a_refusal,
+    the_webhook_refuses_a_wrong_secret_and_handles_a_replayed_update_once,
+    a_blocked_chat_is_permanent_and_a_migrated_group_takes_its_binding_along,
+    bursts_to_one_chat_keep_the_limits_without_a_429,
+    the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429,
+);
+
+const SECRET: &str = "webhook-secret-for-tests";
+
+/// Fast caps so tests take milliseconds; the fake enforces the same.
+fn caps() -> Caps {
+    Caps { overall_per_second: 30.0, per_chat_per_second: 20.0, per_group_per_minute: 1200.0, headroom: 0.05 }
+}
+
+fn limits() -> Limits {
+    Limits { overall_per_second: 30, per_chat_per_second: 20, per_group_per_minute: 1200 }
+}
+
+async fn bot(rig: &Rig, fake: &FakeTelegram, mode: Mode) -> Arc<Telegram> {
+    let settings = Settings {
+        token: SecretString::from(BOT_TOKEN),
+        api_url: fake.url.clone(),
+        mode,
+        webhook_secret: Some(SecretString::from(SECRET)),
+        public_url: "https://relink.test/".parse().unwrap(),
+        caps: caps(),
+        poll_timeout: Duration::ZERO,
+    };
+    Telegram::new(settings, rig.services.clone()).unwrap()
+}
+
+async fn every_command_answers_an_admin_and_refuses_an_editor_over_the_bot_api(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    telegram.register_commands().await.unwrap();
+    let registered = fake.accepted("setMyCommands");
+    assert_eq!(registered.len(), 3, "English by default, Italian and Japanese");
+    assert!(registered.iter().any(|c| c.body["language_code"] == "ja"
+        && c.body["commands"].as_array().unwrap().iter().any(|cmd| cmd["command"] == "reconnect")));
+
+    let commands = [
+        "/start",
+        "/help",
+        "/status",
+        "/channel facebok",
+        "/reconnect facebook",
+        "/refresh facebook",
+        "/snooze facebook 2d",
+        "/ack facebook",
+        "/history facebook",
+        "/subscribe",
+        "/frobnicate",
+        "/channel",
+    ];
+    let mut id = 100;
+    for user in [ADMIN, EDITOR] {
+        for text in commands {
+            id += 1;
+            fake.push_update(message(id, user, user, text));
+        }
+    }
+    assert_eq!(telegram.poll_once().await.unwrap(), commands.len() * 2);
+    let sent = fake.accepted("sendMessage");
+    assert_eq!(sent.len(), commands.len() * 2, "every command gets exactly one answer");
+    let to = |user: i64| -> Vec<String> {
+        sent.iter().filter(|c| c.chat() == Some(user)).map(|c| c.text().to_owned()).collect()
+    };
+    let admin = to(ADMIN);
+    assert!(admin[0].contains(&format!("This chat's id: {ADMIN}")));
+    assert!(admin[2].contains("<b>Acme: 3 channels</b>"), "{}", admin[2]);
+    assert!(admin[4].contains("Reconnect Acme Facebook: <a href=\"https://relink.test/r/"), "{}", admin[4]);
+    assert!(sent.iter().all(|c| c.body["link_preview_options"]["is_disabled"] == true));
+    assert!(admin[10].contains("Did you mean") || admin[10].contains("/help"), "{}", admin[10]);
+    assert_eq!(admin[11], "Usage: /channel NAME");
+    let editor = to(EDITOR);
+    for (text, answer) in commands.iter().zip(&editor) {
+        if ["/reconnect", "/refresh", "/snooze", "/ack", "/subscribe"].iter().any(|c| text.starts_with(c)) {
+            assert!(answer.starts_with("Only the primary owner"), "{text}: {answer}");
+        }
+        assert!(!answer.contains("/r/"), "{text}: an editor never gets a link");
+    }
+    // A second poll asks only for newer updates and finds none.
+    assert_eq!(telegram.poll_once().await.unwrap(), 0);
+
+    // In a group, /subscribe asks Telegram whether the caller administers it.
+    let group = -100_555;
+    fake.push_update(message(500, group, ADMIN, "/subscribe@relink_bot"));
+    fake.push_update(message(501, group, ADMIN, "good morning"));
+    assert_eq!(telegram.poll_once().await.unwrap(), 2);
+    fake.make_admin(group, ADMIN);
+    fake.push_update(message(502, group, ADMIN, "/subscribe"));
+    assert_eq!(telegram.poll_once().await.unwrap(), 1);
+    let answers: Vec<String> =
+        fake.accepted("sendMessage").iter().filter(|c| c.chat() == Some(group)).map(|c| c.text().to_owned()).collect();
+    assert_eq!(answers.len(), 2, "plain chatter in a group gets no answer: {answers:?}");
+    assert!(answers[0].contains("only the group's admins") && answers[1].contains("now receives Acme's alerts"));
+    assert_eq!(fake.accepted("getChatMember").len(), 2);
+    assert_eq!(fake.limited(), 0);
+}
+
+async fn a_group_alert_gives_its_button_presser_a_private_link_or_a_refusal(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let alerts = rig.services.store.alerts(Some(rig.team.id), 10).await.unwrap();
+    let alert = alerts.iter().find(|a| a.reconnect.is_some()).expect("an alert with a reconnect action");
+    let notifier = telegram.notifier();
+    let outgoing = Outgoing { alert, idempotency_key: "k1", reconnect_links: &[] };
+    let sent = notifier.send(Destination::TelegramChat(GROUP), &outgoing).await.unwrap();
+    let call = fake.accepted("sendMessage").pop().unwrap();
+    let keyboard = call.body["reply_markup"]["inline_keyboard"].to_string();
+    let data = format!("ra:{}", alert.id);
+    assert!(keyboard.contains(&data) && keyboard.contains("Get reconnect link"), "{keyboard}");
+    assert!(!call.text().contains("/r/"), "a group alert carries no link");
+
+    fake.push_update(press(201, GROUP, VIEWER, &data));
+    fake.never_started(7777);
+    rig.services
+        .store
+        .add_member(
+            &relink_core::store::NewMember {
+                team_id: rig.team.id,
+                name: relink_core::MemberName::parse("Quiet").unwrap(),
+                role: relink_core::Role::Owner,
+                discord_user_id: None,
+                telegram_user_id: Some(relink_core::TelegramUserId(7777)),
+            },
+            rig.db.now(),
+        )
+        .await
+        .unwrap();
+    fake.push_update(press(202, GROUP, 7777, &data));
+    fake.push_update(press(203, GROUP, ADMIN, &data));
+    fake.clear();
+    assert_eq!(telegram.poll_once().await.unwrap(), 3);
+    let answers = fake.accepted("answerCallbackQuery");
+    assert_eq!(answers.len(), 3);
+    assert!(answers[0].body["text"].as_str().unwrap().starts_with("Only the primary owner"), "{:?}", answers[0].body);
+    assert_eq!(answers[0].body["show_alert"], true);
+    assert!(answers[1].body["text"].as_str().unwrap().contains("open a private chat"), "{:?}", answers[1].body);
+    let messages = fake.accepted("sendMessage");
+    assert_eq!(messages.len(), 1, "only the admin gets a message: {messages:?}");
+    assert_eq!(messages[0].chat(), Some(ADMIN));
+    assert!(messages[0].text().contains("https://relink.test/r/"));
+    assert!(fake.calls().iter().all(|c| c.chat() != Some(GROUP) || !c.text().contains("/r/")));
+
+    // The incident resolves: the group's message is edited.
+    notifier.edit(Destination::TelegramChat(GROUP), &sent, &outgoing).await.unwrap();
+    let edit = fake.accepted("editMessageText").pop().unwrap();
+    assert_eq!(edit.chat(), Some(GROUP));
+}
+
+async fn the_webhook_refuses_a_wrong_secret_and_handles_a_replayed_update_once(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Webhook).await;
+    telegram.configure_delivery().await.unwrap();
+    let webhook = fake.accepted("setWebhook").pop().unwrap();
+    assert_eq!(webhook.body["url"], "https://relink.test/telegram/webhook");
+    assert_eq!(webhook.body["secret_token"], SECRET);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = relink_bot::telegram::router(telegram.clone());
+    tokio::spawn(async move { axum_serve(listener, router).await });
+    let client = reqwest::Client::new();
+    let url = format!("http://{address}/telegram/webhook");
+    let update = message(301, ADMIN, ADMIN, "/status");
+    let post = |secret: Option<&'static str>| {
+        let mut request = client.post(&url).json(&update);
+        if let Some(secret) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        request.send()
+    };
+    assert_eq!(post(Some("wrong-secret-of-the-same-size!")).await.unwrap().status(), 401);
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    assert_eq!(telegram.handle_pending().await.unwrap(), 0, "a refused update is not stored");
+    for _ in 0..3 {
+        assert_eq!(post(Some(SECRET)).await.unwrap().status(), 200);
+    }
+    assert_eq!(telegram.handle_pending().await.unwrap(), 1);
+    assert_eq!(telegram.handle_pending().await.unwrap(), 0);
+    assert_eq!(post(Some(SECRET)).await.unwrap().status(), 200, "a late replay is acknowledged…");
+    assert_eq!(telegram.handle_pending().await.unwrap(), 0, "…and not handled again");
+    let replies = fake.accepted("sendMessage");
+    assert_eq!(replies.len(), 1);
+    assert!(replies[0].text().contains("Acme: 3 channels"));
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    relink_web::serve(listener, router, shutdown).await.unwrap();
+}
+
+async fn a_blocked_chat_is_permanent_and_a_migrated_group_takes_its_binding_along(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let notifier = telegram.notifier();
+    let alerts = rig.services.store.alerts(Some(rig.team.id), 10).await.unwrap();
+    let outgoing = Outgoing { alert: &alerts[0], idempotency_key: "k", reconnect_links: &[] };
+
+    fake.block(ADMIN);
+    let blocked = notifier.send(Destination::TelegramUser(ADMIN), &outgoing).await.unwrap_err();
+    assert!(matches!(blocked, NotifyError::Permanent(_)), "{blocked:?}");
+
+    let supergroup = -100_999_000;
+    fake.migrate(GROUP, supergroup);
+    let sent = notifier.send(Destination::TelegramChat(GROUP), &outgoing).await.unwrap();
+    assert!(sent.0.starts_with(&format!("{supergroup}:")), "{sent:?}");
+    let store = &rig.services.store;
+    assert!(store.bindings_of_chat(ChatPlatform::Telegram, GROUP).await.unwrap().is_empty());
+    assert_eq!(store.bindings_of_chat(ChatPlatform::Telegram, supergroup).await.unwrap().len(), 1);
+
+    // The service message Telegram posts in the old group moves bindings too.
+    let newer = -100_999_001;
+    let mut update = message(401, supergroup, ADMIN, "");
+    update["message"].as_object_mut().unwrap().remove("text");
+    update["message"]["migrate_to_chat_id"] = newer.into();
+    fake.push_update(update);
+    telegram.poll_once().await.unwrap();
+    assert_eq!(store.bindings_of_chat(ChatPlatform::Telegram, newer).await.unwrap().len(), 1);
+}
+
+async fn bursts_to_one_chat_keep_the_limits_without_a_429(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let notifier = telegram.notifier();
+    let alerts = rig.services.store.alerts(Some(rig.team.id), 10).await.unwrap();
+    let outgoing = Outgoing { alert: &alerts[0], idempotency_key: "k", reconnect_links: &[] };
+    let sends = (0..12).map(|_| notifier.send(Destination::TelegramChat(GROUP), &outgoing));
+    for result in futures_util::future::join_all(sends).await {
+        result.unwrap();
+    }
+    assert_eq!(fake.accepted("sendMessage").len(), 12);
+    assert_eq!(fake.limited(), 0, "the budget keeps under the fake's limits");
+
+    // The fake does answer 429 when a client ignores the limits.
+    let client = reqwest::Client::new();
+    let url = format!("{}bot{BOT_TOKEN}/sendMessage", fake.url);
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        let answer: serde_json::Value = client
+            .post(&url)
+            .json(&serde_json::json!({"chat_id": 42, "text": "x"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        statuses.push(answer["error_code"].as_i64());
+        if answer["error_code"] == 429 {
+            assert_eq!(answer["parameters"]["retry_after"], 1);
+        }
+    }
+    assert!(statuses.contains(&Some(429)), "{statuses:?}");
+}
+
+/// Waits (at most 30 s) until the fake has accepted a call `matching`.
+async fn accepted_call(fake: &FakeTelegram, method: &str, matching: impl Fn(&Call) -> bool) -> Call {
+    for _ in 0..1_500 {
+        if let Some(call) = fake.accepted(method).into_iter().find(|c| matching(c)) {
+            return call;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the fake never accepted {method}: {:?}", fake.calls());
+}
+
+// Multi-threaded: `Served` blocks its thread while it waits for log lines, and the fake Telegram
+// runs on this runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_the_bot_by_long_polling_against_the_configured_api_url() {
+    let fake = FakeTelegram::start(limits()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let api_url = fake.url.to_string();
+    let mut served = Served::start_with(
+        dir.path(),
+        &[("RELINK_TELEGRAM__TOKEN", BOT_TOKEN), ("RELINK_TELEGRAM__API_URL", &api_url)],
+    );
+    served.wait_for("Telegram bot started");
+    assert_eq!(fake.accepted("setMyCommands").len(), 3);
+    assert_eq!(fake.accepted("deleteWebhook").len(), 1, "polling removes any webhook");
+    fake.push_update(message(1, 42, 42, "/start"));
+    let reply = accepted_call(&fake, "sendMessage", |c| c.chat() == Some(42)).await;
+    assert!(reply.text().contains("This chat's id: 42"), "{}", reply.text());
+    let webhook = reqwest::Client::new().post(format!("http://{}/telegram/webhook", served.address)).body("{}").send();
+    assert_eq!(webhook.await.unwrap().status(), 404, "no webhook route in polling mode");
+    let (status, log) = served.stop("-TERM");
+    assert!(status.success(), "{}", log.join("\n"));
+    assert!(!log.join("\n").contains("fake-token-for-tests"), "the token never reaches the log");
+}
+
+// Multi-threaded: `Served` blocks its thread while it waits for log lines, and the fake Telegram
+// runs on this runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_webhook_updates_with_the_secret_on_its_web_server() {
+    let fake = FakeTelegram::start(limits()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let api_url = fake.url.to_string();
+    let mut served = Served::start_with(
+        dir.path(),
+        &[
+            ("RELINK_TELEGRAM__TOKEN", BOT_TOKEN),
+            ("RELINK_TELEGRAM__API_URL", &api_url),
+            ("RELINK_TELEGRAM__MODE", "webhook"),
+            ("RELINK_TELEGRAM__WEBHOOK_SECRET", SECRET),
+            ("RELINK_WEB__PUBLIC_URL", "https://relink.example"),
+        ],
+    );
+    served.wait_for("Telegram bot started");
+    let webhook = fake.accepted("setWebhook").pop().unwrap();
+    assert_eq!(webhook.body["url"], "https://relink.example/telegram/webhook");
+    let url = format!("http://{}/telegram/webhook", served.address);
+    let client = reqwest::Client::new();
+    let update = message(7, 43, 43, "/help");
+    let refused = client.post(&url).header("X-Telegram-Bot-Api-Secret-Token", "nope").json(&update).send();
+    assert_eq!(refused.await.unwrap().status(), 401);
+    for _ in 0..2 {
+        let sent = client.post(&url).header("X-Telegram-Bot-Api-Secret-Token", SECRET).json(&update).send();
+        assert_eq!(sent.await.unwrap().status(), 200);
+    }
+    accepted_call(&fake, "sendMessage", |c| c.chat() == Some(43)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.accepted("sendMessage").len(), 1, "the replay is answered once");
+    let (status, log) = served.stop("-TERM");
+    assert!(status.success(), "{}", log.join("\n"));
+    let log = log.join("\n");
+    assert!(!log.contains("fake-token-for-tests") && !log.contains(SECRET), "no secret in the log");
+}
+
+async fn the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let store = &rig.services.store;
+    let template = store.alerts(Some(rig.team.id), 10).await.unwrap().remove(0);
+    let chats = [-100_001, -100_002, -100_003, 4_242];
+    // Each chat's alerts one after another in the outbox: a sequential worker would wait out
+    // every chat's limit in turn.
+    for chat in chats {
+        for n in 0..5 {
+            let mut alert = template.clone();
+            alert.title = format!("Alert {n} for {chat}");
+            store.enqueue_alert(&alert, &[Destination::TelegramChat(chat)], rig.db.now()).await.unwrap();
+        }
+    }
+    let mut notifiers = Notifiers::new();
+    notifiers.register(Arc::new(telegram.notifier()));
+    let config = DeliveryConfig { owner: "telegram-test".into(), ..DeliveryConfig::default() };
+    let deliverer = Deliverer::new(store.clone(), notifiers, Arc::new(NoLinks), config);
+    let outcome = deliverer.deliver_due(rig.db.now()).await.unwrap();
+    // The rig's own alerts are in the outbox too.
+    assert!(outcome.claimed >= 20 && outcome.sent == outcome.claimed, "{outcome:?}");
+    assert_eq!(fake.limited(), 0);
+    for chat in chats {
+        let titles: Vec<String> = fake
+            .accepted("sendMessage")
+            .iter()
+            .filter(|c| c.chat() == Some(chat))
+            .map(|c| c.text().lines().next().unwrap_or_default().to_owned())
+            .collect();
+        let expected: Vec<String> = (0..5).map(|n| format!("<b>🚨 Alert {n} for {chat}</b>")).collect();
+        assert_eq!(titles, expected, "a chat's alerts arrive in order");
+    }
+}
