@@ -25,6 +25,7 @@ both_engines!(
     a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language,
     an_alert_survives_a_crash_between_the_transition_and_its_delivery,
     transient_failures_are_retried_and_permanent_ones_dead_lettered_until_retried,
+    a_delivery_another_process_makes_is_never_counted_as_a_failed_attempt,
     a_snooze_silences_reminders_but_not_a_new_reason_or_a_post_due_within_a_day,
     editors_and_viewers_cannot_snooze_or_acknowledge,
     acknowledging_stops_the_escalation_and_silence_escalates,
@@ -509,6 +510,32 @@ async fn transient_failures_are_retried_and_permanent_ones_dead_lettered_until_r
     assert!(counted("relink_alerts_delivered_total{platform=\"discord\"}") >= 1.0);
     assert!(counted("relink_alerts_delivered_total{platform=\"telegram\"}") >= 2.0);
     assert!(counted("relink_alerts_failed_total{platform=\"telegram\"}") >= 2.0);
+}
+
+/// With several relink processes, one holds a bot's delivery lease; the others hand its
+/// deliveries back untouched, however long that lasts, and never dead-letter them.
+async fn a_delivery_another_process_makes_is_never_counted_as_a_failed_attempt(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.channel(&rig.team, "1", "Acme Facebook", None, None).await;
+    let elsewhere = (0..40).map(|_| NotifyError::Elsewhere { retry_after: std::time::Duration::from_secs(60) });
+    rig.log.lock().expect("log").failures.insert(ALICE, elsewhere.collect());
+    rig.set(&channel, Health::NeedsReauth(Reason::PasswordChanged)).await;
+    rig.db.clock.advance(Duration::minutes(3));
+    for _ in 0..30 {
+        rig.run().await;
+        rig.db.clock.advance(Duration::minutes(1));
+    }
+    let alice: Vec<_> = rig.db.store.deliveries(false, None, 50).await.expect("deliveries");
+    let alice: Vec<_> = alice.into_iter().filter(|d| d.destination == ALICE).collect();
+    assert_eq!(alice.len(), 1, "{alice:?}");
+    assert_eq!((alice[0].status.as_str(), alice[0].attempts), ("pending", 0), "{alice:?}");
+    assert!(!rig.sent_kinds().iter().any(|(to, _)| *to == ALICE));
+    // The process that delivers takes it: sent once.
+    rig.log.lock().expect("log").failures.remove(&ALICE);
+    rig.db.clock.advance(Duration::minutes(1));
+    rig.run().await;
+    assert_eq!(rig.sent_kinds().iter().filter(|(to, _)| *to == ALICE).count(), 1);
+    assert!(rig.db.store.deliveries(true, None, 10).await.expect("failed").is_empty());
 }
 
 async fn a_snooze_silences_reminders_but_not_a_new_reason_or_a_post_due_within_a_day(db: TestStore) {

@@ -63,10 +63,7 @@ impl DeliveryLease {
             }
             Ok(false) => {
                 *self.held_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                Err(NotifyError::Transient {
-                    retry_after: Some(LEASE / 2),
-                    detail: "another relink process is sending this bot's messages".into(),
-                })
+                Err(NotifyError::Elsewhere { retry_after: LEASE / 2 })
             }
             Err(error) => Err(NotifyError::Transient {
                 retry_after: None,

@@ -77,6 +77,8 @@ pub struct DeliveryOutcome {
     pub dead: usize,
     /// Earlier messages edited to show their incident resolved.
     pub edited: usize,
+    /// Left for the process that delivers for their platform, without counting an attempt.
+    pub deferred: usize,
 }
 
 /// The wait before attempt `attempts + 1`, after `attempts` failures.
@@ -124,6 +126,7 @@ impl Deliverer {
             outcome.retried += lane.retried;
             outcome.dead += lane.dead;
             outcome.edited += lane.edited;
+            outcome.deferred += lane.deferred;
         }
         Ok(outcome)
     }
@@ -155,6 +158,7 @@ impl Deliverer {
                     metrics::counter!("relink_alerts_failed_total", "platform" => platform).increment(1);
                     tracing::warn!(delivery = %claim.id, destination = %claim.destination, %error, "delivery failed for good; `relink alerts failed` lists it");
                 }
+                DeliveryResult::Defer { .. } => outcome.deferred += 1,
             }
             outcome.edited += usize::from(edited);
             if !self.store.finish_delivery(claim.id, &self.config.owner, &result, now).await? {
@@ -216,6 +220,9 @@ impl Deliverer {
             Err(NotifyError::Unsupported) => {
                 DeliveryResult::Dead { error: format!("{} cannot deliver to {to}", notifier.platform()) }
             }
+            Err(NotifyError::Elsewhere { retry_after }) => DeliveryResult::Defer {
+                at: now + chrono::Duration::from_std(retry_after).unwrap_or(chrono::Duration::MAX),
+            },
         };
         (result, edited)
     }

@@ -63,6 +63,10 @@ pub enum NotifyError {
     /// The platform cannot do this (editing a sent message).
     #[error("not supported by this platform")]
     Unsupported,
+    /// Another relink process delivers this platform's messages now (it holds the bot's
+    /// delivery lease): not a failure, and not an attempt; look again after `retry_after`.
+    #[error("another relink process is delivering for this platform")]
+    Elsewhere { retry_after: Duration },
 }
 
 /// A chat platform's way of sending alerts. Object safe: the registry holds `Arc<dyn Notifier>`.

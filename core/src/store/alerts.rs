@@ -98,8 +98,18 @@ pub struct ClaimedDelivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryResult {
     Sent(SentRef),
-    Retry { at: DateTime<Utc>, error: String },
-    Dead { error: String },
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+    /// Not attempted (another process delivers for the platform): due again at `at`, without
+    /// counting an attempt.
+    Defer {
+        at: DateTime<Utc>,
+    },
 }
 
 /// A delivery as operators see it.
@@ -636,10 +646,13 @@ impl Store {
             DeliveryResult::Sent(sent) => ("sent", now_ms, None, Some(sent.0.as_str()), Some(now_ms)),
             DeliveryResult::Retry { at, error } => ("pending", to_millis(*at), Some(error.as_str()), None, None),
             DeliveryResult::Dead { error } => ("dead", now_ms, Some(error.as_str()), None, None),
+            DeliveryResult::Defer { at } => ("pending", to_millis(*at), None, None, None),
         };
+        let attempted = i64::from(!matches!(result, DeliveryResult::Defer { .. }));
         let changed = with_pool!(self.db(), |pool| {
             sqlx::query(
-                "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3, \
+                "UPDATE deliveries SET status = $1, attempts = attempts + $8, next_attempt_at = $2, \
+                 last_error = COALESCE($3, last_error), \
                  sent_ref = $4, sent_at = $5, lease_owner = NULL, lease_until = NULL \
                  WHERE id = $6 AND lease_owner = $7",
             )
@@ -650,6 +663,7 @@ impl Store {
             .bind(sent_at)
             .bind(id.0)
             .bind(owner)
+            .bind(attempted)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
