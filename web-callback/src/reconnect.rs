@@ -290,12 +290,6 @@ pub(crate) async fn start(State(app): State<AppState>, Path(raw): Path<String>, 
     }
     let now = app.now();
     let token = OpaqueToken::parse("link", &raw).expect("usable_link parsed it");
-    let link = match app.store().consume_link(&token, now).await {
-        Ok(Some(link)) => link,
-        // Another request consumed it (or it expired) since it was read.
-        Ok(None) => return Outcome::LinkUsed.page(&app, subject.text(), &subject.values()).into_response(),
-        Err(error) => return unavailable(&app, &headers, &error).into_response(),
-    };
     let provider = subject.channel.provider;
     let state = OpaqueToken::generate();
     let browser = OpaqueToken::generate();
@@ -303,15 +297,17 @@ pub(crate) async fn start(State(app): State<AppState>, Path(raw): Path<String>, 
     let request = NewOAuthState {
         state: &state,
         provider,
-        channel_id: link.channel_id,
-        link_id: link.id,
         browser: &browser,
         verifier: verifier.as_ref(),
         expires_at: now + chrono::Duration::from_std(STATE_TTL).expect("ten minutes"),
     };
-    if let Err(error) = app.store().create_oauth_state(&request, now).await {
-        return unavailable(&app, &headers, &error).into_response();
-    }
+    // One transaction: the link is spent exactly when its authorization request is recorded.
+    let link = match app.store().begin_flow(&token, &request, now).await {
+        Ok(Some(link)) => link,
+        // Another request consumed it (or it expired) since it was read.
+        Ok(None) => return Outcome::LinkUsed.page(&app, subject.text(), &subject.values()).into_response(),
+        Err(error) => return unavailable(&app, &headers, &error).into_response(),
+    };
     let redirect_uri = app.settings().redirect_uri(provider);
     let challenge = verifier.as_ref().map(OpaqueToken::pkce_challenge);
     let ctx = app.providers().ctx(provider, now);

@@ -51,8 +51,6 @@ impl LinkRow {
 pub struct NewOAuthState<'a> {
     pub state: &'a OpaqueToken,
     pub provider: Provider,
-    pub channel_id: ChannelId,
-    pub link_id: LinkId,
     /// The secret of the cookie that binds the request to one browser.
     pub browser: &'a OpaqueToken,
     /// The PKCE code verifier, for networks that take PKCE.
@@ -142,49 +140,54 @@ impl Store {
         Ok(row.map(LinkRow::into_link))
     }
 
-    /// Consumes a link if it is unused and unexpired at `now`; `None` otherwise (the caller
-    /// reads it with [`Store::link`] to say why). Atomic: of two racing callers, one wins.
-    pub async fn consume_link(&self, token: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<ReconnectLink>> {
-        let sql = format!(
+    /// Consumes a link if it is unused and unexpired at `now` and records the authorization
+    /// request it starts, in one transaction: the state's and the browser cookie's hashes, the
+    /// sealed PKCE verifier. `None` when the link cannot be used (the caller reads it with
+    /// [`Store::link`] to say why); nothing is written then. Of two racing callers, one wins.
+    pub async fn begin_flow(
+        &self,
+        token: &OpaqueToken,
+        new: &NewOAuthState<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ReconnectLink>> {
+        let consume = format!(
             "UPDATE reconnect_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING {LINK_COLUMNS}"
         );
-        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(to_millis(now))
-                .bind(token.hash().to_vec())
-                .fetch_optional(pool)
-                .await
-        })?;
-        Ok(row.map(LinkRow::into_link))
-    }
-
-    /// Records an authorization request: the state's and the browser cookie's hashes, the
-    /// sealed PKCE verifier.
-    pub async fn create_oauth_state(&self, new: &NewOAuthState<'_>, now: DateTime<Utc>) -> Result<()> {
         let state_hash = new.state.hash();
         let sealed = new
             .verifier
             .map(|verifier| self.keyring().seal(Binding::PkceVerifier(state_hash), verifier.expose().as_bytes()));
-        with_pool!(self.db(), |pool| {
-            sqlx::query(
-                "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, verifier_key_id, \
-                 verifier_ciphertext, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(state_hash.to_vec())
-            .bind(new.provider.as_str())
-            .bind(new.channel_id.0)
-            .bind(new.link_id.0)
-            .bind(new.browser.hash().to_vec())
-            .bind(sealed.as_ref().map(|s| i64::from(s.key_id)))
-            .bind(sealed.map(|s| s.bytes))
-            .bind(to_millis(now))
-            .bind(to_millis(new.expires_at))
-            .execute(pool)
+        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let row: Option<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(consume.clone()))
+                    .bind(to_millis(now))
+                    .bind(token.hash().to_vec())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(link) = row else { return Ok(None) };
+                sqlx::query(
+                    "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, verifier_key_id, \
+                     verifier_ciphertext, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(state_hash.to_vec())
+                .bind(new.provider.as_str())
+                .bind(link.channel_id)
+                .bind(link.id)
+                .bind(new.browser.hash().to_vec())
+                .bind(sealed.as_ref().map(|s| i64::from(s.key_id)))
+                .bind(sealed.as_ref().map(|s| s.bytes.clone()))
+                .bind(to_millis(now))
+                .bind(to_millis(new.expires_at))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(Some(link))
+            }
             .await
-            .map(|r| r.rows_affected())
         })?;
-        Ok(())
+        Ok(row.map(LinkRow::into_link))
     }
 
     /// Consumes the authorization request a `state` names, if it is unused and unexpired; `None`
