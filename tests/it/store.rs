@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Duration as Span;
 use relink_core::crypto::{CryptoError, KeyMaterial, Keyring};
-use relink_core::store::{Db, DueChannel, Engine, NewMember, ResealReport, Store, StoreError};
+use relink_core::opaque::OpaqueToken;
+use relink_core::store::{Db, DueChannel, Engine, NewMember, NewOAuthState, ResealReport, Store, StoreError};
 use relink_core::time::to_millis;
 use relink_core::{
     ChannelId, ChatPlatform, DiscordUserId, Health, Language, MemberName, PostId, PostStatus, Provider, Reason, Role,
@@ -40,6 +41,7 @@ both_engines!(
     removing_a_member_leaves_their_channels_without_an_authoriser,
     chat_bindings_are_idempotent_and_can_be_disabled,
     publishing_activity_only_moves_forward,
+    a_link_pressed_many_times_at_once_starts_one_authorization_request,
 );
 
 fn team_name(name: &str) -> TeamName {
@@ -552,6 +554,73 @@ async fn removing_a_channel_removes_its_posts_history_and_events(db: TestStore) 
     }
     assert_eq!(db.store.posts(acme.id, None, true).await.expect("posts").len(), 1);
     assert_eq!(db.store.history(kept, 10).await.expect("history").len(), 1);
+}
+
+async fn a_link_pressed_many_times_at_once_starts_one_authorization_request(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let channel = db.channel(&acme, "bakery", &tokens("access", None, None)).await.id;
+    let token = OpaqueToken::generate();
+    let link = db.store.create_link(&token, channel, None, now, now + Span::hours(1)).await.expect("link");
+    // The page's one read: the link with its channel and team.
+    let (read, context) = db.store.link_context(&token).await.expect("read").expect("found");
+    assert_eq!((read.id, read.used_at), (link.id, None));
+    assert_eq!((context.channel.id, context.team.id, context.authorised_by), (channel, acme.id, None));
+    assert!(db.store.link_context(&OpaqueToken::generate()).await.expect("read").is_none());
+
+    // Eight presses race: each one records its own authorization request if it wins.
+    let presses = (0..8).map(|_| {
+        let (store, token) = (db.store.clone(), token.clone());
+        tokio::spawn(async move { press(&store, &token, now).await })
+    });
+    let mut won = 0;
+    for press in presses {
+        won += usize::from(press.await.expect("a press"));
+    }
+    assert_eq!(won, 1, "exactly one press starts a flow");
+    assert_eq!(db.store.link(&token).await.expect("link").expect("kept").used_at, Some(now));
+    let mut raw = db.raw().await;
+    let states = format!("SELECT COUNT(*) FROM oauth_states WHERE link_id = {}", link.id);
+    assert_eq!(raw.number(&states).await, 1, "one authorization request is recorded");
+    // The schema itself refuses a second request on a spent link, whoever writes it.
+    let again = format!(
+        "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, created_at, expires_at) \
+         VALUES ({}, 'facebook', {channel}, {}, {}, 0, 1)",
+        blob(&db, 1),
+        link.id,
+        blob(&db, 2)
+    );
+    assert!(raw.refused(&again).await.contains("already spent"));
+    assert_eq!(raw.number(&states).await, 1);
+
+    // An expired link starts nothing and writes nothing.
+    let late = OpaqueToken::generate();
+    let expired = db.store.create_link(&late, channel, None, now - Span::hours(2), now - Span::hours(1)).await;
+    let expired = expired.expect("link");
+    assert!(!press(&db.store, &late, now).await);
+    assert_eq!(db.store.link_by_id(expired.id).await.expect("link").expect("kept").used_at, None);
+}
+
+/// Presses a link's button: `true` when this press spent the link and started a flow.
+async fn press(store: &Store, token: &OpaqueToken, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let (state, browser) = (OpaqueToken::generate(), OpaqueToken::generate());
+    let request = NewOAuthState {
+        state: &state,
+        provider: Provider::Facebook,
+        browser: &browser,
+        verifier: None,
+        expires_at: now + Span::minutes(10),
+    };
+    store.begin_flow(token, &request, now).await.expect("no database error")
+}
+
+/// A literal 32-byte blob filled with `byte`, in the engine's syntax.
+fn blob(db: &TestStore, byte: u8) -> String {
+    let hex = format!("{byte:02x}").repeat(32);
+    match db.engine {
+        Engine::Sqlite => format!("x'{hex}'"),
+        Engine::Postgres => format!("'\\x{hex}'::bytea"),
+    }
 }
 
 async fn removing_a_member_leaves_their_channels_without_an_authoriser(db: TestStore) {

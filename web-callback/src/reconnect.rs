@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use relink_core::opaque::OpaqueToken;
 use relink_core::provider::Verdict;
-use relink_core::store::{NewOAuthState, OAuthState};
+use relink_core::store::{ChannelContext, NewOAuthState, OAuthState};
 use relink_core::{Channel, Health, LinkStatus, Provider, ReconnectLink, Team};
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
@@ -62,16 +62,17 @@ struct Subject {
     authorised_by: Option<String>,
 }
 
+impl From<ChannelContext> for Subject {
+    fn from(context: ChannelContext) -> Self {
+        let ChannelContext { channel, team, authorised_by } = context;
+        Self { team, channel, authorised_by: authorised_by.map(|name| name.to_string()) }
+    }
+}
+
 impl Subject {
+    /// The channel, its team and its authoriser, in one query.
     async fn load(app: &AppState, channel: relink_core::ChannelId) -> relink_core::store::Result<Self> {
-        let store = app.store();
-        let channel = store.channel(channel).await?;
-        let team = store.team(channel.team_id).await?;
-        let authorised_by = match channel.authorized_by {
-            Some(member) => Some(store.member(member).await?.name.to_string()),
-            None => None,
-        };
-        Ok(Self { team, channel, authorised_by })
+        Ok(app.store().channel_context(channel).await?.into())
     }
 
     fn text(&self) -> &'static Text {
@@ -197,12 +198,11 @@ fn unavailable(app: &AppState, headers: &HeaderMap, error: &relink_core::store::
 /// and its channel.
 async fn usable_link(app: &AppState, headers: &HeaderMap, raw: &str) -> Result<(ReconnectLink, Subject), Page> {
     let Ok(token) = OpaqueToken::parse("link", raw) else { return Err(anonymous(app, headers, Outcome::LinkUnknown)) };
-    let link = match app.store().link(&token).await {
-        Ok(Some(link)) => link,
+    let (link, subject) = match app.store().link_context(&token).await {
+        Ok(Some((link, context))) => (link, Subject::from(context)),
         Ok(None) => return Err(anonymous(app, headers, Outcome::LinkUnknown)),
         Err(error) => return Err(unavailable(app, headers, &error)),
     };
-    let subject = Subject::load(app, link.channel_id).await.map_err(|error| unavailable(app, headers, &error))?;
     let outcome = match link.status(app.now()) {
         LinkStatus::Usable => return Ok((link, subject)),
         LinkStatus::Used => Outcome::LinkUsed,
@@ -281,7 +281,7 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
 
 /// `POST /r/{token}`: consumes the link and sends the browser to the network.
 pub(crate) async fn start(State(app): State<AppState>, Path(raw): Path<String>, headers: HeaderMap) -> Response {
-    let (_, subject) = match usable_link(&app, &headers, &raw).await {
+    let (link, subject) = match usable_link(&app, &headers, &raw).await {
         Ok(found) => found,
         Err(page) => return page.into_response(),
     };
@@ -302,12 +302,12 @@ pub(crate) async fn start(State(app): State<AppState>, Path(raw): Path<String>, 
         expires_at: now + chrono::Duration::from_std(STATE_TTL).expect("ten minutes"),
     };
     // One transaction: the link is spent exactly when its authorization request is recorded.
-    let link = match app.store().begin_flow(&token, &request, now).await {
-        Ok(Some(link)) => link,
+    match app.store().begin_flow(&token, &request, now).await {
+        Ok(true) => {}
         // Another request consumed it (or it expired) since it was read.
-        Ok(None) => return Outcome::LinkUsed.page(&app, subject.text(), &subject.values()).into_response(),
+        Ok(false) => return Outcome::LinkUsed.page(&app, subject.text(), &subject.values()).into_response(),
         Err(error) => return unavailable(&app, &headers, &error).into_response(),
-    };
+    }
     let redirect_uri = app.settings().redirect_uri(provider);
     let challenge = verifier.as_ref().map(OpaqueToken::pkce_challenge);
     let ctx = app.providers().ctx(provider, now);

@@ -15,7 +15,7 @@ use super::channel::{CHANNEL_COLUMNS, ChannelRow, corrupt};
 use super::chat::BindingRow;
 use super::member::{MEMBER_COLUMNS, MemberRow};
 use super::team::{TEAM_COLUMNS, TeamRow};
-use super::{Engine, Result, Store, StoreError, with_pool};
+use super::{Engine, Result, Store, StoreError, with_pool, with_writer};
 use crate::alerts::{
     Alert, AlertId, AlertKind, DeliveryId, Destination, Incident, IncidentId, SentRef, SettingsOverride,
     format_warning_days, parse_warning_days,
@@ -340,7 +340,7 @@ impl Store {
     ) -> Result<PassReport> {
         let now_ms = to_millis(now);
         let engine = self.db().engine();
-        let outcome: Result<PassReport, StoreError> = with_pool!(self.db(), |pool| {
+        let outcome: Result<PassReport, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 if engine == Engine::Postgres {
@@ -549,7 +549,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<AlertId> {
         let now_ms = to_millis(now);
-        let id: Result<i64, StoreError> = with_pool!(self.db(), |pool| {
+        let id: Result<i64, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let (id, _) = insert_alert!(tx, alert, destinations, now_ms);
@@ -578,7 +578,7 @@ impl Store {
                           ORDER BY next_attempt_at, id LIMIT $4 {lock}) \
              RETURNING id, alert_id, destination, idempotency_key, attempts"
         );
-        let mut rows: Vec<ClaimRow> = with_pool!(self.db(), |pool| {
+        let mut rows: Vec<ClaimRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(owner)
                 .bind(to_millis(lease_until))
@@ -649,7 +649,7 @@ impl Store {
             DeliveryResult::Defer { at } => ("pending", to_millis(*at), None, None, None),
         };
         let attempted = i64::from(!matches!(result, DeliveryResult::Defer { .. }));
-        let changed = with_pool!(self.db(), |pool| {
+        let changed = with_writer!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE deliveries SET status = $1, attempts = attempts + $8, next_attempt_at = $2, \
                  last_error = COALESCE($3, last_error), \
@@ -702,7 +702,7 @@ impl Store {
     /// Puts dead deliveries (one, or all with `None`) back in the queue, due now with a fresh
     /// count of attempts. Returns how many.
     pub async fn retry_deliveries(&self, id: Option<DeliveryId>, now: DateTime<Utc>) -> Result<u64> {
-        let retried = with_pool!(self.db(), |pool| {
+        let retried = with_writer!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_owner = NULL, \
                  lease_until = NULL WHERE status = 'dead' AND ($2 IS NULL OR id = $2)",
@@ -814,7 +814,7 @@ impl Store {
         now: DateTime<Utc>,
         until: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        let changed = with_pool!(self.db(), |pool| {
+        let changed = with_writer!(self.db(), |pool| {
             let query = sqlx::query(sql).bind(by.0).bind(to_millis(now)).bind(id.0);
             let query = match until {
                 Some(until) => query.bind(to_millis(until)),
@@ -845,7 +845,7 @@ impl Store {
     /// Replaces a team's own alert settings.
     pub async fn set_team_alert_settings(&self, team: TeamId, settings: &SettingsOverride) -> Result<()> {
         let ms = |span: Option<chrono::Duration>| span.map(|s| s.num_milliseconds());
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query(
                 "INSERT INTO team_alert_settings (team_id, warning_days, first_reminder_ms, reminder_every_ms, \
                  escalate_after_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (team_id) DO UPDATE SET \

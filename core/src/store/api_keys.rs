@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, with_pool};
+use super::{Result, Store, StoreError, with_pool, with_writer};
 use crate::domain::{ApiKey, ApiKeyId, ApiKeyName, TeamId};
 use crate::opaque::OpaqueToken;
 use crate::time::{from_millis, to_millis};
@@ -52,7 +52,7 @@ impl Store {
             "INSERT INTO api_keys (team_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING {API_KEY_COLUMNS}"
         );
-        let row: ApiKeyRow = with_pool!(self.db(), |pool| {
+        let row: ApiKeyRow = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(team.0)
                 .bind(name.as_str())
@@ -88,7 +88,7 @@ impl Store {
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE team_id = $2 AND name = $3 \
              RETURNING {API_KEY_COLUMNS}"
         );
-        let row: Option<ApiKeyRow> = with_pool!(self.db(), |pool| {
+        let row: Option<ApiKeyRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(to_millis(now))
                 .bind(team.0)
@@ -108,7 +108,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let now_ms = to_millis(now);
         if row.last_used_at.is_none_or(|at| now_ms - at >= LAST_USED_RESOLUTION_MS) {
-            with_pool!(self.db(), |pool| {
+            with_writer!(self.db(), |pool| {
                 sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                     .bind(now_ms)
                     .bind(row.id)

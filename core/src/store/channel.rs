@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, parse_column, with_pool};
+use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::crypto::Binding;
 use crate::domain::{
     Channel, ChannelId, DisplayName, ExternalAccountId, Health, MemberId, NewChannel, Reason, Scopes, TeamId,
@@ -147,7 +147,7 @@ impl Store {
     pub async fn add_channel(&self, channel: &NewChannel, tokens: &TokenSet, now: DateTime<Utc>) -> Result<Channel> {
         let now_ms = to_millis(now);
         let secrets = tokens.secret_bytes();
-        let added: Result<i64, sqlx::Error> = with_pool!(self.db(), |pool| {
+        let added: Result<i64, sqlx::Error> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 // The ciphertext is bound to the row id, which exists only after the insert.
@@ -222,7 +222,7 @@ impl Store {
                 sql.push_str(&row);
             }
             sql.push_str(" RETURNING id");
-            let done: Result<(), StoreError> = with_pool!(self.db(), |pool| {
+            let done: Result<(), StoreError> = with_writer!(self.db(), |pool| {
                 async {
                     let mut tx = pool.begin().await?;
                     let mut insert = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone())).bind(now_ms);
@@ -283,7 +283,7 @@ impl Store {
 
     /// Removes a channel with its posts and history.
     pub async fn remove_channel(&self, id: ChannelId) -> Result<()> {
-        let removed = with_pool!(self.db(), |pool| {
+        let removed = with_writer!(self.db(), |pool| {
             sqlx::query("DELETE FROM channels WHERE id = $1").bind(id.0).execute(pool).await.map(|r| r.rows_affected())
         })?;
         if removed == 0 {
@@ -295,7 +295,7 @@ impl Store {
     /// Changes the network's id of a channel's account (a Telegram group that became a supergroup).
     pub async fn move_account(&self, id: ChannelId, external_account_id: &str, now: DateTime<Utc>) -> Result<()> {
         let account = ExternalAccountId::parse(external_account_id)?;
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query("UPDATE channels SET external_account_id = $1, updated_at = $2 WHERE id = $3")
                 .bind(account.as_str())
                 .bind(to_millis(now))
@@ -315,7 +315,7 @@ impl Store {
     pub async fn record_activity(&self, id: ChannelId, at: DateTime<Utc>) -> Result<()> {
         let at = to_millis(at);
         let changed =
-            with_pool!(self.db(), |pool| {
+            with_writer!(self.db(), |pool| {
                 sqlx::query(
                 "UPDATE channels SET last_activity_at = CASE WHEN last_activity_at IS NULL OR last_activity_at < $1 \
                  THEN $1 ELSE last_activity_at END, updated_at = $1 WHERE id = $2",
@@ -359,7 +359,7 @@ impl Store {
             merged.keep_from(&self.tokens(id).await?);
         }
         let sealed = self.keyring().seal(Binding::Channel(id), &merged.secret_bytes());
-        let changed = with_pool!(self.db(), |pool| {
+        let changed = with_writer!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE channels SET token_key_id = $1, token_ciphertext = $2, token_expires_at = $3, scopes = $4, \
                  version = version + 1, token_issued_at = $5, refresh_uncertain_at = NULL, updated_at = $5 WHERE id = $6",
@@ -405,7 +405,7 @@ impl Store {
 
     /// Sets when a channel is checked next.
     pub async fn schedule_check(&self, id: ChannelId, at: DateTime<Utc>) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query("UPDATE channels SET next_check_at = $1 WHERE id = $2")
                 .bind(to_millis(at))
                 .bind(id.0)
@@ -427,7 +427,7 @@ impl Store {
     ) -> Result<Option<Transition>> {
         let now_ms = to_millis(now);
         let (to_health, to_reason, reason_detail) = health_columns(to);
-        let result: Result<Option<(Health, i64)>, StoreError> = with_pool!(self.db(), |pool| {
+        let result: Result<Option<(Health, i64)>, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let current: Option<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, parse_column, with_pool};
+use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::domain::{ChatBinding, ChatPlatform, TeamId};
 use crate::time::{from_millis, to_millis};
 
@@ -36,7 +36,7 @@ impl Store {
         chat_id: i64,
         now: DateTime<Utc>,
     ) -> Result<ChatBinding> {
-        let row: BindingRow = with_pool!(self.db(), |pool| {
+        let row: BindingRow = with_writer!(self.db(), |pool| {
             sqlx::query_as(
                 "INSERT INTO chat_bindings (team_id, platform, chat_id, enabled, created_at) VALUES ($1, $2, $3, TRUE, $4) \
                  ON CONFLICT (team_id, platform, chat_id) DO UPDATE SET enabled = TRUE \
@@ -64,7 +64,7 @@ impl Store {
         chat_id: i64,
         enabled: bool,
     ) -> Result<bool> {
-        let changed = with_pool!(self.db(), |pool| {
+        let changed = with_writer!(self.db(), |pool| {
             sqlx::query("UPDATE chat_bindings SET enabled = $1 WHERE team_id = $2 AND platform = $3 AND chat_id = $4")
                 .bind(enabled)
                 .bind(team.0)
@@ -96,7 +96,7 @@ impl Store {
     /// Moves every binding of a chat to its new id (a Telegram group that became a supergroup
     /// gets a new chat id). Returns how many bindings moved.
     pub async fn move_chat(&self, platform: ChatPlatform, from: i64, to: i64) -> Result<u64> {
-        let moved = with_pool!(self.db(), |pool| {
+        let moved = with_writer!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE chat_bindings SET chat_id = $1 WHERE platform = $2 AND chat_id = $3 AND NOT EXISTS \
                  (SELECT 1 FROM chat_bindings AS other WHERE other.team_id = chat_bindings.team_id \

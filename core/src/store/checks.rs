@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns, transition_payload};
-use super::{Pool, Result, Store, StoreError, with_pool};
+use super::{Pool, Result, Store, StoreError, with_pool, with_writer};
 use crate::crypto::Binding;
 use crate::domain::{Channel, ChannelId, Health, Scopes};
 use crate::time::{from_millis, to_millis};
@@ -189,8 +189,7 @@ impl Store {
                           AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_check_at LIMIT $4 {lock}) \
              RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
         );
-        let turn = self.db().write_turn().await;
-        let rows: Vec<ClaimRow> = with_pool!(self.db(), |pool| {
+        let rows: Vec<ClaimRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(owner)
                 .bind(to_millis(lease_until))
@@ -199,7 +198,6 @@ impl Store {
                 .fetch_all(pool)
                 .await
         })?;
-        drop(turn);
         let mut claims = rows.into_iter().map(|row| self.claim_from_row(row)).collect::<Result<Vec<_>>>()?;
         self.fill_first_posts(&mut claims, now).await?;
         Ok(claims)
@@ -217,7 +215,7 @@ impl Store {
             "UPDATE channels SET lease_owner = $1, lease_until = $2 \
              WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4) RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
         );
-        let row: Option<ClaimRow> = with_pool!(self.db(), |pool| {
+        let row: Option<ClaimRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(owner)
                 .bind(to_millis(lease_until))
@@ -276,7 +274,7 @@ impl Store {
         let mut merged = tokens.clone();
         merged.keep_from(previous);
         let sealed = self.keyring().seal(Binding::Channel(id), &merged.secret_bytes());
-        let changed = with_pool!(self.db(), |pool| {
+        let changed = with_writer!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE channels SET token_key_id = $1, token_ciphertext = $2, token_expires_at = $3, scopes = $4, \
                  version = version + 1, token_issued_at = $5, refresh_uncertain_at = NULL, updated_at = $5 \
@@ -309,7 +307,7 @@ impl Store {
 
     /// Marks a refresh whose answer was lost, keeping the lease's fencing.
     pub async fn mark_refresh_uncertain(&self, id: ChannelId, owner: &str, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query("UPDATE channels SET refresh_uncertain_at = $1 WHERE id = $2 AND lease_owner = $3")
                 .bind(to_millis(now))
                 .bind(id.0)
@@ -354,8 +352,7 @@ impl Store {
              WHERE channels.id = v.id AND channels.lease_owner = $3 \
              RETURNING channels.id"
         );
-        let _turn = self.db().write_turn().await;
-        let written: Result<Vec<i64>, sqlx::Error> = with_pool!(self.db(), |pool| {
+        let written: Result<Vec<i64>, sqlx::Error> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let written: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(update.clone()))
@@ -415,7 +412,7 @@ impl Store {
 
     /// Releases a lease without writing a result (a check that could not run).
     pub async fn release_lease(&self, id: ChannelId, owner: &str, next_check_at: DateTime<Utc>) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE channels SET lease_owner = NULL, lease_until = NULL, next_check_at = $1 \
                  WHERE id = $2 AND lease_owner = $3",

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::member::{MEMBER_COLUMNS, MemberRow};
-use super::{Result, Store, StoreError, with_pool};
+use super::{Result, Store, StoreError, with_writer};
 use crate::domain::{ChatPlatform, Member, MemberId};
 use crate::opaque::InviteCode;
 use crate::time::to_millis;
@@ -19,7 +19,7 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query(
                 "INSERT INTO member_invites (code_hash, member_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             )
@@ -56,7 +56,7 @@ impl Store {
             ChatPlatform::Telegram => "telegram_user_id",
         };
         let link_sql = format!("UPDATE members SET {column} = $1 WHERE id = $2 RETURNING {MEMBER_COLUMNS}");
-        let row: Result<Option<MemberRow>> = with_pool!(self.db(), |pool| {
+        let row: Result<Option<MemberRow>> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let member: Option<i64> = sqlx::query_scalar(

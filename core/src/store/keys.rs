@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, Result, Store, StoreError, with_pool};
+use super::{Db, Result, Store, StoreError, with_pool, with_writer};
 use crate::crypto::{Binding, Keyring};
 use crate::domain::ChannelId;
 use crate::time::to_millis;
@@ -45,7 +45,7 @@ pub(super) async fn verify_and_register(db: &Db, keyring: &Keyring, now: DateTim
             continue;
         }
         let sealed = keyring.seal_with(id, Binding::KeyCheck, CHECK_PLAINTEXT)?;
-        with_pool!(db, |pool| {
+        with_writer!(db, |pool| {
             sqlx::query("INSERT INTO encryption_keys (id, check_value, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
                 .bind(i64::from(id))
                 .bind(sealed.bytes)
@@ -114,7 +114,7 @@ impl Store {
                 let plain = self.keyring().open(binding, key_id, &ciphertext)?;
                 resealed.push((id, self.keyring().seal(binding, &plain), version));
             }
-            let updated: u64 = with_pool!(self.db(), |pool| {
+            let updated: u64 = with_writer!(self.db(), |pool| {
                 async {
                     let mut tx = pool.begin().await?;
                     let mut updated = 0;

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 
 use super::channel::{corrupt, health_columns, insert_transition};
-use super::{Result, Store, StoreError, parse_column, with_pool};
+use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::crypto::Binding;
 use crate::domain::{ChannelId, Health, LinkId, MemberId, Provider, ReconnectLink, TeamId, Transition};
 use crate::opaque::OpaqueToken;
@@ -20,20 +20,20 @@ use crate::time::{from_millis, to_millis};
 use crate::token::TokenSet;
 
 #[derive(sqlx::FromRow)]
-struct LinkRow {
-    id: i64,
-    team_id: i64,
-    channel_id: i64,
-    member_id: Option<i64>,
-    created_at: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
+pub(super) struct LinkRow {
+    pub(super) id: i64,
+    pub(super) team_id: i64,
+    pub(super) channel_id: i64,
+    pub(super) member_id: Option<i64>,
+    pub(super) created_at: i64,
+    pub(super) expires_at: i64,
+    pub(super) used_at: Option<i64>,
 }
 
-const LINK_COLUMNS: &str = "id, team_id, channel_id, member_id, created_at, expires_at, used_at";
+pub(super) const LINK_COLUMNS: &str = "id, team_id, channel_id, member_id, created_at, expires_at, used_at";
 
 impl LinkRow {
-    fn into_link(self) -> ReconnectLink {
+    pub(super) fn into_link(self) -> ReconnectLink {
         ReconnectLink {
             id: LinkId(self.id),
             team_id: TeamId(self.team_id),
@@ -103,7 +103,7 @@ impl Store {
             "INSERT INTO reconnect_links (token_hash, team_id, channel_id, member_id, created_at, expires_at) \
              SELECT $1, team_id, id, $2, $3, $4 FROM channels WHERE id = $5 RETURNING {LINK_COLUMNS}"
         );
-        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
+        let row: Option<LinkRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(token.hash().to_vec())
                 .bind(member_id.map(|m| m.0))
@@ -141,60 +141,48 @@ impl Store {
     }
 
     /// Consumes a link if it is unused and unexpired at `now` and records the authorization
-    /// request it starts, in one transaction: the state's and the browser cookie's hashes, the
-    /// sealed PKCE verifier. `None` when the link cannot be used (the caller reads it with
-    /// [`Store::link`] to say why); nothing is written then. Of two racing callers, one wins.
-    pub async fn begin_flow(
-        &self,
-        token: &OpaqueToken,
-        new: &NewOAuthState<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<ReconnectLink>> {
-        let consume = format!(
-            "UPDATE reconnect_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING {LINK_COLUMNS}"
+    /// request it starts, atomically: the state's and the browser cookie's hashes, the sealed
+    /// PKCE verifier. `true` when this call spent the link; `false` when the link cannot be used
+    /// (the caller reads it with [`Store::link`] to say why), and nothing is written then. Of
+    /// two racing callers, one wins.
+    ///
+    /// One statement: the state is inserted from the link's row, and a trigger spends the link
+    /// (migration 0006). On PostgreSQL the link's row is locked while read, so a racing caller
+    /// waits, then finds it spent; SQLite runs one writer at a time.
+    pub async fn begin_flow(&self, token: &OpaqueToken, new: &NewOAuthState<'_>, now: DateTime<Utc>) -> Result<bool> {
+        let lock = self.db().lock_rows();
+        let sql = format!(
+            "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, verifier_key_id, \
+             verifier_ciphertext, created_at, expires_at) \
+             SELECT $1, $2, channel_id, id, $3, $4, $5, $6, $7 FROM reconnect_links \
+             WHERE token_hash = $8 AND used_at IS NULL AND expires_at > $6 {lock} \
+             RETURNING link_id"
         );
         let state_hash = new.state.hash();
         let sealed = new
             .verifier
             .map(|verifier| self.keyring().seal(Binding::PkceVerifier(state_hash), verifier.expose().as_bytes()));
-        let row: Option<LinkRow> = with_pool!(self.db(), |pool| {
-            async {
-                let mut tx = pool.begin().await?;
-                let row: Option<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(consume.clone()))
-                    .bind(to_millis(now))
-                    .bind(token.hash().to_vec())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(link) = row else { return Ok(None) };
-                sqlx::query(
-                    "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, verifier_key_id, \
-                     verifier_ciphertext, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
+        let spent: Option<i64> = with_writer!(self.db(), |pool| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(state_hash.to_vec())
                 .bind(new.provider.as_str())
-                .bind(link.channel_id)
-                .bind(link.id)
                 .bind(new.browser.hash().to_vec())
                 .bind(sealed.as_ref().map(|s| i64::from(s.key_id)))
                 .bind(sealed.as_ref().map(|s| s.bytes.clone()))
                 .bind(to_millis(now))
                 .bind(to_millis(new.expires_at))
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(Some(link))
-            }
-            .await
+                .bind(token.hash().to_vec())
+                .fetch_optional(pool)
+                .await
         })?;
-        Ok(row.map(LinkRow::into_link))
+        Ok(spent.is_some())
     }
 
     /// Consumes the authorization request a `state` names, if it is unused and unexpired; `None`
     /// for a forged, reused or expired state. The verifier comes back opened.
     pub async fn consume_oauth_state(&self, state: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<OAuthState>> {
         let state_hash = state.hash();
-        let row: Option<StateRow> = with_pool!(self.db(), |pool| {
+        let row: Option<StateRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(
                 "UPDATE oauth_states SET used_at = $1 WHERE state_hash = $2 AND used_at IS NULL AND expires_at > $1 \
                  RETURNING id, provider, channel_id, link_id, browser_hash, verifier_key_id, verifier_ciphertext",
@@ -230,7 +218,7 @@ impl Store {
 
     /// Records what a callback concluded, under a fresh result token the browser is sent to.
     pub async fn set_oauth_outcome(&self, state_id: i64, outcome: &str, result: &OpaqueToken) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query("UPDATE oauth_states SET outcome = $1, result_hash = $2 WHERE id = $3")
                 .bind(outcome)
                 .bind(result.hash().to_vec())
@@ -265,14 +253,14 @@ impl Store {
     /// rows went.
     pub async fn purge_expired_flows(&self, before: DateTime<Utc>) -> Result<u64> {
         let before = to_millis(before);
-        let states = with_pool!(self.db(), |pool| {
+        let states = with_writer!(self.db(), |pool| {
             sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
                 .bind(before)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        let links = with_pool!(self.db(), |pool| {
+        let links = with_writer!(self.db(), |pool| {
             sqlx::query(
                 "DELETE FROM reconnect_links WHERE expires_at < $1 \
                  AND NOT EXISTS (SELECT 1 FROM oauth_states s WHERE s.link_id = reconnect_links.id)",
@@ -305,7 +293,7 @@ impl Store {
         let sealed = self.keyring().seal(crate::crypto::Binding::Channel(id), &merged.secret_bytes());
         let now_ms = to_millis(now);
         let (to_health, to_reason, reason_detail) = health_columns(&Health::Healthy);
-        let from: Result<Health, StoreError> = with_pool!(self.db(), |pool| {
+        let from: Result<Health, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let current: Option<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(
@@ -372,7 +360,7 @@ impl Store {
         payload: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query(
                 "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
             )

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, parse_column, with_pool};
+use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::domain::{DiscordUserId, Member, MemberId, MemberName, Role, TeamId, TelegramUserId};
 use crate::time::{from_millis, to_millis};
 
@@ -49,7 +49,7 @@ impl Store {
             "INSERT INTO members (team_id, name, role, discord_user_id, telegram_user_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {MEMBER_COLUMNS}"
         );
-        let row: MemberRow = with_pool!(self.db(), |pool| {
+        let row: MemberRow = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(member.team_id.0)
                 .bind(member.name.as_str())
@@ -124,7 +124,7 @@ impl Store {
 
     /// Removes a member. Channels they authorised keep working and show no authoriser.
     pub async fn remove_member(&self, id: MemberId) -> Result<()> {
-        let removed = with_pool!(self.db(), |pool| {
+        let removed = with_writer!(self.db(), |pool| {
             sqlx::query("DELETE FROM members WHERE id = $1").bind(id.0).execute(pool).await.map(|r| r.rows_affected())
         })?;
         if removed == 0 {

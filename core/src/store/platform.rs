@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, with_pool};
+use super::{Result, Store, with_writer};
 use crate::time::to_millis;
 
 impl Store {
     /// Records a Discord interaction by its id; `true` the first time, `false` when any process
     /// has recorded it before.
     pub async fn record_interaction(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
-        let inserted = with_pool!(self.db(), |pool| {
+        let inserted = with_writer!(self.db(), |pool| {
             sqlx::query(
                 "INSERT INTO discord_interactions (id, received_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
             )
@@ -26,7 +26,7 @@ impl Store {
 
     /// Forgets interactions received before `before`; returns how many.
     pub async fn purge_interactions(&self, before: DateTime<Utc>) -> Result<u64> {
-        let purged = with_pool!(self.db(), |pool| {
+        let purged = with_writer!(self.db(), |pool| {
             sqlx::query("DELETE FROM discord_interactions WHERE received_at < $1")
                 .bind(to_millis(before))
                 .execute(pool)
@@ -45,7 +45,7 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let held: Option<String> = with_pool!(self.db(), |pool| {
+        let held: Option<String> = with_writer!(self.db(), |pool| {
             sqlx::query_scalar(
                 "INSERT INTO platform_leases (name, owner, expires_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
@@ -64,7 +64,7 @@ impl Store {
 
     /// Gives the lease `name` up if `owner` holds it, so another process may take it at once.
     pub async fn drop_platform_lease(&self, name: &str, owner: &str) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query("DELETE FROM platform_leases WHERE name = $1 AND owner = $2")
                 .bind(name)
                 .bind(owner)

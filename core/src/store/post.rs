@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, parse_column, with_pool};
+use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::domain::{ChannelId, PostId, PostStatus, ScheduledPost, TeamId};
 use crate::time::{from_millis, to_millis};
 
@@ -41,7 +41,7 @@ impl Store {
         external_ref: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ScheduledPost> {
-        let row: PostRow = with_pool!(self.db(), |pool| {
+        let row: PostRow = with_writer!(self.db(), |pool| {
             sqlx::query_as(
                 "INSERT INTO scheduled_posts (channel_id, due_at, status, external_ref, created_at) \
                  VALUES ($1, $2, 'pending', $3, $4) \
@@ -101,7 +101,7 @@ impl Store {
     }
 
     pub async fn set_post_status(&self, team: TeamId, id: PostId, status: PostStatus) -> Result<ScheduledPost> {
-        let row: Option<PostRow> = with_pool!(self.db(), |pool| {
+        let row: Option<PostRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(
                 "UPDATE scheduled_posts SET status = $1 WHERE id = $2 \
                  AND channel_id IN (SELECT c.id FROM channels c WHERE c.team_id = $3) \

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, parse_column, with_pool};
+use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::domain::{Language, Team, TeamId, TeamName};
 use crate::time::{from_millis, to_millis};
 
@@ -31,7 +31,7 @@ impl Store {
     pub async fn create_team(&self, name: &TeamName, language: Language, now: DateTime<Utc>) -> Result<Team> {
         let sql =
             format!("INSERT INTO teams (name, language, created_at) VALUES ($1, $2, $3) RETURNING {TEAM_COLUMNS}");
-        let row: TeamRow = with_pool!(self.db(), |pool| {
+        let row: TeamRow = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(name.as_str())
                 .bind(language.as_str())
@@ -79,7 +79,7 @@ impl Store {
     }
 
     pub async fn set_team_language(&self, id: TeamId, language: Language) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query("UPDATE teams SET language = $1 WHERE id = $2")
                 .bind(language.as_str())
                 .bind(id.0)

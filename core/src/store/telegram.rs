@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, with_pool};
+use super::{Result, Store, with_pool, with_writer};
 use crate::time::to_millis;
 
 /// Reserves a scope's next slot at or after `$2` with spacing `$3`; returns the scope's new next
@@ -23,7 +23,7 @@ impl Store {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let inserted = with_pool!(self.db(), |pool| {
+        let inserted = with_writer!(self.db(), |pool| {
             sqlx::query(
                 "INSERT INTO telegram_updates (bot_id, update_id, body, received_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (bot_id, update_id) DO NOTHING",
@@ -55,7 +55,7 @@ impl Store {
              RETURNING update_id, body",
             self.db().skip_locked()
         );
-        let mut rows: Vec<(i64, Option<String>)> = with_pool!(self.db(), |pool| {
+        let mut rows: Vec<(i64, Option<String>)> = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(to_millis(lease_until))
                 .bind(bot)
@@ -70,7 +70,7 @@ impl Store {
 
     /// Marks an update handled and drops its body (it may hold a one-time code).
     pub async fn finish_telegram_update(&self, bot: i64, update_id: i64, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self.db(), |pool| {
+        with_writer!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE telegram_updates SET handled_at = $1, body = NULL, lease_until = NULL \
                  WHERE bot_id = $2 AND update_id = $3",
@@ -99,7 +99,7 @@ impl Store {
     /// Deletes handled updates received before `before` (Telegram never resends an update
     /// older than a day, so a week of ids is plenty to drop replays).
     pub async fn purge_telegram_updates(&self, before: DateTime<Utc>) -> Result<u64> {
-        let purged = with_pool!(self.db(), |pool| {
+        let purged = with_writer!(self.db(), |pool| {
             sqlx::query("DELETE FROM telegram_updates WHERE handled_at IS NOT NULL AND received_at < $1")
                 .bind(to_millis(before))
                 .execute(pool)
@@ -116,7 +116,7 @@ impl Store {
     /// and the chat's spacing holds. Rows are always locked chat first, then bot: no deadlock.
     /// Returns the slot, in microseconds since the epoch.
     pub async fn reserve_rate_slots(&self, chat: (&str, i64), bot: (&str, i64), earliest: i64) -> Result<i64> {
-        let slot: Result<i64, sqlx::Error> = with_pool!(self.db(), |pool| {
+        let slot: Result<i64, sqlx::Error> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let (chat_scope, chat_interval) = chat;
@@ -154,7 +154,7 @@ impl Store {
     /// (microseconds since the epoch) that keeps `interval` microseconds after the previous
     /// reservation. Returns the slot; the scope's next free instant becomes `slot + interval`.
     pub async fn reserve_rate_slot(&self, scope: &str, earliest: i64, interval: i64) -> Result<i64> {
-        let next: i64 = with_pool!(self.db(), |pool| {
+        let next: i64 = with_writer!(self.db(), |pool| {
             sqlx::query_scalar(RESERVE).bind(scope).bind(earliest).bind(interval).fetch_one(pool).await
         })?;
         Ok(next - interval)

@@ -148,6 +148,16 @@ impl Raw {
         result.unwrap_or_else(|e| panic!("raw SQL failed: {e}"))
     }
 
+    /// The error the database answers to statements it must refuse.
+    pub async fn refused(&mut self, sql: &str) -> String {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let result = match self {
+            Raw::Sqlite(connection) => connection.execute(sql).await.map(drop),
+            Raw::Postgres(connection) => connection.execute(sql).await.map(drop),
+        };
+        result.expect_err("the database accepted a statement it must refuse").to_string()
+    }
+
     /// The single integer a query returns, such as a `COUNT(*)`.
     pub async fn number(&mut self, sql: &str) -> i64 {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
