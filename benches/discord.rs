@@ -108,8 +108,9 @@ async fn main() {
         args.alerts, args.channels
     );
 
-    // Every alert is handed to the notifier at once, as a full delivery batch would be: the
-    // limiter alone decides when each request leaves.
+    // Every alert is handed to the notifier at once, so the limiter alone decides when each
+    // request leaves and in what order. That is harder than a delivery batch: the delivery
+    // workers send a destination's alerts one after another, one request of a channel at a time.
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.alerts)
         .map(|i| {
