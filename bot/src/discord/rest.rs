@@ -139,11 +139,11 @@ impl Rest {
             .body(body)
             .build(&self.client, self.authorization.expose_secret(), self.proxy.as_deref())
             .map_err(|e| RestError::Network(format!("cannot build the request: {e}")))?;
-        self.limiter.acquire(bucket, global).await;
+        let permit = self.limiter.acquire(bucket, global).await;
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
-                self.limiter.finished(bucket, Announced::default(), None);
+                permit.finished(Announced::default(), None);
                 return Err(RestError::Network(error.without_url().to_string()));
             }
         };
@@ -160,10 +160,10 @@ impl Rest {
                 bytes.as_deref().ok().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
             let seconds = error.retry_after.or(header_retry).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
             let retry_after = Duration::from_secs_f64(seconds);
-            self.limiter.finished(bucket, announced, Some((retry_after, error.global)));
+            permit.finished(announced, Some((retry_after, error.global)));
             return Err(RestError::RateLimited { retry_after, global: error.global });
         }
-        self.limiter.finished(bucket, announced, None);
+        permit.finished(announced, None);
         let bytes = bytes.map_err(|e| RestError::Network(e.without_url().to_string()))?;
         match status {
             200..=299 => Ok(bytes),
