@@ -301,7 +301,7 @@ pub(crate) async fn start(State(app): State<AppState>, Path(raw): Path<String>, 
         verifier: verifier.as_ref(),
         expires_at: now + chrono::Duration::from_std(STATE_TTL).expect("ten minutes"),
     };
-    // One transaction: the link is spent exactly when its authorization request is recorded.
+    // One statement: the link is spent exactly when its authorization request is recorded.
     match app.store().begin_flow(&token, &request, now).await {
         Ok(true) => {}
         // Another request consumed it (or it expired) since it was read.

@@ -1,9 +1,11 @@
 //! Reconnect links and the OAuth authorization requests they start, in the store.
 //!
 //! A link's token and a request's `state` are kept only as SHA-256 hashes; a request's PKCE
-//! verifier is sealed with the keyring, bound to its state's hash. Links and states are consumed
-//! by one `UPDATE … WHERE used_at IS NULL AND expires_at > now RETURNING …`, so two requests
-//! racing for the same one cannot both win, on either engine.
+//! verifier is sealed with the keyring, bound to its state's hash. A link is spent by the one
+//! `INSERT … SELECT … WHERE used_at IS NULL AND expires_at > now` that records its request (a
+//! trigger marks the link used and refuses a second request); a state is consumed by one
+//! `UPDATE … WHERE used_at IS NULL AND expires_at > now RETURNING …`. Two requests racing for
+//! the same one cannot both win, on either engine.
 //!
 //! A completed reconnection ([`Store::complete_reconnect`]) writes the new tokens, the health,
 //! the history and the outbox in one transaction; an account that came back wrong writes only an
