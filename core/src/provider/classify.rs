@@ -209,6 +209,11 @@ pub(super) fn redact_text(text: String, secrets: &[&str]) -> String {
 /// Source: <https://developers.facebook.com/docs/graph-api/guides/error-handling>
 pub fn graph(cx: &Context, answer: &Answer) -> Verdict {
     let Some(json) = answer.json() else { return fallback("Graph API", answer) };
+    graph_json(cx, answer, &json)
+}
+
+/// [`graph`] on a body already read as JSON.
+fn graph_json(cx: &Context, answer: &Answer, json: &Value) -> Verdict {
     if let Some(error) = json.get("error").filter(|e| e.is_object()) {
         return graph_error(cx, answer, error);
     }
@@ -234,7 +239,7 @@ pub fn debug_token(cx: &Context, answer: &Answer) -> Verdict {
                 graph_label(error)
             ))
         }
-        _ => graph(cx, answer),
+        _ => graph_json(cx, answer, &json),
     }
 }
 
@@ -298,28 +303,85 @@ fn graph_label(error: &Value) -> String {
 }
 
 /// The highest percentage in Facebook's usage headers, as 0.0–1.0, to slow down before the limit.
+/// Read on every Graph probe, so the headers are walked as they are parsed, never built into a tree.
 fn graph_usage(answer: &Answer) -> Option<f64> {
-    let mut found = Vec::new();
-    for name in ["x-app-usage", "x-business-use-case-usage", "x-ad-account-usage"] {
-        if let Some(json) = answer.header(name).and_then(|h| serde_json::from_str::<Value>(h).ok()) {
-            percentages(&json, &mut found);
-        }
-    }
-    found.into_iter().reduce(f64::max).map(|max| (max / 100.0).clamp(0.0, 1.0))
+    ["x-app-usage", "x-business-use-case-usage", "x-ad-account-usage"]
+        .into_iter()
+        .filter_map(|name| answer.header(name))
+        .filter_map(|header| {
+            let mut deserializer = serde_json::Deserializer::from_str(header);
+            serde::de::DeserializeSeed::deserialize(HighestPercentage(None), &mut deserializer).ok().flatten()
+        })
+        .reduce(f64::max)
+        .map(|max| (max / 100.0).clamp(0.0, 1.0))
 }
 
-fn percentages(value: &Value, out: &mut Vec<f64>) {
-    match value {
-        Value::Object(map) => {
-            for (key, value) in map {
-                match (key.as_str(), value.as_f64()) {
-                    ("call_count" | "total_time" | "total_cputime" | "acc_id_util_pct", Some(pct)) => out.push(pct),
-                    _ => percentages(value, out),
-                }
-            }
+/// A walk over a usage header's JSON that keeps the highest of its percentage fields
+/// (`call_count`, `total_time`, `total_cputime`, `acc_id_util_pct`), at any depth.
+struct HighestPercentage(Option<f64>);
+
+impl HighestPercentage {
+    fn with(self, pct: Option<f64>) -> Option<f64> {
+        match (self.0, pct) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
         }
-        Value::Array(items) => items.iter().for_each(|item| percentages(item, out)),
-        _ => {}
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for HighestPercentage {
+    type Value = Option<f64>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for HighestPercentage {
+    type Value = Option<f64>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a usage header")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut highest = self.0;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            highest = match &*key {
+                "call_count" | "total_time" | "total_cputime" | "acc_id_util_pct" => {
+                    HighestPercentage(highest).with(map.next_value::<Value>()?.as_f64())
+                }
+                _ => map.next_value_seed(HighestPercentage(highest))?,
+            };
+        }
+        Ok(highest)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut highest = self.0;
+        while let Some(found) = seq.next_element_seed(HighestPercentage(highest))? {
+            highest = found;
+        }
+        Ok(highest)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(self.0)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(self.0)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(self.0)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(self.0)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self.0)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(self.0)
     }
 }
 
@@ -1197,6 +1259,15 @@ mod tests {
             panic!("valid expected")
         };
         assert_eq!(v.usage, Some(0.91));
+
+        let mut headers = HeaderMap::new();
+        headers.insert("x-app-usage", r#"{"call_count":"#.parse().unwrap());
+        headers
+            .insert("x-ad-account-usage", r#"{"acc_id_util_pct":9.5,"reset_time_in_seconds":[1,2]}"#.parse().unwrap());
+        let Verdict::Valid(v) = graph(&context(Cx::Live), &Answer::new(200, headers, r#"{"id":"1"}"#)) else {
+            panic!("valid expected")
+        };
+        assert_eq!(v.usage, Some(0.095), "a broken header is skipped, the others still count");
     }
 
     #[test]
