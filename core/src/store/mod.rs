@@ -208,6 +208,9 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
+                    // A batch's statement journal stays in memory instead of a temporary file
+                    // created, written and deleted on every checker batch.
+                    .pragma("temp_store", "memory")
                     // Other relink processes (a CLI command beside `relink serve`) write too.
                     .busy_timeout(Duration::from_secs(10));
                 let unavailable =
@@ -283,6 +286,14 @@ impl Db {
         }
     }
 
+    /// An SQL expression turning the hex text `expr` into bytes.
+    pub(crate) fn unhex(&self, expr: &str) -> String {
+        match self.pool {
+            Pool::Postgres(_) => format!("decode({expr}, 'hex')"),
+            Pool::Sqlite(_) => format!("unhex({expr})"),
+        }
+    }
+
     /// The URL with its password redacted.
     pub fn display_url(&self) -> &str {
         &self.url_for_display
@@ -321,11 +332,23 @@ impl Db {
 /// How often the WAL is copied back into the SQLite database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
+/// A WAL longer than this (in pages: 64 MiB of 4 KiB pages) is started over by a checkpoint that
+/// waits for the writer.
+const WAL_RESTART_PAGES: i64 = 16_384;
+
 /// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`] on `connection`, a
 /// connection of its own, so the writer never waits for the disk sync a checkpoint makes.
 /// Passive checkpoints never block readers or the writer; they copy what no reader still
-/// needs, and SQLite starts the WAL over once all of it is copied. Stops when the `Db` is
-/// closed or dropped; the last connection to close checkpoints whatever is left.
+/// needs, and SQLite starts the WAL over once all of it is copied, at the next write.
+///
+/// Under steady writes that moment never comes: each checkpoint finds new pages appended since
+/// it began, and the WAL grows without end (600 MB in a minute of checking a million channels),
+/// with every read searching a longer index of it. Past [`WAL_RESTART_PAGES`] the checkpoint
+/// therefore waits for the writer (the busy timeout), copies the rest and truncates the file:
+/// one pause of the writer instead of an unbounded log.
+///
+/// Stops when the `Db` is closed or dropped; the last connection to close checkpoints whatever
+/// is left.
 fn checkpoint_in_background(connection: SqlitePool, writer: SqlitePool, alive: std::sync::Weak<()>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
@@ -335,7 +358,16 @@ fn checkpoint_in_background(connection: SqlitePool, writer: SqlitePool, alive: s
             if alive.strong_count() == 0 || writer.is_closed() {
                 break;
             }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&connection).await {
+            // (busy, pages in the WAL, pages copied)
+            let passive: Result<(i64, i64, i64), _> =
+                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&connection).await;
+            let outcome = match passive {
+                Ok((_, pages, _)) if pages > WAL_RESTART_PAGES => {
+                    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&connection).await.map(drop)
+                }
+                other => other.map(drop),
+            };
+            if let Err(e) = outcome {
                 tracing::warn!(error = %e, "cannot checkpoint the SQLite write-ahead log; will try again");
             }
         }
@@ -390,5 +422,36 @@ mod tests {
         let err = Engine::of_url("mysql://root:hunter2@h/db").unwrap_err().to_string();
         assert!(err.contains("mysql://root:[REDACTED]@h/db") && !err.contains("hunter2"), "{err}");
         assert_eq!(redact_url("postgres://relink@127.0.0.1:5432/x"), "postgres://relink@127.0.0.1:5432/x");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_write_ahead_log_is_started_over() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("relink.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display())).await.expect("open");
+        let wal = path.with_extension("db-wal");
+        let wal_bytes = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        with_writer!(&db, |pool| sqlx::query("CREATE TABLE filler (b BLOB)").execute(pool).await.map(drop))
+            .expect("table");
+        // Writes past the limit, without a pause long enough for a passive checkpoint to finish.
+        let limit = u64::try_from(WAL_RESTART_PAGES).expect("positive") * 4_096;
+        let mut written = 0;
+        while written < limit + limit / 4 {
+            with_writer!(&db, |pool| sqlx::query("INSERT INTO filler VALUES (zeroblob(1048576))")
+                .execute(pool)
+                .await
+                .map(drop))
+            .expect("insert");
+            written += 1 << 20;
+        }
+        let started = std::time::Instant::now();
+        while wal_bytes() > limit && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(wal_bytes() <= limit, "the log is cut back: {} bytes", wal_bytes());
+        let count: i64 =
+            with_pool!(&db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM filler").fetch_one(pool).await)
+                .expect("count");
+        assert_eq!(u64::try_from(count).expect("a count") << 20, written, "nothing written is lost");
     }
 }
