@@ -42,6 +42,7 @@ both_engines!(
     chat_bindings_are_idempotent_and_can_be_disabled,
     publishing_activity_only_moves_forward,
     a_link_pressed_many_times_at_once_starts_one_authorization_request,
+    channels_added_in_bulk_keep_their_own_tokens_and_a_duplicate_adds_none,
 );
 
 fn team_name(name: &str) -> TeamName {
@@ -248,6 +249,40 @@ async fn a_channel_account_is_registered_once_per_team_and_provider(db: TestStor
         db.store.channels(Some(acme.id)).await.expect("channels").iter().map(|c| c.provider.to_string()).collect();
     assert_eq!(names, ["facebook", "instagram_business"]);
     assert_eq!(db.store.channels(None).await.expect("all channels").len(), 3);
+}
+
+async fn channels_added_in_bulk_keep_their_own_tokens_and_a_duplicate_adds_none(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    // More than one chunk of the bulk insert, each channel with tokens of its own.
+    let rows: Vec<_> = (0..1_203)
+        .map(|n| {
+            let channel = new_channel(&acme, Provider::Facebook, &format!("page{n}"), None);
+            let refresh = (n % 2 == 0).then(|| format!("refresh-{n}"));
+            (channel, tokens(&format!("access-{n}"), refresh.as_deref(), Some(now + Span::days(n))))
+        })
+        .collect();
+    assert_eq!(db.store.add_channels_bulk(&rows, now).await.expect("bulk insert"), 1_203);
+    let channels = db.store.channels(Some(acme.id)).await.expect("channels");
+    assert_eq!(channels.len(), 1_203);
+    for channel in channels
+        .iter()
+        .filter(|c| ["page0", "page999", "page1000", "page1202"].contains(&c.external_account_id.as_str()))
+    {
+        let n: i64 = channel.external_account_id.as_str()["page".len()..].parse().expect("a number");
+        let stored = db.store.tokens(channel.id).await.expect("the tokens open under their own channel");
+        assert_eq!(stored.access_token.expose_secret(), format!("access-{n}"));
+        assert_eq!(
+            stored.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            (n % 2 == 0).then(|| format!("refresh-{n}"))
+        );
+        assert_eq!(stored.scopes.to_string(), "pages_manage_posts pages_show_list");
+        assert_eq!(channel.token_expires_at, Some(now + Span::days(n)));
+    }
+    // A chunk holding an account already registered is refused whole.
+    let again = vec![rows[5].clone(), (new_channel(&acme, Provider::Facebook, "fresh", None), rows[5].1.clone())];
+    conflict(db.store.add_channels_bulk(&again, now).await);
+    assert_eq!(db.store.channels(Some(acme.id)).await.expect("channels").len(), 1_203);
 }
 
 async fn a_ciphertext_copied_to_another_channel_does_not_open(db: TestStore) {

@@ -239,19 +239,30 @@ impl Store {
                     let ids = insert.fetch_all(&mut *tx).await.map_err(|e| {
                         StoreError::conflict_on_unique(e, || "one of the channels is already registered".into())
                     })?;
-                    // RETURNING gives the ids in insertion order on both engines.
-                    for (id, (_, tokens)) in ids.iter().zip(chunk) {
-                        let sealed = self.keyring().seal(Binding::Channel(ChannelId(*id)), &tokens.secret_bytes());
-                        sqlx::query(
-                            "UPDATE channels SET token_key_id = $1, token_ciphertext = $2, scopes = $3 WHERE id = $4",
-                        )
-                        .bind(i64::from(sealed.key_id))
-                        .bind(sealed.bytes)
-                        .bind(tokens.scopes.to_string())
-                        .bind(id)
+                    // RETURNING gives the ids in insertion order on both engines. The tokens are
+                    // sealed to their channel's id, so they follow in one statement for the chunk.
+                    let sealed: Vec<serde_json::Value> = ids
+                        .iter()
+                        .zip(chunk)
+                        .map(|(id, (_, tokens))| {
+                            let sealed = self.keyring().seal(Binding::Channel(ChannelId(*id)), &tokens.secret_bytes());
+                            serde_json::json!({
+                                "id": id, "key": sealed.key_id, "ct": hex::encode(sealed.bytes),
+                                "scopes": tokens.scopes.to_string(),
+                            })
+                        })
+                        .collect();
+                    let sql = format!(
+                        "UPDATE channels SET token_key_id = CAST(value ->> 'key' AS BIGINT), \
+                         token_ciphertext = {}, scopes = value ->> 'scopes' \
+                         FROM {} WHERE channels.id = CAST(value ->> 'id' AS BIGINT)",
+                        self.db().unhex("value ->> 'ct'"),
+                        self.json_elements(),
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(serde_json::Value::from(sealed).to_string())
                         .execute(&mut *tx)
                         .await?;
-                    }
                     tx.commit().await?;
                     Ok(())
                 }

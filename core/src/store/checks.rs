@@ -401,7 +401,7 @@ impl Store {
 
     /// The rows of the JSON array in parameter `$1`, as `value` (each element) and `key` (its
     /// position): SQLite's `jsonb_each` has these columns; PostgreSQL is told to name them so.
-    fn json_elements(&self) -> &'static str {
+    pub(super) fn json_elements(&self) -> &'static str {
         match self.db().pool {
             // `jsonb_each` hands each object over as JSONB, which `->>` reads without parsing
             // the row's text again for every field.
