@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo bench --bench checker -- [--channels 1000000] [--engine sqlite|postgres]
-//!     [--postgres-url URL] [--concurrency 128] [--batch 1024] [--passes 4] [--seconds 300]
+//!     [--postgres-url URL] [--concurrency 128] [--batch 1024] [--seconds 300]
 //! ```
 //! PostgreSQL: give `--postgres-url` (a database the bench may fill) or RELINK_BENCH_POSTGRES_URL.
 
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use relink_core::checker::{Checker, CheckerConfig};
+use relink_core::checker::{Checker, CheckerConfig, Progress, run_checker_observed};
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::provider::Providers;
 use relink_core::store::{Db, Store};
@@ -27,6 +27,7 @@ use relink_core::{
 };
 use relink_simulator::{CLIENT_ID, CLIENT_SECRET, SimConfig, Simulator};
 use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
 
 const TOKEN_SEED: u64 = 7;
 
@@ -36,7 +37,6 @@ struct Args {
     postgres_url: Option<String>,
     concurrency: usize,
     batch: u32,
-    passes: usize,
     seconds: u64,
 }
 
@@ -47,7 +47,6 @@ fn args() -> Args {
         postgres_url: std::env::var("RELINK_BENCH_POSTGRES_URL").ok(),
         concurrency: 128,
         batch: 1_024,
-        passes: 4,
         seconds: 300,
     };
     let mut it = std::env::args().skip(1);
@@ -59,7 +58,6 @@ fn args() -> Args {
             "--postgres-url" => args.postgres_url = Some(value()),
             "--concurrency" => args.concurrency = value().parse().expect("--concurrency: a number"),
             "--batch" => args.batch = value().parse().expect("--batch: a number"),
-            "--passes" => args.passes = value().parse().expect("--passes: a number"),
             "--seconds" => args.seconds = value().parse().expect("--seconds: a number"),
             "--bench" => {}
             other => panic!("unknown flag {other}"),
@@ -230,8 +228,8 @@ async fn main() {
         other => panic!("--engine: {other} is not sqlite or postgres"),
     };
     println!(
-        "relink checker benchmark: {} channels on {}, concurrency {}, batch {}, passes {}",
-        args.channels, args.engine, args.concurrency, args.batch, args.passes
+        "relink checker benchmark: {} channels on {}, concurrency {}, batch {}",
+        args.channels, args.engine, args.concurrency, args.batch
     );
     let sim = SimProcess::start(args.channels);
     let db = Db::connect(&url).await.expect("database");
@@ -266,39 +264,39 @@ async fn main() {
         owner: "bench".into(),
         batch: args.batch,
         concurrency: args.concurrency,
-        passes: args.passes,
         ..CheckerConfig::default()
     };
-    let passes = config.passes;
+    // The checker as `relink serve` runs it, stopped once every channel has been checked (or
+    // after --seconds).
     let checker = Arc::new(Checker::new(store.clone(), providers, config));
-    let checked = Arc::new(AtomicU64::new(0));
-    let claim_times = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let started = Instant::now();
-    let loops: Vec<_> = (0..passes)
-        .map(|_| {
-            let (checker, checked, claim_times) = (checker.clone(), checked.clone(), claim_times.clone());
-            let target = u64::from(args.channels);
-            tokio::spawn(async move {
-                while checked.load(Ordering::Relaxed) < target && Instant::now() < deadline {
-                    let outcome = checker.check_due(SystemClock.now()).await.expect("a pass");
-                    if outcome.claimed == 0 {
-                        break;
-                    }
-                    checked.fetch_add((outcome.claimed - outcome.deferred) as u64, Ordering::Relaxed);
-                    claim_times.lock().expect("times").push((outcome.claim_time, outcome.finish_time));
-                }
-            })
+    let shutdown = CancellationToken::new();
+    let target = u64::from(args.channels);
+    let mut checked = 0u64;
+    let (mut times, mut finishes) = (Vec::new(), Vec::new());
+    let observe = |progress| {
+        match progress {
+            Progress::Claimed { took, .. } => times.push(took),
+            Progress::Written(outcome) => {
+                checked += (outcome.claimed - outcome.deferred) as u64;
+                finishes.push(outcome.finish_time);
+            }
+        }
+        if checked >= target {
+            shutdown.cancel();
+        }
+    };
+    let deadline = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+            shutdown.cancel();
         })
-        .collect();
-    for task in loops {
-        task.await.expect("a checker loop");
-    }
+    };
+    let started = Instant::now();
+    run_checker_observed(checker, SystemClock, shutdown.clone(), observe).await;
+    deadline.abort();
     let elapsed = started.elapsed().as_secs_f64();
-    let checked = checked.load(Ordering::Relaxed);
     let rss = peak_rss_mib();
-    let (mut times, mut finishes): (Vec<Duration>, Vec<Duration>) =
-        claim_times.lock().expect("times").iter().copied().unzip();
     times.sort();
     finishes.sort();
     let rate = checked as f64 / elapsed;
@@ -313,7 +311,7 @@ async fn main() {
         percentile(&times, 0.99).as_secs_f64() * 1e3
     );
     println!(
-        "writing a batch's results: p50 {:.1} ms, p99 {:.1} ms",
+        "writing a group of results: p50 {:.1} ms, p99 {:.1} ms",
         percentile(&finishes, 0.5).as_secs_f64() * 1e3,
         percentile(&finishes, 0.99).as_secs_f64() * 1e3
     );

@@ -131,7 +131,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 50.0);
     let idle = StdDuration::from_millis(200);
-    let checker_config = CheckerConfig { idle, passes: 1, ..CheckerConfig::default() };
+    let checker_config = CheckerConfig { idle, ..CheckerConfig::default() };
     let checker = Arc::new(Checker::new(store.clone(), providers, checker_config));
     let links = LinkSettings { public_url: public_url.clone(), ttl: StdDuration::from_secs(30 * 86_400) };
     let web_settings = WebSettings::new(links.public_url.clone(), links.ttl);

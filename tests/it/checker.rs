@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use relink_core::checker::{Checker, CheckerConfig, Outcome, RefreshNow};
+use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::{NewMember, Store};
 use relink_core::token::TokenSet;
@@ -382,7 +382,61 @@ both_engines!(
     google_tokens_refresh_through_the_grant_and_die_with_it,
     an_admin_can_refresh_access_before_expiry,
     a_member_removed_from_relink_is_not_needed_for_checks,
+    the_running_checker_checks_every_due_channel_once,
+    a_stopped_checker_finishes_what_it_claimed_and_holds_no_lease,
 );
+
+/// Runs the checker's pipeline until `stop` says so (given the progress so far: channels claimed
+/// and checks written); returns those totals.
+async fn run_pipeline(rig: &Rig, stop: impl Fn(usize, usize) -> bool + Sync) -> (usize, usize) {
+    let checker = Arc::new(Checker::new(rig.db.store.clone(), providers(&rig.sim), config("runner")));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let (mut claimed, mut written) = (0, 0);
+    let observe = |progress| {
+        match progress {
+            Progress::Claimed { channels, .. } => claimed += channels,
+            Progress::Written(outcome) => written += outcome.claimed,
+        }
+        if stop(claimed, written) {
+            shutdown.cancel();
+        }
+    };
+    let run = run_checker_observed(checker, rig.db.clock.clone(), shutdown.clone(), observe);
+    tokio::time::timeout(Duration::from_secs(60), run).await.expect("the checker stops when told to");
+    (claimed, written)
+}
+
+async fn leases_held(rig: &Rig) -> i64 {
+    rig.db.raw().await.number("SELECT COUNT(*) FROM channels WHERE lease_owner IS NOT NULL").await
+}
+
+async fn the_running_checker_checks_every_due_channel_once(db: TestStore) {
+    let rig = Rig::new(db).await;
+    for n in 0..300 {
+        rig.connect(Provider::Facebook, &format!("fb-{n}"), AccountOptions::default()).await;
+    }
+    // Three batches of 128 and more checks at once than a batch: stopped once all are written.
+    let (claimed, written) = run_pipeline(&rig, |_, written| written >= 300).await;
+    assert_eq!((claimed, written), (300, 300), "each channel is claimed and written once");
+    let channels = rig.db.store.channels(Some(rig.team.id)).await.expect("channels");
+    assert!(channels.iter().all(|c| c.health == Health::Healthy && c.last_checked_at == Some(rig.db.now())));
+    assert!(rig.db.store.next_due_at().await.expect("next due").is_some_and(|at| at > rig.db.now()));
+    assert_eq!(leases_held(&rig).await, 0);
+}
+
+async fn a_stopped_checker_finishes_what_it_claimed_and_holds_no_lease(db: TestStore) {
+    let rig = Rig::new(db).await;
+    for n in 0..300 {
+        rig.connect(Provider::Facebook, &format!("fb-{n}"), AccountOptions::default()).await;
+    }
+    // Told to stop as soon as its first batch is claimed: that batch is still checked and written.
+    let (claimed, written) = run_pipeline(&rig, |claimed, _| claimed > 0).await;
+    assert_eq!((claimed, written), (128, 128));
+    assert_eq!(leases_held(&rig).await, 0, "nothing is left claimed");
+    let channels = rig.db.store.channels(Some(rig.team.id)).await.expect("channels");
+    assert_eq!(channels.iter().filter(|c| c.last_checked_at.is_some()).count(), 128);
+    assert_eq!(channels.iter().filter(|c| c.health == Health::Unknown).count(), 172, "the rest wait for the next run");
+}
 
 /// Two relink processes (two pools, two checkers) on one PostgreSQL database share channels
 /// with rotating refresh tokens: each token is refreshed exactly once per expiry window and no

@@ -44,9 +44,6 @@ pub struct CheckerConfig {
     pub lease: Duration,
     /// How long to wait before retrying a refresh whose answer was lost.
     pub uncertain_retry: Duration,
-    /// Passes run side by side by [`run_checker`], so one batch's database work overlaps
-    /// another's network calls.
-    pub passes: usize,
     /// The longest [`run_checker`] sleeps without looking for due work, so channels added or
     /// changed by another process are seen.
     pub idle: Duration,
@@ -61,7 +58,6 @@ impl Default for CheckerConfig {
             concurrency: 64,
             lease: Duration::from_secs(120),
             uncertain_retry: Duration::from_secs(120),
-            passes: 2,
             idle: Duration::from_secs(30),
             rules: Rules::default(),
         }
@@ -103,6 +99,17 @@ impl Outcome {
         }
         metrics::counter!("relink_renewals_total").increment(self.renewed as u64);
         metrics::counter!("relink_health_transitions_total").increment(self.transitions as u64);
+    }
+
+    /// Counts a finished check; returns what it writes.
+    fn add(&mut self, checked: Checked) -> CheckResult {
+        match &checked.verdict {
+            Some(verdict) => self.count(verdict),
+            None => self.deferred += 1,
+        }
+        self.renewed += usize::from(checked.renewed);
+        self.transitions += usize::from(checked.result.from != checked.result.to);
+        checked.result
     }
 
     fn count(&mut self, verdict: &Verdict) {
@@ -187,17 +194,8 @@ impl Checker {
             .buffer_unordered(self.config.concurrency.max(1))
             .collect()
             .await;
-        let mut results = Vec::with_capacity(checked.len());
-        for item in checked {
-            let checked = item?;
-            match &checked.verdict {
-                Some(verdict) => outcome.count(verdict),
-                None => outcome.deferred += 1,
-            }
-            outcome.renewed += usize::from(checked.renewed);
-            outcome.transitions += usize::from(checked.result.from != checked.result.to);
-            results.push(checked.result);
-        }
+        let results =
+            checked.into_iter().map(|item| item.map(|checked| outcome.add(checked))).collect::<Result<Vec<_>>>()?;
         let finishing = std::time::Instant::now();
         self.store.finish_checks(&self.config.owner, &results, now).await?;
         outcome.finish_time = finishing.elapsed();
@@ -509,45 +507,171 @@ enum Renewal_ {
     Uncertain(String),
 }
 
-/// Runs [`Checker::check_due`] until `shutdown` in `passes` loops side by side, each sleeping
-/// until the next channel is due. A database error is logged and retried with backoff; it never
-/// stops the loop.
+/// What the running checker reports as it goes ([`run_checker_observed`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    /// A claim query ran: how many channels it claimed and how long it took.
+    Claimed { channels: usize, took: Duration },
+    /// A group of finished checks was written.
+    Written(Outcome),
+}
+
+/// Runs the checker until `shutdown`: see [`run_checker_observed`].
 pub async fn run_checker(checker: Arc<Checker>, clock: impl Clock + Clone, shutdown: CancellationToken) {
-    let loops = (0..checker.config.passes.max(1)).map(|_| run_loop(&checker, clock.clone(), &shutdown));
-    futures_util::future::join_all(loops).await;
+    run_checker_observed(checker, clock, shutdown, |_| {}).await;
+}
+
+/// Runs the checker until `shutdown` as a pipeline of three stages that never wait for each
+/// other's batches:
+///
+/// - a claimer claims due channels a batch at a time into a queue of one batch, sleeping until
+///   the next channel is due when there is nothing to do;
+/// - `concurrency` checks run at all times, each starting as soon as one ends;
+/// - a writer writes finished checks as they come, all that arrived during its last write in one
+///   transaction (so it writes few large groups when the database is slow, many small ones when
+///   it is fast).
+///
+/// A batch-at-a-time loop (claim, check everything, write everything) left the network idle
+/// while it claimed and wrote, and ran its last checks with little concurrency. On shutdown the
+/// claimer stops, what is claimed is checked and written, then the function returns. A database
+/// error is logged and retried with backoff; it never stops the checker (claimed channels whose
+/// results could not be written come due again when their lease ends).
+pub async fn run_checker_observed(
+    checker: Arc<Checker>,
+    clock: impl Clock + Clone,
+    shutdown: CancellationToken,
+    observe: impl FnMut(Progress) + Send,
+) {
+    let batch = checker.config.batch.max(1) as usize;
+    let (claims_tx, claims_rx) = tokio::sync::mpsc::channel::<Claim>(batch);
+    let (results_tx, results_rx) = tokio::sync::mpsc::channel::<Checked>(batch * 2);
+    let observe = Mutex::new(observe);
+    let report = |progress: Progress| (observe.lock().expect("the observer"))(progress);
+
+    let claimer = claim_loop(&checker, clock.clone(), &shutdown, claims_tx, &report);
+    let checks = async {
+        let claims = futures_util::stream::unfold(claims_rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+        claims
+            .map(|claim| checker.check_claim(claim, clock.now()))
+            .buffer_unordered(checker.config.concurrency.max(1))
+            .for_each(|checked| {
+                let results_tx = results_tx.clone();
+                async move {
+                    match checked {
+                        Ok(checked) => {
+                            let _ = results_tx.send(checked).await;
+                        }
+                        // The lease runs out and the channel comes due again.
+                        Err(error) => tracing::warn!(%error, "checker: a check failed; its channel is retried later"),
+                    }
+                }
+            })
+            .await;
+        drop(results_tx);
+    };
+    let writer = write_loop(&checker, clock.clone(), results_rx, batch, &report);
+    tokio::join!(claimer, checks, writer);
     tracing::info!("checker stopped");
 }
 
-async fn run_loop(checker: &Checker, clock: impl Clock, shutdown: &CancellationToken) {
-    let idle = checker.config.idle;
+async fn claim_loop(
+    checker: &Checker,
+    clock: impl Clock,
+    shutdown: &CancellationToken,
+    claims: tokio::sync::mpsc::Sender<Claim>,
+    report: &(impl Fn(Progress) + Sync),
+) {
+    let config = &checker.config;
     let mut backoff = Duration::from_secs(1);
-    loop {
-        let pause = match checker.check_due(clock.now()).await {
-            Ok(outcome) if outcome.claimed >= checker.config.batch as usize => Duration::ZERO,
-            Ok(outcome) => {
+    while !shutdown.is_cancelled() {
+        // Claim only when the queue has room for a whole batch: a claim waiting in the queue
+        // holds its lease, and the queue stays short.
+        let room = tokio::select! {
+            () = shutdown.cancelled() => break,
+            room = claims.reserve_many(config.batch.max(1) as usize) => room,
+        };
+        let Ok(room) = room else { break };
+        let now = clock.now();
+        let lease_until = now + chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::MAX);
+        let started = std::time::Instant::now();
+        let pause = match checker.store.claim_due(now, config.batch, &config.owner, lease_until).await {
+            Ok(claimed) => {
                 backoff = Duration::from_secs(1);
-                if outcome.claimed > 0 {
-                    tracing::debug!(?outcome, "checker pass");
+                let full = claimed.len() >= config.batch as usize;
+                if !claimed.is_empty() {
+                    report(Progress::Claimed { channels: claimed.len(), took: started.elapsed() });
                 }
-                match checker.store.next_due_at().await {
-                    Ok(Some(next)) => (next - clock.now()).to_std().unwrap_or(Duration::ZERO).min(idle),
-                    Ok(None) => idle,
-                    Err(error) => {
-                        tracing::warn!(%error, "checker: cannot read the next due time");
-                        idle
-                    }
+                for (permit, claim) in room.zip(claimed) {
+                    permit.send(claim);
                 }
+                if full { Duration::ZERO } else { checker.until_next_due(&clock).await }
             }
             Err(error) => {
-                let level_is_db = matches!(error, StoreError::Unavailable(_));
-                tracing::warn!(%error, database_down = level_is_db, retry_in = ?backoff, "checker: pass failed; retrying");
-                backoff = (backoff * 2).min(idle.max(Duration::from_secs(1)));
-                backoff
+                drop(room);
+                let database_down = matches!(error, StoreError::Unavailable(_));
+                tracing::warn!(%error, database_down, retry_in = ?backoff, "checker: claiming failed; retrying");
+                let pause = backoff;
+                backoff = (backoff * 2).min(config.idle.max(Duration::from_secs(1)));
+                pause
             }
         };
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(pause) => {}
+        if !pause.is_zero() {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+async fn write_loop(
+    checker: &Checker,
+    clock: impl Clock,
+    mut results: tokio::sync::mpsc::Receiver<Checked>,
+    batch: usize,
+    report: &(impl Fn(Progress) + Sync),
+) {
+    let mut group = Vec::with_capacity(batch);
+    let mut backoff = Duration::from_millis(100);
+    while results.recv_many(&mut group, batch).await > 0 {
+        let mut outcome = Outcome::default();
+        let rows: Vec<CheckResult> = group.drain(..).map(|checked| outcome.add(checked)).collect();
+        outcome.claimed = rows.len();
+        let started = std::time::Instant::now();
+        loop {
+            match checker.store.finish_checks(&checker.config.owner, &rows, clock.now()).await {
+                Ok(_) => break,
+                // Kept and written again while the leases last; past them the channels are
+                // claimed again and the results would be stale.
+                Err(error) if started.elapsed() < checker.config.lease / 2 => {
+                    tracing::warn!(%error, retry_in = ?backoff, "checker: writing results failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, results = rows.len(), "checker: results dropped; their channels come due again");
+                    break;
+                }
+            }
+        }
+        backoff = Duration::from_millis(100);
+        outcome.finish_time = started.elapsed();
+        outcome.record_metrics();
+        report(Progress::Written(outcome));
+    }
+}
+
+impl Checker {
+    /// How long the claimer may sleep: until the next channel is due, at most `idle`.
+    async fn until_next_due(&self, clock: &impl Clock) -> Duration {
+        let idle = self.config.idle;
+        match self.store.next_due_at().await {
+            Ok(Some(next)) => (next - clock.now()).to_std().unwrap_or(Duration::ZERO).min(idle),
+            Ok(None) => idle,
+            Err(error) => {
+                tracing::warn!(%error, "checker: cannot read the next due time");
+                idle
+            }
         }
     }
 }
