@@ -384,12 +384,13 @@ both_engines!(
     a_member_removed_from_relink_is_not_needed_for_checks,
     the_running_checker_checks_every_due_channel_once,
     a_stopped_checker_finishes_what_it_claimed_and_holds_no_lease,
+    a_claim_that_waited_past_half_its_lease_is_left_for_a_fresh_claim,
 );
 
 /// Runs the checker's pipeline until `stop` says so (given the progress so far: channels claimed
 /// and checks written); returns those totals.
-async fn run_pipeline(rig: &Rig, stop: impl Fn(usize, usize) -> bool + Sync) -> (usize, usize) {
-    let checker = Arc::new(Checker::new(rig.db.store.clone(), providers(&rig.sim), config("runner")));
+async fn run_pipeline(rig: &Rig, config: CheckerConfig, stop: impl Fn(usize, usize) -> bool + Sync) -> (usize, usize) {
+    let checker = Arc::new(Checker::new(rig.db.store.clone(), providers(&rig.sim), config));
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (mut claimed, mut written) = (0, 0);
     let observe = |progress| {
@@ -416,7 +417,7 @@ async fn the_running_checker_checks_every_due_channel_once(db: TestStore) {
         rig.connect(Provider::Facebook, &format!("fb-{n}"), AccountOptions::default()).await;
     }
     // Three batches of 128 and more checks at once than a batch: stopped once all are written.
-    let (claimed, written) = run_pipeline(&rig, |_, written| written >= 300).await;
+    let (claimed, written) = run_pipeline(&rig, config("runner"), |_, written| written >= 300).await;
     assert_eq!((claimed, written), (300, 300), "each channel is claimed and written once");
     let channels = rig.db.store.channels(Some(rig.team.id)).await.expect("channels");
     assert!(channels.iter().all(|c| c.health == Health::Healthy && c.last_checked_at == Some(rig.db.now())));
@@ -430,12 +431,38 @@ async fn a_stopped_checker_finishes_what_it_claimed_and_holds_no_lease(db: TestS
         rig.connect(Provider::Facebook, &format!("fb-{n}"), AccountOptions::default()).await;
     }
     // Told to stop as soon as its first batch is claimed: that batch is still checked and written.
-    let (claimed, written) = run_pipeline(&rig, |claimed, _| claimed > 0).await;
+    let (claimed, written) = run_pipeline(&rig, config("runner"), |claimed, _| claimed > 0).await;
     assert_eq!((claimed, written), (128, 128));
     assert_eq!(leases_held(&rig).await, 0, "nothing is left claimed");
     let channels = rig.db.store.channels(Some(rig.team.id)).await.expect("channels");
     assert_eq!(channels.iter().filter(|c| c.last_checked_at.is_some()).count(), 128);
     assert_eq!(channels.iter().filter(|c| c.health == Health::Unknown).count(), 172, "the rest wait for the next run");
+}
+
+async fn a_claim_that_waited_past_half_its_lease_is_left_for_a_fresh_claim(db: TestStore) {
+    let rig = Rig::new(db).await;
+    for n in 0..200 {
+        rig.connect(Provider::X, &format!("x-{n}"), AccountOptions::default()).await;
+    }
+    // One check at a time, and the clock jumps 61 s (past half the 120 s lease) after the first
+    // write, as when a network's rate budget holds the queue back.
+    let slow = CheckerConfig { concurrency: 1, ..config("runner") };
+    let (claimed, written) = run_pipeline(&rig, slow, |_, written| {
+        if written > 0 {
+            rig.advance(chrono::Duration::seconds(61));
+        }
+        written > 0
+    })
+    .await;
+    assert!(written >= 1 && written < claimed, "written {written} of {claimed}");
+    let channels = rig.db.store.channels(Some(rig.team.id)).await.expect("channels");
+    assert_eq!(channels.iter().filter(|c| c.last_checked_at.is_some()).count(), written, "the rest were not checked");
+    assert_eq!(leases_held(&rig).await as usize, claimed - written, "their leases run out by themselves");
+    // Once the leases end, the channels are due and claimed afresh.
+    rig.advance(chrono::Duration::seconds(60));
+    let outcome = rig.check().await;
+    assert_eq!(outcome.claimed, 200 - written);
+    assert_eq!(leases_held(&rig).await, 0);
 }
 
 /// Two relink processes (two pools, two checkers) on one PostgreSQL database share channels

@@ -67,6 +67,7 @@ impl Default for CheckerConfig {
 /// What one pass did, by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outcome {
+    /// Channels claimed by a pass; in [`Progress::Written`], the checks written.
     pub claimed: usize,
     pub valid: usize,
     pub needs_reauth: usize,
@@ -524,8 +525,9 @@ pub async fn run_checker(checker: Arc<Checker>, clock: impl Clock + Clone, shutd
 /// Runs the checker until `shutdown` as a pipeline of three stages that never wait for each
 /// other's batches:
 ///
-/// - a claimer claims due channels a batch at a time into a queue of one batch, sleeping until
-///   the next channel is due when there is nothing to do;
+/// - a claimer claims due channels a batch at a time into a queue of two batches, sleeping until
+///   the next channel is due when there is nothing to do; a claimed channel waits in the queue
+///   for at most two batches' worth of checks, well inside its lease;
 /// - `concurrency` checks run at all times, each starting as soon as one ends;
 /// - a writer writes finished checks as they come, all that arrived during its last write in one
 ///   transaction (so it writes few large groups when the database is slow, many small ones when
@@ -543,7 +545,9 @@ pub async fn run_checker_observed(
     observe: impl FnMut(Progress) + Send,
 ) {
     let batch = checker.config.batch.max(1) as usize;
-    let (claims_tx, claims_rx) = tokio::sync::mpsc::channel::<Claim>(batch);
+    // Room for two batches, claimed one at a time: checks go on from the one already queued
+    // while the next is claimed.
+    let (claims_tx, claims_rx) = tokio::sync::mpsc::channel::<Claim>(batch * 2);
     let (results_tx, results_rx) = tokio::sync::mpsc::channel::<Checked>(batch * 2);
     let observe = Mutex::new(observe);
     let report = |progress: Progress| (observe.lock().expect("the observer"))(progress);
@@ -552,6 +556,7 @@ pub async fn run_checker_observed(
     let checks = async {
         let claims = futures_util::stream::unfold(claims_rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
         claims
+            .filter(|claim| std::future::ready(checker.lease_lasts(claim, clock.now())))
             .map(|claim| checker.check_claim(claim, clock.now()))
             .buffer_unordered(checker.config.concurrency.max(1))
             .for_each(|checked| {
@@ -585,7 +590,7 @@ async fn claim_loop(
     let mut backoff = Duration::from_secs(1);
     while !shutdown.is_cancelled() {
         // Claim only when the queue has room for a whole batch: a claim waiting in the queue
-        // holds its lease, and the queue stays short.
+        // holds its lease, so the queue stays short.
         let room = tokio::select! {
             () = shutdown.cancelled() => break,
             room = claims.reserve_many(config.batch.max(1) as usize) => room,
@@ -662,6 +667,19 @@ async fn write_loop(
 }
 
 impl Checker {
+    /// Whether a queued claim's lease leaves time for its check (half the lease). One that waited
+    /// too long (a network slowed down by its rate budget or a `Retry-After`) is left alone: it
+    /// is due again and will be claimed afresh, instead of being checked by two claims at once,
+    /// which for a rotating refresh token would spend it twice and kill the grant.
+    fn lease_lasts(&self, claim: &Claim, now: DateTime<Utc>) -> bool {
+        let half = chrono::Duration::from_std(self.config.lease / 2).unwrap_or(chrono::Duration::MAX);
+        let lasts = claim.lease_until - now >= half;
+        if !lasts {
+            tracing::debug!(channel = %claim.channel.id, "checker: a claim waited past half its lease; left for a fresh claim");
+        }
+        lasts
+    }
+
     /// How long the claimer may sleep: until the next channel is due, at most `idle`.
     async fn until_next_due(&self, clock: &impl Clock) -> Duration {
         let idle = self.config.idle;

@@ -31,6 +31,8 @@ pub struct Claim {
     pub operator_problem: Option<String>,
     /// The earliest pending post due from now on.
     pub first_post_due: Option<DateTime<Utc>>,
+    /// When the lease ends: past it another claim may check the channel too.
+    pub lease_until: DateTime<Utc>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -147,7 +149,7 @@ pub struct CheckResult {
 }
 
 impl Store {
-    fn claim_from_row(&self, row: ClaimRow) -> Result<Claim> {
+    fn claim_from_row(&self, row: ClaimRow, lease_until: DateTime<Utc>) -> Result<Claim> {
         let channel = row.channel.into_channel()?;
         let id = channel.id;
         let tokens = u32::try_from(row.token_key_id)
@@ -170,6 +172,7 @@ impl Store {
             refresh_uncertain_at: row.refresh_uncertain_at.map(from_millis),
             operator_problem: row.operator_problem,
             first_post_due: None,
+            lease_until,
         })
     }
 
@@ -198,7 +201,8 @@ impl Store {
                 .fetch_all(pool)
                 .await
         })?;
-        let mut claims = rows.into_iter().map(|row| self.claim_from_row(row)).collect::<Result<Vec<_>>>()?;
+        let mut claims =
+            rows.into_iter().map(|row| self.claim_from_row(row, lease_until)).collect::<Result<Vec<_>>>()?;
         self.fill_first_posts(&mut claims, now).await?;
         Ok(claims)
     }
@@ -230,7 +234,7 @@ impl Store {
                 Ok(None)
             }
             Some(row) => {
-                let mut claims = vec![self.claim_from_row(row)?];
+                let mut claims = vec![self.claim_from_row(row, lease_until)?];
                 self.fill_first_posts(&mut claims, now).await?;
                 Ok(claims.pop())
             }
