@@ -12,6 +12,7 @@
 //! - [`cli`]: the operator commands through the real binary, on both engines; secrets never in
 //!   the database files or the logs; configuration checks.
 //! - [`serve`]: `relink serve` started in an empty directory.
+//! - [`setup`]: `scripts/test`, the README's test command, installing what a machine lacks.
 //! - [`alerts`]: transitions become incidents, alerts and deliveries: a channel's sixty-day life in
 //!   three languages, crashes, retries, snooze, acknowledgement, escalation, shared causes.
 //! - [`commands`]: the chat command layer on both engines: every command for an admin and for
@@ -39,6 +40,7 @@ mod commands;
 mod demo;
 mod discord;
 mod serve;
+mod setup;
 mod store;
 mod telegram;
 mod web;
