@@ -50,7 +50,7 @@ fn outcome(error: SendError) -> NotifyError {
     match error {
         SendError::Store(error) => NotifyError::Transient { retry_after: None, detail: error.to_string() },
         SendError::Api(RequestError::RetryAfter(wait)) => NotifyError::Transient {
-            retry_after: Some(wait.duration()),
+            retry_after: Some(relink_core::time::network_wait(wait.duration())),
             detail: "Telegram asked to slow down (429)".into(),
         },
         SendError::Api(error) if chat_is_gone(&error) => NotifyError::Permanent(format!("Telegram: {error}")),

@@ -183,7 +183,7 @@ impl Checker {
 
     /// One pass: claims the channels due at `now` and checks them.
     pub async fn check_due(&self, now: DateTime<Utc>) -> Result<Outcome> {
-        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let lease_until = crate::time::after(now, self.config.lease);
         let started = std::time::Instant::now();
         let claims = self.store.claim_due(now, self.config.batch, &self.config.owner, lease_until).await?;
         let mut outcome = Outcome { claimed: claims.len(), claim_time: started.elapsed(), ..Outcome::default() };
@@ -211,7 +211,7 @@ impl Checker {
         if !policy.renews_itself() {
             return Ok(RefreshNow::NotRenewable);
         }
-        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let lease_until = crate::time::after(now, self.config.lease);
         let Some(claim) = self.store.acquire_lease(id, &self.config.owner, now, lease_until).await? else {
             return Ok(RefreshNow::Busy);
         };
@@ -314,8 +314,7 @@ impl Checker {
                     let verdict = Verdict::transient(format!("the refresh answer was lost ({detail}); retrying later"));
                     let mut checked = self.conclude(&claim, None, verdict, false, now);
                     checked.result.refresh_uncertain_at = refresh_uncertain_at;
-                    checked.result.next_check_at =
-                        now + chrono::Duration::from_std(self.config.uncertain_retry).unwrap_or(chrono::Duration::MAX);
+                    checked.result.next_check_at = crate::time::after(now, self.config.uncertain_retry);
                     return Ok(checked);
                 }
             }
@@ -450,7 +449,7 @@ impl Checker {
     ) -> Checked {
         let decision = decide(self.observed(claim, tokens), verdict.clone(), now, &self.config.rules, &mut rand::rng());
         if let Some(wait) = decision.pause_provider {
-            let until = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            let until = crate::time::after(now, wait);
             let mut paused = self.paused.lock().expect("pause map");
             let entry = paused.entry(claim.channel.provider).or_insert(until);
             *entry = (*entry).max(until);
@@ -597,7 +596,7 @@ async fn claim_loop(
         };
         let Ok(room) = room else { break };
         let now = clock.now();
-        let lease_until = now + chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::MAX);
+        let lease_until = crate::time::after(now, config.lease);
         let started = std::time::Instant::now();
         let pause = match checker.store.claim_due(now, config.batch, &config.owner, lease_until).await {
             Ok(claimed) => {
