@@ -14,6 +14,7 @@ use relink_core::checker::{Checker, CheckerConfig};
 use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
 use relink_core::reconnect::mint_link;
+use relink_core::supervise::{self, Backoff, Health as TaskHealth, Task};
 use relink_core::token::TokenSet;
 use relink_core::{ApiKeyName, Channel, Health, Provider, Reason, Team};
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Running, Simulator};
@@ -36,6 +37,8 @@ pub struct WebRig {
     pub settings: WebSettings,
     pub http: reqwest::Client,
     pub team: Team,
+    /// The supervised background tasks `/readyz` reports.
+    pub tasks: Arc<TaskHealth>,
     shutdown: CancellationToken,
 }
 
@@ -58,12 +61,14 @@ impl WebRig {
         let settings = WebSettings::new(base.clone(), Duration::from_secs(24 * 3_600));
         let config = CheckerConfig { owner: "web-test".into(), ..CheckerConfig::default() };
         let checker = Arc::new(Checker::new(db.store.clone(), providers, config));
-        let state = AppState::new(db.store.clone(), checker, settings.clone(), Arc::new(db.clock.clone()));
+        let tasks = TaskHealth::new();
+        let state = AppState::new(db.store.clone(), checker, settings.clone(), Arc::new(db.clock.clone()))
+            .with_tasks(tasks.clone());
         let shutdown = CancellationToken::new();
         tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
         let team = db.team("Acme").await;
-        Self { db, sim, base, settings, http, team, shutdown }
+        Self { db, sim, base, settings, http, team, tasks, shutdown }
     }
 
     pub fn sim(&self) -> &Simulator {
@@ -141,7 +146,35 @@ both_engines!(
     every_refusal_leaves_the_channel_untouched,
     a_different_account_is_refused_and_noted_for_the_incident,
     the_api_wants_its_teams_key_and_names_bad_fields,
+    a_background_task_that_panics_is_counted_and_readyz_says_503_while_it_is_down,
 );
+
+async fn a_background_task_that_panics_is_counted_and_readyz_says_503_while_it_is_down(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let ready = rig.http.get(rig.url("readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let stop = CancellationToken::new();
+    // Panics on every run; restarted only after an hour, so it stays down while we look.
+    let task = Task::service("doomed_test_task", || async { panic!("a deliberate failure") });
+    let backoff = Backoff { first: Duration::from_secs(3_600), max: Duration::from_secs(3_600) };
+    let supervisor = supervise::spawn(task, rig.tasks.clone(), stop.clone(), backoff);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while rig.tasks.restarts("doomed_test_task") == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the panic is noticed at once");
+    let answer = rig.http.get(rig.url("readyz")).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["tasks_down"], json!(["doomed_test_task"]), "{body}");
+    assert_eq!(body["database"], "ok", "{body}");
+    let metrics = rig.http.get(rig.url("metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"relink_task_restarts_total{task="doomed_test_task"}"#), "{metrics}");
+    stop.cancel();
+    supervisor.await.unwrap();
+}
 
 async fn a_reconnect_link_completes_the_flow_and_the_channel_is_healthy(db: TestStore) {
     let rig = WebRig::new(db).await;

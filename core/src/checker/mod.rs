@@ -16,11 +16,12 @@ pub mod schedule;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
@@ -556,17 +557,30 @@ pub async fn run_checker_observed(
         let claims = futures_util::stream::unfold(claims_rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
         claims
             .filter(|claim| std::future::ready(checker.lease_lasts(claim, clock.now())))
-            .map(|claim| checker.check_claim(claim, clock.now()))
+            .map(|claim| {
+                // A check that panics (a bug an odd answer reaches) costs its own channel, not
+                // the checks in flight beside it nor the checker.
+                let channel = claim.channel.id;
+                AssertUnwindSafe(checker.check_claim(claim, clock.now())).catch_unwind().map(move |outcome| {
+                    outcome.map_err(|_| {
+                        tracing::error!(%channel, "checker: a check panicked; its channel is retried after its lease");
+                        metrics::counter!("relink_check_panics_total").increment(1);
+                    })
+                })
+            })
             .buffer_unordered(checker.config.concurrency.max(1))
             .for_each(|checked| {
                 let results_tx = results_tx.clone();
                 async move {
                     match checked {
-                        Ok(checked) => {
+                        Ok(Ok(checked)) => {
                             let _ = results_tx.send(checked).await;
                         }
                         // The lease runs out and the channel comes due again.
-                        Err(error) => tracing::warn!(%error, "checker: a check failed; its channel is retried later"),
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, "checker: a check failed; its channel is retried later");
+                        }
+                        Err(()) => {}
                     }
                 }
             })
