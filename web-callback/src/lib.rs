@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/posts/{id}", delete(api::cancel_post))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(reconnect::not_found)
+        .layer(axum::middleware::from_fn(error::json_client_errors))
         .with_state(state)
 }
 
