@@ -764,7 +764,7 @@ fn resolve_providers(raw: RawProviders, problem: &mut impl FnMut(&str, String)) 
             if (MIN_RATE..=MAX_RATE).contains(&rate) {
                 config.rate_per_second = rate;
             } else {
-                problem(&key("rate_per_second"), format!("{rate} is not a number from {MIN_RATE} to {MAX_RATE}"));
+                problem(&key("rate_per_second"), format!("must be a number from {MIN_RATE} to {MAX_RATE}"));
             }
         }
     }
@@ -796,8 +796,13 @@ fn resolve_alerts(raw: RawAlerts, problem: &mut impl FnMut(&str, String)) -> Ale
     ];
     for (key, text, slot, zero_allowed, max) in durations {
         let Some(text) = text else { continue };
+        let too_long = humantime::parse_duration(text.trim())
+            .is_ok_and(|d| chrono::Duration::from_std(d).map_or(true, |d| d > max));
+        if too_long {
+            problem(key, format!("`{}` is longer than {}", text.trim(), span(max)));
+            continue;
+        }
         match parse_duration("duration", &text) {
-            Ok(value) if value > max => problem(key, format!("must be at most {}", span(max))),
             Ok(value) if zero_allowed || value > chrono::Duration::zero() => *slot = value,
             Ok(_) => problem(key, "must be longer than zero".into()),
             Err(error) => problem(key, error.message),
@@ -978,6 +983,38 @@ mod tests {
             for key in ["alerts.warning_days", "alerts.reminder_every", "alerts.operator", "alerts.max_attempts"] {
                 assert!(text.contains(key), "missing {key} in {text}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn settings_beyond_their_documented_range_are_refused_naming_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "relink.toml",
+                "[alerts]\nescalate_after = \"100000000d\"\nfirst_reminder = \"400d\"\nreminder_every = \"366d\"\n\
+                 grouping_window = \"2h\"\ndegraded_after = \"31d\"\n\
+                 [providers.x]\nrate_per_second = 1e300\n[providers.linkedin]\nrate_per_second = 1e-9\n\
+                 [telegram]\ntoken = \"123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ\"\n\
+                 [telegram.caps]\noverall_per_second = 1e300\nper_chat_per_second = 0.0000001\n",
+            )?;
+            let text = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            for key in [
+                "alerts.escalate_after",
+                "alerts.first_reminder",
+                "alerts.reminder_every",
+                "alerts.grouping_window",
+                "alerts.degraded_after",
+                "providers.x.rate_per_second",
+                "providers.linkedin.rate_per_second",
+                "telegram.caps.overall_per_second",
+                "telegram.caps.per_chat_per_second",
+            ] {
+                assert!(text.contains(key), "missing {key} in {text}");
+            }
+            jail.create_file("relink.toml", "[alerts]\nescalate_after = \"365d\"\ngrouping_window = \"1h\"\n")?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.alerts.engine.defaults.escalate_after, chrono::Duration::days(365));
             Ok(())
         });
     }
