@@ -102,3 +102,21 @@ impl Notifier for TelegramNotifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use teloxide::types::Seconds;
+
+    use super::*;
+
+    #[test]
+    fn a_telegram_retry_after_of_136_years_is_read_as_a_day() {
+        let asked = SendError::Api(RequestError::RetryAfter(Seconds::from_seconds(u32::MAX)));
+        match outcome(asked) {
+            NotifyError::Transient { retry_after, .. } => {
+                assert_eq!(retry_after, Some(relink_core::time::MAX_NETWORK_WAIT));
+            }
+            other => panic!("a 429 is transient, not {other:?}"),
+        }
+    }
+}
