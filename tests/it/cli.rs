@@ -443,7 +443,7 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
         let settings = ok(&path, None, &["alerts", "settings", "--team", "Acme", "--warning-days", "7,1"], "");
         assert!(settings.contains("7,1") && settings.contains("(this team)") && settings.contains("(configuration)"));
         let bad = fails(&path, None, &["alerts", "settings", "--team", "Acme", "--warning-days", "30"], "");
-        assert!(bad.contains("warning days"), "{bad}");
+        assert!(bad.contains("--warning-days"), "{bad}");
     })
     .await
     .expect("the commands");
