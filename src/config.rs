@@ -25,6 +25,14 @@ use serde::Deserialize;
 /// The bounds of `web.link_ttl`: long enough to read a message, short enough to stay a secret.
 const MIN_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 const MAX_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+/// Rates (`providers.*.rate_per_second`, `telegram.caps.*`): from one request in about 17
+/// minutes to ten thousand a second.
+const MIN_RATE: f64 = 0.001;
+const MAX_RATE: f64 = 10_000.0;
+/// `alerts.grouping_window`: at most an hour (a pass waits up to five windows for quiet).
+const MAX_GROUPING_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+/// `alerts.degraded_after`: at most 30 days.
+const MAX_DEGRADED_AFTER: chrono::Duration = chrono::Duration::days(30);
 
 /// The file read when `--config` / `RELINK_CONFIG` names none, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "relink.toml";
@@ -510,9 +518,9 @@ impl Sources {
                 }
                 let defaults = relink_bot::telegram::Caps::default();
                 let mut cap = |field: &'static str, value: Option<f64>, default: f64| match value {
-                    Some(v) if v.is_finite() && v > 0.0 => v,
+                    Some(v) if (MIN_RATE..=MAX_RATE).contains(&v) => v,
                     Some(_) => {
-                        problem(field, "must be a positive number".into());
+                        problem(field, format!("must be a number from {MIN_RATE} to {MAX_RATE}"));
                         default
                     }
                     None => default,
@@ -753,10 +761,10 @@ fn resolve_providers(raw: RawProviders, problem: &mut impl FnMut(&str, String)) 
             }
         }
         if let Some(rate) = table.rate_per_second {
-            if rate.is_finite() && rate > 0.0 {
+            if (MIN_RATE..=MAX_RATE).contains(&rate) {
                 config.rate_per_second = rate;
             } else {
-                problem(&key("rate_per_second"), format!("{rate} is not a positive number"));
+                problem(&key("rate_per_second"), format!("must be a number from {MIN_RATE} to {MAX_RATE}"));
             }
         }
     }
@@ -778,15 +786,22 @@ fn resolve_alerts(raw: RawAlerts, problem: &mut impl FnMut(&str, String)) -> Ale
             Err(error) => problem("alerts.warning_days", error.message),
         }
     }
+    let team_span = relink_core::alerts::MAX_TEAM_SPAN;
     let durations = [
-        ("alerts.first_reminder", raw.first_reminder, &mut defaults.first_reminder, false),
-        ("alerts.reminder_every", raw.reminder_every, &mut defaults.reminder_every, false),
-        ("alerts.escalate_after", raw.escalate_after, &mut defaults.escalate_after, true),
-        ("alerts.grouping_window", raw.grouping_window, &mut engine.grouping_window, true),
-        ("alerts.degraded_after", raw.degraded_after, &mut engine.degraded_after, false),
+        ("alerts.first_reminder", raw.first_reminder, &mut defaults.first_reminder, false, team_span),
+        ("alerts.reminder_every", raw.reminder_every, &mut defaults.reminder_every, false, team_span),
+        ("alerts.escalate_after", raw.escalate_after, &mut defaults.escalate_after, true, team_span),
+        ("alerts.grouping_window", raw.grouping_window, &mut engine.grouping_window, true, MAX_GROUPING_WINDOW),
+        ("alerts.degraded_after", raw.degraded_after, &mut engine.degraded_after, false, MAX_DEGRADED_AFTER),
     ];
-    for (key, text, slot, zero_allowed) in durations {
+    for (key, text, slot, zero_allowed, max) in durations {
         let Some(text) = text else { continue };
+        let too_long = humantime::parse_duration(text.trim())
+            .is_ok_and(|d| chrono::Duration::from_std(d).map_or(true, |d| d > max));
+        if too_long {
+            problem(key, format!("`{}` is longer than {}", text.trim(), span(max)));
+            continue;
+        }
         match parse_duration("duration", &text) {
             Ok(value) if zero_allowed || value > chrono::Duration::zero() => *slot = value,
             Ok(_) => problem(key, "must be longer than zero".into()),
@@ -968,6 +983,38 @@ mod tests {
             for key in ["alerts.warning_days", "alerts.reminder_every", "alerts.operator", "alerts.max_attempts"] {
                 assert!(text.contains(key), "missing {key} in {text}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn settings_beyond_their_documented_range_are_refused_naming_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "relink.toml",
+                "[alerts]\nescalate_after = \"100000000d\"\nfirst_reminder = \"400d\"\nreminder_every = \"366d\"\n\
+                 grouping_window = \"2h\"\ndegraded_after = \"31d\"\n\
+                 [providers.x]\nrate_per_second = 1e300\n[providers.linkedin]\nrate_per_second = 1e-9\n\
+                 [telegram]\ntoken = \"123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ\"\n\
+                 [telegram.caps]\noverall_per_second = 1e300\nper_chat_per_second = 0.0000001\n",
+            )?;
+            let text = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            for key in [
+                "alerts.escalate_after",
+                "alerts.first_reminder",
+                "alerts.reminder_every",
+                "alerts.grouping_window",
+                "alerts.degraded_after",
+                "providers.x.rate_per_second",
+                "providers.linkedin.rate_per_second",
+                "telegram.caps.overall_per_second",
+                "telegram.caps.per_chat_per_second",
+            ] {
+                assert!(text.contains(key), "missing {key} in {text}");
+            }
+            jail.create_file("relink.toml", "[alerts]\nescalate_after = \"365d\"\ngrouping_window = \"1h\"\n")?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.alerts.engine.defaults.escalate_after, chrono::Duration::days(365));
             Ok(())
         });
     }

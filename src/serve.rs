@@ -1,6 +1,12 @@
 //! `relink serve`: opens the store, binds the web server (reconnect pages, OAuth callback, API,
 //! metrics), starts the checker, the alerts engine and delivery workers, the purge of expired
 //! links and the chat front-ends, and waits for Ctrl-C or SIGTERM to stop them all cleanly.
+//!
+//! Every background task runs under `relink_core::supervise`: one that panics or ends early is
+//! logged, counted, shown on `/readyz` and restarted with backoff. The web server is not: its
+//! listener cannot be taken back from a task that died, so its end before shutdown stops
+//! `relink serve` with an error at once (a service manager restarts the whole process, and
+//! `/readyz` cannot answer anyway while nothing listens).
 
 use anyhow::Context as _;
 use std::sync::Arc;
@@ -10,6 +16,7 @@ use relink_core::alerts::{Deliverer, DeliveryConfig, Engine, Notifiers, run_aler
 use relink_core::checker::{Checker, CheckerConfig, run_checker};
 use relink_core::reconnect::StoreLinks;
 use relink_core::store::Store;
+use relink_core::supervise::{self, Backoff, Health, Task};
 use relink_web::WebSettings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +39,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
     let settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
-    let state = relink_web::AppState::new(store.clone(), checker.clone(), settings, Arc::new(SystemClock));
+    let health = Health::new();
+    let state = relink_web::AppState::new(store.clone(), checker.clone(), settings, Arc::new(SystemClock))
+        .with_tasks(health.clone());
     let services = relink_bot::Services {
         store: store.clone(),
         links: config.web.link_settings(),
@@ -45,14 +54,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         router = router.merge(routes);
     }
     let web = tokio::spawn(relink_web::serve(listener, router, shutdown.clone()));
-    let purge = tokio::spawn(purge_expired(store.clone(), shutdown.clone()));
-    let checker = if config.checker.enabled {
-        Some(tokio::spawn(run_checker(checker, SystemClock, shutdown.clone())))
+    let mut tasks = Vec::new();
+    let (purge_store, purge_stop) = (store.clone(), shutdown.clone());
+    tasks.push(Task::service("purge", move || purge_expired(purge_store.clone(), purge_stop.clone())));
+    if config.checker.enabled {
+        let stop = shutdown.clone();
+        tasks.push(Task::service("checker", move || run_checker(checker.clone(), SystemClock, stop.clone())));
     } else {
         tracing::warn!("the checker is disabled (checker.enabled = false): tokens are not being checked");
-        None
-    };
-    let alerts = if config.alerts.enabled {
+    }
+    if config.alerts.enabled {
         let engine = Arc::new(Engine::new(store.clone(), config.alerts.engine.clone()));
         // A destination whose platform has no notifier gets the alert in the log.
         let mut notifiers = Notifiers::new();
@@ -64,26 +75,36 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         let links = StoreLinks { store: store.clone(), settings: config.web.link_settings() };
         let deliverer = Arc::new(Deliverer::new(store.clone(), notifiers, Arc::new(links), delivery_config(&config)));
-        Some(tokio::spawn(run_alerts(engine, deliverer, SystemClock, shutdown.clone())))
+        let stop = shutdown.clone();
+        tasks.push(Task::service("alerts", move || {
+            run_alerts(engine.clone(), deliverer.clone(), SystemClock, stop.clone())
+        }));
     } else {
         tracing::warn!("alerts are disabled (alerts.enabled = false): nobody is told about disconnected channels");
-        None
-    };
+    }
+    tasks.extend(bots.tasks);
+    let supervisors: Vec<_> = tasks
+        .into_iter()
+        .map(|task| supervise::spawn(task, health.clone(), shutdown.clone(), Backoff::default()))
+        .collect();
 
-    let web_result = web.await.context("the web server task panicked")?;
+    // The web server ends at shutdown, or on its own when it fails: then everything stops.
+    let web_result = web.await;
+    let unexpected = !shutdown.is_cancelled();
+    if unexpected {
+        tracing::error!("the web server stopped unexpectedly; stopping relink");
+    }
     shutdown.cancel();
-    if let Some(checker) = checker {
-        checker.await.context("the checker task panicked")?;
+    for supervisor in supervisors {
+        if let Err(error) = supervisor.await {
+            tracing::error!(%error, "a task supervisor failed");
+        }
     }
-    if let Some(alerts) = alerts {
-        alerts.await.context("the alerts task panicked")?;
-    }
-    for bot in bots.tasks {
-        bot.await.context("a chat front-end panicked")?;
-    }
-    purge.await.context("the purge task panicked")?;
     store.db().close().await;
-    web_result.context("the web server failed")?;
+    web_result.context("the web server task panicked")?.context("the web server failed")?;
+    if unexpected {
+        anyhow::bail!("the web server stopped unexpectedly");
+    }
     tracing::info!("relink stopped");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! relink-bot: the chat front-ends, Discord and Telegram.
 //!
 //! [`start`] starts the front-ends that are configured and says, for each one that is not, how
-//! to enable it; it returns their tasks, their alert notifiers and their web routes (the Discord
+//! to enable it; it returns their (restartable) tasks, their alert notifiers and their web routes (the Discord
 //! interactions endpoint, the Telegram webhook). Every front-end talks to `relink-core` only
 //! through the command [`Services`].
 //!
@@ -19,7 +19,7 @@ pub use commands::Services;
 use std::sync::Arc;
 
 use relink_core::alerts::Notifier;
-use tokio::task::JoinHandle;
+use relink_core::supervise::Task;
 use tokio_util::sync::CancellationToken;
 
 /// Which front-ends to run.
@@ -32,8 +32,9 @@ pub struct Settings {
 /// What the started front-ends give the rest of relink.
 #[derive(Debug, Default)]
 pub struct Started {
-    /// Their tasks, which end when the shutdown token fires.
-    pub tasks: Vec<JoinHandle<()>>,
+    /// Their tasks, to run under `relink_core::supervise` (restarted when they fail); they end
+    /// when the shutdown token fires.
+    pub tasks: Vec<Task>,
     /// Their alert notifiers, for the delivery workers.
     pub notifiers: Vec<Arc<dyn Notifier>>,
     /// Routes to serve on the web server (the Discord interactions endpoint, the Telegram
@@ -82,7 +83,7 @@ pub fn start(settings: Settings, services: Services, shutdown: CancellationToken
             if bot.mode() == telegram::Mode::Webhook {
                 started.route(telegram::router(bot.clone()));
             }
-            started.tasks.push(tokio::spawn(bot.run(shutdown)));
+            started.tasks.push(Task::service("telegram", move || bot.clone().run(shutdown.clone())));
         }
     }
     Ok(started)

@@ -13,7 +13,10 @@
 //! - [`checker`]: the background loop that finds due channels through the `next_check_at` index.
 //! - [`alerts`]: incidents, the platform-neutral alert in three languages, routing, the engine
 //!   that turns outbox events into alerts, and the delivery workers behind the `Notifier` trait.
-//! - [`time`]: parsing of the dates and durations people type.
+//! - [`time`]: parsing of the dates and durations people type; clamped waits and lifetimes from
+//!   networks and saturating time arithmetic.
+//! - [`supervise`]: background tasks restarted with backoff when they panic or end early, and
+//!   the registry of tasks that are down (`/readyz`).
 //!
 //! **Invariant:** this crate depends on no chat or web framework (serenity, teloxide, axum); the
 //! front-ends depend on it, never the other way round. `tests::core_has_no_front_end_dependency`
@@ -29,6 +32,7 @@ pub mod opaque;
 pub mod provider;
 pub mod reconnect;
 pub mod store;
+pub mod supervise;
 pub mod time;
 pub mod token;
 

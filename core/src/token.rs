@@ -123,13 +123,13 @@ impl TokenSet {
         let refresh = input.refresh_token.filter(|t| !t.trim().is_empty());
         let expires_at = match (input.expires_in, input.expires_at) {
             (Some(_), Some(_)) => return Err(ParseError::new("expires_in", "give expires_in or expires_at, not both")),
-            (Some(secs), None) if secs > 0 => Some(now + chrono::Duration::seconds(secs)),
+            (Some(secs), None) if secs > 0 => Some(lifetime_from_now("expires_in", secs, now)?),
             (Some(_), None) => return Err(ParseError::new("expires_in", "must be a positive number of seconds")),
             (None, Some(at)) => Some(crate::time::parse_instant("expires_at", &at, now)?),
             (None, None) => None,
         };
         let refresh_expires_at = match input.refresh_token_expires_in {
-            Some(secs) if secs > 0 => Some(now + chrono::Duration::seconds(secs)),
+            Some(secs) if secs > 0 => Some(lifetime_from_now("refresh_token_expires_in", secs, now)?),
             Some(_) => return Err(ParseError::new("refresh_token_expires_in", "must be a positive number of seconds")),
             None => None,
         };
@@ -143,12 +143,31 @@ impl TokenSet {
     }
 }
 
+/// `now` plus a lifetime typed by a person, refused beyond [`crate::time::MAX_INPUT_AHEAD`].
+fn lifetime_from_now(field: &'static str, seconds: i64, now: DateTime<Utc>) -> Result<DateTime<Utc>, ParseError> {
+    let lifetime = std::time::Duration::from_secs(seconds.unsigned_abs());
+    if lifetime > crate::time::MAX_INPUT_AHEAD {
+        return Err(ParseError::new(field, "is too long (at most 100 years)"));
+    }
+    Ok(crate::time::after(now, lifetime))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc()
+    }
+
+    #[test]
+    fn an_expires_in_of_i64_max_is_refused_naming_the_field() {
+        for field in ["expires_in", "refresh_token_expires_in"] {
+            let input = format!(r#"{{"access_token":"a","refresh_token":"r","{field}":9223372036854775807}}"#);
+            assert_eq!(TokenSet::parse_input(&input, now()).unwrap_err().field, field);
+        }
+        let far = r#"{"access_token":"a","expires_at":"+100000000d"}"#;
+        assert_eq!(TokenSet::parse_input(far, now()).unwrap_err().field, "expires_at");
     }
 
     #[test]

@@ -372,6 +372,11 @@ pub(crate) fn failure(provider: Provider, family: Family, fail: Fail, now_s: i64
     let (mut response, wait) = match fail {
         Fail::Timeout => (server_error(family, 504), None),
         Fail::ServerError { status } => (server_error(family, status), None),
+        Fail::Unavailable { retry_after } => {
+            let mut response = server_error(family, 503);
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
+            (response, None)
+        }
         Fail::RateLimited { retry_after } => (rate_limited(family, retry_after), Some(retry_after)),
     };
     if let Some(wait) = wait {

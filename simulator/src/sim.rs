@@ -905,7 +905,7 @@ impl Simulator {
 
     pub(crate) fn count_fault(&self, fail: Fail) {
         let kind = match fail {
-            Fail::ServerError { .. } => 0,
+            Fail::ServerError { .. } | Fail::Unavailable { .. } => 0,
             Fail::RateLimited { .. } => 1,
             Fail::Timeout => 2,
         };

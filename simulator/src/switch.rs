@@ -60,6 +60,9 @@ pub enum Fail {
     /// The request is held for the simulator's `timeout_hold` (longer than any client waits),
     /// then answered 504.
     Timeout,
+    /// A 503 in the provider's shape with `Retry-After: <retry_after>`, however long: a network
+    /// (or something posing as one) asking relink to go away for good.
+    Unavailable { retry_after: u64 },
 }
 
 fn default_status() -> u16 {

@@ -1,13 +1,13 @@
 //! `relink alerts list|show|failed|retry|settings`: what relink told whom, the deliveries that
 //! failed for good, and a team's warning and reminder settings.
 
-use anyhow::bail;
 use chrono::Utc;
 use clap::Subcommand;
 use relink_core::alerts::messages::render_text;
 use relink_core::alerts::{
-    AlertId, DeliveryId, SettingsOverride, TeamSettings, format_warning_days, parse_warning_days,
+    AlertId, DeliveryId, SettingsOverride, TeamSettings, check_team_span, format_warning_days, parse_warning_days,
 };
+use relink_core::domain::ParseError;
 use relink_core::time::parse_duration;
 
 use crate::config::Config;
@@ -145,18 +145,19 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
             );
         }
         AlertsCommand::Settings { team, warning_days, first_reminder, reminder_every, escalate_after, reset } => {
-            let duration = |field, raw: Option<String>| raw.map(|raw| parse_duration(field, &raw)).transpose();
-            let given = SettingsOverride {
-                warning_days: warning_days.as_deref().map(parse_warning_days).transpose()?,
-                first_reminder: duration("first reminder", first_reminder)?,
-                reminder_every: duration("reminder every", reminder_every)?,
-                escalate_after: duration("escalate after", escalate_after)?,
+            let duration = |field, raw: Option<String>, zero_allowed| {
+                raw.map(|raw| check_team_span(field, parse_duration(field, &raw)?, zero_allowed)).transpose()
             };
-            for (field, value) in [("first reminder", given.first_reminder), ("reminder every", given.reminder_every)] {
-                if value.is_some_and(|v| v <= chrono::Duration::zero()) {
-                    bail!("{field}: must be longer than zero");
-                }
-            }
+            let given = SettingsOverride {
+                warning_days: warning_days
+                    .as_deref()
+                    .map(parse_warning_days)
+                    .transpose()
+                    .map_err(|e| ParseError::new("--warning-days", e.message))?,
+                first_reminder: duration("--first-reminder", first_reminder, false)?,
+                reminder_every: duration("--reminder-every", reminder_every, false)?,
+                escalate_after: duration("--escalate-after", escalate_after, true)?,
+            };
             let store = crate::open::store(config).await?;
             let team = store.team_by_name(&team).await?;
             let mut own = store.team_alert_settings(team.id).await?;

@@ -90,7 +90,7 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
             let provider: Provider = provider.parse()?;
             let external_account_id = ExternalAccountId::parse(&account)?;
             let display_name = DisplayName::parse(&name)?;
-            let expires_at = expires_at.as_deref().map(|raw| parse_instant("expires at", raw, now)).transpose()?;
+            let expires_at = expires_at.as_deref().map(|raw| parse_instant("--expires-at", raw, now)).transpose()?;
             let scopes = scopes.as_deref().map(Scopes::parse).transpose()?;
             let input = read_tokens(token_file.as_ref())?;
             let mut tokens = TokenSet::parse_input(&input, now)?;
@@ -204,7 +204,7 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
             }
         }
         ChannelCommand::Activity { team, channel, at } => {
-            let at = parse_instant("at", &at, now)?;
+            let at = parse_instant("--at", &at, now)?;
             let store = crate::open::store(config).await?;
             let (_, channel) = lookup(&store, &team, &channel).await?;
             store.record_activity(channel.id, at).await?;

@@ -88,7 +88,7 @@ pub async fn run(command: IncidentCommand, config: &Config) -> anyhow::Result<()
         }
         IncidentCommand::Snooze { team, id, by, until } => {
             let id: IncidentId = id.parse()?;
-            let until = parse_instant("until", &until, now)?;
+            let until = parse_instant("--until", &until, now)?;
             let store = crate::open::store(config).await?;
             let team = store.team_by_name(&team).await?;
             let member = store.member_by_name(team.id, &by).await?;

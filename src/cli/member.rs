@@ -95,7 +95,7 @@ pub async fn run(command: MemberCommand, config: &Config) -> anyhow::Result<()> 
             println!("{table}");
         }
         MemberCommand::Invite { team, name, ttl } => {
-            let ttl = relink_core::time::parse_duration("ttl", &ttl)?;
+            let ttl = relink_core::time::parse_duration("--ttl", &ttl)?;
             if ttl < chrono::Duration::minutes(5) || ttl > chrono::Duration::days(7) {
                 anyhow::bail!("ttl: must be from 5m to 7d");
             }

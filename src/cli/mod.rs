@@ -153,7 +153,12 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            // Input the command refused (it names the flag or field) is a usage error.
+            if error.chain().any(|cause| cause.is::<relink_core::domain::ParseError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

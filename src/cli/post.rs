@@ -46,7 +46,7 @@ pub async fn run(command: PostCommand, config: &Config) -> anyhow::Result<()> {
     let now = Utc::now();
     match command {
         PostCommand::Schedule { team, channel, at, external_ref } => {
-            let at = parse_instant("at", &at, now)?;
+            let at = parse_instant("--at", &at, now)?;
             if at < now {
                 anyhow::bail!("at: {} is in the past", super::when(Some(at)));
             }

@@ -33,6 +33,7 @@ both_engines!(
     operator_problems_reach_operators_and_never_teams,
     a_channel_degraded_for_too_long_is_reported_once_and_resolved,
     private_alerts_carry_a_working_link_per_channel_and_shared_chats_none,
+    a_stored_escalation_of_a_hundred_million_days_does_not_stop_the_alerts_engine,
 );
 
 const ALICE_DISCORD: i64 = 1001;
@@ -697,6 +698,26 @@ async fn channels_that_fail_for_one_shared_cause_share_one_alert(db: TestStore) 
 }
 
 /// Finishes a check of `channel` that (no longer) sees an operator problem, as the checker does.
+async fn a_stored_escalation_of_a_hundred_million_days_does_not_stop_the_alerts_engine(db: TestStore) {
+    let rig = Rig::new(db).await;
+    // Written before settings had a range (or straight into the database): the engine reads
+    // each span as at most a year instead of overflowing.
+    let huge = relink_core::alerts::SettingsOverride {
+        first_reminder: Some(Duration::days(100_000_000)),
+        reminder_every: Some(Duration::MAX),
+        escalate_after: Some(Duration::days(100_000_000)),
+        ..Default::default()
+    };
+    rig.db.store.set_team_alert_settings(rig.team.id, &huge).await.expect("settings");
+    let channel = rig.channel(&rig.team, "1", "Acme Facebook", Some(&rig.alice), None).await;
+    rig.set(&channel, Health::NeedsReauth(Reason::Expired)).await;
+    rig.live(Duration::hours(1)).await;
+    assert_eq!(rig.sent_kinds(), [(ALICE, AlertKind::Disconnected)], "the authoriser is told first");
+    let incident = rig.open_incident(&channel, Problem::NeedsReauth).await;
+    let year = relink_core::alerts::MAX_TEAM_SPAN;
+    assert!(incident.escalate_at.is_some_and(|at| at <= rig.now() + year), "{incident:?}");
+}
+
 async fn flag_operator_problem(rig: &Rig, channel: &Channel, problem: Option<&str>, previous: Option<&str>) {
     let now = rig.now();
     let claims = rig.db.store.claim_due(now, 10, "checker", now + Duration::minutes(1)).await.expect("claim");

@@ -385,6 +385,7 @@ both_engines!(
     the_running_checker_checks_every_due_channel_once,
     a_stopped_checker_finishes_what_it_claimed_and_holds_no_lease,
     a_claim_that_waited_past_half_its_lease_is_left_for_a_fresh_claim,
+    a_retry_after_of_a_million_years_does_not_stop_the_checker,
 );
 
 /// Runs the checker's pipeline until `stop` says so (given the progress so far: channels claimed
@@ -405,6 +406,30 @@ async fn run_pipeline(rig: &Rig, config: CheckerConfig, stop: impl Fn(usize, usi
     let run = run_checker_observed(checker, rig.db.clock.clone(), shutdown.clone(), observe);
     tokio::time::timeout(Duration::from_secs(60), run).await.expect("the checker stops when told to");
     (claimed, written)
+}
+
+async fn a_retry_after_of_a_million_years_does_not_stop_the_checker(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let asks = rig.connect(Provider::Linkedin, "li-away", AccountOptions::default()).await;
+    for n in 0..20 {
+        rig.connect(Provider::Facebook, &format!("fb-{n}"), AccountOptions::default()).await;
+    }
+    let forever = Fail::Unavailable { retry_after: 100_000_000_000_000 };
+    rig.sim().fail(Scope::Account(Provider::Linkedin, "li-away"), forever).expect("faults");
+    // The running pipeline checks and writes every channel, the one that asked too.
+    let (claimed, written) = run_pipeline(&rig, config("runner"), |_, written| written >= 21).await;
+    assert_eq!((claimed, written), (21, 21));
+    let channels = rig.db.store.channels(Some(rig.team.id)).await.expect("channels");
+    assert_eq!(channels.iter().filter(|c| c.health == Health::Healthy).count(), 20, "{channels:?}");
+    let away = rig.db.store.channel(asks.id).await.expect("the channel");
+    assert_eq!(away.health, Health::Degraded);
+    let a_day = rig.db.now() + chrono::Duration::days(1);
+    assert!(away.next_check_at <= a_day, "asked again within a day, not in 3 million years: {}", away.next_check_at);
+    // A day later the network answers again and the channel is checked and healthy.
+    rig.sim().clear_faults(Scope::Account(Provider::Linkedin, "li-away")).expect("clear");
+    rig.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    rig.check().await;
+    assert_eq!(rig.health(&asks).await, Health::Healthy);
 }
 
 async fn leases_held(rig: &Rig) -> i64 {

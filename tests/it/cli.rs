@@ -157,6 +157,7 @@ fn operator_commands_work(dir: &Path, url: Option<&str>) {
         let err = fails(dir, url, args, stdin);
         assert!(err.contains(expected), "relink {args:?}: expected `{expected}` in: {err}");
     }
+    out_of_range_input_exits_2_naming_the_flag(dir, url);
     let members = ok(dir, url, &["member", "list", "--team", "Acme"], "");
     assert!(!members.contains("Zed") && !members.contains("Carol"), "{members}");
 
@@ -166,6 +167,51 @@ fn operator_commands_work(dir: &Path, url: Option<&str>) {
     assert!(removed.contains("authorised Acme Facebook"), "{removed}");
     let list = ok(dir, url, &["channel", "list", "--team", "acme"], "");
     assert!(list.contains("Acme Facebook") && !list.contains("Acme X"), "{list}");
+}
+
+/// Times and durations a hundred million days ahead: a usage error naming the flag, never a
+/// panic (exit 101), and nothing changes.
+fn out_of_range_input_exits_2_naming_the_flag(dir: &Path, url: Option<&str>) {
+    let far = "+100000000d";
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["post", "schedule", "--team", "Acme", "--channel", "Acme Facebook", "--at", far], "", "--at"),
+        (&["channel", "activity", "--team", "Acme", "Acme Facebook", "--at", far], "", "--at"),
+        (
+            &[
+                "channel",
+                "add",
+                "--team",
+                "Acme",
+                "--provider",
+                "linkedin",
+                "--account",
+                "u",
+                "--name",
+                "L",
+                "--expires-at",
+                far,
+            ],
+            "plain-token",
+            "--expires-at",
+        ),
+        (
+            &["channel", "add", "--team", "Acme", "--provider", "linkedin", "--account", "u", "--name", "L"],
+            r#"{"access_token":"a","expires_in":9223372036854775807}"#,
+            "expires_in",
+        ),
+        (&["incident", "snooze", "--team", "Acme", "1", "--by", "Alice", "--until", far], "", "--until"),
+        (&["alerts", "settings", "--team", "Acme", "--escalate-after", "100000000d"], "", "--escalate-after"),
+        (&["alerts", "settings", "--team", "Acme", "--first-reminder", "400d"], "", "--first-reminder"),
+        (&["alerts", "settings", "--team", "Acme", "--reminder-every", "0s"], "", "--reminder-every"),
+    ];
+    for (args, stdin, flag) in cases {
+        let out = run(dir, url, args, stdin);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "relink {args:?}: {err}");
+        assert!(err.contains(flag), "relink {args:?}: expected `{flag}` in: {err}");
+    }
+    let settings = ok(dir, url, &["alerts", "settings", "--team", "Acme"], "");
+    assert!(!settings.contains("(this team)"), "nothing was stored: {settings}");
 }
 
 #[test]
@@ -397,7 +443,7 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
         let settings = ok(&path, None, &["alerts", "settings", "--team", "Acme", "--warning-days", "7,1"], "");
         assert!(settings.contains("7,1") && settings.contains("(this team)") && settings.contains("(configuration)"));
         let bad = fails(&path, None, &["alerts", "settings", "--team", "Acme", "--warning-days", "30"], "");
-        assert!(bad.contains("warning days"), "{bad}");
+        assert!(bad.contains("--warning-days"), "{bad}");
     })
     .await
     .expect("the commands");

@@ -35,6 +35,7 @@ both_engines!(
     a_retried_send_is_not_duplicated,
     a_deleted_or_forbidden_channel_disables_its_binding_and_tells_the_operators,
     sends_stay_within_the_announced_buckets_and_a_429_pauses_the_bucket,
+    a_retry_after_of_ten_to_the_300_seconds_is_read_as_a_day_not_a_panic,
     commands_are_registered_by_bulk_overwrite_globally_or_in_one_guild,
     the_endpoint_answers_a_ping_and_refuses_forged_stale_and_unsigned_requests,
     a_replayed_interaction_is_handled_once,
@@ -451,6 +452,27 @@ async fn sends_stay_within_the_announced_buckets_and_a_429_pauses_the_bucket(db:
     }
     notifier.send(claim.destination, &message).await.unwrap();
     assert_eq!(rig.fake.too_many_requests(), 1);
+}
+
+async fn a_retry_after_of_ten_to_the_300_seconds_is_read_as_a_day_not_a_panic(db: TestStore) {
+    let limits = Limits { bucket_limit: 2, bucket_window: Duration::from_millis(300), global_limit: 50 };
+    let rig = Rig::with(db, limits, |_| {}).await;
+    let engine =
+        Engine::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+    engine.pass(rig.db.now()).await.unwrap();
+    let now = rig.db.now();
+    let claims = rig.db.store.claim_deliveries(now, 10, "worker-a", now + Days::minutes(2)).await.unwrap();
+    let claim = claims.into_iter().find(|c| c.destination == Destination::DiscordChannel(TEAM_CHANNEL as i64)).unwrap();
+    let notifier = rig.discord.notifier();
+    // Before the fix, reading this wait panicked the delivery worker.
+    rig.fake.refuse_next_asking(1, "1e300");
+    let message = Outgoing { alert: &claim.alert, idempotency_key: "forever", reconnect_links: &[] };
+    match notifier.send(claim.destination, &message).await {
+        Err(NotifyError::Transient { retry_after: Some(after), .. }) => {
+            assert_eq!(after, relink_core::time::MAX_NETWORK_WAIT);
+        }
+        other => panic!("a 429 is a transient failure with its retry_after, not {other:?}"),
+    }
 }
 
 async fn commands_are_registered_by_bulk_overwrite_globally_or_in_one_guild(db: TestStore) {

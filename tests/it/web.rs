@@ -14,6 +14,7 @@ use relink_core::checker::{Checker, CheckerConfig};
 use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
 use relink_core::reconnect::mint_link;
+use relink_core::supervise::{self, Backoff, Health as TaskHealth, Task};
 use relink_core::token::TokenSet;
 use relink_core::{ApiKeyName, Channel, Health, Provider, Reason, Team};
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Running, Simulator};
@@ -36,6 +37,8 @@ pub struct WebRig {
     pub settings: WebSettings,
     pub http: reqwest::Client,
     pub team: Team,
+    /// The supervised background tasks `/readyz` reports.
+    pub tasks: Arc<TaskHealth>,
     shutdown: CancellationToken,
 }
 
@@ -58,12 +61,14 @@ impl WebRig {
         let settings = WebSettings::new(base.clone(), Duration::from_secs(24 * 3_600));
         let config = CheckerConfig { owner: "web-test".into(), ..CheckerConfig::default() };
         let checker = Arc::new(Checker::new(db.store.clone(), providers, config));
-        let state = AppState::new(db.store.clone(), checker, settings.clone(), Arc::new(db.clock.clone()));
+        let tasks = TaskHealth::new();
+        let state = AppState::new(db.store.clone(), checker, settings.clone(), Arc::new(db.clock.clone()))
+            .with_tasks(tasks.clone());
         let shutdown = CancellationToken::new();
         tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
         let team = db.team("Acme").await;
-        Self { db, sim, base, settings, http, team, shutdown }
+        Self { db, sim, base, settings, http, team, tasks, shutdown }
     }
 
     pub fn sim(&self) -> &Simulator {
@@ -141,7 +146,85 @@ both_engines!(
     every_refusal_leaves_the_channel_untouched,
     a_different_account_is_refused_and_noted_for_the_incident,
     the_api_wants_its_teams_key_and_names_bad_fields,
+    a_background_task_that_panics_is_counted_and_readyz_says_503_while_it_is_down,
+    times_a_hundred_million_days_ahead_and_oversized_bodies_get_the_apis_json_error,
 );
+
+async fn times_a_hundred_million_days_ahead_and_oversized_bodies_get_the_apis_json_error(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::Linkedin, "li-1").await;
+    let secret = OpaqueToken::generate();
+    let name = ApiKeyName::parse("publisher").unwrap();
+    rig.db.store.create_api_key(rig.team.id, &name, &secret, rig.db.now()).await.unwrap();
+    let key = api_key_text(&secret);
+    let activity = rig.url(&format!("api/v1/channels/{}/activity", channel.id));
+    let posts = rig.url(&format!("api/v1/channels/{}/posts", channel.id));
+    let channels = rig.url("api/v1/channels");
+    let far = "+100000000d";
+    let new_channel = |tokens: Value| json!({ "provider": "x", "account_id": "x-1", "name": "X", "tokens": tokens });
+    let cases = [
+        (&activity, json!({ "at": far }), "at"),
+        (&posts, json!({ "due_at": far }), "due_at"),
+        (&channels, new_channel(json!({ "access_token": "t", "expires_in": i64::MAX })), "tokens.expires_in"),
+        (&channels, new_channel(json!({ "access_token": "t", "expires_at": far })), "tokens.expires_at"),
+        (
+            &channels,
+            new_channel(json!({ "access_token": "t", "refresh_token": "r", "refresh_token_expires_in": i64::MAX })),
+            "tokens.refresh_token_expires_in",
+        ),
+    ];
+    for (url, body, field) in cases {
+        let got = rig.http.post(url.as_str()).bearer_auth(&key).json(&body).send().await.unwrap();
+        assert_eq!(got.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let error: Value = got.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    // Bodies past the limit, unknown paths and methods: the same JSON shape.
+    let huge = vec![b' '; 3 * 1024 * 1024];
+    for url in [&activity, &posts] {
+        let got = rig.http.post(url.as_str()).bearer_auth(&key).body(huge.clone()).send().await.unwrap();
+        assert_eq!(got.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let error: Value = got.json().await.unwrap();
+        assert_eq!(
+            (error["error"]["code"].as_str(), error["error"]["field"].as_str()),
+            (Some("too_large"), Some("body"))
+        );
+    }
+    let wrong_method = rig.http.put(&channels).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.json::<Value>().await.unwrap()["error"]["code"], "method_not_allowed");
+    let nowhere = rig.http.get(rig.url("api/v1/nowhere")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+    assert_eq!(nowhere.json::<Value>().await.unwrap()["error"]["code"], "not_found");
+    assert_eq!(rig.db.store.posts(rig.team.id, Some(channel.id), false).await.unwrap().len(), 0, "nothing stored");
+}
+
+async fn a_background_task_that_panics_is_counted_and_readyz_says_503_while_it_is_down(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let ready = rig.http.get(rig.url("readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let stop = CancellationToken::new();
+    // Panics on every run; restarted only after an hour, so it stays down while we look.
+    let task = Task::service("doomed_test_task", || async { panic!("a deliberate failure") });
+    let backoff = Backoff { first: Duration::from_secs(3_600), max: Duration::from_secs(3_600) };
+    let supervisor = supervise::spawn(task, rig.tasks.clone(), stop.clone(), backoff);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while rig.tasks.restarts("doomed_test_task") == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the panic is noticed at once");
+    let answer = rig.http.get(rig.url("readyz")).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["tasks_down"], json!(["doomed_test_task"]), "{body}");
+    assert_eq!(body["database"], "ok", "{body}");
+    let metrics = rig.http.get(rig.url("metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"relink_task_restarts_total{task="doomed_test_task"}"#), "{metrics}");
+    stop.cancel();
+    supervisor.await.unwrap();
+}
 
 async fn a_reconnect_link_completes_the_flow_and_the_channel_is_healthy(db: TestStore) {
     let rig = WebRig::new(db).await;

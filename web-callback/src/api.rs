@@ -82,10 +82,24 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::invalid(StatusCode::BAD_REQUEST, "body", e.body_text()))?;
+        let RawBody(bytes) = RawBody::from_request(request, state).await?;
         parse_body(&bytes).map(Body)
+    }
+}
+
+/// A body's bytes, with the API's JSON error when they cannot be read (413 past axum's default
+/// limit of 2 MB, 400 otherwise), naming the `body` field.
+pub(crate) struct RawBody(axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        axum::body::Bytes::from_request(request, state).await.map(RawBody).map_err(|e| {
+            let status = e.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "invalid_input" };
+            ApiError { field: Some("body".into()), ..ApiError::new(status, code, e.body_text()) }
+        })
     }
 }
 
@@ -296,7 +310,7 @@ pub(crate) async fn record_activity(
     State(app): State<AppState>,
     key: TeamKey,
     Id(id): Id,
-    bytes: axum::body::Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<StatusCode, ApiError> {
     let channel = own_channel(&app, &key, id).await?;
     let body: ActivityBody =

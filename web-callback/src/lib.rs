@@ -36,6 +36,7 @@ use relink_core::clock::Clock;
 use relink_core::provider::Providers;
 use relink_core::reconnect::LinkSettings;
 use relink_core::store::Store;
+use relink_core::supervise::Health as TaskHealth;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -97,13 +98,28 @@ struct Inner {
     checker: Arc<Checker>,
     settings: WebSettings,
     clock: Arc<dyn Clock>,
+    tasks: Arc<TaskHealth>,
 }
 
 impl AppState {
     /// The state over a store, the checker whose `refresh_now` the API uses (and whose
     /// providers the OAuth flow uses), the settings and a clock.
     pub fn new(store: Store, checker: Arc<Checker>, settings: WebSettings, clock: Arc<dyn Clock>) -> Self {
-        Self { inner: Arc::new(Inner { store, checker, settings, clock }) }
+        Self { inner: Arc::new(Inner { store, checker, settings, clock, tasks: TaskHealth::new() }) }
+    }
+
+    /// The same state, with `/readyz` reporting the supervised background tasks of `tasks`.
+    pub fn with_tasks(self, tasks: Arc<TaskHealth>) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                store: inner.store.clone(),
+                checker: inner.checker.clone(),
+                settings: inner.settings.clone(),
+                clock: inner.clock.clone(),
+                tasks,
+            }),
+        }
     }
 
     fn store(&self) -> &Store {
@@ -147,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/posts/{id}", delete(api::cancel_post))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(reconnect::not_found)
+        .layer(axum::middleware::from_fn(error::json_client_errors))
         .with_state(state)
 }
 
@@ -160,18 +177,25 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and no supervised background task (checker, alerts, chat
+/// front-ends) is down; 503 names what is not.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store().db().ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready", "database": "ok" }))),
+    let database = match state.store().db().ping().await {
+        Ok(()) => true,
         Err(error) => {
             tracing::warn!(%error, "readiness check: database unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })),
-            )
+            false
         }
-    }
+    };
+    let down = state.inner.tasks.down();
+    let ready = database && down.is_empty();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "database": if database { "ok" } else { "unreachable" },
+        "tasks_down": down,
+    });
+    (status, Json(body))
 }
 
 /// The pages' one stylesheet, compiled in.

@@ -60,6 +60,8 @@ fn describe() {
     describe_gauge!("relink_channels", "channels by health");
     describe_counter!("relink_reconnects_started_total", "reconnect links used to start an authorization");
     describe_counter!("relink_reconnects_total", "OAuth callbacks by outcome");
+    describe_counter!("relink_task_restarts_total", "background tasks restarted after a panic or an early end");
+    describe_counter!("relink_check_panics_total", "checks that panicked (their channel is retried after its lease)");
     for name in ["relink_renewals_total", "relink_health_transitions_total", "relink_alerts_delivered_total"] {
         metrics::counter!(name).absolute(0);
     }

@@ -20,7 +20,10 @@ fn id_parameter(what: &str) -> Value {
 pub(crate) fn spec() -> Value {
     let unauthorized = error_response("no key, or an unknown or revoked key");
     let not_found = error_response("the team has no such channel or post");
-    let bad_body = error_response("malformed JSON (400) or a value that does not parse (422); `field` names it");
+    let bad_body = error_response(
+        "malformed JSON (400) or a value that does not parse or is out of range, such as a time more than 100 years ahead (422); `field` names it",
+    );
+    let too_large = error_response("the body is larger than 2 MB (`code` too_large, `field` body)");
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -44,7 +47,7 @@ pub(crate) fn spec() -> Value {
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewChannel" } } } },
                     "responses": {
                         "201": { "description": "registered", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Channel" } } } },
-                        "400": bad_body, "401": unauthorized, "409": error_response("the team already has this account on this network"), "422": bad_body
+                        "400": bad_body, "401": unauthorized, "409": error_response("the team already has this account on this network"), "413": too_large, "422": bad_body
                     }
                 }
             },
@@ -76,7 +79,7 @@ pub(crate) fn spec() -> Value {
                     "parameters": [id_parameter("channel id")],
                     "requestBody": { "required": false, "content": { "application/json": { "schema": {
                         "type": "object", "properties": { "at": { "type": "string", "format": "date-time", "description": "default: now" } }, "additionalProperties": false } } } },
-                    "responses": { "204": { "description": "recorded" }, "400": bad_body, "401": unauthorized, "404": not_found, "422": bad_body }
+                    "responses": { "204": { "description": "recorded" }, "400": bad_body, "401": unauthorized, "404": not_found, "413": too_large, "422": bad_body }
                 }
             },
             "/api/v1/channels/{id}/posts": {
@@ -95,7 +98,7 @@ pub(crate) fn spec() -> Value {
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewPost" } } } },
                     "responses": {
                         "201": { "description": "scheduled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Post" } } } },
-                        "400": bad_body, "401": unauthorized, "404": not_found, "422": bad_body
+                        "400": bad_body, "401": unauthorized, "404": not_found, "413": too_large, "422": bad_body
                     }
                 }
             },

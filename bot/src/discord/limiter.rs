@@ -283,8 +283,7 @@ impl Announced {
             remaining: text("x-ratelimit-remaining").and_then(|v| v.parse().ok()),
             reset_after: text("x-ratelimit-reset-after")
                 .and_then(|v| v.parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64),
+                .and_then(relink_core::time::network_wait_secs_f64),
         }
     }
 }

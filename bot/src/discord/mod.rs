@@ -34,11 +34,11 @@ use std::time::Duration;
 
 use relink_core::clock::Clock;
 use relink_core::store::Store;
+use relink_core::supervise::Task;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serenity::http::{LightMethod, Route};
 use sha2::{Digest as _, Sha256};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands;
@@ -191,20 +191,30 @@ impl Discord {
         }
     }
 
-    /// Registers the commands, starts the gateway client (gateway mode) and the hourly purge of
-    /// seen interactions; the tasks end when `shutdown` fires.
-    pub fn start(&self, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
+    /// The tasks that register the commands, run the gateway client (gateway mode), purge seen
+    /// interactions hourly and release the delivery lease at shutdown, for the caller to run
+    /// under supervision; they end when `shutdown` fires (registration when it is done).
+    pub fn start(&self, shutdown: CancellationToken) -> Vec<Task> {
         let services = self.services.clone();
-        let mut tasks = vec![tokio::spawn(register::register_at_start(services.clone(), shutdown.clone()))];
-        tasks.push(tokio::spawn(purge_interactions(services.clone(), shutdown.clone())));
+        let (register_services, register_stop) = (services.clone(), shutdown.clone());
+        let mut tasks = vec![Task::once("discord_register", move || {
+            register::register_at_start(register_services.clone(), register_stop.clone())
+        })];
+        let (purge_services, purge_stop) = (services.clone(), shutdown.clone());
+        tasks.push(Task::service("discord_purge", move || {
+            purge_interactions(purge_services.clone(), purge_stop.clone())
+        }));
         let notifier = self.notifier.clone();
         let release = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            release.cancelled().await;
-            notifier.lease().release().await;
+        tasks.push(Task::service("discord_lease", move || {
+            let (notifier, release) = (notifier.clone(), release.clone());
+            async move {
+                release.cancelled().await;
+                notifier.lease().release().await;
+            }
         }));
         if services.settings.mode == Mode::Gateway {
-            tasks.push(tokio::spawn(gateway::run(services, shutdown)));
+            tasks.push(Task::service("discord_gateway", move || gateway::run(services.clone(), shutdown.clone())));
         }
         tasks
     }

@@ -158,8 +158,11 @@ impl Rest {
         if status == 429 {
             let error: ErrorBody =
                 bytes.as_deref().ok().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
-            let seconds = error.retry_after.or(header_retry).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
-            let retry_after = Duration::from_secs_f64(seconds);
+            let retry_after = error
+                .retry_after
+                .or(header_retry)
+                .and_then(relink_core::time::network_wait_secs_f64)
+                .unwrap_or(Duration::from_secs(1));
             permit.finished(announced, Some((retry_after, error.global)));
             return Err(RestError::RateLimited { retry_after, global: error.global });
         }

@@ -63,7 +63,7 @@ impl Verifier {
         message.extend_from_slice(body);
         self.key.verify_strict(&message, &signature).map_err(|_| Refusal::BadSignature)?;
         let sent = timestamp.trim().parse::<i64>().map_err(|_| Refusal::Malformed)?;
-        let skew = (now.timestamp() - sent).unsigned_abs();
+        let skew = now.timestamp().abs_diff(sent);
         if skew > FRESHNESS.as_secs() {
             return Err(Refusal::Stale);
         }
@@ -114,6 +114,11 @@ mod tests {
         }
         let old = (now.timestamp() - 301).to_string();
         assert_eq!(verifier.check(Some(&sign(&key, &old, body)), Some(&old), body, now), Err(Refusal::Stale));
+        // A signed timestamp at the ends of i64 is stale, not an overflow.
+        for edge in [i64::MIN, i64::MAX] {
+            let edge = edge.to_string();
+            assert_eq!(verifier.check(Some(&sign(&key, &edge, body)), Some(&edge), body, now), Err(Refusal::Stale));
+        }
     }
 
     #[test]

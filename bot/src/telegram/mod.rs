@@ -197,7 +197,7 @@ impl Telegram {
                 Ok(message) => return Ok(message.id),
                 Err(RequestError::RetryAfter(wait)) if !retried => {
                     retried = true;
-                    self.budget.pause(wait.duration()).await?;
+                    self.budget.pause(relink_core::time::network_wait(wait.duration())).await?;
                 }
                 Err(error) => return Err(SendError::Api(error)),
             }

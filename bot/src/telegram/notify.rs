@@ -50,7 +50,7 @@ fn outcome(error: SendError) -> NotifyError {
     match error {
         SendError::Store(error) => NotifyError::Transient { retry_after: None, detail: error.to_string() },
         SendError::Api(RequestError::RetryAfter(wait)) => NotifyError::Transient {
-            retry_after: Some(wait.duration()),
+            retry_after: Some(relink_core::time::network_wait(wait.duration())),
             detail: "Telegram asked to slow down (429)".into(),
         },
         SendError::Api(error) if chat_is_gone(&error) => NotifyError::Permanent(format!("Telegram: {error}")),
@@ -99,6 +99,24 @@ impl Notifier for TelegramNotifier {
         match request.await {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
             Err(error) => Err(outcome(SendError::Api(error))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use teloxide::types::Seconds;
+
+    use super::*;
+
+    #[test]
+    fn a_telegram_retry_after_of_136_years_is_read_as_a_day() {
+        let asked = SendError::Api(RequestError::RetryAfter(Seconds::from_seconds(u32::MAX)));
+        match outcome(asked) {
+            NotifyError::Transient { retry_after, .. } => {
+                assert_eq!(retry_after, Some(relink_core::time::MAX_NETWORK_WAIT));
+            }
+            other => panic!("a 429 is transient, not {other:?}"),
         }
     }
 }

@@ -90,7 +90,8 @@ impl Budget {
 
     /// Telegram said to wait: nothing goes out on this bot until then.
     pub async fn pause(&self, retry_after: Duration) -> Result<(), StoreError> {
-        let until = now_micros() + i64::try_from(retry_after.as_micros()).unwrap_or(i64::MAX / 2);
+        let wait = relink_core::time::network_wait(retry_after);
+        let until = now_micros().saturating_add(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX));
         self.store.reserve_rate_slot(&self.bot.to_string(), until, 0).await?;
         Ok(())
     }

@@ -103,7 +103,7 @@ impl Deliverer {
 
     /// One pass: claims the deliveries due at `now` and attempts each.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<DeliveryOutcome> {
-        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let lease_until = crate::time::after(now, self.config.lease);
         let claims = self.store.claim_deliveries(now, self.config.batch, &self.config.owner, lease_until).await?;
         let claimed = claims.len();
         // One lane per destination, in claim order (a resolution after the alert it resolves).
@@ -208,8 +208,9 @@ impl Deliverer {
                 if attempts >= self.config.max_attempts {
                     DeliveryResult::Dead { error: format!("gave up after {attempts} attempts: {detail}") }
                 } else {
-                    let wait = backoff(&self.config, attempts).max(retry_after.unwrap_or_default());
-                    let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    let asked = retry_after.map(crate::time::network_wait).unwrap_or_default();
+                    let wait = backoff(&self.config, attempts).max(asked);
+                    let at = crate::time::after(now, wait);
                     DeliveryResult::Retry { at, error: detail }
                 }
             }
@@ -220,9 +221,9 @@ impl Deliverer {
             Err(NotifyError::Unsupported) => {
                 DeliveryResult::Dead { error: format!("{} cannot deliver to {to}", notifier.platform()) }
             }
-            Err(NotifyError::Elsewhere { retry_after }) => DeliveryResult::Defer {
-                at: now + chrono::Duration::from_std(retry_after).unwrap_or(chrono::Duration::MAX),
-            },
+            Err(NotifyError::Elsewhere { retry_after }) => {
+                DeliveryResult::Defer { at: crate::time::after(now, retry_after) }
+            }
         };
         (result, edited)
     }

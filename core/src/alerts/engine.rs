@@ -65,7 +65,7 @@ impl Engine {
     /// every due incident, a batch per transaction.
     pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport> {
         let events_until = match self.store.unprocessed_events_span().await? {
-            Some(span) if self.events_ready_at(span) <= now => now - self.config.grouping_window,
+            Some(span) if self.events_ready_at(span) <= now => crate::time::add(now, -self.config.grouping_window),
             _ => DateTime::<Utc>::MIN_UTC,
         };
         let mut total = PassReport::default();
@@ -94,7 +94,8 @@ impl Engine {
     /// [`HOLD_AT_MOST`] grouping windows after the oldest, so a busy outbox still flows.
     fn events_ready_at(&self, (oldest, newest): (DateTime<Utc>, DateTime<Utc>)) -> DateTime<Utc> {
         let window = self.config.grouping_window;
-        (newest + window).min(oldest + window * HOLD_AT_MOST)
+        crate::time::add(newest, window)
+            .min(crate::time::add(oldest, window.checked_mul(HOLD_AT_MOST).unwrap_or(Duration::MAX)))
     }
 
     /// When the engine has work next.
@@ -248,7 +249,7 @@ impl Planner<'_> {
             Health::Degraded => {
                 if self.open_incident(channel.id, Problem::Degraded).is_none() {
                     let mut incident = Incident::open(channel.team_id, channel.id, Problem::Degraded, at);
-                    incident.next_action_at = Some(at + self.config.degraded_after);
+                    incident.next_action_at = Some(crate::time::add(at, self.config.degraded_after));
                     self.add(incident);
                 }
             }
@@ -280,7 +281,7 @@ impl Planner<'_> {
             ExpiryCause::Token => Reason::Expired,
             ExpiryCause::Inactivity => Reason::Inactivity,
         });
-        incident.escalate_at = Some(at + self.settings(channel.team_id).escalate_after);
+        incident.escalate_at = Some(crate::time::add(at, self.settings(channel.team_id).escalate_after));
         let index = self.add(incident);
         self.step_expiring(index);
     }
@@ -363,8 +364,8 @@ impl Planner<'_> {
         let mut incident = Incident::open(channel.team_id, channel.id, Problem::NeedsReauth, at);
         incident.reason = Some(reason);
         incident.detail = detail;
-        incident.next_reminder_at = Some(at + settings.first_reminder);
-        incident.escalate_at = Some(at + settings.escalate_after);
+        incident.next_reminder_at = Some(crate::time::add(at, settings.first_reminder));
+        incident.escalate_at = Some(crate::time::add(at, settings.escalate_after));
         incident.urgent = self.post_within_a_day(channel.id);
         if incident.urgent || !self.has_first_responder(channel) {
             incident.escalated_at = Some(self.now);
@@ -457,7 +458,7 @@ impl Planner<'_> {
         if newly_urgent {
             incident.escalated_at.get_or_insert(now);
             incident.reminders += 1;
-            incident.next_reminder_at = Some(now + every);
+            incident.next_reminder_at = Some(crate::time::add(now, every));
             self.say(AlertKind::Reminder, index, Level::Everyone);
         } else if !incident.is_snoozed(now) {
             let escalate = incident.escalated_at.is_none()
@@ -468,7 +469,7 @@ impl Planner<'_> {
             }
             if remind {
                 incident.reminders += 1;
-                incident.next_reminder_at = Some(now + every);
+                incident.next_reminder_at = Some(crate::time::add(now, every));
             }
             // Escalating is itself the reminder when both fall due together.
             if escalate {

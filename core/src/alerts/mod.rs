@@ -38,6 +38,23 @@ use crate::domain::ParseError;
 /// `expiring`, which it does this many days ahead (the checker's widest warning).
 pub const MAX_WARNING_DAYS: u32 = 14;
 
+/// The longest first reminder, reminder interval or escalation delay a team (or the
+/// configuration) may set: a year. Longer values are refused where they are typed, and a stored
+/// value beyond it (written before the limit existed) is read as a year.
+pub const MAX_TEAM_SPAN: Duration = Duration::days(365);
+
+/// Refuses a team's reminder or escalation span outside zero (or, unless `zero_allowed`, more
+/// than zero) to [`MAX_TEAM_SPAN`].
+pub fn check_team_span(field: &'static str, span: Duration, zero_allowed: bool) -> Result<Duration, ParseError> {
+    if span > MAX_TEAM_SPAN {
+        return Err(ParseError::new(field, "must be at most a year (365d)"));
+    }
+    if span < Duration::zero() || (!zero_allowed && span == Duration::zero()) {
+        return Err(ParseError::new(field, "must be longer than zero"));
+    }
+    Ok(span)
+}
+
 /// When a team is warned and reminded, and how long the authoriser has before everyone is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamSettings {
@@ -72,13 +89,16 @@ pub struct SettingsOverride {
 }
 
 impl TeamSettings {
-    /// These settings with a team's own on top.
+    /// These settings with a team's own on top, each span within zero (a second for reminders)
+    /// and [`MAX_TEAM_SPAN`] whatever was stored.
     pub fn with(&self, own: &SettingsOverride) -> Self {
+        let within = |span: Duration, least: Duration| span.clamp(least, MAX_TEAM_SPAN);
+        let second = Duration::seconds(1);
         Self {
             warning_days: own.warning_days.clone().unwrap_or_else(|| self.warning_days.clone()),
-            first_reminder: own.first_reminder.unwrap_or(self.first_reminder),
-            reminder_every: own.reminder_every.unwrap_or(self.reminder_every),
-            escalate_after: own.escalate_after.unwrap_or(self.escalate_after),
+            first_reminder: within(own.first_reminder.unwrap_or(self.first_reminder), second),
+            reminder_every: within(own.reminder_every.unwrap_or(self.reminder_every), second),
+            escalate_after: within(own.escalate_after.unwrap_or(self.escalate_after), Duration::zero()),
         }
     }
 }

@@ -74,8 +74,7 @@ impl Rules {
 
 /// When the inactivity rule will end a channel's token, if its network has one.
 pub fn inactive_at(policy: &Policy, channel: &Channel) -> Option<DateTime<Utc>> {
-    let limit = chrono::Duration::from_std(policy.inactivity?).ok()?;
-    Some(channel.last_activity_at.unwrap_or(channel.created_at) + limit)
+    Some(crate::time::after(channel.last_activity_at.unwrap_or(channel.created_at), policy.inactivity?))
 }
 
 fn day_of(now: DateTime<Utc>) -> i64 {
@@ -83,7 +82,7 @@ fn day_of(now: DateTime<Utc>) -> i64 {
 }
 
 fn after(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
+    crate::time::after(now, wait)
 }
 
 /// Decides a channel's new state from a (confirmed) verdict.
@@ -162,6 +161,8 @@ pub fn decide(
                 decision.to = Health::Degraded;
             }
             decision.detail = Some(detail);
+            // Adapters clamp what they read; a wait that still exceeds a day is clamped here.
+            let retry_after = retry_after.map(crate::time::network_wait);
             decision.pause_provider = retry_after;
             decision.next_check_at = after(now, backoff(decision.consecutive_failures, retry_after));
         }
@@ -265,6 +266,23 @@ mod tests {
         );
         assert_eq!(decision.pause_provider, Some(Duration::from_secs(900)));
         assert_eq!(decision.next_check_at, at("2026-03-01T00:15:00Z"));
+    }
+
+    #[test]
+    fn a_retry_after_of_a_million_years_does_not_stop_the_checker() {
+        let decision = run(
+            &channel(Provider::X, Health::Healthy, None),
+            Verdict::Transient { retry_after: Some(Duration::from_secs(100_000_000_000_000)), detail: "503".into() },
+            (0, 0, None),
+        );
+        assert_eq!(decision.pause_provider, Some(crate::time::MAX_NETWORK_WAIT));
+        assert_eq!(decision.next_check_at, at("2026-03-02T00:00:00Z"));
+        let decision = run(
+            &channel(Provider::X, Health::Healthy, None),
+            Verdict::Transient { retry_after: Some(Duration::MAX), detail: "503".into() },
+            (7, 0, None),
+        );
+        assert_eq!(decision.next_check_at, at("2026-03-02T00:00:00Z"));
     }
 
     #[test]

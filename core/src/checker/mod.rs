@@ -16,11 +16,12 @@ pub mod schedule;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
@@ -183,7 +184,7 @@ impl Checker {
 
     /// One pass: claims the channels due at `now` and checks them.
     pub async fn check_due(&self, now: DateTime<Utc>) -> Result<Outcome> {
-        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let lease_until = crate::time::after(now, self.config.lease);
         let started = std::time::Instant::now();
         let claims = self.store.claim_due(now, self.config.batch, &self.config.owner, lease_until).await?;
         let mut outcome = Outcome { claimed: claims.len(), claim_time: started.elapsed(), ..Outcome::default() };
@@ -211,7 +212,7 @@ impl Checker {
         if !policy.renews_itself() {
             return Ok(RefreshNow::NotRenewable);
         }
-        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let lease_until = crate::time::after(now, self.config.lease);
         let Some(claim) = self.store.acquire_lease(id, &self.config.owner, now, lease_until).await? else {
             return Ok(RefreshNow::Busy);
         };
@@ -314,8 +315,7 @@ impl Checker {
                     let verdict = Verdict::transient(format!("the refresh answer was lost ({detail}); retrying later"));
                     let mut checked = self.conclude(&claim, None, verdict, false, now);
                     checked.result.refresh_uncertain_at = refresh_uncertain_at;
-                    checked.result.next_check_at =
-                        now + chrono::Duration::from_std(self.config.uncertain_retry).unwrap_or(chrono::Duration::MAX);
+                    checked.result.next_check_at = crate::time::after(now, self.config.uncertain_retry);
                     return Ok(checked);
                 }
             }
@@ -450,7 +450,7 @@ impl Checker {
     ) -> Checked {
         let decision = decide(self.observed(claim, tokens), verdict.clone(), now, &self.config.rules, &mut rand::rng());
         if let Some(wait) = decision.pause_provider {
-            let until = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            let until = crate::time::after(now, wait);
             let mut paused = self.paused.lock().expect("pause map");
             let entry = paused.entry(claim.channel.provider).or_insert(until);
             *entry = (*entry).max(until);
@@ -557,17 +557,30 @@ pub async fn run_checker_observed(
         let claims = futures_util::stream::unfold(claims_rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
         claims
             .filter(|claim| std::future::ready(checker.lease_lasts(claim, clock.now())))
-            .map(|claim| checker.check_claim(claim, clock.now()))
+            .map(|claim| {
+                // A check that panics (a bug an odd answer reaches) costs its own channel, not
+                // the checks in flight beside it nor the checker.
+                let channel = claim.channel.id;
+                AssertUnwindSafe(checker.check_claim(claim, clock.now())).catch_unwind().map(move |outcome| {
+                    outcome.map_err(|_| {
+                        tracing::error!(%channel, "checker: a check panicked; its channel is retried after its lease");
+                        metrics::counter!("relink_check_panics_total").increment(1);
+                    })
+                })
+            })
             .buffer_unordered(checker.config.concurrency.max(1))
             .for_each(|checked| {
                 let results_tx = results_tx.clone();
                 async move {
                     match checked {
-                        Ok(checked) => {
+                        Ok(Ok(checked)) => {
                             let _ = results_tx.send(checked).await;
                         }
                         // The lease runs out and the channel comes due again.
-                        Err(error) => tracing::warn!(%error, "checker: a check failed; its channel is retried later"),
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, "checker: a check failed; its channel is retried later");
+                        }
+                        Err(()) => {}
                     }
                 }
             })
@@ -597,7 +610,7 @@ async fn claim_loop(
         };
         let Ok(room) = room else { break };
         let now = clock.now();
-        let lease_until = now + chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::MAX);
+        let lease_until = crate::time::after(now, config.lease);
         let started = std::time::Instant::now();
         let pause = match checker.store.claim_due(now, config.batch, &config.owner, lease_until).await {
             Ok(claimed) => {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use crate::provider::{Policy, Renewal};
+use crate::time::{after, before};
 
 /// The knobs of scheduling.
 #[derive(Debug, Clone)]
@@ -74,7 +75,7 @@ pub fn next_check(
     cadence: &Cadence,
     rng: &mut impl Rng,
 ) -> DateTime<Utc> {
-    let mut next = now + cadence.calm;
+    let mut next = after(now, cadence.calm);
     let mut consider = |at: DateTime<Utc>| {
         if at > now && at < next {
             next = at;
@@ -82,29 +83,29 @@ pub fn next_check(
     };
     if let Some(expiry) = deadlines.expires_at {
         if deadlines.renewable {
-            let renew_at = expiry - renew_ahead(policy);
+            let renew_at = before(expiry, renew_ahead(policy));
             // Renewal was due but did not happen (the token is too young to extend, say): retry
             // hourly until it does, rather than every minute.
-            consider(if renew_at <= now && expiry > now { now + chrono::Duration::hours(1) } else { renew_at });
+            consider(if renew_at <= now && expiry > now { after(now, Duration::from_secs(3_600)) } else { renew_at });
         } else {
             for warning in &cadence.warnings {
-                consider(expiry - *warning);
+                consider(before(expiry, *warning));
             }
         }
         consider(expiry);
     }
     if let Some(inactive) = deadlines.inactive_at {
         for warning in &cadence.warnings {
-            consider(inactive - *warning);
+            consider(before(inactive, *warning));
         }
         consider(inactive);
     }
     if let Some(post) = deadlines.first_post_due {
-        consider(post - cadence.before_post);
+        consider(before(post, cadence.before_post));
         consider(post);
     }
     // A deadline already passed (or right now) is handled by checking soon, not in a loop.
-    let earliest = now + cadence.min_gap;
+    let earliest = after(now, cadence.min_gap);
     if next < earliest {
         next = earliest;
     }
@@ -126,7 +127,8 @@ pub fn jitter(now: DateTime<Utc>, at: DateTime<Utc>, fraction: f64, rng: &mut im
 pub fn backoff(failures: u32, retry_after: Option<Duration>) -> Duration {
     let exponential =
         Duration::from_secs(60).saturating_mul(1 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(3_600));
-    retry_after.map_or(exponential, |asked| asked.max(Duration::from_secs(1)).max(exponential.min(asked * 4)))
+    retry_after
+        .map_or(exponential, |asked| asked.max(Duration::from_secs(1)).max(exponential.min(asked.saturating_mul(4))))
 }
 
 #[cfg(test)]
@@ -201,6 +203,20 @@ mod tests {
         let times: Vec<_> = (0..100).map(|_| jitter(now, due, 0.1, &mut rng)).collect();
         assert!(times.iter().all(|t| *t <= due && *t >= due - chrono::Duration::hours(3)));
         assert!(times.windows(2).any(|w| w[0] != w[1]), "jitter spreads checks");
+    }
+
+    #[test]
+    fn deadlines_at_the_ends_of_time_do_not_stop_the_schedule() {
+        let ends = [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC];
+        for end in ends {
+            for renewable in [true, false] {
+                let deadlines =
+                    Deadlines { expires_at: Some(end), renewable, inactive_at: Some(end), first_post_due: Some(end) };
+                let next = plan(Provider::X, deadlines);
+                assert!(next > at("2026-03-01T00:00:00Z"), "{end} {renewable}: {next}");
+            }
+        }
+        assert_eq!(backoff(1, Some(Duration::MAX)), Duration::MAX);
     }
 
     #[test]

@@ -245,7 +245,7 @@ pub fn debug_token(cx: &Context, answer: &Answer) -> Verdict {
 
 fn debug_token_data(cx: &Context, answer: &Answer, data: &Value) -> Verdict {
     // Page tokens say `expires_at: 0`: no time expiry.
-    let expires_at = epoch(data.get("expires_at"));
+    let expires_at = epoch(cx, data.get("expires_at"));
     if data.get("is_valid") == Some(&Value::Bool(true)) {
         return Verdict::Valid(Validity {
             expires_at,
@@ -397,7 +397,7 @@ fn graph_wait(answer: &Answer) -> Option<Duration> {
             waits.into_iter().filter_map(|v| v.as_u64()).max()
         })
         .filter(|m| *m > 0);
-    minutes.map(|m| Duration::from_secs(m * 60)).or_else(|| answer.retry_after())
+    minutes.map(|m| crate::time::network_wait_secs(m.saturating_mul(60))).or_else(|| answer.retry_after())
 }
 
 fn collect_key(value: &Value, key: &str, out: &mut Vec<Value>) {
@@ -506,7 +506,7 @@ pub fn linkedin(cx: &Context, answer: &Answer) -> Verdict {
     {
         if active {
             return Verdict::Valid(Validity {
-                expires_at: epoch(json.get("expires_at")),
+                expires_at: epoch(cx, json.get("expires_at")),
                 scopes: scopes_of(json.get("scope")),
                 account_id: id_of(json.get("member_id")).or_else(|| id_of(json.get("sub"))),
                 usage: None,
@@ -665,9 +665,9 @@ pub fn google(cx: &Context, answer: &Answer) -> Verdict {
         Some(Value::String(_)) => token_endpoint(Provider::Youtube, cx, answer),
         Some(error @ Value::Object(_)) => google_error(cx, answer, error),
         _ if answer.is_success() => Verdict::Valid(Validity {
-            expires_at: epoch(json.get("exp")).or_else(|| {
+            expires_at: epoch(cx, json.get("exp")).or_else(|| {
                 let secs = int(json.get("expires_in")).filter(|s| *s > 0)?;
-                Some(cx.now + chrono::Duration::seconds(secs))
+                Some(crate::time::after(cx.now, crate::time::token_lifetime(secs.unsigned_abs())))
             }),
             scopes: scopes_of(json.get("scope")),
             account_id: id_of(json.get("sub")),
@@ -859,8 +859,12 @@ fn id_of(value: Option<&Value>) -> Option<String> {
 }
 
 /// An epoch second, as a number or a string; 0 means "never" (Facebook Page tokens).
-fn epoch(value: Option<&Value>) -> Option<DateTime<Utc>> {
-    int(value).filter(|s| *s > 0).and_then(|s| DateTime::from_timestamp(s, 0))
+/// No further ahead than [`crate::time::MAX_TOKEN_LIFETIME`]; past the representable range is
+/// "as late as believable" rather than no expiry at all.
+fn epoch(cx: &Context, value: Option<&Value>) -> Option<DateTime<Utc>> {
+    let seconds = int(value).filter(|s| *s > 0)?;
+    let at = DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    Some(crate::time::network_instant(cx.now, at))
 }
 
 /// Scopes given as "a b", "a,b" or ["a","b"].

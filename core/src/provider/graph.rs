@@ -77,13 +77,11 @@ impl Adapter for Login {
         let policy = policy::policy(self.provider);
         if let (Renewal::ExtendWhileValid { min_age }, Some(expires_at), Some(lifetime)) =
             (policy.renewal, tokens.expires_at, policy.access_lifetime)
-            && let (Ok(lifetime), Ok(min_age)) =
-                (chrono::Duration::from_std(lifetime), chrono::Duration::from_std(min_age))
         {
-            let ready = expires_at - lifetime + min_age;
+            let ready = crate::time::after(crate::time::before(expires_at, lifetime), min_age);
             if ctx.now < ready {
                 return Renewed::Refused(Verdict::Transient {
-                    retry_after: (ready - ctx.now).to_std().ok(),
+                    retry_after: (ready - ctx.now).to_std().ok().map(crate::time::network_wait),
                     detail: format!("{label}: the token is too young to extend; the network allows it after {ready}"),
                 });
             }

@@ -47,16 +47,21 @@ impl Answer {
     }
 
     /// The standard `Retry-After` header, in seconds (the HTTP-date form is not used by the
-    /// networks relink talks to).
+    /// networks relink talks to), at most a day ([`crate::time::network_wait`]).
     pub fn retry_after(&self) -> Option<Duration> {
-        self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
+        let text = self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // More digits than a u64 holds is still a (very long) number of seconds.
+        Some(text.parse::<u64>().map_or(crate::time::MAX_NETWORK_WAIT, crate::time::network_wait_secs))
     }
 
     /// X's `x-rate-limit-reset`: the epoch second the window reopens, as a wait from `now`
     /// (zero when it has already passed).
     pub fn x_rate_limit_reset(&self, now: DateTime<Utc>) -> Option<Duration> {
         let reset: i64 = self.header("x-rate-limit-reset")?.trim().parse().ok()?;
-        Some(Duration::from_secs(u64::try_from(reset - now.timestamp()).unwrap_or(0)))
+        Some(crate::time::network_wait_secs(u64::try_from(reset.saturating_sub(now.timestamp())).unwrap_or(0)))
     }
 
     /// The text (or number, as text) at a JSON pointer of the body: `/data/username`.
@@ -70,7 +75,7 @@ impl Answer {
 
     /// Telegram's wait: `parameters.retry_after` (seconds) in the JSON body.
     pub fn telegram_retry_after(&self) -> Option<Duration> {
-        self.json()?.pointer("/parameters/retry_after")?.as_u64().map(Duration::from_secs)
+        self.json()?.pointer("/parameters/retry_after")?.as_u64().map(crate::time::network_wait_secs)
     }
 }
 
@@ -195,6 +200,22 @@ mod tests {
         let telegram = answer(&[], r#"{"ok":false,"error_code":429,"parameters":{"retry_after":7}}"#);
         assert_eq!(telegram.telegram_retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(answer(&[("retry-after", "soon")], "").retry_after(), None);
+    }
+
+    #[test]
+    fn a_retry_after_of_a_million_years_is_read_as_a_day() {
+        let now = || DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let day = crate::time::MAX_NETWORK_WAIT;
+        assert_eq!(answer(&[("retry-after", "100000000000000")], "").retry_after(), Some(day));
+        assert_eq!(answer(&[("retry-after", "99999999999999999999999")], "").retry_after(), Some(day));
+        assert_eq!(answer(&[("x-rate-limit-reset", "9223372036854775807")], "").x_rate_limit_reset(now()), Some(day));
+        assert_eq!(
+            answer(&[("x-rate-limit-reset", "-9223372036854775808")], "").x_rate_limit_reset(now()),
+            Some(Duration::ZERO)
+        );
+        let telegram =
+            answer(&[], r#"{"ok":false,"error_code":429,"parameters":{"retry_after":18446744073709551615}}"#);
+        assert_eq!(telegram.telegram_retry_after(), Some(day));
     }
 
     #[test]

@@ -366,7 +366,7 @@ impl TokenResponse for TokenAnswer {
     }
 
     fn expires_in(&self) -> Option<Duration> {
-        self.expires_in.map(Duration::from_secs)
+        self.expires_in.map(crate::time::token_lifetime)
     }
 
     fn refresh_token(&self) -> Option<&RefreshToken> {
@@ -384,16 +384,13 @@ impl TokenAnswer {
     /// The tokens as relink stores them. `stored_scopes` stand when the answer names none, and
     /// `default_lifetime` when it gives no `expires_in`.
     fn granted(self, now: DateTime<Utc>, stored_scopes: &Scopes, default_lifetime: Option<Duration>) -> Granted {
-        let lifetime = self.expires_in.map(Duration::from_secs);
-        let expires_at = lifetime
-            .or(default_lifetime)
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .and_then(|d| now.checked_add_signed(d));
+        let lifetime = self.expires_in.map(crate::time::token_lifetime);
+        let expires_at = lifetime.or(default_lifetime).map(|d| crate::time::after(now, d));
         let scopes = self.scope.as_deref().and_then(|s| Scopes::parse(s).ok()).filter(|s| !s.is_empty());
         let refresh_expires_at = self
             .refresh_token_expires_in
             .filter(|_| self.refresh_token.is_some())
-            .and_then(|secs| now.checked_add_signed(chrono::Duration::seconds(i64::try_from(secs).ok()?)));
+            .map(|secs| crate::time::after(now, crate::time::token_lifetime(secs)));
         Granted {
             tokens: TokenSet {
                 refresh_expires_at,

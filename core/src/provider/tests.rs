@@ -257,6 +257,25 @@ async fn a_rotated_refresh_token_comes_back_with_expiry_and_scopes() {
 }
 
 #[tokio::test]
+async fn a_refresh_token_expires_in_of_u64_max_is_read_as_ten_years() {
+    let route: Route = Arc::new(|path: &str| {
+        path.ends_with("/token").then(|| {
+            (200, r#"{"access_token":"new-a","refresh_token":"new-r","expires_in":18446744073709551615,"refresh_token_expires_in":18446744073709551615,"token_type":"bearer"}"#.to_owned())
+        })
+    });
+    let providers = providers(&stub(route).await);
+    let ctx = providers.ctx(Provider::X, now());
+    let Renewed::Tokens(set) =
+        providers.adapter(Provider::X).renew(ctx, &channel(Provider::X, "1"), &tokens(Provider::X)).await
+    else {
+        panic!("tokens expected")
+    };
+    let ten_years = crate::time::after(now(), crate::time::MAX_TOKEN_LIFETIME);
+    assert_eq!(set.expires_at, Some(ten_years));
+    assert_eq!(set.refresh_expires_at, Some(ten_years));
+}
+
+#[tokio::test]
 async fn spent_refreshable_tokens_are_renewed_not_probed_and_young_graph_tokens_are_not_extended() {
     // No stub at all: nothing may be sent.
     let providers = providers(&Url::parse("http://127.0.0.1:9/").unwrap());

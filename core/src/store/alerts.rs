@@ -207,7 +207,8 @@ struct SettingsRow {
 
 impl SettingsRow {
     fn into_override(self) -> Result<SettingsOverride> {
-        let span = |ms: Option<i64>| ms.map(chrono::Duration::milliseconds);
+        let span =
+            |ms: Option<i64>| ms.map(|ms| chrono::Duration::try_milliseconds(ms).unwrap_or(chrono::Duration::MAX));
         Ok(SettingsOverride {
             warning_days: self.warning_days.as_deref().map(parse_warning_days).transpose().map_err(corrupt)?,
             first_reminder: span(self.first_reminder_ms),

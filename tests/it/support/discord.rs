@@ -73,6 +73,8 @@ struct State_ {
     forbidden: HashSet<u64>,
     /// Refuse the next N requests with a 429 regardless of the buckets.
     refuse_next: u32,
+    /// The wait (seconds, as written) the forced 429s ask for, instead of 0.2 s.
+    forced_wait: Option<String>,
 }
 
 /// The fake's rules.
@@ -121,6 +123,7 @@ impl FakeDiscord {
             gone: HashSet::new(),
             forbidden: HashSet::new(),
             refuse_next: 0,
+            forced_wait: None,
         }));
         let fake = Self { state, limits, address };
         let router = Router::new().fallback(handle).with_state(fake.clone());
@@ -167,6 +170,13 @@ impl FakeDiscord {
     /// Answers the next `n` requests with a 429 (as a broken limit would).
     pub fn refuse_next(&self, n: u32) {
         self.lock().refuse_next = n;
+    }
+
+    /// Answers the next `n` requests with a 429 asking for `seconds` (any number, as written).
+    pub fn refuse_next_asking(&self, n: u32, seconds: &str) {
+        let mut state = self.lock();
+        state.refuse_next = n;
+        state.forced_wait = Some(seconds.to_owned());
     }
 }
 
@@ -243,20 +253,20 @@ async fn handle(
             reset_after
         };
         state.calls.push(Call { method, path: recorded, body, at: now, status: 429 });
+        let asked = match state.forced_wait.clone().filter(|_| forced) {
+            Some(written) => written,
+            None => format!("{:.3}", retry_after.as_secs_f64()),
+        };
+        let wait: serde_json::Value = serde_json::from_str(&asked).expect("a number");
         let mut response = (
             StatusCode::TOO_MANY_REQUESTS,
-            axum::Json(json!({
-                "message": "You are being rate limited.",
-                "retry_after": retry_after.as_secs_f64(),
-                "global": global_refusal,
-            })),
+            axum::Json(
+                json!({ "message": "You are being rate limited.", "retry_after": wait, "global": global_refusal }),
+            ),
         )
             .into_response();
         announce(&mut response);
-        response.headers_mut().insert(
-            "retry-after",
-            HeaderValue::from_str(&format!("{:.3}", retry_after.as_secs_f64())).expect("a value"),
-        );
+        response.headers_mut().insert("retry-after", HeaderValue::from_str(&asked).expect("a value"));
         if global_refusal {
             response.headers_mut().insert("x-ratelimit-global", HeaderValue::from_static("true"));
         }
