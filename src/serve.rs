@@ -24,6 +24,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // Listening for signals starts before anything else, so a Ctrl-C or SIGTERM sent as soon as
+    // relink says it is up is never missed.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
     relink_web::install_recorder();
     let store = crate::open::store(&config).await?;
     tracing::info!(database = %config.database_url_for_display(), "store open");
@@ -33,9 +37,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (web.bind)", config.web.bind))?;
     let address = listener.local_addr()?;
     tracing::info!("web server listening on http://{address} (public URL {})", config.web.public_url);
-
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
 
     let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
     let settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
@@ -133,34 +134,48 @@ async fn purge_expired(store: Store, shutdown: CancellationToken) {
     }
 }
 
-/// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Cancels `shutdown` on Ctrl-C (SIGINT) or SIGTERM. The listeners are registered when this is
+/// called, not when the returned future is first polled: a signal that arrives before the task
+/// runs is still seen.
+fn stop_on_signal(shutdown: CancellationToken) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind: SignalKind, name: &'static str| {
+            signal(kind).map_err(|error| tracing::warn!(%error, "cannot listen for {name}")).ok()
+        };
+        (listen(SignalKind::interrupt(), "Ctrl-C"), listen(SignalKind::terminate(), "SIGTERM"))
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
-        () = shutdown.cancelled() => {}
+    async move {
+        #[cfg(unix)]
+        let (ctrl_c, terminate) = (received(interrupt), received(terminate));
+        #[cfg(not(unix))]
+        let (ctrl_c, terminate) = (
+            async {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            },
+            std::future::pending::<()>(),
+        );
+        tokio::select! {
+            () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+            () = terminate => tracing::info!("SIGTERM received, shutting down"),
+            () = shutdown.cancelled() => {}
+        }
+        shutdown.cancel();
     }
-    shutdown.cancel();
+}
+
+/// Waits for the first delivery of a signal; forever when it could not be listened for.
+#[cfg(unix)]
+async fn received(signal: Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(mut signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// The chat front-ends' settings from the configuration.
