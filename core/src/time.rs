@@ -107,10 +107,9 @@ mod tests {
         /// Text shaped like what people type, with noise around it.
         fn typed() -> impl Strategy<Value = String> {
             let prefix = prop::sample::select(vec!["", "+", "in ", "+ ", "-", "now", " "]);
-            (prefix, 0..WIDEN_AFTER_HARDENING, unit(), any::<bool>(), ".{0,3}")
-                .prop_map(|(prefix, n, unit, space, tail)| {
-                    format!("{prefix}{n}{}{unit}{tail}", if space { " " } else { "" })
-                })
+            (prefix, 0..WIDEN_AFTER_HARDENING, unit(), any::<bool>(), ".{0,3}").prop_map(
+                |(prefix, n, unit, space, tail)| format!("{prefix}{n}{}{unit}{tail}", if space { " " } else { "" }),
+            )
         }
 
         fn text() -> impl Strategy<Value = String> {
