@@ -403,7 +403,7 @@ fn graph_wait(answer: &Answer) -> Option<Duration> {
             waits.into_iter().filter_map(|v| v.as_u64()).max()
         })
         .filter(|m| *m > 0);
-    minutes.map(|m| Duration::from_secs(m * 60)).or_else(|| answer.retry_after())
+    minutes.map(|m| Duration::from_secs(m.saturating_mul(60))).or_else(|| answer.retry_after())
 }
 
 fn collect_key(value: &Value, key: &str, out: &mut Vec<Value>) {
@@ -1331,6 +1331,18 @@ mod tests {
     }
 
     #[test]
+    fn a_usage_header_asking_to_wait_for_ever_does_not_panic_the_classifier() {
+        let mut headers = HeaderMap::new();
+        let usage = r#"{"1":[{"estimated_time_to_regain_access":307445734561825861}]}"#;
+        headers.insert("x-business-use-case-usage", usage.parse().unwrap());
+        let reply = Answer::new(400, headers, r#"{"error":{"code":4,"message":"too many calls"}}"#);
+        let Verdict::Transient { retry_after, .. } = answer(Family::Graph, &context(Cx::Live), &reply) else {
+            panic!("throttling is transient");
+        };
+        assert_eq!(retry_after, Some(Duration::from_secs(u64::MAX)));
+    }
+
+    #[test]
     fn a_429_is_never_a_disconnect_whatever_its_body_says() {
         let cases = [
             (Family::Graph, r#"{"error":{"code":190,"error_subcode":460,"message":"password changed"}}"#),
@@ -1369,11 +1381,10 @@ mod tests {
 
         use super::*;
 
-        /// The largest number the properties put in `Retry-After`, usage headers' waits and
-        /// `x-rate-limit-reset`. On main, `Retry-After` and Facebook's
-        /// `estimated_time_to_regain_access` (minutes × 60) overflow past this; that is being
-        /// fixed elsewhere, after which this widens to `u64::MAX`.
-        const WIDEN_AFTER_HARDENING: u64 = 1_000_000_000;
+        /// The largest number the properties put in `Retry-After`, the usage headers' waits and
+        /// bodies: any. (Facebook's `estimated_time_to_regain_access` in minutes once overflowed
+        /// when turned into seconds.)
+        const LARGEST: u64 = u64::MAX;
 
         fn families() -> Vec<Family> {
             let mut all = vec![Family::DebugToken];
@@ -1386,8 +1397,8 @@ mod tests {
 
         fn number() -> impl Strategy<Value = Value> {
             prop_oneof![
-                (0..WIDEN_AFTER_HARDENING).prop_map(Value::from),
-                (0..WIDEN_AFTER_HARDENING).prop_map(|n| Value::from(n.to_string())),
+                (0..LARGEST).prop_map(Value::from),
+                (0..LARGEST).prop_map(|n| Value::from(n.to_string())),
                 prop::sample::select(vec![
                     0_i64, 1, 2, 4, 10, 17, 32, 33, 100, 102, 190, 200, 368, 401, 403, 404, 429, 458, 459, 460, 463,
                     464, 467, 492, 613, 80001
@@ -1511,9 +1522,9 @@ mod tests {
                 "x-something",
             ];
             let value = prop_oneof![
-                (0..WIDEN_AFTER_HARDENING).prop_map(|n| n.to_string()),
+                (0..LARGEST).prop_map(|n| n.to_string()),
                 json_value().prop_map(|v| v.to_string()),
-                (0..WIDEN_AFTER_HARDENING).prop_map(|n| {
+                (0..LARGEST).prop_map(|n| {
                     json!({"1": [{"call_count": n % 200, "estimated_time_to_regain_access": n}]}).to_string()
                 }),
                 "[ -~]{0,40}",
