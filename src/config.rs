@@ -115,6 +115,24 @@ enum RawDays {
     List(Vec<u32>),
 }
 
+/// A Discord id as text (TOML `"123"`) or as a number, which is how an environment variable
+/// such as `RELINK_DISCORD__APPLICATION_ID=123` arrives.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawId {
+    Text(String),
+    Number(u64),
+}
+
+impl RawId {
+    fn text(&self) -> String {
+        match self {
+            RawId::Text(text) => text.trim().to_owned(),
+            RawId::Number(id) => id.to_string(),
+        }
+    }
+}
+
 impl RawDays {
     fn text(self) -> String {
         match self {
@@ -137,10 +155,10 @@ struct RawWeb {
 #[serde(default)]
 struct RawDiscord {
     token: Option<SecretString>,
-    application_id: Option<String>,
+    application_id: Option<RawId>,
     public_key: Option<String>,
     mode: Option<String>,
-    guild_id: Option<String>,
+    guild_id: Option<RawId>,
     api_url: Option<String>,
 }
 
@@ -422,7 +440,7 @@ impl Sources {
         };
         let discord = match raw.discord.token.filter(|t| !t.expose_secret().trim().is_empty()) {
             Some(token) => {
-                let application_id = raw.discord.application_id.as_deref().map(str::trim).and_then(|id| {
+                let application_id = raw.discord.application_id.as_ref().map(RawId::text).and_then(|id| {
                     id.parse::<u64>().ok().or_else(|| {
                         problem("discord.application_id", format!("`{id}` is not a Discord application id (a number)"));
                         None
@@ -449,7 +467,7 @@ impl Sources {
                     );
                 }
                 let guild_id =
-                    raw.discord.guild_id.as_deref().map(str::trim).filter(|g| !g.is_empty()).and_then(|id| {
+                    raw.discord.guild_id.as_ref().map(RawId::text).filter(|g| !g.is_empty()).and_then(|id| {
                         id.parse::<u64>().ok().filter(|g| *g > 0).or_else(|| {
                             problem("discord.guild_id", format!("`{id}` is not a Discord server (guild) id"));
                             None
@@ -859,6 +877,19 @@ mod tests {
             assert_eq!(config.web.link_ttl, std::time::Duration::from_secs(24 * 3_600));
             assert!(matches!(&config.keys, KeySource::File(p) if p == Path::new("relink-data/relink.key")));
             assert!(config.discord.is_none() && config.telegram.is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_discord_application_id_from_the_environment_is_read_although_it_looks_like_a_number() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RELINK_DISCORD__TOKEN", "bot-token");
+            jail.set_env("RELINK_DISCORD__APPLICATION_ID", "424242424242");
+            jail.set_env("RELINK_DISCORD__GUILD_ID", "77");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let discord = config.discord.expect("Discord is configured");
+            assert_eq!((discord.application_id, discord.guild_id), (Some(424_242_424_242), Some(77)));
             Ok(())
         });
     }

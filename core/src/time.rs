@@ -211,4 +211,87 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-03-01T12:00:00.123Z").unwrap().to_utc();
         assert_eq!(from_millis(to_millis(at)), at);
     }
+
+    mod properties {
+        //! Whatever a person types where a date or a duration is expected, the parsers answer
+        //! `Ok` or an error naming the field; they never panic.
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// The largest count of a unit (`+Nd`, `Ny`…) the properties type: any, far past
+        /// chrono's range, which the parser must refuse naming the field.
+        const LARGEST_COUNT: u64 = u64::MAX;
+
+        fn now() -> impl Strategy<Value = DateTime<Utc>> {
+            // Any instant from year 2 to year 9998, to the millisecond (a day's offset away from
+            // RFC 3339's four-digit years).
+            (-62_104_060_800_000_i64..253_370_764_800_000).prop_map(from_millis)
+        }
+
+        fn unit() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec!["", "s", "m", "h", "d", "w", "M", "y", "ms", "us", "ns", "min", "days", "x"])
+        }
+
+        /// Text shaped like what people type, with noise around it.
+        fn typed() -> impl Strategy<Value = String> {
+            let prefix = prop::sample::select(vec!["", "+", "in ", "+ ", "-", "now", " "]);
+            (prefix, 0..LARGEST_COUNT, unit(), any::<bool>(), ".{0,3}").prop_map(|(prefix, n, unit, space, tail)| {
+                format!("{prefix}{n}{}{unit}{tail}", if space { " " } else { "" })
+            })
+        }
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), typed(), "[0-9T:+. -]{0,40}", "[+]?[0-9]{1,30}[a-z]{0,4}"]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn a_duration_parses_or_names_its_field(raw in text()) {
+                if let Err(error) = parse_duration("duration", &raw) {
+                    prop_assert_eq!(error.field, "duration");
+                }
+            }
+
+            #[test]
+            fn an_instant_parses_or_names_its_field(raw in text(), now in now()) {
+                if let Err(error) = parse_instant("at", &raw, now) {
+                    prop_assert_eq!(error.field, "at");
+                }
+            }
+
+            #[test]
+            fn plus_n_days_is_n_days_from_now(n in prop_oneof![0..80_000_u64, 0..LARGEST_COUNT], now in now()) {
+                // Within a hundred years from now and not before 1970, else refused.
+                let expected = i64::try_from(n)
+                    .ok()
+                    .and_then(chrono::Duration::try_days)
+                    .and_then(|d| now.checked_add_signed(d))
+                    .filter(|at| *at >= DateTime::UNIX_EPOCH && *at <= after(now, MAX_INPUT_AHEAD));
+                match (parse_instant("at", &format!("+{n}d"), now), expected) {
+                    (Ok(at), Some(expected)) => prop_assert_eq!(at, expected),
+                    (Err(error), None) => prop_assert_eq!(error.field, "at"),
+                    (got, expected) => prop_assert!(false, "+{n}d from {now}: {got:?}, expected {expected:?}"),
+                }
+            }
+
+            #[test]
+            fn an_rfc_3339_instant_reads_back_as_itself(at in now().prop_filter("from 1970", |at| *at >= DateTime::UNIX_EPOCH), offset_minutes in -1439_i32..1440) {
+                let offset = chrono::FixedOffset::east_opt(offset_minutes * 60).ok_or_else(|| TestCaseError::reject("offset"))?;
+                let text = at.with_timezone(&offset).to_rfc3339();
+                prop_assert_eq!(parse_instant("at", &text, at).map_err(|e| TestCaseError::fail(e.to_string()))?, at);
+            }
+
+            #[test]
+            fn millis_read_back_whatever_a_row_holds(millis in any::<i64>()) {
+                let at = from_millis(millis);
+                if DateTime::from_timestamp_millis(millis).is_some() {
+                    prop_assert_eq!(to_millis(at), millis);
+                }
+            }
+        }
+    }
 }

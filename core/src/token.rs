@@ -224,4 +224,99 @@ mod tests {
             assert!(!err.to_string().contains("leak-me") && !err.to_string().contains("only-refresh"), "{err}");
         }
     }
+
+    mod properties {
+        //! Whatever an operator or a publishing tool pastes as tokens, `parse_input` answers `Ok`
+        //! or an error naming a field, never panics, and never echoes a secret it was given.
+
+        use proptest::prelude::*;
+        use serde_json::{Map, Value, json};
+
+        use super::*;
+
+        /// The largest `expires_in` / `refresh_token_expires_in` the properties give: any, far
+        /// past chrono's range (about 2.6e11 seconds from now), which must be refused or clamped.
+        const LARGEST_NUMBER: i64 = i64::MAX;
+
+        /// Any JSON value, a few levels deep (integers within [`LARGEST_NUMBER`]).
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                (-LARGEST_NUMBER..LARGEST_NUMBER).prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                ".{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(".{0,8}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn field_value() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                3 => json_value(),
+                2 => (-LARGEST_NUMBER..LARGEST_NUMBER).prop_map(Value::from),
+                1 => "[0-9T:+ -]{0,25}".prop_map(Value::String),
+                1 => Just(json!("+3d")),
+            ]
+        }
+
+        /// A token JSON whose fields each may be missing, well typed, or anything at all.
+        fn token_json() -> impl Strategy<Value = (String, String, String)> {
+            let fields = ["expires_in", "expires_at", "scope", "refresh_token_expires_in", "other"];
+            let extras = prop::collection::vec((prop::sample::select(fields.to_vec()), field_value()), 0..4);
+            ("[A-Za-z0-9]{8,20}", "[A-Za-z0-9]{8,20}", extras, any::<(bool, bool)>()).prop_map(
+                |(access, refresh, extras, (with_access, with_refresh))| {
+                    let access = format!("acc{access}");
+                    let refresh = format!("ref{refresh}");
+                    let mut object = Map::new();
+                    if with_access {
+                        object.insert("access_token".into(), json!(access));
+                    }
+                    if with_refresh {
+                        object.insert("refresh_token".into(), json!(refresh));
+                    }
+                    for (name, value) in extras {
+                        object.insert(name.into(), value);
+                    }
+                    (Value::Object(object).to_string(), access, refresh)
+                },
+            )
+        }
+
+        const FIELDS: [&str; 7] =
+            ["tokens", "access_token", "expires_in", "expires_at", "scope", "scopes", "refresh_token_expires_in"];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn any_text_parses_or_names_its_field(raw in prop_oneof![any::<String>(), "[{}\":a-z0-9, ]{0,60}"]) {
+                if let Err(error) = TokenSet::parse_input(&raw, now()) {
+                    prop_assert!(FIELDS.contains(&error.field), "{}", error.field);
+                }
+            }
+
+            #[test]
+            fn token_json_parses_or_names_its_field_and_never_echoes_a_secret((raw, access, refresh) in token_json()) {
+                match TokenSet::parse_input(&raw, now()) {
+                    Ok(set) => prop_assert_eq!(set.access_token.expose_secret(), access.as_str()),
+                    Err(error) => {
+                        prop_assert!(FIELDS.contains(&error.field), "{}", error.field);
+                        let text = error.to_string();
+                        prop_assert!(!text.contains(&access) && !text.contains(&refresh), "{}", text);
+                    }
+                }
+            }
+
+            #[test]
+            fn sealed_secrets_reopen_or_fail_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                let _ = TokenSet::from_secret_bytes(&bytes, None, Scopes::default());
+            }
+        }
+    }
 }

@@ -29,6 +29,7 @@ both_engines!(
     a_one_time_code_links_an_account_once,
     subscribing_a_group_needs_a_team_admin_who_administers_the_group,
     a_team_hears_its_own_language,
+    any_text_or_button_from_anyone_gets_a_reply_with_links_only_in_private,
 );
 
 pub const ADMIN: i64 = 5001;
@@ -330,4 +331,39 @@ async fn a_team_hears_its_own_language(db: TestStore) {
     assert!(status.contains("再接続が必要：パスワード変更"), "{status}");
     let stranger = Caller { language_hint: Some(Language::It), ..Rig::private(STRANGER) };
     assert!(rig.text(&stranger, "/status").await.contains("non è ancora collegato"));
+}
+
+/// Property, sampled: whatever anyone types or whatever data a button carries, in private or in
+/// the group, the command layer answers (never panics) and puts reconnect links only in
+/// messages for the caller alone.
+async fn any_text_or_button_from_anyone_gets_a_reply_with_links_only_in_private(db: TestStore) {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree as _;
+    use proptest::test_runner::TestRunner;
+
+    let rig = Rig::new(db, Language::En).await;
+    let names: Vec<&'static str> =
+        commands::CommandName::ALL.iter().map(|c| c.name()).chain(["", "stauts", "x"]).collect();
+    let typed = (prop::sample::select(names), "(@[a-z_]{0,8})?", "[ \t]{0,2}", ".{0,24}")
+        .prop_map(|(name, bot, space, args)| format!("/{name}{bot}{space}{args}"));
+    let data = prop_oneof![any::<String>(), "(r|ra|k|z|f):-?[0-9]{0,20}(:[0-9]{0,4})?"];
+    let strategy = (prop_oneof![any::<String>(), typed], data, 0..6_usize);
+    let callers = [
+        Rig::private(ADMIN),
+        Rig::private(EDITOR),
+        Rig::private(VIEWER),
+        Rig::private(STRANGER),
+        Rig::in_group(ADMIN, true),
+        Rig::in_group(VIEWER, false),
+    ];
+    let mut runner = TestRunner::default();
+    for _ in 0..48 {
+        let (text, data, who) = strategy.new_tree(&mut runner).unwrap().current();
+        let caller = &callers[who];
+        let reply = commands::handle(&rig.services, caller, &text).await;
+        assert!(reply.links_are_private(), "{text:?} from {caller:?}: a link outside a caller-only message");
+        let _ = reply.plain_text();
+        let reply = commands::press(&rig.services, caller, &data).await;
+        assert!(reply.links_are_private(), "button {data:?} from {caller:?}: a link outside a caller-only message");
+    }
 }

@@ -27,6 +27,8 @@
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
 //!   and against a third-party OAuth 2.0 server configured as a generic network.
+//! - [`crash`]: `relink serve` on SQLite killed with SIGKILL twenty times while it checks,
+//!   renews and delivers: no alert lost, no Discord message twice, no token lost, an intact file.
 //! - [`demo`]: `relink demo` through the real binary: who hears what, and a printed link
 //!   reconnecting its channel in Chromium.
 
@@ -37,6 +39,7 @@ mod browser;
 mod checker;
 mod cli;
 mod commands;
+mod crash;
 mod demo;
 mod discord;
 mod serve;

@@ -371,3 +371,113 @@ pub(crate) async fn cancel_post(
     let post = app.store().cancel_post(key.team(), PostId(id)).await?;
     Ok(Json(post_json(&post)))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Whatever JSON a publishing tool sends, each body reads or is refused with an error naming
+    //! a field, and the values in a body that reads parse or name their field: never a panic.
+
+    use proptest::prelude::*;
+    use serde_json::Map;
+
+    use super::*;
+
+    /// The largest number the properties put in `expires_in` and the `+Nd` forms: any, far past
+    /// what can be added to now, which must be refused naming the field.
+    const LARGEST_NUMBER: i64 = i64::MAX;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-LARGEST_NUMBER..LARGEST_NUMBER).prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::String),
+            prop::sample::select(vec!["facebook", "x", "pinterest", "now", "+3d", "2026-12-01", "abc"])
+                .prop_map(Value::from),
+            (0..LARGEST_NUMBER / 86_400).prop_map(|n| Value::from(format!("+{n}d"))),
+        ];
+        let keys = vec![
+            "provider",
+            "account_id",
+            "name",
+            "authorized_by",
+            "tokens",
+            "access_token",
+            "refresh_token",
+            "expires_in",
+            "expires_at",
+            "scope",
+            "at",
+            "due_at",
+            "ref",
+            "other",
+        ];
+        leaf.prop_recursive(3, 32, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(keys.clone()), inner), 0..7)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            3 => json_value().prop_map(|v| v.to_string().into_bytes()),
+            3 => prop::collection::vec((prop::sample::select(vec!["provider", "account_id", "name", "tokens", "due_at", "ref", "at"]), json_value()), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<Map<_, _>>()).to_string().into_bytes()),
+            1 => prop::collection::vec(any::<u8>(), 0..128),
+        ]
+    }
+
+    fn named(error: &ApiError) -> bool {
+        error.field.as_deref().is_some_and(|field| !field.is_empty())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_channel_body_reads_or_names_a_field(bytes in body()) {
+            let now = chrono::DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+            match parse_body::<NewChannelBody>(&bytes) {
+                Ok(body) => {
+                    let _ = body.provider.parse::<Provider>();
+                    let _ = (ExternalAccountId::parse(&body.account_id), DisplayName::parse(&body.name));
+                    if let Err(error) = TokenSet::parse_input(&body.tokens.to_string(), now) {
+                        prop_assert!(!error.field.is_empty());
+                    }
+                }
+                Err(error) => prop_assert!(named(&error), "{:?}", error),
+            }
+        }
+
+        #[test]
+        fn a_post_body_reads_or_names_a_field(bytes in body()) {
+            let now = chrono::DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+            match parse_body::<PostBody>(&bytes) {
+                Ok(body) => {
+                    if let Err(error) = parse_instant("due_at", &body.due_at, now) {
+                        prop_assert_eq!(error.field, "due_at");
+                    }
+                }
+                Err(error) => prop_assert!(named(&error), "{:?}", error),
+            }
+        }
+
+        #[test]
+        fn an_activity_body_reads_or_names_a_field(bytes in body()) {
+            let now = chrono::DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+            match parse_body::<ActivityBody>(&bytes) {
+                Ok(ActivityBody { at: Some(raw) }) => {
+                    if let Err(error) = parse_instant("at", &raw, now) {
+                        prop_assert_eq!(error.field, "at");
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => prop_assert!(named(&error), "{:?}", error),
+            }
+        }
+    }
+}

@@ -110,3 +110,54 @@ fn every_command_has_a_usage_and_a_description_in_every_language() {
         }
     }
 }
+
+mod properties {
+    //! Whatever people type in a chat or a button's data holds, the parser, the button decoder
+    //! and the channel lookup answer without panicking.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text shaped like commands: a slash, a name or a near miss, a bot suffix, arguments.
+    fn typed() -> impl Strategy<Value = String> {
+        let names: Vec<&'static str> = CommandName::ALL.iter().map(|c| c.name()).chain(["", "stauts", "x"]).collect();
+        (prop::sample::select(names), "(@[a-z_]{0,8})?", "[ \t\n\u{3000}]{0,3}", ".{0,30}")
+            .prop_map(|(name, bot, space, args)| format!("/{name}{bot}{space}{args}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_message_parses_or_is_refused_without_panic(text in prop_oneof![any::<String>(), typed()]) {
+            match parse(&text) {
+                Ok(command) => {
+                    let head = text.trim().trim_start_matches('/');
+                    let name = head.split(|c: char| c.is_whitespace() || c == '@').next().unwrap_or_default();
+                    prop_assert_eq!(name.to_lowercase(), command.name().name());
+                }
+                Err(ParseFailure::NotACommand) => prop_assert!(!text.trim().starts_with('/')),
+                Err(_) => {}
+            }
+        }
+
+        #[test]
+        fn any_button_data_decodes_to_nothing_or_to_an_action_that_encodes_back_to_itself(data in prop_oneof![any::<String>(), "(r|ra|k|z|f|q):-?[0-9]{0,20}(:[0-9]{0,5})?(:x)?"]) {
+            // `z:1:01` reads as `z:1:1`: what decodes must read back the same once encoded.
+            if let Some(action) = Action::decode(&data) {
+                prop_assert_eq!(Action::decode(&action.encode()), Some(action));
+            }
+        }
+
+        #[test]
+        fn any_channel_query_finds_one_or_says_why(query in prop_oneof![any::<String>(), "#?[0-9]{0,25}", "[a-z ]{0,12}"]) {
+            let channels = [
+                channel(1, "Acme Facebook", Provider::Facebook),
+                channel(2, "Acme Instagram", Provider::InstagramBusiness),
+                channel(3, "Bakery LinkedIn", Provider::Linkedin),
+            ];
+            let _ = lookup(&channels, &query);
+        }
+    }
+}

@@ -147,4 +147,90 @@ mod tests {
         assert_eq!(incoming.kind, PING);
         assert_eq!(incoming.user_id(), None);
     }
+
+    mod properties {
+        //! Whatever JSON arrives as an interaction (on the endpoint, after the signature), it
+        //! reads as an interaction or is refused, and reading its command never panics.
+
+        use proptest::prelude::*;
+        use serde_json::{Map, json};
+
+        use super::*;
+        use crate::discord::dispatch::command_text;
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "[0-9]{1,22}".prop_map(Value::String),
+                ".{0,12}".prop_map(Value::String),
+            ];
+            let keys = vec![
+                "id",
+                "type",
+                "token",
+                "guild_id",
+                "channel_id",
+                "member",
+                "user",
+                "data",
+                "locale",
+                "name",
+                "options",
+                "value",
+                "focused",
+                "custom_id",
+                "permissions",
+                "x",
+            ];
+            leaf.prop_recursive(4, 40, 5, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::vec((prop::sample::select(keys.clone()), inner), 0..6)
+                        .prop_map(|pairs| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+                ]
+            })
+        }
+
+        /// An interaction with its required fields and anything at all in the others.
+        fn interaction() -> impl Strategy<Value = Value> {
+            (json_value(), json_value(), json_value(), 0_u8..6, any::<u64>()).prop_map(
+                |(data, member, extra, kind, id)| {
+                    let mut object = Map::new();
+                    object.insert("id".into(), json!(id.to_string()));
+                    object.insert("type".into(), json!(kind));
+                    object.insert("data".into(), json!({"name": ROOT_COMMAND, "options": [data.clone()]}));
+                    object.insert("member".into(), json!({"user": {"id": "1"}, "permissions": member}));
+                    object.insert("channel_id".into(), extra);
+                    if kind % 2 == 0 {
+                        object.insert("data".into(), data);
+                    }
+                    Value::Object(object)
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn any_interaction_json_reads_or_is_refused_without_panic(
+                json in prop_oneof![json_value(), interaction()],
+                name in ".{0,8}",
+            ) {
+                if let Ok(incoming) = serde_json::from_value::<Incoming>(json) {
+                    let _ = (incoming.command(), incoming.user_id(), incoming.option(&name), incoming.focused());
+                    prop_assert!(command_text(&incoming).starts_with('/'));
+                }
+            }
+
+            #[test]
+            fn any_bytes_read_as_an_interaction_or_are_refused(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                let _ = serde_json::from_slice::<Incoming>(&bytes);
+            }
+        }
+    }
 }

@@ -126,4 +126,58 @@ mod tests {
         assert!(Verifier::from_hex("abc").is_err());
         assert!(Verifier::from_hex(&"g".repeat(64)).is_err());
     }
+
+    #[test]
+    fn a_signed_timestamp_at_the_edge_of_time_is_refused_not_a_panic() {
+        let key = key();
+        let verifier = Verifier::new(key.verifying_key());
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let body = br#"{"type":1}"#;
+        for timestamp in [i64::MIN.to_string(), i64::MAX.to_string()] {
+            let signature = sign(&key, &timestamp, body);
+            assert_eq!(verifier.check(Some(&signature), Some(&timestamp), body, now), Err(Refusal::Stale));
+        }
+    }
+
+    mod properties {
+        //! Whatever a request to the interactions endpoint carries, signed by the application's
+        //! key or not, the check answers a refusal or passes; it never panics.
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            // Ed25519 in a debug build takes tens of milliseconds a check: fewer cases.
+            #![proptest_config(ProptestConfig::with_cases(48))]
+
+            #[test]
+            fn any_request_is_checked_without_panic(
+                signature in proptest::option::of(prop_oneof![".{0,10}", "[0-9a-f]{128}"]),
+                timestamp in proptest::option::of(prop_oneof![any::<String>(), any::<i64>().prop_map(|t| t.to_string())]),
+                body in prop::collection::vec(any::<u8>(), 0..256),
+                now in -8_000_000_000_000_i64..8_000_000_000_000,
+            ) {
+                let verifier = Verifier::new(key().verifying_key());
+                let now = DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default();
+                let _ = verifier.check(signature.as_deref(), timestamp.as_deref(), &body, now);
+            }
+
+            #[test]
+            fn a_signed_request_passes_only_when_fresh(
+                timestamp in prop_oneof![
+                    any::<i64>().prop_map(|t| t.to_string()),
+                    prop::sample::select(vec![i64::MIN, i64::MIN + 1, i64::MAX, -1, 0]).prop_map(|t| t.to_string()),
+                    (1_799_999_000_i64..1_800_001_000).prop_map(|t| t.to_string()), ".{0,12}"],
+                body in prop::collection::vec(any::<u8>(), 0..256),
+            ) {
+                let key = key();
+                let verifier = Verifier::new(key.verifying_key());
+                let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+                let result = verifier.check(Some(&sign(&key, &timestamp, &body)), Some(&timestamp), &body, now);
+                let fresh = timestamp.trim().parse::<i64>().is_ok_and(|t| t.abs_diff(now.timestamp()) <= FRESHNESS.as_secs());
+                prop_assert_eq!(result.is_ok(), fresh, "{:?}", result);
+            }
+        }
+    }
 }

@@ -267,3 +267,90 @@ fn log_send_failure(error: &SendError) {
         _ => tracing::warn!(%error, "cannot send a Telegram reply"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Whatever JSON arrives as an update (on the webhook or from a poll), reading it, and the
+    //! parts of it relink acts on, never panics: it reads or it is skipped.
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::String),
+            prop::sample::select(vec!["/status", "/snooze a 2d", "private", "group", "supergroup", "en-US", "it"])
+                .prop_map(Value::from),
+        ];
+        let keys = vec![
+            "update_id",
+            "message",
+            "callback_query",
+            "chat",
+            "from",
+            "id",
+            "type",
+            "text",
+            "date",
+            "message_id",
+            "is_bot",
+            "first_name",
+            "language_code",
+            "data",
+            "migrate_to_chat_id",
+            "chat_instance",
+            "title",
+        ];
+        leaf.prop_recursive(4, 40, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(keys.clone()), inner), 0..6)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+    }
+
+    /// A message update that reads, with any text, user and language in it.
+    fn message_update() -> impl Strategy<Value = Value> {
+        (0..i64::from(i32::MAX), 1..i64::MAX, 1..u64::from(u32::MAX), ".{1,40}", "[a-z]{2}(-[A-Z]{2})?").prop_map(
+            |(update_id, chat, user, text, language)| {
+                json!({
+                    "update_id": update_id,
+                    "message": {
+                        "message_id": 1, "date": 1_772_366_400, "text": text,
+                        "chat": {"id": chat, "type": "private", "first_name": "A"},
+                        "from": {"id": user, "is_bot": false, "first_name": "A", "language_code": language},
+                    }
+                })
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_update_json_reads_or_is_skipped_without_panic(json in prop_oneof![json_value(), message_update()]) {
+            let Ok(update) = serde_json::from_str::<Update>(&json.to_string()) else { return Ok(()) };
+            if let UpdateKind::Message(message) = &update.kind {
+                let _ = message.migrate_to_chat_id();
+                if let (Some(text), Some(from)) = (message.text(), message.from.as_ref()) {
+                    let _ = (commands::parse(text), language_of(from), user_id(from.id), message.chat.is_private());
+                }
+            }
+        }
+
+        #[test]
+        fn a_message_with_any_text_and_language_reads(json in message_update()) {
+            let update = serde_json::from_str::<Update>(&json.to_string());
+            prop_assert!(matches!(update, Ok(Update { kind: UpdateKind::Message(_), .. })), "{:?}", update);
+        }
+    }
+}

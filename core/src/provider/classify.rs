@@ -157,6 +157,12 @@ pub fn answer(family: Family, cx: &Context, answer: &Answer) -> Verdict {
         Family::Google => google(cx, answer),
         Family::Telegram => telegram(cx, answer),
     };
+    // A family reads the words; the shared rules have the last word. A rate limit with an
+    // error body copied from elsewhere, or a proxy's page in front of a UserInfo endpoint, has
+    // not judged the token.
+    if verdict.is_definitive() && (answer.status == 429 || (!answer.body.is_empty() && answer.json().is_none())) {
+        return fallback(family.label(), answer);
+    }
     match verdict {
         Verdict::Dead(_) if cx.refreshable && !matches!(family, Family::Token(_)) => Verdict::renew_now(cx.now),
         verdict => verdict,
@@ -1326,5 +1332,261 @@ mod tests {
         assert!(!active.inactive() && !active.refreshable, "an empty refresh token is none");
         let facebook = Context::for_channel(&channel(P::Facebook, None), &tokens(Some("r")), now());
         assert!(!facebook.refreshable && !facebook.inactive(), "Facebook neither refreshes nor lapses when idle");
+    }
+
+    #[test]
+    fn a_usage_header_asking_to_wait_for_ever_does_not_panic_the_classifier() {
+        let mut headers = HeaderMap::new();
+        let usage = r#"{"1":[{"estimated_time_to_regain_access":307445734561825861}]}"#;
+        headers.insert("x-business-use-case-usage", usage.parse().unwrap());
+        let reply = Answer::new(400, headers, r#"{"error":{"code":4,"message":"too many calls"}}"#);
+        let Verdict::Transient { retry_after, .. } = answer(Family::Graph, &context(Cx::Live), &reply) else {
+            panic!("throttling is transient");
+        };
+        assert_eq!(retry_after, Some(crate::time::MAX_NETWORK_WAIT), "clamped to a day");
+    }
+
+    #[test]
+    fn a_429_is_never_a_disconnect_whatever_its_body_says() {
+        let cases = [
+            (Family::Graph, r#"{"error":{"code":190,"error_subcode":460,"message":"password changed"}}"#),
+            (Family::Graph, r#"{"error":{"code":200,"message":"Permissions error"}}"#),
+            (Family::Token(Provider::Pinterest), r#"{"error":"invalid_grant"}"#),
+            (Family::Pinterest, r#"{"error":"invalid_grant"}"#),
+            (Family::Token(Provider::Linkedin), r#"{"error":"invalid_grant","error_description":"revoked"}"#),
+            (Family::Telegram, r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was kicked"}"#),
+            (Family::Linkedin, r#"{"message":"x","status":401}"#),
+        ];
+        for (family, body) in cases {
+            let verdict = answer(family, &context(Cx::Live), &Answer::new(429, HeaderMap::new(), body.to_owned()));
+            assert!(matches!(verdict, Verdict::Transient { .. }), "{family:?} {body}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn a_proxy_page_in_front_of_a_userinfo_endpoint_is_not_a_disconnect() {
+        for status in [401, 403] {
+            let page = Answer::new(status, HeaderMap::new(), "<html>Access denied by the proxy</html>");
+            let verdict = answer(Family::UserInfo, &context(Cx::Live), &page);
+            assert!(matches!(verdict, Verdict::Transient { .. }), "{status}: {verdict:?}");
+        }
+    }
+
+    mod properties {
+        //! Any answer a network (or a proxy, a CDN, an attacker on the path) can give: any status
+        //! from 100 to 599, any headers including `Retry-After` and the usage headers, any body up
+        //! to 64 KiB, raw bytes or JSON shaped like each family's. For every family the classifier
+        //! answers without panicking, and a 5xx, a 429 or a body that is not JSON is never a
+        //! verdict that asks a person to reconnect (dead, permission, account).
+
+        use proptest::prelude::*;
+        use reqwest::header::{HeaderName, HeaderValue};
+        use serde_json::{Value, json};
+
+        use super::*;
+
+        /// The largest number the properties put in `Retry-After`, the usage headers' waits and
+        /// bodies: any. (Facebook's `estimated_time_to_regain_access` in minutes once overflowed
+        /// when turned into seconds.)
+        const LARGEST: u64 = u64::MAX;
+
+        fn families() -> Vec<Family> {
+            let mut all = vec![Family::DebugToken];
+            for &provider in Provider::ALL {
+                all.push(Family::api(provider));
+                all.push(Family::Token(provider));
+            }
+            all
+        }
+
+        fn number() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                (0..LARGEST).prop_map(Value::from),
+                (0..LARGEST).prop_map(|n| Value::from(n.to_string())),
+                prop::sample::select(vec![
+                    0_i64, 1, 2, 4, 10, 17, 32, 33, 100, 102, 190, 200, 368, 401, 403, 404, 429, 458, 459, 460, 463,
+                    464, 467, 492, 613, 80001
+                ])
+                .prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                Just(Value::from(-1)),
+            ]
+        }
+
+        fn words() -> impl Strategy<Value = Value> {
+            let known = vec![
+                "invalid_grant",
+                "invalid_token",
+                "invalid_request",
+                "invalid_client",
+                "invalid_scope",
+                "server_error",
+                "temporarily_unavailable",
+                "expired",
+                "revoked",
+                "Token has been expired or revoked.",
+                "Value passed for the token was invalid.",
+                "bot was kicked",
+                "chat not found",
+                "not enough rights",
+                "Forbidden: bot is not a member",
+                "password changed",
+                "unused",
+                "authError",
+                "quotaExceeded",
+                "UNAUTHENTICATED",
+                "PERMISSION_DENIED",
+                "RESOURCE_EXHAUSTED",
+                "accountClosed",
+                "youtubeSignupRequired",
+                "creator",
+                "administrator",
+                "left",
+                "kicked",
+                "member",
+                "active",
+                "scope tier",
+            ];
+            prop_oneof![prop::sample::select(known).prop_map(Value::from), ".{0,20}".prop_map(Value::from)]
+        }
+
+        /// A JSON value built from the words and numbers the families read, at any place.
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool), number(), words()];
+            let keys = vec![
+                "error",
+                "code",
+                "error_subcode",
+                "subcode",
+                "message",
+                "error_description",
+                "is_transient",
+                "data",
+                "is_valid",
+                "expires_at",
+                "expires_in",
+                "scopes",
+                "scope",
+                "user_id",
+                "id",
+                "ok",
+                "result",
+                "status",
+                "can_post_messages",
+                "error_code",
+                "description",
+                "parameters",
+                "retry_after",
+                "migrate_to_chat_id",
+                "active",
+                "member_id",
+                "sub",
+                "errors",
+                "reason",
+                "title",
+                "detail",
+                "exp",
+                "username",
+            ];
+            leaf.prop_recursive(4, 48, 6, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::vec((prop::sample::select(keys.clone()), inner), 0..6)
+                        .prop_map(|pairs| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+                ]
+            })
+        }
+
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                4 => json_value().prop_map(|v| v.to_string().into_bytes()),
+                2 => prop::collection::vec(any::<u8>(), 0..512),
+                1 => Just(Vec::new()),
+                1 => prop::sample::select(vec!["<html>502 Bad Gateway</html>", "OK", "{", "null", "[]", "\"text\""])
+                    .prop_map(|s| s.as_bytes().to_vec()),
+                // Up to 64 KiB: a large JSON-looking body with garbage after it, or plain bytes.
+                1 => (json_value(), 0..65_536_usize, any::<u8>()).prop_map(|(v, n, byte)| {
+                    let mut bytes = v.to_string().into_bytes();
+                    bytes.resize(n.max(bytes.len()), byte);
+                    bytes.truncate(65_536);
+                    bytes
+                }),
+            ]
+        }
+
+        fn header() -> impl Strategy<Value = (&'static str, String)> {
+            let names = vec![
+                "retry-after",
+                "x-app-usage",
+                "x-business-use-case-usage",
+                "x-ad-account-usage",
+                "www-authenticate",
+                "x-rate-limit-reset",
+                "content-type",
+                "x-something",
+            ];
+            let value = prop_oneof![
+                (0..LARGEST).prop_map(|n| n.to_string()),
+                json_value().prop_map(|v| v.to_string()),
+                (0..LARGEST).prop_map(|n| {
+                    json!({"1": [{"call_count": n % 200, "estimated_time_to_regain_access": n}]}).to_string()
+                }),
+                "[ -~]{0,40}",
+            ];
+            (prop::sample::select(names), value)
+        }
+
+        fn answer_of(status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> Answer {
+            let mut map = HeaderMap::new();
+            for (name, value) in headers {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    map.append(HeaderName::from_static(name), value);
+                }
+            }
+            Answer::new(status, map, body)
+        }
+
+        fn context() -> impl Strategy<Value = Context> {
+            (
+                prop::sample::select(vec![
+                    Cx::Live,
+                    Cx::Expired,
+                    Cx::Idle,
+                    Cx::Refreshable,
+                    Cx::RefreshLives,
+                    Cx::RefreshEnded,
+                ]),
+                any::<bool>(),
+            )
+                .prop_map(|(kind, no_dates)| {
+                    let cx = super::context(kind);
+                    if no_dates { Context { expires_at: None, last_activity_at: None, ..cx } } else { cx }
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn no_answer_makes_the_classifier_panic_or_cry_wolf(
+                status in prop_oneof![100_u16..600, prop::sample::select(vec![200_u16, 400, 401, 403, 404, 429, 500, 503])],
+                headers in prop::collection::vec(header(), 0..4),
+                body in body(),
+                cx in context(),
+            ) {
+                let answer = answer_of(status, headers, body);
+                let not_json = !answer.body.is_empty() && answer.json().is_none();
+                for family in families() {
+                    let verdict = super::answer(family, &cx, &answer);
+                    if status >= 500 || status == 429 || not_json {
+                        prop_assert!(
+                            !verdict.is_definitive(),
+                            "{family:?} said {verdict:?} for HTTP {status}, body {:?}",
+                            String::from_utf8_lossy(&answer.body),
+                        );
+                    }
+                }
+            }
+        }
     }
 }
