@@ -1,6 +1,7 @@
 //! The web server on SQLite and PostgreSQL, driven over HTTP the way a browser would, against the
 //! provider simulator: a reconnect link completes the OAuth flow; every way of cheating or
-//! failing it is refused with nothing overwritten; the API wants its team's key and names the
+//! failing it is refused with nothing overwritten (a button posted from another site, a link
+//! whose member left or was demoted, a leaked `state` in another browser); the API wants its team's key and names the
 //! field of bad input; every path of the OpenAPI document answers.
 
 // These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
@@ -14,12 +15,13 @@ use relink_core::checker::{Checker, CheckerConfig};
 use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
 use relink_core::reconnect::mint_link;
+use relink_core::store::NewMember;
 use relink_core::token::TokenSet;
-use relink_core::{ApiKeyName, Channel, Health, Provider, Reason, Team};
+use relink_core::{ApiKeyName, Channel, Health, Member, MemberName, Provider, Reason, Role, Team};
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Running, Simulator};
 use relink_web::{AppState, WebSettings};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -36,6 +38,8 @@ pub struct WebRig {
     pub settings: WebSettings,
     pub http: reqwest::Client,
     pub team: Team,
+    /// The team's admin, whom the rig's links are made for.
+    pub admin: Member,
     shutdown: CancellationToken,
 }
 
@@ -63,7 +67,15 @@ impl WebRig {
         tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
         let team = db.team("Acme").await;
-        Self { db, sim, base, settings, http, team, shutdown }
+        let admin = NewMember {
+            team_id: team.id,
+            name: MemberName::parse("Ada").expect("a name"),
+            role: Role::Admin,
+            discord_user_id: None,
+            telegram_user_id: None,
+        };
+        let admin = db.store.add_member(&admin, db.now()).await.expect("add the admin");
+        Self { db, sim, base, settings, http, team, admin, shutdown }
     }
 
     pub fn sim(&self) -> &Simulator {
@@ -85,7 +97,7 @@ impl WebRig {
     }
 
     pub async fn link(&self, channel: &Channel) -> String {
-        let minted = mint_link(&self.db.store, &self.settings.links, channel.id, None, self.db.now())
+        let minted = mint_link(&self.db.store, &self.settings.links, channel.id, Some(self.admin.id), self.db.now())
             .await
             .expect("mint a link");
         minted.url.expose_secret().to_owned()
@@ -95,9 +107,15 @@ impl WebRig {
         self.base.join(path).expect("a path").to_string()
     }
 
+    /// The button as a browser posts it from relink's page (`Origin`, `Sec-Fetch-Site`).
+    pub fn button(&self, link: &str) -> reqwest::RequestBuilder {
+        let origin = self.base.origin().ascii_serialization();
+        self.http.post(link).header(ORIGIN, origin).header("sec-fetch-site", "same-origin")
+    }
+
     /// The button: returns the redirect to the network and the browser-binding cookie.
     pub async fn press(&self, link: &str) -> (String, String) {
-        let response = self.http.post(link).send().await.expect("POST the link");
+        let response = self.button(link).send().await.expect("POST the link");
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap_or_default());
         let cookie =
             response.headers()[SET_COOKIE].to_str().expect("text").split(';').next().expect("a pair").to_owned();
@@ -141,6 +159,9 @@ both_engines!(
     every_refusal_leaves_the_channel_untouched,
     a_different_account_is_refused_and_noted_for_the_incident,
     the_api_wants_its_teams_key_and_names_bad_fields,
+    a_button_posted_from_another_site_is_refused_and_the_link_stays_usable,
+    a_link_stops_working_when_its_member_is_removed_or_demoted,
+    a_leaked_state_in_another_browser_leaves_the_flow_to_the_person_who_started_it,
 );
 
 async fn a_reconnect_link_completes_the_flow_and_the_channel_is_healthy(db: TestStore) {
@@ -226,14 +247,13 @@ async fn every_refusal_leaves_the_channel_untouched(db: TestStore) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("cannot be completed"), "{page}");
 
-    // The state from another browser (no cookie, or another cookie): refused and burnt.
+    // The state from another browser (no cookie, or another cookie): refused.
     let other_cookie = format!("__Host-relink_flow={}", OpaqueToken::generate().expose());
-    let (status, _, page) = rig.finish(&callback, Some(&other_cookie)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
-    assert!(page.contains("Finish in the browser you started in"));
-    // The same state again, now with the right cookie: a reused state.
-    let (status, _, _) = rig.finish(&callback, Some(&cookie)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for cookie in [None, Some(other_cookie.as_str())] {
+        let (status, _, page) = rig.finish(&callback, cookie).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+        assert!(page.contains("Finish in the browser you started in"));
+    }
     untouched().await;
 
     // The callback on the wrong network's path (mix-up).
@@ -266,6 +286,105 @@ async fn every_refusal_leaves_the_channel_untouched(db: TestStore) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Reconnection cancelled") && page.contains("Nothing was changed"), "{page}");
     untouched().await;
+}
+
+async fn a_button_posted_from_another_site_is_refused_and_the_link_stays_usable(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    let link = rig.link(&channel).await;
+    let origin = rig.base.origin().ascii_serialization();
+    let refused = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(LOCATION).is_none() && response.headers().get(SET_COOKIE).is_none());
+        let page = response.text().await.unwrap();
+        assert!(page.contains("This request did not come from relink") && page.contains("The link was not used"));
+    };
+
+    // Another site makes the victim's browser submit the button.
+    let forged = rig.http.post(&link).header(ORIGIN, "https://evil.example").header("sec-fetch-site", "cross-site");
+    refused(forged.send().await.unwrap()).await;
+    refused(rig.http.post(&link).header("sec-fetch-site", "same-site").send().await.unwrap()).await;
+    refused(rig.http.post(&link).header(ORIGIN, "null").send().await.unwrap()).await;
+    let lying = rig.http.post(&link).header(ORIGIN, "https://evil.example").header("sec-fetch-site", "same-origin");
+    refused(lying.send().await.unwrap()).await;
+
+    // A browser that sends neither header must return the page's own form token.
+    let form = |token: &str| format!("form_token={token}");
+    let page = rig.http.get(&link).send().await.unwrap().text().await.unwrap();
+    let token = page.split("name=\"form_token\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+    let other = rig.http.get(rig.link(&channel).await).send().await.unwrap().text().await.unwrap();
+    let other_token =
+        other.split("name=\"form_token\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+    let post = |body: String| {
+        rig.http.post(&link).header("content-type", "application/x-www-form-urlencoded").body(body).send()
+    };
+    refused(rig.http.post(&link).send().await.unwrap()).await;
+    refused(post(form(other_token)).await.unwrap()).await;
+    refused(post(form(&token.replace('.', "x"))).await.unwrap()).await;
+    assert_eq!(rig.http.get(&link).send().await.unwrap().status(), StatusCode::OK, "the link is still usable");
+    let accepted = post(form(token)).await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+
+    // A browser that says the post came from relink's own origin needs no token.
+    let link = rig.link(&channel).await;
+    let own = rig.http.post(&link).header(ORIGIN, origin).header("sec-fetch-site", "same-origin");
+    assert_eq!(own.send().await.unwrap().status(), StatusCode::SEE_OTHER);
+}
+
+async fn a_link_stops_working_when_its_member_is_removed_or_demoted(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    let before = rig.access_token(&channel).await;
+    let refused = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(LOCATION).is_none());
+        let page = response.text().await.unwrap();
+        assert!(page.contains("This link no longer works") && page.contains("no longer has a role"), "{page}");
+    };
+    let link = rig.link(&channel).await;
+    let mut raw = rig.db.raw().await;
+    for role in ["editor", "viewer"] {
+        raw.execute(&format!("UPDATE members SET role = '{role}' WHERE id = {}", rig.admin.id)).await;
+        refused(rig.http.get(&link).send().await.unwrap()).await;
+        refused(rig.button(&link).send().await.unwrap()).await;
+    }
+    raw.execute(&format!("UPDATE members SET role = 'admin' WHERE id = {}", rig.admin.id)).await;
+    let removed = rig.link(&channel).await;
+    rig.db.store.remove_member(rig.admin.id).await.unwrap();
+    refused(rig.http.get(&removed).send().await.unwrap()).await;
+    refused(rig.button(&removed).send().await.unwrap()).await;
+    assert_eq!(rig.access_token(&channel).await, before);
+    let links: i64 = raw.number("SELECT COUNT(*) FROM reconnect_links WHERE used_at IS NOT NULL").await;
+    assert_eq!(links, 0, "no refused link was spent");
+}
+
+async fn a_leaked_state_in_another_browser_leaves_the_flow_to_the_person_who_started_it(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    rig.db
+        .store
+        .set_health(channel.id, &Health::NeedsReauth(Reason::PasswordChanged), None, rig.db.now())
+        .await
+        .unwrap();
+    let (authorize, cookie) = rig.press(&rig.link(&channel).await).await;
+    let callback = rig.authorize(&authorize).await;
+
+    // Someone who saw the callback URL replays it, without the cookie or with their own.
+    let other_cookie = format!("__Host-relink_flow={}", OpaqueToken::generate().expose());
+    for cookie in [None, Some(other_cookie.as_str())] {
+        let (status, _, page) = rig.finish(&callback, cookie).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+        assert!(page.contains("Finish in the browser you started in"), "{page}");
+    }
+    assert_ne!(rig.db.store.channel(channel.id).await.unwrap().health, Health::Healthy);
+
+    // The person who started it still finishes it.
+    let (status, _, page) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("brand page is connected again"), "{page}");
+    assert_eq!(rig.db.store.channel(channel.id).await.unwrap().health, Health::Healthy);
+    let (status, _, _) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "and only once");
 }
 
 async fn a_different_account_is_refused_and_noted_for_the_incident(db: TestStore) {

@@ -9,6 +9,7 @@
 //! - `metrics`: `/metrics` in Prometheus' text format and the layer that times every request.
 //! - `page` and `text`: server-rendered, localized HTML with strict security headers.
 //! - `error`: the API's JSON errors.
+//! - `guard`: the reconnect button's defence against posts from other sites.
 //!
 //! **Invariant:** no page, answer or log line carries a secret: link tokens, `state`, codes,
 //! PKCE verifiers, cookies, API keys and provider tokens are hashed, sealed, or handed only to
@@ -16,6 +17,7 @@
 
 mod api;
 mod error;
+mod guard;
 mod metrics;
 mod openapi;
 mod page;
