@@ -26,6 +26,14 @@ use serde::Deserialize;
 const MIN_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 const MAX_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 
+/// The bounds of `web.header_timeout` and `web.request_timeout`, and of `web.max_connections`.
+const MIN_WEB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+const MAX_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+const MAX_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+const MAX_CONNECTIONS: usize = 100_000;
+/// The shortest `web.metrics_token`: a bearer token is a password.
+const MIN_METRICS_TOKEN: usize = 16;
+
 /// The file read when `--config` / `RELINK_CONFIG` names none, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "relink.toml";
 
@@ -123,6 +131,11 @@ struct RawWeb {
     bind: Option<String>,
     public_url: Option<String>,
     link_ttl: Option<String>,
+    header_timeout: Option<String>,
+    request_timeout: Option<String>,
+    max_connections: Option<i64>,
+    metrics_token: Option<SecretString>,
+    metrics_bind: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +183,12 @@ pub struct WebConfig {
     pub public_url: String,
     /// How long a reconnect link works.
     pub link_ttl: std::time::Duration,
+    /// Header, body and request timeouts and the connection cap.
+    pub limits: relink_web::ServerLimits,
+    /// The bearer token `/metrics` wants, if any (redacted in `Debug` and `config check`).
+    pub metrics_token: Option<SecretString>,
+    /// A listener of its own for `/metrics`, off the public one.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl WebConfig {
@@ -412,6 +431,53 @@ impl Sources {
                 }
             },
         };
+        let defaults = relink_web::ServerLimits::default();
+        let mut web_duration =
+            |key: &str, raw: Option<String>, default, max: std::time::Duration| match raw.as_deref().map(str::trim) {
+                None => default,
+                Some(text) => match humantime::parse_duration(text) {
+                    Ok(value) if (MIN_WEB_TIMEOUT..=max).contains(&value) => value,
+                    _ => {
+                        let max = humantime::format_duration(max);
+                        problem(key, format!("`{text}` is not a duration between 1s and {max} (e.g. 10s)"));
+                        default
+                    }
+                },
+            };
+        let header_timeout =
+            web_duration("web.header_timeout", raw.web.header_timeout, defaults.header_timeout, MAX_HEADER_TIMEOUT);
+        let request_timeout =
+            web_duration("web.request_timeout", raw.web.request_timeout, defaults.request_timeout, MAX_REQUEST_TIMEOUT);
+        let max_connections = match raw.web.max_connections {
+            None => defaults.max_connections,
+            Some(n) => match usize::try_from(n) {
+                Ok(n) if (1..=MAX_CONNECTIONS).contains(&n) => n,
+                _ => {
+                    problem("web.max_connections", format!("`{n}` is not a number from 1 to {MAX_CONNECTIONS}"));
+                    defaults.max_connections
+                }
+            },
+        };
+        let limits = relink_web::ServerLimits { header_timeout, request_timeout, max_connections };
+        let metrics_token = raw.web.metrics_token.filter(|t| !t.expose_secret().trim().is_empty());
+        if let Some(token) = &metrics_token {
+            let token = token.expose_secret();
+            if token.trim().chars().count() < MIN_METRICS_TOKEN || token.trim() != token || !token.is_ascii() {
+                problem(
+                    "web.metrics_token",
+                    format!("must be at least {MIN_METRICS_TOKEN} ASCII characters without surrounding spaces"),
+                );
+            }
+        }
+        let metrics_bind = raw.web.metrics_bind.map(|text| {
+            text.trim().parse::<SocketAddr>().unwrap_or_else(|_| {
+                problem("web.metrics_bind", format!("`{text}` is not an address and port such as 127.0.0.1:9090"));
+                SocketAddr::from(([127, 0, 0, 1], 9090))
+            })
+        });
+        if metrics_bind.is_some_and(|metrics| metrics == bind) {
+            problem("web.metrics_bind", "must differ from web.bind".into());
+        }
         let discord = match raw.discord.token.filter(|t| !t.expose_secret().trim().is_empty()) {
             Some(token) => {
                 let application_id = raw.discord.application_id.as_deref().map(str::trim).and_then(|id| {
@@ -569,7 +635,7 @@ impl Sources {
             database_url: SecretString::from(database_url),
             keys,
             log,
-            web: WebConfig { bind, public_url, link_ttl },
+            web: WebConfig { bind, public_url, link_ttl, limits, metrics_token, metrics_bind },
             discord,
             telegram,
         })
@@ -597,6 +663,21 @@ impl Sources {
         line("web.bind", format!("{:?}", config.web.bind.to_string()));
         line("web.public_url", format!("{:?}", config.web.public_url));
         line("web.link_ttl", format!("{:?}", humantime::format_duration(config.web.link_ttl).to_string()));
+        let limits = &config.web.limits;
+        line("web.header_timeout", format!("{:?}", humantime::format_duration(limits.header_timeout).to_string()));
+        line("web.request_timeout", format!("{:?}", humantime::format_duration(limits.request_timeout).to_string()));
+        line("web.max_connections", limits.max_connections.to_string());
+        line(
+            "web.metrics_token",
+            config.web.metrics_token.as_ref().map_or("(not set)".into(), |_| "[REDACTED]".into()),
+        );
+        line(
+            "web.metrics_bind",
+            config
+                .web
+                .metrics_bind
+                .map_or("(not set: /metrics is on web.bind)".into(), |a| format!("{:?}", a.to_string())),
+        );
         match &config.discord {
             Some(discord) => {
                 line("discord.token", "[REDACTED]".into());

@@ -31,7 +31,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
 
     let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
-    let settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
+    let mut settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
+    settings.metrics_token = config.web.metrics_token.clone();
+    settings.metrics_on_main = config.web.metrics_bind.is_none();
+    let metrics_listener = match config.web.metrics_bind {
+        Some(bind) => {
+            let listener =
+                TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind} (web.metrics_bind)"))?;
+            tracing::info!("metrics listening on http://{}/metrics", listener.local_addr()?);
+            Some(listener)
+        }
+        None => None,
+    };
     let state = relink_web::AppState::new(store.clone(), checker.clone(), settings, Arc::new(SystemClock));
     let services = relink_bot::Services {
         store: store.clone(),
@@ -40,11 +51,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
     };
     let bots = relink_bot::start(bot_settings(&config), services, shutdown.clone()).map_err(anyhow::Error::msg)?;
+    let metrics = metrics_listener.map(|listener| {
+        let router = relink_web::metrics_router(state.clone());
+        tokio::spawn(relink_web::serve_with(listener, router, config.web.limits, shutdown.clone()))
+    });
     let mut router = relink_web::router(state);
     if let Some(routes) = bots.routes {
         router = router.merge(routes);
     }
-    let web = tokio::spawn(relink_web::serve(listener, router, shutdown.clone()));
+    let web = tokio::spawn(relink_web::serve_with(listener, router, config.web.limits, shutdown.clone()));
     let purge = tokio::spawn(purge_expired(store.clone(), shutdown.clone()));
     let checker = if config.checker.enabled {
         Some(tokio::spawn(run_checker(checker, SystemClock, shutdown.clone())))
@@ -82,6 +97,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         bot.await.context("a chat front-end panicked")?;
     }
     purge.await.context("the purge task panicked")?;
+    if let Some(metrics) = metrics {
+        metrics.await.context("the metrics server task panicked")?.context("the metrics server failed")?;
+    }
     store.db().close().await;
     web_result.context("the web server failed")?;
     tracing::info!("relink stopped");

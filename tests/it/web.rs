@@ -542,3 +542,111 @@ async fn every_path_of_the_openapi_document_is_served() {
     assert!(metrics.contains("relink_http_request_duration_seconds"), "{metrics}");
     assert!(metrics.contains("relink_alerts_delivered_total") && metrics.contains("relink_incidents_open"));
 }
+
+/// A trivial router served within `limits` on a loopback port.
+async fn limited_server(limits: relink_web::ServerLimits) -> (std::net::SocketAddr, CancellationToken) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(relink_web::serve_with(listener, router, limits, shutdown.clone()));
+    (address, shutdown)
+}
+
+/// Reads until the server closes the connection, or panics after `bound`.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, bound: Duration) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut answer = Vec::new();
+    tokio::time::timeout(bound, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server closed the connection in time")
+        .ok();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_half_a_header_is_closed_after_the_header_timeout() {
+    use tokio::io::AsyncWriteExt as _;
+    let limits = relink_web::ServerLimits { header_timeout: Duration::from_millis(200), ..Default::default() };
+    let (address, _shutdown) = limited_server(limits).await;
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: relink.test\r\nX-Slow: ").await.unwrap();
+    let answer = read_until_closed(&mut slow, Duration::from_secs(10)).await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+
+    // A connection that sends nothing at all is closed the same way.
+    let mut silent = tokio::net::TcpStream::connect(address).await.unwrap();
+    read_until_closed(&mut silent, Duration::from_secs(10)).await;
+
+    // A whole request is still answered.
+    let mut whole = tokio::net::TcpStream::connect(address).await.unwrap();
+    whole.write_all(b"GET / HTTP/1.1\r\nHost: relink.test\r\nConnection: close\r\n\r\n").await.unwrap();
+    let answer = read_until_closed(&mut whole, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let limits = relink_web::ServerLimits { max_connections: 1, ..Default::default() };
+    let (address, _shutdown) = limited_server(limits).await;
+    let holder = tokio::net::TcpStream::connect(address).await.unwrap();
+    // Make sure the holder was accepted (and holds the only slot) before the second connects.
+    let mut first = holder;
+    first.write_all(b"GET / HTTP/1.1\r\nHost: relink.test\r\n\r\n").await.unwrap();
+    let mut head = [0u8; 15];
+    first.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200 OK");
+
+    let mut second = tokio::net::TcpStream::connect(address).await.unwrap();
+    second.write_all(b"GET / HTTP/1.1\r\nHost: relink.test\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut byte = [0u8; 1];
+    let waited = tokio::time::timeout(Duration::from_millis(300), second.read(&mut byte)).await;
+    assert!(waited.is_err(), "the second connection was served while the first held the only slot");
+    drop(first);
+    let answer = read_until_closed(&mut second, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+}
+
+#[tokio::test]
+async fn metrics_want_the_configured_bearer_token_or_their_own_listener() {
+    let db = TestStore::open(relink_core::store::Engine::Sqlite).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let mut settings = WebSettings::new(base.clone(), Duration::from_secs(3_600));
+    settings.metrics_token = Some("metrics-token-0123456789".to_owned().into());
+    let checker =
+        Arc::new(Checker::new(db.store.clone(), Providers::new(Default::default()), CheckerConfig::default()));
+    let state = AppState::new(db.store.clone(), checker.clone(), settings.clone(), Arc::new(db.clock.clone()));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+    let http = reqwest::Client::new();
+    let metrics = base.join("metrics").unwrap();
+    let scrape = |token: Option<&'static str>| {
+        let mut request = http.get(metrics.clone());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(scrape(Some("metrics-token-012345678")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let scraped = scrape(Some("metrics-token-0123456789")).await.unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(scraped.text().await.unwrap().contains("relink_"));
+
+    // With a listener of its own, the public one has no /metrics.
+    settings.metrics_on_main = false;
+    settings.metrics_token = None;
+    let state = AppState::new(db.store.clone(), checker, settings, Arc::new(db.clock.clone()));
+    let (public, ops) =
+        (TcpListener::bind("127.0.0.1:0").await.unwrap(), TcpListener::bind("127.0.0.1:0").await.unwrap());
+    let (public_url, ops_url) = (public.local_addr().unwrap(), ops.local_addr().unwrap());
+    tokio::spawn(relink_web::serve(public, relink_web::router(state.clone()), shutdown.clone()));
+    tokio::spawn(relink_web::serve(ops, relink_web::metrics_router(state), shutdown.clone()));
+    let public = http.get(format!("http://{public_url}/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let ops = http.get(format!("http://{ops_url}/metrics")).send().await.unwrap();
+    assert_eq!(ops.status(), StatusCode::OK);
+    shutdown.cancel();
+}
