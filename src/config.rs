@@ -1054,6 +1054,50 @@ mod tests {
     }
 
     #[test]
+    fn web_limits_and_metrics_access_are_bounded_and_the_metrics_token_is_redacted() {
+        figment::Jail::expect_with(|jail| {
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.web.limits, relink_web::ServerLimits::default());
+            assert!(config.web.metrics_token.is_none() && config.web.metrics_bind.is_none());
+            jail.create_file(
+                "relink.toml",
+                "[web]\nheader_timeout = \"5s\"\nrequest_timeout = \"1m\"\nmax_connections = 64\n\
+                 metrics_token = \"scrape-me-0123456789\"\nmetrics_bind = \"127.0.0.1:9090\"\n",
+            )?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let limits = config.web.limits;
+            assert_eq!(limits.header_timeout, std::time::Duration::from_secs(5));
+            assert_eq!(limits.request_timeout, std::time::Duration::from_secs(60));
+            assert_eq!(limits.max_connections, 64);
+            assert_eq!(config.web.metrics_bind, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
+            let sources = Sources::gather(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let text = sources.describe(&config);
+            assert!(text.contains("web.metrics_token") && !text.contains("scrape-me"), "{text}");
+            assert!(!format!("{config:?}").contains("scrape-me"));
+
+            jail.set_env("RELINK_WEB__HEADER_TIMEOUT", "0s");
+            jail.set_env("RELINK_WEB__REQUEST_TIMEOUT", "1y");
+            jail.set_env("RELINK_WEB__MAX_CONNECTIONS", "0");
+            jail.set_env("RELINK_WEB__METRICS_TOKEN", "short");
+            jail.set_env("RELINK_WEB__METRICS_BIND", "127.0.0.1:8080");
+            let problems = resolve_with(jail, &FlagOverrides::default()).unwrap_err();
+            let text = problems.to_string();
+            for key in [
+                "web.header_timeout",
+                "web.request_timeout",
+                "web.max_connections",
+                "web.metrics_token",
+                "web.metrics_bind",
+            ] {
+                assert!(text.contains(key), "missing {key} in {text}");
+            }
+            assert!(!text.contains("short"), "the token is not repeated: {text}");
+            assert_eq!(problems.0.len(), 5, "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn telegram_settings_have_defaults_and_every_bad_value_names_its_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("RELINK_TELEGRAM__TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ");
