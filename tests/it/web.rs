@@ -308,21 +308,40 @@ async fn a_button_posted_from_another_site_is_refused_and_the_link_stays_usable(
     let lying = rig.http.post(&link).header(ORIGIN, "https://evil.example").header("sec-fetch-site", "same-origin");
     refused(lying.send().await.unwrap()).await;
 
-    // A browser that sends neither header must return the page's own form token.
-    let form = |token: &str| format!("form_token={token}");
-    let page = rig.http.get(&link).send().await.unwrap().text().await.unwrap();
-    let token = page.split("name=\"form_token\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
-    let other = rig.http.get(rig.link(&channel).await).send().await.unwrap().text().await.unwrap();
-    let other_token =
-        other.split("name=\"form_token\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
-    let post = |body: String| {
-        rig.http.post(&link).header("content-type", "application/x-www-form-urlencoded").body(body).send()
+    // A browser that vouches with neither header (`Origin: null` says nothing) must return the
+    // page's own form token, with the form cookie the page set in that browser.
+    let http = &rig.http;
+    let open = |link: String| async move {
+        let page = http.get(&link).send().await.unwrap();
+        let cookie = page.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+        assert!(cookie.starts_with("__Host-relink_form="), "{cookie}");
+        let html = page.text().await.unwrap();
+        let token = html.split("name=\"form_token\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
+        (token.to_owned(), cookie)
     };
-    refused(rig.http.post(&link).send().await.unwrap()).await;
-    refused(post(form(other_token)).await.unwrap()).await;
-    refused(post(form(&token.replace('.', "x"))).await.unwrap()).await;
+    let (token, cookie) = open(link.clone()).await;
+    let (other_token, other_cookie) = open(rig.link(&channel).await).await;
+    let post = |token: &str, cookie: Option<&str>| {
+        let mut request = rig
+            .http
+            .post(&link)
+            .header(ORIGIN, "null")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("form_token={token}"));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send()
+    };
+    refused(rig.http.post(&link).header(COOKIE, &cookie).send().await.unwrap()).await;
+    refused(post(&other_token, Some(&cookie)).await.unwrap()).await;
+    refused(post(&token.replace('.', "x"), Some(&cookie)).await.unwrap()).await;
+    // Whoever holds the link can load its page and read a token, but the victim's browser
+    // does not carry the cookie that token was made for.
+    refused(post(&token, None).await.unwrap()).await;
+    refused(post(&token, Some(&other_cookie)).await.unwrap()).await;
     assert_eq!(rig.http.get(&link).send().await.unwrap().status(), StatusCode::OK, "the link is still usable");
-    let accepted = post(form(token)).await.unwrap();
+    let accepted = post(&token, Some(&cookie)).await.unwrap();
     assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
 
     // A browser that says the post came from relink's own origin needs no token.

@@ -50,6 +50,25 @@ fn set_cookie(secure: bool, value: &str, max_age: u64) -> HeaderValue {
     HeaderValue::from_str(&text).expect("a cookie of base64url text is a valid header")
 }
 
+/// The cookie the button's form token is bound to: one per browser, kept while links live,
+/// `SameSite=Strict` so no other site's post ever carries it.
+fn form_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-relink_form" } else { "relink_form" }
+}
+
+fn set_form_cookie(secure: bool, value: &str, max_age: u64) -> HeaderValue {
+    let secure_attr = if secure { "; Secure" } else { "" };
+    let name = form_cookie_name(secure);
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure_attr}");
+    HeaderValue::from_str(&text).expect("a cookie of base64url text is a valid header")
+}
+
+/// The browser's form cookie, if it sent a well-formed one.
+fn form_cookie(app: &AppState, headers: &HeaderMap) -> Option<OpaqueToken> {
+    cookie_value(headers, form_cookie_name(app.settings().secure_cookies()))
+        .and_then(|value| OpaqueToken::parse("form cookie", value).ok())
+}
+
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
@@ -279,6 +298,14 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
     let (title, lead) =
         if renew { (text.title_renew, text.lead_renew) } else { (text.title_reconnect, text.lead_reconnect) };
     let row = |label: &str, value: &str| format!("<dt>{}</dt><dd>{}</dd>", escape(label), escape(value));
+    // The browser keeps one form cookie; a page opened without it sets a fresh one.
+    let mut extra_headers = HeaderMap::new();
+    let browser = form_cookie(&app, &headers).unwrap_or_else(|| {
+        let fresh = OpaqueToken::generate();
+        let secure = app.settings().secure_cookies();
+        extra_headers.insert(SET_COOKIE, set_form_cookie(secure, fresh.expose(), app.settings().links.ttl.as_secs()));
+        fresh
+    });
     let body = [
         format!("<p>{}</p>", fill(lead, &values)),
         "<dl>".to_owned(),
@@ -294,7 +321,7 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
             "<form method=\"post\"><input type=\"hidden\" name=\"{}\" value=\"{}\">\
              <button type=\"submit\">{}</button></form>",
             guard::FIELD,
-            escape(&guard::issue(app.store().keyring(), &token.hash(), app.now())),
+            escape(&guard::issue(app.store().keyring(), &token.hash(), &browser.hash(), app.now())),
             fill(text.button, &values)
         ),
         format!("<p class=\"fine\">{}</p>", escape(text.single_use)),
@@ -308,7 +335,7 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
         tone: Tone::Neutral,
         form_target: Some(app.providers().config(channel.provider).authorize_url.origin().ascii_serialization()),
         stylesheet: stylesheet(&app),
-        extra_headers: HeaderMap::new(),
+        extra_headers,
     }
 }
 
@@ -316,16 +343,19 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
 const FORM_LIMIT: usize = 4 * 1024;
 
 /// Whether a button press comes from relink's own page: the browser's `Sec-Fetch-Site` and
-/// `Origin`, or, when it sends neither, the page's form token.
+/// `Origin`, or, when neither vouches for it, the page's form token with the form cookie it was
+/// made for.
 async fn from_own_page(app: &AppState, headers: &HeaderMap, token: &OpaqueToken, body: Body) -> bool {
     match guard::source(headers, &app.settings().links.public_url) {
         Source::SameOrigin => true,
         Source::CrossSite => false,
         Source::Unknown => {
+            let Some(browser) = form_cookie(app, headers) else { return false };
             let Ok(body) = axum::body::to_bytes(body, FORM_LIMIT).await else { return false };
             let max_age = chrono::Duration::from_std(app.settings().links.ttl).unwrap_or(chrono::Duration::days(30));
+            let (keyring, now) = (app.store().keyring(), app.now());
             guard::token_in(&body)
-                .is_some_and(|form| guard::verify(app.store().keyring(), &token.hash(), &form, app.now(), max_age))
+                .is_some_and(|form| guard::verify(keyring, &token.hash(), &browser.hash(), &form, now, max_age))
         }
     }
 }
