@@ -1,7 +1,8 @@
 //! The web server under load: relink's server on a SQLite database in a temporary directory,
 //! driven by `wrk` (Debian's `wrk`) on loopback against the two steps of a reconnect link that
 //! take traffic: the link page (`GET /r/{token}`, which chat apps also fetch for previews) and the
-//! button (`POST /r/{token}`: consume the link, record the authorization request, redirect).
+//! button (`POST /r/{token}`: consume the link, record the authorization request, redirect),
+//! posted with the `Origin` and `Sec-Fetch-Site` a browser sends from relink's own page.
 //!
 //! Prints requests per second and the p99 latency of each. Figures, not assertions: the machines
 //! are shared. Every POST consumes a link, so the bench mints enough links first.
@@ -19,9 +20,11 @@ use relink_core::checker::{Checker, CheckerConfig};
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::opaque::OpaqueToken;
 use relink_core::provider::Providers;
-use relink_core::store::{Db, Store};
+use relink_core::store::{Db, NewMember, Store};
 use relink_core::token::TokenSet;
-use relink_core::{DisplayName, ExternalAccountId, Language, NewChannel, Provider, Scopes, SystemClock, TeamName};
+use relink_core::{
+    DisplayName, ExternalAccountId, Language, MemberName, NewChannel, Provider, Role, Scopes, SystemClock, TeamName,
+};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -125,6 +128,15 @@ async fn main() {
         refresh_expires_at: None,
     };
     let channel = store.add_channel(&channel, &tokens, now).await.expect("a channel");
+    // A link works only for a member who may reconnect.
+    let admin = NewMember {
+        team_id: team.id,
+        name: MemberName::parse("Bench admin").expect("a name"),
+        role: Role::Admin,
+        discord_user_id: None,
+        telegram_user_id: None,
+    };
+    let admin = store.add_member(&admin, now).await.expect("a member");
 
     // The network is never contacted: the button only redirects to it.
     let providers = Providers::all_at(&Url::parse("http://127.0.0.1:9/").expect("a URL"), "bench", "bench-secret", 1.0);
@@ -141,7 +153,7 @@ async fn main() {
     let mut paths = Vec::with_capacity(args.links as usize);
     for _ in 0..args.links {
         let token = OpaqueToken::generate();
-        store.create_link(&token, channel.id, None, now, expires).await.expect("a link");
+        store.create_link(&token, channel.id, Some(admin.id), now, expires).await.expect("a link");
         paths.push(format!("/r/{}", token.expose()));
     }
     let list = dir.path().join("links.txt");
@@ -167,11 +179,12 @@ function request()
   local path = paths[next_index]
   next_index = next_index + step
   if path == nil then path = paths[1] end
-  return wrk.format("POST", path, {{["Content-Length"] = "0"}})
+  return wrk.format("POST", path, {{["Content-Length"] = "0", ["Origin"] = "{origin}", ["Sec-Fetch-Site"] = "same-origin"}})
 end
 "#,
         list = list.display(),
-        threads = args.threads
+        threads = args.threads,
+        origin = base.origin().ascii_serialization()
     )
     .expect("write the script");
 

@@ -34,6 +34,14 @@ const MAX_GROUPING_WINDOW: chrono::Duration = chrono::Duration::hours(1);
 /// `alerts.degraded_after`: at most 30 days.
 const MAX_DEGRADED_AFTER: chrono::Duration = chrono::Duration::days(30);
 
+/// The bounds of `web.header_timeout` and `web.request_timeout`, and of `web.max_connections`.
+const MIN_WEB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+const MAX_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+const MAX_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+const MAX_CONNECTIONS: usize = 100_000;
+/// The shortest `web.metrics_token`: a bearer token is a password.
+const MIN_METRICS_TOKEN: usize = 16;
+
 /// The file read when `--config` / `RELINK_CONFIG` names none, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "relink.toml";
 
@@ -149,6 +157,11 @@ struct RawWeb {
     bind: Option<String>,
     public_url: Option<String>,
     link_ttl: Option<String>,
+    header_timeout: Option<String>,
+    request_timeout: Option<String>,
+    max_connections: Option<i64>,
+    metrics_token: Option<SecretString>,
+    metrics_bind: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,6 +209,12 @@ pub struct WebConfig {
     pub public_url: String,
     /// How long a reconnect link works.
     pub link_ttl: std::time::Duration,
+    /// Header, body and request timeouts and the connection cap.
+    pub limits: relink_web::ServerLimits,
+    /// The bearer token `/metrics` wants, if any (redacted in `Debug` and `config check`).
+    pub metrics_token: Option<SecretString>,
+    /// A listener of its own for `/metrics`, off the public one.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl WebConfig {
@@ -438,6 +457,53 @@ impl Sources {
                 }
             },
         };
+        let defaults = relink_web::ServerLimits::default();
+        let mut web_duration =
+            |key: &str, raw: Option<String>, default, max: std::time::Duration| match raw.as_deref().map(str::trim) {
+                None => default,
+                Some(text) => match humantime::parse_duration(text) {
+                    Ok(value) if (MIN_WEB_TIMEOUT..=max).contains(&value) => value,
+                    _ => {
+                        let max = humantime::format_duration(max);
+                        problem(key, format!("`{text}` is not a duration between 1s and {max} (e.g. 10s)"));
+                        default
+                    }
+                },
+            };
+        let header_timeout =
+            web_duration("web.header_timeout", raw.web.header_timeout, defaults.header_timeout, MAX_HEADER_TIMEOUT);
+        let request_timeout =
+            web_duration("web.request_timeout", raw.web.request_timeout, defaults.request_timeout, MAX_REQUEST_TIMEOUT);
+        let max_connections = match raw.web.max_connections {
+            None => defaults.max_connections,
+            Some(n) => match usize::try_from(n) {
+                Ok(n) if (1..=MAX_CONNECTIONS).contains(&n) => n,
+                _ => {
+                    problem("web.max_connections", format!("`{n}` is not a number from 1 to {MAX_CONNECTIONS}"));
+                    defaults.max_connections
+                }
+            },
+        };
+        let limits = relink_web::ServerLimits { header_timeout, request_timeout, max_connections };
+        let metrics_token = raw.web.metrics_token.filter(|t| !t.expose_secret().trim().is_empty());
+        if let Some(token) = &metrics_token {
+            let token = token.expose_secret();
+            if token.trim().chars().count() < MIN_METRICS_TOKEN || token.trim() != token || !token.is_ascii() {
+                problem(
+                    "web.metrics_token",
+                    format!("must be at least {MIN_METRICS_TOKEN} ASCII characters without surrounding spaces"),
+                );
+            }
+        }
+        let metrics_bind = raw.web.metrics_bind.map(|text| {
+            text.trim().parse::<SocketAddr>().unwrap_or_else(|_| {
+                problem("web.metrics_bind", format!("`{text}` is not an address and port such as 127.0.0.1:9090"));
+                SocketAddr::from(([127, 0, 0, 1], 9090))
+            })
+        });
+        if metrics_bind.is_some_and(|metrics| metrics == bind) {
+            problem("web.metrics_bind", "must differ from web.bind".into());
+        }
         let discord = match raw.discord.token.filter(|t| !t.expose_secret().trim().is_empty()) {
             Some(token) => {
                 let application_id = raw.discord.application_id.as_ref().map(RawId::text).and_then(|id| {
@@ -595,7 +661,7 @@ impl Sources {
             database_url: SecretString::from(database_url),
             keys,
             log,
-            web: WebConfig { bind, public_url, link_ttl },
+            web: WebConfig { bind, public_url, link_ttl, limits, metrics_token, metrics_bind },
             discord,
             telegram,
         })
@@ -623,6 +689,21 @@ impl Sources {
         line("web.bind", format!("{:?}", config.web.bind.to_string()));
         line("web.public_url", format!("{:?}", config.web.public_url));
         line("web.link_ttl", format!("{:?}", humantime::format_duration(config.web.link_ttl).to_string()));
+        let limits = &config.web.limits;
+        line("web.header_timeout", format!("{:?}", humantime::format_duration(limits.header_timeout).to_string()));
+        line("web.request_timeout", format!("{:?}", humantime::format_duration(limits.request_timeout).to_string()));
+        line("web.max_connections", limits.max_connections.to_string());
+        line(
+            "web.metrics_token",
+            config.web.metrics_token.as_ref().map_or("(not set)".into(), |_| "[REDACTED]".into()),
+        );
+        line(
+            "web.metrics_bind",
+            config
+                .web
+                .metrics_bind
+                .map_or("(not set: /metrics is on web.bind)".into(), |a| format!("{:?}", a.to_string())),
+        );
         match &config.discord {
             Some(discord) => {
                 line("discord.token", "[REDACTED]".into());
@@ -1046,6 +1127,50 @@ mod tests {
             jail.create_file("relink.toml", "[alerts]\nescalate_after = \"365d\"\ngrouping_window = \"1h\"\n")?;
             let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
             assert_eq!(config.alerts.engine.defaults.escalate_after, chrono::Duration::days(365));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn web_limits_and_metrics_access_are_bounded_and_the_metrics_token_is_redacted() {
+        figment::Jail::expect_with(|jail| {
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.web.limits, relink_web::ServerLimits::default());
+            assert!(config.web.metrics_token.is_none() && config.web.metrics_bind.is_none());
+            jail.create_file(
+                "relink.toml",
+                "[web]\nheader_timeout = \"5s\"\nrequest_timeout = \"1m\"\nmax_connections = 64\n\
+                 metrics_token = \"scrape-me-0123456789\"\nmetrics_bind = \"127.0.0.1:9090\"\n",
+            )?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let limits = config.web.limits;
+            assert_eq!(limits.header_timeout, std::time::Duration::from_secs(5));
+            assert_eq!(limits.request_timeout, std::time::Duration::from_secs(60));
+            assert_eq!(limits.max_connections, 64);
+            assert_eq!(config.web.metrics_bind, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
+            let sources = Sources::gather(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let text = sources.describe(&config);
+            assert!(text.contains("web.metrics_token") && !text.contains("scrape-me"), "{text}");
+            assert!(!format!("{config:?}").contains("scrape-me"));
+
+            jail.set_env("RELINK_WEB__HEADER_TIMEOUT", "0s");
+            jail.set_env("RELINK_WEB__REQUEST_TIMEOUT", "1y");
+            jail.set_env("RELINK_WEB__MAX_CONNECTIONS", "0");
+            jail.set_env("RELINK_WEB__METRICS_TOKEN", "short");
+            jail.set_env("RELINK_WEB__METRICS_BIND", "127.0.0.1:8080");
+            let problems = resolve_with(jail, &FlagOverrides::default()).unwrap_err();
+            let text = problems.to_string();
+            for key in [
+                "web.header_timeout",
+                "web.request_timeout",
+                "web.max_connections",
+                "web.metrics_token",
+                "web.metrics_bind",
+            ] {
+                assert!(text.contains(key), "missing {key} in {text}");
+            }
+            assert!(!text.contains("short"), "the token is not repeated: {text}");
+            assert_eq!(problems.0.len(), 5, "{text}");
             Ok(())
         });
     }

@@ -39,7 +39,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("web server listening on http://{address} (public URL {})", config.web.public_url);
 
     let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
-    let settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
+    let mut settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
+    settings.metrics_token = config.web.metrics_token.clone();
+    settings.metrics_on_main = config.web.metrics_bind.is_none();
+    let metrics_listener = match config.web.metrics_bind {
+        Some(bind) => {
+            let listener =
+                TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind} (web.metrics_bind)"))?;
+            tracing::info!("metrics listening on http://{}/metrics", listener.local_addr()?);
+            Some(listener)
+        }
+        None => None,
+    };
     let health = Health::new();
     let state = relink_web::AppState::new(store.clone(), checker.clone(), settings, Arc::new(SystemClock))
         .with_tasks(health.clone());
@@ -50,11 +61,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
     };
     let bots = relink_bot::start(bot_settings(&config), services, shutdown.clone()).map_err(anyhow::Error::msg)?;
+    let metrics = metrics_listener.map(|listener| {
+        let router = relink_web::metrics_router(state.clone());
+        tokio::spawn(relink_web::serve_with(listener, router, config.web.limits, shutdown.clone()))
+    });
     let mut router = relink_web::router(state);
     if let Some(routes) = bots.routes {
         router = router.merge(routes);
     }
-    let web = tokio::spawn(relink_web::serve(listener, router, shutdown.clone()));
+    let web = tokio::spawn(relink_web::serve_with(listener, router, config.web.limits, shutdown.clone()));
     let mut tasks = Vec::new();
     let (purge_store, purge_stop) = (store.clone(), shutdown.clone());
     tasks.push(Task::service("purge", move || purge_expired(purge_store.clone(), purge_stop.clone())));
@@ -101,8 +116,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::error!(%error, "a task supervisor failed");
         }
     }
+    let metrics_result = match metrics {
+        Some(metrics) => Some(metrics.await),
+        None => None,
+    };
     store.db().close().await;
     web_result.context("the web server task panicked")?.context("the web server failed")?;
+    if let Some(result) = metrics_result {
+        result.context("the metrics server task panicked")?.context("the metrics server failed")?;
+    }
     if unexpected {
         anyhow::bail!("the web server stopped unexpectedly");
     }

@@ -205,6 +205,37 @@ impl Keyring {
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::DoesNotOpen(key_id))
     }
+
+    /// An HMAC-SHA256 tag over `message` under a key derived (HKDF-SHA256) from key `key_id` for
+    /// `purpose`: every process that shares the keyring makes and accepts the same tags, the
+    /// sealing key never keys a MAC itself, and each purpose has a key of its own.
+    pub fn mac(&self, key_id: u32, purpose: &str, message: &[u8]) -> Result<[u8; 32], CryptoError> {
+        use hmac::Mac as _;
+        let mut mac = self.mac_for(key_id, purpose)?;
+        mac.update(message);
+        let mut tag = [0; 32];
+        tag.copy_from_slice(&mac.finalize().into_bytes());
+        Ok(tag)
+    }
+
+    /// Whether `tag` is [`Keyring::mac`]'s tag over `message`, compared in constant time; `false`
+    /// for an unknown key.
+    pub fn mac_matches(&self, key_id: u32, purpose: &str, message: &[u8], tag: &[u8]) -> bool {
+        use hmac::Mac as _;
+        let Ok(mut mac) = self.mac_for(key_id, purpose) else { return false };
+        mac.update(message);
+        mac.verify_slice(tag).is_ok()
+    }
+
+    fn mac_for(&self, key_id: u32, purpose: &str) -> Result<hmac::Hmac<sha2_v011::Sha256>, CryptoError> {
+        use hmac::KeyInit as _;
+        let key = self.keys.get(&key_id).ok_or(CryptoError::UnknownKey(key_id))?;
+        let kdf = hkdf::Hkdf::<sha2_v011::Sha256>::new(Some(b"relink/mac/v1"), key.0.as_slice());
+        let mut derived = Zeroizing::new([0u8; 32]);
+        let info = format!("relink/mac/v1/{purpose}/key:{key_id}");
+        kdf.expand(info.as_bytes(), derived.as_mut_slice()).expect("32 bytes is a valid HKDF-SHA256 length");
+        Ok(hmac::Hmac::new_from_slice(derived.as_slice()).expect("HMAC takes a key of any length"))
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +244,20 @@ mod tests {
 
     fn ring() -> Keyring {
         Keyring::new([(1, KeyMaterial::generate())]).unwrap()
+    }
+
+    #[test]
+    fn a_mac_matches_only_its_own_key_purpose_and_message() {
+        let ring = Keyring::new([(1, KeyMaterial::generate()), (2, KeyMaterial::generate())]).unwrap();
+        let tag = ring.mac(2, "form", b"message").unwrap();
+        assert!(ring.mac_matches(2, "form", b"message", &tag));
+        assert_eq!(ring.mac(2, "form", b"message").unwrap(), tag, "deterministic: any process can check it");
+        assert!(!ring.mac_matches(1, "form", b"message", &tag));
+        assert!(!ring.mac_matches(2, "other", b"message", &tag));
+        assert!(!ring.mac_matches(2, "form", b"messagf", &tag));
+        assert!(!ring.mac_matches(2, "form", b"message", &tag[..31]));
+        assert!(!ring.mac_matches(3, "form", b"message", &tag));
+        assert_eq!(ring.mac(3, "form", b"m"), Err(CryptoError::UnknownKey(3)));
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl fmt::Debug for MintedLink {
 }
 
 /// Mints a reconnect link for a channel, bound to `member` when a member asked for it. The
-/// member must belong to the channel's team and have a role that may reconnect.
+/// member must belong to the channel's team and have a role that may reconnect, and must still
+/// when the link is opened and its button pressed: a link for no member (or whose member was
+/// removed) is refused with a page that says so and starts no authorization
+/// (`Store::begin_flow`).
 pub async fn mint_link(
     store: &Store,
     settings: &LinkSettings,

@@ -38,6 +38,7 @@ both_engines!(
     a_retry_after_of_ten_to_the_300_seconds_is_read_as_a_day_not_a_panic,
     commands_are_registered_by_bulk_overwrite_globally_or_in_one_guild,
     the_endpoint_answers_a_ping_and_refuses_forged_stale_and_unsigned_requests,
+    an_unsigned_or_stale_interaction_with_a_huge_body_is_refused_without_reading_it,
     a_replayed_interaction_is_handled_once,
     every_command_answers_an_admin_and_an_editor,
     autocomplete_offers_the_channels_of_the_teams_in_context,
@@ -528,6 +529,37 @@ async fn the_endpoint_answers_a_ping_and_refuses_forged_stale_and_unsigned_reque
     assert!(rig.fake.calls().is_empty());
     let (code, answer) = rig.interact(&status).await;
     assert_eq!((code, answer["type"].as_u64()), (200, Some(4)));
+}
+
+async fn an_unsigned_or_stale_interaction_with_a_huge_body_is_refused_without_reading_it(db: TestStore) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rig = Rig::new(db).await;
+    let address = rig.endpoint.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let now = rig.db.now().timestamp();
+    // Announces 1.5 MB and sends a kilobyte: an endpoint that read the body first would wait.
+    let answer = |headers: String| {
+        let address = address.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            let head = format!(
+                "POST /discord/interactions HTTP/1.1\r\nHost: relink.test\r\nContent-Type: application/json\r\n\
+                 {headers}Content-Length: 1500000\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(&[b' '; 1_024]).await.unwrap();
+            let mut status = [0u8; 12];
+            let read = tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut status)).await;
+            read.expect("answered without waiting for the body").unwrap();
+            String::from_utf8_lossy(&status).into_owned()
+        }
+    };
+    let signature = "ab".repeat(64);
+    assert_eq!(answer(String::new()).await, "HTTP/1.1 401", "unsigned");
+    let stale = format!("X-Signature-Ed25519: {signature}\r\nX-Signature-Timestamp: {}\r\n", now - 600);
+    assert_eq!(answer(stale).await, "HTTP/1.1 401", "ten minutes old");
+    let fresh = format!("X-Signature-Ed25519: {signature}\r\nX-Signature-Timestamp: {now}\r\n");
+    assert_eq!(answer(fresh).await, "HTTP/1.1 413", "more than the limit");
+    assert!(rig.fake.calls().is_empty());
 }
 
 async fn a_replayed_interaction_is_handled_once(db: TestStore) {

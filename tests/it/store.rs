@@ -42,6 +42,7 @@ both_engines!(
     chat_bindings_are_idempotent_and_can_be_disabled,
     publishing_activity_only_moves_forward,
     a_link_pressed_many_times_at_once_starts_one_authorization_request,
+    a_link_whose_member_was_demoted_or_removed_starts_no_authorization_request,
     channels_added_in_bulk_keep_their_own_tokens_and_a_duplicate_adds_none,
 );
 
@@ -595,11 +596,13 @@ async fn a_link_pressed_many_times_at_once_starts_one_authorization_request(db: 
     let now = db.now();
     let acme = db.team("Acme").await;
     let channel = db.channel(&acme, "bakery", &tokens("access", None, None)).await.id;
+    let admin = db.store.add_member(&member(acme.id, "Bob", Role::Admin, None, None), now).await.expect("Bob");
     let token = OpaqueToken::generate();
-    let link = db.store.create_link(&token, channel, None, now, now + Span::hours(1)).await.expect("link");
-    // The page's one read: the link with its channel and team.
-    let (read, context) = db.store.link_context(&token).await.expect("read").expect("found");
-    assert_eq!((read.id, read.used_at), (link.id, None));
+    let link = db.store.create_link(&token, channel, Some(admin.id), now, now + Span::hours(1)).await.expect("link");
+    // The page's one read: the link with its channel, team and member's role.
+    let read = db.store.link_context(&token).await.expect("read").expect("found");
+    let (context, role) = (read.context, read.member_role);
+    assert_eq!((read.link.id, read.link.used_at, role), (link.id, None, Some(Role::Admin)));
     assert_eq!((context.channel.id, context.team.id, context.authorised_by), (channel, acme.id, None));
     assert!(db.store.link_context(&OpaqueToken::generate()).await.expect("read").is_none());
 
@@ -630,10 +633,54 @@ async fn a_link_pressed_many_times_at_once_starts_one_authorization_request(db: 
 
     // An expired link starts nothing and writes nothing.
     let late = OpaqueToken::generate();
-    let expired = db.store.create_link(&late, channel, None, now - Span::hours(2), now - Span::hours(1)).await;
+    let expired =
+        db.store.create_link(&late, channel, Some(admin.id), now - Span::hours(2), now - Span::hours(1)).await;
     let expired = expired.expect("link");
     assert!(!press(&db.store, &late, now).await);
     assert_eq!(db.store.link_by_id(expired.id).await.expect("link").expect("kept").used_at, None);
+}
+
+async fn a_link_whose_member_was_demoted_or_removed_starts_no_authorization_request(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let channel = db.channel(&acme, "bakery", &tokens("access", None, None)).await.id;
+    let bob = db.store.add_member(&member(acme.id, "Bob", Role::Admin, None, None), now).await.expect("Bob");
+    let link = |member| {
+        let store = db.store.clone();
+        async move {
+            let token = OpaqueToken::generate();
+            store.create_link(&token, channel, member, now, now + Span::hours(1)).await.expect("link");
+            token
+        }
+    };
+    let unused = |token: OpaqueToken| {
+        let store = db.store.clone();
+        async move { store.link(&token).await.expect("read").expect("kept").used_at.is_none() }
+    };
+
+    // Demoted to editor between the link and the press.
+    let demoted = link(Some(bob.id)).await;
+    let mut raw = db.raw().await;
+    raw.execute(&format!("UPDATE members SET role = 'editor' WHERE id = {}", bob.id)).await;
+    let read = db.store.link_context(&demoted).await.expect("read").expect("found");
+    assert_eq!(read.member_role, Some(Role::Editor));
+    assert!(!press(&db.store, &demoted, now).await, "an editor's link starts nothing");
+    assert!(unused(demoted.clone()).await);
+    raw.execute(&format!("UPDATE members SET role = 'owner' WHERE id = {}", bob.id)).await;
+    assert!(press(&db.store, &demoted, now).await, "promoted again, the same link works");
+
+    // Removed from the team: the link loses its member and starts nothing.
+    let removed = link(Some(bob.id)).await;
+    db.store.remove_member(bob.id).await.expect("remove Bob");
+    let read = db.store.link_context(&removed).await.expect("read").expect("found");
+    assert_eq!((read.link.member_id, read.member_role), (None, None));
+    assert!(!press(&db.store, &removed, now).await);
+    assert!(unused(removed).await);
+
+    // A link made for nobody starts nothing either.
+    let nobody = link(None).await;
+    assert!(!press(&db.store, &nobody, now).await);
+    assert!(unused(nobody).await);
 }
 
 /// Presses a link's button: `true` when this press spent the link and started a flow.

@@ -25,6 +25,7 @@ both_engines!(
     every_command_answers_an_admin_and_refuses_an_editor_over_the_bot_api,
     a_group_alert_gives_its_button_presser_a_private_link_or_a_refusal,
     the_webhook_refuses_a_wrong_secret_and_handles_a_replayed_update_once,
+    a_webhook_post_with_a_wrong_secret_and_a_huge_body_is_refused_without_reading_it,
     a_blocked_chat_is_permanent_and_a_migrated_group_takes_its_binding_along,
     bursts_to_one_chat_keep_the_limits_without_a_429,
     the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429,
@@ -212,6 +213,35 @@ async fn the_webhook_refuses_a_wrong_secret_and_handles_a_replayed_update_once(d
     let replies = fake.accepted("sendMessage");
     assert_eq!(replies.len(), 1);
     assert!(replies[0].text().contains("Acme: 3 channels"));
+}
+
+async fn a_webhook_post_with_a_wrong_secret_and_a_huge_body_is_refused_without_reading_it(db: TestStore) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Webhook).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(axum_serve(listener, relink_bot::telegram::router(telegram.clone())));
+    // Announces 1.5 MB (under axum's usual 2 MB limit) and sends a kilobyte of it: a server that
+    // read the body before the secret would wait for the rest.
+    let answer = |secret: &'static str, length: usize| async move {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let head = format!(
+            "POST /telegram/webhook HTTP/1.1\r\nHost: relink.test\r\nContent-Type: application/json\r\n\
+             X-Telegram-Bot-Api-Secret-Token: {secret}\r\nContent-Length: {length}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&[b' '; 1_024]).await.unwrap();
+        let mut status = [0u8; 12];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut status)).await;
+        String::from_utf8_lossy(&read.expect("answered without waiting for the body").map(|_| status).unwrap())
+            .into_owned()
+    };
+    assert_eq!(answer("wrong-secret-of-the-same-size!", 1_500_000).await, "HTTP/1.1 401");
+    // The right secret with more than the limit: refused without storing anything.
+    assert_eq!(answer(SECRET, 2 * 1024 * 1024).await, "HTTP/1.1 413");
+    assert_eq!(telegram.handle_pending().await.unwrap(), 0);
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {

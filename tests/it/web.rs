@@ -1,6 +1,7 @@
 //! The web server on SQLite and PostgreSQL, driven over HTTP the way a browser would, against the
 //! provider simulator: a reconnect link completes the OAuth flow; every way of cheating or
-//! failing it is refused with nothing overwritten; the API wants its team's key and names the
+//! failing it is refused with nothing overwritten (a button posted from another site, a link
+//! whose member left or was demoted, a leaked `state` in another browser); the API wants its team's key and names the
 //! field of bad input; every path of the OpenAPI document answers.
 
 // These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
@@ -15,12 +16,13 @@ use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
 use relink_core::reconnect::mint_link;
 use relink_core::supervise::{self, Backoff, Health as TaskHealth, Task};
+use relink_core::store::NewMember;
 use relink_core::token::TokenSet;
-use relink_core::{ApiKeyName, Channel, Health, Provider, Reason, Team};
+use relink_core::{ApiKeyName, Channel, Health, Member, MemberName, Provider, Reason, Role, Team};
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Running, Simulator};
 use relink_web::{AppState, WebSettings};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -39,6 +41,8 @@ pub struct WebRig {
     pub team: Team,
     /// The supervised background tasks `/readyz` reports.
     pub tasks: Arc<TaskHealth>,
+    /// The team's admin, whom the rig's links are made for.
+    pub admin: Member,
     shutdown: CancellationToken,
 }
 
@@ -68,7 +72,15 @@ impl WebRig {
         tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
         let team = db.team("Acme").await;
-        Self { db, sim, base, settings, http, team, tasks, shutdown }
+        let admin = NewMember {
+            team_id: team.id,
+            name: MemberName::parse("Ada").expect("a name"),
+            role: Role::Admin,
+            discord_user_id: None,
+            telegram_user_id: None,
+        };
+        let admin = db.store.add_member(&admin, db.now()).await.expect("add the admin");
+        Self { db, sim, base, settings, http, team, admin, tasks, shutdown }
     }
 
     pub fn sim(&self) -> &Simulator {
@@ -90,7 +102,7 @@ impl WebRig {
     }
 
     pub async fn link(&self, channel: &Channel) -> String {
-        let minted = mint_link(&self.db.store, &self.settings.links, channel.id, None, self.db.now())
+        let minted = mint_link(&self.db.store, &self.settings.links, channel.id, Some(self.admin.id), self.db.now())
             .await
             .expect("mint a link");
         minted.url.expose_secret().to_owned()
@@ -100,9 +112,15 @@ impl WebRig {
         self.base.join(path).expect("a path").to_string()
     }
 
+    /// The button as a browser posts it from relink's page (`Origin`, `Sec-Fetch-Site`).
+    pub fn button(&self, link: &str) -> reqwest::RequestBuilder {
+        let origin = self.base.origin().ascii_serialization();
+        self.http.post(link).header(ORIGIN, origin).header("sec-fetch-site", "same-origin")
+    }
+
     /// The button: returns the redirect to the network and the browser-binding cookie.
     pub async fn press(&self, link: &str) -> (String, String) {
-        let response = self.http.post(link).send().await.expect("POST the link");
+        let response = self.button(link).send().await.expect("POST the link");
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap_or_default());
         let cookie =
             response.headers()[SET_COOKIE].to_str().expect("text").split(';').next().expect("a pair").to_owned();
@@ -148,6 +166,9 @@ both_engines!(
     the_api_wants_its_teams_key_and_names_bad_fields,
     a_background_task_that_panics_is_counted_and_readyz_says_503_while_it_is_down,
     times_a_hundred_million_days_ahead_and_oversized_bodies_get_the_apis_json_error,
+    a_button_posted_from_another_site_is_refused_and_the_link_stays_usable,
+    a_link_stops_working_when_its_member_is_removed_or_demoted,
+    a_leaked_state_in_another_browser_leaves_the_flow_to_the_person_who_started_it,
 );
 
 async fn times_a_hundred_million_days_ahead_and_oversized_bodies_get_the_apis_json_error(db: TestStore) {
@@ -309,14 +330,13 @@ async fn every_refusal_leaves_the_channel_untouched(db: TestStore) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("cannot be completed"), "{page}");
 
-    // The state from another browser (no cookie, or another cookie): refused and burnt.
+    // The state from another browser (no cookie, or another cookie): refused.
     let other_cookie = format!("__Host-relink_flow={}", OpaqueToken::generate().expose());
-    let (status, _, page) = rig.finish(&callback, Some(&other_cookie)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
-    assert!(page.contains("Finish in the browser you started in"));
-    // The same state again, now with the right cookie: a reused state.
-    let (status, _, _) = rig.finish(&callback, Some(&cookie)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for cookie in [None, Some(other_cookie.as_str())] {
+        let (status, _, page) = rig.finish(&callback, cookie).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+        assert!(page.contains("Finish in the browser you started in"));
+    }
     untouched().await;
 
     // The callback on the wrong network's path (mix-up).
@@ -349,6 +369,124 @@ async fn every_refusal_leaves_the_channel_untouched(db: TestStore) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Reconnection cancelled") && page.contains("Nothing was changed"), "{page}");
     untouched().await;
+}
+
+async fn a_button_posted_from_another_site_is_refused_and_the_link_stays_usable(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    let link = rig.link(&channel).await;
+    let origin = rig.base.origin().ascii_serialization();
+    let refused = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(LOCATION).is_none() && response.headers().get(SET_COOKIE).is_none());
+        let page = response.text().await.unwrap();
+        assert!(page.contains("This request did not come from relink") && page.contains("The link was not used"));
+    };
+
+    // Another site makes the victim's browser submit the button.
+    let forged = rig.http.post(&link).header(ORIGIN, "https://evil.example").header("sec-fetch-site", "cross-site");
+    refused(forged.send().await.unwrap()).await;
+    refused(rig.http.post(&link).header("sec-fetch-site", "same-site").send().await.unwrap()).await;
+    refused(rig.http.post(&link).header(ORIGIN, "null").send().await.unwrap()).await;
+    let lying = rig.http.post(&link).header(ORIGIN, "https://evil.example").header("sec-fetch-site", "same-origin");
+    refused(lying.send().await.unwrap()).await;
+
+    // A browser that vouches with neither header (`Origin: null` says nothing) must return the
+    // page's own form token, with the form cookie the page set in that browser.
+    let http = &rig.http;
+    let open = |link: String| async move {
+        let page = http.get(&link).send().await.unwrap();
+        let cookie = page.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+        assert!(cookie.starts_with("__Host-relink_form="), "{cookie}");
+        let html = page.text().await.unwrap();
+        let token = html.split("name=\"form_token\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
+        (token.to_owned(), cookie)
+    };
+    let (token, cookie) = open(link.clone()).await;
+    let (other_token, other_cookie) = open(rig.link(&channel).await).await;
+    let post = |token: &str, cookie: Option<&str>| {
+        let mut request = rig
+            .http
+            .post(&link)
+            .header(ORIGIN, "null")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("form_token={token}"));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send()
+    };
+    refused(rig.http.post(&link).header(COOKIE, &cookie).send().await.unwrap()).await;
+    refused(post(&other_token, Some(&cookie)).await.unwrap()).await;
+    refused(post(&token.replace('.', "x"), Some(&cookie)).await.unwrap()).await;
+    // Whoever holds the link can load its page and read a token, but the victim's browser
+    // does not carry the cookie that token was made for.
+    refused(post(&token, None).await.unwrap()).await;
+    refused(post(&token, Some(&other_cookie)).await.unwrap()).await;
+    assert_eq!(rig.http.get(&link).send().await.unwrap().status(), StatusCode::OK, "the link is still usable");
+    let accepted = post(&token, Some(&cookie)).await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+
+    // A browser that says the post came from relink's own origin needs no token.
+    let link = rig.link(&channel).await;
+    let own = rig.http.post(&link).header(ORIGIN, origin).header("sec-fetch-site", "same-origin");
+    assert_eq!(own.send().await.unwrap().status(), StatusCode::SEE_OTHER);
+}
+
+async fn a_link_stops_working_when_its_member_is_removed_or_demoted(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    let before = rig.access_token(&channel).await;
+    let refused = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(LOCATION).is_none());
+        let page = response.text().await.unwrap();
+        assert!(page.contains("This link no longer works") && page.contains("no longer has a role"), "{page}");
+    };
+    let link = rig.link(&channel).await;
+    let mut raw = rig.db.raw().await;
+    for role in ["editor", "viewer"] {
+        raw.execute(&format!("UPDATE members SET role = '{role}' WHERE id = {}", rig.admin.id)).await;
+        refused(rig.http.get(&link).send().await.unwrap()).await;
+        refused(rig.button(&link).send().await.unwrap()).await;
+    }
+    raw.execute(&format!("UPDATE members SET role = 'admin' WHERE id = {}", rig.admin.id)).await;
+    let removed = rig.link(&channel).await;
+    rig.db.store.remove_member(rig.admin.id).await.unwrap();
+    refused(rig.http.get(&removed).send().await.unwrap()).await;
+    refused(rig.button(&removed).send().await.unwrap()).await;
+    assert_eq!(rig.access_token(&channel).await, before);
+    let links: i64 = raw.number("SELECT COUNT(*) FROM reconnect_links WHERE used_at IS NOT NULL").await;
+    assert_eq!(links, 0, "no refused link was spent");
+}
+
+async fn a_leaked_state_in_another_browser_leaves_the_flow_to_the_person_who_started_it(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    rig.db
+        .store
+        .set_health(channel.id, &Health::NeedsReauth(Reason::PasswordChanged), None, rig.db.now())
+        .await
+        .unwrap();
+    let (authorize, cookie) = rig.press(&rig.link(&channel).await).await;
+    let callback = rig.authorize(&authorize).await;
+
+    // Someone who saw the callback URL replays it, without the cookie or with their own.
+    let other_cookie = format!("__Host-relink_flow={}", OpaqueToken::generate().expose());
+    for cookie in [None, Some(other_cookie.as_str())] {
+        let (status, _, page) = rig.finish(&callback, cookie).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+        assert!(page.contains("Finish in the browser you started in"), "{page}");
+    }
+    assert_ne!(rig.db.store.channel(channel.id).await.unwrap().health, Health::Healthy);
+
+    // The person who started it still finishes it.
+    let (status, _, page) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("brand page is connected again"), "{page}");
+    assert_eq!(rig.db.store.channel(channel.id).await.unwrap().health, Health::Healthy);
+    let (status, _, _) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "and only once");
 }
 
 async fn a_different_account_is_refused_and_noted_for_the_incident(db: TestStore) {
@@ -505,4 +643,112 @@ async fn every_path_of_the_openapi_document_is_served() {
     let metrics = rig.http.get(rig.url("metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("relink_http_request_duration_seconds"), "{metrics}");
     assert!(metrics.contains("relink_alerts_delivered_total") && metrics.contains("relink_incidents_open"));
+}
+
+/// A trivial router served within `limits` on a loopback port.
+async fn limited_server(limits: relink_web::ServerLimits) -> (std::net::SocketAddr, CancellationToken) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(relink_web::serve_with(listener, router, limits, shutdown.clone()));
+    (address, shutdown)
+}
+
+/// Reads until the server closes the connection, or panics after `bound`.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, bound: Duration) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut answer = Vec::new();
+    tokio::time::timeout(bound, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server closed the connection in time")
+        .ok();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_half_a_header_is_closed_after_the_header_timeout() {
+    use tokio::io::AsyncWriteExt as _;
+    let limits = relink_web::ServerLimits { header_timeout: Duration::from_millis(200), ..Default::default() };
+    let (address, _shutdown) = limited_server(limits).await;
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: relink.test\r\nX-Slow: ").await.unwrap();
+    let answer = read_until_closed(&mut slow, Duration::from_secs(10)).await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+
+    // A connection that sends nothing at all is closed the same way.
+    let mut silent = tokio::net::TcpStream::connect(address).await.unwrap();
+    read_until_closed(&mut silent, Duration::from_secs(10)).await;
+
+    // A whole request is still answered.
+    let mut whole = tokio::net::TcpStream::connect(address).await.unwrap();
+    whole.write_all(b"GET / HTTP/1.1\r\nHost: relink.test\r\nConnection: close\r\n\r\n").await.unwrap();
+    let answer = read_until_closed(&mut whole, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let limits = relink_web::ServerLimits { max_connections: 1, ..Default::default() };
+    let (address, _shutdown) = limited_server(limits).await;
+    let holder = tokio::net::TcpStream::connect(address).await.unwrap();
+    // Make sure the holder was accepted (and holds the only slot) before the second connects.
+    let mut first = holder;
+    first.write_all(b"GET / HTTP/1.1\r\nHost: relink.test\r\n\r\n").await.unwrap();
+    let mut head = [0u8; 15];
+    first.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200 OK");
+
+    let mut second = tokio::net::TcpStream::connect(address).await.unwrap();
+    second.write_all(b"GET / HTTP/1.1\r\nHost: relink.test\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut byte = [0u8; 1];
+    let waited = tokio::time::timeout(Duration::from_millis(300), second.read(&mut byte)).await;
+    assert!(waited.is_err(), "the second connection was served while the first held the only slot");
+    drop(first);
+    let answer = read_until_closed(&mut second, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+}
+
+#[tokio::test]
+async fn metrics_want_the_configured_bearer_token_or_their_own_listener() {
+    let db = TestStore::open(relink_core::store::Engine::Sqlite).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let mut settings = WebSettings::new(base.clone(), Duration::from_secs(3_600));
+    settings.metrics_token = Some("metrics-token-0123456789".to_owned().into());
+    let checker =
+        Arc::new(Checker::new(db.store.clone(), Providers::new(Default::default()), CheckerConfig::default()));
+    let state = AppState::new(db.store.clone(), checker.clone(), settings.clone(), Arc::new(db.clock.clone()));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+    let http = reqwest::Client::new();
+    let metrics = base.join("metrics").unwrap();
+    let scrape = |token: Option<&'static str>| {
+        let mut request = http.get(metrics.clone());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(scrape(Some("metrics-token-012345678")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let scraped = scrape(Some("metrics-token-0123456789")).await.unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(scraped.text().await.unwrap().contains("relink_"));
+
+    // With a listener of its own, the public one has no /metrics.
+    settings.metrics_on_main = false;
+    settings.metrics_token = None;
+    let state = AppState::new(db.store.clone(), checker, settings, Arc::new(db.clock.clone()));
+    let (public, ops) =
+        (TcpListener::bind("127.0.0.1:0").await.unwrap(), TcpListener::bind("127.0.0.1:0").await.unwrap());
+    let (public_url, ops_url) = (public.local_addr().unwrap(), ops.local_addr().unwrap());
+    tokio::spawn(relink_web::serve(public, relink_web::router(state.clone()), shutdown.clone()));
+    tokio::spawn(relink_web::serve(ops, relink_web::metrics_router(state), shutdown.clone()));
+    let public = http.get(format!("http://{public_url}/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let ops = http.get(format!("http://{ops_url}/metrics")).send().await.unwrap();
+    assert_eq!(ops.status(), StatusCode::OK);
+    shutdown.cancel();
 }

@@ -1,7 +1,8 @@
 //! relink-web: the axum server people and publishing tools reach relink through.
 //!
 //! - [`router`] builds the `Router` from an [`AppState`] (tests call it directly);
-//!   [`serve`] runs it on a listener until a shutdown token fires (tests bind port 0).
+//!   [`serve`] runs it on a listener until a shutdown token fires (tests bind port 0), within
+//!   [`ServerLimits`]: header, body and request timeouts and a cap on connections.
 //! - `reconnect`: the reconnect link pages (`/r/{token}`), the OAuth authorization request, the
 //!   callback (`/oauth/callback/{provider}`) and the outcome page at a clean URL.
 //! - `api`: the HTTP API for publishing tools under `/api/v1`, behind per-team bearer keys;
@@ -9,6 +10,7 @@
 //! - `metrics`: `/metrics` in Prometheus' text format and the layer that times every request.
 //! - `page` and `text`: server-rendered, localized HTML with strict security headers.
 //! - `error`: the API's JSON errors.
+//! - `guard`: the reconnect button's defence against posts from other sites.
 //!
 //! **Invariant:** no page, answer or log line carries a secret: link tokens, `state`, codes,
 //! PKCE verifiers, cookies, API keys and provider tokens are hashed, sealed, or handed only to
@@ -16,6 +18,7 @@
 
 mod api;
 mod error;
+mod guard;
 mod metrics;
 mod openapi;
 mod page;
@@ -37,6 +40,7 @@ use relink_core::provider::Providers;
 use relink_core::reconnect::LinkSettings;
 use relink_core::store::Store;
 use relink_core::supervise::Health as TaskHealth;
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -52,11 +56,16 @@ pub struct WebSettings {
     /// Where links point and how long they live. Links, OAuth redirect URIs and the stylesheet
     /// are built from `links.public_url`, never from the request's `Host` header.
     pub links: LinkSettings,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise).
+    pub metrics_token: Option<SecretString>,
+    /// Whether `/metrics` is on this router; `false` when it has a listener of its own
+    /// ([`metrics_router`], `web.metrics_bind`).
+    pub metrics_on_main: bool,
 }
 
 impl WebSettings {
     pub fn new(public_url: Url, link_ttl: Duration) -> Self {
-        Self { links: LinkSettings { public_url, ttl: link_ttl } }
+        Self { links: LinkSettings { public_url, ttl: link_ttl }, metrics_token: None, metrics_on_main: true }
     }
 
     /// The OAuth redirect URI of a network: `{public_url}/oauth/callback/{provider}`.
@@ -146,10 +155,11 @@ impl AppState {
 /// The routes. Installs the process's metrics recorder if nothing did yet.
 pub fn router(state: AppState) -> Router {
     install_recorder();
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::render))
+    let mut router = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    if state.settings().metrics_on_main {
+        router = router.route("/metrics", get(metrics::render));
+    }
+    router
         .route("/assets/relink.css", get(stylesheet))
         .route("/r/{token}", get(reconnect::show_link).post(reconnect::start))
         .route("/oauth/callback/{provider}", get(reconnect::callback))
@@ -167,9 +177,101 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` is cancelled, then finishes in-flight requests.
+/// `/metrics` (and `/healthz`) alone, for a listener of its own that only operations can reach
+/// (`web.metrics_bind`).
+pub fn metrics_router(state: AppState) -> Router {
+    install_recorder();
+    Router::new().route("/metrics", get(metrics::render)).route("/healthz", get(healthz)).with_state(state)
+}
+
+/// How the web server protects itself from slow and greedy clients (`web.*` in the
+/// configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// A connection must send a request's whole head within this time, and a kept-alive
+    /// connection its next request's head; otherwise it is closed. Also the longest pause
+    /// allowed between two pieces of a request body.
+    pub header_timeout: Duration,
+    /// A request must be answered within this time, its body included; a slower one gets 503.
+    pub request_timeout: Duration,
+    /// At most this many connections are served at once; more wait in the listen queue.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1_024,
+        }
+    }
+}
+
+/// Serves `router` on `listener` with the default [`ServerLimits`] until `shutdown` is
+/// cancelled, then finishes in-flight requests.
 pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    serve_with(listener, router, ServerLimits::default(), shutdown).await
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` is cancelled; then stops
+/// accepting, lets in-flight requests finish (each within `request_timeout`) and closes idle
+/// connections.
+///
+/// `axum::serve` has no header timeout or connection cap, so relink runs hyper's HTTP/1
+/// connections itself: a semaphore permit per connection, hyper's header read timeout, and
+/// tower-http's request and body timeouts around the router.
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower_http::timeout::{RequestBodyTimeout, Timeout};
+
+    let service = Timeout::with_status_code(
+        RequestBodyTimeout::new(router, limits.header_timeout),
+        StatusCode::SERVICE_UNAVAILABLE,
+        limits.request_timeout,
+    );
+    let service = hyper_util::service::TowerToHyperService::new(service);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: the next accept may work.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+        tokio::spawn(async move {
+            // Timeouts and clients that hang up end here; none of it is the server's problem.
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Liveness: the process answers.

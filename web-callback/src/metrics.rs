@@ -4,14 +4,15 @@
 //! (checks by outcome class, renewals, health transitions) without knowing about HTTP, and the
 //! alerts work records deliveries and open incidents the same way. The one Prometheus recorder
 //! is installed per process by [`install_recorder`]; the channels-by-health gauge is read from the
-//! store at each scrape.
+//! store at each scrape. With `web.metrics_token` set, a scrape must carry it as a bearer token
+//! (compared in constant time); `web.metrics_bind` moves `/metrics` to a listener of its own.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -93,8 +94,25 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+/// Whether the request carries the configured bearer token, when one is configured.
+fn authorised(app: &AppState, headers: &HeaderMap) -> bool {
+    use secrecy::ExposeSecret as _;
+    use subtle::ConstantTimeEq as _;
+    let Some(token) = &app.settings().metrics_token else { return true };
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    bool::from(given.trim().as_bytes().ct_eq(token.expose_secret().as_bytes()))
+}
+
 /// `GET /metrics`.
-pub(crate) async fn render(State(app): State<AppState>) -> Response {
+pub(crate) async fn render(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if !authorised(&app, &headers) {
+        return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, "Bearer")], "a metrics token is required\n")
+            .into_response();
+    }
     let Some(handle) = install_recorder() else {
         return (StatusCode::NOT_FOUND, "metrics are off: another recorder is installed\n").into_response();
     };

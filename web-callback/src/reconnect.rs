@@ -2,30 +2,36 @@
 //!
 //! 1. `GET /r/{token}` shows the link's page: channel, network, who authorised it, what will
 //!    happen, a button. Showing never consumes the link (chat apps fetch links for previews).
-//! 2. `POST /r/{token}` (the button) consumes the link, records an authorization request
-//!    (`state`, PKCE S256 verifier where the network takes PKCE, the hash of a browser-binding
-//!    cookie; ten minutes to live) and redirects to the network.
-//! 3. `GET /oauth/callback/{provider}` consumes the request named by `state`, checks the path's
-//!    network against the request's (mix-up defence) and the cookie against the browser that
-//!    started it, exchanges the code through the network's adapter, and checks that the account
-//!    that came back is the channel's. Then it records the outcome and redirects to
+//! 2. `POST /r/{token}` (the button) refuses a post from another site (`guard`: `Sec-Fetch-Site`,
+//!    `Origin`, or the page's form token when a browser sends neither) and a link whose member
+//!    was removed or may no longer reconnect, leaving the link as it was; otherwise it consumes
+//!    the link, records an authorization request (`state`, PKCE S256 verifier where the network
+//!    takes PKCE, the hash of a browser-binding cookie; ten minutes to live) and redirects to the
+//!    network.
+//! 3. `GET /oauth/callback/{provider}` compares the cookie with the browser that started the
+//!    request named by `state` *before* consuming it (a leaked `state` in another browser leaves
+//!    the request to its own), consumes it, checks the path's network against the request's
+//!    (mix-up defence), exchanges the code through the network's adapter, and checks that the
+//!    account that came back is the channel's. Then it records the outcome and redirects to
 //! 4. `GET /oauth/result/{result}`: the outcome page, at a URL without `code` or `state`.
 //!
 //! Every refusal leaves the channel as it was. A different account writes an `account_mismatch`
 //! event for the alerts; success stores the tokens and marks the channel healthy in one
 //! transaction (`Store::complete_reconnect`), whose outbox event the alerts turn into "reconnected".
 
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use relink_core::opaque::OpaqueToken;
 use relink_core::provider::Verdict;
-use relink_core::store::{ChannelContext, NewOAuthState, OAuthState};
+use relink_core::store::{ChannelContext, LinkContext, NewOAuthState, OAuthState};
 use relink_core::{Channel, Health, LinkStatus, Provider, ReconnectLink, Team};
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
+use crate::guard::{self, Source};
 use crate::page::{Page, Tone, escape, fill};
 use crate::text::{Text, negotiate, text};
 use crate::{AppState, STATE_TTL};
@@ -42,6 +48,25 @@ fn set_cookie(secure: bool, value: &str, max_age: u64) -> HeaderValue {
     let text =
         format!("{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure_attr}", cookie_name(secure));
     HeaderValue::from_str(&text).expect("a cookie of base64url text is a valid header")
+}
+
+/// The cookie the button's form token is bound to: one per browser, kept while links live,
+/// `SameSite=Strict` so no other site's post ever carries it.
+fn form_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-relink_form" } else { "relink_form" }
+}
+
+fn set_form_cookie(secure: bool, value: &str, max_age: u64) -> HeaderValue {
+    let secure_attr = if secure { "; Secure" } else { "" };
+    let name = form_cookie_name(secure);
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure_attr}");
+    HeaderValue::from_str(&text).expect("a cookie of base64url text is a valid header")
+}
+
+/// The browser's form cookie, if it sent a well-formed one.
+fn form_cookie(app: &AppState, headers: &HeaderMap) -> Option<OpaqueToken> {
+    cookie_value(headers, form_cookie_name(app.settings().secure_cookies()))
+        .and_then(|value| OpaqueToken::parse("form cookie", value).ok())
 }
 
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -100,6 +125,8 @@ enum Outcome {
     NotConfigured,
     NotFound,
     Unavailable,
+    CrossSite,
+    MemberCannotReconnect,
 }
 
 impl Outcome {
@@ -118,6 +145,8 @@ impl Outcome {
             Outcome::NotConfigured => "not_configured",
             Outcome::NotFound => "not_found",
             Outcome::Unavailable => "unavailable",
+            Outcome::CrossSite => "cross_site",
+            Outcome::MemberCannotReconnect => "member_cannot_reconnect",
         }
     }
 
@@ -140,7 +169,7 @@ impl Outcome {
             Outcome::LinkExpired | Outcome::LinkUsed => StatusCode::GONE,
             Outcome::LinkUnknown | Outcome::NotFound => StatusCode::NOT_FOUND,
             Outcome::FlowUnknown | Outcome::WrongNetwork => StatusCode::BAD_REQUEST,
-            Outcome::OtherBrowser => StatusCode::FORBIDDEN,
+            Outcome::OtherBrowser | Outcome::CrossSite | Outcome::MemberCannotReconnect => StatusCode::FORBIDDEN,
             Outcome::AccountMismatch => StatusCode::CONFLICT,
             Outcome::Cancelled => StatusCode::OK,
             Outcome::ProviderError => StatusCode::BAD_GATEWAY,
@@ -164,6 +193,8 @@ impl Outcome {
             Outcome::NotConfigured => o.not_configured,
             Outcome::NotFound => o.not_found,
             Outcome::Unavailable => o.unavailable,
+            Outcome::CrossSite => o.cross_site,
+            Outcome::MemberCannotReconnect => o.member_cannot_reconnect,
         }
     }
 
@@ -194,17 +225,32 @@ fn unavailable(app: &AppState, headers: &HeaderMap, error: &relink_core::store::
     anonymous(app, headers, Outcome::Unavailable)
 }
 
+/// A link that can start a flow now, its token and its channel.
+struct Usable {
+    token: OpaqueToken,
+    link: ReconnectLink,
+    subject: Subject,
+}
+
 /// Where a usable link stands before anything is consumed: a page to show instead, or the link
-/// and its channel.
-async fn usable_link(app: &AppState, headers: &HeaderMap, raw: &str) -> Result<(ReconnectLink, Subject), Page> {
+/// and its channel. A link is usable while unused, unexpired, and made for a member who is still
+/// in the team with a role that may reconnect (a removed member leaves the link without one).
+async fn usable_link(app: &AppState, headers: &HeaderMap, raw: &str) -> Result<Usable, Page> {
     let Ok(token) = OpaqueToken::parse("link", raw) else { return Err(anonymous(app, headers, Outcome::LinkUnknown)) };
-    let (link, subject) = match app.store().link_context(&token).await {
-        Ok(Some((link, context))) => (link, Subject::from(context)),
+    let LinkContext { link, context, member_role } = match app.store().link_context(&token).await {
+        Ok(Some(found)) => found,
         Ok(None) => return Err(anonymous(app, headers, Outcome::LinkUnknown)),
         Err(error) => return Err(unavailable(app, headers, &error)),
     };
+    let subject = Subject::from(context);
     let outcome = match link.status(app.now()) {
-        LinkStatus::Usable => return Ok((link, subject)),
+        LinkStatus::Usable if member_role.is_some_and(relink_core::Role::may_reconnect) => {
+            return Ok(Usable { token, link, subject });
+        }
+        LinkStatus::Usable => {
+            tracing::info!(link = %link.id, "a reconnect link whose member was removed or demoted was refused");
+            Outcome::MemberCannotReconnect
+        }
         LinkStatus::Used => Outcome::LinkUsed,
         LinkStatus::Expired => Outcome::LinkExpired,
     };
@@ -238,7 +284,7 @@ fn cannot_authorize(app: &AppState, subject: &Subject) -> Option<Page> {
 
 /// `GET /r/{token}`: the link's page. Never consumes the link.
 pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<String>, headers: HeaderMap) -> Page {
-    let (link, subject) = match usable_link(&app, &headers, &raw).await {
+    let Usable { token, link, subject } = match usable_link(&app, &headers, &raw).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -252,6 +298,14 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
     let (title, lead) =
         if renew { (text.title_renew, text.lead_renew) } else { (text.title_reconnect, text.lead_reconnect) };
     let row = |label: &str, value: &str| format!("<dt>{}</dt><dd>{}</dd>", escape(label), escape(value));
+    // The browser keeps one form cookie; a page opened without it sets a fresh one.
+    let mut extra_headers = HeaderMap::new();
+    let browser = form_cookie(&app, &headers).unwrap_or_else(|| {
+        let fresh = OpaqueToken::generate();
+        let secure = app.settings().secure_cookies();
+        extra_headers.insert(SET_COOKIE, set_form_cookie(secure, fresh.expose(), app.settings().links.ttl.as_secs()));
+        fresh
+    });
     let body = [
         format!("<p>{}</p>", fill(lead, &values)),
         "<dl>".to_owned(),
@@ -263,7 +317,13 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
         row(text.label_valid_until, &link.expires_at.format("%Y-%m-%d %H:%M UTC").to_string()),
         "</dl>".to_owned(),
         format!("<p>{}</p>", fill(text.what_happens, &values)),
-        format!("<form method=\"post\"><button type=\"submit\">{}</button></form>", fill(text.button, &values)),
+        format!(
+            "<form method=\"post\"><input type=\"hidden\" name=\"{}\" value=\"{}\">\
+             <button type=\"submit\">{}</button></form>",
+            guard::FIELD,
+            escape(&guard::issue(app.store().keyring(), &token.hash(), &browser.hash(), app.now())),
+            fill(text.button, &values)
+        ),
         format!("<p class=\"fine\">{}</p>", escape(text.single_use)),
     ]
     .join("\n");
@@ -275,21 +335,50 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
         tone: Tone::Neutral,
         form_target: Some(app.providers().config(channel.provider).authorize_url.origin().ascii_serialization()),
         stylesheet: stylesheet(&app),
-        extra_headers: HeaderMap::new(),
+        extra_headers,
+    }
+}
+
+/// The most of a button's form body relink reads: the form holds one token of about 60 bytes.
+const FORM_LIMIT: usize = 4 * 1024;
+
+/// Whether a button press comes from relink's own page: the browser's `Sec-Fetch-Site` and
+/// `Origin`, or, when neither vouches for it, the page's form token with the form cookie it was
+/// made for.
+async fn from_own_page(app: &AppState, headers: &HeaderMap, token: &OpaqueToken, body: Body) -> bool {
+    match guard::source(headers, &app.settings().links.public_url) {
+        Source::SameOrigin => true,
+        Source::CrossSite => false,
+        Source::Unknown => {
+            let Some(browser) = form_cookie(app, headers) else { return false };
+            let Ok(body) = axum::body::to_bytes(body, FORM_LIMIT).await else { return false };
+            let max_age = chrono::Duration::from_std(app.settings().links.ttl).unwrap_or(chrono::Duration::days(30));
+            let (keyring, now) = (app.store().keyring(), app.now());
+            guard::token_in(&body)
+                .is_some_and(|form| guard::verify(keyring, &token.hash(), &browser.hash(), &form, now, max_age))
+        }
     }
 }
 
 /// `POST /r/{token}`: consumes the link and sends the browser to the network.
-pub(crate) async fn start(State(app): State<AppState>, Path(raw): Path<String>, headers: HeaderMap) -> Response {
-    let (link, subject) = match usable_link(&app, &headers, &raw).await {
+pub(crate) async fn start(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Usable { token, link, subject } = match usable_link(&app, &headers, &raw).await {
         Ok(found) => found,
         Err(page) => return page.into_response(),
     };
     if let Some(page) = cannot_authorize(&app, &subject) {
         return page.into_response();
     }
+    if !from_own_page(&app, &headers, &token, body).await {
+        tracing::info!(link = %link.id, "a reconnect button posted from another site was refused; the link is unused");
+        return Outcome::CrossSite.page(&app, subject.text(), &subject.values()).into_response();
+    }
     let now = app.now();
-    let token = OpaqueToken::parse("link", &raw).expect("usable_link parsed it");
     let provider = subject.channel.provider;
     let state = OpaqueToken::generate();
     let browser = OpaqueToken::generate();
@@ -304,8 +393,15 @@ pub(crate) async fn start(State(app): State<AppState>, Path(raw): Path<String>, 
     // One statement: the link is spent exactly when its authorization request is recorded.
     match app.store().begin_flow(&token, &request, now).await {
         Ok(true) => {}
-        // Another request consumed it (or it expired) since it was read.
-        Ok(false) => return Outcome::LinkUsed.page(&app, subject.text(), &subject.values()).into_response(),
+        // Since it was read, another request consumed it, it expired, or its member was removed or
+        // demoted: read it again to say which.
+        Ok(false) => {
+            return match usable_link(&app, &headers, &raw).await {
+                Err(page) => page,
+                Ok(_) => Outcome::LinkUsed.page(&app, subject.text(), &subject.values()),
+            }
+            .into_response();
+        }
         Err(error) => return unavailable(&app, &headers, &error).into_response(),
     }
     let redirect_uri = app.settings().redirect_uri(provider);
@@ -367,6 +463,21 @@ pub(crate) async fn callback(
         return anonymous(&app, &headers, Outcome::FlowUnknown).into_response();
     };
     let now = app.now();
+    // The cookie is compared before the request is consumed: a `state` that leaked to another
+    // browser spends nothing, and the person who started the flow can still finish it.
+    let browser_hash = match app.store().oauth_state_browser(&state, now).await {
+        Ok(Some(hash)) => hash,
+        Ok(None) => {
+            tracing::info!(path = %path_provider, "OAuth callback with an unknown, used or expired state refused");
+            return anonymous(&app, &headers, Outcome::FlowUnknown).into_response();
+        }
+        Err(error) => return unavailable(&app, &headers, &error).into_response(),
+    };
+    if !same_browser(&app, &headers, &browser_hash) {
+        tracing::info!(path = %path_provider, "OAuth callback from another browser refused; the request stays usable");
+        ::metrics::counter!("relink_reconnects_total", "outcome" => Outcome::OtherBrowser.as_str()).increment(1);
+        return anonymous(&app, &headers, Outcome::OtherBrowser).into_response();
+    }
     let request = match app.store().consume_oauth_state(&state, now).await {
         Ok(Some(request)) => request,
         Ok(None) => {
@@ -423,11 +534,7 @@ async fn conclude(
     if path_provider.parse::<Provider>().ok() != Some(request.provider) || path_provider != request.provider.as_str() {
         return (Outcome::WrongNetwork, None);
     }
-    let secure = app.settings().secure_cookies();
-    let same_browser = cookie_value(headers, cookie_name(secure))
-        .and_then(|value| OpaqueToken::parse("cookie", value).ok())
-        .is_some_and(|cookie| bool::from(cookie.hash().ct_eq(&request.browser_hash)));
-    if !same_browser {
+    if !same_browser(app, headers, &request.browser_hash) {
         return (Outcome::OtherBrowser, None);
     }
     match (&query.error, &query.code) {
@@ -486,6 +593,13 @@ async fn conclude(
             (Outcome::Unavailable, None)
         }
     }
+}
+
+/// Whether the request's browser-binding cookie hashes to `expected` (constant time).
+fn same_browser(app: &AppState, headers: &HeaderMap, expected: &[u8; 32]) -> bool {
+    cookie_value(headers, cookie_name(app.settings().secure_cookies()))
+        .and_then(|value| OpaqueToken::parse("cookie", value).ok())
+        .is_some_and(|cookie| bool::from(cookie.hash().ct_eq(expected)))
 }
 
 fn log_refusal(request: &OAuthState, verdict: &Verdict) {

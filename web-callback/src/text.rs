@@ -45,6 +45,8 @@ pub struct Outcomes {
     pub not_configured: [&'static str; 3],
     pub not_found: [&'static str; 3],
     pub unavailable: [&'static str; 3],
+    pub cross_site: [&'static str; 3],
+    pub member_cannot_reconnect: [&'static str; 3],
 }
 
 pub fn text(language: Language) -> &'static Text {
@@ -156,6 +158,16 @@ static EN: Text = Text {
             "relink could not finish your request because of a problem on its side. Nothing was changed.",
             "Try again in a few minutes. If it keeps failing, tell your relink operator.",
         ],
+        cross_site: [
+            "This request did not come from relink's page",
+            "The button was submitted from another site or app, so relink refused it. The link was not used.",
+            "Open the link from your message again and press the button on relink's own page.",
+        ],
+        member_cannot_reconnect: [
+            "This link no longer works",
+            "It was made for a team member who has since left the team or no longer has a role that may reconnect channels. Nothing was changed.",
+            "Ask an owner or admin of your team for a new link with the /reconnect command in Discord or Telegram.",
+        ],
     },
 };
 
@@ -243,6 +255,16 @@ static IT: Text = Text {
             "relink non ha potuto completare la richiesta per un problema interno. Non è stato modificato nulla.",
             "Riprova fra qualche minuto. Se continua a non funzionare, avvisa chi gestisce relink.",
         ],
+        cross_site: [
+            "Questa richiesta non arriva dalla pagina di relink",
+            "Il pulsante è stato inviato da un altro sito o da un'altra app, quindi relink l'ha rifiutato. Il link non è stato usato.",
+            "Apri di nuovo il link dal messaggio e premi il pulsante sulla pagina di relink.",
+        ],
+        member_cannot_reconnect: [
+            "Questo link non è più valido",
+            "Era stato creato per un membro che nel frattempo ha lasciato il team o non ha più un ruolo che può ricollegare i canali. Non è stato modificato nulla.",
+            "Chiedi un nuovo link a un proprietario o a un amministratore del tuo team con il comando /reconnect su Discord o Telegram.",
+        ],
     },
 };
 
@@ -329,6 +351,16 @@ static JA: Text = Text {
             "relink で問題が発生しています",
             "relink 側の問題でリクエストを完了できませんでした。何も変更していません。",
             "数分後に再度お試しください。失敗が続く場合は relink の運用担当者に連絡してください。",
+        ],
+        cross_site: [
+            "このリクエストは relink のページから送信されていません",
+            "ボタンが別のサイトまたはアプリから送信されたため、relink は拒否しました。リンクは使用されていません。",
+            "メッセージからもう一度リンクを開き、relink のページにあるボタンを押してください。",
+        ],
+        member_cannot_reconnect: [
+            "このリンクはもう使えません",
+            "このリンクは、その後チームを離れたか、チャネルを再接続できる役割ではなくなったメンバーのために作成されました。何も変更していません。",
+            "チームのオーナーまたは管理者に、Discord または Telegram の /reconnect コマンドで新しいリンクを依頼してください。",
         ],
     },
 };

@@ -1,15 +1,16 @@
 //! The HTTP interactions endpoint, `POST /discord/interactions`, for deployments where Discord
 //! posts interactions to relink's web server instead of relink holding a gateway connection.
 //!
-//! Every request is checked before anything else (`verify`): a missing, malformed or wrong
-//! signature, or a timestamp outside the freshness window, is answered 401 with no body. A
+//! Every request is checked before anything else (`verify`): missing or malformed signature
+//! headers, or a timestamp outside the freshness window, are answered 401 before the body is
+//! read; the body is read up to [`BODY_LIMIT`]; a wrong signature is answered 401 with no body. A
 //! verified PING gets a PONG; an interaction id seen before (a replay, or a redelivery another
 //! process already answered) gets 409; everything else is answered by `respond::handle`.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +25,10 @@ use super::{Services, dispatch};
 /// The endpoint's path, under the web server's public URL.
 pub const PATH: &str = "/discord/interactions";
 
+/// The most of an interaction relink reads: an interaction carries at most a message and its
+/// resolved objects, a few tens of kilobytes.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
 #[derive(Clone)]
 struct Endpoint {
     services: Arc<Services>,
@@ -35,9 +40,23 @@ pub fn router(services: Arc<Services>, verifier: Verifier) -> Router {
     Router::new().route(PATH, post(interaction)).with_state(Endpoint { services, verifier })
 }
 
-async fn interaction(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Bytes) -> Response {
+async fn interaction(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Body) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now = endpoint.services.clock.now();
+    if let Err(refusal) =
+        endpoint.verifier.precheck(header("x-signature-ed25519"), header("x-signature-timestamp"), now)
+    {
+        tracing::info!(%refusal, "refused a Discord interaction request before reading it");
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    // A body announced larger than the limit is refused before any of it is read.
+    let announced = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
     if let Err(refusal) =
         endpoint.verifier.check(header("x-signature-ed25519"), header("x-signature-timestamp"), &body, now)
     {

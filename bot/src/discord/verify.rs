@@ -44,6 +44,24 @@ impl Verifier {
         Self { key }
     }
 
+    /// What can be checked before the body is read: both headers present, the signature 64
+    /// bytes of hex, the timestamp a number within [`FRESHNESS`] of `now`.
+    pub fn precheck(
+        &self,
+        signature: Option<&str>,
+        timestamp: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        let (Some(signature), Some(timestamp)) = (signature, timestamp) else {
+            return Err(Refusal::Malformed);
+        };
+        let signature = signature.trim();
+        if signature.len() != 128 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Refusal::Malformed);
+        }
+        fresh(timestamp, now)
+    }
+
     /// Checks one request's headers and raw body at `now`.
     pub fn check(
         &self,
@@ -62,13 +80,18 @@ impl Verifier {
         message.extend_from_slice(timestamp.as_bytes());
         message.extend_from_slice(body);
         self.key.verify_strict(&message, &signature).map_err(|_| Refusal::BadSignature)?;
-        let sent = timestamp.trim().parse::<i64>().map_err(|_| Refusal::Malformed)?;
-        let skew = now.timestamp().abs_diff(sent);
-        if skew > FRESHNESS.as_secs() {
-            return Err(Refusal::Stale);
-        }
-        Ok(())
+        fresh(timestamp, now)
     }
+}
+
+/// Whether a timestamp (Unix seconds) is within [`FRESHNESS`] of `now`.
+fn fresh(timestamp: &str, now: DateTime<Utc>) -> Result<(), Refusal> {
+    let sent = timestamp.trim().parse::<i64>().map_err(|_| Refusal::Malformed)?;
+    let skew = now.timestamp().checked_sub(sent).map_or(u64::MAX, i64::unsigned_abs);
+    if skew > FRESHNESS.as_secs() {
+        return Err(Refusal::Stale);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -119,6 +142,23 @@ mod tests {
             let edge = edge.to_string();
             assert_eq!(verifier.check(Some(&sign(&key, &edge, body)), Some(&edge), body, now), Err(Refusal::Stale));
         }
+    }
+
+    #[test]
+    fn a_request_without_fresh_signature_headers_is_refused_before_its_body_is_read() {
+        let verifier = Verifier::new(key().verifying_key());
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let fresh = now.timestamp().to_string();
+        let signature = "ab".repeat(64);
+        assert_eq!(verifier.precheck(Some(&signature), Some(&fresh), now), Ok(()));
+        assert_eq!(verifier.precheck(None, Some(&fresh), now), Err(Refusal::Malformed));
+        assert_eq!(verifier.precheck(Some(&signature), None, now), Err(Refusal::Malformed));
+        assert_eq!(verifier.precheck(Some("zz"), Some(&fresh), now), Err(Refusal::Malformed));
+        assert_eq!(verifier.precheck(Some(&signature), Some("soon"), now), Err(Refusal::Malformed));
+        let old = (now.timestamp() - 301).to_string();
+        assert_eq!(verifier.precheck(Some(&signature), Some(&old), now), Err(Refusal::Stale));
+        let far = i64::MIN.to_string();
+        assert_eq!(verifier.precheck(Some(&signature), Some(&far), now), Err(Refusal::Stale), "no overflow");
     }
 
     #[test]

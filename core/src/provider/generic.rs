@@ -4,7 +4,8 @@
 //!
 //! Probe: `GET {api_base}userinfo` with the bearer token; the account is `sub`. Renewal: the
 //! refresh grant, when the server issued a refresh token. Client authentication: HTTP Basic
-//! (`client_secret_basic`, the default of RFC 6749 §2.3.1 and of OpenID Connect).
+//! (`client_secret_basic`, the default of RFC 6749 §2.3.1 and of OpenID Connect). Authorization
+//! asks for `prompt=consent`, so a reconnect never completes without the person seeing it.
 //! Sources: <https://www.rfc-editor.org/rfc/rfc6749>, <https://www.rfc-editor.org/rfc/rfc6750>,
 //! <https://openid.net/specs/openid-connect-core-1_0.html#UserInfo>
 
@@ -52,7 +53,9 @@ impl Adapter for GenericOauth2 {
     ) -> Option<Url> {
         let scopes = ctx.config.requested_scopes(PROVIDER, " ");
         let pkce = oauth::pkce(PROVIDER, pkce_challenge);
-        Some(oauth::authorize_url(ctx, redirect_uri, state, &scopes, pkce, &[]))
+        // OpenID Connect's `prompt=consent` (Core §3.1.2.1): the server asks the person again
+        // rather than sending them straight back for an app already approved.
+        Some(oauth::authorize_url(ctx, redirect_uri, state, &scopes, pkce, &[("prompt", "consent")]))
     }
 
     async fn exchange_code(

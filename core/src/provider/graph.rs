@@ -26,7 +26,12 @@ pub(super) fn get(ctx: Ctx<'_>, segments: &[&str], query: &[(&str, &str)], token
     ctx.http.get(endpoint(&ctx.config.api_base, segments)).query(query).query(&[("access_token", token)])
 }
 
-/// The authorization URL of a Graph network: comma-separated scopes.
+/// The authorization URL of a Graph network: comma-separated scopes. The Facebook Login dialog
+/// (Facebook, Instagram through a Facebook Page) gets `auth_type=rerequest`, so a reconnect asks
+/// for the permissions again instead of passing straight through for an app already approved
+/// (<https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow>,
+/// "Re-asking for declined permissions"). Instagram login and Threads document no such
+/// parameter for their authorization windows, so they get none.
 pub(super) fn authorize_url(
     ctx: Ctx<'_>,
     provider: Provider,
@@ -35,7 +40,11 @@ pub(super) fn authorize_url(
     pkce_challenge: Option<&str>,
 ) -> Url {
     let scopes = ctx.config.requested_scopes(provider, ",");
-    oauth::authorize_url(ctx, redirect_uri, state, &scopes, oauth::pkce(provider, pkce_challenge), &[])
+    let consent: &[(&str, &str)] = match provider {
+        Provider::Facebook | Provider::InstagramBusiness => &[("auth_type", "rerequest")],
+        _ => &[],
+    };
+    oauth::authorize_url(ctx, redirect_uri, state, &scopes, oauth::pkce(provider, pkce_challenge), consent)
 }
 
 /// The secrets a Graph call may carry, for redaction.

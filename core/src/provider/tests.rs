@@ -138,6 +138,32 @@ fn configured_scopes_replace_the_networks_usual_ones() {
 }
 
 #[test]
+fn a_forged_reconnect_cannot_pass_silently_where_the_network_has_a_consent_parameter() {
+    let providers = Providers::all_at(&Url::parse("http://sim.test/").unwrap(), "relink-sim", SECRET, 10.0);
+    let redirect = Url::parse("https://relink.test/oauth/callback").unwrap();
+    // The parameter each network documents for asking again; `None` where it documents none.
+    let table = [
+        (Provider::Facebook, Some(("auth_type", "rerequest"))),
+        (Provider::InstagramBusiness, Some(("auth_type", "rerequest"))),
+        (Provider::Youtube, Some(("prompt", "consent"))),
+        (Provider::GoogleBusiness, Some(("prompt", "consent"))),
+        (Provider::GenericOauth2, Some(("prompt", "consent"))),
+        (Provider::InstagramLogin, None),
+        (Provider::Threads, None),
+        (Provider::Linkedin, None),
+        (Provider::X, None),
+        (Provider::Pinterest, None),
+    ];
+    for (provider, consent) in table {
+        let ctx = providers.ctx(provider, now());
+        let url = providers.adapter(provider).authorize_url(ctx, &redirect, "s", None).unwrap();
+        let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        let asked = ["auth_type", "prompt"].into_iter().find_map(|k| query.get(k).map(|v| (k, v.as_str())));
+        assert_eq!(asked, consent, "{provider}");
+    }
+}
+
+#[test]
 fn authorization_urls_carry_state_redirect_scopes_and_pkce_but_never_the_secret() {
     let providers = Providers::all_at(&Url::parse("http://sim.test/").unwrap(), "relink-sim", SECRET, 10.0);
     let redirect = Url::parse("https://relink.test/oauth/callback?x=1").unwrap();

@@ -1,5 +1,6 @@
 //! What a page about one channel shows — the channel, its team, who authorised it, and the
-//! reconnect link it was opened with — read in **one query**.
+//! reconnect link it was opened with and the role of the member it was made for — read in
+//! **one query**.
 //!
 //! The reconnect pages take the traffic of every chat app that previews a link and of every
 //! button press. Four small queries cost four hops to the database's worker thread each, and on
@@ -10,7 +11,7 @@ use std::sync::LazyLock;
 use super::channel::{CHANNEL_COLUMNS, ChannelRow};
 use super::links::{LINK_COLUMNS, LinkRow};
 use super::{Result, Store, StoreError, parse_column, with_pool};
-use crate::domain::{Channel, ChannelId, MemberName, ReconnectLink, Team, TeamName};
+use crate::domain::{Channel, ChannelId, MemberName, ReconnectLink, Role, Team, TeamName};
 use crate::opaque::OpaqueToken;
 use crate::time::from_millis;
 
@@ -32,12 +33,23 @@ struct ContextRow {
     member_name: Option<String>,
 }
 
+/// A reconnect link with its channel's context and the member it was made for.
+#[derive(Debug, Clone)]
+pub struct LinkContext {
+    pub link: ReconnectLink,
+    pub context: ChannelContext,
+    /// The role the link's member has now, in the link's team: `None` when the link names no
+    /// member, or the member was removed (which clears the link's `member_id`).
+    pub member_role: Option<Role>,
+}
+
 #[derive(sqlx::FromRow)]
 struct LinkContextRow {
     #[sqlx(flatten)]
     context: ContextRow,
     #[sqlx(flatten)]
     link: PrefixedLinkRow,
+    link_member_role: Option<String>,
 }
 
 /// A link's columns under `link_` names, beside the channel's own `id`, `team_id` ….
@@ -68,7 +80,8 @@ const CONTEXT_JOINS: &str = "JOIN teams t ON t.id = c.team_id LEFT JOIN members 
 static LINK_CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
     let link = LINK_COLUMNS.split(',').map(|c| format!("l.{0} AS link_{0}", c.trim())).collect::<Vec<_>>().join(", ");
     format!(
-        "{}, {link} FROM reconnect_links l JOIN channels c ON c.id = l.channel_id {CONTEXT_JOINS} \
+        "{}, {link}, lm.role AS link_member_role FROM reconnect_links l JOIN channels c ON c.id = l.channel_id \
+         {CONTEXT_JOINS} LEFT JOIN members lm ON lm.id = l.member_id AND lm.team_id = l.team_id \
          WHERE l.token_hash = $1",
         *CONTEXT_SELECT
     )
@@ -104,15 +117,15 @@ impl Store {
     }
 
     /// The link a token names, used or not (reading never consumes it), with its channel's
-    /// context; `None` for a token no link has.
-    pub async fn link_context(&self, token: &OpaqueToken) -> Result<Option<(ReconnectLink, ChannelContext)>> {
+    /// context and its member's current role; `None` for a token no link has.
+    pub async fn link_context(&self, token: &OpaqueToken) -> Result<Option<LinkContext>> {
         let row: Option<LinkContextRow> = with_pool!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(LINK_CONTEXT_SQL.as_str()))
                 .bind(token.hash().to_vec())
                 .fetch_optional(pool)
                 .await
         })?;
-        let Some(LinkContextRow { context, link }) = row else { return Ok(None) };
+        let Some(LinkContextRow { context, link, link_member_role }) = row else { return Ok(None) };
         let link = LinkRow {
             id: link.link_id,
             team_id: link.link_team_id,
@@ -122,6 +135,7 @@ impl Store {
             expires_at: link.link_expires_at,
             used_at: link.link_used_at,
         };
-        Ok(Some((link.into_link(), context.into_context()?)))
+        let member_role = link_member_role.as_deref().map(parse_column).transpose()?;
+        Ok(Some(LinkContext { link: link.into_link(), context: context.into_context()?, member_role }))
     }
 }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use super::channel::{corrupt, health_columns, insert_transition};
 use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::crypto::Binding;
-use crate::domain::{ChannelId, Health, LinkId, MemberId, Provider, ReconnectLink, TeamId, Transition};
+use crate::domain::{ChannelId, Health, LinkId, MemberId, Provider, ReconnectLink, Role, TeamId, Transition};
 use crate::opaque::OpaqueToken;
 use crate::time::{from_millis, to_millis};
 use crate::token::TokenSet;
@@ -91,6 +91,16 @@ pub struct OAuthResult {
     pub link_id: LinkId,
 }
 
+/// The roles that may reconnect, as an SQL list of literals: `'primary_owner', 'owner', 'admin'`.
+fn reconnecting_roles() -> String {
+    Role::ALL
+        .iter()
+        .filter(|role| role.may_reconnect())
+        .map(|role| format!("'{}'", role.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Store {
     /// Stores a new reconnect link by the hash of its token.
     pub async fn create_link(
@@ -142,8 +152,10 @@ impl Store {
         Ok(row.map(LinkRow::into_link))
     }
 
-    /// Consumes a link if it is unused and unexpired at `now` and records the authorization
-    /// request it starts, atomically: the state's and the browser cookie's hashes, the sealed
+    /// Consumes a link if it is unused and unexpired at `now`, and its member is still in the
+    /// link's team with a role that may reconnect, and records the authorization request it
+    /// starts, atomically (a link that names no member, or whose member was removed, starts
+    /// nothing): the state's and the browser cookie's hashes, the sealed
     /// PKCE verifier. `true` when this call spent the link; `false` when the link cannot be used
     /// (the caller reads it with [`Store::link`] to say why), and nothing is written then. Of
     /// two racing callers, one wins.
@@ -153,11 +165,14 @@ impl Store {
     /// waits, then finds it spent; SQLite runs one writer at a time.
     pub async fn begin_flow(&self, token: &OpaqueToken, new: &NewOAuthState<'_>, now: DateTime<Utc>) -> Result<bool> {
         let lock = self.db().lock_rows();
+        let roles = reconnecting_roles();
         let sql = format!(
             "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, verifier_key_id, \
              verifier_ciphertext, created_at, expires_at) \
              SELECT $1, $2, channel_id, id, $3, $4, $5, $6, $7 FROM reconnect_links \
-             WHERE token_hash = $8 AND used_at IS NULL AND expires_at > $6 {lock} \
+             WHERE token_hash = $8 AND used_at IS NULL AND expires_at > $6 \
+             AND EXISTS (SELECT 1 FROM members m WHERE m.id = reconnect_links.member_id \
+             AND m.team_id = reconnect_links.team_id AND m.role IN ({roles})) {lock} \
              RETURNING link_id"
         );
         let state_hash = new.state.hash();
@@ -178,6 +193,22 @@ impl Store {
                 .await
         })?;
         Ok(spent.is_some())
+    }
+
+    /// The browser-binding cookie's hash of the authorization request a `state` names, if it is
+    /// unused and unexpired; reads without consuming, so the callback compares the cookie first
+    /// and a leaked `state` presented by another browser leaves the request to its own.
+    pub async fn oauth_state_browser(&self, state: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<[u8; 32]>> {
+        let row: Option<Vec<u8>> = with_pool!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT browser_hash FROM oauth_states WHERE state_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            )
+            .bind(state.hash().to_vec())
+            .bind(to_millis(now))
+            .fetch_optional(pool)
+            .await
+        })?;
+        row.map(|hash| hash.as_slice().try_into().map_err(|_| corrupt("a browser hash is not 32 bytes"))).transpose()
     }
 
     /// Consumes the authorization request a `state` names, if it is unused and unexpired; `None`

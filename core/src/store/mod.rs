@@ -42,7 +42,7 @@ pub use alerts::{
 };
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};
-pub use context::ChannelContext;
+pub use context::{ChannelContext, LinkContext};
 pub use keys::ResealReport;
 pub use links::{NewOAuthState, OAuthResult, OAuthState};
 pub use member::NewMember;
