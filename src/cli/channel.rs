@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use clap::Subcommand;
+use relink_core::channels::{self, RegisterError, Verification};
 use relink_core::checker::{Checker, RefreshNow};
 use relink_core::store::Store;
 use relink_core::time::parse_instant;
 use relink_core::token::TokenSet;
 use relink_core::{Channel, DisplayName, ExternalAccountId, NewChannel, Provider, Scopes, Team, find_channel};
 
+use super::Usage;
 use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +45,11 @@ pub enum ChannelCommand {
         /// Granted scopes, if the token input does not say (comma or space separated).
         #[arg(long)]
         scopes: Option<String>,
+        /// Register even if the network rejects the token (the channel starts as needing a
+        /// reconnect) or cannot be reached (the checker asks later). A token the network says
+        /// belongs to another account is refused regardless.
+        #[arg(long)]
+        unverified: bool,
     },
     /// List channels with their health.
     List {
@@ -86,7 +93,17 @@ pub enum ChannelCommand {
 pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()> {
     let now = Utc::now();
     match command {
-        ChannelCommand::Add { team, provider, account, name, authorized_by, token_file, expires_at, scopes } => {
+        ChannelCommand::Add {
+            team,
+            provider,
+            account,
+            name,
+            authorized_by,
+            token_file,
+            expires_at,
+            scopes,
+            unverified,
+        } => {
             let provider: Provider = provider.parse()?;
             let external_account_id = ExternalAccountId::parse(&account)?;
             let display_name = DisplayName::parse(&name)?;
@@ -113,20 +130,39 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
                 Some(name) => Some(store.member_by_name(team.id, &name).await?.id),
                 None => None,
             };
-            let channel = store
-                .add_channel(
-                    &NewChannel { team_id: team.id, provider, external_account_id, display_name, authorized_by },
-                    &tokens,
-                    now,
-                )
-                .await?;
-            println!(
-                "channel #{} `{}` ({}) added to `{}`; its first check is due now",
-                channel.id,
-                channel.display_name,
-                channel.provider.label(),
-                team.name
-            );
+            let new = NewChannel { team_id: team.id, provider, external_account_id, display_name, authorized_by };
+            let verification = if unverified { Verification::Unverified } else { Verification::Required };
+            let registered = match channels::register(&store, &config.providers, &new, tokens, verification, now).await
+            {
+                Ok(registered) => registered,
+                Err(error @ RegisterError::OtherAccount { .. }) => {
+                    return Err(Usage(format!("--account: {error}")).into());
+                }
+                Err(error @ (RegisterError::Rejected { .. } | RegisterError::Unconfirmed { .. })) => {
+                    bail!("{error}; to register it anyway (checked later), add --unverified")
+                }
+                Err(RegisterError::Store(error)) => return Err(error.into()),
+            };
+            let channel = registered.channel;
+            match &registered.unverified {
+                None => println!(
+                    "channel #{} `{}` ({}) added to `{}`; {} confirms the token is account {}'s; its first check is due now",
+                    channel.id,
+                    channel.display_name,
+                    channel.provider.label(),
+                    team.name,
+                    channel.provider.label(),
+                    channel.external_account_id,
+                ),
+                Some(why) => println!(
+                    "channel #{} `{}` ({}) added to `{}` unverified ({why}); its health is {}",
+                    channel.id,
+                    channel.display_name,
+                    channel.provider.label(),
+                    team.name,
+                    channel.health,
+                ),
+            }
             if authorized_by.is_none() {
                 println!(
                     "note: say who authorised it (--authorized-by) so admins know whom to ask when it disconnects"

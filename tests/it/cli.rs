@@ -24,9 +24,21 @@ pub fn relink(dir: &Path) -> Command {
     command
 }
 
-/// Runs `relink ARGS` with `stdin` as standard input.
+/// A loopback URL where nothing listens: the networks of commands that must not reach one.
+fn nowhere() -> String {
+    static PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    let port = PORT.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener.local_addr().expect("an address").port()
+    });
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// Runs `relink ARGS` with `stdin` as standard input; every network is a loopback port where
+/// nothing listens (so `channel add` needs `--unverified`).
 fn run(dir: &Path, database_url: Option<&str>, args: &[&str], stdin: &str) -> Output {
     let mut command = relink(dir);
+    command.env("RELINK_PROVIDERS__SIMULATOR", nowhere());
     if let Some(url) = database_url {
         command.env("RELINK_DATABASE_URL", url);
     }
@@ -91,6 +103,7 @@ fn operator_commands_work(dir: &Path, url: Option<&str>) {
             "Acme Facebook",
             "--authorized-by",
             "alice",
+            "--unverified",
         ],
         TOKEN_JSON,
     );
@@ -98,7 +111,19 @@ fn operator_commands_work(dir: &Path, url: Option<&str>) {
     ok(
         dir,
         url,
-        &["channel", "add", "--team", "Acme", "--provider", "twitter", "--account", "acme_x", "--name", "Acme X"],
+        &[
+            "channel",
+            "add",
+            "--team",
+            "Acme",
+            "--provider",
+            "twitter",
+            "--account",
+            "acme_x",
+            "--name",
+            "Acme X",
+            "--unverified",
+        ],
         "x-bare-token",
     );
     let list = ok(dir, url, &["channel", "list"], "");
@@ -127,17 +152,41 @@ fn operator_commands_work(dir: &Path, url: Option<&str>) {
         (&["member", "add", "--team", "Acme", "Zed", "--role", "admin", "--discord", "@zed"], "", "discord user id"),
         (&["member", "add", "--team", "Acme", "Carol", "--role", "primary_owner"], "", "already has a primary owner"),
         (
-            &["channel", "add", "--team", "Acme", "--provider", "myspace", "--account", "1", "--name", "M"],
+            &[
+                "channel",
+                "add",
+                "--team",
+                "Acme",
+                "--provider",
+                "myspace",
+                "--account",
+                "1",
+                "--name",
+                "M",
+                "--unverified",
+            ],
             "t",
             "provider: `myspace`",
         ),
         (
-            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1001", "--name", "Again"],
+            &[
+                "channel",
+                "add",
+                "--team",
+                "Acme",
+                "--provider",
+                "fb",
+                "--account",
+                "1001",
+                "--name",
+                "Again",
+                "--unverified",
+            ],
             "t",
             "already has a facebook channel",
         ),
         (
-            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "9", "--name", "N"],
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "9", "--name", "N", "--unverified"],
             "",
             "tokens: no token given",
         ),
@@ -209,7 +258,7 @@ fn tokens_are_absent_from_the_database_files_and_from_trace_logs() {
     let mut logs = String::new();
     let mut traced = |args: &[&str], stdin: &str| {
         let mut command = relink(dir.path());
-        command.env("RELINK_LOG", "trace");
+        command.env("RELINK_LOG", "trace").env("RELINK_PROVIDERS__SIMULATOR", nowhere());
         let out = feed(command, args, stdin);
         assert!(out.status.success(), "{}", text(&out.stderr));
         logs.push_str(&text(&out.stdout));
@@ -217,7 +266,19 @@ fn tokens_are_absent_from_the_database_files_and_from_trace_logs() {
     };
     traced(&["team", "add", "Acme"], "");
     traced(
-        &["channel", "add", "--team", "Acme", "--provider", "linkedin", "--account", "urn1", "--name", "Acme LI"],
+        &[
+            "channel",
+            "add",
+            "--team",
+            "Acme",
+            "--provider",
+            "linkedin",
+            "--account",
+            "urn1",
+            "--name",
+            "Acme LI",
+            "--unverified",
+        ],
         TOKEN_JSON,
     );
     traced(&["channel", "show", "--team", "Acme", "Acme LI"], "");
@@ -241,7 +302,7 @@ async fn rotated_keys_still_open_every_token() {
         ok(
             &path,
             None,
-            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A"],
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A", "--unverified"],
             TOKEN_JSON,
         );
         let rotated = ok(&path, None, &["keys", "rotate"], "");
@@ -269,7 +330,7 @@ fn a_lost_key_file_is_never_silently_replaced() {
     ok(
         dir.path(),
         None,
-        &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A"],
+        &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A", "--unverified"],
         "tok",
     );
     std::fs::remove_file(dir.path().join("relink-data/relink.key")).expect("remove key");
@@ -349,7 +410,19 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
         ok(&path, None, &["team", "add", "Acme"], "");
         ok(&path, None, &["member", "add", "--team", "Acme", "Alice", "--role", "admin", "--discord", "1234"], "");
         ok(&path, None, &["member", "add", "--team", "Acme", "Eve", "--role", "editor"], "");
-        let add = ["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "Acme FB"];
+        let add = [
+            "channel",
+            "add",
+            "--team",
+            "Acme",
+            "--provider",
+            "fb",
+            "--account",
+            "1",
+            "--name",
+            "Acme FB",
+            "--unverified",
+        ];
         ok(&path, None, &[&add[..], &["--authorized-by", "Alice"]].concat(), TOKEN_JSON);
     })
     .await
@@ -398,6 +471,60 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
         assert!(settings.contains("7,1") && settings.contains("(this team)") && settings.contains("(configuration)"));
         let bad = fails(&path, None, &["alerts", "settings", "--team", "Acme", "--warning-days", "30"], "");
         assert!(bad.contains("warning days"), "{bad}");
+    })
+    .await
+    .expect("the commands");
+}
+
+/// `relink channel add` asks the network whose token it is: another account's token is a usage
+/// error naming `--account`; a token the network rejects, or a network that cannot be asked, is
+/// refused unless `--unverified` (then a rejected token starts as needing a reconnect).
+#[tokio::test]
+async fn a_channel_whose_token_is_another_accounts_or_junk_is_refused_at_the_command_line() {
+    use relink_simulator::{AccountOptions, Simulator};
+    let sim = Simulator::new(std::sync::Arc::new(relink_core::SystemClock)).spawn().await.expect("the simulator");
+    sim.simulator().add_account(relink_core::Provider::X, "victim", AccountOptions::default()).expect("victim");
+    let beta = sim.simulator().add_account(relink_core::Provider::X, "beta", AccountOptions::default()).expect("beta");
+    let base = sim.base_url().to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let add = |account: &str, name: &str, extra: &[&str], token: &str, network: &str| {
+            let mut command = relink(&path);
+            command.env("RELINK_PROVIDERS__SIMULATOR", network);
+            let args = [
+                &["channel", "add", "--team", "Beta", "--provider", "x", "--account", account, "--name", name][..],
+                extra,
+            ]
+            .concat();
+            feed(command, &args, token)
+        };
+        ok(&path, None, &["team", "add", "Beta"], "");
+
+        let theirs = add("victim", "Not ours", &[], &beta.access_token, &base);
+        assert_eq!(theirs.status.code(), Some(2), "{}", text(&theirs.stderr));
+        let err = text(&theirs.stderr);
+        assert!(err.contains("--account") && err.contains("`beta`") && err.contains("`victim`"), "{err}");
+        let anyway = add("victim", "Not ours", &["--unverified"], &beta.access_token, &base);
+        assert_eq!(anyway.status.code(), Some(2), "another account's token is refused even unverified");
+
+        let junk = add("victim", "Junk", &[], "junk-token", &base);
+        assert_eq!(junk.status.code(), Some(1));
+        let err = text(&junk.stderr);
+        assert!(err.contains("rejects this token") && err.contains("--unverified"), "{err}");
+        let unreachable = add("beta", "Later", &[], &beta.access_token, &nowhere());
+        assert!(text(&unreachable.stderr).contains("try again later"), "{}", text(&unreachable.stderr));
+        assert!(ok(&path, None, &["channel", "list"], "").contains("no channels yet"), "nothing was registered");
+
+        let forced = add("victim", "Junk", &["--unverified"], "junk-token", &base);
+        assert!(forced.status.success(), "{}", text(&forced.stderr));
+        assert!(text(&forced.stdout).contains("unverified"), "{}", text(&forced.stdout));
+        let own = add("beta", "Beta X", &[], &beta.access_token, &base);
+        assert!(own.status.success(), "{}", text(&own.stderr));
+        assert!(text(&own.stdout).contains("confirms the token is account beta's"), "{}", text(&own.stdout));
+        let list = ok(&path, None, &["channel", "list"], "");
+        let junk_row = list.lines().find(|l| l.contains("Junk")).expect("the junk channel");
+        assert!(junk_row.contains("needs_reauth"), "{list}");
     })
     .await
     .expect("the commands");

@@ -141,6 +141,7 @@ both_engines!(
     every_refusal_leaves_the_channel_untouched,
     a_different_account_is_refused_and_noted_for_the_incident,
     the_api_wants_its_teams_key_and_names_bad_fields,
+    a_team_cannot_register_another_accounts_channel_with_its_own_or_a_junk_token,
 );
 
 async fn a_reconnect_link_completes_the_flow_and_the_channel_is_healthy(db: TestStore) {
@@ -375,9 +376,11 @@ async fn the_api_wants_its_teams_key_and_names_bad_fields(db: TestStore) {
     let not_json = rig.http.post(&channels).bearer_auth(&acme_key).body("{").send().await.unwrap();
     assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
 
-    // Register, schedule, cancel, record activity.
+    // Register (a token the network gives the account), schedule, cancel, record activity.
+    let issued = rig.sim().add_account(Provider::Linkedin, "li-1", AccountOptions::default()).unwrap();
     let body = json!({ "provider": "linkedin", "account_id": "li-1", "name": "Acme LinkedIn",
-                       "tokens": { "access_token": "tok", "refresh_token": "ref", "expires_in": 3600 } });
+                       "tokens": { "access_token": issued.access_token, "refresh_token": issued.refresh_token,
+                                   "expires_in": 3600 } });
     let created = rig.http.post(&channels).bearer_auth(&acme_key).json(&body).send().await.unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
@@ -422,4 +425,41 @@ async fn every_path_of_the_openapi_document_is_served() {
     let metrics = rig.http.get(rig.url("metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("relink_http_request_duration_seconds"), "{metrics}");
     assert!(metrics.contains("relink_alerts_delivered_total") && metrics.contains("relink_incidents_open"));
+}
+
+/// The first link of the cross-team attack: team Beta registers a channel claiming the victim's
+/// account with its own working token or with junk. The network is asked whose token it is.
+async fn a_team_cannot_register_another_accounts_channel_with_its_own_or_a_junk_token(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let beta = rig.db.team("Beta").await;
+    let secret = OpaqueToken::generate();
+    let name = ApiKeyName::parse("publisher").unwrap();
+    rig.db.store.create_api_key(beta.id, &name, &secret, rig.db.now()).await.unwrap();
+    let beta_key = api_key_text(&secret);
+    rig.sim().add_account(Provider::X, "victim", AccountOptions::default()).unwrap();
+    let betas = rig.sim().add_account(Provider::X, "beta-brand", AccountOptions::default()).unwrap();
+    let channels = rig.url("api/v1/channels");
+    let register = |access_token: &str| {
+        json!({ "provider": "x", "account_id": "victim", "name": "Not ours",
+                "tokens": { "access_token": access_token, "expires_in": 3600 } })
+    };
+
+    let theirs = rig.http.post(&channels).bearer_auth(&beta_key).json(&register(&betas.access_token)).send().await;
+    let theirs = theirs.unwrap();
+    assert_eq!(theirs.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = theirs.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "account_id", "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("beta-brand"), "{error}");
+
+    let junk = rig.http.post(&channels).bearer_auth(&beta_key).json(&register("junk-token")).send().await.unwrap();
+    assert_eq!(junk.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = junk.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "tokens", "{error}");
+    assert!(rig.db.store.channels(Some(beta.id)).await.unwrap().is_empty(), "nothing was registered");
+
+    // Beta's own account with its own token is registered as before.
+    let own = json!({ "provider": "x", "account_id": "beta-brand", "name": "Beta X",
+                      "tokens": { "access_token": betas.access_token, "expires_in": 3600 } });
+    let created = rig.http.post(&channels).bearer_auth(&beta_key).json(&own).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
 }
