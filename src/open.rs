@@ -67,5 +67,11 @@ pub async fn keyring(config: &Config, db: &Db) -> anyhow::Result<Keyring> {
 pub async fn store(config: &Config) -> anyhow::Result<Store> {
     let db = database(config).await?;
     let ring = keyring(config, &db).await?;
-    Ok(Store::open(db, ring, Utc::now()).await?)
+    let store = Store::open(db, ring, Utc::now()).await?;
+    Ok(match &config.keys {
+        // A `relink keys rotate` beside a running process is picked up from the file; keys
+        // configured in `encryption_keys` change only with a restart.
+        KeySource::File(path) => store.watching_key_file(path),
+        KeySource::Configured(_) => store,
+    })
 }

@@ -43,7 +43,55 @@ both_engines!(
     publishing_activity_only_moves_forward,
     a_link_pressed_many_times_at_once_starts_one_authorization_request,
     channels_added_in_bulk_keep_their_own_tokens_and_a_duplicate_adds_none,
+    a_running_store_opens_tokens_sealed_with_a_key_rotated_in_by_another_process,
 );
+
+/// `relink keys rotate` beside a running `relink serve`: the running store meets key 2, which it
+/// did not know, re-reads the key file and opens the token, without a restart. A key file
+/// replaced by one that does not match the database is not adopted, and an unknown key id does
+/// not re-read the file more than once per interval.
+async fn a_running_store_opens_tokens_sealed_with_a_key_rotated_in_by_another_process(db: TestStore) {
+    let key_file = db.dir.path().join("relink.key");
+    relink_core::keyfile::save(&key_file, &db.keyring).expect("write the key file");
+    let running = db.store.clone().watching_key_file(&key_file);
+    let acme = db.team("Acme").await;
+    let channel = db.channel(&acme, "account-1", &tokens("access-1", Some("refresh-1"), None)).await;
+
+    // Another process rotates: the new key goes to the file first, then every token is re-sealed.
+    let mut rotated = db.keyring.clone();
+    assert_eq!(rotated.add_generated(), 2);
+    relink_core::keyfile::save(&key_file, &rotated).expect("write the rotated key file");
+    let rotating = Store::open(db.connect_again().await, rotated.clone(), db.now()).await.expect("open rotated");
+    assert_eq!(rotating.reseal_all().await.expect("reseal").resealed, 1);
+
+    let opened = running.tokens(channel.id).await.expect("the running store opens a token sealed with key 2");
+    assert_eq!(opened.access_token.expose_secret(), "access-1");
+    assert_eq!(running.keyring().active_id(), 2, "and seals new tokens with the new key");
+    let claimed = running.acquire_lease(channel.id, "checker", db.now(), db.now() + Span::minutes(5)).await;
+    assert!(claimed.expect("a lease").expect("the channel").tokens.is_ok(), "a checker's claim opens it too");
+
+    // Key 3 in the database, a key file whose key 3 is another key: refused, and the file is then
+    // not read again within the interval even once it is right.
+    let mut newer = rotated.clone();
+    assert_eq!(newer.add_generated(), 3);
+    let rotating = Store::open(db.connect_again().await, newer.clone(), db.now()).await.expect("open with key 3");
+    rotating.reseal_all().await.expect("reseal under key 3");
+    let mut impostor = rotated.clone();
+    impostor.add_generated();
+    relink_core::keyfile::save(&key_file, &impostor).expect("write a wrong key file");
+    // A fresh watch (the first one has just re-read the file); clones share the keyring.
+    let running = db.store.clone().watching_key_file(&key_file);
+    match running.tokens(channel.id).await {
+        Err(StoreError::Crypto(CryptoError::UnknownKey(3))) => {}
+        other => panic!("a key file that does not match the database is not adopted: {other:?}"),
+    }
+    relink_core::keyfile::save(&key_file, &newer).expect("write the right key file");
+    match running.tokens(channel.id).await {
+        Err(StoreError::Crypto(CryptoError::UnknownKey(3))) => {}
+        other => panic!("the file is re-read at most once per interval: {other:?}"),
+    }
+    assert_eq!(running.keyring().active_id(), 2);
+}
 
 fn team_name(name: &str) -> TeamName {
     TeamName::parse(name).expect("a valid team name")

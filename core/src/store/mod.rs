@@ -28,7 +28,7 @@ mod telegram;
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -43,7 +43,7 @@ pub use alerts::{
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};
 pub use context::ChannelContext;
-pub use keys::ResealReport;
+pub use keys::{KEY_FILE_REREAD, ResealReport};
 pub use links::{NewOAuthState, OAuthResult, OAuthState};
 pub use member::NewMember;
 
@@ -376,15 +376,21 @@ fn checkpoint_in_background(connection: SqlitePool, writer: SqlitePool, alive: s
 }
 
 /// The store: a database and the keyring its tokens are sealed with.
+///
+/// The keyring can change under a running store: with a key file ([`Store::watching_key_file`]),
+/// a sealed value under a key id the keyring lacks (another process rotated) makes the store
+/// re-read the file, at most once per [`keys::KEY_FILE_REREAD`], and adopt it once every key in
+/// it opens the database's check value.
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    keyring: Arc<Keyring>,
+    keyring: Arc<RwLock<Arc<Keyring>>>,
+    key_file: Option<Arc<keys::KeyFileWatch>>,
 }
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("db", &self.db).field("keyring", &self.keyring).finish()
+        f.debug_struct("Store").field("db", &self.db).field("keyring", &self.keyring()).finish()
     }
 }
 
@@ -393,15 +399,26 @@ impl Store {
     /// database has sealed tokens with and that each is the same key (not a regenerated one).
     pub async fn open(db: Db, keyring: Keyring, now: chrono::DateTime<chrono::Utc>) -> Result<Self> {
         keys::verify_and_register(&db, &keyring, now).await?;
-        Ok(Self { db, keyring: Arc::new(keyring) })
+        Ok(Self { db, keyring: Arc::new(RwLock::new(Arc::new(keyring))), key_file: None })
+    }
+
+    /// The same store, re-reading the key file at `path` when it meets a key id it does not know
+    /// (a `relink keys rotate` while this process runs).
+    pub fn watching_key_file(self, path: impl Into<std::path::PathBuf>) -> Self {
+        Self { key_file: Some(Arc::new(keys::KeyFileWatch::new(path.into()))), ..self }
     }
 
     pub fn db(&self) -> &Db {
         &self.db
     }
 
-    pub fn keyring(&self) -> &Keyring {
-        &self.keyring
+    /// The keyring now (a later re-read of the key file may replace it).
+    pub fn keyring(&self) -> Arc<Keyring> {
+        Arc::clone(&self.keyring.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    fn replace_keyring(&self, keyring: Keyring) {
+        *self.keyring.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keyring);
     }
 }
 
