@@ -529,3 +529,18 @@ async fn a_channel_whose_token_is_another_accounts_or_junk_is_refused_at_the_com
     .await
     .expect("the commands");
 }
+
+/// `relink` creates its data directory readable only by its owner, with the database and key
+/// file inside it 0600, as the README promises.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_database_and_key_file_are_readable_only_by_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &Path| std::fs::metadata(path).expect("it exists").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("temp dir");
+    ok(dir.path(), None, &["team", "add", "Acme"], "");
+    let data = dir.path().join("relink-data");
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("relink.db")), 0o600);
+    assert_eq!(mode(&data.join("relink.key")), 0o600);
+}

@@ -818,3 +818,34 @@ async fn a_sqlite_file_in_a_missing_directory_is_unavailable() {
         other => panic!("expected the database to be unavailable, got {other:?}"),
     }
 }
+
+/// The README promises the data is readable only by its owner: the database file and its
+/// write-ahead log and index are 0600 from the start, and an older installation's files that
+/// others could read are tightened when relink opens them.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_files_are_readable_only_by_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).expect("the file exists").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("relink.db");
+    let companions = |file: &std::path::Path| {
+        ["", "-wal", "-shm"].map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", file.display())))
+    };
+    let db = Db::connect(&format!("sqlite://{}", file.display())).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    for path in companions(&file) {
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    db.close().await;
+
+    let older = dir.path().join("older.db");
+    std::fs::write(&older, b"").expect("an empty database file");
+    std::fs::set_permissions(&older, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let db = Db::connect(&format!("sqlite://{}", older.display())).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    for path in companions(&older) {
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    db.close().await;
+}

@@ -215,6 +215,12 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10));
                 let unavailable =
                     |e: sqlx::Error| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url)));
+                let on_disk = !(url.contains(":memory:") || url.contains("mode=memory"));
+                let file = options.get_filename().to_path_buf();
+                if on_disk {
+                    private_sqlite_files(&file)
+                        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
+                }
                 // The writer opens first: it creates the file and switches it to WAL, and it
                 // stays open, so the read-only connections always find the WAL index.
                 let writer = SqlitePoolOptions::new()
@@ -241,6 +247,11 @@ impl Db {
                     .connect_with(options.read_only(true))
                     .await
                     .map_err(unavailable)?;
+                if on_disk {
+                    // The write-ahead log and index now exist; an older installation's may be open.
+                    private_sqlite_files(&file)
+                        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
+                }
                 (Pool::Sqlite(readers), Pool::Sqlite(writer))
             }
             Engine::Postgres => {
@@ -373,6 +384,44 @@ fn checkpoint_in_background(connection: SqlitePool, writer: SqlitePool, alive: s
         }
         connection.close().await;
     });
+}
+
+/// Makes the SQLite database file and its `-wal` and `-shm` companions readable by the owner
+/// only: a missing database file is created empty with mode 0600 (SQLite creates the other two
+/// with the database file's mode), and existing ones are set to 0600. They hold sealed tokens,
+/// but also hashes, names and chat ids nobody else on the machine needs.
+fn private_sqlite_files(file: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let private = std::fs::Permissions::from_mode(0o600);
+        if !file.as_os_str().is_empty() && std::fs::symlink_metadata(file).is_err() {
+            match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+                Ok(created) => created.set_permissions(private.clone())?,
+                // Another process created it first: tightened below like any existing file.
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                // A missing folder and the like: SQLite says it better when it tries.
+                Err(_) => return Ok(()),
+            }
+        }
+        let mut companions = vec![file.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            companions.push(name.into());
+        }
+        for path in companions {
+            if let Ok(meta) = std::fs::metadata(&path)
+                && meta.is_file()
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&path, private.clone())?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 /// The store: a database and the keyring its tokens are sealed with.
