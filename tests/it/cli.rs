@@ -544,3 +544,44 @@ fn the_data_directory_database_and_key_file_are_readable_only_by_their_owner() {
     assert_eq!(mode(&data.join("relink.db")), 0o600);
     assert_eq!(mode(&data.join("relink.key")), 0o600);
 }
+
+/// `relink channel reconnect`, which the README shows: a fresh link for the channel's authoriser
+/// when they may reconnect, or for the owner or admin named; an editor is refused, and a channel
+/// without a recorded authoriser needs `--member`.
+#[test]
+fn channel_reconnect_prints_a_link_for_someone_who_may_reconnect() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, None, &["team", "add", "Acme"], "");
+    ok(d, None, &["member", "add", "--team", "Acme", "Alice", "--role", "admin"], "");
+    ok(d, None, &["member", "add", "--team", "Acme", "Eve", "--role", "editor"], "");
+    let add = |name: &str, account: &str, by: &[&str]| {
+        let args = [
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", account, "--name", name][..],
+            by,
+            &["--unverified"],
+        ]
+        .concat();
+        ok(d, None, &args, "tok");
+    };
+    add("Acme FB", "1", &["--authorized-by", "Alice"]);
+    add("Eve Page", "2", &["--authorized-by", "Eve"]);
+    add("Orphan Page", "3", &[]);
+
+    let printed = ok(d, None, &["channel", "reconnect", "--team", "Acme", "acme fb"], "");
+    assert!(printed.contains("for Alice only") && printed.contains("http://127.0.0.1:8080/r/"), "{printed}");
+    let again = ok(d, None, &["channel", "reconnect", "--team", "Acme", "acme fb"], "");
+    assert_ne!(printed, again, "every call mints a fresh link");
+
+    let editor = run(d, None, &["channel", "reconnect", "--team", "Acme", "acme fb", "--member", "Eve"], "");
+    assert_eq!(editor.status.code(), Some(2));
+    assert!(text(&editor.stderr).contains("only the primary owner, owners and admins"), "{}", text(&editor.stderr));
+    let by_editor = run(d, None, &["channel", "reconnect", "--team", "Acme", "Eve Page"], "");
+    assert_eq!(by_editor.status.code(), Some(2));
+    assert!(text(&by_editor.stderr).contains("--member"), "{}", text(&by_editor.stderr));
+    let orphan = run(d, None, &["channel", "reconnect", "--team", "Acme", "orphan"], "");
+    assert_eq!(orphan.status.code(), Some(2));
+    assert!(text(&orphan.stderr).contains("--member"), "{}", text(&orphan.stderr));
+    let named = ok(d, None, &["channel", "reconnect", "--team", "Acme", "orphan", "--member", "alice"], "");
+    assert!(named.contains("for Alice only") && named.contains("/r/"), "{named}");
+}
