@@ -24,18 +24,21 @@ pub fn relink(dir: &Path) -> Command {
     command
 }
 
-/// A loopback URL where nothing listens: the networks of commands that must not reach one.
+/// A loopback URL whose server hangs up on every connection at once: the networks of commands
+/// that must not reach one. The port stays this process's, so no other test's server can take it.
 fn nowhere() -> String {
-    static PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
-    let port = PORT.get_or_init(|| {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.local_addr().expect("an address").port()
-    });
-    format!("http://127.0.0.1:{port}/")
+        let port = listener.local_addr().expect("an address").port();
+        std::thread::spawn(move || listener.incoming().for_each(drop));
+        format!("http://127.0.0.1:{port}/")
+    })
+    .clone()
 }
 
-/// Runs `relink ARGS` with `stdin` as standard input; every network is a loopback port where
-/// nothing listens (so `channel add` needs `--unverified`).
+/// Runs `relink ARGS` with `stdin` as standard input; every network hangs up at once (so
+/// `channel add` needs `--unverified`).
 fn run(dir: &Path, database_url: Option<&str>, args: &[&str], stdin: &str) -> Output {
     let mut command = relink(dir);
     command.env("RELINK_PROVIDERS__SIMULATOR", nowhere());
