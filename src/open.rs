@@ -21,7 +21,8 @@ pub async fn database(config: &Config) -> anyhow::Result<Db> {
         let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
         let path = std::path::Path::new(path.split('?').next().unwrap_or_default());
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            // Readable only by its owner: it holds the database and, by default, the key file.
+            relink_core::keyfile::create_private_dir(dir)
                 .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         }
     }
@@ -67,5 +68,11 @@ pub async fn keyring(config: &Config, db: &Db) -> anyhow::Result<Keyring> {
 pub async fn store(config: &Config) -> anyhow::Result<Store> {
     let db = database(config).await?;
     let ring = keyring(config, &db).await?;
-    Ok(Store::open(db, ring, Utc::now()).await?)
+    let store = Store::open(db, ring, Utc::now()).await?;
+    Ok(match &config.keys {
+        // A `relink keys rotate` beside a running process is picked up from the file; keys
+        // configured in `encryption_keys` change only with a restart.
+        KeySource::File(path) => store.watching_key_file(path),
+        KeySource::Configured(_) => store,
+    })
 }

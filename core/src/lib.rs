@@ -23,6 +23,7 @@
 //! checks it against `Cargo.lock`.
 
 pub mod alerts;
+pub mod channels;
 pub mod checker;
 pub mod clock;
 pub mod crypto;

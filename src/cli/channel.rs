@@ -1,4 +1,4 @@
-//! `relink channel add|list|show|remove|activity`.
+//! `relink channel add|list|show|remove|refresh|reconnect|activity`.
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
@@ -6,12 +6,16 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use clap::Subcommand;
+use relink_core::channels::{self, RegisterError, Verification};
 use relink_core::checker::{Checker, RefreshNow};
-use relink_core::store::Store;
+use relink_core::reconnect::mint_link;
+use relink_core::store::{Store, StoreError};
 use relink_core::time::parse_instant;
 use relink_core::token::TokenSet;
 use relink_core::{Channel, DisplayName, ExternalAccountId, NewChannel, Provider, Scopes, Team, find_channel};
+use secrecy::ExposeSecret as _;
 
+use super::Usage;
 use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +47,11 @@ pub enum ChannelCommand {
         /// Granted scopes, if the token input does not say (comma or space separated).
         #[arg(long)]
         scopes: Option<String>,
+        /// Register even if the network rejects the token (the channel starts as needing a
+        /// reconnect) or cannot be reached (the checker asks later). A token the network says
+        /// belongs to another account is refused regardless.
+        #[arg(long)]
+        unverified: bool,
     },
     /// List channels with their health.
     List {
@@ -72,6 +81,17 @@ pub enum ChannelCommand {
         team: String,
         channel: String,
     },
+    /// Print a fresh single-use reconnect link for a channel, bound to the member who will use it
+    /// (an owner or admin; by default the member who authorised the channel, if they may).
+    Reconnect {
+        #[arg(long)]
+        team: String,
+        /// Channel id or name (a unique part of it is enough).
+        channel: String,
+        /// The member who will open the link (default: the channel's authoriser).
+        #[arg(long, value_name = "MEMBER")]
+        member: Option<String>,
+    },
     /// Record publishing activity on a channel (Pinterest tokens lapse without it).
     Activity {
         #[arg(long)]
@@ -86,7 +106,17 @@ pub enum ChannelCommand {
 pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()> {
     let now = Utc::now();
     match command {
-        ChannelCommand::Add { team, provider, account, name, authorized_by, token_file, expires_at, scopes } => {
+        ChannelCommand::Add {
+            team,
+            provider,
+            account,
+            name,
+            authorized_by,
+            token_file,
+            expires_at,
+            scopes,
+            unverified,
+        } => {
             let provider: Provider = provider.parse()?;
             let external_account_id = ExternalAccountId::parse(&account)?;
             let display_name = DisplayName::parse(&name)?;
@@ -113,20 +143,39 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
                 Some(name) => Some(store.member_by_name(team.id, &name).await?.id),
                 None => None,
             };
-            let channel = store
-                .add_channel(
-                    &NewChannel { team_id: team.id, provider, external_account_id, display_name, authorized_by },
-                    &tokens,
-                    now,
-                )
-                .await?;
-            println!(
-                "channel #{} `{}` ({}) added to `{}`; its first check is due now",
-                channel.id,
-                channel.display_name,
-                channel.provider.label(),
-                team.name
-            );
+            let new = NewChannel { team_id: team.id, provider, external_account_id, display_name, authorized_by };
+            let verification = if unverified { Verification::Unverified } else { Verification::Required };
+            let registered = match channels::register(&store, &config.providers, &new, tokens, verification, now).await
+            {
+                Ok(registered) => registered,
+                Err(error @ RegisterError::OtherAccount { .. }) => {
+                    return Err(Usage(format!("--account: {error}")).into());
+                }
+                Err(error @ (RegisterError::Rejected { .. } | RegisterError::Unconfirmed { .. })) => {
+                    bail!("{error}; to register it anyway (checked later), add --unverified")
+                }
+                Err(RegisterError::Store(error)) => return Err(error.into()),
+            };
+            let channel = registered.channel;
+            match &registered.unverified {
+                None => println!(
+                    "channel #{} `{}` ({}) added to `{}`; {} confirms the token is account {}'s; its first check is due now",
+                    channel.id,
+                    channel.display_name,
+                    channel.provider.label(),
+                    team.name,
+                    channel.provider.label(),
+                    channel.external_account_id,
+                ),
+                Some(why) => println!(
+                    "channel #{} `{}` ({}) added to `{}` unverified ({why}); its health is {}",
+                    channel.id,
+                    channel.display_name,
+                    channel.provider.label(),
+                    team.name,
+                    channel.health,
+                ),
+            }
             if authorized_by.is_none() {
                 println!(
                     "note: say who authorised it (--authorized-by) so admins know whom to ask when it disconnects"
@@ -202,6 +251,51 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
                     bail!("`{}` was not renewed: {detail} (health: {health})", channel.display_name)
                 }
             }
+        }
+        ChannelCommand::Reconnect { team, channel, member } => {
+            let store = crate::open::store(config).await?;
+            let (team, channel) = lookup(&store, &team, &channel).await?;
+            let member = match member {
+                Some(name) => store.member_by_name(team.id, &name).await?,
+                None => {
+                    let authoriser = match channel.authorized_by {
+                        Some(id) => Some(store.member(id).await?),
+                        None => None,
+                    };
+                    match authoriser {
+                        Some(authoriser) if authoriser.role.may_reconnect() => authoriser,
+                        Some(authoriser) => {
+                            return Err(Usage(format!(
+                                "--member: `{}` was authorised by {}, who is {} and may not reconnect it; \
+                                 name an owner or admin of `{}`",
+                                channel.display_name, authoriser.name, authoriser.role, team.name
+                            ))
+                            .into());
+                        }
+                        None => {
+                            return Err(Usage(format!(
+                                "--member: nobody is recorded as having authorised `{}`; name the owner or admin of `{}` who will reconnect it",
+                                channel.display_name, team.name
+                            ))
+                            .into());
+                        }
+                    }
+                }
+            };
+            let minted = mint_link(&store, &config.web.link_settings(), channel.id, Some(member.id), now)
+                .await
+                .map_err(|error| match error {
+                    StoreError::Conflict(message) => anyhow::Error::new(Usage(format!("--member: {message}"))),
+                    other => other.into(),
+                })?;
+            println!(
+                "reconnect link for `{}` ({}), for {} only, single use, until {}:",
+                channel.display_name,
+                channel.provider.label(),
+                member.name,
+                super::when(Some(minted.link.expires_at))
+            );
+            println!("{}", minted.url.expose_secret());
         }
         ChannelCommand::Activity { team, channel, at } => {
             let at = parse_instant("--at", &at, now)?;

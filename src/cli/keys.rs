@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use clap::Subcommand;
+use relink_core::crypto::Keyring;
 use relink_core::keyfile;
 use relink_core::store::Store;
 
@@ -35,7 +36,7 @@ pub async fn run(command: KeysCommand, config: &Config) -> anyhow::Result<()> {
             let store = crate::open::store(config).await?;
             let store = match &config.keys {
                 KeySource::File(path) => {
-                    let mut ring = store.keyring().clone();
+                    let mut ring = Keyring::clone(&store.keyring());
                     let new_id = ring.add_generated();
                     // The new key is safely on disk before any token is sealed with it.
                     keyfile::save(path, &ring)?;

@@ -151,6 +151,10 @@ pub fn run() -> ExitCode {
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.downcast_ref::<Usage>().is_some() => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             // Input the command refused (it names the flag or field) is a usage error.
@@ -162,6 +166,18 @@ pub fn run() -> ExitCode {
         }
     }
 }
+
+/// A command's refusal of what it was told (exit code 2), as opposed to a failure to do it.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
 
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(filter);

@@ -386,7 +386,41 @@ both_engines!(
     a_stopped_checker_finishes_what_it_claimed_and_holds_no_lease,
     a_claim_that_waited_past_half_its_lease_is_left_for_a_fresh_claim,
     a_retry_after_of_a_million_years_does_not_stop_the_checker,
+    a_token_that_works_for_another_account_is_an_account_mismatch_never_healthy,
 );
+
+/// A channel whose stored token works, but for another account than the channel's (how a team
+/// would hold another's channel): every network whose probe names the account says so, and the
+/// check makes it `account_mismatch`, an incident like any disconnection. Instagram via Facebook
+/// and Telegram probe the stored account itself, so a token without access to it is refused
+/// by the network instead.
+async fn a_token_that_works_for_another_account_is_an_account_mismatch_never_healthy(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let naming = [
+        Provider::Facebook,
+        Provider::InstagramLogin,
+        Provider::Threads,
+        Provider::Linkedin,
+        Provider::X,
+        Provider::Pinterest,
+        Provider::Youtube,
+        Provider::GoogleBusiness,
+        Provider::GenericOauth2,
+    ];
+    let mut channels = Vec::new();
+    for provider in naming {
+        let issued = rig.sim().add_account(provider, &format!("{provider}-other"), AccountOptions::default());
+        channels.push(rig.add(provider, &format!("{provider}-claimed"), &issued.expect("an account")).await);
+    }
+    let honest = rig.connect(Provider::X, "x-honest", AccountOptions::default()).await;
+    rig.check().await;
+    for channel in &channels {
+        assert_eq!(rig.health(channel).await, Health::NeedsReauth(Reason::AccountMismatch), "{}", channel.provider);
+        let events = rig.db.store.channel_events(channel.id).await.expect("events");
+        assert!(!events.is_empty(), "{}: the change is in the outbox for the alerts", channel.provider);
+    }
+    assert_eq!(rig.health(&honest).await, Health::Healthy);
+}
 
 /// Runs the checker's pipeline until `stop` says so (given the progress so far: channels claimed
 /// and checks written); returns those totals.

@@ -24,9 +24,24 @@ pub fn relink(dir: &Path) -> Command {
     command
 }
 
-/// Runs `relink ARGS` with `stdin` as standard input.
+/// A loopback URL whose server hangs up on every connection at once: the networks of commands
+/// that must not reach one. The port stays this process's, so no other test's server can take it.
+fn nowhere() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("an address").port();
+        std::thread::spawn(move || listener.incoming().for_each(drop));
+        format!("http://127.0.0.1:{port}/")
+    })
+    .clone()
+}
+
+/// Runs `relink ARGS` with `stdin` as standard input; every network hangs up at once (so
+/// `channel add` needs `--unverified`).
 fn run(dir: &Path, database_url: Option<&str>, args: &[&str], stdin: &str) -> Output {
     let mut command = relink(dir);
+    command.env("RELINK_PROVIDERS__SIMULATOR", nowhere());
     if let Some(url) = database_url {
         command.env("RELINK_DATABASE_URL", url);
     }
@@ -91,6 +106,7 @@ fn operator_commands_work(dir: &Path, url: Option<&str>) {
             "Acme Facebook",
             "--authorized-by",
             "alice",
+            "--unverified",
         ],
         TOKEN_JSON,
     );
@@ -98,7 +114,19 @@ fn operator_commands_work(dir: &Path, url: Option<&str>) {
     ok(
         dir,
         url,
-        &["channel", "add", "--team", "Acme", "--provider", "twitter", "--account", "acme_x", "--name", "Acme X"],
+        &[
+            "channel",
+            "add",
+            "--team",
+            "Acme",
+            "--provider",
+            "twitter",
+            "--account",
+            "acme_x",
+            "--name",
+            "Acme X",
+            "--unverified",
+        ],
         "x-bare-token",
     );
     let list = ok(dir, url, &["channel", "list"], "");
@@ -127,17 +155,41 @@ fn operator_commands_work(dir: &Path, url: Option<&str>) {
         (&["member", "add", "--team", "Acme", "Zed", "--role", "admin", "--discord", "@zed"], "", "discord user id"),
         (&["member", "add", "--team", "Acme", "Carol", "--role", "primary_owner"], "", "already has a primary owner"),
         (
-            &["channel", "add", "--team", "Acme", "--provider", "myspace", "--account", "1", "--name", "M"],
+            &[
+                "channel",
+                "add",
+                "--team",
+                "Acme",
+                "--provider",
+                "myspace",
+                "--account",
+                "1",
+                "--name",
+                "M",
+                "--unverified",
+            ],
             "t",
             "provider: `myspace`",
         ),
         (
-            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1001", "--name", "Again"],
+            &[
+                "channel",
+                "add",
+                "--team",
+                "Acme",
+                "--provider",
+                "fb",
+                "--account",
+                "1001",
+                "--name",
+                "Again",
+                "--unverified",
+            ],
             "t",
             "already has a facebook channel",
         ),
         (
-            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "9", "--name", "N"],
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "9", "--name", "N", "--unverified"],
             "",
             "tokens: no token given",
         ),
@@ -255,7 +307,7 @@ fn tokens_are_absent_from_the_database_files_and_from_trace_logs() {
     let mut logs = String::new();
     let mut traced = |args: &[&str], stdin: &str| {
         let mut command = relink(dir.path());
-        command.env("RELINK_LOG", "trace");
+        command.env("RELINK_LOG", "trace").env("RELINK_PROVIDERS__SIMULATOR", nowhere());
         let out = feed(command, args, stdin);
         assert!(out.status.success(), "{}", text(&out.stderr));
         logs.push_str(&text(&out.stdout));
@@ -263,7 +315,19 @@ fn tokens_are_absent_from_the_database_files_and_from_trace_logs() {
     };
     traced(&["team", "add", "Acme"], "");
     traced(
-        &["channel", "add", "--team", "Acme", "--provider", "linkedin", "--account", "urn1", "--name", "Acme LI"],
+        &[
+            "channel",
+            "add",
+            "--team",
+            "Acme",
+            "--provider",
+            "linkedin",
+            "--account",
+            "urn1",
+            "--name",
+            "Acme LI",
+            "--unverified",
+        ],
         TOKEN_JSON,
     );
     traced(&["channel", "show", "--team", "Acme", "Acme LI"], "");
@@ -287,7 +351,7 @@ async fn rotated_keys_still_open_every_token() {
         ok(
             &path,
             None,
-            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A"],
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A", "--unverified"],
             TOKEN_JSON,
         );
         let rotated = ok(&path, None, &["keys", "rotate"], "");
@@ -315,7 +379,7 @@ fn a_lost_key_file_is_never_silently_replaced() {
     ok(
         dir.path(),
         None,
-        &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A"],
+        &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "A", "--unverified"],
         "tok",
     );
     std::fs::remove_file(dir.path().join("relink-data/relink.key")).expect("remove key");
@@ -395,7 +459,19 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
         ok(&path, None, &["team", "add", "Acme"], "");
         ok(&path, None, &["member", "add", "--team", "Acme", "Alice", "--role", "admin", "--discord", "1234"], "");
         ok(&path, None, &["member", "add", "--team", "Acme", "Eve", "--role", "editor"], "");
-        let add = ["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "1", "--name", "Acme FB"];
+        let add = [
+            "channel",
+            "add",
+            "--team",
+            "Acme",
+            "--provider",
+            "fb",
+            "--account",
+            "1",
+            "--name",
+            "Acme FB",
+            "--unverified",
+        ];
         ok(&path, None, &[&add[..], &["--authorized-by", "Alice"]].concat(), TOKEN_JSON);
     })
     .await
@@ -447,4 +523,114 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
     })
     .await
     .expect("the commands");
+}
+
+/// `relink channel add` asks the network whose token it is: another account's token is a usage
+/// error naming `--account`; a token the network rejects, or a network that cannot be asked, is
+/// refused unless `--unverified` (then a rejected token starts as needing a reconnect).
+#[tokio::test]
+async fn a_channel_whose_token_is_another_accounts_or_junk_is_refused_at_the_command_line() {
+    use relink_simulator::{AccountOptions, Simulator};
+    let sim = Simulator::new(std::sync::Arc::new(relink_core::SystemClock)).spawn().await.expect("the simulator");
+    sim.simulator().add_account(relink_core::Provider::X, "victim", AccountOptions::default()).expect("victim");
+    let beta = sim.simulator().add_account(relink_core::Provider::X, "beta", AccountOptions::default()).expect("beta");
+    let base = sim.base_url().to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let add = |account: &str, name: &str, extra: &[&str], token: &str, network: &str| {
+            let mut command = relink(&path);
+            command.env("RELINK_PROVIDERS__SIMULATOR", network);
+            let args = [
+                &["channel", "add", "--team", "Beta", "--provider", "x", "--account", account, "--name", name][..],
+                extra,
+            ]
+            .concat();
+            feed(command, &args, token)
+        };
+        ok(&path, None, &["team", "add", "Beta"], "");
+
+        let theirs = add("victim", "Not ours", &[], &beta.access_token, &base);
+        assert_eq!(theirs.status.code(), Some(2), "{}", text(&theirs.stderr));
+        let err = text(&theirs.stderr);
+        assert!(err.contains("--account") && err.contains("`beta`") && err.contains("`victim`"), "{err}");
+        let anyway = add("victim", "Not ours", &["--unverified"], &beta.access_token, &base);
+        assert_eq!(anyway.status.code(), Some(2), "another account's token is refused even unverified");
+
+        let junk = add("victim", "Junk", &[], "junk-token", &base);
+        assert_eq!(junk.status.code(), Some(1));
+        let err = text(&junk.stderr);
+        assert!(err.contains("rejects this token") && err.contains("--unverified"), "{err}");
+        let unreachable = add("beta", "Later", &[], &beta.access_token, &nowhere());
+        assert!(text(&unreachable.stderr).contains("try again later"), "{}", text(&unreachable.stderr));
+        assert!(ok(&path, None, &["channel", "list"], "").contains("no channels yet"), "nothing was registered");
+
+        let forced = add("victim", "Junk", &["--unverified"], "junk-token", &base);
+        assert!(forced.status.success(), "{}", text(&forced.stderr));
+        assert!(text(&forced.stdout).contains("unverified"), "{}", text(&forced.stdout));
+        let own = add("beta", "Beta X", &[], &beta.access_token, &base);
+        assert!(own.status.success(), "{}", text(&own.stderr));
+        assert!(text(&own.stdout).contains("confirms the token is account beta's"), "{}", text(&own.stdout));
+        let list = ok(&path, None, &["channel", "list"], "");
+        let junk_row = list.lines().find(|l| l.contains("Junk")).expect("the junk channel");
+        assert!(junk_row.contains("needs_reauth"), "{list}");
+    })
+    .await
+    .expect("the commands");
+}
+
+/// `relink` creates its data directory readable only by its owner, with the database and key
+/// file inside it 0600, as the README promises.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_database_and_key_file_are_readable_only_by_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &Path| std::fs::metadata(path).expect("it exists").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("temp dir");
+    ok(dir.path(), None, &["team", "add", "Acme"], "");
+    let data = dir.path().join("relink-data");
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("relink.db")), 0o600);
+    assert_eq!(mode(&data.join("relink.key")), 0o600);
+}
+
+/// `relink channel reconnect`, which the README shows: a fresh link for the channel's authoriser
+/// when they may reconnect, or for the owner or admin named; an editor is refused, and a channel
+/// without a recorded authoriser needs `--member`.
+#[test]
+fn channel_reconnect_prints_a_link_for_someone_who_may_reconnect() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, None, &["team", "add", "Acme"], "");
+    ok(d, None, &["member", "add", "--team", "Acme", "Alice", "--role", "admin"], "");
+    ok(d, None, &["member", "add", "--team", "Acme", "Eve", "--role", "editor"], "");
+    let add = |name: &str, account: &str, by: &[&str]| {
+        let args = [
+            &["channel", "add", "--team", "Acme", "--provider", "fb", "--account", account, "--name", name][..],
+            by,
+            &["--unverified"],
+        ]
+        .concat();
+        ok(d, None, &args, "tok");
+    };
+    add("Acme FB", "1", &["--authorized-by", "Alice"]);
+    add("Eve Page", "2", &["--authorized-by", "Eve"]);
+    add("Orphan Page", "3", &[]);
+
+    let printed = ok(d, None, &["channel", "reconnect", "--team", "Acme", "acme fb"], "");
+    assert!(printed.contains("for Alice only") && printed.contains("http://127.0.0.1:8080/r/"), "{printed}");
+    let again = ok(d, None, &["channel", "reconnect", "--team", "Acme", "acme fb"], "");
+    assert_ne!(printed, again, "every call mints a fresh link");
+
+    let editor = run(d, None, &["channel", "reconnect", "--team", "Acme", "acme fb", "--member", "Eve"], "");
+    assert_eq!(editor.status.code(), Some(2));
+    assert!(text(&editor.stderr).contains("only the primary owner, owners and admins"), "{}", text(&editor.stderr));
+    let by_editor = run(d, None, &["channel", "reconnect", "--team", "Acme", "Eve Page"], "");
+    assert_eq!(by_editor.status.code(), Some(2));
+    assert!(text(&by_editor.stderr).contains("--member"), "{}", text(&by_editor.stderr));
+    let orphan = run(d, None, &["channel", "reconnect", "--team", "Acme", "orphan"], "");
+    assert_eq!(orphan.status.code(), Some(2));
+    assert!(text(&orphan.stderr).contains("--member"), "{}", text(&orphan.stderr));
+    let named = ok(d, None, &["channel", "reconnect", "--team", "Acme", "orphan", "--member", "alice"], "");
+    assert!(named.contains("for Alice only") && named.contains("/r/"), "{named}");
 }

@@ -30,7 +30,35 @@ both_engines!(
     subscribing_a_group_needs_a_team_admin_who_administers_the_group,
     a_team_hears_its_own_language,
     any_text_or_button_from_anyone_gets_a_reply_with_links_only_in_private,
+    another_teams_channel_id_is_no_such_channel_never_a_fuzzy_match,
 );
+
+/// `/relink reconnect channel:4`, where #4 is another team's channel, used to pick "Acme Page 4"
+/// of the asker's team by its name. An explicit id that is not the team's is no such channel.
+async fn another_teams_channel_id_is_no_such_channel_never_a_fuzzy_match(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let now = rig.db.now();
+    let beta = rig.db.store.create_team(&TeamName::parse("Beta").unwrap(), Language::En, now).await.unwrap();
+    let theirs = rig
+        .db
+        .store
+        .add_channel(&new_channel(&beta, Provider::X, "beta-x", None), &tokens("access", None, None), now)
+        .await
+        .unwrap();
+    let mut ours = new_channel(&rig.team, Provider::Facebook, "fb-page", Some(rig.admin.id));
+    ours.display_name = relink_core::DisplayName::parse(&format!("Acme Page {}", theirs.id)).unwrap();
+    rig.db.store.add_channel(&ours, &tokens("access", None, None), now).await.unwrap();
+
+    let alice = Rig::private(ADMIN);
+    for query in [format!("{}", theirs.id), format!("#{}", theirs.id)] {
+        let reply = rig.say(&alice, &format!("/reconnect {query}")).await;
+        assert!(link_tokens(&reply).is_empty(), "{query}: no link for a channel that was not named");
+        let text = reply.plain_text();
+        assert!(text.contains(&format!("No channel matches “{query}”")), "{query}: {text}");
+        let shown = rig.text(&alice, &format!("/channel {query}")).await;
+        assert!(shown.contains("No channel matches"), "{query}: {shown}");
+    }
+}
 
 pub const ADMIN: i64 = 5001;
 pub const EDITOR: i64 = 5002;

@@ -44,7 +44,55 @@ both_engines!(
     a_link_pressed_many_times_at_once_starts_one_authorization_request,
     a_link_whose_member_was_demoted_or_removed_starts_no_authorization_request,
     channels_added_in_bulk_keep_their_own_tokens_and_a_duplicate_adds_none,
+    a_running_store_opens_tokens_sealed_with_a_key_rotated_in_by_another_process,
 );
+
+/// `relink keys rotate` beside a running `relink serve`: the running store meets key 2, which it
+/// did not know, re-reads the key file and opens the token, without a restart. A key file
+/// replaced by one that does not match the database is not adopted, and an unknown key id does
+/// not re-read the file more than once per interval.
+async fn a_running_store_opens_tokens_sealed_with_a_key_rotated_in_by_another_process(db: TestStore) {
+    let key_file = db.dir.path().join("relink.key");
+    relink_core::keyfile::save(&key_file, &db.keyring).expect("write the key file");
+    let running = db.store.clone().watching_key_file(&key_file);
+    let acme = db.team("Acme").await;
+    let channel = db.channel(&acme, "account-1", &tokens("access-1", Some("refresh-1"), None)).await;
+
+    // Another process rotates: the new key goes to the file first, then every token is re-sealed.
+    let mut rotated = db.keyring.clone();
+    assert_eq!(rotated.add_generated(), 2);
+    relink_core::keyfile::save(&key_file, &rotated).expect("write the rotated key file");
+    let rotating = Store::open(db.connect_again().await, rotated.clone(), db.now()).await.expect("open rotated");
+    assert_eq!(rotating.reseal_all().await.expect("reseal").resealed, 1);
+
+    let opened = running.tokens(channel.id).await.expect("the running store opens a token sealed with key 2");
+    assert_eq!(opened.access_token.expose_secret(), "access-1");
+    assert_eq!(running.keyring().active_id(), 2, "and seals new tokens with the new key");
+    let claimed = running.acquire_lease(channel.id, "checker", db.now(), db.now() + Span::minutes(5)).await;
+    assert!(claimed.expect("a lease").expect("the channel").tokens.is_ok(), "a checker's claim opens it too");
+
+    // Key 3 in the database, a key file whose key 3 is another key: refused, and the file is then
+    // not read again within the interval even once it is right.
+    let mut newer = rotated.clone();
+    assert_eq!(newer.add_generated(), 3);
+    let rotating = Store::open(db.connect_again().await, newer.clone(), db.now()).await.expect("open with key 3");
+    rotating.reseal_all().await.expect("reseal under key 3");
+    let mut impostor = rotated.clone();
+    impostor.add_generated();
+    relink_core::keyfile::save(&key_file, &impostor).expect("write a wrong key file");
+    // A fresh watch (the first one has just re-read the file); clones share the keyring.
+    let running = db.store.clone().watching_key_file(&key_file);
+    match running.tokens(channel.id).await {
+        Err(StoreError::Crypto(CryptoError::UnknownKey(3))) => {}
+        other => panic!("a key file that does not match the database is not adopted: {other:?}"),
+    }
+    relink_core::keyfile::save(&key_file, &newer).expect("write the right key file");
+    match running.tokens(channel.id).await {
+        Err(StoreError::Crypto(CryptoError::UnknownKey(3))) => {}
+        other => panic!("the file is re-read at most once per interval: {other:?}"),
+    }
+    assert_eq!(running.keyring().active_id(), 2);
+}
 
 fn team_name(name: &str) -> TeamName {
     TeamName::parse(name).expect("a valid team name")
@@ -816,4 +864,35 @@ async fn a_sqlite_file_in_a_missing_directory_is_unavailable() {
         Err(StoreError::Unavailable(message)) => assert!(message.contains("missing/relink.db"), "{message}"),
         other => panic!("expected the database to be unavailable, got {other:?}"),
     }
+}
+
+/// The README promises the data is readable only by its owner: the database file and its
+/// write-ahead log and index are 0600 from the start, and an older installation's files that
+/// others could read are tightened when relink opens them.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_files_are_readable_only_by_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).expect("the file exists").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("relink.db");
+    let companions = |file: &std::path::Path| {
+        ["", "-wal", "-shm"].map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", file.display())))
+    };
+    let db = Db::connect(&format!("sqlite://{}", file.display())).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    for path in companions(&file) {
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    db.close().await;
+
+    let older = dir.path().join("older.db");
+    std::fs::write(&older, b"").expect("an empty database file");
+    std::fs::set_permissions(&older, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let db = Db::connect(&format!("sqlite://{}", older.display())).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    for path in companions(&older) {
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    db.close().await;
 }

@@ -15,8 +15,8 @@ use relink_core::checker::{Checker, CheckerConfig};
 use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
 use relink_core::reconnect::mint_link;
-use relink_core::supervise::{self, Backoff, Health as TaskHealth, Task};
 use relink_core::store::NewMember;
+use relink_core::supervise::{self, Backoff, Health as TaskHealth, Task};
 use relink_core::token::TokenSet;
 use relink_core::{ApiKeyName, Channel, Health, Member, MemberName, Provider, Reason, Role, Team};
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Running, Simulator};
@@ -169,6 +169,7 @@ both_engines!(
     a_button_posted_from_another_site_is_refused_and_the_link_stays_usable,
     a_link_stops_working_when_its_member_is_removed_or_demoted,
     a_leaked_state_in_another_browser_leaves_the_flow_to_the_person_who_started_it,
+    a_team_cannot_register_another_accounts_channel_with_its_own_or_a_junk_token,
 );
 
 async fn times_a_hundred_million_days_ahead_and_oversized_bodies_get_the_apis_json_error(db: TestStore) {
@@ -596,9 +597,11 @@ async fn the_api_wants_its_teams_key_and_names_bad_fields(db: TestStore) {
     let not_json = rig.http.post(&channels).bearer_auth(&acme_key).body("{").send().await.unwrap();
     assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
 
-    // Register, schedule, cancel, record activity.
+    // Register (a token the network gives the account), schedule, cancel, record activity.
+    let issued = rig.sim().add_account(Provider::Linkedin, "li-1", AccountOptions::default()).unwrap();
     let body = json!({ "provider": "linkedin", "account_id": "li-1", "name": "Acme LinkedIn",
-                       "tokens": { "access_token": "tok", "refresh_token": "ref", "expires_in": 3600 } });
+                       "tokens": { "access_token": issued.access_token, "refresh_token": issued.refresh_token,
+                                   "expires_in": 3600 } });
     let created = rig.http.post(&channels).bearer_auth(&acme_key).json(&body).send().await.unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
@@ -751,4 +754,41 @@ async fn metrics_want_the_configured_bearer_token_or_their_own_listener() {
     let ops = http.get(format!("http://{ops_url}/metrics")).send().await.unwrap();
     assert_eq!(ops.status(), StatusCode::OK);
     shutdown.cancel();
+}
+
+/// The first link of the cross-team attack: team Beta registers a channel claiming the victim's
+/// account with its own working token or with junk. The network is asked whose token it is.
+async fn a_team_cannot_register_another_accounts_channel_with_its_own_or_a_junk_token(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let beta = rig.db.team("Beta").await;
+    let secret = OpaqueToken::generate();
+    let name = ApiKeyName::parse("publisher").unwrap();
+    rig.db.store.create_api_key(beta.id, &name, &secret, rig.db.now()).await.unwrap();
+    let beta_key = api_key_text(&secret);
+    rig.sim().add_account(Provider::X, "victim", AccountOptions::default()).unwrap();
+    let betas = rig.sim().add_account(Provider::X, "beta-brand", AccountOptions::default()).unwrap();
+    let channels = rig.url("api/v1/channels");
+    let register = |access_token: &str| {
+        json!({ "provider": "x", "account_id": "victim", "name": "Not ours",
+                "tokens": { "access_token": access_token, "expires_in": 3600 } })
+    };
+
+    let theirs = rig.http.post(&channels).bearer_auth(&beta_key).json(&register(&betas.access_token)).send().await;
+    let theirs = theirs.unwrap();
+    assert_eq!(theirs.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = theirs.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "account_id", "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("beta-brand"), "{error}");
+
+    let junk = rig.http.post(&channels).bearer_auth(&beta_key).json(&register("junk-token")).send().await.unwrap();
+    assert_eq!(junk.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = junk.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "tokens", "{error}");
+    assert!(rig.db.store.channels(Some(beta.id)).await.unwrap().is_empty(), "nothing was registered");
+
+    // Beta's own account with its own token is registered as before.
+    let own = json!({ "provider": "x", "account_id": "beta-brand", "name": "Beta X",
+                      "tokens": { "access_token": betas.access_token, "expires_in": 3600 } });
+    let created = rig.http.post(&channels).bearer_auth(&beta_key).json(&own).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
 }

@@ -12,6 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use relink_core::channels::{self, RegisterError, Verification};
 use relink_core::checker::RefreshNow;
 use relink_core::opaque::parse_api_key;
 use relink_core::provider::Renewal;
@@ -197,7 +198,9 @@ pub(crate) struct NewChannelBody {
     tokens: Value,
 }
 
-/// `POST /api/v1/channels`: registers a channel with its tokens.
+/// `POST /api/v1/channels`: registers a channel with its tokens, once the network says they are
+/// the claimed account's (422 on `account_id` if another's, on `tokens` if rejected; 503 if the
+/// network cannot say now).
 pub(crate) async fn register_channel(
     State(app): State<AppState>,
     key: TeamKey,
@@ -228,8 +231,22 @@ pub(crate) async fn register_channel(
         display_name,
         authorized_by: authorized_by.map(|m| m.id),
     };
-    let channel = app.store().add_channel(&new, &tokens, now).await?;
-    Ok((StatusCode::CREATED, Json(channel_json(&channel))).into_response())
+    let registered = channels::register(app.store(), app.providers(), &new, tokens, Verification::Required, now)
+        .await
+        .map_err(|error| match error {
+            RegisterError::OtherAccount { .. } => {
+                ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, "account_id", error.to_string())
+            }
+            RegisterError::Rejected { ref reason, .. } => ApiError {
+                reason: Some(reason.as_str().to_owned()),
+                ..ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, "tokens", error.to_string())
+            },
+            RegisterError::Unconfirmed { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", error.to_string())
+            }
+            RegisterError::Store(error) => error.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(channel_json(&registered.channel))).into_response())
 }
 
 /// `POST /api/v1/channels/{id}/access-token`: a working access token for publishing. A token

@@ -44,10 +44,13 @@ pub(crate) fn spec() -> Value {
                 },
                 "post": {
                     "summary": "Register a channel with its tokens",
+                    "description": "relink asks the network whose token this is: a token of another account than `account_id`, or one the network rejects, is refused.",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewChannel" } } } },
                     "responses": {
                         "201": { "description": "registered", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Channel" } } } },
-                        "400": bad_body, "401": unauthorized, "409": error_response("the team already has this account on this network"), "413": too_large, "422": bad_body
+                        "400": bad_body, "401": unauthorized, "409": error_response("the team already has this account on this network"), "413": too_large,
+                        "422": error_response("a value that does not parse, a token of another account (`field`: `account_id`) or a token the network rejects (`field`: `tokens`, with `reason`)"),
+                        "503": error_response("the network cannot say now whether the token works; retry later")
                     }
                 }
             },

@@ -321,7 +321,7 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
             "<form method=\"post\"><input type=\"hidden\" name=\"{}\" value=\"{}\">\
              <button type=\"submit\">{}</button></form>",
             guard::FIELD,
-            escape(&guard::issue(app.store().keyring(), &token.hash(), &browser.hash(), app.now())),
+            escape(&guard::issue(&app.store().keyring(), &token.hash(), &browser.hash(), app.now())),
             fill(text.button, &values)
         ),
         format!("<p class=\"fine\">{}</p>", escape(text.single_use)),
@@ -355,7 +355,7 @@ async fn from_own_page(app: &AppState, headers: &HeaderMap, token: &OpaqueToken,
             let max_age = chrono::Duration::from_std(app.settings().links.ttl).unwrap_or(chrono::Duration::days(30));
             let (keyring, now) = (app.store().keyring(), app.now());
             guard::token_in(&body)
-                .is_some_and(|form| guard::verify(keyring, &token.hash(), &browser.hash(), &form, now, max_age))
+                .is_some_and(|form| guard::verify(&keyring, &token.hash(), &browser.hash(), &form, now, max_age))
         }
     }
 }

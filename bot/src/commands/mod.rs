@@ -36,7 +36,7 @@ use relink_core::reconnect::LinkSettings;
 use relink_core::store::{Store, StoreError};
 use relink_core::{
     Channel, ChannelLookupError, ChatPlatform, DiscordUserId, Language, Member, Team, TeamId, TelegramUserId,
-    find_channel,
+    explicit_channel_id, find_channel,
 };
 
 pub use reply::{Action, Audience, Button, Message, Part, Reply};
@@ -485,10 +485,12 @@ impl Context {
 
 /// [`find_channel`] (id, exact name, prefix, fragment, any case), then forgiving typos: a name
 /// one or two edits away from exactly one channel's name (or a word of it) picks that channel.
+/// An explicit id (`2`, `#2`) is never a typo: one that is not the team's is no channel.
 pub fn lookup<'a>(channels: &'a [Channel], query: &str) -> Result<&'a Channel, ChannelLookupError> {
     let error = match find_channel(channels, query) {
         Ok(channel) => return Ok(channel),
         Err(error @ ChannelLookupError::Ambiguous { .. }) => return Err(error),
+        Err(error) if explicit_channel_id(query).is_some() => return Err(error),
         Err(error) => error,
     };
     let wanted = query.trim().trim_start_matches('#').to_lowercase();

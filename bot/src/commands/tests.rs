@@ -95,6 +95,20 @@ fn channel_names_forgive_case_prefixes_and_small_typos() {
 }
 
 #[test]
+fn an_explicit_id_that_is_not_the_teams_is_never_forgiven_as_a_typo() {
+    let channels = [channel(1, "Acme 1235", Provider::Facebook), channel(2, "Page 2", Provider::Linkedin)];
+    for query in ["1234", "#1234", "#3", "3"] {
+        assert!(
+            matches!(lookup(&channels, query), Err(ChannelLookupError::Unknown { .. })),
+            "{query}: {:?}",
+            lookup(&channels, query).map(|c| c.id)
+        );
+    }
+    assert_eq!(lookup(&channels, "#2").map(|c| c.id.0), Ok(2));
+    assert_eq!(lookup(&channels, "acme 1236").map(|c| c.id.0), Ok(1), "names still forgive typos");
+}
+
+#[test]
 fn edit_distance_counts_swaps_as_one() {
     assert_eq!(distance("status", "stauts"), 1);
     assert_eq!(distance("kitten", "sitting"), 3);

@@ -102,7 +102,7 @@ const EN: Catalog = Catalog {
         remedy: "Sign in to the network directly, complete its security check, then reconnect the channel.",
     },
     account_mismatch: Texts {
-        explanation: "The last reconnect came back with a different account from the one this channel belongs to, so nothing was changed.",
+        explanation: "The network says the channel's token belongs to a different account from the one this channel is for, so relink no longer uses it for this channel.",
         remedy: "Reconnect while signed in to the network as the account that manages this channel.",
     },
     other: Texts {
@@ -192,7 +192,7 @@ const IT: Catalog = Catalog {
         remedy: "Accedi direttamente al social, completa la verifica di sicurezza e poi ricollega il canale.",
     },
     account_mismatch: Texts {
-        explanation: "L'ultimo ricollegamento ha restituito un account diverso da quello a cui appartiene il canale, quindi non è stato cambiato nulla.",
+        explanation: "Il social dice che il token del canale appartiene a un account diverso da quello del canale, quindi relink non lo usa più per questo canale.",
         remedy: "Ricollega il canale dopo aver effettuato l'accesso al social con l'account che gestisce questo canale.",
     },
     other: Texts {
@@ -282,7 +282,7 @@ const JA: Catalog = Catalog {
         remedy: "SNSに直接ログインしてセキュリティ確認を完了してから、チャンネルを再接続してください。",
     },
     account_mismatch: Texts {
-        explanation: "前回の再接続で、このチャンネルとは別のアカウントが返されたため、何も変更していません。",
+        explanation: "SNSによると、このチャンネルのトークンはチャンネルとは別のアカウントのものです。relink はこのチャンネルでは使用しません。",
         remedy: "このチャンネルを管理しているアカウントでSNSにログインした状態で、再接続してください。",
     },
     other: Texts {

@@ -191,6 +191,7 @@ pub fn decide(
 pub fn describe(verdict: &Verdict) -> String {
     match verdict {
         Verdict::Valid(_) => "the token works".into(),
+        Verdict::Dead(Reason::AccountMismatch) => "the token works, but for another account than the channel's".into(),
         Verdict::Dead(reason) => format!("the network no longer accepts the token ({reason})"),
         Verdict::Permission(detail) => format!("a role or permission was lost: {detail}"),
         Verdict::Account(reason) => format!("the account must act on the network ({reason})"),

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::decide::{Decision, Observed, Rules, decide, describe};
 use crate::clock::Clock;
-use crate::domain::{Channel, ChannelId, Health, Provider};
+use crate::domain::{Channel, ChannelId, Health, Provider, Reason};
 use crate::provider::{Providers, Renewal, Renewed, Verdict};
 use crate::store::{CheckResult, Claim, Result, Store, StoreError};
 use crate::token::TokenSet;
@@ -366,15 +366,25 @@ impl Checker {
 
     /// Validates, and confirms a definitive or unrecognised answer with a second probe: one
     /// odd answer never tells a team to reconnect.
+    /// A token that works for an account other than the channel's is `account_mismatch`, never
+    /// healthy: the network's answer is compared with the stored account on every probe.
     async fn validate(&self, channel: &Channel, tokens: &TokenSet, now: DateTime<Utc>) -> Verdict {
         let adapter = self.providers.adapter(channel.provider);
+        let account = channel.external_account_id.as_str();
+        let against_account = |verdict: Verdict| match verdict.named_other_account(account) {
+            Some(named) => {
+                tracing::warn!(channel = %channel.id, provider = %channel.provider, %named, "the token belongs to another account");
+                Verdict::Dead(Reason::AccountMismatch)
+            }
+            None => verdict,
+        };
         self.limiters[&channel.provider].until_ready().await;
-        let first = adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await;
+        let first = against_account(adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await);
         if !(first.is_definitive() || matches!(first, Verdict::Unknown(_))) {
             return first;
         }
         self.limiters[&channel.provider].until_ready().await;
-        adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await
+        against_account(adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await)
     }
 
     /// Renews `tokens` under the lease; on success the new tokens are already saved.

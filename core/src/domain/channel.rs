@@ -137,17 +137,34 @@ fn candidates_suffix(candidates: &[String]) -> String {
     }
 }
 
+/// The channel id a query spells out (`2`, `#2`), if it is one.
+pub fn explicit_channel_id(query: &str) -> Option<i64> {
+    query.trim().trim_start_matches('#').parse().ok()
+}
+
 /// Picks the channel a person meant: its id, its exact name (any case), or a unique prefix or
 /// fragment of its name. Unknown and ambiguous names come back with the candidates.
+///
+/// An explicit id (`2`, `#2`) that is none of `channels` (another team's channel, a removed one)
+/// is unknown: never a name that happens to contain the digits, which would act on a channel
+/// the person did not name. Only a bare number that is exactly a channel's name still picks it.
 pub fn find_channel<'a>(channels: &'a [Channel], query: &str) -> Result<&'a Channel, ChannelLookupError> {
     let wanted = query.trim().trim_start_matches('#').to_lowercase();
-    if let Ok(id) = wanted.parse::<i64>()
-        && let Some(found) = channels.iter().find(|c| c.id.0 == id)
-    {
-        return Ok(found);
-    }
     let name = |c: &Channel| c.display_name.as_str().to_lowercase();
     let label = |c: &Channel| format!("{} (#{}, {})", c.display_name, c.id, c.provider.label());
+    if let Some(id) = explicit_channel_id(query) {
+        if let Some(found) = channels.iter().find(|c| c.id.0 == id) {
+            return Ok(found);
+        }
+        let named: Vec<&Channel> = channels.iter().filter(|c| name(c) == wanted).collect();
+        if let (false, [one]) = (query.trim().starts_with('#'), named.as_slice()) {
+            return Ok(one);
+        }
+        return Err(ChannelLookupError::Unknown {
+            query: query.trim().to_owned(),
+            candidates: channels.iter().map(label).collect(),
+        });
+    }
     let tiers: [&dyn Fn(&Channel) -> bool; 3] =
         [&|c| name(c) == wanted, &|c| name(c).starts_with(&wanted), &|c| name(c).contains(&wanted)];
     for matches in tiers {
@@ -205,6 +222,25 @@ mod tests {
         }
         let err = find_channel(&channels, "zebra").unwrap_err().to_string();
         assert!(err.contains("Bakery (#3, Facebook)"), "{err}");
+        assert!(find_channel(&channels, "  ").is_err());
+    }
+
+    #[test]
+    fn an_explicit_id_of_another_teams_channel_is_no_channel_never_a_name_with_its_digits() {
+        let channels = [channel(1, "Acme Page 2"), channel(3, "2024"), channel(4, "Shop 7")];
+        let pick = |q: &str| find_channel(&channels, q).map(|c| c.id.0);
+        for query in ["2", "#2", " #2 ", "7", "#7", "202"] {
+            assert!(
+                matches!(find_channel(&channels, query), Err(ChannelLookupError::Unknown { .. })),
+                "{query}: {:?}",
+                pick(query)
+            );
+        }
+        assert_eq!(pick("#4"), Ok(4));
+        assert_eq!(pick("2024"), Ok(3), "a bare number that is exactly a channel's name");
+        assert!(find_channel(&channels, "#2024").is_err(), "`#` says it is an id");
+        let err = find_channel(&channels, "zebra").unwrap_err().to_string();
+        assert!(err.contains("Shop 7 (#4, Facebook)"), "{err}");
         assert!(find_channel(&channels, "  ").is_err());
     }
 

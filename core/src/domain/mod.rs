@@ -13,7 +13,8 @@ mod provider;
 mod team;
 
 pub use channel::{
-    Channel, ChannelId, ChannelLookupError, DisplayName, ExternalAccountId, NewChannel, Scopes, find_channel,
+    Channel, ChannelId, ChannelLookupError, DisplayName, ExternalAccountId, NewChannel, Scopes, explicit_channel_id,
+    find_channel,
 };
 pub use chat::{ChatBinding, ChatPlatform};
 pub use health::{Health, HealthKind, Reason, Transition};

@@ -97,6 +97,16 @@ impl Verdict {
         Verdict::Valid(Validity { expires_at: Some(now), ..Validity::default() })
     }
 
+    /// The account a valid verdict names when it is not `account`: the token works, but for
+    /// someone else. `None` when the verdict is not valid, names `account`, or names nobody
+    /// (a renew-now verdict, which probed nothing; a Telegram chat stored by `@username`).
+    pub fn named_other_account(&self, account: &str) -> Option<&str> {
+        match self {
+            Verdict::Valid(Validity { account_id: Some(named), .. }) if named != account => Some(named),
+            _ => None,
+        }
+    }
+
     /// Whether the verdict is valid but its access token is spent at `now`: renew before anything
     /// else (see [`Verdict::renew_now`]).
     pub fn wants_renewal(&self, now: DateTime<Utc>) -> bool {

@@ -38,9 +38,12 @@ impl Adapter for Telegram {
         let verdict = match call(ctx, &cx, token, "getChat", json!({ "chat_id": chat })).await {
             Verdict::Valid(found) => {
                 match call(ctx, &cx, token, "getChatMember", json!({ "chat_id": chat, "user_id": bot_id })).await {
-                    Verdict::Valid(_) => {
-                        Verdict::Valid(Validity { account_id: found.account_id, ..Validity::default() })
-                    }
+                    // getChat answers a numeric id; a chat stored as `@username` is not compared
+                    // (the probe asked for that very chat, and the bot is an administrator there).
+                    Verdict::Valid(_) => Verdict::Valid(Validity {
+                        account_id: found.account_id.filter(|_| chat.is_i64()),
+                        ..Validity::default()
+                    }),
                     verdict => verdict,
                 }
             }

@@ -360,3 +360,15 @@ async fn instagram_login_exchanges_a_short_lived_token_for_a_long_lived_one() {
     assert_eq!(connected.tokens.expires_at, Some(now() + chrono::Duration::days(60)));
     assert!(connected.tokens.scopes.contains("instagram_business_basic"));
 }
+
+#[test]
+fn only_a_valid_verdict_naming_another_account_is_a_mismatch() {
+    let naming = |account: Option<&str>| {
+        Verdict::Valid(Validity { account_id: account.map(str::to_owned), ..Validity::default() })
+    };
+    assert_eq!(naming(Some("other")).named_other_account("mine"), Some("other"));
+    assert_eq!(naming(Some("mine")).named_other_account("mine"), None);
+    assert_eq!(naming(None).named_other_account("mine"), None, "a probe that names nobody");
+    assert_eq!(Verdict::renew_now(now()).named_other_account("mine"), None);
+    assert_eq!(Verdict::Dead(Reason::Expired).named_other_account("mine"), None);
+}

@@ -353,6 +353,7 @@ impl Store {
         })?;
         let row = row.ok_or_else(|| StoreError::NotFound(format!("no channel with id {id}")))?;
         let key_id = u32::try_from(row.token_key_id).map_err(|_| corrupt(format!("key id {}", row.token_key_id)))?;
+        self.ensure_key(key_id).await;
         let plain = self.keyring().open(Binding::Channel(id), key_id, &row.token_ciphertext)?;
         TokenSet::from_secret_bytes(
             &plain,

@@ -201,6 +201,7 @@ impl Store {
                 .fetch_all(pool)
                 .await
         })?;
+        self.ensure_keys(rows.iter().map(|row| row.token_key_id)).await;
         let mut claims =
             rows.into_iter().map(|row| self.claim_from_row(row, lease_until)).collect::<Result<Vec<_>>>()?;
         self.fill_first_posts(&mut claims, now).await?;
@@ -234,10 +235,21 @@ impl Store {
                 Ok(None)
             }
             Some(row) => {
+                self.ensure_keys([row.token_key_id]).await;
                 let mut claims = vec![self.claim_from_row(row, lease_until)?];
                 self.fill_first_posts(&mut claims, now).await?;
                 Ok(claims.pop())
             }
+        }
+    }
+
+    /// [`Store::ensure_key`] for the distinct key ids of claimed rows.
+    async fn ensure_keys(&self, key_ids: impl IntoIterator<Item = i64>) {
+        let mut ids: Vec<u32> = key_ids.into_iter().filter_map(|id| u32::try_from(id).ok()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            self.ensure_key(id).await;
         }
     }
 

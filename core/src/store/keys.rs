@@ -1,6 +1,10 @@
 //! Keys in the database: the check values that recognise each key, and re-sealing every token
 //! under the newest key after a rotation.
 
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 
 use super::{Db, Result, Store, StoreError, with_pool, with_writer};
@@ -55,6 +59,66 @@ pub(super) async fn verify_and_register(db: &Db, keyring: &Keyring, now: DateTim
         })?;
     }
     Ok(())
+}
+
+/// How often a running store may re-read its key file when it meets an unknown key id: a row
+/// sealed under a key nobody has must not turn every read into a file read.
+pub const KEY_FILE_REREAD: Duration = Duration::from_secs(10);
+
+/// The key file a running store re-reads after a rotation, and when it last did.
+#[derive(Debug)]
+pub(super) struct KeyFileWatch {
+    path: PathBuf,
+    last_read: Mutex<Option<Instant>>,
+}
+
+impl KeyFileWatch {
+    pub(super) fn new(path: PathBuf) -> Self {
+        Self { path, last_read: Mutex::new(None) }
+    }
+
+    /// Whether a re-read is allowed now; if so, counts it.
+    fn may_reread(&self) -> bool {
+        let mut last = self.last_read.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        if last.is_some_and(|at| now.saturating_duration_since(at) < KEY_FILE_REREAD) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+}
+
+impl Store {
+    /// Makes sure the keyring holds `key_id` before opening something sealed with it: a key id
+    /// the keyring lacks (another process rotated the keys) re-reads the key file, if the store
+    /// watches one and has not re-read it within [`KEY_FILE_REREAD`]. The file's keyring is
+    /// adopted only if every key in it opens the database's check value; otherwise the store
+    /// keeps its keyring and logs why. Opening then fails as before if the key is still missing.
+    pub(crate) async fn ensure_key(&self, key_id: u32) {
+        if self.keyring().key(key_id).is_some() {
+            return;
+        }
+        let Some(watch) = self.key_file.as_deref() else { return };
+        if !watch.may_reread() {
+            return;
+        }
+        let ring = match crate::keyfile::load(&watch.path) {
+            Ok(ring) => ring,
+            Err(error) => {
+                tracing::error!(%error, "cannot re-read the key file for a newer key");
+                return;
+            }
+        };
+        if let Err(error) = verify_and_register(self.db(), &ring, Utc::now()).await {
+            tracing::error!(%error, key_file = %watch.path.display(), "the re-read key file does not match this database; keeping the keys in use");
+            return;
+        }
+        let found = ring.key(key_id).is_some();
+        let active = ring.active_id();
+        self.replace_keyring(ring);
+        tracing::info!(key_file = %watch.path.display(), active, found, "re-read the key file after meeting key {key_id}");
+    }
 }
 
 impl Db {

@@ -229,6 +229,7 @@ impl Store {
         let verifier = match (row.verifier_key_id, row.verifier_ciphertext) {
             (Some(key_id), Some(bytes)) => {
                 let key_id = u32::try_from(key_id).map_err(|_| corrupt(format!("key id {key_id}")))?;
+                self.ensure_key(key_id).await;
                 let plain = self.keyring().open(Binding::PkceVerifier(state_hash), key_id, &bytes)?;
                 let text = std::str::from_utf8(&plain).map_err(|_| corrupt("a PKCE verifier is not text"))?;
                 Some(OpaqueToken::parse("pkce verifier", text).map_err(corrupt)?)

@@ -28,7 +28,7 @@ mod telegram;
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -43,7 +43,7 @@ pub use alerts::{
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};
 pub use context::{ChannelContext, LinkContext};
-pub use keys::ResealReport;
+pub use keys::{KEY_FILE_REREAD, ResealReport};
 pub use links::{NewOAuthState, OAuthResult, OAuthState};
 pub use member::NewMember;
 
@@ -215,6 +215,12 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10));
                 let unavailable =
                     |e: sqlx::Error| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url)));
+                let on_disk = !(url.contains(":memory:") || url.contains("mode=memory"));
+                let file = options.get_filename().to_path_buf();
+                if on_disk {
+                    private_sqlite_files(&file)
+                        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
+                }
                 // The writer opens first: it creates the file and switches it to WAL, and it
                 // stays open, so the read-only connections always find the WAL index.
                 let writer = SqlitePoolOptions::new()
@@ -241,6 +247,11 @@ impl Db {
                     .connect_with(options.read_only(true))
                     .await
                     .map_err(unavailable)?;
+                if on_disk {
+                    // The write-ahead log and index now exist; an older installation's may be open.
+                    private_sqlite_files(&file)
+                        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
+                }
                 (Pool::Sqlite(readers), Pool::Sqlite(writer))
             }
             Engine::Postgres => {
@@ -375,16 +386,60 @@ fn checkpoint_in_background(connection: SqlitePool, writer: SqlitePool, alive: s
     });
 }
 
+/// Makes the SQLite database file and its `-wal` and `-shm` companions readable by the owner
+/// only: a missing database file is created empty with mode 0600 (SQLite creates the other two
+/// with the database file's mode), and existing ones are set to 0600. They hold sealed tokens,
+/// but also hashes, names and chat ids nobody else on the machine needs.
+fn private_sqlite_files(file: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let private = std::fs::Permissions::from_mode(0o600);
+        if !file.as_os_str().is_empty() && std::fs::symlink_metadata(file).is_err() {
+            match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+                Ok(created) => created.set_permissions(private.clone())?,
+                // Another process created it first: tightened below like any existing file.
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                // A missing folder and the like: SQLite says it better when it tries.
+                Err(_) => return Ok(()),
+            }
+        }
+        let mut companions = vec![file.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            companions.push(name.into());
+        }
+        for path in companions {
+            if let Ok(meta) = std::fs::metadata(&path)
+                && meta.is_file()
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&path, private.clone())?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
 /// The store: a database and the keyring its tokens are sealed with.
+///
+/// The keyring can change under a running store: with a key file ([`Store::watching_key_file`]),
+/// a sealed value under a key id the keyring lacks (another process rotated) makes the store
+/// re-read the file, at most once per [`keys::KEY_FILE_REREAD`], and adopt it once every key in
+/// it opens the database's check value.
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    keyring: Arc<Keyring>,
+    keyring: Arc<RwLock<Arc<Keyring>>>,
+    key_file: Option<Arc<keys::KeyFileWatch>>,
 }
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("db", &self.db).field("keyring", &self.keyring).finish()
+        f.debug_struct("Store").field("db", &self.db).field("keyring", &self.keyring()).finish()
     }
 }
 
@@ -393,15 +448,26 @@ impl Store {
     /// database has sealed tokens with and that each is the same key (not a regenerated one).
     pub async fn open(db: Db, keyring: Keyring, now: chrono::DateTime<chrono::Utc>) -> Result<Self> {
         keys::verify_and_register(&db, &keyring, now).await?;
-        Ok(Self { db, keyring: Arc::new(keyring) })
+        Ok(Self { db, keyring: Arc::new(RwLock::new(Arc::new(keyring))), key_file: None })
+    }
+
+    /// The same store, re-reading the key file at `path` when it meets a key id it does not know
+    /// (a `relink keys rotate` while this process runs).
+    pub fn watching_key_file(self, path: impl Into<std::path::PathBuf>) -> Self {
+        Self { key_file: Some(Arc::new(keys::KeyFileWatch::new(path.into()))), ..self }
     }
 
     pub fn db(&self) -> &Db {
         &self.db
     }
 
-    pub fn keyring(&self) -> &Keyring {
-        &self.keyring
+    /// The keyring now (a later re-read of the key file may replace it).
+    pub fn keyring(&self) -> Arc<Keyring> {
+        Arc::clone(&self.keyring.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    fn replace_keyring(&self, keyring: Keyring) {
+        *self.keyring.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keyring);
     }
 }
 
