@@ -149,6 +149,10 @@ pub fn run() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
         }
     });
+    // A task that does not yield (a connection pool's upkeep caught mid-release was seen to)
+    // would hold a plain drop of the runtime, and the command, for ever: the answer is already
+    // printed, so give the tasks a moment and leave.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.downcast_ref::<Usage>().is_some() => {
