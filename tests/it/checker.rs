@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
-use relink_core::store::{NewMember, Store};
+use relink_core::store::{CheckResult, NewMember, Store};
 use relink_core::token::TokenSet;
 use relink_core::{Channel, Health, MemberName, Provider, Reason, Role, Scopes, Team};
 use relink_simulator::switch::{Fail, Faults, Mix, Scope, Switch};
@@ -65,6 +65,24 @@ impl Rig {
 
     async fn health(&self, channel: &Channel) -> Health {
         self.db.store.channel(channel.id).await.expect("the channel").health
+    }
+
+    async fn member(&self, name: &str) -> relink_core::Member {
+        let member = NewMember {
+            team_id: self.team.id,
+            name: MemberName::parse(name).expect("name"),
+            role: Role::Admin,
+            discord_user_id: None,
+            telegram_user_id: None,
+        };
+        self.db.store.add_member(&member, self.db.now()).await.expect("member")
+    }
+
+    /// Connects `account` of the network's user `user`, authorised in relink by `member`.
+    async fn connect_by(&self, provider: Provider, account: &str, user: &str, member: &relink_core::Member) -> Channel {
+        let issued = self.sim().add_account(provider, account, AccountOptions::user(user)).expect("add the account");
+        let channel = new_channel(&self.team, provider, account, Some(member.id));
+        self.db.store.add_channel(&channel, &token_set(&issued), self.db.now()).await.expect("add the channel")
     }
 
     fn advance(&self, by: chrono::Duration) {
@@ -371,8 +389,87 @@ async fn a_member_removed_from_relink_is_not_needed_for_checks(db: TestStore) {
     assert_eq!(rig.health(&channel).await, Health::Healthy);
 }
 
+async fn a_post_scheduled_after_the_last_check_moves_the_next_check_before_it(db: TestStore) {
+    // Checked at 17:30; at 18:00 a post is scheduled for 21:00; the token is revoked at 18:30.
+    let rig = Rig::new(db).await;
+    let page = rig.connect(Provider::Facebook, "evening-page", AccountOptions::default()).await;
+    rig.check().await;
+    rig.advance(chrono::Duration::minutes(30));
+    let due = rig.db.now() + chrono::Duration::hours(3);
+    rig.db.store.schedule_post(page.id, due, Some("evening"), rig.db.now()).await.expect("schedule");
+    let next = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;
+    assert!(next <= due - chrono::Duration::hours(1), "next check {next} is not an hour before the post at {due}");
+
+    rig.advance(chrono::Duration::minutes(30));
+    rig.sim().revoke_app(Provider::Facebook, "evening-page").expect("switch");
+    rig.advance(next - rig.db.now());
+    rig.check().await;
+    assert_eq!(rig.health(&page).await, Health::NeedsReauth(Reason::AppRevoked), "found before the post");
+}
+
+async fn a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = rig.connect(Provider::Facebook, "busy-page", AccountOptions::default()).await;
+    let now = rig.db.now();
+    let lease_until = now + chrono::Duration::minutes(2);
+    let claims = rig.db.store.claim_due(now, 10, "checker-a", lease_until).await.expect("claim");
+    assert_eq!(claims.len(), 1);
+    let due = now + chrono::Duration::hours(3);
+    rig.db.store.schedule_post(page.id, due, None, now).await.expect("schedule");
+    // The check read no post, so it decides on the calm cadence.
+    let result = CheckResult {
+        channel_id: page.id,
+        team_id: page.team_id,
+        provider: page.provider,
+        from: Health::Healthy,
+        to: Health::Healthy,
+        detail: None,
+        next_check_at: now + chrono::Duration::hours(20),
+        consecutive_failures: 0,
+        failure_days: 0,
+        last_failure_day: None,
+        learned_expiry: None,
+        learned_scopes: None,
+        refresh_uncertain_at: None,
+        operator_problem: None,
+        previous_operator_problem: None,
+    };
+    assert_eq!(rig.db.store.finish_checks("checker-a", &[result], now).await.expect("finish"), 1);
+    let next = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;
+    assert_eq!(next, due - chrono::Duration::hours(1));
+}
+
+async fn a_password_change_found_on_one_channel_checks_the_persons_other_channels_at_once(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let alice = rig.member("Alice").await;
+    let bob = rig.member("Bob").await;
+    let pages: Vec<Channel> = futures_util::future::join_all(
+        ["alice-1", "alice-2", "alice-3"].map(|account| rig.connect_by(Provider::Facebook, account, "alice", &alice)),
+    )
+    .await;
+    let instagram = rig.connect_by(Provider::InstagramBusiness, "alice-ig", "alice", &alice).await;
+    let linkedin = rig.connect_by(Provider::Linkedin, "alice-li", "alice", &alice).await;
+    let bobs = rig.connect_by(Provider::Facebook, "bob-page", "bob", &bob).await;
+    rig.check().await;
+    rig.advance(chrono::Duration::hours(1));
+    rig.sim().change_user_password("alice").expect("password change");
+    // A post makes one page due now; the others are not due for hours.
+    let now = rig.db.now();
+    rig.db.store.schedule_post(pages[0].id, now + chrono::Duration::minutes(30), None, now).await.expect("post");
+    rig.check().await;
+    for channel in pages.iter().chain([&instagram]) {
+        assert_eq!(rig.health(channel).await, Health::NeedsReauth(Reason::PasswordChanged), "{}", channel.display_name);
+    }
+    assert_eq!(rig.health(&linkedin).await, Health::Healthy, "another login is not checked early");
+    let bobs_next = rig.db.store.channel(bobs.id).await.expect("bob's page").next_check_at;
+    assert!(bobs_next > rig.db.now(), "another person's channel is not checked early");
+}
+
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
+    a_post_scheduled_after_the_last_check_moves_the_next_check_before_it,
+    a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check,
+    a_password_change_found_on_one_channel_checks_the_persons_other_channels_at_once,
     one_password_change_disconnects_every_channel_of_that_person,
     a_revoked_grant_is_not_called_expired_when_the_network_words_both_alike,
     transient_faults_never_disconnect_anyone,

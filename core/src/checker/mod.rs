@@ -465,6 +465,7 @@ impl Checker {
         CheckResult {
             channel_id: claim.channel.id,
             team_id: claim.channel.team_id,
+            provider: claim.channel.provider,
             from: claim.channel.health.clone(),
             to: decision.to,
             detail: decision.detail,
@@ -485,6 +486,7 @@ impl Checker {
         CheckResult {
             channel_id: claim.channel.id,
             team_id: claim.channel.team_id,
+            provider: claim.channel.provider,
             from: claim.channel.health.clone(),
             to: claim.channel.health.clone(),
             detail: None,

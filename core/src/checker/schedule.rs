@@ -10,6 +10,10 @@ use rand::Rng;
 use crate::provider::{Policy, Renewal};
 use crate::time::{after, before};
 
+/// How long before a scheduled post its channel is checked: scheduling a post pulls the check
+/// this far ahead of it, in the same transaction.
+pub const BEFORE_POST: Duration = Duration::from_secs(3_600);
+
 /// The knobs of scheduling.
 #[derive(Debug, Clone)]
 pub struct Cadence {
@@ -34,7 +38,7 @@ impl Default for Cadence {
         Self {
             calm: day,
             warnings: vec![14 * day, 7 * day, 3 * day, day],
-            before_post: Duration::from_secs(3_600),
+            before_post: BEFORE_POST,
             min_gap: Duration::from_secs(60),
             disconnected: Duration::from_secs(6 * 3_600),
             jitter: 0.1,
