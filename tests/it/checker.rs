@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Engine};
 use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::{CheckResult, NewMember, Store};
+use relink_core::time::to_millis;
 use relink_core::token::TokenSet;
 use relink_core::{Channel, Health, MemberName, Provider, Reason, Role, Scopes, Team};
 use relink_simulator::switch::{Fail, Faults, Mix, Scope, Switch};
@@ -465,8 +467,43 @@ async fn a_password_change_found_on_one_channel_checks_the_persons_other_channel
     assert!(bobs_next > rig.db.now(), "another person's channel is not checked early");
 }
 
+async fn a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let alice = rig.member("Alice").await;
+    let mut channels = Vec::new();
+    for account in ["alice-1", "alice-2", "alice-3"] {
+        channels.push(rig.connect_by(Provider::Facebook, account, "alice", &alice).await);
+    }
+    rig.check().await;
+    let config = AlertsConfig { operators: Destination::TelegramChat(-999), ..AlertsConfig::default() };
+    let window = config.grouping_window;
+    let engine = Engine::new(rig.db.store.clone(), config);
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+
+    rig.advance(chrono::Duration::hours(1));
+    rig.sim().change_user_password("alice").expect("password change");
+    let found = rig.db.now();
+    // The first page's check comes up; the others are not due for hours.
+    let sql = format!("UPDATE channels SET next_check_at = {} WHERE id = {}", to_millis(found), channels[0].id);
+    assert_eq!(rig.db.raw().await.execute(&sql).await, 1);
+    // The checker and the alerts engine run side by side, a minute at a time, for one window.
+    while rig.db.now() <= found + window {
+        rig.check().await;
+        engine.pass(rig.db.now()).await.expect("an engine pass");
+        rig.advance(chrono::Duration::minutes(1));
+    }
+    rig.advance(window * 5);
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts");
+    let shape: Vec<(AlertKind, usize)> = alerts.iter().map(|a| (a.kind, a.channels.len())).collect();
+    assert_eq!(shape, [(AlertKind::Disconnected, 3)], "{alerts:#?}");
+    assert_eq!(alerts[0].authorised_by.as_deref(), Some("Alice"));
+}
+
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
+    a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert,
     a_post_scheduled_after_the_last_check_moves_the_next_check_before_it,
     a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check,
     a_password_change_found_on_one_channel_checks_the_persons_other_channels_at_once,
