@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use clap::Subcommand;
-use relink_core::checker::{Checker, RefreshNow};
+use relink_core::checker::{CheckNow, Checker, RefreshNow};
 use relink_core::store::Store;
 use relink_core::time::parse_instant;
 use relink_core::token::TokenSet;
-use relink_core::{Channel, DisplayName, ExternalAccountId, NewChannel, Provider, Scopes, Team, find_channel};
+use relink_core::{Channel, DisplayName, ExternalAccountId, Health, NewChannel, Provider, Scopes, Team, find_channel};
 
 use crate::config::Config;
 
@@ -68,6 +68,13 @@ pub enum ChannelCommand {
     },
     /// Renew a channel's access now, before it expires (where the network allows it).
     Refresh {
+        #[arg(long)]
+        team: String,
+        channel: String,
+    },
+    /// Check a channel with its network now and show the result (exit status 1 when it needs
+    /// reconnecting): a pre-flight before publishing.
+    Check {
         #[arg(long)]
         team: String,
         channel: String,
@@ -200,6 +207,23 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
                 }
                 RefreshNow::Failed { health, detail } => {
                     bail!("`{}` was not renewed: {detail} (health: {health})", channel.display_name)
+                }
+            }
+        }
+        ChannelCommand::Check { team, channel } => {
+            let store = crate::open::store(config).await?;
+            let (_, channel) = lookup(&store, &team, &channel).await?;
+            let checker = Checker::new(store, config.providers.clone(), crate::serve::checker_config(config));
+            let name = &channel.display_name;
+            match checker.check_now(channel.id, now).await? {
+                CheckNow::Busy => bail!("`{name}` is being checked right now; try again in a minute"),
+                CheckNow::Checked { health: health @ Health::NeedsReauth(_), detail } => {
+                    let said = detail.map(|d| format!(": {d}")).unwrap_or_default();
+                    bail!("`{name}` needs reconnecting ({health}){said}")
+                }
+                CheckNow::Checked { health, detail } => {
+                    let said = detail.map(|d| format!(" ({d})")).unwrap_or_default();
+                    println!("`{name}` checked: {health}{said}");
                 }
             }
         }

@@ -148,7 +148,41 @@ both_engines!(
     the_api_wants_its_teams_key_and_names_bad_fields,
     a_background_task_that_panics_is_counted_and_readyz_says_503_while_it_is_down,
     times_a_hundred_million_days_ahead_and_oversized_bodies_get_the_apis_json_error,
+    a_pre_flight_check_answers_the_live_verdict,
 );
+
+async fn a_pre_flight_check_answers_the_live_verdict(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let page = rig.channel(Provider::Facebook, "preflight-page").await;
+    let secret = OpaqueToken::generate();
+    let name = ApiKeyName::parse("publisher").unwrap();
+    rig.db.store.create_api_key(rig.team.id, &name, &secret, rig.db.now()).await.unwrap();
+    let key = api_key_text(&secret);
+    let check = rig.url(&format!("api/v1/channels/{}/check", page.id));
+
+    let fine = rig.http.post(&check).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(fine.status(), StatusCode::OK);
+    let body: Value = fine.json().await.unwrap();
+    assert_eq!((body["id"].as_i64(), body["health"].as_str()), (Some(page.id.0), Some("healthy")));
+
+    // Revoked a moment ago: the stored health still says healthy, the pre-flight does not.
+    rig.sim().revoke_app(Provider::Facebook, "preflight-page").unwrap();
+    let dead = rig.http.post(&check).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(dead.status(), StatusCode::CONFLICT);
+    let error: Value = dead.json().await.unwrap();
+    assert_eq!(
+        (error["error"]["code"].as_str(), error["error"]["reason"].as_str()),
+        (Some("needs_reconnect"), Some("app_revoked"))
+    );
+    let stored = rig.db.store.channel(page.id).await.unwrap().health;
+    assert_eq!(stored, Health::NeedsReauth(Reason::AppRevoked), "the verdict is written like any check's");
+
+    let other = rig.db.team("Other").await;
+    let theirs = OpaqueToken::generate();
+    rig.db.store.create_api_key(other.id, &name, &theirs, rig.db.now()).await.unwrap();
+    let refused = rig.http.post(&check).bearer_auth(api_key_text(&theirs)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+}
 
 async fn times_a_hundred_million_days_ahead_and_oversized_bodies_get_the_apis_json_error(db: TestStore) {
     let rig = WebRig::new(db).await;
