@@ -164,6 +164,8 @@ async fn a_pre_flight_check_answers_the_live_verdict(db: TestStore) {
     assert_eq!(fine.status(), StatusCode::OK);
     let body: Value = fine.json().await.unwrap();
     assert_eq!((body["id"].as_i64(), body["health"].as_str()), (Some(page.id.0), Some("healthy")));
+    let next = rig.db.store.channel(page.id).await.unwrap().next_check_at;
+    assert!(next > rig.db.now() + chrono::Duration::hours(1), "a channel checked on demand is not left due: {next}");
 
     // Revoked a moment ago: the stored health still says healthy, the pre-flight does not.
     rig.sim().revoke_app(Provider::Facebook, "preflight-page").unwrap();

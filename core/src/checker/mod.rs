@@ -227,7 +227,7 @@ impl Checker {
             return Ok(RefreshNow::Busy);
         };
         if claim.tokens.as_ref().is_ok_and(|t| !self.renewable(claim.channel.provider, t)) {
-            self.store.release_lease(id, &self.config.owner, claim.channel.next_check_at).await?;
+            self.store.release_lease(id, &self.config.owner, channel.next_check_at).await?;
             return Ok(RefreshNow::NotRenewable);
         }
         let checked = self.check(claim, now, true).await?;

@@ -236,7 +236,8 @@ impl Store {
         Ok(claims)
     }
 
-    /// Takes the lease of one channel (an admin's "refresh now"), unless another process holds it.
+    /// Takes the lease of one channel (an admin's "refresh now" or "check now"), unless another
+    /// process holds it. Like a claim, it moves `next_check_at` to the lease's end.
     pub async fn acquire_lease(
         &self,
         id: ChannelId,
@@ -245,7 +246,7 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> Result<Option<Claim>> {
         let sql = format!(
-            "UPDATE channels SET lease_owner = $1, lease_until = $2 \
+            "UPDATE channels SET lease_owner = $1, lease_until = $2, next_check_at = $2 \
              WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4) RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
         );
         let row: Option<ClaimRow> = with_writer!(self.db(), |pool| {
