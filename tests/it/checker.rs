@@ -501,8 +501,48 @@ async fn a_password_change_found_on_one_channel_brings_every_sibling_into_one_al
     assert_eq!(alerts[0].authorised_by.as_deref(), Some("Alice"));
 }
 
+async fn an_admin_asks_in_chat_and_the_channel_is_checked_now(db: TestStore) {
+    use relink_bot::commands::{Caller, ChatKind, Services, handle};
+    let rig = Rig::new(db).await;
+    let member = NewMember {
+        team_id: rig.team.id,
+        name: MemberName::parse("Alice").expect("name"),
+        role: Role::Admin,
+        discord_user_id: None,
+        telegram_user_id: Some(relink_core::TelegramUserId(7001)),
+    };
+    rig.db.store.add_member(&member, rig.db.now()).await.expect("member");
+    let page = rig.connect(Provider::Facebook, "chat-page", AccountOptions::default()).await;
+    let services = Services {
+        store: rig.db.store.clone(),
+        links: relink_core::reconnect::LinkSettings {
+            public_url: "https://relink.test/".parse().expect("a URL"),
+            ttl: Duration::from_secs(86_400),
+        },
+        checker: Some(Arc::new(Checker::new(rig.db.store.clone(), providers(&rig.sim), config("chat")))),
+        clock: Arc::new(rig.db.clock.clone()),
+    };
+    let alice = Caller {
+        platform: relink_core::ChatPlatform::Telegram,
+        user_id: 7001,
+        chat_id: 7001,
+        chat_kind: ChatKind::Private,
+        is_chat_admin: false,
+        language_hint: None,
+    };
+    let fine = handle(&services, &alice, "/check chat").await.plain_text();
+    assert!(fine.contains("checked with the network just now: connected"), "{fine}");
+    assert_eq!(rig.health(&page).await, Health::Healthy);
+
+    rig.sim().revoke_app(Provider::Facebook, "chat-page").expect("switch");
+    let dead = handle(&services, &alice, "/check chat").await.plain_text();
+    assert!(dead.contains("checked with the network just now") && !dead.contains("connected."), "{dead}");
+    assert_eq!(rig.health(&page).await, Health::NeedsReauth(Reason::AppRevoked));
+}
+
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
+    an_admin_asks_in_chat_and_the_channel_is_checked_now,
     a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert,
     a_post_scheduled_after_the_last_check_moves_the_next_check_before_it,
     a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check,
