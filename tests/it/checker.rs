@@ -540,8 +540,27 @@ async fn an_admin_asks_in_chat_and_the_channel_is_checked_now(db: TestStore) {
     assert_eq!(rig.health(&page).await, Health::NeedsReauth(Reason::AppRevoked));
 }
 
+async fn a_team_that_asks_for_hourly_checks_is_checked_hourly(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let hourly =
+        relink_core::alerts::SettingsOverride { check_every: Some(chrono::Duration::hours(1)), ..Default::default() };
+    rig.db.store.set_team_alert_settings(rig.team.id, &hourly).await.expect("settings");
+    let page = rig.connect(Provider::Facebook, "hourly-page", AccountOptions::default()).await;
+    let other_team = rig.db.team("Calm").await;
+    let issued = rig.sim().add_account(Provider::Facebook, "calm-page", AccountOptions::default()).expect("account");
+    let calm = new_channel(&other_team, Provider::Facebook, "calm-page", None);
+    let calm = rig.db.store.add_channel(&calm, &token_set(&issued), rig.db.now()).await.expect("channel");
+    rig.check().await;
+    let now = rig.db.now();
+    let page_next = rig.db.store.channel(page.id).await.expect("channel").next_check_at;
+    let calm_next = rig.db.store.channel(calm.id).await.expect("channel").next_check_at;
+    assert!(page_next <= now + chrono::Duration::hours(1), "the team's own cadence: {page_next}");
+    assert!(calm_next > now + chrono::Duration::hours(5), "the configured cadence for other teams: {calm_next}");
+}
+
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
+    a_team_that_asks_for_hourly_checks_is_checked_hourly,
     an_admin_asks_in_chat_and_the_channel_is_checked_now,
     a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert,
     a_post_scheduled_after_the_last_check_moves_the_next_check_before_it,

@@ -203,6 +203,8 @@ fn out_of_range_input_exits_2_naming_the_flag(dir: &Path, url: Option<&str>) {
         (&["alerts", "settings", "--team", "Acme", "--escalate-after", "100000000d"], "", "--escalate-after"),
         (&["alerts", "settings", "--team", "Acme", "--first-reminder", "400d"], "", "--first-reminder"),
         (&["alerts", "settings", "--team", "Acme", "--reminder-every", "0s"], "", "--reminder-every"),
+        (&["alerts", "settings", "--team", "Acme", "--check-every", "8d"], "", "--check-every"),
+        (&["alerts", "settings", "--team", "Acme", "--check-every", "1m"], "", "--check-every"),
     ];
     for (args, stdin, flag) in cases {
         let out = run(dir, url, args, stdin);

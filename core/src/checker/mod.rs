@@ -466,6 +466,7 @@ impl Checker {
             last_failure_day: claim.last_failure_day,
             renewable,
             first_post_due: claim.first_post_due,
+            calm: claim.check_every,
         }
     }
 

@@ -36,6 +36,8 @@ pub struct Claim {
     pub first_post_due: Option<DateTime<Utc>>,
     /// When the lease ends: past it another claim may check the channel too.
     pub lease_until: DateTime<Utc>,
+    /// The team's own calm cadence, if it set one.
+    pub check_every: Option<std::time::Duration>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -51,10 +53,12 @@ struct ClaimRow {
     last_failure_day: Option<i64>,
     refresh_uncertain_at: Option<i64>,
     operator_problem: Option<String>,
+    team_check_every_ms: Option<i64>,
 }
 
 const CLAIM_EXTRA: &str = "token_key_id, token_ciphertext, version, token_issued_at, consecutive_failures, \
-    failure_days, last_failure_day, refresh_uncertain_at, operator_problem";
+    failure_days, last_failure_day, refresh_uncertain_at, operator_problem, \
+    (SELECT s.check_every_ms FROM team_alert_settings s WHERE s.team_id = channels.team_id) AS team_check_every_ms";
 
 /// One result as a row of the batch `finish_checks` writes.
 /// One result as the batch's JSON carries it (serialized straight from borrowed fields: a
@@ -202,6 +206,10 @@ impl Store {
             operator_problem: row.operator_problem,
             first_post_due: None,
             lease_until,
+            check_every: row
+                .team_check_every_ms
+                .and_then(|ms| u64::try_from(ms).ok())
+                .map(std::time::Duration::from_millis),
         })
     }
 
