@@ -398,9 +398,12 @@ async fn a_post_scheduled_after_the_last_check_moves_the_next_check_before_it(db
     rig.check().await;
     rig.advance(chrono::Duration::minutes(30));
     let due = rig.db.now() + chrono::Duration::hours(3);
-    rig.db.store.schedule_post(page.id, due, Some("evening"), rig.db.now()).await.expect("schedule");
+    let post = rig.db.store.schedule_post(page.id, due, Some("evening"), rig.db.now()).await.expect("schedule");
     let next = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;
     assert!(next <= due - chrono::Duration::hours(1), "next check {next} is not an hour before the post at {due}");
+    rig.db.store.cancel_post(rig.team.id, post.id).await.expect("cancel");
+    let after_cancel = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;
+    assert_eq!(after_cancel, next, "cancelling never pushes the check later");
 
     rig.advance(chrono::Duration::minutes(30));
     rig.sim().revoke_app(Provider::Facebook, "evening-page").expect("switch");
