@@ -15,6 +15,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use relink_core::Provider;
 use relink_core::alerts::{AlertsConfig, DeliveryConfig, Destination, format_warning_days, parse_warning_days};
+use relink_core::checker::schedule::{CALM_EVERY, CALM_EVERY_RANGE};
 use relink_core::crypto::Keyring;
 use relink_core::provider::{ProviderConfig, Providers};
 use relink_core::store::{Engine, redact_url};
@@ -67,6 +68,7 @@ struct RawConfig {
     telegram: RawTelegram,
     providers: RawProviders,
     checker: RawChecker,
+    checks: RawChecks,
     alerts: RawAlerts,
 }
 
@@ -97,6 +99,12 @@ struct RawChecker {
     enabled: Option<bool>,
     batch: Option<u32>,
     concurrency: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawChecks {
+    every: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -256,6 +264,8 @@ pub struct CheckerSettings {
     pub enabled: bool,
     pub batch: u32,
     pub concurrency: usize,
+    /// How long a calm channel waits between checks (`checks.every`); a team may ask for its own.
+    pub every: std::time::Duration,
 }
 
 /// The alerts' settings: the engine's, and how hard delivery tries.
@@ -647,6 +657,16 @@ impl Sources {
                 }
                 defaults.concurrency
             }),
+            every: match raw.checks.every.as_deref().map(str::trim) {
+                None => CALM_EVERY,
+                Some(text) => match humantime::parse_duration(text) {
+                    Ok(every) if CALM_EVERY_RANGE.contains(&every) => every,
+                    _ => {
+                        problem("checks.every", format!("`{text}` is not a duration between 5m and 7d (e.g. 6h)"));
+                        CALM_EVERY
+                    }
+                },
+            },
         };
         let alerts = resolve_alerts(raw.alerts, &mut problem);
         if !problems.is_empty() {
@@ -704,6 +724,7 @@ impl Sources {
                 .metrics_bind
                 .map_or("(not set: /metrics is on web.bind)".into(), |a| format!("{:?}", a.to_string())),
         );
+        line("checks.every", format!("{:?}", humantime::format_duration(config.checker.every).to_string()));
         match &config.discord {
             Some(discord) => {
                 line("discord.token", "[REDACTED]".into());
@@ -956,6 +977,7 @@ mod tests {
             assert_eq!(config.web.bind.to_string(), "127.0.0.1:8080");
             assert_eq!(config.web.public_url, "http://127.0.0.1:8080");
             assert_eq!(config.web.link_ttl, std::time::Duration::from_secs(24 * 3_600));
+            assert_eq!(config.checker.every, std::time::Duration::from_secs(6 * 3_600));
             assert!(matches!(&config.keys, KeySource::File(p) if p == Path::new("relink-data/relink.key")));
             assert!(config.discord.is_none() && config.telegram.is_none());
             Ok(())
@@ -1108,7 +1130,8 @@ mod tests {
                  grouping_window = \"2h\"\ndegraded_after = \"31d\"\n\
                  [providers.x]\nrate_per_second = 1e300\n[providers.linkedin]\nrate_per_second = 1e-9\n\
                  [telegram]\ntoken = \"123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ\"\n\
-                 [telegram.caps]\noverall_per_second = 1e300\nper_chat_per_second = 0.0000001\n",
+                 [telegram.caps]\noverall_per_second = 1e300\nper_chat_per_second = 0.0000001\n\
+                 [checks]\nevery = \"8d\"\n",
             )?;
             let text = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
             for key in [
@@ -1121,6 +1144,7 @@ mod tests {
                 "providers.linkedin.rate_per_second",
                 "telegram.caps.overall_per_second",
                 "telegram.caps.per_chat_per_second",
+                "checks.every",
             ] {
                 assert!(text.contains(key), "missing {key} in {text}");
             }

@@ -218,7 +218,13 @@ fn bot_settings(config: &Config) -> relink_bot::Settings {
 
 /// The checker's settings from the configuration.
 pub fn checker_config(config: &Config) -> CheckerConfig {
-    CheckerConfig { batch: config.checker.batch, concurrency: config.checker.concurrency, ..CheckerConfig::default() }
+    let mut checker = CheckerConfig {
+        batch: config.checker.batch,
+        concurrency: config.checker.concurrency,
+        ..CheckerConfig::default()
+    };
+    checker.rules.cadence.calm = config.checker.every;
+    checker
 }
 
 /// The Discord front-end's settings from the configuration.

@@ -7,6 +7,7 @@ use relink_core::alerts::messages::render_text;
 use relink_core::alerts::{
     AlertId, DeliveryId, SettingsOverride, TeamSettings, check_team_span, format_warning_days, parse_warning_days,
 };
+use relink_core::checker::schedule::CALM_EVERY_RANGE;
 use relink_core::domain::ParseError;
 use relink_core::time::parse_duration;
 
@@ -58,8 +59,16 @@ pub enum AlertsCommand {
         /// How long the authoriser has before every admin and the team's chats are told, e.g. 4h.
         #[arg(long, value_name = "DURATION")]
         escalate_after: Option<String>,
+        /// How long the team's calm channels wait between checks, from 5m to 7d, e.g. 1h (a
+        /// team of ten channels can afford hourly checks; the networks' rate budgets still cap
+        /// the total).
+        #[arg(long, value_name = "DURATION")]
+        check_every: Option<String>,
         /// Forget the team's own settings: follow the configuration again.
-        #[arg(long, conflicts_with_all = ["warning_days", "first_reminder", "reminder_every", "escalate_after"])]
+        #[arg(
+            long,
+            conflicts_with_all = ["warning_days", "first_reminder", "reminder_every", "escalate_after", "check_every"]
+        )]
         reset: bool,
     },
 }
@@ -144,7 +153,15 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
                 if retried == 1 { "y" } else { "ies" }
             );
         }
-        AlertsCommand::Settings { team, warning_days, first_reminder, reminder_every, escalate_after, reset } => {
+        AlertsCommand::Settings {
+            team,
+            warning_days,
+            first_reminder,
+            reminder_every,
+            escalate_after,
+            check_every,
+            reset,
+        } => {
             let duration = |field, raw: Option<String>, zero_allowed| {
                 raw.map(|raw| check_team_span(field, parse_duration(field, &raw)?, zero_allowed)).transpose()
             };
@@ -157,6 +174,7 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
                 first_reminder: duration("--first-reminder", first_reminder, false)?,
                 reminder_every: duration("--reminder-every", reminder_every, false)?,
                 escalate_after: duration("--escalate-after", escalate_after, true)?,
+                check_every: check_every.as_deref().map(parse_check_every).transpose()?,
             };
             let store = crate::open::store(config).await?;
             let team = store.team_by_name(&team).await?;
@@ -169,13 +187,27 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
             own.first_reminder = given.first_reminder.or(own.first_reminder);
             own.reminder_every = given.reminder_every.or(own.reminder_every);
             own.escalate_after = given.escalate_after.or(own.escalate_after);
+            own.check_every = given.check_every.or(own.check_every);
             if changing {
                 store.set_team_alert_settings(team.id, &own).await?;
             }
             print_settings(&team.name.to_string(), &config.alerts.engine.defaults, &own);
+            let every = own.check_every.and_then(|d| d.to_std().ok()).unwrap_or(config.checker.every);
+            let whose = if own.check_every.is_some() { "(this team)" } else { "(configuration)" };
+            println!("  {:<15} {:<12} {whose}", "check every", humantime::format_duration(every).to_string());
         }
     }
     Ok(())
+}
+
+/// `--check-every`: a duration within the range `checks.every` allows.
+fn parse_check_every(raw: &str) -> Result<chrono::Duration, ParseError> {
+    let field = "--check-every";
+    let every = parse_duration(field, raw)?;
+    match every.to_std() {
+        Ok(std) if CALM_EVERY_RANGE.contains(&std) => Ok(every),
+        _ => Err(ParseError::new(field, format!("`{}` is not between 5m and 7d", raw.trim()))),
+    }
 }
 
 /// A team's effective settings, saying which are its own.

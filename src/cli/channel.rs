@@ -7,12 +7,12 @@ use anyhow::{Context as _, bail};
 use chrono::Utc;
 use clap::Subcommand;
 use relink_core::channels::{self, RegisterError, Verification};
-use relink_core::checker::{Checker, RefreshNow};
+use relink_core::checker::{CheckNow, Checker, RefreshNow};
 use relink_core::reconnect::mint_link;
 use relink_core::store::{Store, StoreError};
 use relink_core::time::parse_instant;
 use relink_core::token::TokenSet;
-use relink_core::{Channel, DisplayName, ExternalAccountId, NewChannel, Provider, Scopes, Team, find_channel};
+use relink_core::{Channel, DisplayName, ExternalAccountId, Health, NewChannel, Provider, Scopes, Team, find_channel};
 use secrecy::ExposeSecret as _;
 
 use super::Usage;
@@ -91,6 +91,13 @@ pub enum ChannelCommand {
         /// The member who will open the link (default: the channel's authoriser).
         #[arg(long, value_name = "MEMBER")]
         member: Option<String>,
+    },
+    /// Check a channel with its network now and show the result (exit status 1 when it needs
+    /// reconnecting): a pre-flight before publishing.
+    Check {
+        #[arg(long)]
+        team: String,
+        channel: String,
     },
     /// Record publishing activity on a channel (Pinterest tokens lapse without it).
     Activity {
@@ -296,6 +303,23 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
                 super::when(Some(minted.link.expires_at))
             );
             println!("{}", minted.url.expose_secret());
+        }
+        ChannelCommand::Check { team, channel } => {
+            let store = crate::open::store(config).await?;
+            let (_, channel) = lookup(&store, &team, &channel).await?;
+            let checker = Checker::new(store, config.providers.clone(), crate::serve::checker_config(config));
+            let name = &channel.display_name;
+            match checker.check_now(channel.id, now).await? {
+                CheckNow::Busy => bail!("`{name}` is being checked right now; try again in a minute"),
+                CheckNow::Checked { health: health @ Health::NeedsReauth(_), detail } => {
+                    let said = detail.map(|d| format!(": {d}")).unwrap_or_default();
+                    bail!("`{name}` needs reconnecting ({health}){said}")
+                }
+                CheckNow::Checked { health, detail } => {
+                    let said = detail.map(|d| format!(" ({d})")).unwrap_or_default();
+                    println!("`{name}` checked: {health}{said}");
+                }
+            }
         }
         ChannelCommand::Activity { team, channel, at } => {
             let at = parse_instant("--at", &at, now)?;

@@ -725,6 +725,7 @@ async fn flag_operator_problem(rig: &Rig, channel: &Channel, problem: Option<&st
     let result = CheckResult {
         channel_id: channel.id,
         team_id: channel.team_id,
+        provider: channel.provider,
         from: claim.channel.health.clone(),
         to: claim.channel.health.clone(),
         detail: None,

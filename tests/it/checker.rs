@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Engine};
 use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
-use relink_core::store::{NewMember, Store};
+use relink_core::store::{CheckResult, NewMember, Store};
+use relink_core::time::to_millis;
 use relink_core::token::TokenSet;
 use relink_core::{Channel, Health, MemberName, Provider, Reason, Role, Scopes, Team};
 use relink_simulator::switch::{Fail, Faults, Mix, Scope, Switch};
@@ -65,6 +67,24 @@ impl Rig {
 
     async fn health(&self, channel: &Channel) -> Health {
         self.db.store.channel(channel.id).await.expect("the channel").health
+    }
+
+    async fn member(&self, name: &str) -> relink_core::Member {
+        let member = NewMember {
+            team_id: self.team.id,
+            name: MemberName::parse(name).expect("name"),
+            role: Role::Admin,
+            discord_user_id: None,
+            telegram_user_id: None,
+        };
+        self.db.store.add_member(&member, self.db.now()).await.expect("member")
+    }
+
+    /// Connects `account` of the network's user `user`, authorised in relink by `member`.
+    async fn connect_by(&self, provider: Provider, account: &str, user: &str, member: &relink_core::Member) -> Channel {
+        let issued = self.sim().add_account(provider, account, AccountOptions::user(user)).expect("add the account");
+        let channel = new_channel(&self.team, provider, account, Some(member.id));
+        self.db.store.add_channel(&channel, &token_set(&issued), self.db.now()).await.expect("add the channel")
     }
 
     fn advance(&self, by: chrono::Duration) {
@@ -371,8 +391,184 @@ async fn a_member_removed_from_relink_is_not_needed_for_checks(db: TestStore) {
     assert_eq!(rig.health(&channel).await, Health::Healthy);
 }
 
+async fn a_post_scheduled_after_the_last_check_moves_the_next_check_before_it(db: TestStore) {
+    // Checked at 17:30; at 18:00 a post is scheduled for 21:00; the token is revoked at 18:30.
+    let rig = Rig::new(db).await;
+    let page = rig.connect(Provider::Facebook, "evening-page", AccountOptions::default()).await;
+    rig.check().await;
+    rig.advance(chrono::Duration::minutes(30));
+    let due = rig.db.now() + chrono::Duration::hours(3);
+    let post = rig.db.store.schedule_post(page.id, due, Some("evening"), rig.db.now()).await.expect("schedule");
+    let next = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;
+    assert!(next <= due - chrono::Duration::hours(1), "next check {next} is not an hour before the post at {due}");
+    rig.db.store.cancel_post(rig.team.id, post.id).await.expect("cancel");
+    let after_cancel = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;
+    assert_eq!(after_cancel, next, "cancelling never pushes the check later");
+
+    rig.advance(chrono::Duration::minutes(30));
+    rig.sim().revoke_app(Provider::Facebook, "evening-page").expect("switch");
+    rig.advance(next - rig.db.now());
+    rig.check().await;
+    assert_eq!(rig.health(&page).await, Health::NeedsReauth(Reason::AppRevoked), "found before the post");
+}
+
+async fn a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = rig.connect(Provider::Facebook, "busy-page", AccountOptions::default()).await;
+    let now = rig.db.now();
+    let lease_until = now + chrono::Duration::minutes(2);
+    let claims = rig.db.store.claim_due(now, 10, "checker-a", lease_until).await.expect("claim");
+    assert_eq!(claims.len(), 1);
+    let due = now + chrono::Duration::hours(3);
+    rig.db.store.schedule_post(page.id, due, None, now).await.expect("schedule");
+    // The check read no post, so it decides on the calm cadence.
+    let result = CheckResult {
+        channel_id: page.id,
+        team_id: page.team_id,
+        provider: page.provider,
+        from: Health::Healthy,
+        to: Health::Healthy,
+        detail: None,
+        next_check_at: now + chrono::Duration::hours(20),
+        consecutive_failures: 0,
+        failure_days: 0,
+        last_failure_day: None,
+        learned_expiry: None,
+        learned_scopes: None,
+        refresh_uncertain_at: None,
+        operator_problem: None,
+        previous_operator_problem: None,
+    };
+    assert_eq!(rig.db.store.finish_checks("checker-a", &[result], now).await.expect("finish"), 1);
+    let next = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;
+    assert_eq!(next, due - chrono::Duration::hours(1));
+}
+
+async fn a_password_change_found_on_one_channel_checks_the_persons_other_channels_at_once(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let alice = rig.member("Alice").await;
+    let bob = rig.member("Bob").await;
+    let pages: Vec<Channel> = futures_util::future::join_all(
+        ["alice-1", "alice-2", "alice-3"].map(|account| rig.connect_by(Provider::Facebook, account, "alice", &alice)),
+    )
+    .await;
+    let instagram = rig.connect_by(Provider::InstagramBusiness, "alice-ig", "alice", &alice).await;
+    let linkedin = rig.connect_by(Provider::Linkedin, "alice-li", "alice", &alice).await;
+    let bobs = rig.connect_by(Provider::Facebook, "bob-page", "bob", &bob).await;
+    rig.check().await;
+    rig.advance(chrono::Duration::hours(1));
+    rig.sim().change_user_password("alice").expect("password change");
+    // A post makes one page due now; the others are not due for hours.
+    let now = rig.db.now();
+    rig.db.store.schedule_post(pages[0].id, now + chrono::Duration::minutes(30), None, now).await.expect("post");
+    rig.check().await;
+    for channel in pages.iter().chain([&instagram]) {
+        assert_eq!(rig.health(channel).await, Health::NeedsReauth(Reason::PasswordChanged), "{}", channel.display_name);
+    }
+    assert_eq!(rig.health(&linkedin).await, Health::Healthy, "another login is not checked early");
+    let bobs_next = rig.db.store.channel(bobs.id).await.expect("bob's page").next_check_at;
+    assert!(bobs_next > rig.db.now(), "another person's channel is not checked early");
+}
+
+async fn a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let alice = rig.member("Alice").await;
+    let mut channels = Vec::new();
+    for account in ["alice-1", "alice-2", "alice-3"] {
+        channels.push(rig.connect_by(Provider::Facebook, account, "alice", &alice).await);
+    }
+    rig.check().await;
+    let config = AlertsConfig { operators: Destination::TelegramChat(-999), ..AlertsConfig::default() };
+    let window = config.grouping_window;
+    let engine = Engine::new(rig.db.store.clone(), config);
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+
+    rig.advance(chrono::Duration::hours(1));
+    rig.sim().change_user_password("alice").expect("password change");
+    let found = rig.db.now();
+    // The first page's check comes up; the others are not due for hours.
+    let sql = format!("UPDATE channels SET next_check_at = {} WHERE id = {}", to_millis(found), channels[0].id);
+    assert_eq!(rig.db.raw().await.execute(&sql).await, 1);
+    // The checker and the alerts engine run side by side, a minute at a time, for one window.
+    while rig.db.now() <= found + window {
+        rig.check().await;
+        engine.pass(rig.db.now()).await.expect("an engine pass");
+        rig.advance(chrono::Duration::minutes(1));
+    }
+    rig.advance(window * 5);
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts");
+    let shape: Vec<(AlertKind, usize)> = alerts.iter().map(|a| (a.kind, a.channels.len())).collect();
+    assert_eq!(shape, [(AlertKind::Disconnected, 3)], "{alerts:#?}");
+    assert_eq!(alerts[0].authorised_by.as_deref(), Some("Alice"));
+}
+
+async fn an_admin_asks_in_chat_and_the_channel_is_checked_now(db: TestStore) {
+    use relink_bot::commands::{Caller, ChatKind, Services, handle};
+    let rig = Rig::new(db).await;
+    let member = NewMember {
+        team_id: rig.team.id,
+        name: MemberName::parse("Alice").expect("name"),
+        role: Role::Admin,
+        discord_user_id: None,
+        telegram_user_id: Some(relink_core::TelegramUserId(7001)),
+    };
+    rig.db.store.add_member(&member, rig.db.now()).await.expect("member");
+    let page = rig.connect(Provider::Facebook, "chat-page", AccountOptions::default()).await;
+    let services = Services {
+        store: rig.db.store.clone(),
+        links: relink_core::reconnect::LinkSettings {
+            public_url: "https://relink.test/".parse().expect("a URL"),
+            ttl: Duration::from_secs(86_400),
+        },
+        checker: Some(Arc::new(Checker::new(rig.db.store.clone(), providers(&rig.sim), config("chat")))),
+        clock: Arc::new(rig.db.clock.clone()),
+    };
+    let alice = Caller {
+        platform: relink_core::ChatPlatform::Telegram,
+        user_id: 7001,
+        chat_id: 7001,
+        chat_kind: ChatKind::Private,
+        is_chat_admin: false,
+        language_hint: None,
+    };
+    let fine = handle(&services, &alice, "/check chat").await.plain_text();
+    assert!(fine.contains("checked with the network just now: connected"), "{fine}");
+    assert_eq!(rig.health(&page).await, Health::Healthy);
+
+    rig.sim().revoke_app(Provider::Facebook, "chat-page").expect("switch");
+    let dead = handle(&services, &alice, "/check chat").await.plain_text();
+    assert!(dead.contains("checked with the network just now") && !dead.contains("connected."), "{dead}");
+    assert_eq!(rig.health(&page).await, Health::NeedsReauth(Reason::AppRevoked));
+}
+
+async fn a_team_that_asks_for_hourly_checks_is_checked_hourly(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let hourly =
+        relink_core::alerts::SettingsOverride { check_every: Some(chrono::Duration::hours(1)), ..Default::default() };
+    rig.db.store.set_team_alert_settings(rig.team.id, &hourly).await.expect("settings");
+    let page = rig.connect(Provider::Facebook, "hourly-page", AccountOptions::default()).await;
+    let other_team = rig.db.team("Calm").await;
+    let issued = rig.sim().add_account(Provider::Facebook, "calm-page", AccountOptions::default()).expect("account");
+    let calm = new_channel(&other_team, Provider::Facebook, "calm-page", None);
+    let calm = rig.db.store.add_channel(&calm, &token_set(&issued), rig.db.now()).await.expect("channel");
+    rig.check().await;
+    let now = rig.db.now();
+    let page_next = rig.db.store.channel(page.id).await.expect("channel").next_check_at;
+    let calm_next = rig.db.store.channel(calm.id).await.expect("channel").next_check_at;
+    assert!(page_next <= now + chrono::Duration::hours(1), "the team's own cadence: {page_next}");
+    assert!(calm_next > now + chrono::Duration::hours(5), "the configured cadence for other teams: {calm_next}");
+}
+
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
+    a_team_that_asks_for_hourly_checks_is_checked_hourly,
+    an_admin_asks_in_chat_and_the_channel_is_checked_now,
+    a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert,
+    a_post_scheduled_after_the_last_check_moves_the_next_check_before_it,
+    a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check,
+    a_password_change_found_on_one_channel_checks_the_persons_other_channels_at_once,
     one_password_change_disconnects_every_channel_of_that_person,
     a_revoked_grant_is_not_called_expired_when_the_network_words_both_alike,
     transient_faults_never_disconnect_anyone,

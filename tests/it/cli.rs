@@ -255,6 +255,8 @@ fn out_of_range_input_exits_2_naming_the_flag(dir: &Path, url: Option<&str>) {
         (&["alerts", "settings", "--team", "Acme", "--escalate-after", "100000000d"], "", "--escalate-after"),
         (&["alerts", "settings", "--team", "Acme", "--first-reminder", "400d"], "", "--first-reminder"),
         (&["alerts", "settings", "--team", "Acme", "--reminder-every", "0s"], "", "--reminder-every"),
+        (&["alerts", "settings", "--team", "Acme", "--check-every", "8d"], "", "--check-every"),
+        (&["alerts", "settings", "--team", "Acme", "--check-every", "1m"], "", "--check-every"),
     ];
     for (args, stdin, flag) in cases {
         let out = run(dir, url, args, stdin);
@@ -633,4 +635,57 @@ fn channel_reconnect_prints_a_link_for_someone_who_may_reconnect() {
     assert!(text(&orphan.stderr).contains("--member"), "{}", text(&orphan.stderr));
     let named = ok(d, None, &["channel", "reconnect", "--team", "Acme", "orphan", "--member", "alice"], "");
     assert!(named.contains("for Alice only") && named.contains("/r/"), "{named}");
+}
+
+/// `post schedule --at +3h` on a channel just checked used to leave its next check 19 hours
+/// after the post; `channel check` asks the network now and says what it found.
+#[tokio::test]
+async fn a_post_scheduled_from_the_command_line_is_checked_before_it_and_check_asks_the_network_now() {
+    use relink_simulator::{AccountOptions, Simulator};
+    let sim = Simulator::new(std::sync::Arc::new(relink_core::clock::SystemClock)).spawn().await.expect("simulator");
+    let issued = sim.simulator().add_account(relink_core::Provider::Facebook, "cli-page", AccountOptions::default());
+    let access = issued.expect("an account").access_token;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    let sim_url = sim.base_url().to_string();
+    let run_in = move |args: &[&str], stdin: &str| {
+        let mut command = relink(&path);
+        command.env("RELINK_PROVIDERS__SIMULATOR", &sim_url);
+        feed(command, args, stdin)
+    };
+    let run = run_in.clone();
+    let outputs = tokio::task::spawn_blocking(move || {
+        run(&["team", "add", "Acme"], "");
+        let add = ["channel", "add", "--team", "Acme", "--provider", "fb", "--account", "cli-page", "--name", "Page"];
+        run(&add, &access);
+        let checked = run(&["channel", "check", "--team", "Acme", "page"], "");
+        let scheduled = run(&["post", "schedule", "--team", "Acme", "--channel", "page", "--at", "+3h"], "");
+        (checked, scheduled)
+    })
+    .await
+    .expect("the commands run");
+    let (checked, scheduled) = outputs;
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    assert!(text(&checked.stdout).contains("`Page` checked: healthy"), "{}", text(&checked.stdout));
+    assert!(scheduled.status.success(), "{}", text(&scheduled.stderr));
+
+    let data = dir.path().join("relink-data");
+    let ring: Keyring = relink_core::keyfile::load(&data.join("relink.key")).expect("key file");
+    let db = Db::connect(&format!("sqlite://{}", data.join("relink.db").display())).await.expect("db");
+    let store = Store::open(db, ring, chrono::Utc::now()).await.expect("store");
+    let channel = store.channels(None).await.expect("channels").remove(0);
+    let post = store.pending_posts(channel.id, chrono::Utc::now()).await.expect("posts").remove(0);
+    assert!(
+        channel.next_check_at <= post.due_at - chrono::Duration::hours(1),
+        "next check {} is not an hour before the post at {}",
+        channel.next_check_at,
+        post.due_at
+    );
+
+    sim.simulator().revoke_app(relink_core::Provider::Facebook, "cli-page").expect("revoke");
+    let dead = tokio::task::spawn_blocking(move || run_in(&["channel", "check", "--team", "Acme", "page"], ""))
+        .await
+        .expect("the command runs");
+    assert_eq!(dead.status.code(), Some(1), "{}", text(&dead.stdout));
+    assert!(text(&dead.stderr).contains("needs reconnecting"), "{}", text(&dead.stderr));
 }

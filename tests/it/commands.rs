@@ -198,6 +198,8 @@ async fn every_command_answers_an_admin_in_private(db: TestStore) {
 
     let refresh = rig.text(&alice, "/refresh facebook").await;
     assert!(refresh.contains("not available"), "no checker in this rig: {refresh}");
+    let check = rig.text(&alice, "/check facebook").await;
+    assert!(check.contains("not available"), "no checker in this rig: {check}");
 
     let ack = rig.text(&alice, "/ack facebook").await;
     assert!(ack.starts_with("Noted"), "{ack}");
@@ -227,9 +229,14 @@ async fn editors_and_viewers_see_the_state_but_get_a_short_refusal_for_the_rest(
         assert!(rig.text(&caller, "/status").await.contains("Acme Facebook"));
         assert!(rig.text(&caller, "/channel insta").await.contains("Acme Instagram"));
         assert!(rig.text(&caller, "/history facebook").await.contains("History of"));
-        for command in
-            ["/reconnect facebook", "/refresh facebook", "/snooze facebook 1d", "/ack facebook", "/subscribe"]
-        {
+        for command in [
+            "/reconnect facebook",
+            "/refresh facebook",
+            "/check facebook",
+            "/snooze facebook 1d",
+            "/ack facebook",
+            "/subscribe",
+        ] {
             let reply = rig.say(&caller, command).await;
             let text = reply.plain_text();
             assert!(text.starts_with("Only the primary owner, owners and admins may do this"), "{command}: {text}");

@@ -489,7 +489,10 @@ async fn commands_are_registered_by_bulk_overwrite_globally_or_in_one_guild(db: 
     assert_eq!(global[0]["name"], "relink");
     let subcommands = global[0]["options"].as_array().unwrap();
     let names: Vec<&str> = subcommands.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["status", "channel", "reconnect", "refresh", "snooze", "ack", "history", "subscribe", "link"]);
+    assert_eq!(
+        names,
+        ["status", "channel", "reconnect", "refresh", "check", "snooze", "ack", "history", "subscribe", "link"]
+    );
     let reconnect = &subcommands[2];
     assert_eq!(reconnect["name_localizations"]["it"], "ricollega");
     assert_eq!(reconnect["name_localizations"]["ja"], "再接続");

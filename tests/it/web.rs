@@ -170,7 +170,43 @@ both_engines!(
     a_link_stops_working_when_its_member_is_removed_or_demoted,
     a_leaked_state_in_another_browser_leaves_the_flow_to_the_person_who_started_it,
     a_team_cannot_register_another_accounts_channel_with_its_own_or_a_junk_token,
+    a_pre_flight_check_answers_the_live_verdict,
 );
+
+async fn a_pre_flight_check_answers_the_live_verdict(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let page = rig.channel(Provider::Facebook, "preflight-page").await;
+    let secret = OpaqueToken::generate();
+    let name = ApiKeyName::parse("publisher").unwrap();
+    rig.db.store.create_api_key(rig.team.id, &name, &secret, rig.db.now()).await.unwrap();
+    let key = api_key_text(&secret);
+    let check = rig.url(&format!("api/v1/channels/{}/check", page.id));
+
+    let fine = rig.http.post(&check).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(fine.status(), StatusCode::OK);
+    let body: Value = fine.json().await.unwrap();
+    assert_eq!((body["id"].as_i64(), body["health"].as_str()), (Some(page.id.0), Some("healthy")));
+    let next = rig.db.store.channel(page.id).await.unwrap().next_check_at;
+    assert!(next > rig.db.now() + chrono::Duration::hours(1), "a channel checked on demand is not left due: {next}");
+
+    // Revoked a moment ago: the stored health still says healthy, the pre-flight does not.
+    rig.sim().revoke_app(Provider::Facebook, "preflight-page").unwrap();
+    let dead = rig.http.post(&check).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(dead.status(), StatusCode::CONFLICT);
+    let error: Value = dead.json().await.unwrap();
+    assert_eq!(
+        (error["error"]["code"].as_str(), error["error"]["reason"].as_str()),
+        (Some("needs_reconnect"), Some("app_revoked"))
+    );
+    let stored = rig.db.store.channel(page.id).await.unwrap().health;
+    assert_eq!(stored, Health::NeedsReauth(Reason::AppRevoked), "the verdict is written like any check's");
+
+    let other = rig.db.team("Other").await;
+    let theirs = OpaqueToken::generate();
+    rig.db.store.create_api_key(other.id, &name, &theirs, rig.db.now()).await.unwrap();
+    let refused = rig.http.post(&check).bearer_auth(api_key_text(&theirs)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+}
 
 async fn times_a_hundred_million_days_ahead_and_oversized_bodies_get_the_apis_json_error(db: TestStore) {
     let rig = WebRig::new(db).await;

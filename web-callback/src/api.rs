@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use relink_core::channels::{self, RegisterError, Verification};
-use relink_core::checker::RefreshNow;
+use relink_core::checker::{CheckNow, RefreshNow};
 use relink_core::opaque::parse_api_key;
 use relink_core::provider::Renewal;
 use relink_core::time::parse_instant;
@@ -312,6 +312,31 @@ pub(crate) async fn access_token(State(app): State<AppState>, key: TeamKey, Id(i
         response.headers_mut().insert(name, value);
     }
     Ok(response)
+}
+
+/// `POST /api/v1/channels/{id}/check`: a publishing tool's pre-flight. Checks the channel with
+/// its network now and answers the live verdict: 200 with the channel, or 409
+/// `needs_reconnect` with the reason.
+pub(crate) async fn check_channel(State(app): State<AppState>, key: TeamKey, Id(id): Id) -> Result<Response, ApiError> {
+    let channel = own_channel(&app, &key, id).await?;
+    match app.checker().check_now(channel.id, app.now()).await? {
+        CheckNow::Busy => {
+            let mut error =
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the channel is being checked; retry shortly")
+                    .into_response();
+            error.headers_mut().insert("retry-after", "2".parse().expect("a static header"));
+            Ok(error)
+        }
+        CheckNow::Checked { health: Health::NeedsReauth(reason), .. } => Err(ApiError {
+            reason: Some(reason.as_str().to_owned()),
+            ..ApiError::new(
+                StatusCode::CONFLICT,
+                "needs_reconnect",
+                format!("`{}` must be reconnected by an admin before it can publish", channel.display_name),
+            )
+        }),
+        CheckNow::Checked { .. } => Ok(Json(channel_json(&app.store().channel(channel.id).await?)).into_response()),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

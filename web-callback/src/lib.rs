@@ -168,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/channels", get(api::list_channels).post(api::register_channel))
         .route("/api/v1/channels/{id}", get(api::get_channel))
         .route("/api/v1/channels/{id}/access-token", post(api::access_token))
+        .route("/api/v1/channels/{id}/check", post(api::check_channel))
         .route("/api/v1/channels/{id}/activity", post(api::record_activity))
         .route("/api/v1/channels/{id}/posts", get(api::list_posts).post(api::schedule_post))
         .route("/api/v1/posts/{id}", delete(api::cancel_post))

@@ -76,6 +76,18 @@ pub(crate) fn spec() -> Value {
                     }
                 }
             },
+            "/api/v1/channels/{id}/check": {
+                "post": {
+                    "summary": "Check the channel with its network now (a pre-flight before publishing)",
+                    "parameters": [id_parameter("channel id")],
+                    "responses": {
+                        "200": { "description": "the channel works; its health after the check", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Channel" } } } },
+                        "401": unauthorized, "404": not_found,
+                        "409": error_response("the channel needs reconnecting; `reason` says why (expired, password_changed, app_revoked, permission_lost, inactivity, security_checkpoint, account_mismatch, other)"),
+                        "503": error_response("the channel is being checked right now; retry")
+                    }
+                }
+            },
             "/api/v1/channels/{id}/activity": {
                 "post": {
                     "summary": "Record publishing activity (Pinterest tokens lapse without it)",

@@ -6,16 +6,17 @@
 //!   [`Action`] is what a button does.
 //! - [`handle`] and [`press`] are the two entry points: they never fail, every problem is a
 //!   reply (unknown command, malformed arguments, unknown or ambiguous channel, role refused).
-//! - One file per command (`status`, `channel`, `reconnect`, `refresh`, `snooze`, `ack`,
+//! - One file per command (`status`, `channel`, `reconnect`, `refresh`, `check`, `snooze`, `ack`,
 //!   `history`, `subscribe`, `link`, `start` with `/help`); `reply` is the model, `text` the
 //!   words in English, Italian and Japanese.
 //!
 //! **Invariants:** only members whose role may reconnect (primary owner, owner, admin) get
-//! links, refresh, snooze, acknowledge or subscribe; a reconnect link is only in a caller-only
+//! links, refresh, check on demand, snooze, acknowledge or subscribe; a reconnect link is only in a caller-only
 //! message ([`Audience::Caller`]).
 
 mod ack;
 mod channel;
+mod check;
 mod history;
 mod link;
 mod reconnect;
@@ -48,7 +49,8 @@ pub struct Services {
     pub store: Store,
     /// Where reconnect links point and how long they live.
     pub links: LinkSettings,
-    /// Renews tokens for `/refresh`; `None` where no checker runs (the command says so).
+    /// Renews tokens for `/refresh` and checks for `/check`; `None` where no checker runs (the
+    /// commands say so).
     pub checker: Option<Arc<Checker>>,
     pub clock: Arc<dyn Clock>,
 }
@@ -89,6 +91,7 @@ pub enum Command {
     Channel(String),
     Reconnect(String),
     Refresh(String),
+    Check(String),
     Snooze { name: String, duration: String },
     Ack(String),
     History(String),
@@ -105,13 +108,14 @@ pub enum CommandName {
     Channel,
     Reconnect,
     Refresh,
+    Check,
     Snooze,
     Ack,
     History,
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 11] = [
+    pub const ALL: [CommandName; 12] = [
         CommandName::Start,
         CommandName::Help,
         CommandName::Link,
@@ -120,6 +124,7 @@ impl CommandName {
         CommandName::Channel,
         CommandName::Reconnect,
         CommandName::Refresh,
+        CommandName::Check,
         CommandName::Snooze,
         CommandName::Ack,
         CommandName::History,
@@ -136,6 +141,7 @@ impl CommandName {
             CommandName::Channel => "channel",
             CommandName::Reconnect => "reconnect",
             CommandName::Refresh => "refresh",
+            CommandName::Check => "check",
             CommandName::Snooze => "snooze",
             CommandName::Ack => "ack",
             CommandName::History => "history",
@@ -153,6 +159,7 @@ impl CommandName {
             CommandName::Channel => "/channel NAME",
             CommandName::Reconnect => "/reconnect NAME",
             CommandName::Refresh => "/refresh NAME",
+            CommandName::Check => "/check NAME",
             CommandName::Snooze => "/snooze NAME DURATION (30m, 4h, 2d)",
             CommandName::Ack => "/ack NAME",
             CommandName::History => "/history NAME",
@@ -171,6 +178,7 @@ impl CommandName {
             CommandName::Channel => c.channel,
             CommandName::Reconnect => c.reconnect,
             CommandName::Refresh => c.refresh,
+            CommandName::Check => c.check,
             CommandName::Snooze => c.snooze,
             CommandName::Ack => c.ack,
             CommandName::History => c.history,
@@ -193,6 +201,7 @@ impl Command {
             Command::Channel(_) => CommandName::Channel,
             Command::Reconnect(_) => CommandName::Reconnect,
             Command::Refresh(_) => CommandName::Refresh,
+            Command::Check(_) => CommandName::Check,
             Command::Snooze { .. } => CommandName::Snooze,
             Command::Ack(_) => CommandName::Ack,
             Command::History(_) => CommandName::History,
@@ -250,6 +259,7 @@ pub fn parse(text: &str) -> Result<Command, ParseFailure> {
         CommandName::Channel => needs_name(Command::Channel),
         CommandName::Reconnect => needs_name(Command::Reconnect),
         CommandName::Refresh => needs_name(Command::Refresh),
+        CommandName::Check => needs_name(Command::Check),
         CommandName::Ack => needs_name(Command::Ack),
         CommandName::History => needs_name(Command::History),
         CommandName::Snooze => match args.rsplit_once(char::is_whitespace) {
@@ -280,6 +290,7 @@ pub async fn handle(services: &Services, caller: &Caller, text: &str) -> Reply {
         Command::Channel(name) => channel::channel(services, &context, &name).await,
         Command::Reconnect(name) => reconnect::reconnect(services, &context, Target::Name(&name)).await,
         Command::Refresh(name) => refresh::refresh(services, &context, Target::Name(&name)).await,
+        Command::Check(name) => check::check(services, &context, Target::Name(&name)).await,
         Command::Snooze { name, duration } => snooze::snooze(services, &context, Target::Name(&name), &duration).await,
         Command::Ack(name) => ack::ack(services, &context, Target::Name(&name)).await,
         Command::History(name) => history::history(services, &context, &name).await,

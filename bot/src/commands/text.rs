@@ -75,6 +75,9 @@ pub struct Words {
     /// `{name}`, `{detail}`.
     pub refresh_failed: &'static str,
     pub refresh_unavailable: &'static str,
+    /// `{name}`, `{state}`.
+    pub check_done: &'static str,
+    pub check_unavailable: &'static str,
     /// `{name}`, `{date}`.
     pub snoozed: &'static str,
     /// `{name}`.
@@ -128,6 +131,7 @@ pub struct CommandWords {
     pub channel: &'static str,
     pub reconnect: &'static str,
     pub refresh: &'static str,
+    pub check: &'static str,
     pub snooze: &'static str,
     pub ack: &'static str,
     pub history: &'static str,
@@ -185,6 +189,8 @@ const EN: Words = Words {
     refresh_busy: "relink is checking {name} right now; try again in a minute.",
     refresh_failed: "The network did not renew access to {name}: {detail}",
     refresh_unavailable: "Renewing on demand is not available here.",
+    check_done: "{name} checked with the network just now: {state}.",
+    check_unavailable: "Checking on demand is not available here.",
     snoozed: "Alerts about {name} are snoozed until {date}.",
     nothing_open: "{name} has no open alerts.",
     snooze_range: "A snooze lasts from 5 minutes to 30 days.",
@@ -212,6 +218,7 @@ const EN: Words = Words {
         channel: "one channel: reason, expiry, posts at risk, who authorised it",
         reconnect: "get a reconnect link (privately)",
         refresh: "renew a channel's access now",
+        check: "check a channel with its network now",
         snooze: "silence a channel's alerts for a while",
         ack: "say you are on it (stops the escalation)",
         history: "a channel's recent health changes",
@@ -271,6 +278,8 @@ const IT: Words = Words {
     refresh_busy: "relink sta controllando {name} proprio ora; riprova tra un minuto.",
     refresh_failed: "Il social non ha rinnovato l'accesso a {name}: {detail}",
     refresh_unavailable: "Il rinnovo su richiesta non è disponibile qui.",
+    check_done: "{name} appena verificato con il social: {state}.",
+    check_unavailable: "La verifica su richiesta non è disponibile qui.",
     snoozed: "Avvisi su {name} sospesi fino al {date}.",
     nothing_open: "{name} non ha avvisi aperti.",
     snooze_range: "Una sospensione dura da 5 minuti a 30 giorni.",
@@ -298,6 +307,7 @@ const IT: Words = Words {
         channel: "un canale: motivo, scadenza, post a rischio, chi l'ha autorizzato",
         reconnect: "ricevi un link per ricollegare (in privato)",
         refresh: "rinnova subito l'accesso di un canale",
+        check: "verifica subito un canale con il suo social",
         snooze: "sospendi per un po' gli avvisi di un canale",
         ack: "conferma che te ne occupi (ferma l'escalation)",
         history: "i cambiamenti di stato recenti di un canale",
@@ -357,6 +367,8 @@ const JA: Words = Words {
     refresh_busy: "relinkが今{name}を確認中です。1分後にもう一度お試しください。",
     refresh_failed: "SNSが{name}のアクセスを更新しませんでした：{detail}",
     refresh_unavailable: "ここでは手動の更新は利用できません。",
+    check_done: "{name}をSNSで今確認しました：{state}。",
+    check_unavailable: "ここでは手動の確認は利用できません。",
     snoozed: "{name}の通知を{date}まで一時停止しました。",
     nothing_open: "{name}に未解決の通知はありません。",
     snooze_range: "一時停止は5分から30日までです。",
@@ -384,6 +396,7 @@ const JA: Words = Words {
         channel: "チャンネルの詳細：理由、期限、影響する投稿、認証者",
         reconnect: "再接続用リンクを受け取る（プライベート）",
         refresh: "チャンネルのアクセスを今すぐ更新",
+        check: "チャンネルをSNSで今すぐ確認",
         snooze: "チャンネルの通知を一時停止",
         ack: "対応中であることを伝える（エスカレーション停止）",
         history: "チャンネルの最近の状態変化",
@@ -432,7 +445,7 @@ impl Words {
 
 impl CommandWords {
     /// Every description, in menu order.
-    pub fn all(&self) -> [&'static str; 11] {
+    pub fn all(&self) -> [&'static str; 12] {
         [
             self.start,
             self.help,
@@ -442,6 +455,7 @@ impl CommandWords {
             self.channel,
             self.reconnect,
             self.refresh,
+            self.check,
             self.snooze,
             self.ack,
             self.history,
@@ -503,6 +517,8 @@ mod tests {
             w.refresh_busy,
             w.refresh_failed,
             w.refresh_unavailable,
+            w.check_done,
+            w.check_unavailable,
             w.snoozed,
             w.nothing_open,
             w.snooze_range,

@@ -66,6 +66,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { command: CommandName::Channel, name: ["channel", "canale", "チャンネル"], options: &[CHANNEL] },
     CommandSpec { command: CommandName::Reconnect, name: ["reconnect", "ricollega", "再接続"], options: &[CHANNEL] },
     CommandSpec { command: CommandName::Refresh, name: ["refresh", "aggiorna", "更新"], options: &[CHANNEL] },
+    CommandSpec { command: CommandName::Check, name: ["check", "verifica", "確認"], options: &[CHANNEL] },
     CommandSpec {
         command: CommandName::Snooze,
         name: ["snooze", "posticipa", "スヌーズ"],
@@ -195,7 +196,7 @@ mod tests {
         assert_eq!(value.as_array().unwrap().len(), 1);
         assert_eq!(root["name"], "relink");
         let subcommands = root["options"].as_array().unwrap();
-        assert_eq!(subcommands.len(), 9);
+        assert_eq!(subcommands.len(), 10);
         assert!(subcommands.iter().all(|s| s["type"] == 1));
         let valid_name = |name: &str| {
             (1..=32).contains(&name.chars().count())

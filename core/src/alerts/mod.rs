@@ -86,6 +86,9 @@ pub struct SettingsOverride {
     pub first_reminder: Option<Duration>,
     pub reminder_every: Option<Duration>,
     pub escalate_after: Option<Duration>,
+    /// How long the team's calm channels wait between checks (the checker reads it, the alerts
+    /// engine does not); `None` follows `checks.every`.
+    pub check_every: Option<Duration>,
 }
 
 impl TeamSettings {

@@ -30,6 +30,8 @@ pub struct Observed<'a> {
     /// Whether relink renews this channel's token itself.
     pub renewable: bool,
     pub first_post_due: Option<DateTime<Utc>>,
+    /// The team's own calm cadence, instead of the rules' one.
+    pub calm: Option<Duration>,
 }
 
 /// The new state of a channel after a check.
@@ -138,7 +140,15 @@ pub fn decide(
                 inactive_at: inactive,
                 first_post_due: observed.first_post_due,
             };
-            decision.next_check_at = next_check(now, observed.policy, deadlines, &rules.cadence, rng);
+            let own;
+            let cadence = match observed.calm {
+                Some(calm) => {
+                    own = Cadence { calm, ..rules.cadence.clone() };
+                    &own
+                }
+                None => &rules.cadence,
+            };
+            decision.next_check_at = next_check(now, observed.policy, deadlines, cadence, rng);
         }
         Verdict::Dead(_) | Verdict::Permission(_) | Verdict::Account(_) => {
             let reason = verdict.reason().unwrap_or(Reason::Other("unrecognised".into()));
@@ -242,6 +252,7 @@ mod tests {
             last_failure_day: failures.2,
             renewable: providers.policy(channel.provider).renews_itself(),
             first_post_due: None,
+            calm: None,
         };
         decide(observed, verdict, at("2026-03-01T00:00:00Z"), &Rules::default(), &mut StdRng::seed_from_u64(3))
     }

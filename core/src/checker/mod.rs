@@ -138,6 +138,16 @@ pub enum RefreshNow {
     Failed { health: Health, detail: String },
 }
 
+/// What a check run on demand found ([`Checker::check_now`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckNow {
+    /// The channel's health after the check, and what the network said when it was not fine
+    /// (plain words, never a token).
+    Checked { health: Health, detail: Option<String> },
+    /// A check or refresh of this channel is running: try again in a moment.
+    Busy,
+}
+
 /// The checker.
 #[derive(Debug)]
 pub struct Checker {
@@ -217,7 +227,7 @@ impl Checker {
             return Ok(RefreshNow::Busy);
         };
         if claim.tokens.as_ref().is_ok_and(|t| !self.renewable(claim.channel.provider, t)) {
-            self.store.release_lease(id, &self.config.owner, claim.channel.next_check_at).await?;
+            self.store.release_lease(id, &self.config.owner, channel.next_check_at).await?;
             return Ok(RefreshNow::NotRenewable);
         }
         let checked = self.check(claim, now, true).await?;
@@ -236,6 +246,25 @@ impl Checker {
                 detail: failure.unwrap_or_else(|| "the network did not renew the token".into()),
             }
         })
+    }
+
+    /// Checks one channel now, under the same lease and rules as the scheduled checks (a
+    /// publishing tool's pre-flight, an admin's `check`), and writes the result the same way,
+    /// alerts and all. A network that asked relink to wait is not asked; the health is then
+    /// the last one known.
+    pub async fn check_now(&self, id: ChannelId, now: DateTime<Utc>) -> Result<CheckNow> {
+        let lease_until = crate::time::after(now, self.config.lease);
+        let Some(claim) = self.store.acquire_lease(id, &self.config.owner, now, lease_until).await? else {
+            return Ok(CheckNow::Busy);
+        };
+        let checked = self.check(claim, now, false).await?;
+        let health = checked.result.to.clone();
+        let detail = checked.result.detail.clone();
+        let mut outcome = Outcome { claimed: 1, ..Outcome::default() };
+        let result = outcome.add(checked);
+        self.store.finish_checks(&self.config.owner, &[result], now).await?;
+        outcome.record_metrics();
+        Ok(CheckNow::Checked { health, detail })
     }
 
     /// Whether relink can carry the grant past the access token's expiry. A refresh token that
@@ -447,6 +476,7 @@ impl Checker {
             last_failure_day: claim.last_failure_day,
             renewable,
             first_post_due: claim.first_post_due,
+            calm: claim.check_every,
         }
     }
 
@@ -475,6 +505,7 @@ impl Checker {
         CheckResult {
             channel_id: claim.channel.id,
             team_id: claim.channel.team_id,
+            provider: claim.channel.provider,
             from: claim.channel.health.clone(),
             to: decision.to,
             detail: decision.detail,
@@ -495,6 +526,7 @@ impl Checker {
         CheckResult {
             channel_id: claim.channel.id,
             team_id: claim.channel.team_id,
+            provider: claim.channel.provider,
             from: claim.channel.health.clone(),
             to: claim.channel.health.clone(),
             detail: None,

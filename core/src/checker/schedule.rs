@@ -10,6 +10,17 @@ use rand::Rng;
 use crate::provider::{Policy, Renewal};
 use crate::time::{after, before};
 
+/// How long before a scheduled post its channel is checked: scheduling a post pulls the check
+/// this far ahead of it, in the same transaction.
+pub const BEFORE_POST: Duration = Duration::from_secs(3_600);
+
+/// How long a calm channel waits between checks unless configured otherwise (`checks.every`).
+pub const CALM_EVERY: Duration = Duration::from_secs(6 * 3_600);
+/// The range `checks.every` (and a team's own cadence) must be in: often enough to matter,
+/// rarely enough that the networks' rate budgets hold.
+pub const CALM_EVERY_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(5 * 60)..=Duration::from_secs(7 * 86_400);
+
 /// The knobs of scheduling.
 #[derive(Debug, Clone)]
 pub struct Cadence {
@@ -32,9 +43,9 @@ impl Default for Cadence {
     fn default() -> Self {
         let day = Duration::from_secs(86_400);
         Self {
-            calm: day,
+            calm: CALM_EVERY,
             warnings: vec![14 * day, 7 * day, 3 * day, day],
-            before_post: Duration::from_secs(3_600),
+            before_post: BEFORE_POST,
             min_gap: Duration::from_secs(60),
             disconnected: Duration::from_secs(6 * 3_600),
             jitter: 0.1,
@@ -146,7 +157,7 @@ mod tests {
 
     fn plan(provider: Provider, deadlines: Deadlines) -> DateTime<Utc> {
         let providers = Providers::new(Default::default());
-        let cadence = Cadence { jitter: 0.0, ..Cadence::default() };
+        let cadence = Cadence { jitter: 0.0, calm: Duration::from_secs(86_400), ..Cadence::default() };
         next_check(
             at("2026-03-01T00:00:00Z"),
             providers.policy(provider),

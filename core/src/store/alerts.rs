@@ -203,6 +203,7 @@ struct SettingsRow {
     first_reminder_ms: Option<i64>,
     reminder_every_ms: Option<i64>,
     escalate_after_ms: Option<i64>,
+    check_every_ms: Option<i64>,
 }
 
 impl SettingsRow {
@@ -214,6 +215,7 @@ impl SettingsRow {
             first_reminder: span(self.first_reminder_ms),
             reminder_every: span(self.reminder_every_ms),
             escalate_after: span(self.escalate_after_ms),
+            check_every: span(self.check_every_ms),
         })
     }
 }
@@ -420,7 +422,7 @@ impl Store {
                         snapshot.teams.insert(team.id, team);
                     }
                     let sql = format!(
-                        "SELECT team_id, warning_days, first_reminder_ms, reminder_every_ms, escalate_after_ms \
+                        "SELECT team_id, warning_days, first_reminder_ms, reminder_every_ms, escalate_after_ms, check_every_ms \
                          FROM team_alert_settings WHERE team_id IN ({teams})"
                     );
                     let rows: Vec<SettingsRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *tx).await?;
@@ -849,15 +851,17 @@ impl Store {
         with_writer!(self.db(), |pool| {
             sqlx::query(
                 "INSERT INTO team_alert_settings (team_id, warning_days, first_reminder_ms, reminder_every_ms, \
-                 escalate_after_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (team_id) DO UPDATE SET \
+                 escalate_after_ms, check_every_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (team_id) DO UPDATE SET \
                  warning_days = excluded.warning_days, first_reminder_ms = excluded.first_reminder_ms, \
-                 reminder_every_ms = excluded.reminder_every_ms, escalate_after_ms = excluded.escalate_after_ms",
+                 reminder_every_ms = excluded.reminder_every_ms, escalate_after_ms = excluded.escalate_after_ms, \
+                 check_every_ms = excluded.check_every_ms",
             )
             .bind(team.0)
             .bind(settings.warning_days.as_deref().map(format_warning_days))
             .bind(ms(settings.first_reminder))
             .bind(ms(settings.reminder_every))
             .bind(ms(settings.escalate_after))
+            .bind(ms(settings.check_every))
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

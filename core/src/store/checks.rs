@@ -3,13 +3,16 @@
 //!
 //! A claim sets `lease_owner`, `lease_until` and pushes `next_check_at` to the lease's end, so
 //! the due index skips claimed rows and a crashed process's channels come due again by
-//! themselves. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several relink
+//! themselves. A `next_check_at` below the lease's end was pulled earlier while the check ran
+//! (a post scheduled, a sibling channel found dead) and the check's writer keeps it when it is
+//! earlier than what the check decided. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several relink
 //! processes share the work without waiting on each other; SQLite has one writer anyway.
 
 use chrono::{DateTime, Utc};
 
 use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns, transition_payload};
 use super::{Pool, Result, Store, StoreError, with_pool, with_writer};
+use crate::checker::schedule::BEFORE_POST;
 use crate::crypto::Binding;
 use crate::domain::{Channel, ChannelId, Health, Scopes};
 use crate::time::{from_millis, to_millis};
@@ -33,6 +36,8 @@ pub struct Claim {
     pub first_post_due: Option<DateTime<Utc>>,
     /// When the lease ends: past it another claim may check the channel too.
     pub lease_until: DateTime<Utc>,
+    /// The team's own calm cadence, if it set one.
+    pub check_every: Option<std::time::Duration>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -48,10 +53,12 @@ struct ClaimRow {
     last_failure_day: Option<i64>,
     refresh_uncertain_at: Option<i64>,
     operator_problem: Option<String>,
+    team_check_every_ms: Option<i64>,
 }
 
 const CLAIM_EXTRA: &str = "token_key_id, token_ciphertext, version, token_issued_at, consecutive_failures, \
-    failure_days, last_failure_day, refresh_uncertain_at, operator_problem";
+    failure_days, last_failure_day, refresh_uncertain_at, operator_problem, \
+    (SELECT s.check_every_ms FROM team_alert_settings s WHERE s.team_id = channels.team_id) AS team_check_every_ms";
 
 /// One result as a row of the batch `finish_checks` writes.
 /// One result as the batch's JSON carries it (serialized straight from borrowed fields: a
@@ -125,11 +132,37 @@ fn transition_rows(
     (history, events)
 }
 
+/// The channels whose new health has a cause that spans the person who authorised them, as a
+/// JSON array of `{channel_id, provider}`: one row per network where that person's other channels
+/// share the cause. A password change also ends what was authorised through the same login
+/// (Instagram via Facebook is a Facebook login).
+fn sibling_triggers(results: &[CheckResult], written: &std::collections::HashSet<i64>) -> String {
+    use crate::domain::{Provider, Reason};
+    let mut rows = Vec::new();
+    for result in results.iter().filter(|r| written.contains(&r.channel_id.0) && r.from != r.to) {
+        let Health::NeedsReauth(reason) = &result.to else { continue };
+        if !matches!(reason, Reason::PasswordChanged | Reason::AppRevoked | Reason::SecurityCheckpoint) {
+            continue;
+        }
+        let provider = result.provider;
+        let facebook_login = [Provider::Facebook, Provider::InstagramBusiness];
+        let mut networks = vec![provider];
+        if *reason == Reason::PasswordChanged && facebook_login.contains(&provider) {
+            networks = facebook_login.to_vec();
+        }
+        for network in networks {
+            rows.push(serde_json::json!({ "channel_id": result.channel_id.0, "provider": network.as_str() }));
+        }
+    }
+    serde_json::Value::from(rows).to_string()
+}
+
 /// What a finished check writes back.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
     pub channel_id: ChannelId,
     pub team_id: crate::domain::TeamId,
+    pub provider: crate::domain::Provider,
     /// The health the claim read.
     pub from: Health,
     pub to: Health,
@@ -173,6 +206,10 @@ impl Store {
             operator_problem: row.operator_problem,
             first_post_due: None,
             lease_until,
+            check_every: row
+                .team_check_every_ms
+                .and_then(|ms| u64::try_from(ms).ok())
+                .map(std::time::Duration::from_millis),
         })
     }
 
@@ -208,7 +245,8 @@ impl Store {
         Ok(claims)
     }
 
-    /// Takes the lease of one channel (an admin's "refresh now"), unless another process holds it.
+    /// Takes the lease of one channel (an admin's "refresh now" or "check now"), unless another
+    /// process holds it. Like a claim, it moves `next_check_at` to the lease's end.
     pub async fn acquire_lease(
         &self,
         id: ChannelId,
@@ -217,7 +255,7 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> Result<Option<Claim>> {
         let sql = format!(
-            "UPDATE channels SET lease_owner = $1, lease_until = $2 \
+            "UPDATE channels SET lease_owner = $1, lease_until = $2, next_check_at = $2 \
              WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4) RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
         );
         let row: Option<ClaimRow> = with_writer!(self.db(), |pool| {
@@ -344,15 +382,31 @@ impl Store {
             return Ok(0);
         }
         let now_ms = to_millis(now);
+        // A claim sets `next_check_at` to the lease's end; a time below it was written during the
+        // check (a sibling's password change found, a post due soon) and wins when earlier than
+        // what the check decided. So does the hour before the first pending post still ahead: the
+        // claim read the posts before the check, and one may have been scheduled since.
         // The whole batch travels as one JSON parameter and is written by three statements,
         // whatever its size: a statement per row costs a round trip to the database each (on
         // SQLite a hop to its worker thread), which dominated a check's cost.
         let rows = serde_json::to_string(&results.iter().map(result_row).collect::<Vec<_>>())
             .map_err(|e| StoreError::Corrupt(format!("cannot serialize check results: {e}")))?;
         let elements = self.json_elements();
+        let before_post_ms = i64::try_from(BEFORE_POST.as_millis()).unwrap_or(i64::MAX);
+        // The smallest of several values: SQLite's scalar `MIN`, PostgreSQL's `LEAST`.
+        let least = match self.db().pool {
+            Pool::Sqlite(_) => "MIN",
+            Pool::Postgres(_) => "LEAST",
+        };
         let update = format!(
             "UPDATE channels SET health = v.health, health_reason = v.reason, health_detail = v.reason_detail, \
-             next_check_at = v.next_check_at, last_checked_at = $2, consecutive_failures = v.failures, \
+             next_check_at = {least}(v.next_check_at, \
+                 COALESCE(CASE WHEN channels.next_check_at < channels.lease_until THEN channels.next_check_at END, \
+                          v.next_check_at), \
+                 COALESCE((SELECT MIN(p.due_at) - $4 FROM scheduled_posts p \
+                           WHERE p.channel_id = channels.id AND p.status = 'pending' AND p.due_at > $2 + $4), \
+                          v.next_check_at)), \
+             last_checked_at = $2, consecutive_failures = v.failures, \
              failure_days = v.failure_days, last_failure_day = v.last_failure_day, \
              token_expires_at = COALESCE(v.expiry, channels.token_expires_at), scopes = COALESCE(v.scopes, channels.scopes), \
              refresh_uncertain_at = v.uncertain, operator_problem = v.operator, lease_owner = NULL, lease_until = NULL \
@@ -375,6 +429,7 @@ impl Store {
                     .bind(&rows)
                     .bind(now_ms)
                     .bind(owner)
+                    .bind(before_post_ms)
                     .fetch_all(&mut *tx)
                     .await?;
                 // Only fenced writes count: a result whose lease was lost leaves no trace.
@@ -407,6 +462,21 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                let siblings = sibling_triggers(results, &written_ids);
+                if siblings != "[]" {
+                    // Channels found dead for a person-wide cause make that person's other
+                    // channels due now, so they are found (and alerted) together.
+                    let sql = format!(
+                        "UPDATE channels SET next_check_at = $2 \
+                         FROM (SELECT CAST(value ->> 'channel_id' AS BIGINT) AS source, value ->> 'provider' AS provider \
+                               FROM {elements}) AS t, channels AS d \
+                         WHERE d.id = t.source AND channels.team_id = d.team_id \
+                         AND channels.authorized_by = d.authorized_by AND channels.provider = t.provider \
+                         AND channels.id <> d.id AND channels.next_check_at > $2 AND channels.health <> 'needs_reauth' \
+                         AND (channels.last_checked_at IS NULL OR channels.last_checked_at < $2)"
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&siblings).bind(now_ms).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(written)
             }
@@ -430,7 +500,9 @@ impl Store {
     pub async fn release_lease(&self, id: ChannelId, owner: &str, next_check_at: DateTime<Utc>) -> Result<()> {
         with_writer!(self.db(), |pool| {
             sqlx::query(
-                "UPDATE channels SET lease_owner = NULL, lease_until = NULL, next_check_at = $1 \
+                "UPDATE channels SET lease_owner = NULL, lease_until = NULL, \
+                 next_check_at = CASE WHEN next_check_at < lease_until AND next_check_at < $1 \
+                                      THEN next_check_at ELSE $1 END \
                  WHERE id = $2 AND lease_owner = $3",
             )
             .bind(to_millis(next_check_at))

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
+use crate::checker::schedule::BEFORE_POST;
 use crate::domain::{ChannelId, PostId, PostStatus, ScheduledPost, TeamId};
-use crate::time::{from_millis, to_millis};
+use crate::time::{before, from_millis, to_millis};
 
 #[derive(sqlx::FromRow)]
 struct PostRow {
@@ -34,6 +35,12 @@ const POST_COLUMNS: &str = "p.id, p.channel_id, p.due_at, p.status, p.external_r
 impl Store {
     /// Schedules a post on a channel. With an `external_ref`, scheduling the same post again
     /// moves it instead of adding a second one.
+    ///
+    /// In the same transaction the channel's next check is pulled to [`BEFORE_POST`] ahead of
+    /// the post when that is earlier (never later: a post moved away or cancelled leaves the
+    /// check where it was). A channel being checked right now has its lease's end as
+    /// `next_check_at`; pulling it below that end is what tells the check's writer to keep the
+    /// earlier time (see `finish_checks`).
     pub async fn schedule_post(
         &self,
         channel: ChannelId,
@@ -41,21 +48,36 @@ impl Store {
         external_ref: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ScheduledPost> {
-        let row: PostRow = with_writer!(self.db(), |pool| {
-            sqlx::query_as(
-                "INSERT INTO scheduled_posts (channel_id, due_at, status, external_ref, created_at) \
-                 VALUES ($1, $2, 'pending', $3, $4) \
-                 ON CONFLICT (channel_id, external_ref) DO UPDATE SET due_at = excluded.due_at, status = 'pending' \
-                 RETURNING id, channel_id, due_at, status, external_ref, created_at",
-            )
-            .bind(channel.0)
-            .bind(to_millis(due_at))
-            .bind(external_ref)
-            .bind(to_millis(now))
-            .fetch_one(pool)
+        let check_at = to_millis(before(due_at, BEFORE_POST).max(now));
+        let pull = due_at > now;
+        let row: Result<PostRow, sqlx::Error> = with_writer!(self.db(), |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let row: PostRow = sqlx::query_as(
+                    "INSERT INTO scheduled_posts (channel_id, due_at, status, external_ref, created_at) \
+                     VALUES ($1, $2, 'pending', $3, $4) \
+                     ON CONFLICT (channel_id, external_ref) DO UPDATE SET due_at = excluded.due_at, status = 'pending' \
+                     RETURNING id, channel_id, due_at, status, external_ref, created_at",
+                )
+                .bind(channel.0)
+                .bind(to_millis(due_at))
+                .bind(external_ref)
+                .bind(to_millis(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                if pull {
+                    sqlx::query("UPDATE channels SET next_check_at = $1 WHERE id = $2 AND next_check_at > $1")
+                        .bind(check_at)
+                        .bind(channel.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(row)
+            }
             .await
-        })
-        .map_err(|e| match &e {
+        });
+        let row = row.map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
                 StoreError::NotFound(format!("no channel with id {channel}"))
             }
