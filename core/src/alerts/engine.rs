@@ -257,12 +257,19 @@ impl Planner<'_> {
     }
 
     /// When an expiring channel's access ends, and why: the network's inactivity rule if it comes
-    /// first (or the token renews itself), else the token's expiry.
-    fn deadline(channel: &Channel) -> (Option<DateTime<Utc>>, ExpiryCause) {
+    /// first (or the token renews itself), else the token's expiry. A token relink renews is not
+    /// a deadline, unless its renewal time has passed at `at` and it is still not renewed (a
+    /// rotating refresh token that a lost answer may have spent is never sent again).
+    fn deadline(channel: &Channel, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, ExpiryCause) {
         let policy = policy(channel.provider);
         let inactive = inactive_at(policy, channel);
+        let renewing = |expiry: DateTime<Utc>| {
+            policy.renews_itself()
+                && Duration::from_std(crate::checker::schedule::renew_ahead(policy))
+                    .is_ok_and(|ahead| expiry - at > ahead)
+        };
         match (inactive, channel.token_expires_at) {
-            (Some(inactive), Some(expiry)) if inactive <= expiry || policy.renews_itself() => {
+            (Some(inactive), Some(expiry)) if inactive <= expiry || renewing(expiry) => {
                 (Some(inactive), ExpiryCause::Inactivity)
             }
             (Some(inactive), None) => (Some(inactive), ExpiryCause::Inactivity),
@@ -274,7 +281,7 @@ impl Planner<'_> {
         if self.open_incident(channel.id, Problem::Expiring).is_some() {
             return;
         }
-        let (deadline, cause) = Self::deadline(channel);
+        let (deadline, cause) = Self::deadline(channel, at);
         let mut incident = Incident::open(channel.team_id, channel.id, Problem::Expiring, at);
         incident.deadline = deadline;
         incident.reason = Some(match cause {
