@@ -10,6 +10,9 @@
 //! tokens late, under the lease, new tokens saved before anything else; a refresh token is never
 //! replaced by nothing; a refresh whose answer was lost is not retried blindly; a refusal is
 //! believed only after re-reading the row (a sibling process may have rotated the tokens first).
+//! A rotating refresh token is marked as possibly spent before it is sent; one still marked
+//! (a lost answer, a crash mid-renewal) is never sent again, and its channel is warned about
+//! and left to expire like one nobody can renew.
 
 pub mod decide;
 pub mod schedule;
@@ -43,7 +46,8 @@ pub struct CheckerConfig {
     pub concurrency: usize,
     /// How long a claim holds a channel; a crashed process's channels come due after it.
     pub lease: Duration,
-    /// How long to wait before retrying a refresh whose answer was lost.
+    /// How long to wait before retrying a refresh whose answer was lost (reusable refresh tokens
+    /// only: a rotating one is never retried).
     pub uncertain_retry: Duration,
     /// The longest [`run_checker`] sleeps without looking for due work, so channels added or
     /// changed by another process are seen.
@@ -377,7 +381,8 @@ impl Checker {
                     refresh_uncertain_at = None;
                     verdict = refused;
                 }
-                Renewal_::Uncertain(_) if rotates => {
+                Renewal_::Uncertain(detail) if rotates => {
+                    tracing::warn!(channel = %claim.channel.id, %provider, %detail, "checker: a rotating refresh token may have been spent; it will not be sent again");
                     claim.refresh_uncertain_at = Some(now);
                     refresh_uncertain_at = Some(now);
                 }
