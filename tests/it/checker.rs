@@ -243,9 +243,17 @@ async fn transient_faults_never_disconnect_anyone(db: TestStore) {
         channels.push((channel, provider, account));
     }
     // 30 % of requests fail with a 5xx or a timeout. (Rate limits pause a whole network, which
-    // has its own test.)
-    let mix = Mix { server_error: 5, rate_limited: 0, timeout: 1 };
-    rig.sim().set_faults(Scope::All, Faults { rate: 0.3, mix, ..Faults::default() }).expect("faults");
+    // has its own test.) A refresh that times out on a network whose refresh tokens are single-use
+    // (X, Pinterest) may have spent the token, so it is not transient: relink warns and lets the
+    // access token run out (a_rotating_refresh_token_whose_answer_was_lost_is_never_sent_again).
+    // Those networks get 5xx answers only.
+    for provider in providers {
+        let rotates = matches!(provider, Provider::X | Provider::Pinterest);
+        let mix = Mix { server_error: 5, rate_limited: 0, timeout: u32::from(!rotates) };
+        rig.sim()
+            .set_faults(Scope::Provider(provider), Faults { rate: 0.3, mix, ..Faults::default() })
+            .expect("faults");
+    }
     let mut total = Outcome::default();
     while total.claimed - total.deferred < 10_000 {
         for (_, provider, account) in channels.iter().filter(|(_, p, _)| *p == Provider::Pinterest) {
@@ -561,6 +569,74 @@ async fn a_team_that_asks_for_hourly_checks_is_checked_hourly(db: TestStore) {
     assert!(calm_next > now + chrono::Duration::hours(5), "the configured cadence for other teams: {calm_next}");
 }
 
+/// How many refresh requests the simulator received for `provider`.
+fn refreshes(rig: &Rig, provider: Provider) -> u64 {
+    rig.sim().totals().by_provider.get(&provider).map_or(0, |c| c.refresh)
+}
+
+/// Holds every answer to the account's requests past the client's one-second timeout: the
+/// network does the work (an X refresh rotates the token) but relink never hears of it.
+fn lose_answers(rig: &Rig, provider: Provider, account: &str) {
+    rig.sim().latency(Scope::Account(provider, account), Duration::from_secs(2)).expect("latency");
+}
+
+async fn a_rotating_refresh_token_whose_answer_was_lost_is_never_sent_again(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.connect(Provider::X, "x-lost", AccountOptions::default()).await;
+    // X access tokens live two hours and are renewed in the last tenth of that.
+    rig.advance(chrono::Duration::minutes(110));
+    lose_answers(&rig, Provider::X, "x-lost");
+    rig.check().await;
+    assert_eq!(refreshes(&rig, Provider::X), 1, "the refresh went out once");
+    let mut raw = rig.db.raw().await;
+    assert_eq!(raw.number("SELECT COUNT(*) FROM channels WHERE refresh_uncertain_at IS NOT NULL").await, 1);
+
+    // The answers come back, and the pause after a lost answer has passed: the spent refresh
+    // token is not sent again, the channel lives on its access token and the team is warned.
+    rig.sim().clear_faults(Scope::Account(Provider::X, "x-lost")).expect("clear");
+    rig.advance(chrono::Duration::minutes(3));
+    rig.check().await;
+    assert_eq!(refreshes(&rig, Provider::X), 1, "the possibly spent refresh token was sent again");
+    assert_eq!(rig.sim().revocation(Provider::X, "x-lost"), None);
+    assert_eq!(rig.health(&channel).await, Health::Expiring);
+    let history = rig.db.store.history(channel.id, 10).await.expect("history");
+    let warning = history.iter().find(|t| t.to == Health::Expiring).and_then(|t| t.detail.clone()).unwrap_or_default();
+    assert!(warning.contains("cannot renew") && warning.contains("expires on"), "{warning}");
+    assert_eq!(
+        rig.checker.refresh_now(channel.id, rig.db.now()).await.expect("refresh"),
+        RefreshNow::NotRenewable,
+        "an admin's refresh does not send it either"
+    );
+
+    // The access token runs out: the team is told to reconnect, and the grant was never revoked.
+    rig.advance(chrono::Duration::days(1));
+    let outcome = rig.check().await;
+    let history = rig.db.store.history(channel.id, 10).await.expect("history");
+    assert_eq!(rig.health(&channel).await, Health::NeedsReauth(Reason::Expired), "{outcome:?} {history:?}");
+    let ended = history.first().and_then(|t| t.detail.clone()).unwrap_or_default();
+    assert!(ended.contains("cannot renew"), "{ended}");
+    assert_eq!(refreshes(&rig, Provider::X), 1);
+    assert_eq!(rig.sim().revocation(Provider::X, "x-lost"), None);
+}
+
+async fn a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pause(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.connect(Provider::Youtube, "yt-lost", AccountOptions::default()).await;
+    // Google access tokens live an hour and are renewed five minutes before.
+    rig.advance(chrono::Duration::minutes(57));
+    lose_answers(&rig, Provider::Youtube, "yt-lost");
+    rig.check().await;
+    assert_eq!(refreshes(&rig, Provider::Youtube), 1);
+    rig.sim().clear_faults(Scope::Account(Provider::Youtube, "yt-lost")).expect("clear");
+    rig.advance(chrono::Duration::minutes(3));
+    let outcome = rig.check().await;
+    assert_eq!(outcome.renewed, 1, "{outcome:?}");
+    assert_eq!(refreshes(&rig, Provider::Youtube), 2);
+    assert_eq!(rig.health(&channel).await, Health::Healthy);
+    let mut raw = rig.db.raw().await;
+    assert_eq!(raw.number("SELECT COUNT(*) FROM channels WHERE refresh_uncertain_at IS NOT NULL").await, 0);
+}
+
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
     a_team_that_asks_for_hourly_checks_is_checked_hourly,
@@ -583,6 +659,8 @@ both_engines!(
     a_claim_that_waited_past_half_its_lease_is_left_for_a_fresh_claim,
     a_retry_after_of_a_million_years_does_not_stop_the_checker,
     a_token_that_works_for_another_account_is_an_account_mismatch_never_healthy,
+    a_rotating_refresh_token_whose_answer_was_lost_is_never_sent_again,
+    a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pause,
 );
 
 /// A channel whose stored token works, but for another account than the channel's (how a team

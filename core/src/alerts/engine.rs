@@ -257,12 +257,19 @@ impl Planner<'_> {
     }
 
     /// When an expiring channel's access ends, and why: the network's inactivity rule if it comes
-    /// first (or the token renews itself), else the token's expiry.
-    fn deadline(channel: &Channel) -> (Option<DateTime<Utc>>, ExpiryCause) {
+    /// first (or the token renews itself), else the token's expiry. A token relink renews is not
+    /// a deadline, unless its renewal time has passed at `at` and it is still not renewed (a
+    /// rotating refresh token that a lost answer may have spent is never sent again).
+    fn deadline(channel: &Channel, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, ExpiryCause) {
         let policy = policy(channel.provider);
         let inactive = inactive_at(policy, channel);
+        let renewing = |expiry: DateTime<Utc>| {
+            policy.renews_itself()
+                && Duration::from_std(crate::checker::schedule::renew_ahead(policy))
+                    .is_ok_and(|ahead| expiry - at > ahead)
+        };
         match (inactive, channel.token_expires_at) {
-            (Some(inactive), Some(expiry)) if inactive <= expiry || policy.renews_itself() => {
+            (Some(inactive), Some(expiry)) if inactive <= expiry || renewing(expiry) => {
                 (Some(inactive), ExpiryCause::Inactivity)
             }
             (Some(inactive), None) => (Some(inactive), ExpiryCause::Inactivity),
@@ -274,7 +281,7 @@ impl Planner<'_> {
         if self.open_incident(channel.id, Problem::Expiring).is_some() {
             return;
         }
-        let (deadline, cause) = Self::deadline(channel);
+        let (deadline, cause) = Self::deadline(channel, at);
         let mut incident = Incident::open(channel.team_id, channel.id, Problem::Expiring, at);
         incident.deadline = deadline;
         incident.reason = Some(match cause {
@@ -675,4 +682,48 @@ pub async fn run_alerts(
         }
     }
     tracing::info!("alerts stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DisplayName, ExternalAccountId, Provider, Scopes};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).map(|t| t.to_utc()).unwrap_or_default()
+    }
+
+    /// A Pinterest channel created on 20 February: its inactivity rule ends it around 22 March.
+    fn pinterest(expires: &str) -> Channel {
+        Channel {
+            id: ChannelId(1),
+            team_id: TeamId(1),
+            provider: Provider::Pinterest,
+            external_account_id: ExternalAccountId::parse("1").expect("an id"),
+            display_name: DisplayName::parse("Acme").expect("a name"),
+            authorized_by: None,
+            token_expires_at: Some(at(expires)),
+            scopes: Scopes::default(),
+            last_activity_at: None,
+            health: Health::Expiring,
+            next_check_at: at("2026-03-01T00:00:00Z"),
+            last_checked_at: None,
+            created_at: at("2026-02-20T00:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn a_renewing_token_past_its_renewal_time_is_the_deadline_not_the_later_inactivity() {
+        let now = at("2026-03-10T00:00:00Z");
+        let inactive = at("2026-03-22T00:00:00Z");
+        // (token expiry, expected deadline, expected cause): Pinterest renews three days early.
+        let table = [
+            ("2026-03-11T00:00:00Z", at("2026-03-11T00:00:00Z"), ExpiryCause::Token),
+            ("2026-03-20T00:00:00Z", inactive, ExpiryCause::Inactivity),
+            ("2026-03-30T00:00:00Z", inactive, ExpiryCause::Inactivity),
+        ];
+        for (expires, deadline, cause) in table {
+            assert_eq!(Planner::deadline(&pinterest(expires), now), (Some(deadline), cause), "{expires}");
+        }
+    }
 }

@@ -10,6 +10,9 @@
 //! tokens late, under the lease, new tokens saved before anything else; a refresh token is never
 //! replaced by nothing; a refresh whose answer was lost is not retried blindly; a refusal is
 //! believed only after re-reading the row (a sibling process may have rotated the tokens first).
+//! A rotating refresh token is marked as possibly spent before it is sent; one still marked
+//! (a lost answer, a crash mid-renewal) is never sent again, and its channel is warned about
+//! and left to expire like one nobody can renew.
 
 pub mod decide;
 pub mod schedule;
@@ -28,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use self::decide::{Decision, Observed, Rules, decide, describe};
 use crate::clock::Clock;
 use crate::domain::{Channel, ChannelId, Health, Provider, Reason};
-use crate::provider::{Providers, Renewal, Renewed, Verdict};
+use crate::provider::{Providers, Renewal, Renewed, Validity, Verdict};
 use crate::store::{CheckResult, Claim, Result, Store, StoreError};
 use crate::token::TokenSet;
 
@@ -43,7 +46,8 @@ pub struct CheckerConfig {
     pub concurrency: usize,
     /// How long a claim holds a channel; a crashed process's channels come due after it.
     pub lease: Duration,
-    /// How long to wait before retrying a refresh whose answer was lost.
+    /// How long to wait before retrying a refresh whose answer was lost (reusable refresh tokens
+    /// only: a rotating one is never retried).
     pub uncertain_retry: Duration,
     /// The longest [`run_checker`] sleeps without looking for due work, so channels added or
     /// changed by another process are seen.
@@ -226,7 +230,7 @@ impl Checker {
         let Some(claim) = self.store.acquire_lease(id, &self.config.owner, now, lease_until).await? else {
             return Ok(RefreshNow::Busy);
         };
-        if claim.tokens.as_ref().is_ok_and(|t| !self.renewable(claim.channel.provider, t)) {
+        if claim.tokens.as_ref().is_ok_and(|t| !self.renewable_now(&claim, t)) {
             self.store.release_lease(id, &self.config.owner, channel.next_check_at).await?;
             return Ok(RefreshNow::NotRenewable);
         }
@@ -284,9 +288,23 @@ impl Checker {
         }
     }
 
+    /// Whether the network's refresh tokens are single-use (X, Pinterest).
+    fn rotates(&self, provider: Provider) -> bool {
+        self.providers.policy(provider).renewal == Renewal::RotatingRefreshToken
+    }
+
+    /// [`Checker::renewable`], and not a rotating refresh token that a refresh whose answer never
+    /// arrived (a lost answer, or a process that died mid-renewal) may have spent: sending it again
+    /// could make the network revoke the whole grant, so the channel lives on its access token and
+    /// the team is warned ahead of its end, as for a token nobody can renew.
+    fn renewable_now(&self, claim: &Claim, tokens: &TokenSet) -> bool {
+        let provider = claim.channel.provider;
+        self.renewable(provider, tokens) && !(self.rotates(provider) && claim.refresh_uncertain_at.is_some())
+    }
+
     fn renewal_due(&self, claim: &Claim, tokens: &TokenSet, now: DateTime<Utc>) -> bool {
         let policy = self.providers.policy(claim.channel.provider);
-        if !self.renewable(claim.channel.provider, tokens) {
+        if !self.renewable_now(claim, tokens) {
             return false;
         }
         if let Some(uncertain) = claim.refresh_uncertain_at
@@ -312,8 +330,20 @@ impl Checker {
     }
 
     /// Checks one claimed channel; `force_renewal` renews even if not yet due.
-    async fn check(&self, claim: Claim, now: DateTime<Utc>, force_renewal: bool) -> Result<Checked> {
+    async fn check(&self, mut claim: Claim, now: DateTime<Utc>, force_renewal: bool) -> Result<Checked> {
         let provider = claim.channel.provider;
+        let rotates = self.rotates(provider);
+        // A rotating refresh token that may have been spent: re-read the row first, since the
+        // answer's write or another process may have saved new tokens (which clears the mark).
+        if rotates && claim.refresh_uncertain_at.is_some() {
+            let uncertain = self.store.refresh_uncertain_at(claim.channel.id).await?;
+            if uncertain.is_none() {
+                let (version, fresh) = self.store.reread_tokens(claim.channel.id).await?;
+                claim.version = version;
+                claim.tokens = Ok(fresh);
+            }
+            claim.refresh_uncertain_at = uncertain;
+        }
         let tokens = match &claim.tokens {
             Ok(tokens) => tokens.clone(),
             Err(problem) => {
@@ -330,14 +360,26 @@ impl Checker {
         let mut tokens = tokens;
         let mut version = claim.version;
         let mut renewed = false;
-        let mut refresh_uncertain_at = None;
-        if force_renewal || self.renewal_due(&claim, &tokens, now) {
+        // The mark written with the result: a rotating token's lasts until new tokens are saved
+        // or the network refuses; a reusable token's only delays the next retry.
+        let mut refresh_uncertain_at = claim.refresh_uncertain_at.filter(|_| rotates);
+        if (force_renewal && self.renewable_now(&claim, &tokens)) || self.renewal_due(&claim, &tokens, now) {
             match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
-                Renewal_::Done => renewed = true,
+                Renewal_::Done => {
+                    renewed = true;
+                    refresh_uncertain_at = None;
+                }
                 Renewal_::Verdict(verdict) => {
                     let mut checked = self.conclude(&claim, None, verdict, false, now);
                     checked.result.refresh_uncertain_at = None;
                     return Ok(checked);
+                }
+                // Marked before the request left: not sent again; the check goes on with the
+                // access token the channel still has, and the team is warned ahead of its end.
+                Renewal_::Uncertain(detail) if rotates => {
+                    tracing::warn!(channel = %claim.channel.id, %provider, %detail, "checker: a rotating refresh token may have been spent; it will not be sent again");
+                    claim.refresh_uncertain_at = Some(now);
+                    refresh_uncertain_at = Some(now);
                 }
                 Renewal_::Uncertain(detail) => {
                     refresh_uncertain_at = Some(now);
@@ -355,20 +397,43 @@ impl Checker {
         // renewed now, once.
         if !renewed
             && let Verdict::Valid(validity) = &verdict
-            && self.renewable(provider, &tokens)
+            && self.renewable_now(&claim, &tokens)
             && validity.expires_at.is_some_and(|at| at <= now)
         {
             match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
                 Renewal_::Done => {
                     renewed = true;
+                    refresh_uncertain_at = None;
                     verdict = self.validate(&claim.channel, &tokens, now).await;
                 }
-                Renewal_::Verdict(refused) => verdict = refused,
+                Renewal_::Verdict(refused) => {
+                    refresh_uncertain_at = None;
+                    verdict = refused;
+                }
+                Renewal_::Uncertain(detail) if rotates => {
+                    tracing::warn!(channel = %claim.channel.id, %provider, %detail, "checker: a rotating refresh token may have been spent; it will not be sent again");
+                    claim.refresh_uncertain_at = Some(now);
+                    refresh_uncertain_at = Some(now);
+                }
                 Renewal_::Uncertain(detail) => {
                     refresh_uncertain_at = Some(now);
                     verdict = Verdict::transient(format!("the refresh answer was lost ({detail})"));
                 }
             }
+        }
+        // The network (or the adapter, for a token within minutes of its end) wants the access
+        // token renewed, and its refresh token may be spent. Until the stored end the token still
+        // works: the team is warned with that deadline. After it, or when the network refused a
+        // token that had time left, nothing relink may send would bring the channel back.
+        let stuck = rotates && refresh_uncertain_at.is_some();
+        if stuck && !renewed && verdict.wants_renewal(now) {
+            let ends_soon = |at: DateTime<Utc>| {
+                at > now && (at - now).to_std().is_ok_and(|left| left <= crate::provider::SPENT_MARGIN)
+            };
+            verdict = match tokens.expires_at.filter(|at| ends_soon(*at)) {
+                Some(at) => Verdict::Valid(Validity { expires_at: Some(at), ..Validity::default() }),
+                None => Verdict::Dead(Reason::Expired),
+            };
         }
         // A token the network refuses right after renewing it would otherwise be renewed again on
         // every check, silently: count it as an unrecognised answer, which does end in an alert.
@@ -386,6 +451,15 @@ impl Checker {
         }
         let mut checked = self.conclude(&claim, Some(&tokens), verdict, renewed, now);
         checked.result.refresh_uncertain_at = refresh_uncertain_at;
+        if stuck
+            && matches!(checked.result.to, Health::Expiring | Health::NeedsReauth(Reason::Expired))
+            && let Some(detail) = checked.result.detail.as_mut()
+        {
+            *detail = format!(
+                "relink cannot renew this token: a refresh's answer was lost and the network may have used up \
+                 the refresh token, whose reuse can revoke the grant; {detail}"
+            );
+        }
         if renewed {
             // The renewal wrote the expiry with the tokens; the probe may know better.
             checked.result.learned_expiry = checked.result.learned_expiry.or(tokens.expires_at);
@@ -426,7 +500,21 @@ impl Checker {
     ) -> Result<Renewal_> {
         let adapter = self.providers.adapter(channel.provider);
         self.limiters[&channel.provider].until_ready().await;
-        match adapter.renew(self.providers.ctx(channel.provider, now), channel, tokens).await {
+        let rotates = self.rotates(channel.provider);
+        // A single-use refresh token is recorded as possibly spent before it leaves, so a lost
+        // answer or a crash before the new tokens are saved never leads to sending it again. Saving
+        // the new tokens clears the mark in the same statement; a refusal clears it below. One more
+        // round trip per renewal: renewals are rare next to checks.
+        if rotates && !self.store.mark_refresh_uncertain(channel.id, &self.config.owner, *version, now).await? {
+            return Ok(Renewal_::Verdict(Verdict::transient("another relink process took over this channel")));
+        }
+        let renewed = adapter.renew(self.providers.ctx(channel.provider, now), channel, tokens).await;
+        // An answer that refuses issued nothing (OAuth servers hand out the new refresh token in
+        // the success answer only), and a request that never reached the network spent nothing.
+        if rotates && matches!(renewed, Renewed::Refused(_)) {
+            self.store.clear_refresh_uncertain(channel.id, &self.config.owner).await?;
+        }
+        match renewed {
             Renewed::Tokens(new) => {
                 match self
                     .store
@@ -467,7 +555,7 @@ impl Checker {
     /// replaced the claimed ones (whose refresh token may outlive the new access token or not).
     fn observed<'a>(&self, claim: &'a Claim, tokens: Option<&TokenSet>) -> Observed<'a> {
         let tokens = tokens.or(claim.tokens.as_ref().ok());
-        let renewable = tokens.is_some_and(|t| self.renewable(claim.channel.provider, t));
+        let renewable = tokens.is_some_and(|t| self.renewable_now(claim, t));
         Observed {
             policy: self.providers.policy(claim.channel.provider),
             channel: &claim.channel,

@@ -49,6 +49,7 @@ use crate::domain::{Channel, Provider, Reason, Scopes};
 use crate::token::TokenSet;
 
 pub use http::{Answer, Failure};
+pub use oauth::SPENT_MARGIN;
 pub use policy::{Policy, Renewal, policy};
 
 /// What a network said about a token, in the terms relink acts on.

@@ -34,7 +34,7 @@ use crate::domain::{Provider, Scopes};
 use crate::token::TokenSet;
 
 /// An access token that ends within this margin is as good as spent: renew instead of probing it.
-pub(super) const SPENT_MARGIN: Duration = Duration::from_secs(5 * 60);
+pub const SPENT_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// How relink's app proves itself at a token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -359,11 +359,37 @@ impl Store {
         Ok((version, self.tokens(id).await?))
     }
 
-    /// Marks a refresh whose answer was lost, keeping the lease's fencing.
-    pub async fn mark_refresh_uncertain(&self, id: ChannelId, owner: &str, now: DateTime<Utc>) -> Result<()> {
+    /// Records, before a rotating refresh token is sent, that it may be spent from now on: if the
+    /// answer is lost or the process dies before the new tokens are saved, the next process must
+    /// not send it again. Fenced by the lease and the row version; `false` when either moved on
+    /// (another process holds the channel now, and nothing may be sent).
+    pub async fn mark_refresh_uncertain(
+        &self,
+        id: ChannelId,
+        owner: &str,
+        version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let changed = with_writer!(self.db(), |pool| {
+            sqlx::query(
+                "UPDATE channels SET refresh_uncertain_at = $1 WHERE id = $2 AND lease_owner = $3 AND version = $4",
+            )
+            .bind(to_millis(now))
+            .bind(id.0)
+            .bind(owner)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(changed == 1)
+    }
+
+    /// Clears the mark of [`Store::mark_refresh_uncertain`] after the network answered with a
+    /// refusal (it issued nothing, so the stored refresh token was not spent). Fenced by the lease.
+    pub async fn clear_refresh_uncertain(&self, id: ChannelId, owner: &str) -> Result<()> {
         with_writer!(self.db(), |pool| {
-            sqlx::query("UPDATE channels SET refresh_uncertain_at = $1 WHERE id = $2 AND lease_owner = $3")
-                .bind(to_millis(now))
+            sqlx::query("UPDATE channels SET refresh_uncertain_at = NULL WHERE id = $1 AND lease_owner = $2")
                 .bind(id.0)
                 .bind(owner)
                 .execute(pool)
@@ -371,6 +397,18 @@ impl Store {
                 .map(|r| r.rows_affected())
         })?;
         Ok(())
+    }
+
+    /// When a refresh of this channel may have spent its refresh token, as the row says now.
+    pub async fn refresh_uncertain_at(&self, id: ChannelId) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<Option<i64>> = with_pool!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT refresh_uncertain_at FROM channels WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await
+        })?;
+        let at = at.ok_or_else(|| StoreError::NotFound(format!("no channel with id {id}")))?;
+        Ok(at.map(from_millis))
     }
 
     /// Writes a batch of finished checks in one transaction and releases their leases. A result
