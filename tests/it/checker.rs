@@ -657,6 +657,7 @@ both_engines!(
     the_running_checker_checks_every_due_channel_once,
     a_stopped_checker_finishes_what_it_claimed_and_holds_no_lease,
     a_claim_that_waited_past_half_its_lease_is_left_for_a_fresh_claim,
+    a_channel_is_never_checked_twice_at_once_by_one_process,
     a_retry_after_of_a_million_years_does_not_stop_the_checker,
     a_token_that_works_for_another_account_is_an_account_mismatch_never_healthy,
     a_rotating_refresh_token_whose_answer_was_lost_is_never_sent_again,
@@ -796,6 +797,37 @@ async fn a_claim_that_waited_past_half_its_lease_is_left_for_a_fresh_claim(db: T
     let outcome = rig.check().await;
     assert_eq!(outcome.claimed, 200 - written);
     assert_eq!(leases_held(&rig).await, 0);
+}
+
+/// A check that outlives its lease (here the clock jumps past it while the X refresh is in
+/// flight) lets its channel come due again; the same process must not start a second check of it
+/// beside the first, which would probe and write on top of the renewal.
+async fn a_channel_is_never_checked_twice_at_once_by_one_process(db: TestStore) {
+    let rig = Rig::new(db).await;
+    rig.connect(Provider::X, "x-slow", AccountOptions::default()).await;
+    // X tokens live two hours and are renewed a tenth of that before expiry.
+    rig.advance(chrono::Duration::minutes(110));
+    rig.sim().latency(Scope::Provider(Provider::X), Duration::from_millis(400)).expect("latency");
+    let quick = CheckerConfig { idle: Duration::from_millis(20), ..config("runner") };
+    let clock = rig.db.clock.clone();
+    let jumped = std::sync::atomic::AtomicBool::new(false);
+    let (claimed, written) = run_pipeline(&rig, quick, |claimed, written| {
+        if claimed >= 1 && !jumped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            // While the refresh is in flight, the clock passes the 120 s lease.
+            let clock = clock.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                clock.advance(chrono::Duration::minutes(3));
+            });
+        }
+        claimed >= 2 && written >= 1
+    })
+    .await;
+    assert!(claimed >= 2, "the channel came due again while it was checked: {claimed} claims");
+    assert_eq!(written, 1, "one check of the channel, not two");
+    let counts = rig.sim().counts(Provider::X, "x-slow").expect("counts");
+    assert_eq!((counts.refresh, counts.probe), (1, 1), "one renewal and one probe");
+    assert!(!rig.sim().grant_revoked(Provider::X, "x-slow"), "the grant survived");
 }
 
 /// Two relink processes (two pools, two checkers) on one PostgreSQL database share channels

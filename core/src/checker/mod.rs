@@ -683,15 +683,31 @@ pub async fn run_checker_observed(
     let report = |progress: Progress| (observe.lock().expect("the observer"))(progress);
 
     let claimer = claim_loop(&checker, clock.clone(), &shutdown, claims_tx, &report);
+    // The channels this process is checking. A check that outlives its lease (a stalled
+    // process, a clock that jumped) lets its channel be claimed again; a second check beside the
+    // first would present the same refresh token twice, so the new claim is left to come due
+    // again after its lease instead.
+    let in_flight = Mutex::new(std::collections::HashSet::<ChannelId>::new());
     let checks = async {
         let claims = futures_util::stream::unfold(claims_rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
         claims
-            .filter(|claim| std::future::ready(checker.lease_lasts(claim, clock.now())))
+            .filter(|claim| {
+                let free = checker.lease_lasts(claim, clock.now()) && {
+                    let fresh = in_flight.lock().expect("the channels in flight").insert(claim.channel.id);
+                    if !fresh {
+                        tracing::debug!(channel = %claim.channel.id, "checker: the channel is still being checked; left for a fresh claim");
+                    }
+                    fresh
+                };
+                std::future::ready(free)
+            })
             .map(|claim| {
                 // A check that panics (a bug an odd answer reaches) costs its own channel, not
                 // the checks in flight beside it nor the checker.
                 let channel = claim.channel.id;
+                let in_flight = &in_flight;
                 AssertUnwindSafe(checker.check_claim(claim, clock.now())).catch_unwind().map(move |outcome| {
+                    in_flight.lock().expect("the channels in flight").remove(&channel);
                     outcome.map_err(|_| {
                         tracing::error!(%channel, "checker: a check panicked; its channel is retried after its lease");
                         metrics::counter!("relink_check_panics_total").increment(1);
