@@ -29,8 +29,9 @@ pub enum ChannelCommand {
         /// google_business or telegram.
         #[arg(long)]
         provider: String,
-        /// The network's id of the account (page id, user id, channel id).
-        #[arg(long, value_name = "ID")]
+        /// The network's id of the account (page id, user id, channel id; a Telegram channel's
+        /// id is negative: `--account -1001234567890`).
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         account: String,
         /// The name people know the channel by.
         #[arg(long)]

@@ -96,6 +96,7 @@ enum Command {
 /// Parses the command line, runs the command, and turns its outcome into an exit code:
 /// 0 success, 1 the command failed, 2 bad usage or configuration.
 pub fn run() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let config_file = cli.config.clone().or_else(|| std::env::var_os("RELINK_CONFIG").map(PathBuf::from));
     let flags = FlagOverrides {
@@ -169,6 +170,20 @@ pub fn run() -> ExitCode {
             }
         }
     }
+}
+
+/// `relink channel list | head` closes the pipe before relink has printed everything, and
+/// printing then panics. Unix tools end quietly there, with the status a shell shows for SIGPIPE
+/// (141); so does relink. Every other panic is reported as usual.
+fn quiet_on_closed_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload_as_str().unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }
 
 /// A command's refusal of what it was told (exit code 2), as opposed to a failure to do it.

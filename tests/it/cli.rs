@@ -689,3 +689,32 @@ async fn a_post_scheduled_from_the_command_line_is_checked_before_it_and_check_a
     assert_eq!(dead.status.code(), Some(1), "{}", text(&dead.stdout));
     assert!(text(&dead.stderr).contains("needs reconnecting"), "{}", text(&dead.stderr));
 }
+
+/// A Telegram channel's id is negative and is taken as the account, not as a flag; and
+/// `relink channel list | head`, whose reader goes away early, ends quietly as Unix tools do
+/// instead of panicking.
+#[test]
+fn a_negative_telegram_id_is_an_account_and_a_closed_pipe_ends_a_listing_quietly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, None, &["team", "add", "Acme"], "");
+    let add = ["channel", "add", "--team", "Acme", "--provider", "telegram", "--account", "-1001234567890"];
+    let added = ok(d, None, &[&add[..], &["--name", "Acme news", "--unverified"]].concat(), "tok");
+    assert!(added.contains("Acme news"), "{added}");
+    let shown = ok(d, None, &["channel", "show", "--team", "Acme", "news"], "");
+    assert!(shown.contains("account -1001234567890"), "{shown}");
+
+    let mut child = relink(d)
+        .env("RELINK_PROVIDERS__SIMULATOR", nowhere())
+        .args(["channel", "list"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the relink binary starts");
+    // The reader is gone before relink has opened its database, let alone printed.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("relink finishes");
+    assert_eq!(out.status.code(), Some(141), "the status a shell shows for SIGPIPE: {}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}
