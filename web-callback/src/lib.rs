@@ -215,6 +215,10 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
     serve_with(listener, router, ServerLimits::default(), shutdown).await
 }
 
+/// How long the server waits after a failed `accept` (no file descriptor left, say) before it
+/// tries again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 /// Serves `router` on `listener` within `limits` until `shutdown` is cancelled; then stops
 /// accepting, lets in-flight requests finish (each within `request_timeout`) and closes idle
 /// connections.
@@ -253,10 +257,13 @@ pub async fn serve_with(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(error) => {
-                    // Out of file descriptors and the like: the next accept may work.
+                    // Out of file descriptors and the like: the next accept may work once
+                    // connections close, so wait a moment rather than spin on the error.
                     tracing::warn!(%error, "cannot accept a connection");
-                    tokio::task::yield_now().await;
-                    continue;
+                    tokio::select! {
+                        () = tokio::time::sleep(ACCEPT_RETRY) => continue,
+                        () = shutdown.cancelled() => break,
+                    }
                 }
             },
             () = shutdown.cancelled() => break,
