@@ -30,8 +30,6 @@ use secrecy::SecretString;
 use sqlx::{Connection as _, Executor as _, PgConnection, Row as _, SqliteConnection};
 use tempfile::TempDir;
 
-pub use postgres::fresh_postgres_url;
-
 /// The URL of a SQLite database file (created on connect) in `dir`.
 pub fn fresh_sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("relink.db").display())
@@ -56,14 +54,19 @@ pub struct TestStore {
     pub migrations_applied: usize,
     /// A directory the test owns: the SQLite file lives here; it is removed with the value.
     pub dir: TempDir,
+    /// Has a PostgreSQL database dropped once the value is gone.
+    _database: Option<postgres::DatabaseGuard>,
 }
 
 impl TestStore {
     pub async fn open(engine: Engine) -> Self {
         let dir = tempfile::Builder::new().prefix("relink-test-").tempdir().expect("a temporary directory");
-        let url = match engine {
-            Engine::Sqlite => fresh_sqlite_url(dir.path()),
-            Engine::Postgres => fresh_postgres_url().await,
+        let (url, _database) = match engine {
+            Engine::Sqlite => (fresh_sqlite_url(dir.path()), None),
+            Engine::Postgres => {
+                let (url, guard) = postgres::fresh_postgres_database().await;
+                (url, Some(guard))
+            }
         };
         let db = Db::connect(&url).await.unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
         let migrations_applied = db.migrate().await.unwrap_or_else(|e| panic!("migrations fail on {engine:?}: {e}"));
@@ -72,7 +75,7 @@ impl TestStore {
         let store = Store::open(db, keyring.clone(), clock.now())
             .await
             .unwrap_or_else(|e| panic!("cannot open the store on a fresh database: {e}"));
-        Self { engine, url, store, keyring, clock, migrations_applied, dir }
+        Self { engine, url, store, keyring, clock, migrations_applied, dir, _database }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -1,7 +1,9 @@
 //! A real PostgreSQL server for the tests, and a fresh database on it for each test.
 //!
 //! With `RELINK_TEST_POSTGRES_URL` set, the tests use that server (an admin URL: the tests
-//! `CREATE DATABASE relink_test_…` on it and never drop them). Otherwise the first test that needs
+//! `CREATE DATABASE relink_test_…` on it). A [`TestStore`](super::TestStore)'s database is
+//! dropped once its test has finished (by the next test that creates one), so a run's disk use
+//! stays near what the tests running at once need, not ~8 MB per test ever run. Otherwise the first test that needs
 //! PostgreSQL starts a private server, once per test process: Debian's binaries, a fresh data
 //! directory, trust authentication on a free loopback port, durability switched off because the
 //! data dies with the process.
@@ -80,8 +82,35 @@ pub fn admin_url() -> &'static str {
     }
 }
 
-/// Creates an empty database `relink_test_<random>` on the test server and returns its URL.
+/// Databases whose tests have finished, to drop before the next one is created.
+static FINISHED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Marks its database finished when dropped (with the [`TestStore`](super::TestStore) that
+/// owns it): the next [`fresh_postgres_database`] drops it.
+#[derive(Debug)]
+pub struct DatabaseGuard {
+    name: String,
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        if let Ok(mut finished) = FINISHED.lock() {
+            finished.push(std::mem::take(&mut self.name));
+        }
+    }
+}
+
+/// Creates an empty database `relink_test_<random>` on the test server and returns its URL; the
+/// database is kept for the rest of the run (for tests that hand it to child processes).
 pub async fn fresh_postgres_url() -> String {
+    let (url, guard) = fresh_postgres_database().await;
+    // Never dropped: its users may outlive this test's values.
+    std::mem::forget(guard);
+    url
+}
+
+/// Like [`fresh_postgres_url`], with a guard that has the database dropped after its test.
+pub async fn fresh_postgres_database() -> (String, DatabaseGuard) {
     let admin = match tokio::task::spawn_blocking(admin_url).await {
         Ok(url) => url,
         // The start-up failed: repeat its panic message in this test rather than a JoinError.
@@ -91,13 +120,22 @@ pub async fn fresh_postgres_url() -> String {
     let mut connection = PgConnection::connect(admin)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL server {}: {e}", redact_url(admin)));
+    let finished = FINISHED.lock().map(|mut names| std::mem::take(&mut *names)).unwrap_or_default();
+    for old in finished {
+        // FORCE ends the finished test's leftover pool connections. A failure only costs disk.
+        if let Err(error) =
+            connection.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"))).await
+        {
+            eprintln!("relink tests: could not drop the finished test database {old}: {error}");
+        }
+    }
     connection
         .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
     // The database exists whatever happens to this admin connection now.
     let _ = connection.close().await;
-    with_database(admin, &name)
+    (with_database(admin, &name), DatabaseGuard { name })
 }
 
 /// `url` with its database replaced by `name`, keeping user, host, port and parameters.
