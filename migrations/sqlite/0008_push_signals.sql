@@ -6,6 +6,9 @@
 -- account id already is what the signals name.
 ALTER TABLE channels ADD COLUMN grantor_id TEXT;
 CREATE INDEX channels_grantor ON channels (grantor_id) WHERE grantor_id IS NOT NULL;
+-- When a signal last made the channel due; the check it caused clears it and marks its
+-- transition `pushed`, which the alerts engine does not hold for the whole grouping window.
+ALTER TABLE channels ADD COLUMN signalled_at BIGINT;
 -- Signals name an account across teams.
 CREATE INDEX channels_account ON channels (external_account_id);
 

@@ -34,6 +34,7 @@ both_engines!(
     a_channel_degraded_for_too_long_is_reported_once_and_resolved,
     private_alerts_carry_a_working_link_per_channel_and_shared_chats_none,
     a_stored_escalation_of_a_hundred_million_days_does_not_stop_the_alerts_engine,
+    a_transition_a_push_signal_caused_is_alerted_within_seconds_not_after_the_grouping_window,
 );
 
 const ALICE_DISCORD: i64 = 1001;
@@ -739,6 +740,7 @@ async fn flag_operator_problem(rig: &Rig, channel: &Channel, problem: Option<&st
         refresh_uncertain_at: None,
         operator_problem: problem.map(str::to_owned),
         previous_operator_problem: previous.map(str::to_owned),
+        pushed: false,
     };
     rig.db.store.finish_checks("checker", &[result], now).await.expect("finish");
 }
@@ -815,4 +817,64 @@ async fn private_alerts_carry_a_working_link_per_channel_and_shared_chats_none(d
     let to_chat = sent.iter().find(|s| s.to == CHAT).expect("the team chat hears on escalation");
     assert!(links_in(&to_chat.text).is_empty(), "{}", to_chat.text);
     assert!(!sent.iter().any(|s| s.to == Destination::DiscordUser(EVE_DISCORD) && !links_in(&s.text).is_empty()));
+}
+
+/// A push signal made the channel due and its check found it dead: the alert goes out after a
+/// few seconds of quiet, not the two-minute grouping window. A transition no signal caused
+/// still waits the window, and holds the signalled one with it (mixed causes are grouped).
+async fn a_transition_a_push_signal_caused_is_alerted_within_seconds_not_after_the_grouping_window(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let pushed = rig.channel(&rig.team, "1", "Acme Facebook", Some(&rig.alice), None).await;
+    let calm = rig.channel(&rig.team, "2", "Acme Page Two", Some(&rig.alice), None).await;
+    let later = rig.now() + Duration::hours(5);
+    for channel in [&pushed, &calm] {
+        rig.db.store.schedule_check(channel.id, later).await.expect("schedule");
+    }
+    let subject = relink_core::domain::Subject::FacebookUser("1".into());
+    assert_eq!(rig.db.store.make_due_for(&subject, rig.now()).await.expect("signal"), [pushed.id]);
+
+    let dead = Health::NeedsReauth(Reason::AppRevoked);
+    let finish = |claim: relink_core::store::Claim| CheckResult {
+        channel_id: claim.channel.id,
+        team_id: claim.channel.team_id,
+        provider: claim.channel.provider,
+        from: claim.channel.health.clone(),
+        to: dead.clone(),
+        detail: Some("the network says relink's app was removed".into()),
+        next_check_at: later,
+        consecutive_failures: 0,
+        failure_days: 0,
+        last_failure_day: None,
+        learned_expiry: None,
+        learned_scopes: None,
+        learned_grantor: None,
+        refresh_uncertain_at: None,
+        operator_problem: None,
+        previous_operator_problem: None,
+        pushed: claim.signalled,
+    };
+    let now = rig.now();
+    let claims = rig.db.store.claim_due(now, 10, "checker", now + Duration::minutes(1)).await.expect("claim");
+    assert_eq!(claims.iter().map(|c| (c.channel.id, c.signalled)).collect::<Vec<_>>(), [(pushed.id, true)]);
+    let results: Vec<CheckResult> = claims.into_iter().map(finish).collect();
+    rig.db.store.finish_checks("checker", &results, now).await.expect("finish");
+    rig.live(Duration::seconds(5)).await;
+    assert_eq!(rig.sent_kinds(), [(ALICE, AlertKind::Disconnected)], "told within seconds of the signal");
+
+    // The signal's mark is spent by its check: the next check of that channel is an ordinary one.
+    let again = rig.db.store.acquire_lease(pushed.id, "checker", rig.now(), rig.now() + Duration::minutes(1)).await;
+    assert!(!again.expect("lease").expect("the channel").signalled);
+    rig.db.store.release_lease(pushed.id, "checker", later).await.expect("release");
+
+    // No signal: the calm channel's transition waits for the grouping window as before.
+    rig.db.store.schedule_check(calm.id, rig.now()).await.expect("due");
+    let now = rig.now();
+    let claims = rig.db.store.claim_due(now, 10, "checker", now + Duration::minutes(1)).await.expect("claim");
+    let results: Vec<CheckResult> = claims.into_iter().map(finish).collect();
+    assert_eq!(results.iter().map(|r| (r.channel_id, r.pushed)).collect::<Vec<_>>(), [(calm.id, false)]);
+    rig.db.store.finish_checks("checker", &results, now).await.expect("finish");
+    rig.live(Duration::seconds(5)).await;
+    assert_eq!(rig.sent_kinds().len(), 1, "an ordinary transition is held for company");
+    rig.live(Duration::minutes(3)).await;
+    assert_eq!(rig.sent_kinds().len(), 2, "and told after the grouping window");
 }

@@ -447,6 +447,7 @@ async fn a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check(d
         refresh_uncertain_at: None,
         operator_problem: None,
         previous_operator_problem: None,
+        pushed: false,
     };
     assert_eq!(rig.db.store.finish_checks("checker-a", &[result], now).await.expect("finish"), 1);
     let next = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;

@@ -36,7 +36,7 @@ use crate::checker::decide::inactive_at;
 use crate::clock::Clock;
 use crate::domain::{Channel, ChannelId, Health, MemberId, Reason, TeamId};
 use crate::provider::policy;
-use crate::store::{AlertPlan, AlertSnapshot, OutboxEvent, PassReport, PlannedAlert, Result, Store};
+use crate::store::{AlertPlan, AlertSnapshot, OutboxEvent, PassReport, PendingEvents, PlannedAlert, Result, Store};
 
 /// A needs-reconnecting incident is looked at least this often, to notice posts that come within
 /// 24 hours (they make it urgent).
@@ -65,7 +65,10 @@ impl Engine {
     /// every due incident, a batch per transaction.
     pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport> {
         let events_until = match self.store.unprocessed_events_span().await? {
-            Some(span) if self.events_ready_at(span) <= now => crate::time::add(now, -self.config.grouping_window),
+            Some(pending) if pending.all_pushed && self.events_ready_at(pending) <= now => now,
+            Some(pending) if self.events_ready_at(pending) <= now => {
+                crate::time::add(now, -self.config.grouping_window)
+            }
             _ => DateTime::<Utc>::MIN_UTC,
         };
         let mut total = PassReport::default();
@@ -92,8 +95,13 @@ impl Engine {
     /// has been quiet for the grouping window, so a burst of transitions from one cause (spread
     /// over several check batches) is planned together; but never later than
     /// [`HOLD_AT_MOST`] grouping windows after the oldest, so a busy outbox still flows.
-    fn events_ready_at(&self, (oldest, newest): (DateTime<Utc>, DateTime<Utc>)) -> DateTime<Utc> {
-        let window = self.config.grouping_window;
+    ///
+    /// Transitions that all come from checks a push signal caused wait only [`PUSHED_QUIET`]:
+    /// the signal named every channel of its person or account at once, so they were checked
+    /// together and there is nothing more to wait for, and the point of a push is minutes saved.
+    fn events_ready_at(&self, PendingEvents { oldest, newest, all_pushed }: PendingEvents) -> DateTime<Utc> {
+        let window =
+            if all_pushed { self.config.grouping_window.min(PUSHED_QUIET) } else { self.config.grouping_window };
         crate::time::add(newest, window)
             .min(crate::time::add(oldest, window.checked_mul(HOLD_AT_MOST).unwrap_or(Duration::MAX)))
     }
@@ -105,6 +113,9 @@ impl Engine {
         Ok(events.into_iter().chain(incidents).min())
     }
 }
+
+/// How long transitions caused by push signals wait for company (see `Engine::events_ready_at`).
+pub const PUSHED_QUIET: Duration = Duration::seconds(3);
 
 /// A busy outbox is held at most this many grouping windows.
 const HOLD_AT_MOST: i32 = 5;

@@ -629,6 +629,7 @@ impl Checker {
             refresh_uncertain_at: claim.refresh_uncertain_at,
             operator_problem: decision.operator_problem,
             previous_operator_problem: claim.operator_problem.clone(),
+            pushed: claim.signalled,
         }
     }
 
@@ -651,6 +652,7 @@ impl Checker {
             refresh_uncertain_at: claim.refresh_uncertain_at,
             operator_problem: claim.operator_problem.clone(),
             previous_operator_problem: claim.operator_problem.clone(),
+            pushed: claim.signalled,
         }
     }
 }

@@ -329,6 +329,15 @@ macro_rules! insert_alert {
     }};
 }
 
+/// The outbox events not yet planned: when the oldest and newest were written, and whether
+/// every health change among them comes from a check a push signal caused (and there is one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingEvents {
+    pub oldest: DateTime<Utc>,
+    pub newest: DateTime<Utc>,
+    pub all_pushed: bool,
+}
+
 impl Store {
     /// One alerts pass in one transaction: claims up to `limit` outbox events created at or
     /// before `events_until` (in id order) and up to `limit` incidents due at `now`, reads
@@ -535,13 +544,24 @@ impl Store {
     }
 
     /// The creation times of the oldest and the newest unprocessed outbox events, if any.
-    pub async fn unprocessed_events_span(&self) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
-        let (oldest, newest): (Option<i64>, Option<i64>) = with_pool!(self.db(), |pool| {
-            sqlx::query_as("SELECT MIN(created_at), MAX(created_at) FROM events WHERE processed_at IS NULL")
-                .fetch_one(pool)
-                .await
-        })?;
-        Ok(oldest.zip(newest).map(|(oldest, newest)| (from_millis(oldest), from_millis(newest))))
+    pub async fn unprocessed_events_span(&self) -> Result<Option<PendingEvents>> {
+        // Payloads are compact JSON: `finish_checks` writes `"pushed":true`. What grouping is for
+        // is disconnections (one cause, one message); other events ride along.
+        const DISCONNECTION: &str = "kind = 'health_changed' AND payload LIKE '%\"to\":\"needs_reauth\"%'";
+        const PUSHED: &str = "payload LIKE '%\"pushed\":true%'";
+        let sql = format!(
+            "SELECT MIN(created_at), MAX(created_at), \
+                    COUNT(CASE WHEN {DISCONNECTION} AND {PUSHED} THEN 1 END), \
+                    COUNT(CASE WHEN {DISCONNECTION} AND NOT ({PUSHED}) THEN 1 END) \
+             FROM events WHERE processed_at IS NULL"
+        );
+        let (oldest, newest, pushed, unpushed): (Option<i64>, Option<i64>, i64, i64) =
+            with_pool!(self.db(), |pool| { sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool).await })?;
+        Ok(oldest.zip(newest).map(|(oldest, newest)| PendingEvents {
+            oldest: from_millis(oldest),
+            newest: from_millis(newest),
+            all_pushed: pushed > 0 && unpushed == 0,
+        }))
     }
 
     /// Stores an alert that no incident produced (an operator notice) and enqueues its deliveries.

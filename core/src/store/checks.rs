@@ -32,6 +32,8 @@ pub struct Claim {
     pub last_failure_day: Option<i64>,
     pub refresh_uncertain_at: Option<DateTime<Utc>>,
     pub operator_problem: Option<String>,
+    /// A push signal made the channel due (see `crate::signals`).
+    pub signalled: bool,
     /// The earliest pending post due from now on.
     pub first_post_due: Option<DateTime<Utc>>,
     /// When the lease ends: past it another claim may check the channel too.
@@ -53,11 +55,12 @@ struct ClaimRow {
     last_failure_day: Option<i64>,
     refresh_uncertain_at: Option<i64>,
     operator_problem: Option<String>,
+    signalled_at: Option<i64>,
     team_check_every_ms: Option<i64>,
 }
 
 const CLAIM_EXTRA: &str = "token_key_id, token_ciphertext, version, token_issued_at, consecutive_failures, \
-    failure_days, last_failure_day, refresh_uncertain_at, operator_problem, \
+    failure_days, last_failure_day, refresh_uncertain_at, operator_problem, signalled_at, \
     (SELECT s.check_every_ms FROM team_alert_settings s WHERE s.team_id = channels.team_id) AS team_check_every_ms";
 
 /// One result as a row of the batch `finish_checks` writes.
@@ -117,7 +120,10 @@ fn transition_rows(
                 "channel_id": channel_id, "from": from, "from_reason": from_reason, "to": to,
                 "to_reason": to_reason, "reason_detail": reason_detail, "detail": detail,
             }));
-            let payload = transition_payload((from, from_reason), (to, to_reason, reason_detail), detail);
+            let mut payload = transition_payload((from, from_reason), (to, to_reason, reason_detail), detail);
+            if result.pushed {
+                payload["pushed"] = serde_json::Value::Bool(true);
+            }
             events.push(serde_json::json!({
                 "team_id": team_id, "channel_id": channel_id, "kind": "health_changed", "payload": payload.to_string(),
             }));
@@ -183,6 +189,8 @@ pub struct CheckResult {
     /// The operator problem now (None clears it); an event is written when it newly appears.
     pub operator_problem: Option<String>,
     pub previous_operator_problem: Option<String>,
+    /// The check was caused by a push signal: its transition is marked `pushed`.
+    pub pushed: bool,
 }
 
 impl Store {
@@ -208,6 +216,7 @@ impl Store {
             last_failure_day: row.last_failure_day,
             refresh_uncertain_at: row.refresh_uncertain_at.map(from_millis),
             operator_problem: row.operator_problem,
+            signalled: row.signalled_at.is_some(),
             first_post_due: None,
             lease_until,
             check_every: row
@@ -452,7 +461,8 @@ impl Store {
              failure_days = v.failure_days, last_failure_day = v.last_failure_day, \
              token_expires_at = COALESCE(v.expiry, channels.token_expires_at), scopes = COALESCE(v.scopes, channels.scopes), \
              grantor_id = COALESCE(v.grantor, channels.grantor_id), \
-             refresh_uncertain_at = v.uncertain, operator_problem = v.operator, lease_owner = NULL, lease_until = NULL \
+             refresh_uncertain_at = v.uncertain, operator_problem = v.operator, lease_owner = NULL, lease_until = NULL, \
+             signalled_at = NULL \
              FROM (SELECT CAST(value ->> 'id' AS BIGINT) AS id, value ->> 'health' AS health, \
                           value ->> 'reason' AS reason, value ->> 'reason_detail' AS reason_detail, \
                           CAST(value ->> 'next_check_at' AS BIGINT) AS next_check_at, \

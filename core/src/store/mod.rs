@@ -39,7 +39,8 @@ use crate::crypto::{CryptoError, Keyring};
 use crate::domain::ParseError;
 
 pub use alerts::{
-    AlertPlan, AlertSnapshot, ClaimedDelivery, DeliveryInfo, DeliveryResult, OutboxEvent, PassReport, PlannedAlert,
+    AlertPlan, AlertSnapshot, ClaimedDelivery, DeliveryInfo, DeliveryResult, OutboxEvent, PassReport, PendingEvents,
+    PlannedAlert,
 };
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};

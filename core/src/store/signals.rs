@@ -49,7 +49,8 @@ impl Store {
     pub async fn make_due_for(&self, subject: &Subject, now: DateTime<Utc>) -> Result<Vec<ChannelId>> {
         let (filter, values) = subject_filter(subject, 2);
         let sql = format!(
-            "UPDATE channels SET next_check_at = CASE WHEN next_check_at > $1 THEN $1 ELSE next_check_at END \
+            "UPDATE channels SET next_check_at = CASE WHEN next_check_at > $1 THEN $1 ELSE next_check_at END, \
+             signalled_at = $1 \
              WHERE {filter} AND health <> 'needs_reauth' RETURNING id"
         );
         let ids: Vec<i64> = with_writer!(self.db(), |pool| {
