@@ -37,6 +37,7 @@ both_engines!(
     removing_the_app_reports_the_page_and_its_instagram_together_within_seconds,
     a_forged_stale_or_replayed_deauthorize_is_refused_and_changes_nothing,
     a_data_deletion_request_deletes_the_persons_tokens_and_leaves_a_status_page,
+    a_data_deletion_by_the_previous_grantor_spares_a_page_reconnected_since,
 );
 
 /// How long a test waits for the checker before it fails (never a pause: it waits on events).
@@ -324,4 +325,30 @@ async fn a_data_deletion_request_deletes_the_persons_tokens_and_leaves_a_status_
 /// A well-formed confirmation code nobody was given.
 fn hex_code() -> String {
     OpaqueToken::generate().hash().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn a_data_deletion_by_the_previous_grantor_spares_a_page_reconnected_since(db: TestStore) {
+    let rig = crate::web::WebRig::new(db).await;
+    rig.sim().set_hooks(Hooks::relink_at(&rig.base));
+    rig.sim().add_account(Provider::Facebook, "alice-own-page", AccountOptions::user("alice-fb")).unwrap();
+    // A check learned that Alice granted the shared Page; then it died and was reconnected
+    // (by whoever manages it now: relink learns who at the next check).
+    let shared = rig.channel(Provider::Facebook, "shared-page").await;
+    let sql = format!("UPDATE channels SET grantor_id = 'alice-fb' WHERE id = {}", shared.id);
+    assert_eq!(rig.db.raw().await.execute(&sql).await, 1);
+    let now = rig.db.now();
+    rig.db.store.set_health(shared.id, &Health::NeedsReauth(Reason::AppRevoked), None, now).await.unwrap();
+    rig.sim().set_login_as(Provider::Facebook, "shared-page").unwrap();
+    let link = rig.link(&shared).await;
+    let (authorize, cookie) = rig.press(&link).await;
+    let callback = rig.authorize(&authorize).await;
+    let (status, _, page) = rig.finish(&callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+
+    // Alice asks Meta to have her data deleted before the next check: the new grant is not hers.
+    let answer = rig.sim().request_data_deletion(Provider::Facebook, "alice-own-page").await.unwrap();
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(rig.db.store.channel(shared.id).await.unwrap().health, Health::Healthy);
+    let tokens = rig.db.store.tokens(shared.id).await.unwrap();
+    assert!(!secrecy::ExposeSecret::expose_secret(&tokens.access_token).is_empty(), "the new grant's token is kept");
 }
