@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::answer::{json_response, text_response};
 use crate::gateway::App;
+use crate::hooks::Hooks;
 use crate::sim::{AccountOptions, SimError};
 use crate::switch::{Faults, Scope, Switch};
 
@@ -53,6 +54,8 @@ pub(crate) fn routes() -> Router<App> {
         .route("/_sim/telegram/bots/revoke", post(revoke_bot))
         .route("/_sim/seed", post(seed))
         .route("/_sim/settings", post(settings))
+        .route("/_sim/facebook/deauthorize", post(send_deauthorize))
+        .route("/_sim/facebook/data-deletion", post(request_data_deletion))
 }
 
 /// The bare HTTP ceiling: no state, no JSON.
@@ -223,6 +226,8 @@ async fn seed(State(app): State<App>, spec: String) -> Answer {
 struct Settings {
     timeout_hold_ms: Option<u64>,
     app_usage: Option<AppUsage>,
+    /// Replaces where pushes go (`{"facebook_deauthorize": URL, "facebook_data_deletion": URL}`).
+    hooks: Option<Hooks>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,5 +243,19 @@ async fn settings(State(app): State<App>, Json(body): Json<Settings>) -> Answer 
     if let Some(usage) = body.app_usage {
         app.sim.set_app_usage(usage.provider, usage.percent);
     }
-    ok(&json!({ "timeout_hold_ms": app.sim.timeout_hold().as_millis() }))
+    if let Some(hooks) = body.hooks {
+        app.sim.set_hooks(hooks);
+    }
+    ok(&json!({ "timeout_hold_ms": app.sim.timeout_hold().as_millis(), "hooks": app.sim.hooks() }))
+}
+
+/// Sends Meta's deauthorize callback for the account's person (without revoking anything: the
+/// `revoke_app` switch does both); answers what relink answered.
+async fn send_deauthorize(State(app): State<App>, Json(body): Json<AccountRef>) -> Answer {
+    ok(&app.sim.send_deauthorize(body.provider, &body.account).await?)
+}
+
+/// The account's person asks for their data to be deleted; answers what relink answered.
+async fn request_data_deletion(State(app): State<App>, Json(body): Json<AccountRef>) -> Answer {
+    ok(&app.sim.request_data_deletion(body.provider, &body.account).await?)
 }

@@ -12,6 +12,7 @@
 //! - `answer`: the answer shapes, per endpoint family.
 //! - `gateway`, `oauth`, `telegram`: the HTTP endpoints under `/{provider}/`.
 //! - `control`: the JSON control API under `/_sim/`.
+//! - `hooks`: what the networks push to relink (Meta's deauthorize and data deletion callbacks).
 //! - [`server`]: [`router`], [`serve`] and [`Running`] (a simulator on loopback).
 //! - `seed`: accounts from a short text spec.
 //!
@@ -22,6 +23,7 @@ mod account;
 mod answer;
 mod control;
 mod gateway;
+mod hooks;
 mod judge;
 mod oauth;
 mod seed;
@@ -32,6 +34,7 @@ mod telegram;
 mod token;
 
 pub use account::{Chat, Revocation, Role};
+pub use hooks::{HookAnswer, Hooks, post_signed, sign as sign_meta_request};
 pub use seed::Seeded;
 pub use server::{Running, router, serve};
 pub use sim::{

@@ -292,6 +292,7 @@ pub(crate) struct Inner {
     pub counters: Counters,
     pub app_usage: [AtomicU8; N],
     pub timeout_hold_ms: AtomicU64,
+    pub hooks: Mutex<crate::hooks::Hooks>,
 }
 
 /// The provider simulator. Cheap to clone: clones share one state.
@@ -369,6 +370,7 @@ impl Simulator {
                 counters: Counters::default(),
                 app_usage: Default::default(),
                 timeout_hold_ms,
+                hooks: Mutex::default(),
             }),
         }
     }
@@ -691,6 +693,10 @@ impl Simulator {
             }
             Switch::ChangePassword => {
                 self.change_password_at(provider, index);
+                return Ok(());
+            }
+            Switch::RevokeApp if crate::hooks::meta_app(provider) => {
+                self.remove_meta_app(provider, index);
                 return Ok(());
             }
             _ => {}

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 pub enum Switch {
     /// Every access token issued so far expires now; refresh tokens live on.
     ExpireNow,
-    /// The person removed the app: every token of this account's grant dies.
+    /// The person removed the app: every token of this account's grant dies. On Facebook and
+    /// Instagram via Facebook (one Meta app) every grant of the account's user dies on both, and
+    /// Meta's deauthorize callback is sent when `hooks.facebook_deauthorize` is set.
     RevokeApp,
     /// The account's user changed their password: every grant that user authorised dies, on
     /// every provider (the seeds' "all channels managed through that profile at once").

@@ -29,7 +29,7 @@ use relink_core::{
     ChatPlatform, Clock as _, DiscordUserId, DisplayName, ExternalAccountId, Health, Language, MemberName, NewChannel,
     Provider, Role, Scopes, ShiftedClock, TeamName, TelegramUserId,
 };
-use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Fail, Scope, Simulator};
+use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Fail, Hooks, Scope, Simulator};
 use relink_web::WebSettings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -120,6 +120,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             sim.add_account(channel.provider, channel.account, AccountOptions::user(channel.user))?,
         );
     }
+    // Meta's callbacks reach the demo's own web server, as they would reach relink's public URL.
+    sim.set_hooks(Hooks::relink_at(&public_url));
     let sim = sim.spawn().await.context("cannot start the provider simulator")?;
 
     let db = Db::connect(&format!("sqlite://{}", dir.path().join("relink.db").display())).await?;

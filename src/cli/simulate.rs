@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use relink_core::SystemClock;
-use relink_simulator::{SimConfig, Simulator};
+use relink_simulator::{Hooks, SimConfig, Simulator};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -24,12 +24,19 @@ pub struct SimulateArgs {
     /// Print the issued tokens of named accounts as JSON lines (tokens of a simulator, not of a network).
     #[arg(long)]
     print_tokens: bool,
+    /// relink's public URL (its `web.public_url`): Meta's deauthorize and data deletion
+    /// callbacks are sent to its `/hooks/facebook/…` as the switches fire.
+    #[arg(long, value_name = "URL")]
+    relink: Option<url::Url>,
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let config = SimConfig { token_seed: args.token_seed, ..SimConfig::default() };
     let sim = Simulator::with_config(config, Arc::new(SystemClock));
     let seeded = sim.seed(&args.accounts).map_err(|e| anyhow::anyhow!("--accounts: {e}"))?;
+    if let Some(relink) = &args.relink {
+        sim.set_hooks(Hooks::relink_at(relink));
+    }
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;

@@ -480,6 +480,22 @@ async fn a_password_change_found_on_one_channel_checks_the_persons_other_channel
     assert!(bobs_next > rig.db.now(), "another person's channel is not checked early");
 }
 
+async fn removing_the_meta_app_found_on_a_page_checks_the_persons_instagram_at_once(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let alice = rig.member("Alice").await;
+    let page = rig.connect_by(Provider::Facebook, "alice-page", "alice", &alice).await;
+    // Instagram via Facebook goes through the same Meta app: removing it ends both.
+    let instagram = rig.connect_by(Provider::InstagramBusiness, "alice-ig", "alice", &alice).await;
+    rig.check().await;
+    rig.advance(chrono::Duration::hours(1));
+    rig.sim().revoke_app(Provider::Facebook, "alice-page").expect("the app is removed");
+    let now = rig.db.now();
+    rig.db.store.schedule_post(page.id, now + chrono::Duration::minutes(30), None, now).await.expect("post");
+    rig.check().await;
+    assert_eq!(rig.health(&page).await, Health::NeedsReauth(Reason::AppRevoked));
+    assert_eq!(rig.health(&instagram).await, Health::NeedsReauth(Reason::AppRevoked), "checked at once");
+}
+
 async fn a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert(db: TestStore) {
     let rig = Rig::new(db).await;
     let alice = rig.member("Alice").await;
@@ -647,6 +663,7 @@ both_engines!(
     a_post_scheduled_after_the_last_check_moves_the_next_check_before_it,
     a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check,
     a_password_change_found_on_one_channel_checks_the_persons_other_channels_at_once,
+    removing_the_meta_app_found_on_a_page_checks_the_persons_instagram_at_once,
     one_password_change_disconnects_every_channel_of_that_person,
     a_revoked_grant_is_not_called_expired_when_the_network_words_both_alike,
     transient_faults_never_disconnect_anyone,

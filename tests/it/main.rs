@@ -23,6 +23,9 @@
 //! - [`telegram`]: the Telegram bot against a fake Bot API server (`support::telegram`): commands,
 //!   group alerts and their buttons, the webhook's secret and replays, blocked and migrated chats,
 //!   rate limits.
+//! - [`signals`]: push signals end to end: the simulator sends what the network sends (Meta's
+//!   deauthorize and data deletion callbacks), the web server verifies it, the woken checker
+//!   finds the truth; forged, stale and replayed ones change nothing.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
@@ -44,6 +47,7 @@ mod demo;
 mod discord;
 mod serve;
 mod setup;
+mod signals;
 mod store;
 mod telegram;
 mod web;

@@ -11,6 +11,8 @@
 //! - `page` and `text`: server-rendered, localized HTML with strict security headers.
 //! - `error`: the API's JSON errors.
 //! - `guard`: the reconnect button's defence against posts from other sites.
+//! - `facebook` and `signed_request`: Meta's deauthorize and data deletion callbacks under
+//!   `/hooks/facebook/`, verified with the app secret, and the data deletion status page.
 //!
 //! **Invariant:** no page, answer or log line carries a secret: link tokens, `state`, codes,
 //! PKCE verifiers, cookies, API keys and provider tokens are hashed, sealed, or handed only to
@@ -18,11 +20,13 @@
 
 mod api;
 mod error;
+mod facebook;
 mod guard;
 mod metrics;
 mod openapi;
 mod page;
 mod reconnect;
+mod signed_request;
 mod text;
 
 use std::sync::Arc;
@@ -143,6 +147,11 @@ impl AppState {
         &self.inner.checker
     }
 
+    /// What makes this process's checker look for due work now (push signals ring it).
+    fn wake(&self) -> relink_core::signals::Wake {
+        self.inner.checker.wake_handle()
+    }
+
     fn settings(&self) -> &WebSettings {
         &self.inner.settings
     }
@@ -172,6 +181,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/channels/{id}/activity", post(api::record_activity))
         .route("/api/v1/channels/{id}/posts", get(api::list_posts).post(api::schedule_post))
         .route("/api/v1/posts/{id}", delete(api::cancel_post))
+        .route("/hooks/facebook/deauthorize", post(facebook::deauthorize))
+        .route("/hooks/facebook/data-deletion", post(facebook::data_deletion))
+        .route("/hooks/facebook/deletion/{code}", get(facebook::deletion_status))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(reconnect::not_found)
         .layer(axum::middleware::from_fn(error::json_client_errors))

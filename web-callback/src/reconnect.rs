@@ -209,7 +209,7 @@ impl Outcome {
     }
 }
 
-fn stylesheet(app: &AppState) -> String {
+pub(crate) fn stylesheet(app: &AppState) -> String {
     app.settings().under(&["assets", "relink.css"]).path().to_owned()
 }
 
@@ -220,7 +220,7 @@ fn anonymous(app: &AppState, headers: &HeaderMap, outcome: Outcome) -> Page {
 }
 
 /// Logs a store failure and shows the "trouble on our side" page.
-fn unavailable(app: &AppState, headers: &HeaderMap, error: &relink_core::store::StoreError) -> Page {
+pub(crate) fn unavailable(app: &AppState, headers: &HeaderMap, error: &relink_core::store::StoreError) -> Page {
     tracing::error!(%error, "reconnect flow: store failure");
     anonymous(app, headers, Outcome::Unavailable)
 }

@@ -26,7 +26,19 @@ pub struct Text {
     pub single_use: &'static str,
     pub telegram_title: &'static str,
     pub telegram_body: &'static str,
+    pub deletion: Deletion,
     pub outcomes: Outcomes,
+}
+
+/// The status page of a Meta data deletion request (`{date}`, `{count}`). It names nobody.
+#[derive(Debug)]
+pub struct Deletion {
+    pub title: &'static str,
+    pub received: &'static str,
+    pub deleted: &'static str,
+    pub label_status: &'static str,
+    pub done: &'static str,
+    pub pending: &'static str,
 }
 
 /// Title, explanation and next step of each outcome page.
@@ -92,6 +104,14 @@ static EN: Text = Text {
     single_use: "This link works once, only for this channel.",
     telegram_title: "Telegram channels reconnect without a sign-in",
     telegram_body: "Add the relink bot back to {channel} as an administrator with the right to post messages. relink notices at its next check.",
+    deletion: Deletion {
+        title: "Data deletion request",
+        received: "relink received this request to delete data from Facebook on {date}.",
+        deleted: "The access tokens of {count} connections were deleted. relink keeps no other data from Facebook about the person who asked.",
+        label_status: "Status",
+        done: "Done",
+        pending: "In progress",
+    },
     outcomes: Outcomes {
         connected: [
             "{channel} is connected again",
@@ -189,6 +209,14 @@ static IT: Text = Text {
     single_use: "Questo link funziona una sola volta e solo per questo canale.",
     telegram_title: "I canali Telegram si ricollegano senza accesso",
     telegram_body: "Aggiungi di nuovo il bot di relink a {channel} come amministratore con il permesso di pubblicare messaggi. relink se ne accorge al controllo successivo.",
+    deletion: Deletion {
+        title: "Richiesta di eliminazione dei dati",
+        received: "relink ha ricevuto questa richiesta di eliminare i dati provenienti da Facebook il {date}.",
+        deleted: "I token di accesso di {count} collegamenti sono stati eliminati. relink non conserva altri dati di Facebook sulla persona che l'ha chiesto.",
+        label_status: "Stato",
+        done: "Completata",
+        pending: "In corso",
+    },
     outcomes: Outcomes {
         connected: [
             "{channel} è di nuovo collegato",
@@ -286,6 +314,14 @@ static JA: Text = Text {
     single_use: "このリンクは一度だけ、このチャネルにのみ使えます。",
     telegram_title: "Telegram チャネルはログインなしで再接続します",
     telegram_body: "relink のボットを、メッセージ投稿権限のある管理者として {channel} に再度追加してください。次回のチェックで relink が検知します。",
+    deletion: Deletion {
+        title: "データ削除リクエスト",
+        received: "relink は {date} に、Facebook から取得したデータの削除リクエストを受け付けました。",
+        deleted: "{count} 件の接続のアクセストークンを削除しました。relink は、リクエストした方について Facebook から取得したその他のデータを保持していません。",
+        label_status: "状態",
+        done: "完了",
+        pending: "処理中",
+    },
     outcomes: Outcomes {
         connected: [
             "{channel} が再接続されました",
@@ -397,6 +433,20 @@ mod tests {
             names
         };
         let english = placeholders(&EN);
+        let deletion = |t: &Text| {
+            let d = &t.deletion;
+            let mut names: Vec<String> = [d.received, d.deleted]
+                .join(" ")
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+                .collect();
+            names.sort_unstable();
+            names
+        };
+        assert_eq!(deletion(&EN), ["count", "date"]);
+        assert_eq!(deletion(&IT), deletion(&EN));
+        assert_eq!(deletion(&JA), deletion(&EN));
         assert_eq!(english, ["channel", "expected", "got", "network"]);
         assert_eq!(placeholders(&IT), english);
         assert_eq!(placeholders(&JA), english);

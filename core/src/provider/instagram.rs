@@ -1,7 +1,8 @@
 //! Instagram, two ways in:
 //! - [`InstagramBusiness`]: a business account reached through Facebook login. The channel holds
 //!   its Page's token, which lives and dies as Facebook's (no renewal). Probe:
-//!   `GET {ig-user-id}?fields=id,username` with that token.
+//!   `GET {ig-user-id}?fields=id,username` with that token, then `debug_token` for the person
+//!   who granted it (whom Meta's callbacks name).
 //! - [`INSTAGRAM_LOGIN`]: a professional account logged in on Instagram itself. 60-day tokens,
 //!   extended with `ig_refresh_token` once a day old and before they end (the Graph [`Login`] life
 //!   cycle). Probe: `GET me?fields=user_id,username`.
@@ -33,7 +34,18 @@ impl Adapter for InstagramBusiness {
         let token = tokens.access_token.expose_secret();
         let cx = Context::for_channel(channel, tokens, ctx.now);
         let request = graph::get(ctx, &[channel.external_account_id.as_str()], &[("fields", "id,username")], token);
-        let verdict = http::probe(request, Family::Graph, &cx, &graph::secrets(ctx, token)).await.0;
+        let verdict = match http::probe(request, Family::Graph, &cx, &graph::secrets(ctx, token)).await.0 {
+            // The Graph probe does not say whose grant the Page token is, and Meta's deauthorize
+            // and data deletion callbacks name that person: `debug_token` tells. Its failure
+            // leaves the grantor unknown this time and changes nothing else.
+            Verdict::Valid(mut validity) => {
+                if let Verdict::Valid(debugged) = facebook::debug_token(ctx, &cx, token).await {
+                    validity.grantor_id = debugged.grantor_id;
+                }
+                Verdict::Valid(validity)
+            }
+            refused => refused,
+        };
         classify::redact(verdict, &held_secrets(ctx, tokens))
     }
 

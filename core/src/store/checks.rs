@@ -142,8 +142,8 @@ fn transition_rows(
 
 /// The channels whose new health has a cause that spans the person who authorised them, as a
 /// JSON array of `{channel_id, provider}`: one row per network where that person's other channels
-/// share the cause. A password change also ends what was authorised through the same login
-/// (Instagram via Facebook is a Facebook login).
+/// share the cause. A password change or the app's removal also ends what was authorised through
+/// the same login and app (Instagram via Facebook is a Facebook login to relink's Meta app).
 fn sibling_triggers(results: &[CheckResult], written: &std::collections::HashSet<i64>) -> String {
     use crate::domain::{Provider, Reason};
     let mut rows = Vec::new();
@@ -155,7 +155,9 @@ fn sibling_triggers(results: &[CheckResult], written: &std::collections::HashSet
         let provider = result.provider;
         let facebook_login = [Provider::Facebook, Provider::InstagramBusiness];
         let mut networks = vec![provider];
-        if *reason == Reason::PasswordChanged && facebook_login.contains(&provider) {
+        // Instagram via Facebook is a Facebook login through the same Meta app: a password
+        // change or the app's removal ends both.
+        if matches!(reason, Reason::PasswordChanged | Reason::AppRevoked) && facebook_login.contains(&provider) {
             networks = facebook_login.to_vec();
         }
         for network in networks {

@@ -339,9 +339,12 @@ impl Store {
                 let (health, reason, old_detail, team_id) =
                     current.ok_or_else(|| StoreError::NotFound(format!("no channel with id {id}")))?;
                 let from = Health::from_parts(&health, reason.as_deref(), old_detail.as_deref()).map_err(corrupt)?;
+                // The grant is new and its person is not known yet (the next check, due now, learns
+                // them): a push signal about the previous grantor must not reach it meanwhile.
                 sqlx::query(
                     "UPDATE channels SET token_key_id = $1, token_ciphertext = $2, token_expires_at = $3, scopes = $4, \
                      version = version + 1, token_issued_at = $5, refresh_uncertain_at = NULL, updated_at = $5, \
+                     grantor_id = NULL, \
                      authorized_by = COALESCE($6, authorized_by), health = $7, health_reason = NULL, \
                      health_detail = NULL, last_checked_at = $5, next_check_at = $5, lease_owner = NULL, \
                      lease_until = NULL, consecutive_failures = 0 WHERE id = $8",

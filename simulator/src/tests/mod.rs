@@ -4,6 +4,7 @@
 
 mod control;
 mod faults;
+mod hooks;
 mod oauth;
 mod probes;
 mod renewal;
