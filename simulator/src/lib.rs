@@ -11,6 +11,8 @@
 //! - `judge`: the networks' token rules (expiry, revocation, rotation, extension, inactivity).
 //! - `answer`: the answer shapes, per endpoint family.
 //! - `gateway`, `oauth`, `telegram`: the HTTP endpoints under `/{provider}/`.
+//! - `updates`: the Telegram updates a switch sends the bots (`my_chat_member`), through
+//!   `getUpdates` or the webhook a bot set.
 //! - `control`: the JSON control API under `/_sim/`.
 //! - [`server`]: [`router`], [`serve`] and [`Running`] (a simulator on loopback).
 //! - `seed`: accounts from a short text spec.
@@ -30,6 +32,7 @@ pub mod sim;
 pub mod switch;
 mod telegram;
 mod token;
+mod updates;
 
 pub use account::{Chat, Revocation, Role};
 pub use seed::Seeded;
@@ -39,6 +42,7 @@ pub use sim::{
     TelegramBot, Totals,
 };
 pub use switch::{Fail, Faults, Mix, Scope, Switch};
+pub use updates::SECRET_HEADER as TELEGRAM_SECRET_HEADER;
 
 #[cfg(test)]
 mod tests;
