@@ -23,6 +23,8 @@
 //! - [`telegram`]: the Telegram bot against a fake Bot API server (`support::telegram`): commands,
 //!   group alerts and their buttons, the webhook's secret and replays, blocked and migrated chats,
 //!   rate limits.
+//! - [`chat_member`]: Telegram's `my_chat_member` push signal: asked for in both modes, a bot
+//!   removed through the simulator brings the channel's alert within seconds, replays, junk.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
@@ -36,6 +38,7 @@ mod support;
 
 mod alerts;
 mod browser;
+mod chat_member;
 mod checker;
 mod cli;
 mod commands;

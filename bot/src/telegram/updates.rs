@@ -9,7 +9,7 @@ use relink_core::domain::{ChatPlatform, Language};
 use teloxide::RequestError;
 use teloxide::payloads::{AnswerCallbackQuerySetters as _, GetUpdatesSetters as _};
 use teloxide::prelude::Requester as _;
-use teloxide::types::{CallbackQuery, ChatId, Message as TgMessage, Update, UpdateKind, User, UserId};
+use teloxide::types::{AllowedUpdate, CallbackQuery, ChatId, Message as TgMessage, Update, UpdateKind, User, UserId};
 use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Telegram, chat_is_gone, render};
@@ -20,6 +20,12 @@ const UPDATE_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Updates handled per claim.
 const BATCH: u32 = 32;
+
+/// The kinds of update relink asks Telegram for, in `getUpdates` and `setWebhook` alike: it
+/// must say so, because a bot that does not gets the list it (or anyone with its token) gave
+/// last, which may leave `my_chat_member` out.
+pub(super) const ALLOWED_UPDATES: [AllowedUpdate; 3] =
+    [AllowedUpdate::Message, AllowedUpdate::CallbackQuery, AllowedUpdate::MyChatMember];
 
 fn language_of(user: &User) -> Option<Language> {
     user.language_code.as_deref().and_then(|code| code.split('-').next()?.parse().ok())
@@ -178,7 +184,7 @@ impl Telegram {
         let store = &self.services.store;
         let after = store.last_telegram_update(self.bot).await.map_err(store_failure)?;
         let timeout = u32::try_from(self.settings.poll_timeout.as_secs()).unwrap_or(30);
-        let mut request = self.api.get_updates().timeout(timeout);
+        let mut request = self.api.get_updates().timeout(timeout).allowed_updates(ALLOWED_UPDATES);
         if let Some(last) = after {
             request = request.offset(i32::try_from(last + 1).unwrap_or(i32::MAX));
         }
