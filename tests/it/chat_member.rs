@@ -33,6 +33,7 @@ use crate::support::{TestStore, both_engines, new_channel};
 both_engines!(
     polling_and_the_webhook_both_ask_telegram_for_my_chat_member,
     a_bot_removed_from_a_registered_channel_brings_needs_reauth_and_one_alert_within_seconds,
+    a_bot_removed_from_a_channel_reaches_relinks_webhook_and_brings_the_alert_within_seconds,
     a_my_chat_member_about_a_chat_no_channel_is_on_changes_nothing,
     a_malformed_my_chat_member_is_skipped_and_the_updates_after_it_are_handled,
     a_replayed_my_chat_member_on_the_webhook_is_handled_once,
@@ -111,6 +112,17 @@ async fn next_check_of(db: &TestStore, channel: &Channel) -> DateTime<Utc> {
 }
 
 async fn a_bot_removed_from_a_registered_channel_brings_needs_reauth_and_one_alert_within_seconds(db: TestStore) {
+    removal_to_alert(db, Mode::Polling).await;
+}
+
+async fn a_bot_removed_from_a_channel_reaches_relinks_webhook_and_brings_the_alert_within_seconds(db: TestStore) {
+    removal_to_alert(db, Mode::Webhook).await;
+}
+
+/// The bot is kicked from a registered channel in the simulator, which tells relink's bot
+/// (polling its Bot API, or posting to relink's webhook): the channel is checked at once and
+/// ends `needs_reauth` with one alert. Prints the time from the switch to the alert.
+async fn removal_to_alert(db: TestStore, mode: Mode) {
     let sim = Simulator::new(Arc::new(db.clock.clone())).spawn().await.unwrap();
     let chat = "-1001234500001";
     sim.add_account(Provider::Telegram, chat, AccountOptions::default()).unwrap();
@@ -144,8 +156,14 @@ async fn a_bot_removed_from_a_registered_channel_brings_needs_reauth_and_one_ale
     tokio::spawn(run_checker_observed(checker.clone(), db.clock.clone(), shutdown.clone(), observe));
     // relink's bot polls the simulator's Bot API, as `relink serve` with `providers.simulator` does.
     let api_url = sim.provider_url(Provider::Telegram).join("api").unwrap();
-    let settings = Settings { poll_timeout: Duration::from_secs(5), ..settings(api_url, &bot.token, Mode::Polling) };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_url = format!("http://{}/", listener.local_addr().unwrap()).parse().unwrap();
+    let settings = Settings { poll_timeout: Duration::from_secs(5), public_url, ..settings(api_url, &bot.token, mode) };
     let telegram = Telegram::new(settings, services(&db, Some(checker.clone()))).unwrap();
+    if mode == Mode::Webhook {
+        let router = relink_bot::telegram::router(telegram.clone());
+        tokio::spawn(relink_web::serve(listener, router, shutdown.clone()));
+    }
     tokio::spawn(telegram.run(shutdown.clone()));
 
     let switched = Instant::now();
@@ -164,7 +182,10 @@ async fn a_bot_removed_from_a_registered_channel_brings_needs_reauth_and_one_ale
     engine.pass(db.now()).await.unwrap();
     let took = switched.elapsed();
     shutdown.cancel();
-    eprintln!("telegram my_chat_member ({:?}): from the simulator's switch to the alert in {took:?}", db.engine);
+    eprintln!(
+        "telegram my_chat_member ({mode:?}, {:?}): from the simulator's switch to the alert in {took:?}",
+        db.engine
+    );
 
     assert_eq!(db.store.channel(channel.id).await.unwrap().health, Health::NeedsReauth(Reason::AppRevoked));
     let alerts = db.store.alerts(Some(team.id), 10).await.unwrap();
