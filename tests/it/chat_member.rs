@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::link_settings;
+use crate::serve::Served;
 use crate::support::telegram::{BOT_TOKEN, FakeTelegram, Limits, bot_administrator, bot_kicked, my_chat_member};
 use crate::support::{TestStore, both_engines, new_channel};
 
@@ -264,4 +265,55 @@ async fn a_replayed_my_chat_member_on_the_webhook_is_handled_once(db: TestStore)
     assert_eq!(post(&junk).await.unwrap().status(), 200);
     assert_eq!(telegram.handle_pending().await.unwrap(), 1);
     assert_eq!(next_check_of(&db, &channel).await, later);
+}
+
+/// Runs a relink command in `dir` with `env`, `stdin` on its standard input; its stdout.
+fn relink_ok(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str], stdin: &str) -> String {
+    use std::io::Write as _;
+    let mut child = crate::cli::relink(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "relink {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+// Multi-threaded: `Served` blocks its thread while it waits for log lines, and the simulator
+// runs on this runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_the_simulator_hears_its_bot_removed_and_checks_the_channel_at_once() {
+    let sim = Simulator::new(Arc::new(relink_core::SystemClock)).spawn().await.unwrap();
+    let chat = "-1001234500002";
+    sim.add_account(Provider::Telegram, chat, AccountOptions::default()).unwrap();
+    let bot = sim.telegram_bot();
+    let dir = tempfile::tempdir().unwrap();
+    let simulator = sim.base_url().to_string();
+    // Nothing but the simulator's URL and its bot's token: the bot finds the Bot API by itself.
+    let env = [("RELINK_PROVIDERS__SIMULATOR", simulator.as_str()), ("RELINK_TELEGRAM__TOKEN", bot.token.as_str())];
+    relink_ok(dir.path(), &env, &["team", "add", "Acme"], "");
+    let add = ["channel", "add", "--team", "Acme", "--provider", "telegram", "--account", chat, "--name", "News"];
+    relink_ok(dir.path(), &env, &add, &bot.token);
+    // Checked now, so the next check is hours away: only the signal can bring one sooner.
+    relink_ok(dir.path(), &env, &["channel", "check", "--team", "Acme", "News"], "");
+
+    let mut served = Served::start_with(dir.path(), &env);
+    served.wait_for("Telegram bot started");
+    let switched = Instant::now();
+    sim.kick_bot(chat).unwrap();
+    let signal = served.wait_for("push signal");
+    assert!(signal.contains("channels=1"), "{signal}");
+    let check = served.wait_for("provider=telegram verdict=");
+    let took = switched.elapsed();
+    eprintln!("relink serve with the simulator: from the switch to the check in {took:?}: {check}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let (status, log) = served.stop("-TERM");
+    assert!(status.success(), "{}", log.join("\n"));
+    let listed = relink_ok(dir.path(), &env, &["channel", "list", "--team", "Acme"], "");
+    assert!(listed.contains("needs_reauth") || listed.contains("reconnect"), "{listed}");
 }
