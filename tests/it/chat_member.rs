@@ -35,6 +35,7 @@ both_engines!(
     polling_and_the_webhook_both_ask_telegram_for_my_chat_member,
     a_bot_removed_from_a_registered_channel_brings_needs_reauth_and_one_alert_within_seconds,
     a_bot_removed_from_a_channel_reaches_relinks_webhook_and_brings_the_alert_within_seconds,
+    a_bot_added_back_to_a_channel_that_needed_reconnecting_makes_it_healthy_within_seconds,
     a_my_chat_member_about_a_chat_no_channel_is_on_changes_nothing,
     a_malformed_my_chat_member_is_skipped_and_the_updates_after_it_are_handled,
     a_replayed_my_chat_member_on_the_webhook_is_handled_once,
@@ -113,17 +114,24 @@ async fn next_check_of(db: &TestStore, channel: &Channel) -> DateTime<Utc> {
 }
 
 async fn a_bot_removed_from_a_registered_channel_brings_needs_reauth_and_one_alert_within_seconds(db: TestStore) {
-    removal_to_alert(db, Mode::Polling).await;
+    removal_to_alert(db, Mode::Polling, false).await;
 }
 
 async fn a_bot_removed_from_a_channel_reaches_relinks_webhook_and_brings_the_alert_within_seconds(db: TestStore) {
-    removal_to_alert(db, Mode::Webhook).await;
+    removal_to_alert(db, Mode::Webhook, false).await;
+}
+
+/// Adding the bot back is how a Telegram channel is reconnected (there is no link to follow):
+/// the update that says so brings the check that makes the channel healthy, within seconds.
+async fn a_bot_added_back_to_a_channel_that_needed_reconnecting_makes_it_healthy_within_seconds(db: TestStore) {
+    removal_to_alert(db, Mode::Polling, true).await;
 }
 
 /// The bot is kicked from a registered channel in the simulator, which tells relink's bot
 /// (polling its Bot API, or posting to relink's webhook): the channel is checked at once and
-/// ends `needs_reauth` with one alert. Prints the time from the switch to the alert.
-async fn removal_to_alert(db: TestStore, mode: Mode) {
+/// ends `needs_reauth` with one alert. Prints the time from the switch to the alert. Then, with
+/// `add_back`, the bot is made an administrator again and the channel is healthy again.
+async fn removal_to_alert(db: TestStore, mode: Mode, add_back: bool) {
     let sim = Simulator::new(Arc::new(db.clock.clone())).spawn().await.unwrap();
     let chat = "-1001234500001";
     sim.add_account(Provider::Telegram, chat, AccountOptions::default()).unwrap();
@@ -182,7 +190,6 @@ async fn removal_to_alert(db: TestStore, mode: Mode) {
     assert_eq!(found.needs_reauth, 1);
     engine.pass(db.now()).await.unwrap();
     let took = switched.elapsed();
-    shutdown.cancel();
     eprintln!(
         "telegram my_chat_member ({mode:?}, {:?}): from the simulator's switch to the alert in {took:?}",
         db.engine
@@ -193,6 +200,28 @@ async fn removal_to_alert(db: TestStore, mode: Mode) {
     let new: Vec<_> = alerts.iter().take(alerts.len() - before).map(|a| (a.kind, a.channels.len())).collect();
     assert_eq!(new, [(AlertKind::Disconnected, 1)], "{alerts:#?}");
     assert!(took < Duration::from_secs(10), "{took:?}");
+    if !add_back {
+        shutdown.cancel();
+        return;
+    }
+
+    let switched = Instant::now();
+    sim.restore(Provider::Telegram, chat).unwrap();
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(outcome) = checks.recv().await {
+            if outcome.valid > 0 {
+                return outcome;
+            }
+        }
+        panic!("the checker stopped");
+    })
+    .await
+    .expect("the channel is checked within seconds of the bot's return");
+    assert_eq!(found.valid, 1);
+    let took = switched.elapsed();
+    shutdown.cancel();
+    eprintln!("telegram my_chat_member ({mode:?}, {:?}): from the bot's return to healthy in {took:?}", db.engine);
+    assert_eq!(db.store.channel(channel.id).await.unwrap().health, Health::Healthy);
 }
 
 async fn a_my_chat_member_about_a_chat_no_channel_is_on_changes_nothing(db: TestStore) {
