@@ -578,9 +578,17 @@ impl Sources {
                 if !well_formed {
                     problem("telegram.token", "does not look like a bot token from @BotFather (123456:ABC…)".into());
                 }
-                let api_url = raw.telegram.api_url.as_deref().unwrap_or("https://api.telegram.org");
+                // With the provider simulator, the bot talks to the simulator's Bot API too, so
+                // a switch that removes it from a chat reaches it as Telegram's update would.
+                let simulated = raw
+                    .providers
+                    .simulator
+                    .as_deref()
+                    .map(|sim| format!("{}/telegram/api", sim.trim().trim_end_matches('/')));
+                let api_url =
+                    raw.telegram.api_url.as_deref().or(simulated.as_deref()).unwrap_or("https://api.telegram.org");
                 let api_url = match url::Url::parse(api_url.trim()) {
-                    Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => without_trailing_slash(url),
                     _ => {
                         problem("telegram.api_url", format!("`{api_url}` is not an http(s) URL"));
                         url::Url::parse("https://api.telegram.org").expect("a valid URL")
@@ -808,6 +816,16 @@ impl figment::Provider for Flag {
     fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         self.0.data()
     }
+}
+
+/// A Bot API base URL without the trailing slash of a path: the client appends `/bot…/method`,
+/// and `…/api/` would become `…/api//bot…`.
+fn without_trailing_slash(mut url: url::Url) -> url::Url {
+    if url.path().len() > 1 && url.path().ends_with('/') {
+        let path = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&path);
+    }
+    url
 }
 
 /// Builds the networks' configuration: the public endpoints by default, all of them under one
@@ -1195,6 +1213,22 @@ mod tests {
             }
             assert!(!text.contains("short"), "the token is not repeated: {text}");
             assert_eq!(problems.0.len(), 5, "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn with_the_provider_simulator_the_telegram_bot_talks_to_the_simulators_bot_api() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RELINK_TELEGRAM__TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            jail.set_env("RELINK_PROVIDERS__SIMULATOR", "http://127.0.0.1:9090/");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let telegram = config.telegram.expect("a token turns the bot on");
+            assert_eq!(telegram.api_url.as_str(), "http://127.0.0.1:9090/telegram/api");
+            // Its own setting wins, and a trailing slash (…/api//bot…) is dropped.
+            jail.set_env("RELINK_TELEGRAM__API_URL", "http://127.0.0.1:9091/bot-api/");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.telegram.expect("on").api_url.as_str(), "http://127.0.0.1:9091/bot-api");
             Ok(())
         });
     }

@@ -14,7 +14,8 @@ pub use crate::checker::Wake;
 pub use crate::domain::{DataDeletion, Source, Subject};
 use crate::store::{Result, Store};
 
-/// Makes every channel the subject names due now (not those already needing a reconnect), wakes
+/// Makes every channel the subject names due now (not those already needing a reconnect, but a
+/// Telegram chat's: adding the bot back is its reconnect), wakes
 /// this process's checker and counts `relink_signals_total{source}`; returns how many channels
 /// were made due. Idempotent: a second call finds them due already.
 pub async fn receive(

@@ -137,10 +137,18 @@ pub(crate) async fn gateway(
             finish(&app, provider, reply).await
         }
         _ => match rest.strip_prefix("api/") {
-            Some(api_path) => match api(&app.sim, provider, &method, api_path, query, &headers, &body) {
-                Some(reply) => finish(&app, provider, reply).await,
-                None => not_found(path),
-            },
+            Some(api_path) => {
+                // `getUpdates` may wait for an update: the one call not decided synchronously.
+                if provider == Provider::Telegram
+                    && let Some(response) = telegram::get_updates(&app, api_path, query, &headers, &body).await
+                {
+                    return response;
+                }
+                match api(&app.sim, provider, &method, api_path, query, &headers, &body) {
+                    Some(reply) => finish(&app, provider, reply).await,
+                    None => not_found(path),
+                }
+            }
             None => not_found(path),
         },
     }
@@ -166,7 +174,7 @@ fn api(
     let get = *method == Method::GET;
     let post = *method == Method::POST;
     match provider {
-        Provider::Telegram => telegram::api(sim, path, query, body),
+        Provider::Telegram => telegram::api(sim, path, query, headers, body),
         Provider::Facebook | Provider::InstagramBusiness if get && path == "debug_token" => {
             Some(debug_token(sim, provider, query))
         }

@@ -11,6 +11,8 @@
 //! - `judge`: the networks' token rules (expiry, revocation, rotation, extension, inactivity).
 //! - `answer`: the answer shapes, per endpoint family.
 //! - `gateway`, `oauth`, `telegram`: the HTTP endpoints under `/{provider}/`.
+//! - `updates`: the Telegram updates a switch sends the bots (`my_chat_member`), through
+//!   `getUpdates` or the webhook a bot set.
 //! - `control`: the JSON control API under `/_sim/`.
 //! - `hooks`: what the networks push to relink (Meta's deauthorize and data deletion callbacks).
 //! - [`server`]: [`router`], [`serve`] and [`Running`] (a simulator on loopback).
@@ -32,6 +34,7 @@ pub mod sim;
 pub mod switch;
 mod telegram;
 mod token;
+mod updates;
 
 pub use account::{Chat, Revocation, Role};
 pub use hooks::{HookAnswer, Hooks, post_signed, sign as sign_meta_request};
@@ -42,6 +45,7 @@ pub use sim::{
     TelegramBot, Totals,
 };
 pub use switch::{Fail, Faults, Mix, Scope, Switch};
+pub use updates::SECRET_HEADER as TELEGRAM_SECRET_HEADER;
 
 #[cfg(test)]
 mod tests;

@@ -293,6 +293,7 @@ pub(crate) struct Inner {
     pub app_usage: [AtomicU8; N],
     pub timeout_hold_ms: AtomicU64,
     pub hooks: Mutex<crate::hooks::Hooks>,
+    pub updates: crate::updates::Updates,
 }
 
 /// The provider simulator. Cheap to clone: clones share one state.
@@ -371,6 +372,7 @@ impl Simulator {
                 app_usage: Default::default(),
                 timeout_hold_ms,
                 hooks: Mutex::default(),
+                updates: crate::updates::Updates::default(),
             }),
         }
     }
@@ -702,6 +704,8 @@ impl Simulator {
             _ => {}
         }
         tracing::debug!(%provider, account, ?switch, "simulator switch");
+        let standing = |state: &State| (state.chat, state.role);
+        let before = if telegram { self.peek(provider, index, |state, _| standing(state)) } else { None };
         self.with_state(provider, index, |state| match switch {
             Switch::ExpireNow => state.expired_through = Some(state.access_serial),
             Switch::RevokeApp => {
@@ -726,6 +730,11 @@ impl Simulator {
             }
             Switch::ChangePassword => {}
         });
+        if let Some(before) = before
+            && let Some(after) = self.peek(provider, index, |state, _| standing(state))
+        {
+            self.chat_member_changed(account, before, after);
+        }
         Ok(())
     }
 

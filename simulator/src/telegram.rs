@@ -1,17 +1,22 @@
 //! The Telegram Bot API subset relink probes with: `getMe` (the bot token), `getChat` and
-//! `getChatMember` (per channel: the chat exists and the bot is an admin that may post).
-//! Parameters come as JSON, a form or the query string, as the Bot API accepts all three.
+//! `getChatMember` (per channel: the chat exists and the bot is an admin that may post); and
+//! what relink's chat bot calls (`getUpdates`, `setWebhook`, `deleteWebhook`, `setMyCommands`,
+//! `sendMessage`, `editMessageText`, `answerCallbackQuery`), whose updates live in `updates`.
+//! Parameters come as JSON, a form, multipart or the query string, as the Bot API accepts all.
 
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use relink_core::Provider;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::account::{Role, read};
 use crate::answer::{Condition, Family, json_response};
-use crate::gateway::{Reply, param};
+use crate::gateway::{App, Reply, param};
 use crate::judge::{Live, Verdict};
 use crate::sim::{Endpoint, Simulator};
+use crate::updates::{bot_user, multipart_fields};
 
 const PROVIDER: Provider = Provider::Telegram;
 const FAMILY: Family = Family::Telegram;
@@ -43,18 +48,111 @@ fn params(query: &str, body: &[u8]) -> Params {
     if body.is_empty() { from(query.as_bytes()) } else { from(body) }
 }
 
-/// `api/bot{token}/{method}`; `None` for a path that is not a Bot API call.
-pub(crate) fn api(sim: &Simulator, path: &str, query: &str, body: &[u8]) -> Option<Reply> {
+/// Every parameter of a call, whichever way it came: a JSON object, `multipart/form-data`, a
+/// form, or the query string.
+fn fields(headers: &HeaderMap, query: &str, body: &[u8]) -> Map<String, Value> {
+    let trimmed = body.trim_ascii_start();
+    if trimmed.starts_with(b"{") {
+        return serde_json::from_slice(trimmed).unwrap_or_default();
+    }
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.starts_with("multipart/form-data") {
+        return multipart_fields(content_type, body).unwrap_or_default();
+    }
+    let encoded = if body.is_empty() { query.as_bytes() } else { body };
+    url::form_urlencoded::parse(encoded).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect()
+}
+
+/// The live bot a `bot{token}/{method}` path names, and the method; `Err` for a path that
+/// is a Bot API call with a token the simulator does not know (or revoked).
+fn bot_call<'a>(sim: &Simulator, path: &'a str) -> Option<(Result<u64, ()>, &'a str)> {
     let (token, method) = path.strip_prefix("bot")?.rsplit_once('/')?;
+    let bot = read(&sim.inner.bots).iter().find(|b| b.token == token).map(|b| (b.id, b.revoked));
+    Some((bot.and_then(|(id, revoked)| (!revoked).then_some(id)).ok_or(()), method))
+}
+
+fn bot_answer(status: StatusCode, result: Result<Value, &str>) -> Response {
+    match result {
+        Ok(result) => json_response(status, &json!({ "ok": true, "result": result })),
+        Err(description) => {
+            json_response(status, &json!({ "ok": false, "error_code": status.as_u16(), "description": description }))
+        }
+    }
+}
+
+/// `getUpdates`, which may hold the request until an update comes: `None` for any other call.
+pub(crate) async fn get_updates(
+    app: &App,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
+    let (bot, method) = bot_call(&app.sim, path)?;
+    if !method.eq_ignore_ascii_case("getUpdates") {
+        return None;
+    }
+    let Ok(bot) = bot else {
+        return Some(bot_answer(StatusCode::UNAUTHORIZED, Err("Unauthorized")));
+    };
+    let params = fields(headers, query, body);
+    Some(match app.sim.get_updates(bot, &params, &app.stopping).await {
+        Ok(updates) => bot_answer(StatusCode::OK, Ok(Value::Array(updates))),
+        Err(conflict) => bot_answer(StatusCode::CONFLICT, Err(conflict)),
+    })
+}
+
+/// The calls relink's chat bot makes besides `getUpdates`, answered without faults or
+/// counting (they are not probes); `None` for the probe methods.
+fn bot_side(sim: &Simulator, bot_id: u64, method: &str, params: &Map<String, Value>) -> Option<Response> {
+    let is = |name: &str| method.eq_ignore_ascii_case(name);
+    let answer = if is("setMyCommands") || is("answerCallbackQuery") {
+        Ok(json!(true))
+    } else if is("deleteWebhook") {
+        sim.delete_webhook(bot_id, params);
+        Ok(json!(true))
+    } else if is("setWebhook") {
+        match sim.set_webhook(bot_id, params) {
+            Ok(()) => Ok(json!(true)),
+            Err(refusal) => return Some(bot_answer(StatusCode::BAD_REQUEST, Err(refusal))),
+        }
+    } else if is("getWebhookInfo") {
+        let url = sim.telegram_webhook(bot_id).map(String::from).unwrap_or_default();
+        let pending = sim.telegram_pending_updates(bot_id).len();
+        Ok(json!({ "url": url, "has_custom_certificate": false, "pending_update_count": pending }))
+    } else if is("sendMessage") || is("editMessageText") {
+        let chat = params.get("chat_id").cloned().unwrap_or(Value::Null);
+        let chat = id_text(&chat).and_then(|c| c.parse::<i64>().ok()).unwrap_or_default();
+        let kind = if chat < 0 { "supergroup" } else { "private" };
+        let message_id = params.get("message_id").and_then(id_text).and_then(|m| m.parse::<i64>().ok());
+        Ok(json!({
+            "message_id": message_id.unwrap_or_else(|| i64::try_from(sim.next_serial()).unwrap_or(i64::MAX)),
+            "date": sim.now().timestamp(),
+            "chat": { "id": chat, "type": kind, "title": "Sim chat", "first_name": "Sim" },
+            "text": params.get("text").and_then(Value::as_str).unwrap_or_default(),
+        }))
+    } else {
+        return None;
+    };
+    Some(bot_answer(StatusCode::OK, answer))
+}
+
+/// `api/bot{token}/{method}`; `None` for a path that is not a Bot API call.
+pub(crate) fn api(sim: &Simulator, path: &str, query: &str, headers: &HeaderMap, body: &[u8]) -> Option<Reply> {
+    let (bot, method) = bot_call(sim, path)?;
+    let probe = ["getMe", "getChat", "getChatMember"].iter().any(|m| method.eq_ignore_ascii_case(m));
+    if let Ok(bot_id) = bot
+        && !probe
+        && let Some(response) = bot_side(sim, bot_id, method, &fields(headers, query, body))
+    {
+        return Some(Reply::answer(FAMILY, &crate::sim::Gate::default(), response));
+    }
     sim.count(PROVIDER, Endpoint::Probe);
     let mut gate = sim.gate(PROVIDER);
-    let bot = read(&sim.inner.bots).iter().find(|b| b.token == token).map(|b| (b.id, b.revoked));
-    let bot_id = match bot {
-        Some((id, false)) => id,
-        _ => return Some(Reply::refused(sim, PROVIDER, FAMILY, &gate, Condition::BotUnauthorized)),
+    let Ok(bot_id) = bot else {
+        return Some(Reply::refused(sim, PROVIDER, FAMILY, &gate, Condition::BotUnauthorized));
     };
-    let bot_user =
-        json!({ "id": bot_id, "is_bot": true, "first_name": "relink simulator", "username": "relink_sim_bot" });
+    let bot_user = bot_user(bot_id);
     if method == "getMe" {
         let mut me = bot_user;
         me["can_join_groups"] = json!(true);

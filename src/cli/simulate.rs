@@ -47,6 +47,13 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         seeded.accounts.len(),
         seeded.bulks.iter().map(|b| u64::from(b.count)).sum::<u64>()
     );
+    if seeded.accounts.iter().any(|a| a.provider == relink_core::Provider::Telegram) {
+        // relink's own bot can use the simulator as its Bot API and hear `my_chat_member`.
+        println!(
+            "relink's Telegram bot finds the simulator's Bot API by itself: give it the Telegram accounts' \
+             token (--print-tokens) as RELINK_TELEGRAM__TOKEN"
+        );
+    }
     if args.print_tokens {
         for account in &seeded.accounts {
             println!("{}", serde_json::to_string(account)?);

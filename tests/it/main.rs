@@ -26,6 +26,8 @@
 //! - [`signals`]: push signals end to end: the simulator sends what the network sends (Meta's
 //!   deauthorize and data deletion callbacks), the web server verifies it, the woken checker
 //!   finds the truth; forged, stale and replayed ones change nothing.
+//! - [`chat_member`]: Telegram's `my_chat_member` push signal: asked for in both modes, a bot
+//!   removed through the simulator brings the channel's alert within seconds, replays, junk.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
@@ -39,6 +41,7 @@ mod support;
 
 mod alerts;
 mod browser;
+mod chat_member;
 mod checker;
 mod cli;
 mod commands;

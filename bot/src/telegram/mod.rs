@@ -166,7 +166,11 @@ impl Telegram {
                     .expect("web.public_url is an http(s) URL, which has a path")
                     .pop_if_empty()
                     .extend(WEBHOOK_PATH.trim_start_matches('/').split('/'));
-                self.api.set_webhook(url).secret_token(secret.expose_secret().to_owned()).await?;
+                self.api
+                    .set_webhook(url)
+                    .secret_token(secret.expose_secret().to_owned())
+                    .allowed_updates(updates::ALLOWED_UPDATES)
+                    .await?;
             }
             _ => {
                 self.api.delete_webhook().await?;

@@ -1,15 +1,20 @@
 //! Updates: stored first, handled from the store. A message is a command for the command layer
 //! (in a group only messages starting with `/`); a button press is answered privately to the
-//! person who pressed it; a group that became a supergroup moves its binding.
+//! person who pressed it; a group that became a supergroup moves its binding; a change of the
+//! bot's own standing in a chat (`my_chat_member`: removed, demoted, its posting right taken,
+//! promoted back) is a push signal: the channels of that chat are checked now.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use relink_core::domain::{ChatPlatform, Language};
+use relink_core::signals::{self, Source, Subject};
 use teloxide::RequestError;
 use teloxide::payloads::{AnswerCallbackQuerySetters as _, GetUpdatesSetters as _};
 use teloxide::prelude::Requester as _;
-use teloxide::types::{CallbackQuery, ChatId, Message as TgMessage, Update, UpdateKind, User, UserId};
+use teloxide::types::{
+    AllowedUpdate, CallbackQuery, ChatId, ChatMemberUpdated, Message as TgMessage, Update, UpdateKind, User, UserId,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Telegram, chat_is_gone, render};
@@ -20,6 +25,12 @@ const UPDATE_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Updates handled per claim.
 const BATCH: u32 = 32;
+
+/// The kinds of update relink asks Telegram for, in `getUpdates` and `setWebhook` alike: it
+/// must say so, because a bot that does not gets the list it (or anyone with its token) gave
+/// last, which may leave `my_chat_member` out.
+pub(super) const ALLOWED_UPDATES: [AllowedUpdate; 3] =
+    [AllowedUpdate::Message, AllowedUpdate::CallbackQuery, AllowedUpdate::MyChatMember];
 
 fn language_of(user: &User) -> Option<Language> {
     user.language_code.as_deref().and_then(|code| code.split('-').next()?.parse().ok())
@@ -63,7 +74,35 @@ impl Telegram {
         match &update.kind {
             UpdateKind::Message(message) => self.on_message(message).await,
             UpdateKind::CallbackQuery(query) => self.on_press(query).await,
+            UpdateKind::MyChatMember(change) => self.on_standing_changed(change).await,
+            // teloxide reads a kind it does not know, or a known one that does not read, as this.
+            UpdateKind::Error(_) => {
+                tracing::info!(update_id = update.id.0, "a Telegram update relink cannot read is skipped");
+            }
             _ => {}
+        }
+    }
+
+    /// The bot was added, removed, promoted or demoted in a chat. Whatever changed, the
+    /// channels of that chat are checked now: the check asks Telegram and decides, so an
+    /// update that says more (or less) than is true changes no health by itself.
+    async fn on_standing_changed(&self, change: &ChatMemberUpdated) {
+        let chat = change.chat.id.0;
+        let Some(subject) = signal_subject(change, self.bot) else {
+            tracing::debug!(chat, "a my_chat_member update that names no channel is skipped");
+            return;
+        };
+        tracing::info!(
+            chat,
+            from = ?change.old_chat_member.status(),
+            to = ?change.new_chat_member.status(),
+            "relink's bot changed standing in a Telegram chat"
+        );
+        let wake = self.services.checker.as_ref().map(|checker| checker.wake_handle()).unwrap_or_default();
+        let now = self.services.clock.now();
+        if let Err(error) = signals::receive(&self.services.store, &wake, Source::Telegram, &subject, now).await {
+            // The channel's next ordinary check still finds what changed.
+            tracing::warn!(%error, chat, "cannot make a Telegram chat's channels due after my_chat_member");
         }
     }
 
@@ -178,7 +217,7 @@ impl Telegram {
         let store = &self.services.store;
         let after = store.last_telegram_update(self.bot).await.map_err(store_failure)?;
         let timeout = u32::try_from(self.settings.poll_timeout.as_secs()).unwrap_or(30);
-        let mut request = self.api.get_updates().timeout(timeout);
+        let mut request = self.api.get_updates().timeout(timeout).allowed_updates(ALLOWED_UPDATES);
         if let Some(last) = after {
             request = request.offset(i32::try_from(last + 1).unwrap_or(i32::MAX));
         }
@@ -247,6 +286,16 @@ impl Telegram {
     }
 }
 
+/// Whom a `my_chat_member` update is about: the chat, by id and `@username`, when the change
+/// is relink's bot's own (`bot`) in a group, supergroup or channel. `None` for a private chat (a
+/// person blocked or unblocked the bot) or another user.
+fn signal_subject(change: &ChatMemberUpdated, bot: i64) -> Option<Subject> {
+    let chat = &change.chat;
+    let about_bot = i64::try_from(change.new_chat_member.user.id.0).ok() == Some(bot);
+    (about_bot && !chat.is_private())
+        .then(|| Subject::TelegramChat { chat_id: chat.id.0, username: chat.username().map(str::to_owned) })
+}
+
 fn user_id(id: UserId) -> i64 {
     i64::try_from(id.0).unwrap_or(i64::MAX)
 }
@@ -286,8 +335,21 @@ mod tests {
             any::<u64>().prop_map(Value::from),
             any::<f64>().prop_map(Value::from),
             ".{0,12}".prop_map(Value::String),
-            prop::sample::select(vec!["/status", "/snooze a 2d", "private", "group", "supergroup", "en-US", "it"])
-                .prop_map(Value::from),
+            prop::sample::select(vec![
+                "/status",
+                "/snooze a 2d",
+                "private",
+                "group",
+                "supergroup",
+                "channel",
+                "en-US",
+                "it",
+                "administrator",
+                "kicked",
+                "left",
+                "member",
+            ])
+            .prop_map(Value::from),
         ];
         let keys = vec![
             "update_id",
@@ -307,6 +369,14 @@ mod tests {
             "migrate_to_chat_id",
             "chat_instance",
             "title",
+            "my_chat_member",
+            "old_chat_member",
+            "new_chat_member",
+            "status",
+            "user",
+            "username",
+            "until_date",
+            "can_post_messages",
         ];
         leaf.prop_recursive(4, 40, 6, move |inner| {
             prop_oneof![
@@ -333,12 +403,58 @@ mod tests {
         )
     }
 
+    /// A `my_chat_member` update about the bot (id 4242) in any chat, between any standings.
+    fn standing_update() -> impl Strategy<Value = (i64, Option<String>, Value)> {
+        let standing = prop::sample::select(vec![
+            json!({"status": "kicked", "until_date": 0}),
+            json!({"status": "left"}),
+            json!({"status": "member"}),
+            json!({"status": "administrator", "can_be_edited": false, "is_anonymous": false,
+                   "can_manage_chat": true, "can_change_info": false, "can_post_messages": false,
+                   "can_delete_messages": true, "can_manage_video_chats": false, "can_invite_users": true,
+                   "can_restrict_members": false, "can_promote_members": false}),
+        ]);
+        (any::<i64>(), prop::option::of("[a-z][a-z0-9_]{4,31}"), standing.clone(), standing).prop_map(
+            |(chat, username, mut old, mut new)| {
+                let bot = json!({ "id": 4242, "is_bot": true, "first_name": "relink" });
+                old["user"] = bot.clone();
+                new["user"] = bot;
+                let mut chat_json = json!({ "id": chat, "type": "channel", "title": "News" });
+                if let Some(name) = &username {
+                    chat_json["username"] = json!(name);
+                }
+                let update = json!({
+                    "update_id": 1,
+                    "my_chat_member": {
+                        "chat": chat_json, "date": 1_772_366_400,
+                        "from": { "id": 1, "is_bot": false, "first_name": "Admin" },
+                        "old_chat_member": old, "new_chat_member": new,
+                    }
+                });
+                (chat, username, update)
+            },
+        )
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
+        fn a_change_of_the_bots_standing_in_any_channel_names_that_channel((chat, username, json) in standing_update()) {
+            let update = serde_json::from_str::<Update>(&json.to_string()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let UpdateKind::MyChatMember(change) = &update.kind else {
+                return Err(TestCaseError::fail(format!("{:?}", update.kind)));
+            };
+            prop_assert_eq!(signal_subject(change, 4242), Some(Subject::TelegramChat { chat_id: chat, username }));
+            prop_assert_eq!(signal_subject(change, 4243), None, "another user's change names nothing");
+        }
+
+        #[test]
         fn any_update_json_reads_or_is_skipped_without_panic(json in prop_oneof![json_value(), message_update()]) {
             let Ok(update) = serde_json::from_str::<Update>(&json.to_string()) else { return Ok(()) };
+            if let UpdateKind::MyChatMember(change) = &update.kind {
+                let _ = signal_subject(change, 4242);
+            }
             if let UpdateKind::Message(message) = &update.kind {
                 let _ = message.migrate_to_chat_id();
                 if let (Some(text), Some(from)) = (message.text(), message.from.as_ref()) {

@@ -44,14 +44,21 @@ fn subject_filter(subject: &Subject, first: usize) -> (String, Vec<String>) {
 
 impl Store {
     /// Makes every channel the subject names due at `now` (earlier only; not those that already
-    /// need a reconnect) and returns them. A channel being checked right now is checked again
-    /// after: its check keeps a due time pulled ahead of its lease.
+    /// need a reconnect, except a Telegram chat's) and returns them. A channel being checked
+    /// right now is checked again after: its check keeps a due time pulled ahead of its lease.
+    ///
+    /// A Telegram channel is reconnected by adding the bot back, not through a link, so a
+    /// signal about its chat may be the fix: checking it can only find it healthy again.
     pub async fn make_due_for(&self, subject: &Subject, now: DateTime<Utc>) -> Result<Vec<ChannelId>> {
         let (filter, values) = subject_filter(subject, 2);
+        let connected = match subject {
+            Subject::TelegramChat { .. } => "",
+            Subject::FacebookUser(_) | Subject::GoogleAccount(_) => " AND health <> 'needs_reauth'",
+        };
         let sql = format!(
             "UPDATE channels SET next_check_at = CASE WHEN next_check_at > $1 THEN $1 ELSE next_check_at END, \
              signalled_at = $1 \
-             WHERE {filter} AND health <> 'needs_reauth' RETURNING id"
+             WHERE {filter}{connected} RETURNING id"
         );
         let ids: Vec<i64> = with_writer!(self.db(), |pool| {
             let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(to_millis(now));

@@ -324,3 +324,44 @@ pub fn press(update_id: i64, chat: i64, user: i64, data: &str) -> Value {
         }
     })
 }
+
+/// The bot's id in the fake: the number before the colon of [`BOT_TOKEN`].
+pub const BOT_ID: i64 = 4242;
+
+/// A `my_chat_member` update: relink's bot went from `old` to `new` (`ChatMember` JSON) in the
+/// channel `chat` (with its public `@username`, if any).
+pub fn my_chat_member(update_id: i64, chat: i64, username: Option<&str>, old: Value, new: Value) -> Value {
+    let mut chat = json!({ "id": chat, "type": "channel", "title": "News" });
+    if let Some(username) = username {
+        chat["username"] = json!(username);
+    }
+    json!({
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": chat,
+            "from": { "id": 1_000_001, "is_bot": false, "first_name": "Channel admin" },
+            "date": 1_772_366_400,
+            "old_chat_member": old,
+            "new_chat_member": new,
+        }
+    })
+}
+
+/// The bot as an administrator of a channel, allowed to post or not.
+pub fn bot_administrator(can_post_messages: bool) -> Value {
+    json!({
+        "status": "administrator", "user": bot_json(), "can_be_edited": false, "is_anonymous": false,
+        "can_manage_chat": true, "can_change_info": false, "can_post_messages": can_post_messages,
+        "can_edit_messages": can_post_messages, "can_delete_messages": true, "can_manage_video_chats": false,
+        "can_invite_users": true, "can_restrict_members": false, "can_promote_members": false,
+    })
+}
+
+/// The bot removed from a chat by an admin.
+pub fn bot_kicked() -> Value {
+    json!({ "status": "kicked", "user": bot_json(), "until_date": 0 })
+}
+
+fn bot_json() -> Value {
+    json!({ "id": BOT_ID, "is_bot": true, "first_name": "relink", "username": "relink_bot" })
+}
