@@ -53,6 +53,15 @@ pub(crate) fn routes() -> Router<App> {
         .route("/_sim/telegram/bots/revoke", post(revoke_bot))
         .route("/_sim/seed", post(seed))
         .route("/_sim/settings", post(settings))
+        .route("/_sim/google/certs", get(google_certs))
+}
+
+/// Google's published key set for Security Event Tokens (503 while `google_certs_down`).
+async fn google_certs(State(app): State<App>) -> Response {
+    if app.sim.google_certs_down() {
+        return json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": "the key set is unavailable" }));
+    }
+    json_response(StatusCode::OK, &crate::risc::jwks())
 }
 
 /// The bare HTTP ceiling: no state, no JSON.
@@ -223,6 +232,23 @@ async fn seed(State(app): State<App>, spec: String) -> Answer {
 struct Settings {
     timeout_hold_ms: Option<u64>,
     app_usage: Option<AppUsage>,
+    hooks: Option<Hooks>,
+    google_certs_down: Option<bool>,
+}
+
+/// Where the networks push their signals; an empty string or `null` turns one off.
+#[derive(Debug, Deserialize)]
+struct Hooks {
+    #[serde(default, deserialize_with = "optional_url")]
+    google_risc: Option<Option<url::Url>>,
+}
+
+fn optional_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<url::Url>>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(Some(None)),
+        Some(text) => url::Url::parse(text).map(|url| Some(Some(url))).map_err(serde::de::Error::custom),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,5 +264,15 @@ async fn settings(State(app): State<App>, Json(body): Json<Settings>) -> Answer 
     if let Some(usage) = body.app_usage {
         app.sim.set_app_usage(usage.provider, usage.percent);
     }
-    ok(&json!({ "timeout_hold_ms": app.sim.timeout_hold().as_millis() }))
+    if let Some(Hooks { google_risc: Some(url) }) = body.hooks {
+        app.sim.set_google_risc_hook(url);
+    }
+    if let Some(down) = body.google_certs_down {
+        app.sim.set_google_certs_down(down);
+    }
+    ok(&json!({
+        "timeout_hold_ms": app.sim.timeout_hold().as_millis(),
+        "hooks": { "google_risc": app.sim.google_risc_hook() },
+        "google_certs_down": app.sim.google_certs_down(),
+    }))
 }

@@ -11,6 +11,8 @@
 //! - `judge`: the networks' token rules (expiry, revocation, rotation, extension, inactivity).
 //! - `answer`: the answer shapes, per endpoint family.
 //! - `gateway`, `oauth`, `telegram`: the HTTP endpoints under `/{provider}/`.
+//! - [`risc`]: Google's Cross-Account Protection: the published key set, signed Security Event
+//!   Tokens and their push to relink's receiver when a switch kills a Google grant.
 //! - `control`: the JSON control API under `/_sim/`.
 //! - [`server`]: [`router`], [`serve`] and [`Running`] (a simulator on loopback).
 //! - `seed`: accounts from a short text spec.
@@ -24,6 +26,7 @@ mod control;
 mod gateway;
 mod judge;
 mod oauth;
+pub mod risc;
 mod seed;
 pub mod server;
 pub mod sim;

@@ -13,12 +13,14 @@ use relink_core::Clock;
 use relink_core::Provider;
 use relink_core::provider::{Policy, Providers, Renewal};
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 use crate::account::{
     AccountName, Batch, Chat, Directory, MAX_ACCOUNTS, Revocation, Role, Slot, State, Table, bulk_index, lock, read,
     write,
 };
 use crate::oauth::PendingCode;
+use crate::risc::{self, EventType, SecurityEvent, TestKey};
 use crate::switch::{Fail, Faults, Scope, Switch};
 use crate::token::{Codec, Fields, Kind, provider_index};
 
@@ -292,6 +294,19 @@ pub(crate) struct Inner {
     pub counters: Counters,
     pub app_usage: [AtomicU8; N],
     pub timeout_hold_ms: AtomicU64,
+    pub risc: RiscBoard,
+}
+
+/// Google's Cross-Account Protection: where security events go and how they fared.
+#[derive(Debug, Default)]
+pub(crate) struct RiscBoard {
+    /// The receiver's URL (`hooks.google_risc`); `None`: no events are sent.
+    pub hook: Mutex<Option<Url>>,
+    /// When set, the key set answers 503 (Google's certificates unreachable).
+    pub certs_down: AtomicBool,
+    pub sent: AtomicU64,
+    /// Pushes the receiver answered 2xx.
+    pub accepted: AtomicU64,
 }
 
 /// The provider simulator. Cheap to clone: clones share one state.
@@ -369,6 +384,7 @@ impl Simulator {
                 counters: Counters::default(),
                 app_usage: Default::default(),
                 timeout_hold_ms,
+                risc: RiscBoard::default(),
             }),
         }
     }
@@ -696,6 +712,12 @@ impl Simulator {
             _ => {}
         }
         tracing::debug!(%provider, account, ?switch, "simulator switch");
+        // Google tells relink after the change, as the network would.
+        let google_event = match &switch {
+            Switch::RevokeApp => Some(EventType::TokensRevoked),
+            Switch::Checkpoint => Some(EventType::AccountDisabled),
+            _ => None,
+        };
         self.with_state(provider, index, |state| match switch {
             Switch::ExpireNow => state.expired_through = Some(state.access_serial),
             Switch::RevokeApp => {
@@ -720,6 +742,9 @@ impl Simulator {
             }
             Switch::ChangePassword => {}
         });
+        if let Some(event) = google_event {
+            self.tell_google(provider, index, event);
+        }
         Ok(())
     }
 
@@ -743,6 +768,7 @@ impl Simulator {
         let targets = targets.ok_or_else(|| SimError::UnknownUser(user.to_owned()))?;
         for (provider, index) in &targets {
             self.revoke_at(*provider, *index, Revocation::PasswordChanged);
+            self.tell_google(*provider, *index, EventType::SessionsRevoked);
         }
         Ok(targets.len())
     }
@@ -755,7 +781,69 @@ impl Simulator {
         };
         for (provider, index) in targets {
             self.revoke_at(provider, index, Revocation::PasswordChanged);
+            self.tell_google(provider, index, EventType::SessionsRevoked);
         }
+    }
+
+    // ----- Google Cross-Account Protection -----
+
+    /// Where Google's security events are pushed from now on (`None`: nowhere).
+    pub fn set_google_risc_hook(&self, url: Option<Url>) {
+        *lock(&self.inner.risc.hook) = url;
+    }
+
+    pub fn google_risc_hook(&self) -> Option<Url> {
+        lock(&self.inner.risc.hook).clone()
+    }
+
+    /// Makes the published key set unreachable (503) or reachable again.
+    pub fn set_google_certs_down(&self, down: bool) {
+        self.inner.risc.certs_down.store(down, Ordering::Relaxed);
+    }
+
+    pub(crate) fn google_certs_down(&self) -> bool {
+        self.inner.risc.certs_down.load(Ordering::Relaxed)
+    }
+
+    /// Security events pushed so far, and how many of them the receiver accepted (2xx).
+    pub fn google_risc_pushes(&self) -> (u64, u64) {
+        let risc = &self.inner.risc;
+        (risc.sent.load(Ordering::Relaxed), risc.accepted.load(Ordering::Relaxed))
+    }
+
+    /// A signed Security Event Token about one Google account, as Google would send it to
+    /// relink now: audience relink's client id here, issued at the simulator's clock.
+    pub fn google_security_event(&self, event: EventType, sub: &str) -> Option<String> {
+        SecurityEvent::new(event, sub, &self.inner.config.client_id, self.now()).sign(TestKey::Served)
+    }
+
+    /// Pushes `event` about a YouTube or Business Profile account to the configured receiver;
+    /// nothing for other networks or when no receiver is configured. Google's `sub` for the
+    /// account is its id here (the `sub` tokeninfo answers).
+    fn tell_google(&self, provider: Provider, index: u32, event: EventType) {
+        if !matches!(provider, Provider::Youtube | Provider::GoogleBusiness) {
+            return;
+        }
+        let Some(url) = self.google_risc_hook() else { return };
+        let Some(sub) =
+            self.peek(provider, index, |state, _| AccountName::of(provider, index, Some(state)).to_string())
+        else {
+            return;
+        };
+        let Some(set) = self.google_security_event(event, &sub) else {
+            tracing::warn!("simulator: cannot sign a security event");
+            return;
+        };
+        self.inner.risc.sent.fetch_add(1, Ordering::Relaxed);
+        let sim = self.clone();
+        tracing::debug!(%provider, sub, event = event.name(), "simulator: pushing a security event");
+        risc::push(url, set, move |status| {
+            if status.is_some_and(|s| (200..300).contains(&s)) {
+                sim.inner.risc.accepted.fetch_add(1, Ordering::Relaxed);
+            } else {
+                tracing::warn!(?status, "simulator: the security event receiver did not accept a push");
+            }
+        });
     }
 
     pub(crate) fn revoke_at(&self, provider: Provider, index: u32, why: Revocation) {

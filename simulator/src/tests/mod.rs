@@ -7,6 +7,7 @@ mod faults;
 mod oauth;
 mod probes;
 mod renewal;
+mod risc;
 mod switches;
 mod telegram;
 
