@@ -32,6 +32,7 @@ pub mod keyfile;
 pub mod opaque;
 pub mod provider;
 pub mod reconnect;
+pub mod signals;
 pub mod store;
 pub mod supervise;
 pub mod time;

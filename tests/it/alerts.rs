@@ -735,6 +735,7 @@ async fn flag_operator_problem(rig: &Rig, channel: &Channel, problem: Option<&st
         last_failure_day: None,
         learned_expiry: None,
         learned_scopes: None,
+        learned_grantor: None,
         refresh_uncertain_at: None,
         operator_problem: problem.map(str::to_owned),
         previous_operator_problem: previous.map(str::to_owned),

@@ -443,6 +443,7 @@ async fn a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check(d
         last_failure_day: None,
         learned_expiry: None,
         learned_scopes: None,
+        learned_grantor: None,
         refresh_uncertain_at: None,
         operator_problem: None,
         previous_operator_problem: None,

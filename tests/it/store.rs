@@ -45,6 +45,9 @@ both_engines!(
     a_link_whose_member_was_demoted_or_removed_starts_no_authorization_request,
     channels_added_in_bulk_keep_their_own_tokens_and_a_duplicate_adds_none,
     a_running_store_opens_tokens_sealed_with_a_key_rotated_in_by_another_process,
+    a_signal_makes_due_the_channels_of_its_person_or_account_in_every_team,
+    a_signal_receipt_is_refused_the_second_time_and_forgotten_after_thirty_days,
+    a_data_deletion_empties_the_persons_tokens_once_and_tells_the_team,
 );
 
 /// `relink keys rotate` beside a running `relink serve`: the running store meets key 2, which it
@@ -895,4 +898,100 @@ async fn the_sqlite_files_are_readable_only_by_their_owner() {
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
     db.close().await;
+}
+
+/// A push signal names a person (Facebook) or an account (Google, a Telegram chat by id or
+/// @username): every such channel in every team is due now, nothing else moves, and a channel
+/// that already needs a reconnect is left alone.
+async fn a_signal_makes_due_the_channels_of_its_person_or_account_in_every_team(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let beta = db.team("Beta").await;
+    let set = tokens("access", None, None);
+    let add = |team, provider, account: &str| {
+        let channel = new_channel(team, provider, account, None);
+        let store = db.store.clone();
+        let set = set.clone();
+        async move { store.add_channel(&channel, &set, now).await.expect("add a channel").id }
+    };
+    let page = add(&acme, Provider::Facebook, "page-1").await;
+    let instagram = add(&acme, Provider::InstagramBusiness, "ig-1").await;
+    let other_person = add(&acme, Provider::Facebook, "page-2").await;
+    let profile = add(&acme, Provider::Facebook, "u1").await;
+    let youtube_of_same_id = add(&acme, Provider::Youtube, "u1").await;
+    let beta_page = add(&beta, Provider::Facebook, "page-3").await;
+    let dead = add(&beta, Provider::Facebook, "page-4").await;
+    let chat = add(&acme, Provider::Telegram, "-100123").await;
+    let named_chat = add(&beta, Provider::Telegram, "@news").await;
+    let mut raw = db.raw().await;
+    raw.execute(&format!(
+        "UPDATE channels SET grantor_id = 'u1' WHERE id IN ({}, {}, {}, {})",
+        page.0, instagram.0, beta_page.0, dead.0
+    ))
+    .await;
+    raw.execute(&format!("UPDATE channels SET grantor_id = 'u2' WHERE id = {}", other_person.0)).await;
+    db.store.set_health(dead, &Health::NeedsReauth(Reason::Expired), None, now).await.expect("set health");
+    let later = now + Span::hours(5);
+    for id in [page, instagram, other_person, profile, youtube_of_same_id, beta_page, dead, chat, named_chat] {
+        db.store.schedule_check(id, later).await.expect("schedule");
+    }
+
+    let facebook = relink_core::domain::Subject::FacebookUser("u1".into());
+    let mut due = db.store.make_due_for(&facebook, now).await.expect("make due");
+    due.sort();
+    assert_eq!(due, [page, instagram, profile, beta_page]);
+    let mut again = db.store.make_due_for(&facebook, now).await.expect("make due again");
+    again.sort();
+    assert_eq!(again, due, "idempotent");
+    let ids = db.store.due_channels(now, 100).await.expect("due").into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(ids.len(), 4, "only the person's channels are due: {ids:?}");
+
+    let google = relink_core::domain::Subject::GoogleAccount("u1".into());
+    assert_eq!(db.store.make_due_for(&google, now).await.expect("google"), [youtube_of_same_id]);
+    let telegram = relink_core::domain::Subject::TelegramChat { chat_id: -100123, username: Some("news".into()) };
+    let mut chats = db.store.make_due_for(&telegram, now).await.expect("telegram");
+    chats.sort();
+    assert_eq!(chats, [chat, named_chat]);
+    let stranger = relink_core::domain::Subject::FacebookUser("nobody".into());
+    assert!(db.store.make_due_for(&stranger, now).await.expect("stranger").is_empty());
+}
+
+/// Receipts refuse a replayed signal per source, and are forgotten after thirty days (a signal
+/// that old is refused for its age by its receiver).
+async fn a_signal_receipt_is_refused_the_second_time_and_forgotten_after_thirty_days(db: TestStore) {
+    use relink_core::domain::Source;
+    let now = db.now();
+    assert!(db.store.record_receipt(Source::GoogleRisc, "jti-1", now).await.expect("first"));
+    assert!(!db.store.record_receipt(Source::GoogleRisc, "jti-1", now + Span::minutes(1)).await.expect("replay"));
+    assert!(db.store.record_receipt(Source::FacebookDeauthorize, "jti-1", now).await.expect("another source"));
+    let month = now + Span::days(31);
+    assert!(db.store.record_receipt(Source::GoogleRisc, "jti-2", month).await.expect("prunes"));
+    assert!(db.store.record_receipt(Source::GoogleRisc, "jti-1", month).await.expect("forgotten"));
+}
+
+/// Meta's data deletion request: the person's channels lose their tokens (not their names),
+/// need a reconnect with a transition the team hears of, and the request's status answers by
+/// its code; the same code again deletes nothing more.
+async fn a_data_deletion_empties_the_persons_tokens_once_and_tells_the_team(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let page = db.channel(&acme, "page-1", &tokens("secret-access", Some("secret-refresh"), None)).await.id;
+    let untouched = db.channel(&acme, "page-2", &tokens("keep", None, None)).await.id;
+    let mut raw = db.raw().await;
+    raw.execute(&format!("UPDATE channels SET grantor_id = 'u1' WHERE id = {}", page.0)).await;
+
+    let subject = relink_core::domain::Subject::FacebookUser("u1".into());
+    assert_eq!(db.store.delete_grants_of(&subject, "code-1", now).await.expect("delete"), 1);
+    let emptied = db.store.tokens(page).await.expect("tokens");
+    assert_eq!(emptied.access_token.expose_secret(), "");
+    assert!(emptied.refresh_token.is_none(), "the refresh token is gone too");
+    assert_eq!(db.store.tokens(untouched).await.expect("tokens").access_token.expose_secret(), "keep");
+    let channel = db.store.channel(page).await.expect("channel");
+    assert_eq!(channel.health, Health::NeedsReauth(Reason::AppRevoked));
+    assert_eq!(db.store.history(page, 10).await.expect("history").len(), 1, "one transition for the team");
+
+    let status = db.store.data_deletion("code-1").await.expect("status").expect("recorded");
+    assert_eq!((status.provider, status.channels, status.completed_at), (Provider::Facebook, 1, Some(now)));
+    assert_eq!(db.store.delete_grants_of(&subject, "code-1", now).await.expect("again"), 0);
+    assert!(db.store.data_deletion("code-2").await.expect("unknown").is_none());
 }

@@ -46,6 +46,7 @@ pub struct Decision {
     pub operator_problem: Option<String>,
     pub learned_expiry: Option<DateTime<Utc>>,
     pub learned_scopes: Option<Scopes>,
+    pub learned_grantor: Option<String>,
     /// The network asked relink to wait this long before calling again.
     pub pause_provider: Option<Duration>,
 }
@@ -107,6 +108,7 @@ pub fn decide(
         operator_problem: None,
         learned_expiry: None,
         learned_scopes: None,
+        learned_grantor: None,
         pause_provider: None,
     };
     match verdict {
@@ -131,6 +133,7 @@ pub fn decide(
             }
             decision.learned_expiry = validity.expires_at;
             decision.learned_scopes = validity.scopes;
+            decision.learned_grantor = validity.grantor_id;
             if validity.usage.is_some_and(|usage| usage >= rules.slow_down_at_usage) {
                 decision.pause_provider = Some(Duration::from_secs(60));
             }

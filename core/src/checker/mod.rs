@@ -161,6 +161,23 @@ pub struct Checker {
     limiters: HashMap<Provider, DefaultDirectRateLimiter>,
     /// Networks that asked relink to wait, until when.
     paused: Mutex<HashMap<Provider, DateTime<Utc>>>,
+    /// Rung when channels were made due from outside (a push signal): the claimer stops sleeping.
+    wake: Wake,
+}
+
+/// A handle that makes a [`Checker`]'s claimer look for due work now instead of sleeping up to
+/// [`CheckerConfig::idle`]. A ring while the claimer is busy is kept for its next sleep.
+#[derive(Debug, Clone, Default)]
+pub struct Wake(Arc<tokio::sync::Notify>);
+
+impl Wake {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    async fn rung(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// One check's result and what the pass counts.
@@ -185,7 +202,7 @@ impl Checker {
                 (*provider, RateLimiter::direct(quota))
             })
             .collect();
-        Self { store, providers, config, limiters, paused: Mutex::new(HashMap::new()) }
+        Self { store, providers, config, limiters, paused: Mutex::new(HashMap::new()), wake: Wake::default() }
     }
 
     pub fn store(&self) -> &Store {
@@ -256,6 +273,11 @@ impl Checker {
     /// publishing tool's pre-flight, an admin's `check`), and writes the result the same way,
     /// alerts and all. A network that asked relink to wait is not asked; the health is then
     /// the last one known.
+    /// The handle that wakes this checker's claimer (see [`Wake`]).
+    pub fn wake_handle(&self) -> Wake {
+        self.wake.clone()
+    }
+
     pub async fn check_now(&self, id: ChannelId, now: DateTime<Utc>) -> Result<CheckNow> {
         let lease_until = crate::time::after(now, self.config.lease);
         let Some(claim) = self.store.acquire_lease(id, &self.config.owner, now, lease_until).await? else {
@@ -603,6 +625,7 @@ impl Checker {
             last_failure_day: decision.last_failure_day,
             learned_expiry: decision.learned_expiry,
             learned_scopes: decision.learned_scopes,
+            learned_grantor: decision.learned_grantor,
             refresh_uncertain_at: claim.refresh_uncertain_at,
             operator_problem: decision.operator_problem,
             previous_operator_problem: claim.operator_problem.clone(),
@@ -624,6 +647,7 @@ impl Checker {
             last_failure_day: claim.last_failure_day,
             learned_expiry: None,
             learned_scopes: None,
+            learned_grantor: None,
             refresh_uncertain_at: claim.refresh_uncertain_at,
             operator_problem: claim.operator_problem.clone(),
             previous_operator_problem: claim.operator_problem.clone(),
@@ -783,6 +807,7 @@ async fn claim_loop(
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(pause) => {}
+                () = checker.wake.rung() => {}
             }
         }
     }

@@ -10,6 +10,7 @@ mod link;
 mod member;
 mod post;
 mod provider;
+mod signal;
 mod team;
 
 pub use channel::{
@@ -23,6 +24,7 @@ pub use link::{ApiKey, ApiKeyId, ApiKeyName, LinkId, LinkStatus, ReconnectLink};
 pub use member::{DiscordUserId, Member, MemberId, MemberName, Role, TelegramUserId};
 pub use post::{PostId, PostStatus, ScheduledPost};
 pub use provider::Provider;
+pub use signal::{DataDeletion, Source, Subject};
 pub use team::{Team, TeamId, TeamName};
 
 use std::fmt;

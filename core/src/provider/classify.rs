@@ -257,6 +257,8 @@ fn debug_token_data(cx: &Context, answer: &Answer, data: &Value) -> Verdict {
             expires_at,
             scopes: scopes_of(data.get("scopes")),
             account_id: id_of(data.get("profile_id")).or_else(|| id_of(data.get("user_id"))),
+            // The person whose grant it is: what Meta's deauthorize callback names.
+            grantor_id: id_of(data.get("user_id")),
             usage: graph_usage(answer),
         });
     }
@@ -515,6 +517,7 @@ pub fn linkedin(cx: &Context, answer: &Answer) -> Verdict {
                 expires_at: epoch(cx, json.get("expires_at")),
                 scopes: scopes_of(json.get("scope")),
                 account_id: id_of(json.get("member_id")).or_else(|| id_of(json.get("sub"))),
+                grantor_id: None,
                 usage: None,
             });
         }
@@ -677,6 +680,7 @@ pub fn google(cx: &Context, answer: &Answer) -> Verdict {
             }),
             scopes: scopes_of(json.get("scope")),
             account_id: id_of(json.get("sub")),
+            grantor_id: id_of(json.get("sub")),
             usage: None,
         }),
         _ => fallback("Google", answer),

@@ -125,6 +125,9 @@ pub struct Validity {
     pub scopes: Option<Scopes>,
     /// The account the token belongs to, if the probe tells.
     pub account_id: Option<String>,
+    /// The network's id of the person who granted the token, if the probe tells (Facebook's
+    /// app-scoped user id behind a Page token): push signals name people, not channels.
+    pub grantor_id: Option<String>,
     /// How close the app is to the network's rate limit, 0.0–1.0 (Facebook's usage headers).
     pub usage: Option<f64>,
 }

@@ -75,6 +75,7 @@ struct ResultRow<'a> {
     last_failure_day: Option<i64>,
     expiry: Option<i64>,
     scopes: Option<String>,
+    grantor: Option<&'a str>,
     uncertain: Option<i64>,
     operator: Option<&'a str>,
 }
@@ -92,6 +93,7 @@ fn result_row(result: &CheckResult) -> ResultRow<'_> {
         last_failure_day: result.last_failure_day,
         expiry: result.learned_expiry.map(to_millis),
         scopes: result.learned_scopes.as_ref().map(ToString::to_string),
+        grantor: result.learned_grantor.as_deref(),
         uncertain: result.refresh_uncertain_at.map(to_millis),
         operator: result.operator_problem.as_deref(),
     }
@@ -175,6 +177,8 @@ pub struct CheckResult {
     /// New expiry and scopes learned by the probe, if any.
     pub learned_expiry: Option<DateTime<Utc>>,
     pub learned_scopes: Option<Scopes>,
+    /// The person behind the grant, learned by the probe (push signals name people).
+    pub learned_grantor: Option<String>,
     pub refresh_uncertain_at: Option<DateTime<Utc>>,
     /// The operator problem now (None clears it); an event is written when it newly appears.
     pub operator_problem: Option<String>,
@@ -447,6 +451,7 @@ impl Store {
              last_checked_at = $2, consecutive_failures = v.failures, \
              failure_days = v.failure_days, last_failure_day = v.last_failure_day, \
              token_expires_at = COALESCE(v.expiry, channels.token_expires_at), scopes = COALESCE(v.scopes, channels.scopes), \
+             grantor_id = COALESCE(v.grantor, channels.grantor_id), \
              refresh_uncertain_at = v.uncertain, operator_problem = v.operator, lease_owner = NULL, lease_until = NULL \
              FROM (SELECT CAST(value ->> 'id' AS BIGINT) AS id, value ->> 'health' AS health, \
                           value ->> 'reason' AS reason, value ->> 'reason_detail' AS reason_detail, \
@@ -455,7 +460,7 @@ impl Store {
                           CAST(value ->> 'failure_days' AS BIGINT) AS failure_days, \
                           CAST(value ->> 'last_failure_day' AS BIGINT) AS last_failure_day, \
                           CAST(value ->> 'expiry' AS BIGINT) AS expiry, value ->> 'scopes' AS scopes, \
-                          CAST(value ->> 'uncertain' AS BIGINT) AS uncertain, value ->> 'operator' AS operator \
+                          value ->> 'grantor' AS grantor, CAST(value ->> 'uncertain' AS BIGINT) AS uncertain, value ->> 'operator' AS operator \
                    FROM {elements}) AS v \
              WHERE channels.id = v.id AND channels.lease_owner = $3 \
              RETURNING channels.id"

@@ -23,6 +23,7 @@ mod links;
 mod member;
 mod platform;
 mod post;
+mod signals;
 mod team;
 mod telegram;
 
