@@ -24,12 +24,17 @@ pub struct SimulateArgs {
     /// Print the issued tokens of named accounts as JSON lines (tokens of a simulator, not of a network).
     #[arg(long)]
     print_tokens: bool,
+    /// Push Google's security events (Cross-Account Protection) to this receiver, e.g.
+    /// http://127.0.0.1:8080/hooks/google/risc; relink pointed at the simulator fetches its keys here.
+    #[arg(long, value_name = "URL")]
+    google_risc_hook: Option<url::Url>,
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let config = SimConfig { token_seed: args.token_seed, ..SimConfig::default() };
     let sim = Simulator::with_config(config, Arc::new(SystemClock));
     let seeded = sim.seed(&args.accounts).map_err(|e| anyhow::anyhow!("--accounts: {e}"))?;
+    sim.set_google_risc_hook(args.google_risc_hook);
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;

@@ -11,6 +11,8 @@
 //! - `page` and `text`: server-rendered, localized HTML with strict security headers.
 //! - `error`: the API's JSON errors.
 //! - `guard`: the reconnect button's defence against posts from other sites.
+//! - `risc`: Google's Cross-Account Protection receiver (`/hooks/google/risc`): verified
+//!   Security Event Tokens make a Google account's channels due now.
 //!
 //! **Invariant:** no page, answer or log line carries a secret: link tokens, `state`, codes,
 //! PKCE verifiers, cookies, API keys and provider tokens are hashed, sealed, or handed only to
@@ -23,6 +25,7 @@ mod metrics;
 mod openapi;
 mod page;
 mod reconnect;
+mod risc;
 mod text;
 
 use std::sync::Arc;
@@ -46,6 +49,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use crate::metrics::install_recorder;
+pub use crate::risc::{GOOGLE_ISSUER, GOOGLE_JWKS_URL, RiscSettings};
 
 /// How long an OAuth authorization request waits for its callback.
 pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -61,11 +65,18 @@ pub struct WebSettings {
     /// Whether `/metrics` is on this router; `false` when it has a listener of its own
     /// ([`metrics_router`], `web.metrics_bind`).
     pub metrics_on_main: bool,
+    /// Google's Cross-Account Protection receiver: where the keys are and whose they are.
+    pub risc: RiscSettings,
 }
 
 impl WebSettings {
     pub fn new(public_url: Url, link_ttl: Duration) -> Self {
-        Self { links: LinkSettings { public_url, ttl: link_ttl }, metrics_token: None, metrics_on_main: true }
+        Self {
+            links: LinkSettings { public_url, ttl: link_ttl },
+            metrics_token: None,
+            metrics_on_main: true,
+            risc: RiscSettings::default(),
+        }
     }
 
     /// The OAuth redirect URI of a network: `{public_url}/oauth/callback/{provider}`.
@@ -108,13 +119,24 @@ struct Inner {
     settings: WebSettings,
     clock: Arc<dyn Clock>,
     tasks: Arc<TaskHealth>,
+    /// Google's published keys, cached for the RISC receiver.
+    risc_keys: Arc<risc::Keys>,
 }
 
 impl AppState {
     /// The state over a store, the checker whose `refresh_now` the API uses (and whose
     /// providers the OAuth flow uses), the settings and a clock.
     pub fn new(store: Store, checker: Arc<Checker>, settings: WebSettings, clock: Arc<dyn Clock>) -> Self {
-        Self { inner: Arc::new(Inner { store, checker, settings, clock, tasks: TaskHealth::new() }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                checker,
+                settings,
+                clock,
+                tasks: TaskHealth::new(),
+                risc_keys: Arc::new(risc::Keys::new()),
+            }),
+        }
     }
 
     /// The same state, with `/readyz` reporting the supervised background tasks of `tasks`.
@@ -127,6 +149,7 @@ impl AppState {
                 settings: inner.settings.clone(),
                 clock: inner.clock.clone(),
                 tasks,
+                risc_keys: inner.risc_keys.clone(),
             }),
         }
     }
@@ -172,6 +195,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/channels/{id}/activity", post(api::record_activity))
         .route("/api/v1/channels/{id}/posts", get(api::list_posts).post(api::schedule_post))
         .route("/api/v1/posts/{id}", delete(api::cancel_post))
+        .route(
+            "/hooks/google/risc",
+            post(risc::receive).layer(axum::extract::DefaultBodyLimit::max(risc::MAX_SET_BYTES)),
+        )
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(reconnect::not_found)
         .layer(axum::middleware::from_fn(error::json_client_errors))
