@@ -1091,6 +1091,35 @@ mod tests {
     }
 
     #[test]
+    fn the_google_risc_receiver_trusts_googles_keys_unless_told_otherwise() {
+        figment::Jail::expect_with(|jail| {
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.google_risc, relink_web::RiscSettings::default());
+            assert_eq!(config.google_risc.jwks_url.as_str(), relink_web::GOOGLE_JWKS_URL);
+
+            jail.set_env("RELINK_PROVIDERS__SIMULATOR", "http://127.0.0.1:9090");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.google_risc.jwks_url.as_str(), "http://127.0.0.1:9090/_sim/google/certs");
+            assert_eq!(config.google_risc.issuer, relink_web::GOOGLE_ISSUER);
+
+            jail.create_file(
+                "relink.toml",
+                "[providers.google_risc]\njwks_url = \"https://keys.example/certs\"\nissuer = \"https://issuer.example/\"\n",
+            )?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.google_risc.jwks_url.as_str(), "https://keys.example/certs");
+            assert_eq!(config.google_risc.issuer, "https://issuer.example/");
+
+            jail.create_file("relink.toml", "[providers.google_risc]\njwks_url = \"ftp://keys\"\nissuer = \" \"\n")?;
+            let problems = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(problems.contains("providers.google_risc.jwks_url"), "{problems}");
+            assert!(problems.contains("providers.google_risc.issuer"), "{problems}");
+            assert!(!problems.contains("unknown provider"), "google_risc is not taken for a network: {problems}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn every_invalid_value_is_explained_with_its_source() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("RELINK_WEB__BIND", "localhost");

@@ -52,8 +52,13 @@ impl Drop for Rig {
 }
 
 impl Rig {
-    /// `jwks`: where relink fetches Google's keys (the simulator's by default).
+    /// `jwks`: where relink fetches Google's keys (the simulator's by default); a key set that
+    /// could not be fetched is asked again at the next delivery.
     async fn new(db: TestStore, jwks: Option<Url>) -> Self {
+        Self::with_refetch(db, jwks, Duration::ZERO).await
+    }
+
+    async fn with_refetch(db: TestStore, jwks: Option<Url>, refetch_after: Duration) -> Self {
         let sim = Simulator::new(Arc::new(db.clock.clone())).spawn().await.expect("the simulator starts");
         let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 1_000.0);
         let config = CheckerConfig { owner: "risc-test".into(), ..CheckerConfig::default() };
@@ -63,8 +68,7 @@ impl Rig {
         let mut settings = WebSettings::new(base.clone(), Duration::from_secs(3_600));
         settings.risc = RiscSettings {
             jwks_url: jwks.unwrap_or_else(|| sim.base_url().join("_sim/google/certs").expect("a URL")),
-            // A key set that was down is asked again at the next delivery.
-            refetch_after: Duration::ZERO,
+            refetch_after,
             ..RiscSettings::default()
         };
         let state = AppState::new(db.store.clone(), checker.clone(), settings, Arc::new(db.clock.clone()));
@@ -383,6 +387,46 @@ async fn verification_and_other_events_are_accepted_and_change_nothing(db: TestS
         assert_eq!(status, StatusCode::ACCEPTED, "{:?}: {body}", set.events);
         assert_eq!(rig.channel_now(&youtube).await.next_check_at, before, "{:?}", set.events);
     }
+}
+
+/// Google's key set, counting how often it is fetched.
+async fn counting_key_set() -> (Url, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let app = axum::Router::new().route(
+        "/certs",
+        axum::routing::get(move || async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            axum::Json(relink_simulator::risc::jwks())
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/certs", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, fetches)
+}
+
+/// A flood of tokens naming keys nobody published costs one fetch of Google's key set a minute,
+/// and a known key none.
+#[tokio::test]
+async fn unknown_key_ids_fetch_the_key_set_at_most_once_a_minute() {
+    use std::sync::atomic::Ordering;
+    let db = TestStore::open(relink_core::store::Engine::Sqlite).await;
+    let (url, fetches) = counting_key_set().await;
+    let rig = Rig::with_refetch(db, Some(url), Duration::from_secs(60)).await;
+    let event = rig.event(EventType::TokensRevoked, "yt-dana");
+    assert_eq!(rig.post(&event.sign(TestKey::Served).unwrap()).await.0, StatusCode::ACCEPTED);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "the first token fetches the key set");
+    for n in 0..20 {
+        let forged =
+            SecurityEvent { kid: Some(format!("made-up-{n}")), ..rig.event(EventType::TokensRevoked, "yt-dana") };
+        let (status, answer) = rig.post(&forged.sign(TestKey::Served).unwrap()).await;
+        assert_eq!((status, answer["err"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_key")));
+    }
+    let known = rig.event(EventType::SessionsRevoked, "yt-dana");
+    assert_eq!(rig.post(&known.sign(TestKey::Served).unwrap()).await.0, StatusCode::ACCEPTED);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "no more fetches within the minute");
 }
 
 both_engines!(
