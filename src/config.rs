@@ -77,8 +77,17 @@ struct RawConfig {
 struct RawProviders {
     /// One base URL serving every network the simulator's way (`{url}/{provider}/…`).
     simulator: Option<String>,
+    /// Google's Cross-Account Protection receiver (not a network of its own).
+    google_risc: RawGoogleRisc,
     #[serde(flatten)]
     each: BTreeMap<String, RawProvider>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawGoogleRisc {
+    jwks_url: Option<String>,
+    issuer: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -283,6 +292,9 @@ pub struct Config {
     pub providers: Providers,
     /// Where the networks were pointed, for `config check`: `None` for the public endpoints.
     pub provider_simulator: Option<String>,
+    /// Google's Cross-Account Protection receiver (`providers.google_risc.*`): Google's key set
+    /// and issuer, or the simulator's key set when `providers.simulator` is set.
+    pub google_risc: relink_web::RiscSettings,
     pub checker: CheckerSettings,
     pub alerts: AlertsSettings,
     pub data_dir: PathBuf,
@@ -393,7 +405,7 @@ impl Sources {
 
     /// Extracts and validates the configuration, reporting every problem.
     pub fn resolve(&self) -> Result<Config, Problems> {
-        let raw: RawConfig = self.figment.extract().map_err(|error| {
+        let mut raw: RawConfig = self.figment.extract().map_err(|error| {
             Problems(
                 error
                     .into_iter()
@@ -649,7 +661,9 @@ impl Sources {
             }
             None => None,
         };
+        let risc = std::mem::take(&mut raw.providers.google_risc);
         let (providers, provider_simulator) = resolve_providers(raw.providers, &mut problem);
+        let google_risc = resolve_google_risc(risc, provider_simulator.as_deref(), &mut problem);
         let defaults = relink_core::checker::CheckerConfig::default();
         let checker = CheckerSettings {
             enabled: raw.checker.enabled.unwrap_or(true),
@@ -683,6 +697,7 @@ impl Sources {
         Ok(Config {
             providers,
             provider_simulator,
+            google_risc,
             checker,
             alerts,
             data_dir,
@@ -799,6 +814,8 @@ impl Sources {
             line(&key, credentials);
             line(&format!("providers.{provider}.api_base"), format!("{:?}", settings.api_base.as_str()));
         }
+        line("providers.google_risc.jwks_url", format!("{:?}", config.google_risc.jwks_url.as_str()));
+        line("providers.google_risc.issuer", format!("{:?}", config.google_risc.issuer));
         out
     }
 }
@@ -907,6 +924,37 @@ fn resolve_providers(raw: RawProviders, problem: &mut impl FnMut(&str, String)) 
         }
     }
     (Providers::new(configs), simulator.map(|u| u.to_string()))
+}
+
+/// The RISC receiver's settings: Google's key set and issuer unless set, the simulator's key set
+/// (`{simulator}/_sim/google/certs`) when every network points at the simulator.
+fn resolve_google_risc(
+    raw: RawGoogleRisc,
+    simulator: Option<&str>,
+    problem: &mut impl FnMut(&str, String),
+) -> relink_web::RiscSettings {
+    let mut settings = relink_web::RiscSettings::default();
+    if let Some(url) = simulator.and_then(|base| url::Url::parse(base).ok()?.join("_sim/google/certs").ok()) {
+        settings.jwks_url = url;
+    }
+    if let Some(text) = raw.jwks_url {
+        match url::Url::parse(text.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => settings.jwks_url = url,
+            _ => problem("providers.google_risc.jwks_url", format!("`{}` is not an http(s) URL", text.trim())),
+        }
+    }
+    if let Some(issuer) = raw.issuer {
+        let issuer = issuer.trim();
+        if issuer.is_empty() {
+            problem(
+                "providers.google_risc.issuer",
+                "must not be empty (Google's is https://accounts.google.com/)".into(),
+            );
+        } else {
+            issuer.clone_into(&mut settings.issuer);
+        }
+    }
+    settings
 }
 
 /// A duration as people write it in the configuration: `4h`, `2d`, `90s`.
@@ -1056,6 +1104,35 @@ mod tests {
             assert_eq!(generic.requested_scopes(relink_core::Provider::GenericOauth2, " "), "openid profile");
             let x = config.providers.config(relink_core::Provider::X);
             assert_eq!(x.scopes, None, "other networks keep their own");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_google_risc_receiver_trusts_googles_keys_unless_told_otherwise() {
+        figment::Jail::expect_with(|jail| {
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.google_risc, relink_web::RiscSettings::default());
+            assert_eq!(config.google_risc.jwks_url.as_str(), relink_web::GOOGLE_JWKS_URL);
+
+            jail.set_env("RELINK_PROVIDERS__SIMULATOR", "http://127.0.0.1:9090");
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.google_risc.jwks_url.as_str(), "http://127.0.0.1:9090/_sim/google/certs");
+            assert_eq!(config.google_risc.issuer, relink_web::GOOGLE_ISSUER);
+
+            jail.create_file(
+                "relink.toml",
+                "[providers.google_risc]\njwks_url = \"https://keys.example/certs\"\nissuer = \"https://issuer.example/\"\n",
+            )?;
+            let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.google_risc.jwks_url.as_str(), "https://keys.example/certs");
+            assert_eq!(config.google_risc.issuer, "https://issuer.example/");
+
+            jail.create_file("relink.toml", "[providers.google_risc]\njwks_url = \"ftp://keys\"\nissuer = \" \"\n")?;
+            let problems = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(problems.contains("providers.google_risc.jwks_url"), "{problems}");
+            assert!(problems.contains("providers.google_risc.issuer"), "{problems}");
+            assert!(!problems.contains("unknown provider"), "google_risc is not taken for a network: {problems}");
             Ok(())
         });
     }

@@ -42,6 +42,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
     settings.metrics_token = config.web.metrics_token.clone();
     settings.metrics_on_main = config.web.metrics_bind.is_none();
+    settings.risc = config.google_risc.clone();
     let metrics_listener = match config.web.metrics_bind {
         Some(bind) => {
             let listener =

@@ -56,6 +56,15 @@ pub(crate) fn routes() -> Router<App> {
         .route("/_sim/settings", post(settings))
         .route("/_sim/facebook/deauthorize", post(send_deauthorize))
         .route("/_sim/facebook/data-deletion", post(request_data_deletion))
+        .route("/_sim/google/certs", get(google_certs))
+}
+
+/// Google's published key set for Security Event Tokens (503 while `google_certs_down`).
+async fn google_certs(State(app): State<App>) -> Response {
+    if app.sim.google_certs_down() {
+        return json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": "the key set is unavailable" }));
+    }
+    json_response(StatusCode::OK, &crate::risc::jwks())
 }
 
 /// The bare HTTP ceiling: no state, no JSON.
@@ -226,8 +235,10 @@ async fn seed(State(app): State<App>, spec: String) -> Answer {
 struct Settings {
     timeout_hold_ms: Option<u64>,
     app_usage: Option<AppUsage>,
-    /// Replaces where pushes go (`{"facebook_deauthorize": URL, "facebook_data_deletion": URL}`).
+    /// Replaces where pushes go (`{"facebook_deauthorize": URL, "facebook_data_deletion": URL,
+    /// "google_risc": URL}`).
     hooks: Option<Hooks>,
+    google_certs_down: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,7 +257,14 @@ async fn settings(State(app): State<App>, Json(body): Json<Settings>) -> Answer 
     if let Some(hooks) = body.hooks {
         app.sim.set_hooks(hooks);
     }
-    ok(&json!({ "timeout_hold_ms": app.sim.timeout_hold().as_millis(), "hooks": app.sim.hooks() }))
+    if let Some(down) = body.google_certs_down {
+        app.sim.set_google_certs_down(down);
+    }
+    ok(&json!({
+        "timeout_hold_ms": app.sim.timeout_hold().as_millis(),
+        "hooks": app.sim.hooks(),
+        "google_certs_down": app.sim.google_certs_down(),
+    }))
 }
 
 /// Sends Meta's deauthorize callback for the account's person (without revoking anything: the

@@ -32,6 +32,8 @@ pub struct Hooks {
     pub facebook_deauthorize: Option<Url>,
     /// Meta's Data Deletion Request URL (relink: `{public_url}/hooks/facebook/data-deletion`).
     pub facebook_data_deletion: Option<Url>,
+    /// Google's Cross-Account Protection receiver (relink: `{public_url}/hooks/google/risc`).
+    pub google_risc: Option<Url>,
 }
 
 impl Hooks {
@@ -48,6 +50,7 @@ impl Hooks {
         Self {
             facebook_deauthorize: Some(under("hooks/facebook/deauthorize")),
             facebook_data_deletion: Some(under("hooks/facebook/data-deletion")),
+            google_risc: Some(under("hooks/google/risc")),
         }
     }
 }

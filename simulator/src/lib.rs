@@ -13,6 +13,8 @@
 //! - `gateway`, `oauth`, `telegram`: the HTTP endpoints under `/{provider}/`.
 //! - `updates`: the Telegram updates a switch sends the bots (`my_chat_member`), through
 //!   `getUpdates` or the webhook a bot set.
+//! - [`risc`]: Google's Cross-Account Protection: the published key set, signed Security Event
+//!   Tokens and their push to relink's receiver when a switch kills a Google grant.
 //! - `control`: the JSON control API under `/_sim/`.
 //! - `hooks`: what the networks push to relink (Meta's deauthorize and data deletion callbacks).
 //! - [`server`]: [`router`], [`serve`] and [`Running`] (a simulator on loopback).
@@ -28,6 +30,7 @@ mod gateway;
 mod hooks;
 mod judge;
 mod oauth;
+pub mod risc;
 mod seed;
 pub mod server;
 pub mod sim;

@@ -13,12 +13,14 @@ use relink_core::Clock;
 use relink_core::Provider;
 use relink_core::provider::{Policy, Providers, Renewal};
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 use crate::account::{
     AccountName, Batch, Chat, Directory, MAX_ACCOUNTS, Revocation, Role, Slot, State, Table, bulk_index, lock, read,
     write,
 };
 use crate::oauth::PendingCode;
+use crate::risc::{self, EventType, SecurityEvent, TestKey};
 use crate::switch::{Fail, Faults, Scope, Switch};
 use crate::token::{Codec, Fields, Kind, provider_index};
 
@@ -294,6 +296,17 @@ pub(crate) struct Inner {
     pub timeout_hold_ms: AtomicU64,
     pub hooks: Mutex<crate::hooks::Hooks>,
     pub updates: crate::updates::Updates,
+    pub risc: RiscBoard,
+}
+
+/// Google's Cross-Account Protection: where security events go and how they fared.
+#[derive(Debug, Default)]
+pub(crate) struct RiscBoard {
+    /// When set, the key set answers 503 (Google's certificates unreachable).
+    pub certs_down: AtomicBool,
+    pub sent: AtomicU64,
+    /// Pushes the receiver answered 2xx.
+    pub accepted: AtomicU64,
 }
 
 /// The provider simulator. Cheap to clone: clones share one state.
@@ -373,6 +386,7 @@ impl Simulator {
                 timeout_hold_ms,
                 hooks: Mutex::default(),
                 updates: crate::updates::Updates::default(),
+                risc: RiscBoard::default(),
             }),
         }
     }
@@ -704,6 +718,12 @@ impl Simulator {
             _ => {}
         }
         tracing::debug!(%provider, account, ?switch, "simulator switch");
+        // Google tells relink after the change, as the network would.
+        let google_event = match &switch {
+            Switch::RevokeApp => Some(EventType::TokensRevoked),
+            Switch::Checkpoint => Some(EventType::AccountDisabled),
+            _ => None,
+        };
         let standing = |state: &State| (state.chat, state.role);
         let before = if telegram { self.peek(provider, index, |state, _| standing(state)) } else { None };
         self.with_state(provider, index, |state| match switch {
@@ -735,6 +755,9 @@ impl Simulator {
         {
             self.chat_member_changed(account, before, after);
         }
+        if let Some(event) = google_event {
+            self.tell_google(provider, index, event);
+        }
         Ok(())
     }
 
@@ -758,6 +781,7 @@ impl Simulator {
         let targets = targets.ok_or_else(|| SimError::UnknownUser(user.to_owned()))?;
         for (provider, index) in &targets {
             self.revoke_at(*provider, *index, Revocation::PasswordChanged);
+            self.tell_google(*provider, *index, EventType::SessionsRevoked);
         }
         Ok(targets.len())
     }
@@ -770,7 +794,69 @@ impl Simulator {
         };
         for (provider, index) in targets {
             self.revoke_at(provider, index, Revocation::PasswordChanged);
+            self.tell_google(provider, index, EventType::SessionsRevoked);
         }
+    }
+
+    // ----- Google Cross-Account Protection -----
+
+    /// Where Google's security events are pushed from now on (`None`: nowhere).
+    pub fn set_google_risc_hook(&self, url: Option<Url>) {
+        lock(&self.inner.hooks).google_risc = url;
+    }
+
+    pub fn google_risc_hook(&self) -> Option<Url> {
+        lock(&self.inner.hooks).google_risc.clone()
+    }
+
+    /// Makes the published key set unreachable (503) or reachable again.
+    pub fn set_google_certs_down(&self, down: bool) {
+        self.inner.risc.certs_down.store(down, Ordering::Relaxed);
+    }
+
+    pub(crate) fn google_certs_down(&self) -> bool {
+        self.inner.risc.certs_down.load(Ordering::Relaxed)
+    }
+
+    /// Security events pushed so far, and how many of them the receiver accepted (2xx).
+    pub fn google_risc_pushes(&self) -> (u64, u64) {
+        let risc = &self.inner.risc;
+        (risc.sent.load(Ordering::Relaxed), risc.accepted.load(Ordering::Relaxed))
+    }
+
+    /// A signed Security Event Token about one Google account, as Google would send it to
+    /// relink now: audience relink's client id here, issued at the simulator's clock.
+    pub fn google_security_event(&self, event: EventType, sub: &str) -> Option<String> {
+        SecurityEvent::new(event, sub, &self.inner.config.client_id, self.now()).sign(TestKey::Served)
+    }
+
+    /// Pushes `event` about a YouTube or Business Profile account to the configured receiver;
+    /// nothing for other networks or when no receiver is configured. Google's `sub` for the
+    /// account is its id here (the `sub` tokeninfo answers).
+    fn tell_google(&self, provider: Provider, index: u32, event: EventType) {
+        if !matches!(provider, Provider::Youtube | Provider::GoogleBusiness) {
+            return;
+        }
+        let Some(url) = self.google_risc_hook() else { return };
+        let Some(sub) =
+            self.peek(provider, index, |state, _| AccountName::of(provider, index, Some(state)).to_string())
+        else {
+            return;
+        };
+        let Some(set) = self.google_security_event(event, &sub) else {
+            tracing::warn!("simulator: cannot sign a security event");
+            return;
+        };
+        self.inner.risc.sent.fetch_add(1, Ordering::Relaxed);
+        let sim = self.clone();
+        tracing::debug!(%provider, sub, event = event.name(), "simulator: pushing a security event");
+        risc::push(url, set, move |status| {
+            if status.is_some_and(|s| (200..300).contains(&s)) {
+                sim.inner.risc.accepted.fetch_add(1, Ordering::Relaxed);
+            } else {
+                tracing::warn!(?status, "simulator: the security event receiver did not accept a push");
+            }
+        });
     }
 
     pub(crate) fn revoke_at(&self, provider: Provider, index: u32, why: Revocation) {

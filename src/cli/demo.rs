@@ -136,7 +136,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let checker_config = CheckerConfig { idle, ..CheckerConfig::default() };
     let checker = Arc::new(Checker::new(store.clone(), providers, checker_config));
     let links = LinkSettings { public_url: public_url.clone(), ttl: StdDuration::from_secs(30 * 86_400) };
-    let web_settings = WebSettings::new(links.public_url.clone(), links.ttl);
+    let mut web_settings = WebSettings::new(links.public_url.clone(), links.ttl);
+    // Google's Cross-Account Protection, played by the simulator: its key set, and its security
+    // events pushed to relink's receiver when a Google grant dies in the story.
+    web_settings.risc.jwks_url = sim.base_url().join("_sim/google/certs")?;
+    sim.set_google_risc_hook(Some(public_url.join("hooks/google/risc")?));
     let state = relink_web::AppState::new(store.clone(), checker.clone(), web_settings, Arc::new(clock.clone()));
     let web = tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
     let checking = tokio::spawn(run_checker(checker, clock.clone(), shutdown.clone()));

@@ -28,6 +28,10 @@ pub struct SimulateArgs {
     /// callbacks are sent to its `/hooks/facebook/…` as the switches fire.
     #[arg(long, value_name = "URL")]
     relink: Option<url::Url>,
+    /// Push Google's security events (Cross-Account Protection) to this receiver, e.g.
+    /// http://127.0.0.1:8080/hooks/google/risc; relink pointed at the simulator fetches its keys here.
+    #[arg(long, value_name = "URL")]
+    google_risc_hook: Option<url::Url>,
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
@@ -36,6 +40,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let seeded = sim.seed(&args.accounts).map_err(|e| anyhow::anyhow!("--accounts: {e}"))?;
     if let Some(relink) = &args.relink {
         sim.set_hooks(Hooks::relink_at(relink));
+    }
+    if let Some(hook) = args.google_risc_hook {
+        sim.set_google_risc_hook(Some(hook));
     }
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;

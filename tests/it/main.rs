@@ -30,6 +30,10 @@
 //!   removed through the simulator brings the channel's alert within seconds, replays, junk.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
+//! - [`risc`]: Google's Cross-Account Protection receiver against the simulator's keys and
+//!   signed events: each event gets the account's channels checked at once; forged, misaddressed,
+//!   stale, replayed and malformed tokens are refused and change nothing; keys that cannot be
+//!   fetched answer 503 and lose nothing.
 //! - [`browser`]: headless Chromium follows a reconnect link end to end, against the simulator
 //!   and against a third-party OAuth 2.0 server configured as a generic network.
 //! - [`crash`]: `relink serve` on SQLite killed with SIGKILL twenty times while it checks,
@@ -48,6 +52,7 @@ mod commands;
 mod crash;
 mod demo;
 mod discord;
+mod risc;
 mod serve;
 mod setup;
 mod signals;

@@ -70,8 +70,8 @@ fn replayed(source: Source) -> Response {
 }
 
 /// Reads the form body's `signed_request`, verifies it and records its receipt: the person it
-/// is about, or the answer that refuses it.
-async fn verified(app: &AppState, source: Source, body: Body) -> Result<Subject, Response> {
+/// is about and the receipt, or the answer that refuses it.
+async fn verified(app: &AppState, source: Source, body: Body) -> Result<(Subject, String), Response> {
     let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the body is too large").into_response()
     })?;
@@ -85,31 +85,41 @@ async fn verified(app: &AppState, source: Source, body: Body) -> Result<Subject,
         .collect();
     let now = app.now();
     let read = signed_request::verify(&signed, &secrets, now).map_err(|refusal| refused(source, refusal))?;
-    match app.store().record_receipt(source, &signed_request::receipt(&signed), now).await {
-        Ok(true) => Ok(Subject::FacebookUser(read.user_id)),
+    let receipt = signed_request::receipt(&signed);
+    match app.store().record_receipt(source, &receipt, now).await {
+        Ok(true) => Ok((Subject::FacebookUser(read.user_id), receipt)),
         Ok(false) => Err(replayed(source)),
         Err(error) => Err(ApiError::from(error).into_response()),
     }
 }
 
+/// The answer to a verified callback whose work failed on the store: its receipt is forgotten
+/// (best effort) so Meta's retry is not refused as a replay.
+async fn failed(app: &AppState, source: Source, receipt: &str, error: relink_core::store::StoreError) -> Response {
+    if let Err(forget) = app.store().forget_receipt(source, receipt).await {
+        tracing::warn!(error = %forget, "cannot forget the receipt of a Meta callback that failed");
+    }
+    ApiError::from(error).into_response()
+}
+
 /// `POST /hooks/facebook/deauthorize`.
 pub(crate) async fn deauthorize(State(app): State<AppState>, body: Body) -> Response {
     let source = Source::FacebookDeauthorize;
-    let subject = match verified(&app, source, body).await {
-        Ok(subject) => subject,
+    let (subject, receipt) = match verified(&app, source, body).await {
+        Ok(verified) => verified,
         Err(answer) => return answer,
     };
     match signals::receive(app.store(), &app.wake(), source, &subject, app.now()).await {
         Ok(channels) => (StatusCode::OK, axum::Json(json!({ "channels_to_check": channels }))).into_response(),
-        Err(error) => ApiError::from(error).into_response(),
+        Err(error) => failed(&app, source, &receipt, error).await,
     }
 }
 
 /// `POST /hooks/facebook/data-deletion`.
 pub(crate) async fn data_deletion(State(app): State<AppState>, body: Body) -> Response {
     let source = Source::FacebookDataDeletion;
-    let subject = match verified(&app, source, body).await {
-        Ok(subject) => subject,
+    let (subject, receipt) = match verified(&app, source, body).await {
+        Ok(verified) => verified,
         Err(answer) => return answer,
     };
     let code = new_code();
@@ -119,7 +129,7 @@ pub(crate) async fn data_deletion(State(app): State<AppState>, body: Body) -> Re
             let url = app.settings().under(&["hooks", "facebook", "deletion", &code]);
             (StatusCode::OK, axum::Json(json!({ "url": url.as_str(), "confirmation_code": code }))).into_response()
         }
-        Err(error) => ApiError::from(error).into_response(),
+        Err(error) => failed(&app, source, &receipt, error).await,
     }
 }
 

@@ -13,6 +13,8 @@
 //! - `guard`: the reconnect button's defence against posts from other sites.
 //! - `facebook` and `signed_request`: Meta's deauthorize and data deletion callbacks under
 //!   `/hooks/facebook/`, verified with the app secret, and the data deletion status page.
+//! - `risc`: Google's Cross-Account Protection receiver (`/hooks/google/risc`): verified
+//!   Security Event Tokens make a Google account's channels due now.
 //!
 //! **Invariant:** no page, answer or log line carries a secret: link tokens, `state`, codes,
 //! PKCE verifiers, cookies, API keys and provider tokens are hashed, sealed, or handed only to
@@ -26,6 +28,7 @@ mod metrics;
 mod openapi;
 mod page;
 mod reconnect;
+mod risc;
 mod signed_request;
 mod text;
 
@@ -50,6 +53,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use crate::metrics::install_recorder;
+pub use crate::risc::{GOOGLE_ISSUER, GOOGLE_JWKS_URL, RiscSettings};
 
 /// How long an OAuth authorization request waits for its callback.
 pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -65,11 +69,18 @@ pub struct WebSettings {
     /// Whether `/metrics` is on this router; `false` when it has a listener of its own
     /// ([`metrics_router`], `web.metrics_bind`).
     pub metrics_on_main: bool,
+    /// Google's Cross-Account Protection receiver: where the keys are and whose they are.
+    pub risc: RiscSettings,
 }
 
 impl WebSettings {
     pub fn new(public_url: Url, link_ttl: Duration) -> Self {
-        Self { links: LinkSettings { public_url, ttl: link_ttl }, metrics_token: None, metrics_on_main: true }
+        Self {
+            links: LinkSettings { public_url, ttl: link_ttl },
+            metrics_token: None,
+            metrics_on_main: true,
+            risc: RiscSettings::default(),
+        }
     }
 
     /// The OAuth redirect URI of a network: `{public_url}/oauth/callback/{provider}`.
@@ -112,13 +123,24 @@ struct Inner {
     settings: WebSettings,
     clock: Arc<dyn Clock>,
     tasks: Arc<TaskHealth>,
+    /// Google's published keys, cached for the RISC receiver.
+    risc_keys: Arc<risc::Keys>,
 }
 
 impl AppState {
     /// The state over a store, the checker whose `refresh_now` the API uses (and whose
     /// providers the OAuth flow uses), the settings and a clock.
     pub fn new(store: Store, checker: Arc<Checker>, settings: WebSettings, clock: Arc<dyn Clock>) -> Self {
-        Self { inner: Arc::new(Inner { store, checker, settings, clock, tasks: TaskHealth::new() }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                checker,
+                settings,
+                clock,
+                tasks: TaskHealth::new(),
+                risc_keys: Arc::new(risc::Keys::new()),
+            }),
+        }
     }
 
     /// The same state, with `/readyz` reporting the supervised background tasks of `tasks`.
@@ -131,6 +153,7 @@ impl AppState {
                 settings: inner.settings.clone(),
                 clock: inner.clock.clone(),
                 tasks,
+                risc_keys: inner.risc_keys.clone(),
             }),
         }
     }
@@ -184,6 +207,10 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/facebook/deauthorize", post(facebook::deauthorize))
         .route("/hooks/facebook/data-deletion", post(facebook::data_deletion))
         .route("/hooks/facebook/deletion/{code}", get(facebook::deletion_status))
+        .route(
+            "/hooks/google/risc",
+            post(risc::receive).layer(axum::extract::DefaultBodyLimit::max(risc::MAX_SET_BYTES)),
+        )
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(reconnect::not_found)
         .layer(axum::middleware::from_fn(error::json_client_errors))

@@ -100,6 +100,20 @@ impl Store {
         Ok(inserted == 1)
     }
 
+    /// Forgets a receipt recorded by [`Store::record_receipt`] whose work then failed (the
+    /// database went away between the two), so the sender's retry is not refused as a replay.
+    pub async fn forget_receipt(&self, source: Source, receipt: &str) -> Result<()> {
+        with_writer!(self.db(), |pool| {
+            sqlx::query("DELETE FROM signal_receipts WHERE source = $1 AND receipt = $2")
+                .bind(source.as_str())
+                .bind(receipt)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     /// Deletes the tokens of every channel the subject names (whatever its health): an empty
     /// sealed token set, no grantor, a check due now; then each channel needs a reconnect, with
     /// the usual transition so its team is told. Records the request under `code` and returns

@@ -8,6 +8,7 @@ mod hooks;
 mod oauth;
 mod probes;
 mod renewal;
+mod risc;
 mod switches;
 mod telegram;
 
