@@ -110,6 +110,15 @@ pub fn decide(
         pause_provider: None,
     };
     match verdict {
+        // The network's inactivity rule has already ended the token, whatever the probe says
+        // today: a deadline in the past is a disconnect, not a warning.
+        Verdict::Valid(_) if inactive_at(observed.policy, channel).is_some_and(|at| at <= now) => {
+            let at = inactive_at(observed.policy, channel).unwrap_or(now);
+            decision.detail =
+                Some(format!("no publishing activity: the network ended the token around {}", at.format("%Y-%m-%d")));
+            decision.to = Health::NeedsReauth(Reason::Inactivity);
+            decision.next_check_at = jitter(now, after(now, rules.cadence.disconnected), rules.cadence.jitter, rng);
+        }
         Verdict::Valid(validity) => {
             let expires_at = validity.expires_at.or(channel.token_expires_at);
             let inactive = inactive_at(observed.policy, channel);
@@ -358,5 +367,15 @@ mod tests {
         // Created ten days ago with no activity yet: 20 days left, still healthy.
         let fresh = channel(Provider::Pinterest, Health::Healthy, None);
         assert_eq!(run(&fresh, Verdict::Valid(Validity::default()), (0, 0, None)).to, Health::Healthy);
+    }
+
+    #[test]
+    fn a_pinterest_inactivity_deadline_in_the_past_is_a_disconnect_not_a_warning() {
+        // Last published 31 days before the check: the 30-day rule ended the token yesterday.
+        let mut lapsed = channel(Provider::Pinterest, Health::Expiring, None);
+        lapsed.last_activity_at = Some(at("2026-01-29T00:00:00Z"));
+        let decision = run(&lapsed, Verdict::Valid(Validity::default()), (0, 0, None));
+        assert_eq!(decision.to, Health::NeedsReauth(Reason::Inactivity));
+        assert!(decision.next_check_at > at("2026-03-01T00:00:00Z"));
     }
 }
