@@ -211,12 +211,27 @@ pub fn describe(verdict: &Verdict) -> String {
     match verdict {
         Verdict::Valid(_) => "the token works".into(),
         Verdict::Dead(Reason::AccountMismatch) => "the token works, but for another account than the channel's".into(),
-        Verdict::Dead(reason) => format!("the network no longer accepts the token ({reason})"),
+        Verdict::Dead(reason) => format!("the network no longer accepts the token: {}", in_words(reason)),
         Verdict::Permission(detail) => format!("a role or permission was lost: {detail}"),
-        Verdict::Account(reason) => format!("the account must act on the network ({reason})"),
+        Verdict::Account(reason) => format!("the account must act on the network: {}", in_words(reason)),
         Verdict::Operator(detail) => format!("relink's app or bot has a problem: {detail}"),
         Verdict::Transient { detail, .. } => format!("temporary failure: {detail}"),
         Verdict::Unknown(detail) => format!("unrecognised answer: {detail}"),
+    }
+}
+
+/// A reason in a few English words for the history, never its stored spelling.
+fn in_words(reason: &Reason) -> &str {
+    match reason {
+        Reason::Expired => "its access expired",
+        Reason::PasswordChanged => "the password was changed",
+        Reason::AppRevoked => "relink's access was removed",
+        Reason::PermissionLost => "a role or permission was lost",
+        Reason::Inactivity => "no publishing for too long",
+        Reason::SecurityCheckpoint => "a security check, lock or suspension",
+        Reason::AccountMismatch => "the token is another account's",
+        Reason::Other(detail) if detail.is_empty() => "no reason given",
+        Reason::Other(detail) => detail,
     }
 }
 
@@ -333,6 +348,13 @@ mod tests {
             assert_eq!(decision.consecutive_failures, 0);
             assert!(decision.detail.is_some());
         }
+    }
+
+    #[test]
+    fn the_history_says_a_reason_in_words_not_its_stored_spelling() {
+        let detail = describe(&Verdict::Dead(Reason::PasswordChanged));
+        assert_eq!(detail, "the network no longer accepts the token: the password was changed");
+        assert!(!describe(&Verdict::Account(Reason::SecurityCheckpoint)).contains('_'));
     }
 
     #[test]
