@@ -128,6 +128,10 @@ async fn probe(providers: &Providers, new: &NewChannel, tokens: TokenSet, now: D
             (renewed, verdict)
         }
         Renewed::Refused(verdict) => (tokens, verdict),
+        Renewed::NotYet(_) => {
+            let verdict = adapter.validate(ctx, &channel, &tokens).await;
+            (tokens, verdict)
+        }
         Renewed::Uncertain(detail) => (tokens, Verdict::transient(format!("the refresh answer was lost ({detail})"))),
     }
 }

@@ -12,7 +12,7 @@ use relink_core::provider::Providers;
 use relink_core::store::{CheckResult, NewMember, Store};
 use relink_core::time::to_millis;
 use relink_core::token::TokenSet;
-use relink_core::{Channel, Health, MemberName, Provider, Reason, Role, Scopes, Team};
+use relink_core::{Channel, Health, Language, MemberName, Provider, Reason, Role, Scopes, Team, TeamName};
 use relink_simulator::switch::{Fail, Faults, Mix, Scope, Switch};
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Issued, Running, SimConfig, Simulator};
 use secrecy::SecretString;
@@ -365,6 +365,245 @@ async fn an_admin_can_refresh_access_before_expiry(db: TestStore) {
     assert!(!rig.sim().grant_revoked(Provider::X, "x-admin"));
 }
 
+async fn a_token_too_young_to_extend_is_not_an_outage(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.connect(Provider::Threads, "threads-young", AccountOptions::default()).await;
+    rig.check().await;
+    assert_eq!(rig.health(&channel).await, Health::Healthy);
+    // An hour old: Threads refuses to extend it yet, and the token goes on working.
+    rig.advance(chrono::Duration::hours(1));
+    match rig.checker.refresh_now(channel.id, rig.db.now()).await.expect("refresh") {
+        RefreshNow::Failed { health, detail } => {
+            assert_eq!(health, Health::Healthy, "a refusal to extend yet is not an outage");
+            assert!(detail.contains("too young"), "{detail}");
+        }
+        other => panic!("a young token is not renewed: {other:?}"),
+    }
+    assert_eq!(rig.health(&channel).await, Health::Healthy);
+    let next = rig.db.store.channel(channel.id).await.expect("the channel").next_check_at;
+    assert!(next - rig.db.now() > chrono::Duration::hours(2), "the calm cadence goes on: {next}");
+}
+
+/// Each cause on each network, from the simulator's switch to the alert a team gets in its own
+/// language: the stored reason, a word of the remedy that fits the network (a Telegram bot is
+/// added back, an X suspension is appealed), no deadline for a disconnect, and no English or raw
+/// identifier in an Italian or Japanese alert.
+async fn every_cause_on_every_network_tells_each_team_the_right_reason_and_remedy(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let bot = rig.sim().telegram_bot();
+    // (network, account, switch, reason, a few words of the remedy in English, Italian, Japanese)
+    let table: [(Provider, &str, Switch, Reason, [&str; 3]); 10] = [
+        (
+            Provider::Telegram,
+            "-1001",
+            Switch::KickBot,
+            Reason::AppRevoked,
+            ["bot back", "bot di relink alla chat", "再度追加"],
+        ),
+        (
+            Provider::Telegram,
+            "-1002",
+            Switch::DropPostRight,
+            Reason::PermissionLost,
+            ["bot an administrator again", "di nuovo il bot", "管理者に戻して"],
+        ),
+        (
+            Provider::Telegram,
+            "-1003",
+            Switch::DeleteChat,
+            Reason::Other("chat not found".into()),
+            ["remove this channel", "elimina questo canale", "削除してください"],
+        ),
+        (
+            Provider::X,
+            "x-suspended",
+            Switch::Checkpoint,
+            Reason::SecurityCheckpoint,
+            ["appeal the suspension", "ricorso", "異議"],
+        ),
+        (
+            Provider::Youtube,
+            "yt-signup",
+            Switch::Checkpoint,
+            Reason::SecurityCheckpoint,
+            ["create the channel", "crea il canale", "チャンネルを作成"],
+        ),
+        (
+            Provider::Pinterest,
+            "pin-revoked",
+            Switch::RevokeApp,
+            Reason::AppRevoked,
+            ["approve relink again", "autorizza di nuovo relink", "もう一度承認"],
+        ),
+        (
+            Provider::Facebook,
+            "fb-password",
+            Switch::ChangePassword,
+            Reason::PasswordChanged,
+            ["new password", "nuova password", "新しいパスワード"],
+        ),
+        (
+            Provider::Facebook,
+            "fb-role",
+            Switch::DropAdmin,
+            Reason::PermissionLost,
+            ["admin role back", "ruolo di amministratore", "管理者権限を戻す"],
+        ),
+        (
+            Provider::InstagramBusiness,
+            "ig-checkpoint",
+            Switch::Checkpoint,
+            Reason::SecurityCheckpoint,
+            ["security check", "verifica di sicurezza", "セキュリティ確認"],
+        ),
+        (
+            Provider::X,
+            "x-revoked",
+            Switch::RevokeApp,
+            Reason::AppRevoked,
+            ["approve relink again", "autorizza di nuovo relink", "もう一度承認"],
+        ),
+    ];
+    let mut teams = Vec::new();
+    for (n, language) in [Language::En, Language::It, Language::Ja].into_iter().enumerate() {
+        let name = TeamName::parse(&format!("Team {language}")).expect("name");
+        let team = rig.db.store.create_team(&name, language, rig.db.now()).await.expect("team");
+        let mut channels = Vec::new();
+        for (provider, account, ..) in &table {
+            // Telegram chats are numbered per team; the other accounts get the language's suffix.
+            let account = match provider {
+                Provider::Telegram => format!("{account}{n}"),
+                _ => format!("{account}-{language}"),
+            };
+            let issued = rig.sim().add_account(*provider, &account, AccountOptions::default()).expect("account");
+            let new = new_channel(&team, *provider, &account, None);
+            let tokens = match provider {
+                Provider::Telegram => TokenSet::parse_input(&bot.token, rig.db.now()).expect("bot token"),
+                // The token input carries no refresh-token end (pasted by an operator, say).
+                Provider::Pinterest => TokenSet { refresh_expires_at: None, ..token_set(&issued) },
+                _ => token_set(&issued),
+            };
+            channels.push((rig.db.store.add_channel(&new, &tokens, rig.db.now()).await.expect("channel"), account));
+        }
+        teams.push((language, team, channels));
+    }
+    rig.check().await;
+    let engine = Engine::new(rig.db.store.clone(), AlertsConfig::default());
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+    for (_, _, channels) in &teams {
+        for ((provider, _, switch, ..), (_, account)) in table.iter().zip(channels) {
+            rig.sim().apply(*provider, account, switch.clone()).expect("switch");
+        }
+    }
+    rig.advance(chrono::Duration::days(1));
+    rig.check().await;
+    rig.advance(chrono::Duration::minutes(10));
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+
+    let mut wrong = Vec::new();
+    for (index, (language, team, channels)) in teams.iter().enumerate() {
+        let alerts = rig.db.store.alerts(Some(team.id), 50).await.expect("alerts");
+        for ((provider, _, switch, reason, remedy), (channel, _)) in table.iter().zip(channels) {
+            let health = rig.health(channel).await;
+            if health != Health::NeedsReauth(reason.clone()) {
+                wrong.push(format!("{language} {provider} {switch:?}: health {health}, want {reason}"));
+                continue;
+            }
+            let Some(alert) = alerts
+                .iter()
+                .find(|a| a.kind == AlertKind::Disconnected && a.channels.iter().any(|c| c.id == channel.id))
+            else {
+                wrong.push(format!("{language} {provider} {switch:?}: no alert"));
+                continue;
+            };
+            let words = remedy[index];
+            if !alert.remedy.contains(words)
+                || alert.reason.as_deref() != Some(reason.as_str())
+                || alert.deadline.is_some()
+            {
+                wrong.push(format!("{language} {provider} {switch:?}: want “{words}” in {alert:#?}"));
+            }
+            if *language != Language::En {
+                let said = [&alert.title, &alert.explanation, &alert.remedy]
+                    .into_iter()
+                    .chain(alert.detail.as_ref())
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                for raw in [" the ", "The ", "network", "reconnect", "chat not found", "_", "(via"] {
+                    if said.contains(raw) {
+                        wrong.push(format!("{language} {provider} {switch:?}: `{raw}` in {said}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// Pinterest ends a token after 30 days without publishing: the alert, `/status` and `/channel`
+/// give the same date and the same remedy (publish, or reconnect); a day after that date the
+/// channel is disconnected, not "expiring" with a deadline in the past.
+async fn a_pinterest_inactivity_deadline_is_one_date_everywhere_and_a_passed_one_disconnects(db: TestStore) {
+    use relink_bot::commands::{Caller, ChatKind, Services, handle};
+    let rig = Rig::new(db).await;
+    let member = NewMember {
+        team_id: rig.team.id,
+        name: MemberName::parse("Alice").expect("name"),
+        role: Role::Admin,
+        discord_user_id: None,
+        telegram_user_id: Some(relink_core::TelegramUserId(7002)),
+    };
+    rig.db.store.add_member(&member, rig.db.now()).await.expect("member");
+    let pin = rig.connect(Provider::Pinterest, "pin-quiet", AccountOptions::default()).await;
+    let services = Services {
+        store: rig.db.store.clone(),
+        links: relink_core::reconnect::LinkSettings {
+            public_url: "https://relink.test/".parse().expect("a URL"),
+            ttl: Duration::from_secs(86_400),
+        },
+        checker: None,
+        clock: Arc::new(rig.db.clock.clone()),
+    };
+    let alice = Caller {
+        platform: relink_core::ChatPlatform::Telegram,
+        user_id: 7002,
+        chat_id: 7002,
+        chat_kind: ChatKind::Private,
+        is_chat_admin: false,
+        language_hint: None,
+    };
+    let engine = Engine::new(rig.db.store.clone(), AlertsConfig::default());
+    rig.check().await;
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+    // Twenty days without publishing: ten days left.
+    rig.advance(chrono::Duration::days(20));
+    rig.check().await;
+    rig.advance(chrono::Duration::minutes(10));
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+    assert_eq!(rig.health(&pin).await, Health::Expiring);
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts");
+    let warning = alerts.iter().find(|a| a.kind == AlertKind::Expiring).expect("a warning");
+    let deadline = warning.deadline.expect("a deadline");
+    let date = deadline.format("%Y-%m-%d %H:%M UTC").to_string();
+    let status = handle(&services, &alice, "/status").await.plain_text();
+    assert!(status.contains(&format!("disconnects {date}")), "want {date} in {status}");
+    let channel = handle(&services, &alice, "/channel pin-quiet").await.plain_text();
+    assert!(channel.contains(&date), "want {date} in {channel}");
+    assert!(channel.contains(&warning.remedy) && channel.contains(&warning.explanation), "{channel}\n{warning:#?}");
+
+    // A day past the deadline: disconnected for inactivity, and the team hears it.
+    rig.db.clock.set(deadline + chrono::Duration::days(1));
+    let sql = format!("UPDATE channels SET next_check_at = {} WHERE id = {}", to_millis(rig.db.now()), pin.id);
+    rig.db.raw().await.execute(&sql).await;
+    rig.check().await;
+    assert_eq!(rig.health(&pin).await, Health::NeedsReauth(Reason::Inactivity));
+    rig.advance(chrono::Duration::minutes(10));
+    engine.pass(rig.db.now()).await.expect("an engine pass");
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts");
+    assert!(alerts.iter().any(|a| a.kind == AlertKind::Disconnected), "{alerts:#?}");
+}
+
 async fn a_member_removed_from_relink_is_not_needed_for_checks(db: TestStore) {
     // Channels keep being checked when the member who authorised them leaves the team.
     let rig = Rig::new(db).await;
@@ -657,6 +896,9 @@ async fn a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pau
 
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
+    a_token_too_young_to_extend_is_not_an_outage,
+    every_cause_on_every_network_tells_each_team_the_right_reason_and_remedy,
+    a_pinterest_inactivity_deadline_is_one_date_everywhere_and_a_passed_one_disconnects,
     a_team_that_asks_for_hourly_checks_is_checked_hourly,
     an_admin_asks_in_chat_and_the_channel_is_checked_now,
     a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert,

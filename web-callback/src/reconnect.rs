@@ -24,6 +24,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use relink_core::alerts::messages::catalog;
 use relink_core::opaque::OpaqueToken;
 use relink_core::provider::Verdict;
 use relink_core::store::{ChannelContext, LinkContext, NewOAuthState, OAuthState};
@@ -105,7 +106,29 @@ impl Subject {
     }
 
     fn values(&self) -> [(&'static str, &str); 2] {
-        [("channel", self.channel.display_name.as_str()), ("network", self.channel.provider.label())]
+        [
+            ("channel", self.channel.display_name.as_str()),
+            ("network", catalog(self.team.language).network(self.channel.provider)),
+        ]
+    }
+
+    fn language(&self) -> relink_core::Language {
+        self.team.language
+    }
+}
+
+/// A channel's state in words on its link page; a channel that needs reconnecting says why, in
+/// its network's words (never the stored `needs_reauth (reason)`).
+fn status(text: &Text, language: relink_core::Language, channel: &Channel) -> String {
+    let [healthy, expiring, needs_reauth, degraded, unknown] = text.states;
+    match &channel.health {
+        Health::Healthy => healthy.to_owned(),
+        Health::Expiring => expiring.to_owned(),
+        Health::NeedsReauth(reason) => {
+            needs_reauth.replace("{reason}", catalog(language).reason_on(channel.provider, reason).explanation)
+        }
+        Health::Degraded => degraded.to_owned(),
+        Health::Unknown => unknown.to_owned(),
     }
 }
 
@@ -310,10 +333,10 @@ pub(crate) async fn show_link(State(app): State<AppState>, Path(raw): Path<Strin
         format!("<p>{}</p>", fill(lead, &values)),
         "<dl>".to_owned(),
         row(text.label_channel, channel.display_name.as_str()),
-        row(text.label_network, channel.provider.label()),
+        row(text.label_network, catalog(subject.language()).network(channel.provider)),
         row(text.label_account, channel.external_account_id.as_str()),
         row(text.label_authorised, subject.authorised_by.as_deref().unwrap_or(text.nobody_recorded)),
-        row(text.label_status, &channel.health.to_string()),
+        row(text.label_status, &status(text, subject.language(), channel)),
         row(text.label_valid_until, &link.expires_at.format("%Y-%m-%d %H:%M UTC").to_string()),
         "</dl>".to_owned(),
         format!("<p>{}</p>", fill(text.what_happens, &values)),

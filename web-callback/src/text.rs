@@ -27,6 +27,9 @@ pub struct Text {
     pub telegram_title: &'static str,
     pub telegram_body: &'static str,
     pub deletion: Deletion,
+    /// A channel's state on the link page: connected, disconnects soon, needs reconnecting
+    /// (`{reason}`: the reason's explanation), the network not answering, not checked yet.
+    pub states: [&'static str; 5],
     pub outcomes: Outcomes,
 }
 
@@ -103,7 +106,7 @@ static EN: Text = Text {
     button: "Continue to {network}",
     single_use: "This link works once, only for this channel.",
     telegram_title: "Telegram channels reconnect without a sign-in",
-    telegram_body: "Add the relink bot back to {channel} as an administrator with the right to post messages. relink notices at its next check.",
+    telegram_body: "Add the relink bot back to {channel} as an administrator with the right to post messages. Then send /check {channel} to the relink bot: relink checks at once and the alert closes. Otherwise the channel comes back at relink's next scheduled check, within a few hours.",
     deletion: Deletion {
         title: "Data deletion request",
         received: "relink received this request to delete data from Facebook on {date}.",
@@ -112,6 +115,13 @@ static EN: Text = Text {
         done: "Done",
         pending: "In progress",
     },
+    states: [
+        "connected",
+        "disconnects soon",
+        "needs reconnecting: {reason}",
+        "the network is not answering; relink keeps trying",
+        "not checked yet",
+    ],
     outcomes: Outcomes {
         connected: [
             "{channel} is connected again",
@@ -198,7 +208,7 @@ static IT: Text = Text {
     lead_reconnect: "relink non può più pubblicare su questo canale. Accedi a {network} con un account che lo gestisce per ripristinare l'accesso.",
     lead_renew: "Questo canale funziona ancora. Puoi rinnovarne l'accesso ora, prima che scada.",
     label_channel: "Canale",
-    label_network: "Social network",
+    label_network: "Social",
     label_account: "Account",
     label_authorised: "Autorizzato da",
     label_status: "Stato",
@@ -208,7 +218,7 @@ static IT: Text = Text {
     button: "Prosegui su {network}",
     single_use: "Questo link funziona una sola volta e solo per questo canale.",
     telegram_title: "I canali Telegram si ricollegano senza accesso",
-    telegram_body: "Aggiungi di nuovo il bot di relink a {channel} come amministratore con il permesso di pubblicare messaggi. relink se ne accorge al controllo successivo.",
+    telegram_body: "Aggiungi di nuovo il bot di relink a {channel} come amministratore con il permesso di pubblicare messaggi. Poi invia /check {channel} al bot di relink: relink controlla subito e l'avviso si chiude. Altrimenti il canale torna attivo al successivo controllo programmato di relink, entro poche ore.",
     deletion: Deletion {
         title: "Richiesta di eliminazione dei dati",
         received: "relink ha ricevuto questa richiesta di eliminare i dati provenienti da Facebook il {date}.",
@@ -217,6 +227,13 @@ static IT: Text = Text {
         done: "Completata",
         pending: "In corso",
     },
+    states: [
+        "collegato",
+        "si disconnette a breve",
+        "da ricollegare: {reason}",
+        "il social non risponde; relink continua a riprovare",
+        "non ancora controllato",
+    ],
     outcomes: Outcomes {
         connected: [
             "{channel} è di nuovo collegato",
@@ -264,8 +281,8 @@ static IT: Text = Text {
             "Apri un nuovo link di ricollegamento in questo browser e completa l'accesso senza cambiare browser.",
         ],
         wrong_network: [
-            "Questo accesso è tornato dal social network sbagliato",
-            "La risposta è arrivata all'indirizzo di un social network diverso da quello a cui era stato inviato l'accesso, quindi relink l'ha rifiutata. Non è stato modificato nulla.",
+            "Questo accesso è tornato dal social sbagliato",
+            "La risposta è arrivata all'indirizzo di un social diverso da quello a cui era stato inviato l'accesso, quindi relink l'ha rifiutata. Non è stato modificato nulla.",
             "Ricomincia da un nuovo link. Se succede di nuovo, avvisa chi gestisce relink.",
         ],
         not_configured: [
@@ -300,9 +317,9 @@ static JA: Text = Text {
     lang: "ja",
     title_reconnect: "{channel} を再接続",
     title_renew: "{channel} のアクセスを更新",
-    lead_reconnect: "relink はこのチャネルに投稿できなくなりました。アクセスを回復するには、このチャネルを管理しているアカウントで {network} にログインしてください。",
-    lead_renew: "このチャネルはまだ使えます。期限が切れる前に、今すぐアクセスを更新できます。",
-    label_channel: "チャネル",
+    lead_reconnect: "relink はこのチャンネルに投稿できなくなりました。アクセスを回復するには、このチャンネルを管理しているアカウントで {network} にログインしてください。",
+    lead_renew: "このチャンネルはまだ使えます。期限が切れる前に、今すぐアクセスを更新できます。",
+    label_channel: "チャンネル",
     label_network: "ソーシャルネットワーク",
     label_account: "アカウント",
     label_authorised: "認証したメンバー",
@@ -311,9 +328,9 @@ static JA: Text = Text {
     nobody_recorded: "記録なし",
     what_happens: "続行すると、{network} でログインと relink の承認を求められます。その後このページに戻り、relink が同じアカウントであることを確認して新しいアクセスを保存します。投稿は行われません。",
     button: "{network} に進む",
-    single_use: "このリンクは一度だけ、このチャネルにのみ使えます。",
-    telegram_title: "Telegram チャネルはログインなしで再接続します",
-    telegram_body: "relink のボットを、メッセージ投稿権限のある管理者として {channel} に再度追加してください。次回のチェックで relink が検知します。",
+    single_use: "このリンクは一度だけ、このチャンネルにのみ使えます。",
+    telegram_title: "Telegram チャンネルはログインなしで再接続します",
+    telegram_body: "relink のボットを、メッセージ投稿権限のある管理者として {channel} に再度追加してください。その後 relink のボットに /check {channel} を送ると、relink がすぐに確認し、通知が解決します。送らない場合は、数時間以内の relink の次回の定期確認でチャンネルが復旧します。",
     deletion: Deletion {
         title: "データ削除リクエスト",
         received: "relink は {date} に、Facebook から取得したデータの削除リクエストを受け付けました。",
@@ -322,6 +339,13 @@ static JA: Text = Text {
         done: "完了",
         pending: "処理中",
     },
+    states: [
+        "接続中",
+        "まもなく接続が切れます",
+        "再接続が必要：{reason}",
+        "SNSが応答していません（relinkは再試行中）",
+        "未確認",
+    ],
     outcomes: Outcomes {
         connected: [
             "{channel} が再接続されました",
@@ -395,7 +419,7 @@ static JA: Text = Text {
         ],
         member_cannot_reconnect: [
             "このリンクはもう使えません",
-            "このリンクは、その後チームを離れたか、チャネルを再接続できる役割ではなくなったメンバーのために作成されました。何も変更していません。",
+            "このリンクは、その後チームを離れたか、チャンネルを再接続できる役割ではなくなったメンバーのために作成されました。何も変更していません。",
             "チームのオーナーまたは管理者に、Discord または Telegram の /reconnect コマンドで新しいリンクを依頼してください。",
         ],
     },
@@ -412,6 +436,64 @@ mod tests {
         assert_eq!(negotiate(Some("de-DE, en;q=0.5")), Language::En);
         assert_eq!(negotiate(Some("fr")), Language::En);
         assert_eq!(negotiate(None), Language::En);
+    }
+
+    /// Every text of a page language.
+    fn all(t: &Text) -> Vec<&'static str> {
+        let o = &t.outcomes;
+        let mut texts = vec![
+            t.title_reconnect,
+            t.title_renew,
+            t.lead_reconnect,
+            t.lead_renew,
+            t.label_channel,
+            t.label_network,
+            t.label_account,
+            t.label_authorised,
+            t.label_status,
+            t.label_valid_until,
+            t.nobody_recorded,
+            t.what_happens,
+            t.button,
+            t.single_use,
+            t.telegram_title,
+            t.telegram_body,
+        ];
+        texts.extend(t.states);
+        for outcome in [
+            o.connected,
+            o.account_mismatch,
+            o.cancelled,
+            o.provider_error,
+            o.link_expired,
+            o.link_used,
+            o.link_unknown,
+            o.flow_unknown,
+            o.other_browser,
+            o.wrong_network,
+            o.not_configured,
+            o.not_found,
+            o.unavailable,
+            o.cross_site,
+            o.member_cannot_reconnect,
+        ] {
+            texts.extend(outcome);
+        }
+        texts
+    }
+
+    #[test]
+    fn italian_and_japanese_pages_carry_no_english_or_raw_identifier() {
+        let mut wrong = Vec::new();
+        for language in [Language::It, Language::Ja] {
+            for text in all(super::text(language)) {
+                let found = relink_core::alerts::messages::foreign_words(text, language);
+                if !found.is_empty() {
+                    wrong.push(format!("{language}: {found:?} in {text}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]

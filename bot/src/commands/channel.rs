@@ -2,11 +2,12 @@
 //! scheduled posts at risk, who authorised it, the last check, and who is on it.
 
 use relink_core::alerts::AtRisk;
-use relink_core::alerts::messages::{ExpiryCause, catalog};
+use relink_core::alerts::engine::access_ends;
+use relink_core::alerts::messages::catalog;
 use relink_core::store::StoreError;
 use relink_core::{Channel, Health};
 
-use super::status::{icon, state};
+use super::status::{channel_state, icon};
 use super::text::fill;
 use super::{Action, Context, Part, Reply, Services, Target};
 
@@ -22,19 +23,22 @@ pub(super) async fn channel(services: &Services, context: &Context, name: &str) 
         "{} {} ({})",
         icon(&channel.health),
         channel.display_name,
-        channel.provider.label()
+        catalog(context.language).network(channel.provider)
     )));
-    reply.push(Part::Text(state(w, &channel.health, channel.token_expires_at)));
+    reply.push(Part::Text(channel_state(w, &channel, context.now)));
+    // The deadline and the cause the alerts give: the inactivity rule's or the token's.
+    let (deadline, cause) = access_ends(&channel, context.now);
     let texts = match &channel.health {
-        Health::NeedsReauth(reason) => Some(catalog(context.language).reason(reason)),
-        Health::Expiring => Some(catalog(context.language).expiring(ExpiryCause::Token)),
+        Health::NeedsReauth(reason) => Some(catalog(context.language).reason_on(channel.provider, reason)),
+        Health::Expiring => Some(catalog(context.language).expiring(cause)),
         _ => None,
     };
     if let Some(texts) = texts {
         reply.push(Part::Text(texts.explanation.into()));
         reply.push(Part::Text(texts.remedy.into()));
     }
-    reply.push(Part::Text(match channel.token_expires_at {
+    let ends = if channel.health == Health::Expiring { deadline } else { channel.token_expires_at };
+    reply.push(Part::Text(match ends {
         Some(at) => fill(w.expires, &[("date", &w.date(at))]),
         None => w.no_expiry.into(),
     }));
@@ -66,10 +70,12 @@ pub(super) async fn channel(services: &Services, context: &Context, name: &str) 
             reply.push(Part::Text(fill(w.snoozed_until, &[("date", &w.date(until))])));
         }
     }
-    if matches!(channel.health, Health::NeedsReauth(_) | Health::Expiring) {
+    // Buttons only for someone who may press them: an editor or viewer would only be refused.
+    let may_act = context.actor(channel.team_id).is_ok();
+    if may_act && matches!(channel.health, Health::NeedsReauth(_) | Health::Expiring) {
         reply.button(w.button_reconnect, Action::Reconnect(channel.id));
     }
-    if !open.is_empty() {
+    if may_act && !open.is_empty() {
         reply.button(w.button_ack, Action::Ack(channel.id));
         reply.button(w.button_snooze_day, Action::Snooze(channel.id, 24));
     }
@@ -79,7 +85,7 @@ pub(super) async fn channel(services: &Services, context: &Context, name: &str) 
 /// The scheduled posts a disconnection puts at risk: every pending post once the channel needs
 /// reconnecting, the posts due after the expiry when it is expiring, none otherwise.
 async fn at_risk(services: &Services, channel: &Channel, context: &Context) -> Result<AtRisk, StoreError> {
-    let from = match (&channel.health, channel.token_expires_at) {
+    let from = match (&channel.health, access_ends(channel, context.now).0) {
         (Health::NeedsReauth(_), _) => context.now,
         (Health::Expiring, Some(expiry)) => expiry.max(context.now),
         _ => return Ok(AtRisk::default()),

@@ -1,10 +1,11 @@
 //! `/check NAME`: check a channel with its network now and answer with the result (owners and
 //! admins), under the checker's lease; the result is written like any check's, alerts and all.
 
+use relink_core::Channel;
 use relink_core::checker::CheckNow;
 use relink_core::store::StoreError;
 
-use super::status::state;
+use super::status::channel_state;
 use super::text::fill;
 use super::{Context, Reply, Services, Target};
 
@@ -21,8 +22,8 @@ pub(super) async fn check(services: &Services, context: &Context, target: Target
     let text = match checker.check_now(channel.id, context.now).await? {
         CheckNow::Busy => fill(w.refresh_busy, &[("name", name)]),
         CheckNow::Checked { health, .. } => {
-            let expiry = services.store.channel(channel.id).await?.token_expires_at;
-            fill(w.check_done, &[("name", name), ("state", &state(w, &health, expiry))])
+            let checked = Channel { health, ..services.store.channel(channel.id).await? };
+            fill(w.check_done, &[("name", name), ("state", &channel_state(w, &checked, context.now))])
         }
     };
     Ok(context.reply(text))

@@ -1,6 +1,7 @@
 //! `/history NAME`: a channel's latest health changes, newest first.
 
 use relink_core::store::StoreError;
+use relink_core::{Health, Language};
 
 use super::status::state;
 use super::text::fill;
@@ -22,9 +23,14 @@ pub(super) async fn history(services: &Services, context: &Context, name: &str) 
         reply.push(Part::Text(w.history_empty.into()));
     }
     for change in changes {
-        let mut line =
-            format!("{}: {} → {}", w.date(change.at), state(w, &change.from, None), state(w, &change.to, None));
-        if let Some(detail) = change.detail.filter(|d| !d.is_empty()) {
+        let said = |health: &Health| match health {
+            Health::NeedsReauth(reason) => fill(w.needs_reauth, &[("reason", w.reason_on(channel.provider, reason))]),
+            health => state(w, health, None),
+        };
+        let mut line = format!("{}: {} → {}", w.date(change.at), said(&change.from), said(&change.to));
+        // The recorded detail is relink's own English description: shown to English readers only,
+        // the state words above saying the same in every language.
+        if let Some(detail) = change.detail.filter(|d| !d.is_empty() && context.language == Language::En) {
             line.push_str(&format!(" ({detail})"));
         }
         reply.push(Part::Item(line));

@@ -311,6 +311,7 @@ pub async fn press(services: &Services, caller: &Caller, data: &str) -> Reply {
         Action::Reconnect(channel) => reconnect::reconnect(services, &context, Target::Id(channel)).await,
         Action::ReconnectAlert(alert) => reconnect::reconnect_alert(services, &context, alert).await,
         Action::Ack(channel) => ack::ack(services, &context, Target::Id(channel)).await,
+        Action::AckAlert(alert) => ack::ack_alert(services, &context, alert).await,
         Action::Snooze(channel, hours) => {
             snooze::snooze(services, &context, Target::Id(channel), &format!("{hours}h")).await
         }

@@ -4,7 +4,7 @@
 use relink_core::alerts::AlertId;
 use relink_core::reconnect::{MintedLink, mint_link};
 use relink_core::store::StoreError;
-use relink_core::{Channel, Member};
+use relink_core::{Channel, ChatPlatform, Member};
 
 use super::text::fill;
 use super::{Audience, ChatKind, Context, Part, Reply, Services, Target};
@@ -60,6 +60,9 @@ fn links_reply(context: &Context, links: Vec<(Channel, MintedLink)>) -> Reply {
     let w = context.words;
     let names: Vec<String> = links.iter().map(|(c, _)| c.display_name.to_string()).collect();
     let mut reply = match context.caller.chat_kind {
+        // Discord shows the caller's links right there, for their eyes only (an ephemeral
+        // message): "sent privately" would send them looking for a direct message.
+        ChatKind::Group if context.caller.platform == ChatPlatform::Discord => Reply::caller(context.language),
         ChatKind::Group => {
             let mut reply = Reply::text(context.language, fill(w.sent_privately, &[("name", &names.join(", "))]))
                 .then(Audience::Caller);

@@ -1,10 +1,11 @@
 //! `/refresh NAME`: renew a channel's access now, where the network allows it (the "refresh
 //! access" action of the seeds), under the checker's lease.
 
+use relink_core::Channel;
 use relink_core::checker::RefreshNow;
 use relink_core::store::StoreError;
 
-use super::status::state;
+use super::status::channel_state;
 use super::text::fill;
 use super::{Context, Reply, Services, Target};
 
@@ -20,16 +21,18 @@ pub(super) async fn refresh(services: &Services, context: &Context, target: Targ
     let name = channel.display_name.as_str();
     let text = match checker.refresh_now(channel.id, context.now).await? {
         RefreshNow::Renewed(health) => {
-            let expiry = services.store.channel(channel.id).await?.token_expires_at;
-            fill(w.refresh_renewed, &[("name", name), ("state", &state(w, &health, expiry))])
+            let renewed = Channel { health, ..services.store.channel(channel.id).await? };
+            fill(w.refresh_renewed, &[("name", name), ("state", &channel_state(w, &renewed, context.now))])
         }
         RefreshNow::NotRenewable => {
-            fill(w.refresh_not_renewable, &[("name", name), ("network", channel.provider.label())])
+            let network = relink_core::alerts::messages::catalog(context.language).network(channel.provider);
+            fill(w.refresh_not_renewable, &[("name", name), ("network", network)])
         }
         RefreshNow::Busy => fill(w.refresh_busy, &[("name", name)]),
         RefreshNow::Failed { health, detail } => {
             let mut text = fill(w.refresh_failed, &[("name", name), ("detail", &detail)]);
-            text.push_str(&format!(" ({})", state(w, &health, channel.token_expires_at)));
+            let now = Channel { health, ..channel.clone() };
+            text.push_str(&format!(" ({})", channel_state(w, &now, context.now)));
             text
         }
     };

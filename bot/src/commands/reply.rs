@@ -58,6 +58,8 @@ pub enum Action {
     ReconnectAlert(AlertId),
     /// Acknowledge the channel's open alerts.
     Ack(ChannelId),
+    /// The same for every channel of an alert ("I'm on it" under an alert about several).
+    AckAlert(AlertId),
     /// Snooze the channel's open alerts for this many hours.
     Snooze(ChannelId, u32),
     /// Renew the channel's access now.
@@ -65,12 +67,13 @@ pub enum Action {
 }
 
 impl Action {
-    /// The callback data: `r:12`, `ra:34`, `k:12`, `z:12:24`, `f:12`.
+    /// The callback data: `r:12`, `ra:34`, `k:12`, `ka:34`, `z:12:24`, `f:12`.
     pub fn encode(self) -> String {
         match self {
             Action::Reconnect(channel) => format!("r:{channel}"),
             Action::ReconnectAlert(alert) => format!("ra:{alert}"),
             Action::Ack(channel) => format!("k:{channel}"),
+            Action::AckAlert(alert) => format!("ka:{alert}"),
             Action::Snooze(channel, hours) => format!("z:{channel}:{hours}"),
             Action::Refresh(channel) => format!("f:{channel}"),
         }
@@ -85,6 +88,7 @@ impl Action {
             "r" => Action::Reconnect(ChannelId(id)),
             "ra" => Action::ReconnectAlert(AlertId(id)),
             "k" => Action::Ack(ChannelId(id)),
+            "ka" => Action::AckAlert(AlertId(id)),
             "z" => Action::Snooze(ChannelId(id), fields.next()?.parse().ok().filter(|h| (1..=720).contains(h))?),
             "f" => Action::Refresh(ChannelId(id)),
             _ => return None,

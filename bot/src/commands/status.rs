@@ -2,6 +2,8 @@
 //! the rest, each with its state in a few words.
 
 use chrono::{DateTime, Utc};
+use relink_core::alerts::engine::access_ends;
+use relink_core::alerts::messages::catalog;
 use relink_core::store::StoreError;
 use relink_core::{Channel, Health};
 
@@ -44,14 +46,24 @@ pub(super) fn state(w: &Words, health: &Health, expiry: Option<DateTime<Utc>>) -
     }
 }
 
+/// A channel's health in a few words: an expiring one dated with the deadline its alerts give
+/// (the inactivity rule's or the token's), a reason in its network's words.
+pub(super) fn channel_state(w: &Words, channel: &Channel, now: DateTime<Utc>) -> String {
+    match &channel.health {
+        Health::NeedsReauth(reason) => fill(w.needs_reauth, &[("reason", w.reason_on(channel.provider, reason))]),
+        Health::Expiring => state(w, &channel.health, access_ends(channel, now).0),
+        health => state(w, health, None),
+    }
+}
+
 /// One list line: marker, name, network, state.
-pub(super) fn line(w: &Words, channel: &Channel) -> String {
+pub(super) fn line(w: &Words, channel: &Channel, language: relink_core::Language, now: DateTime<Utc>) -> String {
     format!(
         "{} {} ({}): {}",
         icon(&channel.health),
         channel.display_name,
-        channel.provider.label(),
-        state(w, &channel.health, channel.token_expires_at)
+        catalog(language).network(channel.provider),
+        channel_state(w, channel, now)
     )
 }
 
@@ -77,7 +89,7 @@ pub(super) async fn status(services: &Services, context: &Context) -> Result<Rep
             reply.push(Part::Text(w.no_channels.into()));
         }
         for channel in &channels {
-            reply.push(Part::Item(line(w, channel)));
+            reply.push(Part::Item(line(w, channel, context.language, context.now)));
         }
     }
     Ok(reply)

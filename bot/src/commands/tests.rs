@@ -157,7 +157,7 @@ mod properties {
         }
 
         #[test]
-        fn any_button_data_decodes_to_nothing_or_to_an_action_that_encodes_back_to_itself(data in prop_oneof![any::<String>(), "(r|ra|k|z|f|q):-?[0-9]{0,20}(:[0-9]{0,5})?(:x)?"]) {
+        fn any_button_data_decodes_to_nothing_or_to_an_action_that_encodes_back_to_itself(data in prop_oneof![any::<String>(), "(r|ra|k|ka|z|f|q):-?[0-9]{0,20}(:[0-9]{0,5})?(:x)?"]) {
             // `z:1:01` reads as `z:1:1`: what decodes must read back the same once encoded.
             if let Some(action) = Action::decode(&data) {
                 prop_assert_eq!(Action::decode(&action.encode()), Some(action));

@@ -4,7 +4,8 @@
 //! the same placeholders for each text.
 
 use chrono::{DateTime, Utc};
-use relink_core::{Language, Reason, Role};
+use relink_core::provider::classify::chat_gone;
+use relink_core::{Language, Provider, Reason, Role};
 
 /// The commands' words in one language.
 #[derive(Debug)]
@@ -118,6 +119,10 @@ pub struct ReasonWords {
     pub security_checkpoint: &'static str,
     pub account_mismatch: &'static str,
     pub other: &'static str,
+    /// Telegram's forms of `app_revoked`, `permission_lost` and a chat that is gone.
+    pub bot_removed: &'static str,
+    pub bot_cannot_post: &'static str,
+    pub chat_gone: &'static str,
 }
 
 /// One line per command, for `/help` and the platforms' command menus.
@@ -165,9 +170,12 @@ const EN: Words = Words {
         app_revoked: "relink was removed from the account's apps",
         permission_lost: "admin role or permission lost",
         inactivity: "no publishing for too long",
-        security_checkpoint: "blocked by the network's security check",
+        security_checkpoint: "the account must act on the network",
         account_mismatch: "the token is another account's",
         other: "refused by the network",
+        bot_removed: "the bot was removed from the chat",
+        bot_cannot_post: "the bot may no longer post in the chat",
+        chat_gone: "the chat was deleted",
     },
     status_title: "{team}: {count} channels",
     expires: "Access ends {date}.",
@@ -254,9 +262,12 @@ const IT: Words = Words {
         app_revoked: "relink rimosso dalle app dell'account",
         permission_lost: "ruolo di amministratore o permesso perso",
         inactivity: "nessuna pubblicazione da troppo tempo",
-        security_checkpoint: "bloccato dai controlli di sicurezza del social",
+        security_checkpoint: "l'account deve intervenire sul social",
         account_mismatch: "il token è di un altro account",
         other: "rifiutato dal social",
+        bot_removed: "il bot è stato rimosso dalla chat",
+        bot_cannot_post: "il bot non può più pubblicare nella chat",
+        chat_gone: "la chat è stata eliminata",
     },
     status_title: "{team}: {count} canali",
     expires: "L'accesso termina il {date}.",
@@ -343,9 +354,12 @@ const JA: Words = Words {
         app_revoked: "連携済みアプリからrelinkが削除された",
         permission_lost: "管理者権限または必要な権限の喪失",
         inactivity: "長期間投稿なし",
-        security_checkpoint: "SNSのセキュリティチェックによるブロック",
+        security_checkpoint: "アカウント側でSNSでの対応が必要",
         account_mismatch: "トークンが別のアカウントのもの",
         other: "SNSによる拒否",
+        bot_removed: "ボットがチャットから削除された",
+        bot_cannot_post: "ボットがチャットに投稿できない",
+        chat_gone: "チャットが削除された",
     },
     status_title: "{team}：{count}件のチャンネル",
     expires: "アクセス期限：{date}",
@@ -425,6 +439,17 @@ impl Words {
             Role::Admin => self.roles[2],
             Role::Editor => self.roles[3],
             Role::Viewer => self.roles[4],
+        }
+    }
+
+    /// A reason's short label on a network (a Telegram bot is removed, not an app).
+    pub fn reason_on(&self, provider: Provider, reason: &Reason) -> &'static str {
+        let r = &self.reasons;
+        match (provider, reason) {
+            (Provider::Telegram, Reason::AppRevoked) => r.bot_removed,
+            (Provider::Telegram, Reason::PermissionLost) => r.bot_cannot_post,
+            (Provider::Telegram, reason) if chat_gone(reason) => r.chat_gone,
+            (_, reason) => self.reason(reason),
         }
     }
 
@@ -546,6 +571,9 @@ mod tests {
             r.security_checkpoint,
             r.account_mismatch,
             r.other,
+            r.bot_removed,
+            r.bot_cannot_post,
+            r.chat_gone,
         ]);
         texts.extend(w.commands.all());
         texts.extend(w.roles);
@@ -571,6 +599,17 @@ mod tests {
                 if language == Language::Ja && en.chars().any(char::is_alphabetic) && *en != "editor" {
                     assert!(!text.is_ascii(), "Japanese text without Japanese: {text}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn italian_and_japanese_command_words_carry_no_english_or_raw_identifier() {
+        for language in [Language::It, Language::Ja] {
+            for text in all(words(language)) {
+                // Role names are the product's ("editor" is Italian too).
+                let found = relink_core::alerts::messages::foreign_words(text, language);
+                assert!(found.is_empty(), "{language}: {found:?} in {text}");
             }
         }
     }

@@ -57,13 +57,14 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
     }
     if alert.channels.len() > 1 {
         let list: Vec<String> =
-            alert.channels.iter().map(|c| format!("• {} ({})", c.name, c.network.label())).collect();
+            alert.channels.iter().map(|c| format!("• {} ({})", c.name, texts.network(c.network))).collect();
         embed = embed.field(labels.channels, clip(&list.join("\n"), MAX_FIELD), false);
     }
     if let Some(reason) = alert.reason.as_deref().filter(|_| alert.kind != AlertKind::Resolved) {
-        let label = match Reason::from_parts(reason, None) {
-            Ok(reason) => commands::words(alert.language).reason(&reason),
-            Err(_) => commands::words(alert.language).reasons.other,
+        let label = match (Reason::from_parts(reason, alert.detail.as_deref()), alert.channels.first()) {
+            (Ok(reason), Some(channel)) => commands::words(alert.language).reason_on(channel.network, &reason),
+            (Ok(reason), None) => commands::words(alert.language).reason(&reason),
+            (Err(_), _) => commands::words(alert.language).reasons.other,
         };
         embed = embed.field(labels.reason, label, true);
     }
@@ -127,14 +128,14 @@ pub fn clip(text: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
     use relink_core::alerts::{AlertChannel, AtRisk, IncidentId, ReconnectAction};
     use relink_core::{ChannelId, Language, Provider, TeamId};
     use secrecy::SecretString;
 
-    fn alert(kind: AlertKind, severity: Severity, channels: usize) -> Alert {
+    pub(crate) fn alert(kind: AlertKind, severity: Severity, channels: usize) -> Alert {
         let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
         Alert {
             id: AlertId(42),

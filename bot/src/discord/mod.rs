@@ -15,7 +15,7 @@
 //! - `gateway`: the serenity client of gateway mode.
 
 mod dispatch;
-mod embed;
+pub(crate) mod embed;
 mod gateway;
 pub mod incoming;
 mod interactions;

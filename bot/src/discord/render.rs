@@ -7,7 +7,10 @@ use secrecy::ExposeSecret as _;
 use serenity::builder::{CreateActionRow, CreateButton};
 use serenity::model::application::ButtonStyle;
 
+use relink_core::Language;
+
 use super::embed::clip;
+use super::register::COMMANDS;
 use super::respond::Rendered;
 use crate::commands::{Audience, Part, Reply};
 
@@ -26,7 +29,7 @@ pub fn render(reply: &Reply) -> Vec<Rendered> {
             for part in &message.parts {
                 match part {
                     Part::Title(text) => lines.push(format!("**{}**", escape(text))),
-                    Part::Text(text) => lines.push(escape(text)),
+                    Part::Text(text) => lines.push(escape(&slash_commands(text, reply.language))),
                     Part::Item(text) => lines.push(format!("• {}", escape(text))),
                     Part::Link { label, url } => {
                         buttons.push(CreateButton::new_link(url.expose_secret()).label(clip(label, 80)));
@@ -51,14 +54,61 @@ pub fn render(reply: &Reply) -> Vec<Rendered> {
         .collect()
 }
 
-/// Text with Discord's Markdown characters escaped, so names show as typed.
+/// Text with Discord's Markdown characters escaped, so names show as typed. A code span the
+/// command layer wrote (`` `relink member invite` ``) stays a code span: inside one, Discord
+/// shows a backslash as a backslash.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '_' | '~' | '`' | '|' | '>' | '\\') {
-            out.push('\\');
+    let spans: Vec<&str> = text.split('`').collect();
+    // Only paired backticks make code spans; a lone one is escaped like any other character.
+    let paired = spans.len() % 2 == 1;
+    for (i, part) in spans.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if paired { "`" } else { "\\`" });
         }
-        out.push(c);
+        if paired && i % 2 == 1 {
+            out.push_str(part);
+            continue;
+        }
+        for c in part.chars() {
+            if matches!(c, '*' | '_' | '~' | '|' | '>' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The command layer names commands the Telegram way (`/subscribe`); on Discord they are
+/// sub-commands of `/relink`, named in the reader's language (`/relink iscrivi`).
+fn slash_commands(text: &str, language: Language) -> String {
+    let index = match language {
+        Language::En => 0,
+        Language::It => 1,
+        Language::Ja => 2,
+    };
+    let mut out = text.to_owned();
+    for spec in COMMANDS {
+        let typed = format!("/{}", spec.command.name());
+        let mut rewritten = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(&typed) {
+            let (before, from) = rest.split_at(at);
+            let after = &from[typed.len()..];
+            let starts_word = before.chars().next_back().is_none_or(|c| !c.is_alphanumeric() && c != '/');
+            let ends_word = after.chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '_');
+            rewritten.push_str(before);
+            if starts_word && ends_word {
+                rewritten.push_str("/relink ");
+                rewritten.push_str(spec.name[index]);
+            } else {
+                rewritten.push_str(&typed);
+            }
+            rest = after;
+        }
+        rewritten.push_str(rest);
+        out = rewritten;
     }
     out
 }
@@ -69,6 +119,24 @@ mod tests {
     use crate::commands::Action;
     use relink_core::{ChannelId, Language};
     use secrecy::SecretString;
+
+    #[test]
+    fn a_code_span_shows_without_backslashes_and_commands_are_named_the_discord_way() {
+        assert_eq!(
+            escape("ask for a code (`relink member invite`) *now*"),
+            "ask for a code (`relink member invite`) \\*now\\*"
+        );
+        assert_eq!(escape("a lone ` stays"), "a lone \\` stays");
+        assert_eq!(
+            slash_commands("sends /subscribe here; /link CODE", Language::En),
+            "sends /relink subscribe here; /relink link CODE"
+        );
+        assert_eq!(slash_commands("invia qui /subscribe.", Language::It), "invia qui /relink iscrivi.");
+        assert_eq!(
+            slash_commands("https://relink.test/r/abc and /statusx", Language::En),
+            "https://relink.test/r/abc and /statusx"
+        );
+    }
 
     #[test]
     fn links_become_link_buttons_in_an_ephemeral_message_and_refusals_are_ephemeral() {

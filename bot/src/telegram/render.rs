@@ -2,7 +2,7 @@
 //! inline keyboard. Everything is escaped; titles are bold; links never get a preview (chat
 //! apps would fetch them).
 
-use relink_core::alerts::{AlertKind, Outgoing};
+use relink_core::alerts::Outgoing;
 use secrecy::ExposeSecret as _;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
@@ -49,12 +49,18 @@ pub fn alert(message: &Outgoing<'_>, private: bool) -> (String, Option<InlineKey
     let alert = message.alert;
     let w = words(alert.language);
     let mut buttons = Vec::new();
-    if alert.kind != AlertKind::Resolved && alert.kind != AlertKind::OperatorProblem {
-        if alert.reconnect.is_some() && !private && alert.id.0 > 0 {
+    // Only an alert that asks a person to act can be taken on: a resolution, an operator's
+    // notice and a "degraded, nothing to do" carry no "I'm on it".
+    if alert.reconnect.is_some() {
+        if !private && alert.id.0 > 0 {
             buttons.push(Button { label: w.button_reconnect.into(), action: Action::ReconnectAlert(alert.id) });
         }
-        if let [only] = alert.channels.as_slice() {
-            buttons.push(Button { label: w.button_ack.into(), action: Action::Ack(only.id) });
+        match alert.channels.as_slice() {
+            [only] => buttons.push(Button { label: w.button_ack.into(), action: Action::Ack(only.id) }),
+            _ if alert.id.0 > 0 => {
+                buttons.push(Button { label: w.button_ack.into(), action: Action::AckAlert(alert.id) });
+            }
+            _ => {}
         }
     }
     (html, keyboard(&buttons))
@@ -63,6 +69,40 @@ pub fn alert(message: &Outgoing<'_>, private: bool) -> (String, Option<InlineKey
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use relink_core::alerts::{AlertId, AlertKind, Severity};
+
+    use crate::discord::embed::tests::alert as sample;
+
+    fn buttons_of(alert: &relink_core::alerts::Alert) -> Vec<Action> {
+        let outgoing = Outgoing { alert, idempotency_key: "k", reconnect_links: &[] };
+        let (_, keyboard) = super::alert(&outgoing, false);
+        keyboard
+            .map(|k| {
+                k.inline_keyboard.into_iter().flatten().filter_map(|b| match b.kind {
+                    teloxide::types::InlineKeyboardButtonKind::CallbackData(data) => Action::decode(&data),
+                    _ => None,
+                })
+            })
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    #[test]
+    fn a_grouped_alert_can_be_taken_on_and_a_degraded_one_asks_nothing() {
+        let mut grouped = sample(AlertKind::Disconnected, Severity::Critical, 3);
+        grouped.id = AlertId(42);
+        assert_eq!(buttons_of(&grouped), [Action::ReconnectAlert(AlertId(42)), Action::AckAlert(AlertId(42))]);
+        let mut single = sample(AlertKind::Disconnected, Severity::Critical, 1);
+        single.id = AlertId(43);
+        assert_eq!(buttons_of(&single), [Action::ReconnectAlert(AlertId(43)), Action::Ack(single.channels[0].id)]);
+        // The engine gives a degraded alert nothing to reconnect: nothing to take on either.
+        let mut degraded = sample(AlertKind::Degraded, Severity::Warning, 1);
+        degraded.id = AlertId(44);
+        degraded.reconnect = None;
+        assert!(buttons_of(&degraded).is_empty());
+    }
 
     #[test]
     fn html_is_escaped() {

@@ -193,10 +193,10 @@ impl Deliverer {
         let Some(notifier) = self.notifiers.for_destination(to) else {
             return (DeliveryResult::Sent(self.notifiers.console().show(to, &message)), false);
         };
-        let mut edited = false;
         if let Some(sent) = &claim.edit {
             match notifier.edit(to, sent, &message).await {
-                Ok(()) => edited = true,
+                // The edited message says it: a second "connected again" would say it twice.
+                Ok(()) => return (DeliveryResult::Sent(sent.clone()), true),
                 Err(NotifyError::Unsupported) => {}
                 Err(error) => tracing::info!(delivery = %claim.id, %error, "cannot mark the earlier message resolved"),
             }
@@ -225,7 +225,7 @@ impl Deliverer {
                 DeliveryResult::Defer { at: crate::time::after(now, retry_after) }
             }
         };
-        (result, edited)
+        (result, false)
     }
 
     /// A team's chat refused for good (deleted, bot removed): disable its binding so no further

@@ -28,13 +28,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::deliver::Deliverer;
 use super::incident::{Incident, Problem};
-use super::messages::{ExpiryCause, catalog};
+use super::messages::{Catalog, ExpiryCause, catalog};
 use super::model::{Alert, AlertChannel, AlertId, AlertKind, AtRisk, ReconnectAction, Severity};
 use super::route::{Level, destinations, first_responder};
 use super::{AlertsConfig, TeamSettings};
 use crate::checker::decide::inactive_at;
 use crate::clock::Clock;
-use crate::domain::{Channel, ChannelId, Health, MemberId, Reason, TeamId};
+use crate::domain::{Channel, ChannelId, Health, MemberId, Provider, Reason, TeamId};
 use crate::provider::policy;
 use crate::store::{AlertPlan, AlertSnapshot, OutboxEvent, PassReport, PendingEvents, PlannedAlert, Result, Store};
 
@@ -267,32 +267,11 @@ impl Planner<'_> {
         }
     }
 
-    /// When an expiring channel's access ends, and why: the network's inactivity rule if it comes
-    /// first (or the token renews itself), else the token's expiry. A token relink renews is not
-    /// a deadline, unless its renewal time has passed at `at` and it is still not renewed (a
-    /// rotating refresh token that a lost answer may have spent is never sent again).
-    fn deadline(channel: &Channel, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, ExpiryCause) {
-        let policy = policy(channel.provider);
-        let inactive = inactive_at(policy, channel);
-        let renewing = |expiry: DateTime<Utc>| {
-            policy.renews_itself()
-                && Duration::from_std(crate::checker::schedule::renew_ahead(policy))
-                    .is_ok_and(|ahead| expiry - at > ahead)
-        };
-        match (inactive, channel.token_expires_at) {
-            (Some(inactive), Some(expiry)) if inactive <= expiry || renewing(expiry) => {
-                (Some(inactive), ExpiryCause::Inactivity)
-            }
-            (Some(inactive), None) => (Some(inactive), ExpiryCause::Inactivity),
-            (_, expiry) => (expiry, ExpiryCause::Token),
-        }
-    }
-
     fn open_expiring(&mut self, channel: &Channel, at: DateTime<Utc>) {
         if self.open_incident(channel.id, Problem::Expiring).is_some() {
             return;
         }
-        let (deadline, cause) = Self::deadline(channel, at);
+        let (deadline, cause) = access_ends(channel, at);
         let mut incident = Incident::open(channel.team_id, channel.id, Problem::Expiring, at);
         incident.deadline = deadline;
         incident.reason = Some(match cause {
@@ -520,19 +499,29 @@ impl Planner<'_> {
     fn finish(self) -> AlertPlan {
         // Alerts of one team, kind and route about channels authorised by the same member for
         // the same reason share one message: one password change, one alert.
-        type Key = (TeamId, AlertKind, Level, Option<String>, Option<i64>, Option<MemberId>, bool);
+        type Key = (TeamId, AlertKind, Level, Option<String>, Option<Provider>, Option<i64>, Option<MemberId>, bool);
         let mut groups: Vec<(Option<Key>, Vec<&Candidate>)> = Vec::new();
         for candidate in &self.candidates {
             let incident = &self.incidents[candidate.incident];
             let authorised_by = self.snapshot.channels.get(&incident.channel_id).and_then(|c| c.authorized_by);
             let groupable =
                 authorised_by.is_some() && candidate.kind != AlertKind::OperatorProblem && candidate.edits.is_none();
+            // A network with its own words for the reason (a Telegram bot removed) gets its own alert.
+            let own_words = self.snapshot.channels.get(&incident.channel_id).and_then(|c| {
+                let english = catalog(crate::domain::Language::En);
+                incident
+                    .reason
+                    .as_ref()
+                    .filter(|r| english.reason_on(c.provider, r) != english.reason(r))
+                    .map(|_| c.provider)
+            });
             let key = groupable.then(|| {
                 (
                     incident.team_id,
                     candidate.kind,
                     candidate.level,
                     incident.reason.as_ref().map(ToString::to_string),
+                    own_words,
                     candidate.days,
                     authorised_by,
                     candidate.urgent,
@@ -570,10 +559,13 @@ impl Planner<'_> {
             AlertKind::Expiring => {
                 words.expiring(if reason == Reason::Inactivity { ExpiryCause::Inactivity } else { ExpiryCause::Token })
             }
-            AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated => words.reason(&reason),
+            AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated => {
+                words.reason_on(lead_channel.provider, &reason)
+            }
             other => words.kind(other)?,
         };
-        let names: Vec<(&str, &str)> = channels.iter().map(|c| (c.display_name.as_str(), c.provider.label())).collect();
+        let names: Vec<(&str, &str)> =
+            channels.iter().map(|c| (c.display_name.as_str(), words.network(c.provider))).collect();
         let at_risk = group.iter().fold(AtRisk::default(), |total, candidate| {
             let incident = &self.incidents[candidate.incident];
             let due = self.snapshot.posts.get(&incident.channel_id).map_or(&[][..], Vec::as_slice);
@@ -598,8 +590,10 @@ impl Planner<'_> {
             AlertKind::OperatorProblem => lead.detail.clone(),
             // Only the network's own words for a reason relink does not recognise; relink's
             // internal descriptions are English and stay in the history.
-            AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated => {
-                reason.detail().filter(|d| !d.is_empty()).map(str::to_owned)
+            AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated
+                if !Catalog::explains(lead_channel.provider, &reason) =>
+            {
+                reason.detail().map(str::to_owned)
             }
             _ => None,
         };
@@ -636,6 +630,27 @@ impl Planner<'_> {
         };
         let destinations = destinations(first.level, members, bindings, authorised_by, self.config.operators);
         Some(PlannedAlert { alert, incidents: group.iter().map(|c| c.incident).collect(), destinations })
+    }
+}
+
+/// When an expiring channel's access ends, and why: the network's inactivity rule if it comes
+/// first (or the token renews itself), else the token's expiry. A token relink renews is not
+/// a deadline, unless its renewal time has passed at `at` and it is still not renewed (a
+/// rotating refresh token that a lost answer may have spent is never sent again). Alerts, chat
+/// commands and pages all date an expiring channel with this, so a team hears one deadline.
+pub fn access_ends(channel: &Channel, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, ExpiryCause) {
+    let policy = policy(channel.provider);
+    let inactive = inactive_at(policy, channel);
+    let renewing = |expiry: DateTime<Utc>| {
+        policy.renews_itself()
+            && Duration::from_std(crate::checker::schedule::renew_ahead(policy)).is_ok_and(|ahead| expiry - at > ahead)
+    };
+    match (inactive, channel.token_expires_at) {
+        (Some(inactive), Some(expiry)) if inactive <= expiry || renewing(expiry) => {
+            (Some(inactive), ExpiryCause::Inactivity)
+        }
+        (Some(inactive), None) => (Some(inactive), ExpiryCause::Inactivity),
+        (_, expiry) => (expiry, ExpiryCause::Token),
     }
 }
 
@@ -734,7 +749,7 @@ mod tests {
             ("2026-03-30T00:00:00Z", inactive, ExpiryCause::Inactivity),
         ];
         for (expires, deadline, cause) in table {
-            assert_eq!(Planner::deadline(&pinterest(expires), now), (Some(deadline), cause), "{expires}");
+            assert_eq!(access_ends(&pinterest(expires), now), (Some(deadline), cause), "{expires}");
         }
     }
 }

@@ -10,7 +10,8 @@ use secrecy::ExposeSecret as _;
 
 use super::model::{Alert, AlertKind, Severity};
 use super::notify::ChannelLink;
-use crate::domain::{Language, Reason};
+use crate::domain::{Language, Provider, Reason};
+use crate::provider::classify::chat_gone;
 
 /// An explanation and a remedy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,30 @@ struct Title {
     many: &'static str,
 }
 
+/// A network's own words for a reason, where the general ones would send a team the wrong way
+/// (see [`Catalog::reason_on`]).
+#[derive(Debug)]
+struct NetworkTexts {
+    /// Telegram `app_revoked`: the bot was removed from the chat, or blocked.
+    telegram_removed: Texts,
+    /// Telegram `permission_lost`: the bot is no longer an administrator allowed to post.
+    telegram_cannot_post: Texts,
+    /// Telegram's chat was deleted, or the Bot API no longer knows it.
+    telegram_chat_gone: Texts,
+    /// X `security_checkpoint`: the account is locked or suspended.
+    x_locked: Texts,
+    /// YouTube `security_checkpoint`: no YouTube channel yet, or the account closed or suspended.
+    youtube_account: Texts,
+}
+
+/// The networks' names where a language says them its own way (the others are product names).
+#[derive(Debug)]
+struct Labels {
+    instagram_business: &'static str,
+    instagram_login: &'static str,
+    generic: &'static str,
+}
+
 /// One language's words.
 #[derive(Debug)]
 pub struct Catalog {
@@ -37,6 +62,8 @@ pub struct Catalog {
     security_checkpoint: Texts,
     account_mismatch: Texts,
     other: Texts,
+    networks: NetworkTexts,
+    labels: Labels,
     expiring_token: Texts,
     expiring_inactivity: Texts,
     degraded: Texts,
@@ -78,7 +105,7 @@ pub struct Catalog {
 
 const EN: Catalog = Catalog {
     expired: Texts {
-        explanation: "The access the network gave relink has reached its natural end (Facebook and LinkedIn tokens last about 60 days).",
+        explanation: "The access the network gave relink has reached its end, and the network does not let relink renew it.",
         remedy: "Reconnect the channel: sign in to the network and approve relink again.",
     },
     password_changed: Texts {
@@ -108,6 +135,33 @@ const EN: Catalog = Catalog {
     other: Texts {
         explanation: "The network refuses relink's access and gave no reason relink recognises.",
         remedy: "Reconnect the channel; if it keeps failing, tell your relink operator what the network said.",
+    },
+    networks: NetworkTexts {
+        telegram_removed: Texts {
+            explanation: "The relink bot was removed from the Telegram chat (or blocked), so relink can no longer post there.",
+            remedy: "Add the relink bot back to the chat as an administrator with the right to post messages; the channel works again at relink's next check, or at once with /check.",
+        },
+        telegram_cannot_post: Texts {
+            explanation: "The relink bot is no longer an administrator of the Telegram chat, or lost its right to post messages.",
+            remedy: "In the chat's settings, make the relink bot an administrator again with the right to post messages; the channel works again at relink's next check, or at once with /check.",
+        },
+        telegram_chat_gone: Texts {
+            explanation: "The Telegram chat no longer exists (it was deleted), so relink cannot post there.",
+            remedy: "If the team posts to a new chat, add the relink bot there as an administrator and ask your relink operator to add that chat; then remove this channel from relink.",
+        },
+        x_locked: Texts {
+            explanation: "X has locked or suspended the account, so relink cannot act for it.",
+            remedy: "Sign in to x.com as that account: complete the check X shows, or appeal the suspension from X's Help Center; then reconnect the channel.",
+        },
+        youtube_account: Texts {
+            explanation: "Google says the account has no usable YouTube channel: it was never created, or the account or channel was closed or suspended.",
+            remedy: "Sign in to youtube.com with that Google account: create the channel if YouTube asks, or resolve the suspension in YouTube Studio; then reconnect the channel.",
+        },
+    },
+    labels: Labels {
+        instagram_business: "Instagram (via Facebook)",
+        instagram_login: "Instagram (Instagram login)",
+        generic: "OAuth 2.0 network",
     },
     expiring_token: Texts {
         explanation: "This network's access cannot be renewed automatically, so the channel disconnects when it ends.",
@@ -168,7 +222,7 @@ const EN: Catalog = Catalog {
 
 const IT: Catalog = Catalog {
     expired: Texts {
-        explanation: "L'accesso che il social ha concesso a relink è scaduto in modo naturale (i token di Facebook e LinkedIn durano circa 60 giorni).",
+        explanation: "L'accesso che il social ha concesso a relink è scaduto, e il social non permette a relink di rinnovarlo.",
         remedy: "Ricollega il canale: accedi al social e autorizza di nuovo relink.",
     },
     password_changed: Texts {
@@ -198,6 +252,33 @@ const IT: Catalog = Catalog {
     other: Texts {
         explanation: "Il social rifiuta l'accesso di relink senza un motivo che relink riconosca.",
         remedy: "Ricollega il canale; se continua a non funzionare, riferisci all'operatore di relink cosa ha risposto il social.",
+    },
+    networks: NetworkTexts {
+        telegram_removed: Texts {
+            explanation: "Il bot di relink è stato rimosso dalla chat Telegram (o bloccato), quindi relink non può più pubblicarvi.",
+            remedy: "Aggiungi di nuovo il bot di relink alla chat come amministratore con il permesso di pubblicare messaggi; il canale torna a funzionare al controllo successivo di relink, o subito con /check.",
+        },
+        telegram_cannot_post: Texts {
+            explanation: "Il bot di relink non è più amministratore della chat Telegram, o ha perso il permesso di pubblicare messaggi.",
+            remedy: "Nelle impostazioni della chat, rendi di nuovo il bot di relink amministratore con il permesso di pubblicare messaggi; il canale torna a funzionare al controllo successivo di relink, o subito con /check.",
+        },
+        telegram_chat_gone: Texts {
+            explanation: "La chat Telegram non esiste più (è stata eliminata), quindi relink non può pubblicarvi.",
+            remedy: "Se il team pubblica in una nuova chat, aggiungi lì il bot di relink come amministratore e chiedi all'operatore di relink di aggiungerla; poi elimina questo canale da relink.",
+        },
+        x_locked: Texts {
+            explanation: "X ha bloccato o sospeso l'account, quindi relink non può agire per suo conto.",
+            remedy: "Accedi a x.com con quell'account: completa la verifica che X mostra, oppure fai ricorso contro la sospensione dal Centro assistenza di X; poi ricollega il canale.",
+        },
+        youtube_account: Texts {
+            explanation: "Google dice che l'account non ha un canale YouTube utilizzabile: non è mai stato creato, oppure l'account o il canale è stato chiuso o sospeso.",
+            remedy: "Accedi a youtube.com con quell'account Google: crea il canale se YouTube lo chiede, oppure risolvi la sospensione in YouTube Studio; poi ricollega il canale.",
+        },
+    },
+    labels: Labels {
+        instagram_business: "Instagram (tramite Facebook)",
+        instagram_login: "Instagram (accesso con Instagram)",
+        generic: "social OAuth 2.0",
     },
     expiring_token: Texts {
         explanation: "L'accesso a questo social non si può rinnovare in automatico: alla scadenza il canale si disconnette.",
@@ -258,7 +339,7 @@ const IT: Catalog = Catalog {
 
 const JA: Catalog = Catalog {
     expired: Texts {
-        explanation: "SNSがrelinkに与えたアクセス権の有効期限が切れました（FacebookとLinkedInのトークンは約60日で失効します）。",
+        explanation: "SNSがrelinkに与えたアクセス権の有効期限が切れました。このSNSでは、relinkが自動で更新することはできません。",
         remedy: "チャンネルを再接続してください。SNSにログインし、relinkをもう一度承認します。",
     },
     password_changed: Texts {
@@ -282,12 +363,39 @@ const JA: Catalog = Catalog {
         remedy: "SNSに直接ログインしてセキュリティ確認を完了してから、チャンネルを再接続してください。",
     },
     account_mismatch: Texts {
-        explanation: "SNSによると、このチャンネルのトークンはチャンネルとは別のアカウントのものです。relink はこのチャンネルでは使用しません。",
+        explanation: "SNSによると、このチャンネルのトークンはチャンネルとは別のアカウントのものです。relinkはこのチャンネルでは使用しません。",
         remedy: "このチャンネルを管理しているアカウントでSNSにログインした状態で、再接続してください。",
     },
     other: Texts {
         explanation: "SNSがrelinkのアクセスを拒否しましたが、relinkが判別できる理由は示されていません。",
         remedy: "チャンネルを再接続してください。それでも失敗する場合は、SNSの応答内容をrelinkの運用担当者に伝えてください。",
+    },
+    networks: NetworkTexts {
+        telegram_removed: Texts {
+            explanation: "relinkのボットがTelegramのチャットから削除された（またはブロックされた）ため、relinkはそこに投稿できなくなりました。",
+            remedy: "relinkのボットを、メッセージ投稿権限のある管理者としてチャットに再度追加してください。relinkの次回の確認で、または /check ですぐにチャンネルが復旧します。",
+        },
+        telegram_cannot_post: Texts {
+            explanation: "relinkのボットがTelegramのチャットの管理者ではなくなったか、メッセージの投稿権限を失いました。",
+            remedy: "チャットの設定で、relinkのボットをメッセージ投稿権限のある管理者に戻してください。relinkの次回の確認で、または /check ですぐにチャンネルが復旧します。",
+        },
+        telegram_chat_gone: Texts {
+            explanation: "Telegramのチャットが存在しません（削除されました）。relinkはそこに投稿できません。",
+            remedy: "チームが新しいチャットに投稿する場合は、そこにrelinkのボットを管理者として追加し、relinkの運用担当者にそのチャットの追加を依頼してください。その後、このチャンネルをrelinkから削除してください。",
+        },
+        x_locked: Texts {
+            explanation: "Xがアカウントをロックまたは凍結したため、relinkはこのアカウントで操作できません。",
+            remedy: "そのアカウントでx.comにログインし、Xが表示する確認を完了するか、Xのヘルプセンターから凍結に異議を申し立ててください。その後、チャンネルを再接続してください。",
+        },
+        youtube_account: Texts {
+            explanation: "Googleによると、このアカウントには使えるYouTubeチャンネルがありません（作成されていないか、アカウントまたはチャンネルが閉鎖・停止されています）。",
+            remedy: "そのGoogleアカウントでyoutube.comにログインし、求められたらチャンネルを作成するか、YouTube Studioで停止を解決してください。その後、チャンネルを再接続してください。",
+        },
+    },
+    labels: Labels {
+        instagram_business: "Instagram（Facebook経由）",
+        instagram_login: "Instagram（Instagramログイン）",
+        generic: "OAuth 2.0のSNS",
     },
     expiring_token: Texts {
         explanation: "このSNSのアクセス権は自動で更新できないため、期限が来るとチャンネルの接続が切れます。",
@@ -345,7 +453,7 @@ const JA: Catalog = Catalog {
     authorised_by: "認証したメンバー：{name}",
     nobody_authorised: "認証したメンバーは記録されていません。",
     reconnect_link: "再接続：{link}",
-    reconnect_channel_link: "{name} を再接続：{link}",
+    reconnect_channel_link: "{name}を再接続：{link}",
     reconnect_without_link: "relinkボットで /reconnect を使うと、再接続用のリンクが届きます。",
     date_format: "%Y年%m月%d日 %H:%M UTC",
 };
@@ -369,7 +477,38 @@ pub enum ExpiryCause {
 }
 
 impl Catalog {
-    /// What a reason means and what to do about it.
+    /// What a reason means on a network and what to do about it: the network's own words where
+    /// the general ones would send a team the wrong way (a Telegram bot is added back, not
+    /// re-approved; a suspended X account is appealed), else [`Catalog::reason`].
+    pub fn reason_on(&self, provider: Provider, reason: &Reason) -> Texts {
+        let own = &self.networks;
+        match (provider, reason) {
+            (Provider::Telegram, Reason::AppRevoked) => own.telegram_removed,
+            (Provider::Telegram, Reason::PermissionLost) => own.telegram_cannot_post,
+            (Provider::Telegram, reason) if chat_gone(reason) => own.telegram_chat_gone,
+            (Provider::X, Reason::SecurityCheckpoint) => own.x_locked,
+            (Provider::Youtube, Reason::SecurityCheckpoint) => own.youtube_account,
+            (_, reason) => self.reason(reason),
+        }
+    }
+
+    /// Whether the words for a reason say all the network did, so its own (English) words are
+    /// not shown beside them: every reason but an unrecognised one.
+    pub fn explains(provider: Provider, reason: &Reason) -> bool {
+        reason.detail().is_none_or(str::is_empty) || (provider == Provider::Telegram && chat_gone(reason))
+    }
+
+    /// The name people know a network by, in this language.
+    pub fn network(&self, provider: Provider) -> &'static str {
+        match provider {
+            Provider::InstagramBusiness => self.labels.instagram_business,
+            Provider::InstagramLogin => self.labels.instagram_login,
+            Provider::GenericOauth2 => self.labels.generic,
+            other => other.label(),
+        }
+    }
+
+    /// What a reason means and what to do about it, on any network.
     pub fn reason(&self, reason: &Reason) -> Texts {
         match reason {
             Reason::Expired => self.expired,
@@ -442,7 +581,8 @@ pub fn render_text(alert: &Alert, links: &[ChannelLink]) -> String {
     if alert.channels.len() > 1 {
         lines.push(words.channels_header.to_owned());
         for channel in &alert.channels {
-            let one = words.one_channel.replace("{name}", &channel.name).replace("{network}", channel.network.label());
+            let one =
+                words.one_channel.replace("{name}", &channel.name).replace("{network}", words.network(channel.network));
             lines.push(format!("- {one}"));
         }
     }
@@ -484,6 +624,71 @@ pub fn render_text(alert: &Alert, links: &[ChannelLink]) -> String {
     lines.join("\n")
 }
 
+/// The English words, raw identifiers and (in Japanese) ASCII brackets or the old spelling
+/// チャネル that a text in Italian or Japanese carries, outside code spans and `/commands`
+/// and placeholders (product names stay as they are). The words tests of every crate that
+/// writes to people use it.
+pub fn foreign_words(text: &str, language: Language) -> Vec<&'static str> {
+    let mut plain = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 0 {
+            plain.push_str(part);
+        }
+    }
+    // A `/command` is typed as it is in every language, and a `{placeholder}` is filled in.
+    let mut kept = String::with_capacity(plain.len());
+    let mut in_command = false;
+    let mut in_placeholder = false;
+    for c in plain.chars() {
+        if c == '/' {
+            in_command = true;
+        } else if in_command && !(c.is_ascii_alphanumeric() || c == '_') {
+            in_command = false;
+        }
+        if c == '{' {
+            in_placeholder = true;
+        }
+        if !in_command && !in_placeholder {
+            kept.push(c);
+        }
+        if c == '}' {
+            in_placeholder = false;
+        }
+    }
+    const ENGLISH: [&str; 22] = [
+        " the ",
+        "The ",
+        " your ",
+        " you ",
+        "reconnect",
+        "Reconnect",
+        "channel",
+        "network",
+        "Nobody",
+        "Reminder",
+        " is ",
+        " and ",
+        " via ",
+        " with ",
+        " login",
+        "needs_reauth",
+        "password_changed",
+        "app_revoked",
+        "permission_lost",
+        "security_checkpoint",
+        "chat not found",
+        "_",
+    ];
+    let mut found: Vec<&'static str> = ENGLISH.into_iter().filter(|word| kept.contains(word)).collect();
+    if language == Language::Ja {
+        found.extend(["(", ")", "チャネル"].into_iter().filter(|mark| kept.contains(mark)));
+        if kept.chars().any(char::is_alphabetic) && kept.is_ascii() {
+            found.push("no Japanese at all");
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,9 +704,13 @@ mod tests {
         Reason::Other(String::new()),
     ];
 
-    /// Every explanation and remedy of a catalog.
+    /// Every explanation and remedy of a catalog, the networks' own included.
     fn all_texts(words: &Catalog) -> Vec<Texts> {
         let mut texts: Vec<Texts> = REASONS.iter().map(|r| words.reason(r)).collect();
+        for provider in Provider::ALL {
+            texts.extend(REASONS.iter().map(|r| words.reason_on(*provider, r)));
+            texts.push(words.reason_on(*provider, &Reason::Other(crate::provider::classify::CHAT_DELETED.into())));
+        }
         texts.extend([words.expiring(ExpiryCause::Token), words.expiring(ExpiryCause::Inactivity)]);
         texts.extend(AlertKind::ALL.iter().filter_map(|k| words.kind(*k)));
         texts
@@ -574,6 +783,84 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An alert of every kind about a channel of every network, and one about three.
+    fn every_alert(language: Language) -> Vec<Alert> {
+        use super::super::model::{AlertChannel, AlertId, AtRisk, ReconnectAction};
+        use crate::domain::{ChannelId, TeamId};
+        let words = catalog(language);
+        let now = DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z").map(|t| t.to_utc()).unwrap_or_default();
+        let mut alerts = Vec::new();
+        for provider in Provider::ALL {
+            for kind in AlertKind::ALL {
+                for reason in REASONS.iter().chain([&Reason::Other(crate::provider::classify::CHAT_NOT_FOUND.into())]) {
+                    let channels: Vec<AlertChannel> = (1..=if *kind == AlertKind::Disconnected { 3 } else { 1 })
+                        .map(|n| AlertChannel { id: ChannelId(n), name: format!("Acme {n}"), network: *provider })
+                        .collect();
+                    let names: Vec<(&str, &str)> =
+                        channels.iter().map(|c| (c.name.as_str(), words.network(c.network))).collect();
+                    let texts = match kind {
+                        AlertKind::Expiring => words.expiring(ExpiryCause::Inactivity),
+                        AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated => {
+                            words.reason_on(*provider, reason)
+                        }
+                        other => words.kind(*other).unwrap_or(words.other),
+                    };
+                    alerts.push(Alert {
+                        id: AlertId(1),
+                        kind: *kind,
+                        severity: Severity::Urgent,
+                        language,
+                        team_id: TeamId(1),
+                        team: "Acme".into(),
+                        title: words.title(*kind, &names, Some(3)),
+                        channels,
+                        incidents: Vec::new(),
+                        reason: Some(reason.as_str().into()),
+                        detail: (!Catalog::explains(*provider, reason)).then(|| "HTTP 418".into()),
+                        explanation: texts.explanation.into(),
+                        remedy: texts.remedy.into(),
+                        authorised_by: None,
+                        at_risk: AtRisk { count: 2, first_due: Some(now) },
+                        deadline: Some(now),
+                        reconnect: Some(ReconnectAction { team_id: TeamId(1), channel_ids: vec![ChannelId(1)] }),
+                        edits: None,
+                        created_at: now,
+                    });
+                }
+            }
+        }
+        alerts
+    }
+
+    #[test]
+    fn every_alert_rendered_in_italian_and_japanese_carries_no_english_or_raw_identifier() {
+        for language in [Language::It, Language::Ja] {
+            for alert in every_alert(language) {
+                let text = render_text(&alert, &[]);
+                let found = foreign_words(&text, language);
+                assert!(found.is_empty(), "{language}: {found:?} in\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_telegram_bot_removed_is_added_back_not_approved_again() {
+        for language in Language::ALL {
+            let words = catalog(*language);
+            let general = words.reason(&Reason::AppRevoked);
+            let telegram = words.reason_on(Provider::Telegram, &Reason::AppRevoked);
+            assert_ne!(telegram, general, "{language}");
+            assert_ne!(words.reason_on(Provider::Telegram, &Reason::PermissionLost), words.permission_lost);
+            let gone = Reason::Other(crate::provider::classify::CHAT_NOT_FOUND.into());
+            assert_ne!(words.reason_on(Provider::Telegram, &gone), words.other, "{language}");
+            assert!(Catalog::explains(Provider::Telegram, &gone));
+            assert_ne!(words.reason_on(Provider::X, &Reason::SecurityCheckpoint), words.security_checkpoint);
+            assert_ne!(words.reason_on(Provider::Youtube, &Reason::SecurityCheckpoint), words.security_checkpoint);
+            assert_eq!(words.reason_on(Provider::Facebook, &Reason::AppRevoked), general);
+        }
+        assert!(EN.reason_on(Provider::Telegram, &Reason::AppRevoked).remedy.contains("bot back"));
     }
 
     #[test]

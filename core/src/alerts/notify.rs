@@ -78,8 +78,9 @@ pub trait Notifier: Send + Sync + fmt::Debug {
     /// Sends one alert to one destination of this platform.
     async fn send(&self, to: Destination, message: &Outgoing<'_>) -> Result<SentRef, NotifyError>;
 
-    /// Edits an earlier message (`sent`) into `message`: used to mark an alert resolved. A
-    /// "reconnected" message is sent as well, so platforms that cannot edit lose nothing.
+    /// Edits an earlier message (`sent`) into `message`: used to mark an alert resolved. Once
+    /// edited, no second "connected again" is sent; a platform that cannot edit (`Unsupported`)
+    /// or an edit that fails gets the message sent instead, so nothing is lost.
     async fn edit(&self, to: Destination, sent: &SentRef, message: &Outgoing<'_>) -> Result<(), NotifyError> {
         let _ = (to, sent, message);
         Err(NotifyError::Unsupported)

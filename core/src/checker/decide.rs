@@ -112,6 +112,15 @@ pub fn decide(
         pause_provider: None,
     };
     match verdict {
+        // The network's inactivity rule has already ended the token, whatever the probe says
+        // today: a deadline in the past is a disconnect, not a warning.
+        Verdict::Valid(_) if inactive_at(observed.policy, channel).is_some_and(|at| at <= now) => {
+            let at = inactive_at(observed.policy, channel).unwrap_or(now);
+            decision.detail =
+                Some(format!("no publishing activity: the network ended the token around {}", at.format("%Y-%m-%d")));
+            decision.to = Health::NeedsReauth(Reason::Inactivity);
+            decision.next_check_at = jitter(now, after(now, rules.cadence.disconnected), rules.cadence.jitter, rng);
+        }
         Verdict::Valid(validity) => {
             let expires_at = validity.expires_at.or(channel.token_expires_at);
             let inactive = inactive_at(observed.policy, channel);
@@ -205,12 +214,27 @@ pub fn describe(verdict: &Verdict) -> String {
     match verdict {
         Verdict::Valid(_) => "the token works".into(),
         Verdict::Dead(Reason::AccountMismatch) => "the token works, but for another account than the channel's".into(),
-        Verdict::Dead(reason) => format!("the network no longer accepts the token ({reason})"),
+        Verdict::Dead(reason) => format!("the network no longer accepts the token: {}", in_words(reason)),
         Verdict::Permission(detail) => format!("a role or permission was lost: {detail}"),
-        Verdict::Account(reason) => format!("the account must act on the network ({reason})"),
+        Verdict::Account(reason) => format!("the account must act on the network: {}", in_words(reason)),
         Verdict::Operator(detail) => format!("relink's app or bot has a problem: {detail}"),
         Verdict::Transient { detail, .. } => format!("temporary failure: {detail}"),
         Verdict::Unknown(detail) => format!("unrecognised answer: {detail}"),
+    }
+}
+
+/// A reason in a few English words for the history, never its stored spelling.
+fn in_words(reason: &Reason) -> &str {
+    match reason {
+        Reason::Expired => "its access expired",
+        Reason::PasswordChanged => "the password was changed",
+        Reason::AppRevoked => "relink's access was removed",
+        Reason::PermissionLost => "a role or permission was lost",
+        Reason::Inactivity => "no publishing for too long",
+        Reason::SecurityCheckpoint => "a security check, lock or suspension",
+        Reason::AccountMismatch => "the token is another account's",
+        Reason::Other(detail) if detail.is_empty() => "no reason given",
+        Reason::Other(detail) => detail,
     }
 }
 
@@ -330,6 +354,13 @@ mod tests {
     }
 
     #[test]
+    fn the_history_says_a_reason_in_words_not_its_stored_spelling() {
+        let detail = describe(&Verdict::Dead(Reason::PasswordChanged));
+        assert_eq!(detail, "the network no longer accepts the token: the password was changed");
+        assert!(!describe(&Verdict::Account(Reason::SecurityCheckpoint)).contains('_'));
+    }
+
+    #[test]
     fn operator_problems_leave_the_teams_channel_alone() {
         let healthy = channel(Provider::Telegram, Health::Healthy, None);
         let decision = run(&healthy, Verdict::Operator("bot token revoked".into()), (0, 0, None));
@@ -361,5 +392,15 @@ mod tests {
         // Created ten days ago with no activity yet: 20 days left, still healthy.
         let fresh = channel(Provider::Pinterest, Health::Healthy, None);
         assert_eq!(run(&fresh, Verdict::Valid(Validity::default()), (0, 0, None)).to, Health::Healthy);
+    }
+
+    #[test]
+    fn a_pinterest_inactivity_deadline_in_the_past_is_a_disconnect_not_a_warning() {
+        // Last published 31 days before the check: the 30-day rule ended the token yesterday.
+        let mut lapsed = channel(Provider::Pinterest, Health::Expiring, None);
+        lapsed.last_activity_at = Some(at("2026-01-29T00:00:00Z"));
+        let decision = run(&lapsed, Verdict::Valid(Validity::default()), (0, 0, None));
+        assert_eq!(decision.to, Health::NeedsReauth(Reason::Inactivity));
+        assert!(decision.next_check_at > at("2026-03-01T00:00:00Z"));
     }
 }

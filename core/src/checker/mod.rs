@@ -185,6 +185,8 @@ struct Checked {
     result: CheckResult,
     verdict: Option<Verdict>,
     renewed: bool,
+    /// Why the network did not extend the token yet, when it said so.
+    not_yet: Option<String>,
 }
 
 impl Checker {
@@ -253,7 +255,7 @@ impl Checker {
         }
         let checked = self.check(claim, now, true).await?;
         let health = checked.result.to.clone();
-        let failure = checked.result.detail.clone();
+        let failure = checked.not_yet.clone().or_else(|| checked.result.detail.clone());
         let renewed = checked.renewed;
         let changed = checked.result.from != checked.result.to;
         self.store.finish_checks(&self.config.owner, &[checked.result], now).await?;
@@ -376,7 +378,7 @@ impl Checker {
         let paused_until = self.paused.lock().expect("pause map").get(&provider).copied();
         if let Some(until) = paused_until.filter(|until| *until > now) {
             let result = self.unchanged(&claim, until);
-            return Ok(Checked { result, verdict: None, renewed: false });
+            return Ok(Checked { result, verdict: None, renewed: false, not_yet: None });
         }
 
         let mut tokens = tokens;
@@ -385,12 +387,15 @@ impl Checker {
         // The mark written with the result: a rotating token's lasts until new tokens are saved
         // or the network refuses; a reusable token's only delays the next retry.
         let mut refresh_uncertain_at = claim.refresh_uncertain_at.filter(|_| rotates);
+        let mut not_yet = None;
         if (force_renewal && self.renewable_now(&claim, &tokens)) || self.renewal_due(&claim, &tokens, now) {
             match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
                 Renewal_::Done => {
                     renewed = true;
                     refresh_uncertain_at = None;
                 }
+                // Not an outage: the token still works, so the check goes on with it.
+                Renewal_::NotYet(detail) => not_yet = Some(detail),
                 Renewal_::Verdict(verdict) => {
                     let mut checked = self.conclude(&claim, None, verdict, false, now);
                     checked.result.refresh_uncertain_at = None;
@@ -432,6 +437,7 @@ impl Checker {
                     refresh_uncertain_at = None;
                     verdict = refused;
                 }
+                Renewal_::NotYet(detail) => not_yet = Some(detail),
                 Renewal_::Uncertain(detail) if rotates => {
                     tracing::warn!(channel = %claim.channel.id, %provider, %detail, "checker: a rotating refresh token may have been spent; it will not be sent again");
                     claim.refresh_uncertain_at = Some(now);
@@ -469,10 +475,11 @@ impl Checker {
             self.store.move_account(claim.channel.id, &new_id, now).await?;
             let mut result = self.unchanged(&claim, now + chrono::Duration::minutes(1));
             result.detail = Some(format!("the chat moved to {new_id}; following it"));
-            return Ok(Checked { result, verdict: Some(Verdict::transient("chat moved")), renewed });
+            return Ok(Checked { result, verdict: Some(Verdict::transient("chat moved")), renewed, not_yet });
         }
         let mut checked = self.conclude(&claim, Some(&tokens), verdict, renewed, now);
         checked.result.refresh_uncertain_at = refresh_uncertain_at;
+        checked.not_yet = not_yet;
         if stuck
             && matches!(checked.result.to, Health::Expiring | Health::NeedsReauth(Reason::Expired))
             && let Some(detail) = checked.result.detail.as_mut()
@@ -533,7 +540,7 @@ impl Checker {
         let renewed = adapter.renew(self.providers.ctx(channel.provider, now), channel, tokens).await;
         // An answer that refuses issued nothing (OAuth servers hand out the new refresh token in
         // the success answer only), and a request that never reached the network spent nothing.
-        if rotates && matches!(renewed, Renewed::Refused(_)) {
+        if rotates && matches!(renewed, Renewed::Refused(_) | Renewed::NotYet(_)) {
             self.store.clear_refresh_uncertain(channel.id, &self.config.owner).await?;
         }
         match renewed {
@@ -569,6 +576,7 @@ impl Checker {
                 Ok(Renewal_::Verdict(verdict))
             }
             Renewed::Refused(verdict) => Ok(Renewal_::Verdict(verdict)),
+            Renewed::NotYet(detail) => Ok(Renewal_::NotYet(detail)),
             Renewed::Uncertain(detail) => Ok(Renewal_::Uncertain(detail)),
         }
     }
@@ -608,7 +616,7 @@ impl Checker {
         if !matches!(verdict, Verdict::Valid(_) | Verdict::Transient { .. }) {
             tracing::info!(channel = %claim.channel.id, provider = %claim.channel.provider, verdict = %describe(&verdict), "check");
         }
-        Checked { result: self.result(claim, decision), verdict: Some(verdict), renewed }
+        Checked { result: self.result(claim, decision), verdict: Some(verdict), renewed, not_yet: None }
     }
 
     fn result(&self, claim: &Claim, decision: Decision) -> CheckResult {
@@ -660,6 +668,8 @@ impl Checker {
 /// How a renewal attempt ended.
 enum Renewal_ {
     Done,
+    /// The network does not extend the token yet; it stays valid and the check goes on.
+    NotYet(String),
     Verdict(Verdict),
     Uncertain(String),
 }

@@ -186,6 +186,15 @@ pub fn moved_chat_id(verdict: &Verdict) -> Option<&str> {
 
 const CHAT_MOVED: &str = "chat moved to ";
 
+/// Telegram's answers for a chat that no longer exists, as `Other` details.
+pub const CHAT_DELETED: &str = "chat deleted";
+pub const CHAT_NOT_FOUND: &str = "chat not found";
+
+/// Whether a reason is Telegram's "the chat is gone" (deleted, or unknown to the Bot API).
+pub fn chat_gone(reason: &Reason) -> bool {
+    matches!(reason, Reason::Other(detail) if detail == CHAT_DELETED || detail == CHAT_NOT_FOUND)
+}
+
 /// Replaces every secret (tokens, client secret) in a verdict's words with `[redacted]`: the last
 /// guard before a detail reaches a chat message or the history.
 pub(super) fn redact(verdict: Verdict, secrets: &[&str]) -> Verdict {
@@ -491,8 +500,11 @@ fn grant_reason(provider: Provider, cx: &Context, description: &str) -> Reason {
         }
         // LinkedIn ("invalid, expired or revoked") and Pinterest say when their refresh tokens
         // end: one refused before then was revoked (the app removed, access withdrawn), not run
-        // out. Without that date, the 365-day end after the grant is by far the common cause.
+        // out. Without that date, LinkedIn's 365-day end after the grant is by far the common
+        // cause; Pinterest's refresh token rotates at every renewal (about monthly), so one
+        // refused with no known end was revoked too, inactivity having been ruled out above.
         (true, true) if cx.refresh_expires_at.is_some_and(|end| end > cx.now) => Reason::AppRevoked,
+        (true, true) if provider == Provider::Pinterest && cx.refresh_expires_at.is_none() => Reason::AppRevoked,
         (true, _) => Reason::Expired,
         (false, true) => Reason::AppRevoked,
         (false, false) if description.is_empty() => Reason::Other("grant refused (invalid_grant)".into()),
@@ -575,14 +587,15 @@ pub fn x(cx: &Context, answer: &Answer) -> Verdict {
     match int(json.pointer("/errors/0/code")) {
         Some(89) => return expired_or_invalid(cx),
         Some(326) => return Verdict::Account(Reason::SecurityCheckpoint),
-        Some(64) => return Verdict::Account(Reason::Other("account suspended".into())),
+        // A suspension is the account's own problem, like a lock: the person acts on X.
+        Some(64) => return Verdict::Account(Reason::SecurityCheckpoint),
         Some(88) => return Verdict::Transient { retry_after: x_wait(cx, answer), detail },
         _ => {}
     }
     match (answer.status, problem) {
         (401, _) => expired_or_invalid(cx),
         (403, "not-authorized-for-resource") => Verdict::Permission(detail),
-        (403, "user-suspended") => Verdict::Account(Reason::Other("account suspended".into())),
+        (403, "user-suspended") => Verdict::Account(Reason::SecurityCheckpoint),
         (403, "client-forbidden" | "unsupported-authentication") => Verdict::Operator(detail),
         (429, "usage-capped") => Verdict::Operator(format!("X: the app's monthly usage cap is reached ({detail})")),
         (429, _) if title == "UsageCapExceeded" => {
@@ -711,11 +724,10 @@ fn google_error(cx: &Context, answer: &Answer, error: &Value) -> Verdict {
         return Verdict::Transient { retry_after: answer.retry_after(), detail };
     }
     // YouTube answers this one with a 401: check it before the generic 401.
-    if has(&["youtubeSignupRequired"]) {
-        return Verdict::Account(Reason::Other("the Google account has no YouTube channel".into()));
-    }
-    if has(&["accountClosed", "accountSuspended", "ACCOUNT_STATE_INVALID"]) {
-        return Verdict::Account(Reason::Other("account closed or suspended".into()));
+    // The account's own problems (no YouTube channel yet, closed, suspended): the person must act
+    // on the network, as after a security check; the catalog words it per network.
+    if has(&["youtubeSignupRequired", "accountClosed", "accountSuspended", "ACCOUNT_STATE_INVALID"]) {
+        return Verdict::Account(Reason::SecurityCheckpoint);
     }
     if answer.status == 401 || status == "UNAUTHENTICATED" || has(&["authError"]) {
         return expired_or_invalid(cx);
@@ -769,8 +781,8 @@ pub fn telegram(_cx: &Context, answer: &Answer) -> Verdict {
         403 if ["kicked", "not a member", "bot was blocked"].iter().any(|w| lower.contains(w)) => {
             Verdict::Dead(Reason::AppRevoked)
         }
-        403 if lower.contains("deleted") => Verdict::Dead(Reason::Other("chat deleted".into())),
-        400 if lower.contains("chat not found") => Verdict::Dead(Reason::Other("chat not found".into())),
+        403 if lower.contains("deleted") => Verdict::Dead(Reason::Other(CHAT_DELETED.into())),
+        400 if lower.contains("chat not found") => Verdict::Dead(Reason::Other(CHAT_NOT_FOUND.into())),
         400 | 403
             if ["administrator rights", "not enough rights", "chat_admin_required", "have no rights"]
                 .iter()
@@ -1074,9 +1086,9 @@ mod tests {
             // ---- X: permission
             (F::X, Cx::Live, 403, &[], s(r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/not-authorized-for-resource","status":403}"#), Want::Permission),
             // ---- X: account
-            (F::X, Cx::Live, 403, &[], s(r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/user-suspended","status":403}"#), Want::Account(other("account suspended"))),
+            (F::X, Cx::Live, 403, &[], s(r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/user-suspended","status":403}"#), Want::Account(Reason::SecurityCheckpoint)),
             (F::X, Cx::Live, 403, &[], s(r#"{"errors":[{"code":326,"message":"locked"}]}"#), Want::Account(Reason::SecurityCheckpoint)),
-            (F::X, Cx::Live, 403, &[], s(r#"{"errors":[{"code":64,"message":"suspended"}]}"#), Want::Account(other("account suspended"))),
+            (F::X, Cx::Live, 403, &[], s(r#"{"errors":[{"code":64,"message":"suspended"}]}"#), Want::Account(Reason::SecurityCheckpoint)),
             // ---- X: operator
             (F::X, Cx::Live, 403, &[], s(r#"{"title":"Client Forbidden","type":"https://api.twitter.com/2/problems/client-forbidden","status":403}"#), Want::Operator),
             (F::X, Cx::Live, 429, &[("x-rate-limit-reset", "1772370060")], s(r#"{"title":"UsageCapExceeded","type":"https://api.twitter.com/2/problems/usage-capped","status":429}"#), Want::Operator),
@@ -1091,7 +1103,7 @@ mod tests {
             (F::Pinterest, Cx::Expired, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::Dead(Reason::Expired)),
             (F::Pinterest, Cx::Idle, 401, &[], s(r#"{"code":2,"message":"Authentication failed."}"#), Want::Dead(Reason::Inactivity)),
             (F::Token(P::Pinterest), Cx::Idle, 400, &[], s(r#"{"error":"invalid_grant","error_description":"bad refresh token"}"#), Want::Dead(Reason::Inactivity)),
-            (F::Token(P::Pinterest), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::Expired)),
+            (F::Token(P::Pinterest), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
             (F::Token(P::Pinterest), Cx::RefreshLives, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
             (F::Token(P::Pinterest), Cx::RefreshEnded, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::Expired)),
             (F::Token(P::Linkedin), Cx::RefreshLives, 400, &[], s(r#"{"error":"invalid_grant","error_description":"The provided authorization grant or refresh token is invalid, expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
@@ -1119,7 +1131,7 @@ mod tests {
             (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"status":"PERMISSION_DENIED","message":"The caller does not have permission"}}"#), Want::Permission),
             (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"message":"Insufficient Permission","errors":[{"reason":"insufficientPermissions"}]}}"#), Want::Permission),
             // ---- Google: account
-            (F::Google, Cx::Refreshable, 401, &[], s(r#"{"error":{"code":401,"message":"Unauthorized","errors":[{"reason":"youtubeSignupRequired","domain":"youtube.header"}]}}"#), Want::Account(other("the Google account has no YouTube channel"))),
+            (F::Google, Cx::Refreshable, 401, &[], s(r#"{"error":{"code":401,"message":"Unauthorized","errors":[{"reason":"youtubeSignupRequired","domain":"youtube.header"}]}}"#), Want::Account(Reason::SecurityCheckpoint)),
             // ---- Google: operator (refresh) and an API not enabled (same status as permission)
             (F::Token(P::Youtube), Cx::Live, 401, &[], s(r#"{"error":"invalid_client","error_description":"Unauthorized"}"#), Want::Operator),
             (F::Token(P::GoogleBusiness), Cx::Live, 400, &[], s(r#"{"error":"unauthorized_client"}"#), Want::Operator),
@@ -1221,6 +1233,26 @@ mod tests {
         for failure in [Failure::Timeout("t".into()), Failure::Connect("c".into()), Failure::Other("o".into())] {
             assert!(matches!(super::failure(&failure), Verdict::Transient { .. }), "{failure}");
         }
+    }
+
+    #[test]
+    fn an_x_suspension_and_a_google_account_without_youtube_are_the_accounts_problem_not_other() {
+        let read = |family, status, body: &str| {
+            answer(family, &context(Cx::Refreshable), &Answer::new(status, HeaderMap::new(), body.to_owned()))
+        };
+        let suspended =
+            r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/user-suspended","status":403}"#;
+        assert_eq!(read(F::X, 403, suspended), Verdict::Account(Reason::SecurityCheckpoint));
+        let no_channel =
+            r#"{"error":{"code":401,"message":"Unauthorized","errors":[{"reason":"youtubeSignupRequired"}]}}"#;
+        assert_eq!(read(F::Google, 401, no_channel), Verdict::Account(Reason::SecurityCheckpoint));
+    }
+
+    #[test]
+    fn a_revoked_pinterest_app_without_a_known_refresh_end_is_revoked_not_expired() {
+        let body = r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#;
+        let verdict = answer(F::Token(P::Pinterest), &context(Cx::Live), &Answer::new(400, HeaderMap::new(), body));
+        assert_eq!(verdict, Verdict::Dead(Reason::AppRevoked));
     }
 
     #[test]

@@ -89,10 +89,10 @@ impl Adapter for Login {
         {
             let ready = crate::time::after(crate::time::before(expires_at, lifetime), min_age);
             if ctx.now < ready {
-                return Renewed::Refused(Verdict::Transient {
-                    retry_after: (ready - ctx.now).to_std().ok().map(crate::time::network_wait),
-                    detail: format!("{label}: the token is too young to extend; the network allows it after {ready}"),
-                });
+                return Renewed::NotYet(format!(
+                    "{label}: the token is too young to extend; the network allows it after {}",
+                    ready.format("%Y-%m-%d %H:%M UTC")
+                ));
             }
         }
         let token = tokens.access_token.expose_secret();
