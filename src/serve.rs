@@ -38,7 +38,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!("web server listening on http://{address} (public URL {})", config.web.public_url);
 
-    let checker = Arc::new(Checker::new(store.clone(), config.providers.clone(), checker_config(&config)));
+    // The checker rings the alerts engine when it writes a transition, so a disconnection is
+    // planned as soon as its grouping wait allows, not at the engine's next look.
+    let transitions = relink_core::checker::Wake::default();
+    let checker = Arc::new(
+        Checker::new(store.clone(), config.providers.clone(), checker_config(&config))
+            .ringing_on_transitions(transitions.clone()),
+    );
     let mut settings = WebSettings::new(config.web.link_settings().public_url, config.web.link_ttl);
     settings.metrics_token = config.web.metrics_token.clone();
     settings.metrics_on_main = config.web.metrics_bind.is_none();
@@ -81,7 +87,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("the checker is disabled (checker.enabled = false): tokens are not being checked");
     }
     if config.alerts.enabled {
-        let engine = Arc::new(Engine::new(store.clone(), config.alerts.engine.clone()));
+        let engine = Arc::new(Engine::new(store.clone(), config.alerts.engine.clone()).woken_by(transitions));
         // A destination whose platform has no notifier gets the alert in the log.
         let mut notifiers = Notifiers::new();
         for notifier in &bots.notifiers {

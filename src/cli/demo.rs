@@ -134,7 +134,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 50.0);
     let idle = StdDuration::from_millis(200);
     let checker_config = CheckerConfig { idle, ..CheckerConfig::default() };
-    let checker = Arc::new(Checker::new(store.clone(), providers, checker_config));
+    let transitions = relink_core::checker::Wake::default();
+    let checker =
+        Arc::new(Checker::new(store.clone(), providers, checker_config).ringing_on_transitions(transitions.clone()));
     let links = LinkSettings { public_url: public_url.clone(), ttl: StdDuration::from_secs(30 * 86_400) };
     let mut web_settings = WebSettings::new(links.public_url.clone(), links.ttl);
     // Google's Cross-Account Protection, played by the simulator: its key set, and its security
@@ -150,7 +152,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     notifiers.register(Arc::new(TerminalOn(ChatPlatform::Telegram, terminal.clone())) as Arc<dyn Notifier>);
     // Once the story is over the clock runs at normal speed: a reconnection is told in seconds.
     let alerts = AlertsConfig { grouping_window: Duration::seconds(5), ..AlertsConfig::default() };
-    let engine = Arc::new(Engine::new(store.clone(), alerts));
+    let engine = Arc::new(Engine::new(store.clone(), alerts).woken_by(transitions));
     let delivery = DeliveryConfig { idle, ..DeliveryConfig::default() };
     let deliverer = Arc::new(Deliverer::new(
         store.clone(),

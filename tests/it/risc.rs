@@ -172,10 +172,11 @@ impl Rig {
         started.elapsed()
     }
 
-    /// Runs an alerts pass after the grouping window and returns the team's alerts.
+    /// Runs an alerts pass once the short quiet of pushed transitions is over (not the whole
+    /// grouping window) and returns the team's alerts.
     async fn alerts_after_grouping(&self, team: &(Team, MemberId)) -> usize {
         let config = AlertsConfig::default();
-        self.db.clock.advance(config.grouping_window + chrono::Duration::seconds(1));
+        self.db.clock.advance(relink_core::alerts::PUSHED_QUIET + chrono::Duration::seconds(1));
         Engine::new(self.db.store.clone(), config).pass(self.now()).await.unwrap();
         self.db.store.alerts(Some(team.0.id), 100).await.unwrap().len()
     }
@@ -249,9 +250,8 @@ async fn a_google_switch_reaches_the_alert_within_seconds(db: TestStore) {
     let detected = started.elapsed();
     assert_eq!(rig.alerts_after_grouping(&team).await, 1);
     println!(
-        "RISC push (password change): switch to needs_reauth in {detected:?}; the alert follows after the \
-         grouping window ({:?} by default)",
-        AlertsConfig::default().grouping_window.to_std().unwrap()
+        "RISC push (password change): switch to needs_reauth in {detected:?}; the alert follows {:?} of quiet later",
+        relink_core::alerts::PUSHED_QUIET.to_std().unwrap()
     );
     assert_eq!(rig.channel_now(&other).await.health, Health::Healthy, "another person's channel is left alone");
 

@@ -200,7 +200,7 @@ async fn removing_the_app_reports_the_page_and_its_instagram_together_within_sec
     engine.pass(at).await.unwrap();
     let mut alerted = None;
     while rig.db.now() <= at + window * 2 {
-        rig.db.clock.advance(chrono::Duration::minutes(1));
+        rig.db.clock.advance(chrono::Duration::seconds(1));
         engine.pass(rig.db.now()).await.unwrap();
         let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.unwrap();
         if alerted.is_none() && alerts.iter().any(|a| a.kind == AlertKind::Disconnected) {
@@ -213,9 +213,13 @@ async fn removing_the_app_reports_the_page_and_its_instagram_together_within_sec
     let (real, grouping) = alerted.unwrap();
     eprintln!(
         "facebook deauthorize ({:?}): switch → both channels needs_reauth in {checked:?}; alert written {real:?} after \
-         the switch, of which the test clock skipped {} min of grouping window",
+         the switch, of which the test clock skipped {} s of quiet",
         rig.db.engine,
-        grouping.num_minutes()
+        grouping.num_seconds()
+    );
+    assert!(
+        grouping <= relink_core::alerts::PUSHED_QUIET + chrono::Duration::seconds(1),
+        "a pushed disconnection waits its short quiet, not the grouping window: {grouping}"
     );
     assert!(checked < Duration::from_secs(10), "found in {checked:?}");
 }

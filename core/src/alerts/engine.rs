@@ -32,6 +32,7 @@ use super::messages::{Catalog, ExpiryCause, catalog};
 use super::model::{Alert, AlertChannel, AlertId, AlertKind, AtRisk, ReconnectAction, Severity};
 use super::route::{Level, destinations, first_responder};
 use super::{AlertsConfig, TeamSettings};
+use crate::checker::Wake;
 use crate::checker::decide::inactive_at;
 use crate::clock::Clock;
 use crate::domain::{Channel, ChannelId, Health, MemberId, Provider, Reason, TeamId};
@@ -50,11 +51,19 @@ const URGENT_WITHIN: Duration = Duration::hours(24);
 pub struct Engine {
     store: Store,
     config: AlertsConfig,
+    /// Rung by the checker when it wrote a transition (see `Checker::ringing_on_transitions`).
+    wake: Wake,
 }
 
 impl Engine {
     pub fn new(store: Store, config: AlertsConfig) -> Self {
-        Self { store, config }
+        Self { store, config, wake: Wake::default() }
+    }
+
+    /// Makes [`run_alerts`] look at once when `wake` rings instead of sleeping out its pause.
+    pub fn woken_by(mut self, wake: Wake) -> Self {
+        self.wake = wake;
+        self
     }
 
     pub fn config(&self) -> &AlertsConfig {
@@ -705,6 +714,7 @@ pub async fn run_alerts(
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(pause.max(StdDuration::from_millis(50))) => {}
+            () = engine.wake.rung() => {}
         }
     }
     tracing::info!("alerts stopped");

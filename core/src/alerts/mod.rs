@@ -23,7 +23,7 @@ pub mod route;
 use chrono::Duration;
 
 pub use deliver::{Deliverer, DeliveryConfig, DeliveryOutcome};
-pub use engine::{Engine, run_alerts};
+pub use engine::{Engine, PUSHED_QUIET, run_alerts};
 pub use incident::{Incident, IncidentError, Problem, acknowledge, snooze};
 pub use model::{
     Alert, AlertChannel, AlertId, AlertKind, AtRisk, DeliveryId, Destination, IncidentId, ReconnectAction, Severity,

@@ -163,6 +163,8 @@ pub struct Checker {
     paused: Mutex<HashMap<Provider, DateTime<Utc>>>,
     /// Rung when channels were made due from outside (a push signal): the claimer stops sleeping.
     wake: Wake,
+    /// Rung when a written check changed a channel's health: the alerts engine looks now.
+    transitions: Wake,
 }
 
 /// A handle that makes a [`Checker`]'s claimer look for due work now instead of sleeping up to
@@ -175,7 +177,7 @@ impl Wake {
         self.0.notify_one();
     }
 
-    async fn rung(&self) {
+    pub(crate) async fn rung(&self) {
         self.0.notified().await;
     }
 }
@@ -204,7 +206,15 @@ impl Checker {
                 (*provider, RateLimiter::direct(quota))
             })
             .collect();
-        Self { store, providers, config, limiters, paused: Mutex::new(HashMap::new()), wake: Wake::default() }
+        Self {
+            store,
+            providers,
+            config,
+            limiters,
+            paused: Mutex::new(HashMap::new()),
+            wake: Wake::default(),
+            transitions: Wake::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -233,6 +243,7 @@ impl Checker {
             checked.into_iter().map(|item| item.map(|checked| outcome.add(checked))).collect::<Result<Vec<_>>>()?;
         let finishing = std::time::Instant::now();
         self.store.finish_checks(&self.config.owner, &results, now).await?;
+        self.written(&results);
         outcome.finish_time = finishing.elapsed();
         outcome.record_metrics();
         Ok(outcome)
@@ -258,7 +269,9 @@ impl Checker {
         let failure = checked.not_yet.clone().or_else(|| checked.result.detail.clone());
         let renewed = checked.renewed;
         let changed = checked.result.from != checked.result.to;
-        self.store.finish_checks(&self.config.owner, &[checked.result], now).await?;
+        let results = [checked.result];
+        self.store.finish_checks(&self.config.owner, &results, now).await?;
+        self.written(&results);
         metrics::counter!("relink_renewals_total").increment(u64::from(renewed));
         metrics::counter!("relink_health_transitions_total").increment(u64::from(changed));
         Ok(if renewed {
@@ -275,6 +288,20 @@ impl Checker {
     /// publishing tool's pre-flight, an admin's `check`), and writes the result the same way,
     /// alerts and all. A network that asked relink to wait is not asked; the health is then
     /// the last one known.
+    /// Rings `wake` whenever a written check changed a channel's health, so the alerts engine
+    /// (`Engine::woken_by`) plans at once instead of at its next look.
+    pub fn ringing_on_transitions(mut self, wake: Wake) -> Self {
+        self.transitions = wake;
+        self
+    }
+
+    /// Tells the alerts engine that results with transitions were written.
+    fn written(&self, results: &[CheckResult]) {
+        if results.iter().any(|result| result.from != result.to) {
+            self.transitions.wake();
+        }
+    }
+
     /// The handle that wakes this checker's claimer (see [`Wake`]).
     pub fn wake_handle(&self) -> Wake {
         self.wake.clone()
@@ -289,8 +316,9 @@ impl Checker {
         let health = checked.result.to.clone();
         let detail = checked.result.detail.clone();
         let mut outcome = Outcome { claimed: 1, ..Outcome::default() };
-        let result = outcome.add(checked);
-        self.store.finish_checks(&self.config.owner, &[result], now).await?;
+        let results = [outcome.add(checked)];
+        self.store.finish_checks(&self.config.owner, &results, now).await?;
+        self.written(&results);
         outcome.record_metrics();
         Ok(CheckNow::Checked { health, detail })
     }
@@ -841,7 +869,10 @@ async fn write_loop(
         let started = std::time::Instant::now();
         loop {
             match checker.store.finish_checks(&checker.config.owner, &rows, clock.now()).await {
-                Ok(_) => break,
+                Ok(_) => {
+                    checker.written(&rows);
+                    break;
+                }
                 // Kept and written again while the leases last; past them the channels are
                 // claimed again and the results would be stale.
                 Err(error) if started.elapsed() < checker.config.lease / 2 => {

@@ -168,7 +168,13 @@ const YOUTUBE: Policy = Policy {
     default_api_base: "https://oauth2.googleapis.com/",
     default_authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
     default_token_url: "https://oauth2.googleapis.com/token",
-    scopes: &["https://www.googleapis.com/auth/youtube.upload", "https://www.googleapis.com/auth/youtube.readonly"],
+    // `profile`: Google sends Cross-Account Protection events (the RISC push signal) only for
+    // people who granted `profile` or `email` (https://developers.google.com/identity/protocols/risc).
+    scopes: &[
+        "https://www.googleapis.com/auth/youtube.upload",
+        "https://www.googleapis.com/auth/youtube.readonly",
+        "profile",
+    ],
     pkce: true,
     rate_per_second: 20.0,
     sources: &["https://developers.google.com/identity/protocols/oauth2#expiration"],
@@ -176,7 +182,7 @@ const YOUTUBE: Policy = Policy {
 
 const GOOGLE_BUSINESS: Policy = Policy {
     provider: Provider::GoogleBusiness,
-    scopes: &["https://www.googleapis.com/auth/business.manage"],
+    scopes: &["https://www.googleapis.com/auth/business.manage", "profile"],
     ..YOUTUBE
 };
 
