@@ -283,6 +283,8 @@ pub(crate) async fn access_token(State(app): State<AppState>, key: TeamKey, Id(i
                 error.headers_mut().insert("retry-after", "2".parse().expect("a static header"));
                 return Ok(error);
             }
+            // Too young to extend: it is far from its end, so it is good.
+            RefreshNow::NotYet(_) => {}
             RefreshNow::NotRenewable if still_valid => {}
             RefreshNow::NotRenewable => {
                 let why = if renewal == Renewal::None { "expired" } else { "no_refresh_token" };
