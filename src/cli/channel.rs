@@ -4,15 +4,18 @@ use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
+use relink_core::alerts::messages::{Catalog, catalog};
 use relink_core::channels::{self, RegisterError, Verification};
 use relink_core::checker::{CheckNow, Checker, RefreshNow};
 use relink_core::reconnect::mint_link;
 use relink_core::store::{Store, StoreError};
 use relink_core::time::parse_instant;
 use relink_core::token::TokenSet;
-use relink_core::{Channel, DisplayName, ExternalAccountId, Health, NewChannel, Provider, Scopes, Team, find_channel};
+use relink_core::{
+    Channel, DisplayName, ExternalAccountId, Health, Language, NewChannel, Provider, Reason, Scopes, Team, find_channel,
+};
 use secrecy::ExposeSecret as _;
 
 use super::Usage;
@@ -241,23 +244,13 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
         }
         ChannelCommand::Refresh { team, channel } => {
             let store = crate::open::store(config).await?;
-            let (_, channel) = lookup(&store, &team, &channel).await?;
-            let checker = Checker::new(store, config.providers.clone(), crate::serve::checker_config(config));
-            match checker.refresh_now(channel.id, now).await? {
-                RefreshNow::Renewed(health) => {
-                    println!("`{}` renewed; its health is now {health}", channel.display_name);
-                }
-                RefreshNow::NotRenewable => bail!(
-                    "{} does not let relink renew `{}` by itself: reconnect it instead",
-                    channel.provider.label(),
-                    channel.display_name
-                ),
-                RefreshNow::Busy => {
-                    bail!("`{}` is being checked right now; try again in a minute", channel.display_name)
-                }
-                RefreshNow::Failed { health, detail } => {
-                    bail!("`{}` was not renewed: {detail} (health: {health})", channel.display_name)
-                }
+            let (team, channel) = lookup(&store, &team, &channel).await?;
+            let checker = Checker::new(store.clone(), config.providers.clone(), crate::serve::checker_config(config));
+            let outcome = checker.refresh_now(channel.id, now).await?;
+            let after = store.channel(channel.id).await?;
+            match refreshed(&team, &after, outcome, now) {
+                Ok(line) => println!("{line}"),
+                Err(error) => bail!(error),
             }
         }
         ChannelCommand::Reconnect { team, channel, member } => {
@@ -375,6 +368,65 @@ async fn show(store: &Store, team: &Team, channel: &Channel) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+/// What `relink channel refresh` did to `channel` (as stored after it), in words: the line to
+/// print, or the error to exit with when something is left for the operator to do.
+fn refreshed(team: &Team, channel: &Channel, outcome: RefreshNow, now: DateTime<Utc>) -> Result<String, String> {
+    let name = channel.display_name.as_str();
+    let texts = catalog(Language::En);
+    let network = texts.network(channel.provider);
+    let reconnect = format!("`relink channel reconnect --team {} {}` prints the link", team.name, channel.id);
+    let ends = channel.token_expires_at.filter(|at| *at > now).map(|at| super::when(Some(at)));
+    let refused = |reason: &Reason, detail: Option<&str>| {
+        let words = texts.reason_on(channel.provider, reason);
+        let said = detail
+            .filter(|d| !d.is_empty() && !Catalog::explains(channel.provider, reason))
+            .map(|d| format!(" ({network} said: {d})"))
+            .unwrap_or_default();
+        format!("{}{said} {} {reconnect}.", words.explanation, words.remedy)
+    };
+    match outcome {
+        RefreshNow::Renewed(Health::Healthy | Health::Unknown) => Ok(match ends {
+            Some(until) => format!("`{name}` renewed: {network} accepts the new token; access now lasts until {until}"),
+            None => format!("`{name}` renewed: {network} accepts the new token"),
+        }),
+        RefreshNow::Renewed(Health::Degraded) => Ok(format!(
+            "`{name}`: the token was renewed and saved, but {network} is not answering right now, so the new token \
+             is not confirmed yet; nothing to do: relink checks it again by itself at {}",
+            super::when(Some(channel.next_check_at))
+        )),
+        RefreshNow::Renewed(Health::Expiring) => Ok(format!(
+            "`{name}` renewed, but its access still ends on {}: {network} does not let relink carry it further; \
+             reconnect it before then: {reconnect}",
+            ends.unwrap_or_else(|| "soon".into())
+        )),
+        RefreshNow::Renewed(Health::NeedsReauth(reason)) => {
+            Err(format!("`{name}` was renewed, but {network} then refused the new token: {}", refused(&reason, None)))
+        }
+        RefreshNow::NotYet(from) => Ok(format!(
+            "`{name}` was not renewed yet: {network} extends a token only from {}; it works as it is until then, \
+             so there is nothing to do",
+            super::when(Some(from))
+        )),
+        RefreshNow::NotRenewable => {
+            Err(format!("{network} does not let relink renew `{name}` by itself: reconnect it instead: {reconnect}"))
+        }
+        RefreshNow::Busy => Err(format!("`{name}` is being checked right now; try again in a minute")),
+        RefreshNow::Failed { health: Health::NeedsReauth(reason), detail } => {
+            Err(format!("`{name}` was not renewed: {network} refused it. {}", refused(&reason, Some(&detail))))
+        }
+        RefreshNow::Failed { detail, .. } => Err(match ends {
+            Some(until) => format!(
+                "`{name}` was not renewed: {network} did not renew it this time ({detail}). The token it has works \
+                 until {until}, and relink tries again by itself before then; nothing to do unless this goes on"
+            ),
+            None => format!(
+                "`{name}` was not renewed: {network} did not renew it this time ({detail}); relink tries again by \
+                 itself, or run this again later"
+            ),
+        }),
+    }
 }
 
 /// Reads the token input from a file or standard input; refuses an interactive terminal

@@ -718,3 +718,112 @@ fn a_negative_telegram_id_is_an_account_and_a_closed_pipe_ends_a_listing_quietly
     assert_eq!(out.status.code(), Some(141), "the status a shell shows for SIGPIPE: {}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
 }
+
+/// `relink channel refresh` once printed "renewed; its health is now degraded" after a renewal
+/// whose follow-up check the network did not answer. Each outcome now reads right, through the
+/// real binary against the simulator: renewed and healthy; renewed but the network not answering
+/// (nothing to do); too young to extend (when it will be, nothing to do); refused (why, in
+/// words, and how to reconnect, exiting 1).
+#[tokio::test]
+async fn channel_refresh_says_what_happened_renewed_not_answering_not_yet_or_refused() {
+    use relink_core::Provider;
+    use relink_simulator::{AccountOptions, Issued, Simulator};
+    let sim = Simulator::new(std::sync::Arc::new(relink_core::SystemClock)).spawn().await.expect("the simulator");
+    let issue = |provider, account| sim.simulator().add_account(provider, account, AccountOptions::default());
+    let (fine, silent, gone) = (
+        issue(Provider::X, "x-fine").unwrap(),
+        issue(Provider::X, "x-silent").unwrap(),
+        issue(Provider::X, "x-gone").unwrap(),
+    );
+    let young = issue(Provider::Threads, "threads-young").expect("a Threads account");
+    let base = sim.base_url().to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    // The token input as the network's token endpoint would answer it.
+    let input = |issued: &Issued| {
+        let seconds = issued.expires_at.map(|at| (at - chrono::Utc::now()).num_seconds());
+        serde_json::json!({
+            "access_token": issued.access_token,
+            "refresh_token": issued.refresh_token,
+            "expires_in": seconds,
+            "scope": issued.scopes.join(" "),
+        })
+        .to_string()
+    };
+    let inputs = [fine.clone(), silent.clone(), gone.clone(), young.clone()].map(|issued| input(&issued));
+    let run = move |env: &[(&str, &str)], args: &[&str], stdin: &str| {
+        let mut command = relink(&path);
+        command.env("RELINK_PROVIDERS__SIMULATOR", &base);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        feed(command, args, stdin)
+    };
+    let run_later = run.clone();
+    tokio::task::spawn_blocking(move || {
+        let ok = |out: Output| {
+            assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+            text(&out.stdout)
+        };
+        ok(run(&[], &["team", "add", "Acme"], ""));
+        for ((provider, account, name), stdin) in [
+            ("x", "x-fine", "Fine"),
+            ("x", "x-silent", "Silent"),
+            ("x", "x-gone", "Gone"),
+            ("threads", "threads-young", "Young"),
+        ]
+        .into_iter()
+        .zip(&inputs)
+        {
+            let add =
+                ["channel", "add", "--team", "Acme", "--provider", provider, "--account", account, "--name", name];
+            ok(run(&[], &add, stdin));
+        }
+    })
+    .await
+    .expect("the channels are added");
+
+    sim.simulator().revoke_app(Provider::X, "x-gone").expect("revoke");
+    let run = run_later;
+    let (renewed, silent_out, young_out, refused) = tokio::task::spawn_blocking(move || {
+        let refresh = |env: &[(&str, &str)], name: &str| run(env, &["channel", "refresh", "--team", "Acme", name], "");
+        // The network's API hangs up while its token endpoint answers: the renewal is saved, the
+        // check that follows gets no answer.
+        let api_down = [("RELINK_PROVIDERS__X__API_BASE", nowhere())];
+        let api_down: Vec<(&str, &str)> = api_down.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        (refresh(&[], "fine"), refresh(&api_down, "silent"), refresh(&[], "young"), refresh(&[], "gone"))
+    })
+    .await
+    .expect("the refreshes run");
+
+    assert!(renewed.status.success(), "{}", text(&renewed.stderr));
+    let said = text(&renewed.stdout);
+    assert!(said.contains("`Fine` renewed: X accepts the new token; access now lasts until"), "{said}");
+
+    assert!(silent_out.status.success(), "nothing is left to do: {}", text(&silent_out.stderr));
+    let said = text(&silent_out.stdout);
+    assert!(said.contains("`Silent`: the token was renewed and saved, but X is not answering right now"), "{said}");
+    assert!(said.contains("nothing to do") && !said.contains("degraded"), "{said}");
+
+    assert!(young_out.status.success(), "a young token is no failure: {}", text(&young_out.stderr));
+    let said = text(&young_out.stdout);
+    assert!(said.contains("`Young` was not renewed yet: Threads extends a token only from "), "{said}");
+    assert!(said.contains("nothing to do"), "{said}");
+    let from = said.split("only from ").nth(1).and_then(|rest| rest.split(" UTC").next()).unwrap_or_default();
+    let from = chrono::NaiveDateTime::parse_from_str(from, "%Y-%m-%d %H:%M").expect("a time").and_utc();
+    let wait = from - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::hours(23) && wait <= chrono::Duration::days(1),
+        "a day after it was issued: {from}"
+    );
+
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    let said = text(&refused.stderr);
+    assert!(said.contains("`Gone` was not renewed: X refused it."), "{said}");
+    let words = relink_core::alerts::messages::catalog(relink_core::Language::En)
+        .reason(&relink_core::Reason::AppRevoked)
+        .explanation;
+    assert!(said.contains(words), "the reason in words: {said}");
+    assert!(said.contains("relink channel reconnect --team Acme"), "{said}");
+    assert!(!said.contains("app_revoked") && !said.contains("needs_reauth"), "{said}");
+}

@@ -2,7 +2,8 @@
 //! (`support::discord`) and through the HTTP interactions endpoint with requests signed by a
 //! test key: alerts as embeds (nonce, resolution edits, gone channels), the rate limits, the
 //! command registration, every command for an admin and an editor, autocomplete, the alert
-//! button, deferral, and the refusals (forged signature, stale timestamp, replay).
+//! buttons ("Get reconnect link", "I'm on it" under single and grouped alerts, none under a
+//! degraded one), deferral, and the refusals (forged signature, stale timestamp, replay).
 
 // These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
 #![allow(clippy::unwrap_used)]
@@ -43,6 +44,8 @@ both_engines!(
     every_command_answers_an_admin_and_an_editor,
     autocomplete_offers_the_channels_of_the_teams_in_context,
     the_alert_button_gives_an_admin_a_private_link_and_an_editor_a_private_refusal,
+    a_grouped_alert_has_im_on_it_which_acknowledges_all_its_channels_for_an_admin_and_refuses_an_editor,
+    a_degraded_alert_asks_nothing_and_carries_no_button,
     subscribe_binds_the_channel_for_a_member_who_may_reconnect,
     a_one_time_code_links_a_discord_account,
     slow_work_is_deferred_and_its_answer_replaces_the_deferral,
@@ -337,10 +340,9 @@ async fn alerts_arrive_as_embeds_with_buttons_and_are_edited_when_resolved(db: T
     assert_eq!(fields, ["Reason", "Posts at risk", "Authorised by"]);
     assert_eq!(disconnected.body["enforce_nonce"], true);
     assert_eq!(disconnected.body["nonce"].as_str().unwrap().len(), 25);
-    // The shared channel's button names the alert, never a link.
+    // The shared channel's buttons name the alert and the channel, never a link.
     let ids = custom_ids(&disconnected.body);
-    assert_eq!(ids.len(), 1);
-    assert!(ids[0].starts_with("ra:"), "{ids:?}");
+    assert_eq!(ids, [format!("ra:{}", ids[0].trim_start_matches("ra:")), format!("k:{}", rig.facebook.id.0)]);
     assert!(link_urls(&disconnected.body).is_empty());
     assert!(!disconnected.body.to_string().contains("https://relink.test/"));
     // The admin's direct message carries her own link as a link button.
@@ -709,6 +711,92 @@ async fn the_alert_button_gives_an_admin_a_private_link_and_an_editor_a_private_
     let (_, refused) = rig.interact(&press(EDDIE)).await;
     assert!(ephemeral(&refused["data"]), "{refused}");
     assert!(link_urls(&refused["data"]).is_empty());
+}
+
+/// Two Facebook Pages an editor connected lose their token to one password change: one alert
+/// about both goes to the team's channel (the editor may not reconnect, so everyone hears it).
+async fn a_grouped_alert_has_im_on_it_which_acknowledges_all_its_channels_for_an_admin_and_refuses_an_editor(
+    db: TestStore,
+) {
+    let rig = Rig::new(db).await;
+    rig.alert_and_deliver().await;
+    let store = &rig.db.store;
+    let now = rig.db.now();
+    let eddie = store.members_by_discord(DiscordUserId(EDDIE as i64)).await.unwrap().remove(0);
+    let mut pages = Vec::new();
+    for (account, name) in [("fb2", "Acme Shop"), ("fb3", "Acme Blog")] {
+        let mut channel = new_channel(&rig.team, Provider::Facebook, account, Some(eddie.id));
+        channel.display_name = DisplayName::parse(name).unwrap();
+        let channel =
+            store.add_channel(&channel, &tokens("access", None, Some(now + Days::days(5))), now).await.unwrap();
+        store.set_health(channel.id, &Health::NeedsReauth(Reason::PasswordChanged), None, now).await.unwrap();
+        pages.push(channel.id);
+    }
+    rig.db.clock.advance(Days::seconds(5));
+    rig.alert_and_deliver().await;
+
+    let messages = rig.fake.messages();
+    let grouped = messages
+        .iter()
+        .filter(|m| m.channel == TEAM_CHANNEL)
+        .find(|m| m.body["embeds"][0]["fields"].as_array().unwrap().iter().any(|f| f["name"] == "Channels"))
+        .unwrap_or_else(|| panic!("one alert names both Pages: {messages:#?}"));
+    let ids = custom_ids(&grouped.body);
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids[0].starts_with("ra:"), "{ids:?}");
+    assert_eq!(ids[1], ids[0].replacen("ra:", "ka:", 1), "I'm on it names the same alert");
+
+    let open = async || {
+        let incidents = rig.db.store.incidents(Some(rig.team.id), false).await.unwrap();
+        let of = |channel| incidents.iter().find(|i| i.channel_id == channel && i.resolved_at.is_none()).cloned();
+        (pages.iter().map(|page| of(*page).unwrap()).collect::<Vec<_>>(), of(rig.facebook.id).unwrap())
+    };
+    let press =
+        |user| rig.interaction(user, Some(TEAM_CHANNEL), 3, json!({ "custom_id": ids[1], "component_type": 2 }));
+    let (status, refused) = rig.interact(&press(EDDIE)).await;
+    assert_eq!(status, 200);
+    assert!(ephemeral(&refused["data"]), "an editor's press is refused privately: {refused}");
+    let (grouped_incidents, _) = open().await;
+    assert!(grouped_incidents.iter().all(|i| i.acknowledged_at.is_none()), "{grouped_incidents:?}");
+
+    let (status, answer) = rig.interact(&press(ALICE)).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["type"], 4, "{answer}");
+    assert!(!ephemeral(&answer["data"]), "the team sees who took it on: {answer}");
+    let content = answer["data"]["content"].as_str().unwrap();
+    assert!(content.contains("Acme Shop") && content.contains("Acme Blog"), "{content}");
+    let (grouped_incidents, other) = open().await;
+    for incident in &grouped_incidents {
+        assert_eq!(incident.acknowledged_by, Some(rig.alice.id), "{incident:?}");
+    }
+    assert!(other.acknowledged_at.is_none(), "another alert's channel is left alone: {other:?}");
+}
+
+/// A channel whose network has not been answering for a day: the team is told, and nothing is
+/// asked of anyone, so the message carries neither "Get reconnect link" nor "I'm on it".
+async fn a_degraded_alert_asks_nothing_and_carries_no_button(db: TestStore) {
+    let rig = Rig::new(db).await;
+    rig.alert_and_deliver().await;
+    let store = &rig.db.store;
+    let now = rig.db.now();
+    let mut channel = new_channel(&rig.team, Provider::Facebook, "fb4", None);
+    channel.display_name = DisplayName::parse("Acme Stats").unwrap();
+    let channel = store.add_channel(&channel, &tokens("access", None, Some(now + Days::days(5))), now).await.unwrap();
+    store.set_health(channel.id, &Health::Degraded, None, now).await.unwrap();
+    rig.db.clock.advance(Days::seconds(5));
+    rig.alert_and_deliver().await;
+    rig.db.clock.advance(AlertsConfig::default().degraded_after + Days::minutes(1));
+    rig.alert_and_deliver().await;
+
+    let messages = rig.fake.messages();
+    let degraded: Vec<_> = messages
+        .iter()
+        .filter(|m| m.body["embeds"][0]["title"].as_str().is_some_and(|t| t.contains("Acme Stats")))
+        .collect();
+    assert!(degraded.iter().any(|m| m.channel == TEAM_CHANNEL), "the team hears of it: {messages:#?}");
+    for message in degraded {
+        assert!(buttons(&message.body).is_empty(), "{:#}", message.body);
+    }
 }
 
 async fn subscribe_binds_the_channel_for_a_member_who_may_reconnect(db: TestStore) {

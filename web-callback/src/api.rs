@@ -283,6 +283,9 @@ pub(crate) async fn access_token(State(app): State<AppState>, key: TeamKey, Id(i
                 error.headers_mut().insert("retry-after", "2".parse().expect("a static header"));
                 return Ok(error);
             }
+            // The network extends it only later: the token it has is still good while it lasts.
+            RefreshNow::NotYet(_) if still_valid => {}
+            RefreshNow::NotYet(_) => return Err(needs_reconnect("expired".to_owned())),
             RefreshNow::NotRenewable if still_valid => {}
             RefreshNow::NotRenewable => {
                 let why = if renewal == Renewal::None { "expired" } else { "no_refresh_token" };

@@ -29,6 +29,11 @@ pub(super) async fn refresh(services: &Services, context: &Context, target: Targ
             fill(w.refresh_not_renewable, &[("name", name), ("network", network)])
         }
         RefreshNow::Busy => fill(w.refresh_busy, &[("name", name)]),
+        RefreshNow::NotYet(from) => {
+            let texts = relink_core::alerts::messages::catalog(context.language);
+            let (network, date) = (texts.network(channel.provider), texts.date(from));
+            fill(w.refresh_not_yet, &[("name", name), ("network", network), ("date", &date)])
+        }
         RefreshNow::Failed { health, detail } => {
             let mut text = fill(w.refresh_failed, &[("name", name), ("detail", &detail)]);
             let now = Channel { health, ..channel.clone() };

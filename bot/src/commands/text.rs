@@ -73,6 +73,8 @@ pub struct Words {
     pub refresh_not_renewable: &'static str,
     /// `{name}`.
     pub refresh_busy: &'static str,
+    /// `{name}`, `{network}`, `{date}`.
+    pub refresh_not_yet: &'static str,
     /// `{name}`, `{detail}`.
     pub refresh_failed: &'static str,
     pub refresh_unavailable: &'static str,
@@ -195,6 +197,7 @@ const EN: Words = Words {
     refresh_renewed: "{name}: access renewed; the channel is {state}.",
     refresh_not_renewable: "{network} does not let relink renew access to {name}: reconnect it instead (/reconnect).",
     refresh_busy: "relink is checking {name} right now; try again in a minute.",
+    refresh_not_yet: "{network} extends access to {name} only from {date}; until then it works as it is, so there is nothing to do.",
     refresh_failed: "The network did not renew access to {name}: {detail}",
     refresh_unavailable: "Renewing on demand is not available here.",
     check_done: "{name} checked with the network just now: {state}.",
@@ -287,6 +290,7 @@ const IT: Words = Words {
     refresh_renewed: "{name}: accesso rinnovato; il canale è {state}.",
     refresh_not_renewable: "{network} non permette a relink di rinnovare l'accesso a {name}: ricollegalo (/reconnect).",
     refresh_busy: "relink sta controllando {name} proprio ora; riprova tra un minuto.",
+    refresh_not_yet: "{network} permette di rinnovare l'accesso a {name} solo dal {date}; fino ad allora funziona così com'è, non c'è niente da fare.",
     refresh_failed: "Il social non ha rinnovato l'accesso a {name}: {detail}",
     refresh_unavailable: "Il rinnovo su richiesta non è disponibile qui.",
     check_done: "{name} appena verificato con il social: {state}.",
@@ -379,6 +383,7 @@ const JA: Words = Words {
     refresh_renewed: "{name}：アクセスを更新しました。チャンネルの状態は「{state}」です。",
     refresh_not_renewable: "{network}ではrelinkが{name}のアクセスを更新できません。再接続してください（/reconnect）。",
     refresh_busy: "relinkが今{name}を確認中です。1分後にもう一度お試しください。",
+    refresh_not_yet: "{network}で{name}のアクセスを延長できるのは{date}からです。それまでは今のまま使えるので、対応は不要です。",
     refresh_failed: "SNSが{name}のアクセスを更新しませんでした：{detail}",
     refresh_unavailable: "ここでは手動の更新は利用できません。",
     check_done: "{name}をSNSで今確認しました：{state}。",
@@ -540,6 +545,7 @@ mod tests {
             w.refresh_renewed,
             w.refresh_not_renewable,
             w.refresh_busy,
+            w.refresh_not_yet,
             w.refresh_failed,
             w.refresh_unavailable,
             w.check_done,

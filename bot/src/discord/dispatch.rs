@@ -1,7 +1,7 @@
 //! What each interaction gets: a slash command becomes the command layer's text form
 //! (`/snooze acme 2d`) and goes through `commands::handle`; a button's `custom_id` is an
-//! encoded `Action` for `commands::press` (the alert's "Get reconnect link" among them);
-//! autocomplete offers the channels of the teams in context. Replies come back through
+//! encoded `Action` for `commands::press` (the alert's "Get reconnect link" and "I'm on it"
+//! among them); autocomplete offers the channels of the teams in context. Replies come back through
 //! `render`; command and button work may be deferred, autocomplete never is.
 
 use std::sync::Arc;

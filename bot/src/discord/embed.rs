@@ -5,7 +5,13 @@
 //! - in a **shared channel**, one "Get reconnect link" button whose `custom_id` is the command
 //!   layer's `Action::ReconnectAlert` (`ra:<alert id>`); pressing it goes through
 //!   `commands::press`, which answers the presser privately with links when their role allows;
-//! - in an admin's **direct messages**, one link button per channel with that reader's links.
+//! - in an admin's **direct messages**, one link button per channel with that reader's links;
+//! - in both, an "I'm on it" button that acknowledges the alert's open incidents for whoever
+//!   presses it (`k:<channel id>` under an alert about one channel, `ka:<alert id>` under a
+//!   grouped one), with the same role rules as `/ack`.
+//!
+//! An alert that asks nobody to act (a resolution, a "degraded, nothing to do", an operator's
+//! notice) carries no button at all: the engine gives it nothing to reconnect.
 //!
 //! A `custom_id` never carries a secret; links appear only in link buttons of private messages.
 
@@ -25,7 +31,8 @@ const MAX_TITLE: usize = 256;
 const MAX_DESCRIPTION: usize = 4_096;
 const MAX_FIELD: usize = 1_024;
 const MAX_LABEL: usize = 80;
-const MAX_LINK_BUTTONS: usize = 25;
+/// Buttons under one message: five rows of five.
+const MAX_BUTTONS: usize = 25;
 
 /// The embed's colour: blue for information, amber for warnings, red when disconnected, dark
 /// red when posts are due within a day, green once resolved.
@@ -89,16 +96,18 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
 }
 
 /// The buttons under an alert: link buttons with this reader's links in a private message, the
-/// "Get reconnect link" button in a shared channel, none when there is nothing to reconnect.
+/// "Get reconnect link" button in a shared channel, then "I'm on it"; none when there is nothing
+/// to reconnect.
 pub fn buttons(alert: &Alert, links: &[ChannelLink], private: bool) -> Vec<CreateActionRow> {
     if alert.reconnect.is_none() || alert.kind == AlertKind::Resolved {
         return Vec::new();
     }
     let labels = words(alert.language);
-    let buttons: Vec<CreateButton> = if private {
+    let mut buttons: Vec<CreateButton> = if private {
         links
             .iter()
-            .take(MAX_LINK_BUTTONS)
+            // One place of Discord's 25 is kept for "I'm on it".
+            .take(MAX_BUTTONS - 1)
             .map(|link| {
                 let name = alert.channels.iter().find(|c| c.id == link.channel_id).map_or("", |c| c.name.as_str());
                 let label = labels.reconnect_channel.replace("{name}", name);
@@ -114,7 +123,21 @@ pub fn buttons(alert: &Alert, links: &[ChannelLink], private: bool) -> Vec<Creat
     } else {
         Vec::new()
     };
+    if let Some(ack) = ack_action(alert) {
+        let label = commands::words(alert.language).button_ack;
+        buttons.push(CreateButton::new(ack.encode()).label(clip(label, MAX_LABEL)).style(ButtonStyle::Secondary));
+    }
     buttons.chunks(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect()
+}
+
+/// What "I'm on it" under `alert` does: acknowledge its one channel, or every channel of a
+/// grouped alert (which needs the alert's id, so an unsaved alert gets no button).
+fn ack_action(alert: &Alert) -> Option<Action> {
+    match alert.channels.as_slice() {
+        [] => None,
+        [only] => Some(Action::Ack(only.id)),
+        _ => (alert.id != AlertId::UNSAVED).then_some(Action::AckAlert(alert.id)),
+    }
 }
 
 /// `text` cut to at most `max` characters, with an ellipsis when cut.
@@ -208,10 +231,48 @@ pub(crate) mod tests {
             .collect();
         let private = json(buttons(&alert, &links, true));
         let row = private[0]["components"].as_array().unwrap();
-        assert_eq!(row.len(), 2);
+        assert_eq!(row.len(), 3);
         assert_eq!(row[1]["url"], "https://r.example/r/2");
         assert_eq!(row[1]["label"], "Ricollega Pagina 2");
-        assert!(row.iter().all(|b| b.get("custom_id").is_none()));
+        assert!(row[..2].iter().all(|b| b.get("custom_id").is_none()));
+        assert_eq!(row[2]["custom_id"], "ka:42", "the private message can be taken on too");
+    }
+
+    fn custom_ids(rows: Vec<CreateActionRow>) -> Vec<String> {
+        let rows = json(rows);
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .filter_map(|b| b["custom_id"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn a_grouped_discord_alert_can_be_taken_on_and_one_that_asks_nothing_carries_no_button() {
+        let grouped = alert(AlertKind::Disconnected, Severity::Critical, 3);
+        assert_eq!(custom_ids(buttons(&grouped, &[], false)), ["ra:42", "ka:42"]);
+        assert_eq!(Action::decode("ka:42"), Some(Action::AckAlert(AlertId(42))));
+        let single = alert(AlertKind::Disconnected, Severity::Critical, 1);
+        assert_eq!(custom_ids(buttons(&single, &[], false)), ["ra:42", "k:1"]);
+        // A grouped alert not saved yet has no id to name: no button rather than a wrong one.
+        let unsaved = Alert { id: AlertId::UNSAVED, ..grouped };
+        assert!(custom_ids(buttons(&unsaved, &[], false)).is_empty());
+        // The engine gives a degraded alert, and an operator's notice, nothing to reconnect.
+        for kind in [AlertKind::Degraded, AlertKind::OperatorProblem] {
+            let nothing = Alert { reconnect: None, ..alert(kind, Severity::Warning, 2) };
+            assert!(buttons(&nothing, &[], false).is_empty(), "{kind}");
+            assert!(buttons(&nothing, &[], true).is_empty(), "{kind}");
+        }
+        let many: Vec<ChannelLink> = (1..=30)
+            .map(|i| ChannelLink {
+                channel_id: ChannelId(i),
+                url: SecretString::from(format!("https://r.example/r/{i}")),
+            })
+            .collect();
+        let rows = buttons(&alert(AlertKind::Disconnected, Severity::Critical, 30), &many, true);
+        assert_eq!(rows.len(), 5, "Discord allows five rows");
+        assert_eq!(custom_ids(rows), ["ka:42"], "the link buttons leave room for I'm on it");
     }
 
     #[test]

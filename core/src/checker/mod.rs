@@ -132,8 +132,12 @@ impl Outcome {
 /// The result of an admin's "refresh now".
 #[derive(Debug, Clone, PartialEq)]
 pub enum RefreshNow {
-    /// Renewed; the channel's health after validating the new token.
+    /// Renewed and saved; the channel's health after checking the new token: healthy, or
+    /// degraded when the network did not answer that check (nothing to do: the token is new).
     Renewed(Health),
+    /// The network extends this token only from this time on (Threads and Instagram login, a
+    /// day after issuing it); the token still works until its end, so nothing is wrong.
+    NotYet(DateTime<Utc>),
     /// The network does not let relink renew this token: reconnect instead.
     NotRenewable,
     /// A check or refresh of this channel is running: try again in a moment.
@@ -187,8 +191,8 @@ struct Checked {
     result: CheckResult,
     verdict: Option<Verdict>,
     renewed: bool,
-    /// Why the network did not extend the token yet, when it said so.
-    not_yet: Option<String>,
+    /// From when the network extends the token, when it said "not yet".
+    not_yet: Option<DateTime<Utc>>,
 }
 
 impl Checker {
@@ -266,7 +270,8 @@ impl Checker {
         }
         let checked = self.check(claim, now, true).await?;
         let health = checked.result.to.clone();
-        let failure = checked.not_yet.clone().or_else(|| checked.result.detail.clone());
+        let not_yet = checked.not_yet;
+        let failure = checked.result.detail.clone();
         let renewed = checked.renewed;
         let changed = checked.result.from != checked.result.to;
         let results = [checked.result];
@@ -276,6 +281,8 @@ impl Checker {
         metrics::counter!("relink_health_transitions_total").increment(u64::from(changed));
         Ok(if renewed {
             RefreshNow::Renewed(health)
+        } else if let Some(from) = not_yet {
+            RefreshNow::NotYet(from)
         } else {
             RefreshNow::Failed {
                 health,
@@ -423,7 +430,7 @@ impl Checker {
                     refresh_uncertain_at = None;
                 }
                 // Not an outage: the token still works, so the check goes on with it.
-                Renewal_::NotYet(detail) => not_yet = Some(detail),
+                Renewal_::NotYet(from) => not_yet = Some(from),
                 Renewal_::Verdict(verdict) => {
                     let mut checked = self.conclude(&claim, None, verdict, false, now);
                     checked.result.refresh_uncertain_at = None;
@@ -465,7 +472,7 @@ impl Checker {
                     refresh_uncertain_at = None;
                     verdict = refused;
                 }
-                Renewal_::NotYet(detail) => not_yet = Some(detail),
+                Renewal_::NotYet(from) => not_yet = Some(from),
                 Renewal_::Uncertain(detail) if rotates => {
                     tracing::warn!(channel = %claim.channel.id, %provider, %detail, "checker: a rotating refresh token may have been spent; it will not be sent again");
                     claim.refresh_uncertain_at = Some(now);
@@ -604,7 +611,7 @@ impl Checker {
                 Ok(Renewal_::Verdict(verdict))
             }
             Renewed::Refused(verdict) => Ok(Renewal_::Verdict(verdict)),
-            Renewed::NotYet(detail) => Ok(Renewal_::NotYet(detail)),
+            Renewed::NotYet(from) => Ok(Renewal_::NotYet(from)),
             Renewed::Uncertain(detail) => Ok(Renewal_::Uncertain(detail)),
         }
     }
@@ -696,8 +703,8 @@ impl Checker {
 /// How a renewal attempt ended.
 enum Renewal_ {
     Done,
-    /// The network does not extend the token yet; it stays valid and the check goes on.
-    NotYet(String),
+    /// The network extends the token only from then on; it stays valid and the check goes on.
+    NotYet(DateTime<Utc>),
     Verdict(Verdict),
     Uncertain(String),
 }

@@ -89,10 +89,7 @@ impl Adapter for Login {
         {
             let ready = crate::time::after(crate::time::before(expires_at, lifetime), min_age);
             if ctx.now < ready {
-                return Renewed::NotYet(format!(
-                    "{label}: the token is too young to extend; the network allows it after {}",
-                    ready.format("%Y-%m-%d %H:%M UTC")
-                ));
+                return Renewed::NotYet(ready);
             }
         }
         let token = tokens.access_token.expose_secret();

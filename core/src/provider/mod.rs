@@ -140,8 +140,8 @@ pub enum Renewed {
     /// The network answered and refused or failed; classified.
     Refused(Verdict),
     /// The network does not extend the token yet (Threads and Instagram login refuse one younger
-    /// than a day); the current token stays valid, so this is no failure. The detail says when.
-    NotYet(String),
+    /// than a day); the current token stays valid, so this is no failure. It does from then on.
+    NotYet(DateTime<Utc>),
     /// The request may or may not have reached the network (timeout, connection lost after
     /// sending). A rotating refresh token may have been consumed: never retry blindly.
     Uncertain(String),
