@@ -8,6 +8,9 @@
 //! Each attempt runs in a task of its own, so a panic anywhere in it reaches the supervisor as a
 //! `JoinError` instead of unwinding through it. A restarted task starts from nothing: work it had
 //! claimed comes back when its lease ends, as after a crash of the whole process.
+//!
+//! [`Wake`] ends such a loop's sleep from outside: a push signal wakes the checker's claimer, a
+//! written transition wakes the alerts engine.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -160,6 +163,22 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(text) => *text,
         Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "no message".to_owned(), |s| (*s).to_owned()),
+    }
+}
+
+/// A handle that ends a background loop's sleep now: the checker's claimer when a push signal
+/// made channels due, the alerts engine when the checker wrote a transition. A ring while the
+/// loop is busy is kept for its next sleep.
+#[derive(Debug, Clone, Default)]
+pub struct Wake(Arc<tokio::sync::Notify>);
+
+impl Wake {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    pub(crate) async fn rung(&self) {
+        self.0.notified().await;
     }
 }
 

@@ -19,7 +19,7 @@ use relink_core::{
     NewChannel, Provider, Reason, Role, Team, TeamName, TelegramUserId,
 };
 
-use crate::support::{TestStore, both_engines, tokens};
+use crate::support::{TestStore, both_engines, tokens, unchanged_result};
 
 both_engines!(
     a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language,
@@ -727,23 +727,9 @@ async fn flag_operator_problem(rig: &Rig, channel: &Channel, problem: Option<&st
     let claims = rig.db.store.claim_due(now, 10, "checker", now + Duration::minutes(1)).await.expect("claim");
     let claim = claims.into_iter().find(|c| c.channel.id == channel.id).expect("the channel is due");
     let result = CheckResult {
-        channel_id: channel.id,
-        team_id: channel.team_id,
-        provider: channel.provider,
-        from: claim.channel.health.clone(),
-        to: claim.channel.health.clone(),
-        detail: None,
-        next_check_at: now,
-        consecutive_failures: 0,
-        failure_days: 0,
-        last_failure_day: None,
-        learned_expiry: None,
-        learned_scopes: None,
-        learned_grantor: None,
-        refresh_uncertain_at: None,
         operator_problem: problem.map(str::to_owned),
         previous_operator_problem: previous.map(str::to_owned),
-        pushed: false,
+        ..unchanged_result(&claim.channel, now)
     };
     rig.db.store.finish_checks("checker", &[result], now).await.expect("finish");
 }
@@ -841,23 +827,10 @@ async fn a_transition_a_push_signal_caused_is_alerted_within_seconds_not_after_t
 
     let dead = Health::NeedsReauth(Reason::AppRevoked);
     let finish = |claim: relink_core::store::Claim| CheckResult {
-        channel_id: claim.channel.id,
-        team_id: claim.channel.team_id,
-        provider: claim.channel.provider,
-        from: claim.channel.health.clone(),
         to: dead.clone(),
         detail: Some("the network says relink's app was removed".into()),
-        next_check_at: later,
-        consecutive_failures: 0,
-        failure_days: 0,
-        last_failure_day: None,
-        learned_expiry: None,
-        learned_scopes: None,
-        learned_grantor: None,
-        refresh_uncertain_at: None,
-        operator_problem: None,
-        previous_operator_problem: None,
         pushed: claim.signalled,
+        ..unchanged_result(&claim.channel, later)
     };
     let now = rig.now();
     let claims = rig.db.store.claim_due(now, 10, "checker", now + Duration::minutes(1)).await.expect("claim");

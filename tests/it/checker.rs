@@ -17,7 +17,7 @@ use relink_simulator::switch::{Fail, Faults, Mix, Scope, Switch};
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Issued, Running, SimConfig, Simulator};
 use secrecy::SecretString;
 
-use crate::support::{TestStore, both_engines, new_channel};
+use crate::support::{TestStore, both_engines, new_channel, unchanged_result};
 
 /// A store, a simulator on the same test clock, and a checker pointed at it.
 struct Rig {
@@ -669,23 +669,9 @@ async fn a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check(d
     rig.db.store.schedule_post(page.id, due, None, now).await.expect("schedule");
     // The check read no post, so it decides on the calm cadence.
     let result = CheckResult {
-        channel_id: page.id,
-        team_id: page.team_id,
-        provider: page.provider,
         from: Health::Healthy,
         to: Health::Healthy,
-        detail: None,
-        next_check_at: now + chrono::Duration::hours(20),
-        consecutive_failures: 0,
-        failure_days: 0,
-        last_failure_day: None,
-        learned_expiry: None,
-        learned_scopes: None,
-        learned_grantor: None,
-        refresh_uncertain_at: None,
-        operator_problem: None,
-        previous_operator_problem: None,
-        pushed: false,
+        ..unchanged_result(&page, now + chrono::Duration::hours(20))
     };
     assert_eq!(rig.db.store.finish_checks("checker-a", &[result], now).await.expect("finish"), 1);
     let next = rig.db.store.channel(page.id).await.expect("the channel").next_check_at;

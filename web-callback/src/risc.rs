@@ -354,7 +354,11 @@ pub(crate) async fn receive(State(state): State<AppState>, body: Bytes) -> Respo
                 Refusal::KeysUnavailable | Refusal::Unavailable => {
                     tracing::warn!(?refusal, "RISC: a security event must be delivered again")
                 }
-                _ => tracing::info!(?refusal, "RISC: a security event was refused"),
+                _ => {
+                    tracing::info!(?refusal, "RISC: a security event was refused");
+                    metrics::counter!("relink_signals_refused_total", "source" => Source::GoogleRisc.as_str())
+                        .increment(1);
+                }
             }
             refusal.into_response()
         }

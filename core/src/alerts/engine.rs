@@ -32,12 +32,12 @@ use super::messages::{Catalog, ExpiryCause, catalog};
 use super::model::{Alert, AlertChannel, AlertId, AlertKind, AtRisk, ReconnectAction, Severity};
 use super::route::{Level, destinations, first_responder};
 use super::{AlertsConfig, TeamSettings};
-use crate::checker::Wake;
 use crate::checker::decide::inactive_at;
 use crate::clock::Clock;
 use crate::domain::{Channel, ChannelId, Health, MemberId, Provider, Reason, TeamId};
 use crate::provider::policy;
 use crate::store::{AlertPlan, AlertSnapshot, OutboxEvent, PassReport, PendingEvents, PlannedAlert, Result, Store};
+use crate::supervise::Wake;
 
 /// A needs-reconnecting incident is looked at least this often, to notice posts that come within
 /// 24 hours (they make it urgent).

@@ -23,6 +23,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use crate::supervise::Wake;
+
 use chrono::{DateTime, Utc};
 use futures_util::{FutureExt as _, StreamExt as _};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -169,21 +171,6 @@ pub struct Checker {
     wake: Wake,
     /// Rung when a written check changed a channel's health: the alerts engine looks now.
     transitions: Wake,
-}
-
-/// A handle that makes a [`Checker`]'s claimer look for due work now instead of sleeping up to
-/// [`CheckerConfig::idle`]. A ring while the claimer is busy is kept for its next sleep.
-#[derive(Debug, Clone, Default)]
-pub struct Wake(Arc<tokio::sync::Notify>);
-
-impl Wake {
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-
-    pub(crate) async fn rung(&self) {
-        self.0.notified().await;
-    }
 }
 
 /// One check's result and what the pass counts.

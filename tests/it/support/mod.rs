@@ -115,6 +115,30 @@ pub fn new_channel(team: &Team, provider: Provider, account: &str, authorized_by
     }
 }
 
+/// A finished check of `channel` that keeps its health and learns nothing, next due at
+/// `next_check_at`: tests that write results by hand change only the fields they are about.
+pub fn unchanged_result(channel: &Channel, next_check_at: DateTime<Utc>) -> relink_core::store::CheckResult {
+    relink_core::store::CheckResult {
+        channel_id: channel.id,
+        team_id: channel.team_id,
+        provider: channel.provider,
+        from: channel.health.clone(),
+        to: channel.health.clone(),
+        detail: None,
+        next_check_at,
+        consecutive_failures: 0,
+        failure_days: 0,
+        last_failure_day: None,
+        learned_expiry: None,
+        learned_scopes: None,
+        learned_grantor: None,
+        refresh_uncertain_at: None,
+        operator_problem: None,
+        previous_operator_problem: None,
+        pushed: false,
+    }
+}
+
 /// A token set with the given secrets, expiring at `expires_at`.
 pub fn tokens(access: &str, refresh: Option<&str>, expires_at: Option<DateTime<Utc>>) -> TokenSet {
     TokenSet {
