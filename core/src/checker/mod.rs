@@ -412,25 +412,25 @@ impl Checker {
         let mut not_yet = None;
         if (force_renewal && self.renewable_now(&claim, &tokens)) || self.renewal_due(&claim, &tokens, now) {
             match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
-                Renewal_::Done => {
+                RenewalEnd::Done => {
                     renewed = true;
                     refresh_uncertain_at = None;
                 }
                 // Not an outage: the token still works, so the check goes on with it.
-                Renewal_::NotYet(from) => not_yet = Some(from),
-                Renewal_::Verdict(verdict) => {
+                RenewalEnd::NotYet(from) => not_yet = Some(from),
+                RenewalEnd::Verdict(verdict) => {
                     let mut checked = self.conclude(&claim, None, verdict, false, now);
                     checked.result.refresh_uncertain_at = None;
                     return Ok(checked);
                 }
                 // Marked before the request left: not sent again; the check goes on with the
                 // access token the channel still has, and the team is warned ahead of its end.
-                Renewal_::Uncertain(detail) if rotates => {
+                RenewalEnd::Uncertain(detail) if rotates => {
                     tracing::warn!(channel = %claim.channel.id, %provider, %detail, "checker: a rotating refresh token may have been spent; it will not be sent again");
                     claim.refresh_uncertain_at = Some(now);
                     refresh_uncertain_at = Some(now);
                 }
-                Renewal_::Uncertain(detail) => {
+                RenewalEnd::Uncertain(detail) => {
                     refresh_uncertain_at = Some(now);
                     let verdict = Verdict::transient(format!("the refresh answer was lost ({detail}); retrying later"));
                     let mut checked = self.conclude(&claim, None, verdict, false, now);
@@ -450,22 +450,22 @@ impl Checker {
             && validity.expires_at.is_some_and(|at| at <= now)
         {
             match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
-                Renewal_::Done => {
+                RenewalEnd::Done => {
                     renewed = true;
                     refresh_uncertain_at = None;
                     verdict = self.validate(&claim.channel, &tokens, now).await;
                 }
-                Renewal_::Verdict(refused) => {
+                RenewalEnd::Verdict(refused) => {
                     refresh_uncertain_at = None;
                     verdict = refused;
                 }
-                Renewal_::NotYet(from) => not_yet = Some(from),
-                Renewal_::Uncertain(detail) if rotates => {
+                RenewalEnd::NotYet(from) => not_yet = Some(from),
+                RenewalEnd::Uncertain(detail) if rotates => {
                     tracing::warn!(channel = %claim.channel.id, %provider, %detail, "checker: a rotating refresh token may have been spent; it will not be sent again");
                     claim.refresh_uncertain_at = Some(now);
                     refresh_uncertain_at = Some(now);
                 }
-                Renewal_::Uncertain(detail) => {
+                RenewalEnd::Uncertain(detail) => {
                     refresh_uncertain_at = Some(now);
                     verdict = Verdict::transient(format!("the refresh answer was lost ({detail})"));
                 }
@@ -548,7 +548,7 @@ impl Checker {
         tokens: &mut TokenSet,
         version: &mut i64,
         now: DateTime<Utc>,
-    ) -> Result<Renewal_> {
+    ) -> Result<RenewalEnd> {
         let adapter = self.providers.adapter(channel.provider);
         self.limiters[&channel.provider].until_ready().await;
         let rotates = self.rotates(channel.provider);
@@ -557,7 +557,7 @@ impl Checker {
         // the new tokens clears the mark in the same statement; a refusal clears it below. One more
         // round trip per renewal: renewals are rare next to checks.
         if rotates && !self.store.mark_refresh_uncertain(channel.id, &self.config.owner, *version, now).await? {
-            return Ok(Renewal_::Verdict(Verdict::transient("another relink process took over this channel")));
+            return Ok(RenewalEnd::Verdict(Verdict::transient("another relink process took over this channel")));
         }
         let renewed = adapter.renew(self.providers.ctx(channel.provider, now), channel, tokens).await;
         // An answer that refuses issued nothing (OAuth servers hand out the new refresh token in
@@ -576,14 +576,14 @@ impl Checker {
                         let previous = std::mem::replace(tokens, new);
                         tokens.keep_from(&previous);
                         *version = next_version;
-                        Ok(Renewal_::Done)
+                        Ok(RenewalEnd::Done)
                     }
                     None => {
                         // Another process took over this channel: its result wins.
                         let (current, fresh) = self.store.reread_tokens(channel.id).await?;
                         *version = current;
                         *tokens = fresh;
-                        Ok(Renewal_::Verdict(Verdict::transient("another relink process renewed this channel first")))
+                        Ok(RenewalEnd::Verdict(Verdict::transient("another relink process renewed this channel first")))
                     }
                 }
             }
@@ -593,13 +593,13 @@ impl Checker {
                 if current != *version {
                     *version = current;
                     *tokens = fresh;
-                    return Ok(Renewal_::Done);
+                    return Ok(RenewalEnd::Done);
                 }
-                Ok(Renewal_::Verdict(verdict))
+                Ok(RenewalEnd::Verdict(verdict))
             }
-            Renewed::Refused(verdict) => Ok(Renewal_::Verdict(verdict)),
-            Renewed::NotYet(from) => Ok(Renewal_::NotYet(from)),
-            Renewed::Uncertain(detail) => Ok(Renewal_::Uncertain(detail)),
+            Renewed::Refused(verdict) => Ok(RenewalEnd::Verdict(verdict)),
+            Renewed::NotYet(from) => Ok(RenewalEnd::NotYet(from)),
+            Renewed::Uncertain(detail) => Ok(RenewalEnd::Uncertain(detail)),
         }
     }
 
@@ -687,12 +687,16 @@ impl Checker {
     }
 }
 
-/// How a renewal attempt ended.
-enum Renewal_ {
+/// How one renewal attempt ended, as the check goes on from it (the policy's `Renewal` is how a
+/// network renews at all; [`Renewed`] is what its adapter answered).
+enum RenewalEnd {
+    /// New tokens, already saved (by this process or, found on re-reading, by another).
     Done,
     /// The network extends the token only from then on; it stays valid and the check goes on.
     NotYet(DateTime<Utc>),
+    /// The renewal was refused or could not be tried: this verdict stands for the check.
     Verdict(Verdict),
+    /// The request may have reached the network: a rotating refresh token may be spent.
     Uncertain(String),
 }
 
