@@ -3,13 +3,14 @@
 //!
 //! The probe is `debug_token`, signed with relink's app token (`client_id|client_secret`): it
 //! costs the Page nothing and says why a token died. A top-level error there is about the app
-//! token, so it goes to the operators (see `classify::debug_token`).
+//! token, so it goes to the operators (see [`rules`], beside the adapter).
 //! Source: <https://developers.facebook.com/docs/graph-api/reference/debug_token>
 
 use secrecy::ExposeSecret;
 use url::Url;
 
-use super::classify::{self, Context, Family};
+use super::classify::{self, Context, Family, fallback, graph_json, graph_label, int};
+use super::http::Answer;
 use super::oauth::{self, ClientAuth};
 use super::{Adapter, Connected, Ctx, Renewed, Verdict, graph, held_secrets, http, not_renewable};
 use crate::domain::{Channel, Provider};
@@ -70,4 +71,49 @@ pub(super) async fn debug_token(ctx: Ctx<'_>, cx: &Context, token: &str) -> Verd
         .get(http::endpoint(&ctx.config.api_base, &["debug_token"]))
         .query(&[("input_token", token), ("access_token", app_token.as_str())]);
     http::probe(request, Family::DebugToken, cx, &[token, secret, &app_token]).await.0
+}
+
+/// Facebook's `debug_token`. The verdict on the channel's token is `data.is_valid` and
+/// `data.error`; an error at the top level is about the app token relink signs the call with.
+/// Source: <https://developers.facebook.com/docs/graph-api/reference/debug_token>
+pub(super) fn rules(cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("Facebook debug_token", answer) };
+    match json.get("error").filter(|e| e.is_object()) {
+        Some(error) if matches!(int(error.get("code")), Some(100 | 101 | 102 | 104 | 190)) => {
+            Verdict::Operator(format!(
+                "Facebook refused relink's app token on debug_token ({}): check the app id and secret",
+                graph_label(error)
+            ))
+        }
+        _ => graph_json(cx, answer, &json),
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    //! Facebook's rows of PROVIDERS.md's "What an answer means"; `classify`'s table test runs them
+    //! again with every network's and the shared rules.
+
+    use crate::provider::classify::testing::*;
+
+    /// Facebook's cells of the table, one row per line.
+    #[rustfmt::skip]
+    pub(in crate::provider) fn rows() -> Vec<Row> {
+        vec![
+            // ---- Facebook debug_token
+            (F::DebugToken, Cx::Live, 200, &[], s(r#"{"data":{"app_id":"1","type":"PAGE","is_valid":true,"expires_at":0,"scopes":["pages_show_list"],"profile_id":"99"}}"#), Want::Valid),
+            (F::DebugToken, Cx::Live, 200, &[], debug_err(190, 460), Want::Dead(Reason::PasswordChanged)),
+            (F::DebugToken, Cx::Live, 200, &[], debug_err(190, 458), Want::Dead(Reason::AppRevoked)),
+            (F::DebugToken, Cx::Live, 200, &[], debug_err(190, 459), Want::Account(Reason::SecurityCheckpoint)),
+            (F::DebugToken, Cx::Live, 200, &[], s(r#"{"data":{"is_valid":false,"expires_at":1700000000}}"#), Want::Dead(Reason::Expired)),
+            // A top-level error is about relink's app token, not the channel's.
+            (F::DebugToken, Cx::Live, 400, &[], graph_err(190, None), Want::Operator),
+            (F::DebugToken, Cx::Live, 400, &[], graph_err(4, None), Want::Transient(None)),
+        ]
+    }
+
+    #[test]
+    fn every_facebook_answer_gets_its_class() {
+        check(&rows());
+    }
 }

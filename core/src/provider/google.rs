@@ -1,8 +1,8 @@
-//! Google: YouTube and Business Profile, one adapter parametrised by the network. Access tokens
-//! live an hour; the refresh token (`access_type=offline`, `prompt=consent` so it is issued again
-//! on a reconnect) survives its use and dies when revoked, unused for six months, beyond 100 per
-//! account and client, on a password change (Gmail scopes) or after 7 days while the app is in
-//! "Testing".
+//! Google: YouTube and Business Profile, two [`Plain`] rows sharing one token service and one set
+//! of answer rules. Access tokens live an hour; the refresh token (`access_type=offline`,
+//! `prompt=consent` so it is issued again on a reconnect) survives its use and dies when revoked,
+//! unused for six months, beyond 100 per account and client, on a password change (Gmail scopes)
+//! or after 7 days while the app is in "Testing".
 //!
 //! Validation never spends Data API quota (YouTube: 10,000 units a day). An access token that is
 //! spent or about to be (within five minutes) is not probed: "renew now", and the refresh grant is
@@ -11,74 +11,149 @@
 //! expires at `now` ([`Verdict::renew_now`]), and the checker renews, then stores what comes back.
 //! Source: <https://developers.google.com/identity/protocols/oauth2#expiration>
 
-use secrecy::ExposeSecret;
-use url::Url;
+use serde_json::Value;
 
-use super::classify::{self, Context, Family};
-use super::oauth::{self, ClientAuth};
-use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets, http};
-use crate::domain::{Channel, Provider};
-use crate::token::TokenSet;
+use super::classify::{
+    Context, Family, collect_key, epoch, expired_or_invalid, fallback, fallback_with, id_at, id_of, int, scopes_of,
+    text_at, token_endpoint,
+};
+use super::http::Answer;
+use super::oauth::ClientAuth;
+use super::plain::{Plain, Probe};
+use super::{Validity, Verdict};
+use crate::domain::{Provider, Reason};
 
-#[derive(Debug)]
-pub(super) struct Google {
-    provider: Provider,
-}
-
-pub(super) static YOUTUBE: Google = Google { provider: Provider::Youtube };
-pub(super) static GOOGLE_BUSINESS: Google = Google { provider: Provider::GoogleBusiness };
-
-#[async_trait::async_trait]
-impl Adapter for Google {
-    fn provider(&self) -> Provider {
-        self.provider
-    }
-
-    async fn validate(&self, ctx: Ctx<'_>, channel: &Channel, tokens: &TokenSet) -> Verdict {
-        let cx = Context::for_channel(channel, tokens, ctx.now);
-        if cx.refreshable && oauth::spent(tokens, ctx.now) {
-            return Verdict::renew_now(ctx.now);
-        }
-        let verdict = tokeninfo(ctx, &cx, tokens.access_token.expose_secret()).await;
-        classify::redact(verdict, &held_secrets(ctx, tokens))
-    }
-
-    async fn renew(&self, ctx: Ctx<'_>, channel: &Channel, tokens: &TokenSet) -> Renewed {
-        let cx = Context::for_channel(channel, tokens, ctx.now);
-        oauth::refresh(ctx, self.provider, ClientAuth::Form, &cx, tokens).await
-    }
-
-    /// Space-separated scopes, `access_type=offline` and `prompt=consent` (a refresh token every
-    /// time), PKCE S256 when given.
-    fn authorize_url(
-        &self,
-        ctx: Ctx<'_>,
-        redirect_uri: &Url,
-        state: &str,
-        pkce_challenge: Option<&str>,
-    ) -> Option<Url> {
-        let scopes = ctx.config.requested_scopes(self.provider, " ");
-        let pkce = oauth::pkce(self.provider, pkce_challenge);
-        let extra = [("access_type", "offline"), ("prompt", "consent")];
-        Some(oauth::authorize_url(ctx, redirect_uri, state, &scopes, pkce, &extra))
-    }
-
-    async fn exchange_code(
-        &self,
-        ctx: Ctx<'_>,
-        code: &str,
-        redirect_uri: &Url,
-        pkce_verifier: Option<&str>,
-    ) -> Result<Connected, Verdict> {
-        let granted =
-            oauth::exchange_code(ctx, self.provider, ClientAuth::Form, code, redirect_uri, pkce_verifier).await?;
-        let probe = tokeninfo(ctx, &Context::at(ctx.now), granted.tokens.access_token.expose_secret()).await;
-        oauth::connected(self.provider, granted, probe, None)
+/// Both Google networks but for the network itself: space-separated scopes, a refresh token every
+/// time (`access_type=offline`, `prompt=consent`), PKCE S256 when given.
+const fn google(provider: Provider) -> Plain {
+    Plain {
+        provider,
+        family: Family::Google,
+        probe: Probe::Query(&["tokeninfo"]),
+        client_auth: ClientAuth::Form,
+        scope_separator: " ",
+        authorize_params: &[("access_type", "offline"), ("prompt", "consent")],
+        // Where `tokeninfo` names the account.
+        account_at: &["/sub"],
+        name_at: &[],
     }
 }
 
-/// `GET tokeninfo?access_token=T`; the account is `sub`.
-async fn tokeninfo(ctx: Ctx<'_>, cx: &Context, token: &str) -> Verdict {
-    let request = ctx.http.get(http::endpoint(&ctx.config.api_base, &["tokeninfo"])).query(&[("access_token", token)]);
-    http::probe(request, Family::Google, cx, &[token, ctx.config.client_secret.expose_secret()]).await.0
+pub(super) static YOUTUBE: Plain = google(Provider::Youtube);
+pub(super) static GOOGLE_BUSINESS: Plain = google(Provider::GoogleBusiness);
+
+/// Google's `tokeninfo` and API errors. `invalid_token` or a 401 says the access token is spent;
+/// with a refresh token `classify::answer` makes that "renew now", never a disconnect.
+/// Sources: <https://developers.google.com/identity/protocols/oauth2>,
+/// <https://developers.google.com/youtube/v3/docs/errors>, <https://cloud.google.com/apis/design/errors>
+pub(super) fn rules(cx: &Context, answer: &Answer) -> Verdict {
+    let Some(json) = answer.json() else { return fallback("Google", answer) };
+    match json.get("error") {
+        Some(Value::String(code)) if code == "invalid_token" && answer.status < 500 => expired_or_invalid(cx),
+        // Both Google networks share one token service and its rules.
+        Some(Value::String(_)) => token_endpoint(Provider::Youtube, cx, answer),
+        Some(error @ Value::Object(_)) => google_error(cx, answer, error),
+        _ if answer.is_success() => Verdict::Valid(Validity {
+            expires_at: epoch(cx, json.get("exp")).or_else(|| {
+                let secs = int(json.get("expires_in")).filter(|s| *s > 0)?;
+                Some(crate::time::after(cx.now, crate::time::token_lifetime(secs.unsigned_abs())))
+            }),
+            scopes: scopes_of(json.get("scope")),
+            account_id: id_at(&json, YOUTUBE.account_at),
+            grantor_id: id_of(json.get("sub")),
+            usage: None,
+        }),
+        _ => fallback("Google", answer),
+    }
+}
+
+fn google_error(cx: &Context, answer: &Answer, error: &Value) -> Verdict {
+    let status = error.get("status").and_then(Value::as_str).unwrap_or_default();
+    let message = text_at(error, &["/message"]);
+    let mut reasons = Vec::new();
+    collect_key(error, "reason", &mut reasons);
+    let has = |wanted: &[&str]| reasons.iter().any(|r| r.as_str().is_some_and(|r| wanted.contains(&r)));
+    let detail = format!("Google {} {status}: {message}", answer.status);
+    let lower = message.to_lowercase();
+    if answer.status >= 500 {
+        return Verdict::Transient { retry_after: answer.retry_after(), detail };
+    }
+    if answer.status == 429
+        || status == "RESOURCE_EXHAUSTED"
+        || has(&[
+            "quotaExceeded",
+            "rateLimitExceeded",
+            "userRateLimitExceeded",
+            "dailyLimitExceeded",
+            "RATE_LIMIT_EXCEEDED",
+        ])
+    {
+        return Verdict::Transient { retry_after: answer.retry_after(), detail };
+    }
+    // YouTube answers this one with a 401: check it before the generic 401.
+    // The account's own problems (no YouTube channel yet, closed, suspended): the person must act
+    // on the network, as after a security check; the catalog words it per network.
+    if has(&["youtubeSignupRequired", "accountClosed", "accountSuspended", "ACCOUNT_STATE_INVALID"]) {
+        return Verdict::Account(Reason::SecurityCheckpoint);
+    }
+    if answer.status == 401 || status == "UNAUTHENTICATED" || has(&["authError"]) {
+        return expired_or_invalid(cx);
+    }
+    // PERMISSION_DENIED is also what an API not enabled in relink's project answers: read the words.
+    if has(&["accessNotConfigured", "SERVICE_DISABLED"])
+        || ["has not been used", "is disabled", "not been enabled", "not enabled"].iter().any(|w| lower.contains(w))
+    {
+        return Verdict::Operator(detail);
+    }
+    if answer.status == 403
+        || status == "PERMISSION_DENIED"
+        || has(&["insufficientPermissions", "forbidden", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"])
+    {
+        return Verdict::Permission(detail);
+    }
+    fallback_with("Google", answer, detail)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    //! Google's rows of PROVIDERS.md's "What an answer means"; `classify`'s table test runs them
+    //! again with every network's and the shared rules.
+
+    use crate::provider::classify::testing::*;
+
+    /// Google's cells of the table, one row per line.
+    #[rustfmt::skip]
+    pub(in crate::provider) fn rows() -> Vec<Row> {
+        vec![
+            // ---- Google: dead (the refresh grant) and tokeninfo without a refresh token
+            (F::Token(P::Youtube), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#), Want::Dead(Reason::AppRevoked)),
+            (F::Token(P::GoogleBusiness), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked: the user changed their password."}"#), Want::Dead(Reason::PasswordChanged)),
+            (F::Token(P::Youtube), Cx::Live, 400, &[], s(r#"{"error":"invalid_grant","error_description":"Token has expired after a period without activity."}"#), Want::Dead(Reason::Inactivity)),
+            (F::Google, Cx::Live, 400, &[], s(r#"{"error":"invalid_token","error_description":"Invalid Value"}"#), invalidated()),
+            // ---- Google: an access token's rejection only means "refresh now"
+            (F::Google, Cx::Refreshable, 400, &[], s(r#"{"error":"invalid_token","error_description":"Invalid Value"}"#), Want::RenewNow),
+            (F::Google, Cx::Refreshable, 401, &[], s(r#"{"error":{"code":401,"status":"UNAUTHENTICATED","message":"Request had invalid authentication credentials."}}"#), Want::RenewNow),
+            // ---- Google: permission
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"status":"PERMISSION_DENIED","message":"The caller does not have permission"}}"#), Want::Permission),
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"message":"Insufficient Permission","errors":[{"reason":"insufficientPermissions"}]}}"#), Want::Permission),
+            // ---- Google: account
+            (F::Google, Cx::Refreshable, 401, &[], s(r#"{"error":{"code":401,"message":"Unauthorized","errors":[{"reason":"youtubeSignupRequired","domain":"youtube.header"}]}}"#), Want::Account(Reason::SecurityCheckpoint)),
+            // ---- Google: operator (refresh) and an API not enabled (same status as permission)
+            (F::Token(P::Youtube), Cx::Live, 401, &[], s(r#"{"error":"invalid_client","error_description":"Unauthorized"}"#), Want::Operator),
+            (F::Token(P::GoogleBusiness), Cx::Live, 400, &[], s(r#"{"error":"unauthorized_client"}"#), Want::Operator),
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"status":"PERMISSION_DENIED","message":"My Business API has not been used in project 12 before or it is disabled."}}"#), Want::Operator),
+            // ---- Google: transient
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"message":"quota","errors":[{"reason":"quotaExceeded","domain":"youtube.quota"}]}}"#), Want::Transient(None)),
+            (F::Google, Cx::Live, 403, &[], s(r#"{"error":{"code":403,"message":"slow","errors":[{"reason":"rateLimitExceeded"}]}}"#), Want::Transient(None)),
+            (F::Google, Cx::Live, 429, &[("retry-after", "30")], s(r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Quota exceeded"}}"#), Want::Transient(Some(30))),
+            (F::Google, Cx::Live, 503, &[], s(HTML), Want::Transient(None)),
+            // ---- Google: healthy
+            (F::Google, Cx::Live, 200, &[], s(r#"{"azp":"c","aud":"c","sub":"1077","scope":"a b","exp":"1900000000","expires_in":"3599"}"#), Want::Valid),
+        ]
+    }
+
+    #[test]
+    fn every_google_answer_gets_its_class() {
+        check(&rows());
+    }
 }

@@ -2,18 +2,24 @@
 //!
 //! - [`policy`]: one [`Policy`] per network, as data with the source of each fact: token
 //!   lifetime, renewal regime, inactivity rule, endpoints, scopes, PKCE, rate budget.
-//! - [`classify`]: turns a network's answer (status, headers, body, or a transport error) into a
-//!   [`Verdict`] the checker acts on. The rules of `PROVIDERS.md` live there, with a
-//!   data-driven test of every row.
-//! - One adapter file per network ([`Adapter`]): validate a token with the cheapest probe, renew
-//!   it, build the authorization request, exchange a code, tell the account a token belongs to.
-//!   They share `http` (one request, one [`Answer`] or [`Failure`], nothing secret in either),
-//!   `oauth` (the RFC 6749 grants through the `oauth2` crate) and `graph` (what Facebook,
-//!   Instagram and Threads have in common).
+//! - One file per network ([`Adapter`]): validate a token with the cheapest probe, renew it, build
+//!   the authorization request, exchange a code, tell the account a token belongs to; and beside
+//!   it, the network's answer rules (`rules`: its answers to a [`Verdict`]) with their test rows.
+//! - `plain`: the plain OAuth 2.0 adapter as data (probe, client authentication, scope separator,
+//!   where the account is). X, Pinterest, LinkedIn, Google and the declared `oauth2` network are
+//!   each a `Plain` row plus their rules.
+//! - [`classify`]: what the networks share in reading answers: the family dispatch and the rules
+//!   every family obeys (5xx, 429, transport errors, unreadable bodies), the Graph error shape
+//!   (Facebook, Instagram, Threads), OAuth token endpoints (RFC 6749 §5.2), redaction. Its table
+//!   test runs every row of PROVIDERS.md's "What an answer means", each network's included.
+//! - Shared plumbing: `http` (one request, one [`Answer`] or [`Failure`], nothing secret in
+//!   either), `oauth` (the RFC 6749 grants through the `oauth2` crate) and `graph` (what Facebook,
+//!   Instagram and Threads have in common, including the `graph::Login` life cycle).
 //!
 //! Adding a network (TikTok, Threads, Mastodon, Bluesky…) is a `Provider` variant, a policy row
-//! and one adapter file; `threads.rs` is the example. `generic.rs` is a network the operator
-//! declares in configuration: any OAuth 2.0 server with an OpenID Connect UserInfo endpoint.
+//! and one file; `threads.rs` (a Graph `Login` row) and `x.rs` (a `Plain` row) are examples.
+//! `generic.rs` is a network the operator declares in configuration: any OAuth 2.0 server with an
+//! OpenID Connect UserInfo endpoint.
 //!
 //! Every endpoint is `base URL + the network's real path`, and every base URL is configuration
 //! ([`ProviderConfig`]), so tests and the demo point all of them at the provider simulator.
@@ -28,6 +34,7 @@ mod instagram;
 mod linkedin;
 mod oauth;
 mod pinterest;
+mod plain;
 mod policy;
 mod telegram;
 mod threads;
@@ -329,14 +336,14 @@ impl Providers {
             Provider::Facebook => &facebook::Facebook,
             Provider::InstagramBusiness => &instagram::InstagramBusiness,
             Provider::InstagramLogin => &instagram::INSTAGRAM_LOGIN,
-            Provider::Linkedin => &linkedin::Linkedin,
+            Provider::Linkedin => &linkedin::LINKEDIN,
             Provider::X => &x::X,
-            Provider::Pinterest => &pinterest::Pinterest,
+            Provider::Pinterest => &pinterest::PINTEREST,
             Provider::Youtube => &google::YOUTUBE,
             Provider::GoogleBusiness => &google::GOOGLE_BUSINESS,
             Provider::Telegram => &telegram::Telegram,
             Provider::Threads => &threads::THREADS,
-            Provider::GenericOauth2 => &generic::GenericOauth2,
+            Provider::GenericOauth2 => &generic::GENERIC_OAUTH2,
         }
     }
 }
