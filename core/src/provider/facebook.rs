@@ -1,61 +1,61 @@
 //! Facebook Pages. A channel holds a Page token: no time expiry (`expires_at: 0`), dead on a
-//! password change, a lost Page role or the app's removal, and never renewed (a person reconnects).
+//! password change, a lost Page role or the app's removal, and never renewed (a person reconnects):
+//! a [`Page`] network.
 //!
 //! The probe is `debug_token`, signed with relink's app token (`client_id|client_secret`): it
 //! costs the Page nothing and says why a token died. A top-level error there is about the app
 //! token, so it goes to the operators (see [`rules`], beside the adapter).
 //! Source: <https://developers.facebook.com/docs/graph-api/reference/debug_token>
 
-use secrecy::ExposeSecret;
-use url::Url;
+use std::time::Duration;
 
-use super::classify::{self, Context, Family, fallback, graph_json, graph_label, int};
-use super::http::Answer;
-use super::oauth::{self, ClientAuth};
-use super::{Adapter, Connected, Ctx, Renewed, Verdict, graph, held_secrets, http, not_renewable};
+use secrecy::ExposeSecret;
+
+use super::classify::{Context, Family, fallback, graph_json, graph_label, int};
+use super::graph::{Page, PageNetwork};
+use super::http::{self, Answer};
+use super::oauth::{self, Granted};
+use super::policy::{Policy, Renewal};
+use super::{Connected, Ctx, Verdict};
 use crate::domain::{Channel, Provider};
-use crate::token::TokenSet;
+
+/// What Facebook does with tokens (see [`Policy`]).
+pub(super) const POLICY: Policy = Policy {
+    provider: Provider::Facebook,
+    // Long-lived user tokens last about 60 days; Page tokens made from them have no time expiry
+    // (`expires_at: 0`) but die on password change, Page-role loss or app removal.
+    access_lifetime: Some(Duration::from_secs(60 * 86_400)),
+    renewal: Renewal::None,
+    inactivity: None,
+    probe: "GET /debug_token?input_token=TOKEN&access_token=APP_ID|APP_SECRET",
+    default_api_base: "https://graph.facebook.com/v21.0/",
+    default_authorize_url: "https://www.facebook.com/v21.0/dialog/oauth",
+    default_token_url: "https://graph.facebook.com/v21.0/oauth/access_token",
+    scopes: &["pages_show_list", "pages_read_engagement", "pages_manage_posts"],
+    pkce: false,
+    rate_per_second: 50.0,
+    sources: &[
+        "https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived",
+        "https://developers.facebook.com/docs/graph-api/reference/debug_token",
+        "https://developers.facebook.com/docs/graph-api/guides/error-handling",
+    ],
+};
+
+/// Facebook's adapter: a [`Page`] network whose probe is `debug_token`.
+pub(super) static FACEBOOK: Page<Facebook> = Page(Facebook);
 
 #[derive(Debug)]
 pub(super) struct Facebook;
 
 #[async_trait::async_trait]
-impl Adapter for Facebook {
-    fn provider(&self) -> Provider {
-        Provider::Facebook
+impl PageNetwork for Facebook {
+    const PROVIDER: Provider = Provider::Facebook;
+
+    async fn probe(&self, ctx: Ctx<'_>, cx: &Context, _channel: &Channel, token: &str) -> Verdict {
+        debug_token(ctx, cx, token).await
     }
 
-    async fn validate(&self, ctx: Ctx<'_>, channel: &Channel, tokens: &TokenSet) -> Verdict {
-        let cx = Context::for_channel(channel, tokens, ctx.now);
-        let verdict = debug_token(ctx, &cx, tokens.access_token.expose_secret()).await;
-        classify::redact(verdict, &held_secrets(ctx, tokens))
-    }
-
-    /// Page tokens do not renew (the `fb_exchange_token` grant extends user tokens, which relink
-    /// does not keep).
-    async fn renew(&self, _ctx: Ctx<'_>, _channel: &Channel, _tokens: &TokenSet) -> Renewed {
-        not_renewable(Provider::Facebook)
-    }
-
-    fn authorize_url(
-        &self,
-        ctx: Ctx<'_>,
-        redirect_uri: &Url,
-        state: &str,
-        pkce_challenge: Option<&str>,
-    ) -> Option<Url> {
-        Some(graph::authorize_url(ctx, Provider::Facebook, redirect_uri, state, pkce_challenge))
-    }
-
-    async fn exchange_code(
-        &self,
-        ctx: Ctx<'_>,
-        code: &str,
-        redirect_uri: &Url,
-        pkce_verifier: Option<&str>,
-    ) -> Result<Connected, Verdict> {
-        let granted =
-            oauth::exchange_code(ctx, Provider::Facebook, ClientAuth::Form, code, redirect_uri, pkce_verifier).await?;
+    async fn connect(&self, ctx: Ctx<'_>, granted: Granted) -> Result<Connected, Verdict> {
         let probe = debug_token(ctx, &Context::at(ctx.now), granted.tokens.access_token.expose_secret()).await;
         oauth::connected(Provider::Facebook, granted, probe, None)
     }

@@ -14,8 +14,34 @@ use super::classify::{Context, Family, expired_or_invalid, fallback, fallback_wi
 use super::http::Answer;
 use super::oauth::ClientAuth;
 use super::plain::{Plain, Probe};
+use super::policy::{Policy, Renewal};
 use super::{Validity, Verdict};
 use crate::domain::Provider;
+
+/// A network the operator declares: any OAuth 2.0 authorization server with an OpenID Connect
+/// UserInfo endpoint (`{api_base}userinfo`, whose `sub` names the account). Lifetimes come from
+/// the token answers; refresh tokens, when issued, are used and never assumed to rotate (what
+/// comes back is stored either way). PKCE S256 always (RFC 9700 recommends it to every client,
+/// and RFC 6749 servers ignore parameters they do not know). The endpoints have no public
+/// default: `[providers.oauth2]` must name them.
+pub(super) const POLICY: Policy = Policy {
+    provider: Provider::GenericOauth2,
+    access_lifetime: None,
+    renewal: Renewal::RefreshToken,
+    inactivity: None,
+    probe: "GET {api_base}userinfo with the bearer token (OpenID Connect UserInfo): sub names the account",
+    default_api_base: "https://oauth2.invalid/",
+    default_authorize_url: "https://oauth2.invalid/authorize",
+    default_token_url: "https://oauth2.invalid/token",
+    scopes: &["openid"],
+    pkce: true,
+    rate_per_second: 10.0,
+    sources: &[
+        "https://www.rfc-editor.org/rfc/rfc6749",
+        "https://www.rfc-editor.org/rfc/rfc9700",
+        "https://openid.net/specs/openid-connect-core-1_0.html#UserInfo",
+    ],
+};
 
 /// The declared network's adapter, as data.
 pub(super) static GENERIC_OAUTH2: Plain = Plain {

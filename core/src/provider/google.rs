@@ -20,8 +20,40 @@ use super::classify::{
 use super::http::Answer;
 use super::oauth::ClientAuth;
 use super::plain::{Plain, Probe};
+use super::policy::{HOUR, Policy, Renewal};
 use super::{Validity, Verdict};
 use crate::domain::{Provider, Reason};
+
+/// What YouTube does with tokens (see [`Policy`]).
+pub(super) const YOUTUBE_POLICY: Policy = Policy {
+    provider: Provider::Youtube,
+    access_lifetime: Some(HOUR),
+    // Google refresh tokens die when revoked, unused for six months, beyond 100 per account and
+    // client, or after 7 days while the app is in "Testing".
+    renewal: Renewal::RefreshToken,
+    inactivity: None,
+    probe: "the refresh grant itself, or GET /tokeninfo?access_token=… (never a quota-metered Data API call)",
+    default_api_base: "https://oauth2.googleapis.com/",
+    default_authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
+    default_token_url: "https://oauth2.googleapis.com/token",
+    // `profile`: Google sends Cross-Account Protection events (the RISC push signal) only for
+    // people who granted `profile` or `email` (https://developers.google.com/identity/protocols/risc).
+    scopes: &[
+        "https://www.googleapis.com/auth/youtube.upload",
+        "https://www.googleapis.com/auth/youtube.readonly",
+        "profile",
+    ],
+    pkce: true,
+    rate_per_second: 20.0,
+    sources: &["https://developers.google.com/identity/protocols/oauth2#expiration"],
+};
+
+/// What Business Profile does with tokens (see [`Policy`]).
+pub(super) const GOOGLE_BUSINESS_POLICY: Policy = Policy {
+    provider: Provider::GoogleBusiness,
+    scopes: &["https://www.googleapis.com/auth/business.manage", "profile"],
+    ..YOUTUBE_POLICY
+};
 
 /// Both Google networks but for the network itself: space-separated scopes, a refresh token every
 /// time (`access_type=offline`, `prompt=consent`), PKCE S256 when given.

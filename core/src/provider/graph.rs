@@ -3,6 +3,9 @@
 //! the networks people log in to directly (Instagram login, Threads) share one life cycle:
 //! a short-lived token from the code, exchanged for a 60-day one, extended while still valid.
 //! [`Login`] is that life cycle as an adapter, so `threads.rs` is a description and nothing else.
+//! The networks reached through Facebook Login whose channel holds a Page token (Facebook,
+//! Instagram through a Page) share [`Page`]: never renewed, the Login dialog, the code grant;
+//! each network says only how it probes a token and whose a new one is ([`PageNetwork`]).
 
 use std::time::Duration;
 
@@ -14,7 +17,7 @@ use super::classify::{self, Context, Family};
 use super::http::{self, Answer, endpoint};
 use super::oauth::{self, ClientAuth, Granted};
 use super::policy::{self, Renewal};
-use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets};
+use super::{Adapter, Connected, Ctx, Renewed, Verdict, held_secrets, not_renewable};
 use crate::domain::{Channel, Provider, Reason};
 use crate::token::TokenSet;
 
@@ -50,6 +53,58 @@ pub(super) fn authorize_url(
 /// The secrets a Graph call may carry, for redaction.
 pub(super) fn secrets<'a>(ctx: Ctx<'a>, token: &'a str) -> [&'a str; 2] {
     [token, ctx.config.client_secret.expose_secret()]
+}
+
+/// What a Page-token network says of itself (Facebook, Instagram through a Page); [`Page`] is
+/// the rest of its adapter.
+#[async_trait::async_trait]
+pub(super) trait PageNetwork: Send + Sync + std::fmt::Debug {
+    const PROVIDER: Provider;
+
+    /// Whether the channel's Page token works, and whose it is. Details are redacted after.
+    async fn probe(&self, ctx: Ctx<'_>, cx: &Context, channel: &Channel, token: &str) -> Verdict;
+
+    /// Whose the token a code gave is: the completed authorization.
+    async fn connect(&self, ctx: Ctx<'_>, granted: Granted) -> Result<Connected, Verdict>;
+}
+
+/// The adapter of a Page-token network. Page tokens do not renew (the `fb_exchange_token` grant
+/// extends user tokens, which relink does not keep): relink warns before they end and a person
+/// reconnects.
+#[derive(Debug)]
+pub(super) struct Page<N>(pub N);
+
+#[async_trait::async_trait]
+impl<N: PageNetwork> Adapter for Page<N> {
+    fn provider(&self) -> Provider {
+        N::PROVIDER
+    }
+
+    async fn validate(&self, ctx: Ctx<'_>, channel: &Channel, tokens: &TokenSet) -> Verdict {
+        let cx = Context::for_channel(channel, tokens, ctx.now);
+        let verdict = self.0.probe(ctx, &cx, channel, tokens.access_token.expose_secret()).await;
+        classify::redact(verdict, &held_secrets(ctx, tokens))
+    }
+
+    async fn renew(&self, _ctx: Ctx<'_>, _channel: &Channel, _tokens: &TokenSet) -> Renewed {
+        not_renewable(N::PROVIDER)
+    }
+
+    fn authorize_url(&self, ctx: Ctx<'_>, redirect_uri: &Url, state: &str, pkce: Option<&str>) -> Option<Url> {
+        Some(authorize_url(ctx, N::PROVIDER, redirect_uri, state, pkce))
+    }
+
+    async fn exchange_code(
+        &self,
+        ctx: Ctx<'_>,
+        code: &str,
+        redirect_uri: &Url,
+        pkce_verifier: Option<&str>,
+    ) -> Result<Connected, Verdict> {
+        let granted =
+            oauth::exchange_code(ctx, N::PROVIDER, ClientAuth::Form, code, redirect_uri, pkce_verifier).await?;
+        self.0.connect(ctx, granted).await
+    }
 }
 
 /// A Graph network people log in to directly (Instagram login, Threads).

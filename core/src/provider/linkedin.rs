@@ -9,6 +9,8 @@
 //! Sources: <https://learn.microsoft.com/en-us/linkedin/shared/authentication/token-introspection>,
 //! <https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens>
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::classify::{
@@ -18,8 +20,29 @@ use super::classify::{
 use super::http::Answer;
 use super::oauth::ClientAuth;
 use super::plain::{Plain, Probe};
+use super::policy::{Policy, Renewal};
 use super::{Validity, Verdict};
 use crate::domain::{Provider, Reason};
+
+/// What LinkedIn does with tokens (see [`Policy`]).
+pub(super) const POLICY: Policy = Policy {
+    provider: Provider::Linkedin,
+    access_lifetime: Some(Duration::from_secs(60 * 86_400)),
+    // Refresh tokens only for approved partner apps; their 365 days count from the first grant.
+    renewal: Renewal::RefreshToken,
+    inactivity: None,
+    probe: "POST /introspectToken (token, client_id, client_secret)",
+    default_api_base: "https://www.linkedin.com/oauth/v2/",
+    default_authorize_url: "https://www.linkedin.com/oauth/v2/authorization",
+    default_token_url: "https://www.linkedin.com/oauth/v2/accessToken",
+    scopes: &["openid", "profile", "w_member_social"],
+    pkce: false,
+    rate_per_second: 20.0,
+    sources: &[
+        "https://learn.microsoft.com/en-us/linkedin/shared/authentication/token-introspection",
+        "https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens",
+    ],
+};
 
 /// LinkedIn's adapter, as data.
 pub(super) static LINKEDIN: Plain = Plain {

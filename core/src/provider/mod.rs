@@ -1,10 +1,11 @@
 //! Providers: what each network does with tokens, and how relink talks to it.
 //!
-//! - [`policy`]: one [`Policy`] per network, as data with the source of each fact: token
-//!   lifetime, renewal regime, inactivity rule, endpoints, scopes, PKCE, rate budget.
-//! - One file per network ([`Adapter`]): validate a token with the cheapest probe, renew it, build
-//!   the authorization request, exchange a code, tell the account a token belongs to; and beside
-//!   it, the network's answer rules (`rules`: its answers to a [`Verdict`]) with their test rows.
+//! - One file per network, holding all of it: its [`Policy`] row (`POLICY`: token lifetime,
+//!   renewal regime, inactivity rule, endpoints, scopes, PKCE, rate budget, each fact with its
+//!   source); its [`Adapter`] (validate a token with the cheapest probe, renew it, build the
+//!   authorization request, exchange a code, tell the account a token belongs to); and its answer
+//!   rules (`rules`: its answers to a [`Verdict`]) with their test rows.
+//! - [`policy`]: the [`Policy`] type and the lookup of a network's row.
 //! - `plain`: the plain OAuth 2.0 adapter as data (probe, client authentication, scope separator,
 //!   where the account is). X, Pinterest, LinkedIn, Google and the declared `oauth2` network are
 //!   each a `Plain` row plus their rules.
@@ -16,8 +17,7 @@
 //!   either), `oauth` (the RFC 6749 grants through the `oauth2` crate) and `graph` (what Facebook,
 //!   Instagram and Threads have in common, including the `graph::Login` life cycle).
 //!
-//! Adding a network (TikTok, Threads, Mastodon, Bluesky…) is a `Provider` variant, a policy row
-//! and one file; `threads.rs` (a Graph `Login` row) and `x.rs` (a `Plain` row) are examples.
+//! Adding a network (TikTok, Threads, Mastodon, Bluesky…) is a `Provider` variant and one file; `threads.rs` (a Graph `Login` row) and `x.rs` (a `Plain` row) are examples.
 //! `generic.rs` is a network the operator declares in configuration: any OAuth 2.0 server with an
 //! OpenID Connect UserInfo endpoint.
 //!
@@ -333,8 +333,8 @@ impl Providers {
     /// The adapter of a network.
     pub fn adapter(&self, provider: Provider) -> &'static dyn Adapter {
         match provider {
-            Provider::Facebook => &facebook::Facebook,
-            Provider::InstagramBusiness => &instagram::InstagramBusiness,
+            Provider::Facebook => &facebook::FACEBOOK,
+            Provider::InstagramBusiness => &instagram::INSTAGRAM_BUSINESS,
             Provider::InstagramLogin => &instagram::INSTAGRAM_LOGIN,
             Provider::Linkedin => &linkedin::LINKEDIN,
             Provider::X => &x::X,

@@ -8,14 +8,35 @@
 //! The token endpoint wants HTTP Basic; scopes are comma-separated.
 //! Source: <https://developers.pinterest.com/docs/getting-started/authentication-and-scopes/>
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::classify::{Context, Family, expired_or_invalid, fallback, fallback_with, id_at, text_at, token_endpoint};
 use super::http::Answer;
 use super::oauth::ClientAuth;
 use super::plain::{Plain, Probe};
+use super::policy::{Policy, Renewal};
 use super::{Validity, Verdict};
 use crate::domain::{Provider, Reason};
+
+/// What Pinterest does with tokens (see [`Policy`]).
+pub(super) const POLICY: Policy = Policy {
+    provider: Provider::Pinterest,
+    access_lifetime: Some(Duration::from_secs(30 * 86_400)),
+    // "Continuous refresh" for new apps; rotation details uncertain: always store what comes back.
+    renewal: Renewal::RotatingRefreshToken,
+    // The seeds' "30 days without publishing activity" (configurable).
+    inactivity: Some(Duration::from_secs(30 * 86_400)),
+    probe: "GET /user_account",
+    default_api_base: "https://api.pinterest.com/v5/",
+    default_authorize_url: "https://www.pinterest.com/oauth/",
+    default_token_url: "https://api.pinterest.com/v5/oauth/token",
+    scopes: &["boards:read", "pins:read", "pins:write", "user_accounts:read"],
+    pkce: false,
+    rate_per_second: 10.0,
+    sources: &["https://developers.pinterest.com/docs/getting-started/authentication-and-scopes/"],
+};
 
 /// Pinterest's adapter, as data.
 pub(super) static PINTEREST: Plain = Plain {

@@ -1,5 +1,7 @@
-//! What each network does with tokens, as data. Each fact carries its source; facts marked
-//! "uncertain" in PROVIDERS.md are defaults an operator can override, never assumptions.
+//! What a network does with tokens, as data: the [`Policy`] type, and [`policy`], which finds a
+//! network's row. Each row lives in its network's file, beside its adapter and its answer rules
+//! (`x::POLICY`…). Each fact carries its source; facts marked "uncertain" in PROVIDERS.md are
+//! defaults an operator can override, never assumptions. The tests here read every row.
 //!
 //! Endpoint paths are the networks' real ones, relative to the configured base URLs, so the
 //! simulator serves the same paths under `/{provider}/`.
@@ -49,214 +51,23 @@ pub struct Policy {
     pub sources: &'static [&'static str],
 }
 
-const DAY: Duration = Duration::from_secs(86_400);
-const HOUR: Duration = Duration::from_secs(3_600);
-
-const FACEBOOK: Policy = Policy {
-    provider: Provider::Facebook,
-    // Long-lived user tokens last about 60 days; Page tokens made from them have no time expiry
-    // (`expires_at: 0`) but die on password change, Page-role loss or app removal.
-    access_lifetime: Some(Duration::from_secs(60 * 86_400)),
-    renewal: Renewal::None,
-    inactivity: None,
-    probe: "GET /debug_token?input_token=TOKEN&access_token=APP_ID|APP_SECRET",
-    default_api_base: "https://graph.facebook.com/v21.0/",
-    default_authorize_url: "https://www.facebook.com/v21.0/dialog/oauth",
-    default_token_url: "https://graph.facebook.com/v21.0/oauth/access_token",
-    scopes: &["pages_show_list", "pages_read_engagement", "pages_manage_posts"],
-    pkce: false,
-    rate_per_second: 50.0,
-    sources: &[
-        "https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived",
-        "https://developers.facebook.com/docs/graph-api/reference/debug_token",
-        "https://developers.facebook.com/docs/graph-api/guides/error-handling",
-    ],
-};
-
-const INSTAGRAM_BUSINESS: Policy = Policy {
-    provider: Provider::InstagramBusiness,
-    // The Page's token, through Facebook login: as Facebook.
-    access_lifetime: Some(Duration::from_secs(60 * 86_400)),
-    renewal: Renewal::None,
-    inactivity: None,
-    probe: "GET /{ig-user-id}?fields=id,username with the Page token",
-    default_api_base: "https://graph.facebook.com/v21.0/",
-    default_authorize_url: "https://www.facebook.com/v21.0/dialog/oauth",
-    default_token_url: "https://graph.facebook.com/v21.0/oauth/access_token",
-    scopes: &["instagram_basic", "instagram_content_publish", "pages_show_list"],
-    pkce: false,
-    rate_per_second: 50.0,
-    sources: &["https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login"],
-};
-
-const INSTAGRAM_LOGIN: Policy = Policy {
-    provider: Provider::InstagramLogin,
-    access_lifetime: Some(Duration::from_secs(60 * 86_400)),
-    // Refreshable once at least 24 hours old and not yet expired.
-    renewal: Renewal::ExtendWhileValid { min_age: DAY },
-    inactivity: None,
-    probe: "GET /me?fields=user_id,username",
-    default_api_base: "https://graph.instagram.com/",
-    default_authorize_url: "https://www.instagram.com/oauth/authorize",
-    default_token_url: "https://api.instagram.com/oauth/access_token",
-    scopes: &["instagram_business_basic", "instagram_business_content_publish"],
-    pkce: false,
-    rate_per_second: 50.0,
-    sources: &["https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token"],
-};
-
-const LINKEDIN: Policy = Policy {
-    provider: Provider::Linkedin,
-    access_lifetime: Some(Duration::from_secs(60 * 86_400)),
-    // Refresh tokens only for approved partner apps; their 365 days count from the first grant.
-    renewal: Renewal::RefreshToken,
-    inactivity: None,
-    probe: "POST /introspectToken (token, client_id, client_secret)",
-    default_api_base: "https://www.linkedin.com/oauth/v2/",
-    default_authorize_url: "https://www.linkedin.com/oauth/v2/authorization",
-    default_token_url: "https://www.linkedin.com/oauth/v2/accessToken",
-    scopes: &["openid", "profile", "w_member_social"],
-    pkce: false,
-    rate_per_second: 20.0,
-    sources: &[
-        "https://learn.microsoft.com/en-us/linkedin/shared/authentication/token-introspection",
-        "https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens",
-    ],
-};
-
-const X: Policy = Policy {
-    provider: Provider::X,
-    // OAuth 2.0 user tokens last two hours; the offline.access refresh token is single-use.
-    access_lifetime: Some(Duration::from_secs(2 * 3_600)),
-    renewal: Renewal::RotatingRefreshToken,
-    inactivity: None,
-    probe: "GET /2/users/me (a billed read: probe sparingly)",
-    default_api_base: "https://api.x.com/",
-    default_authorize_url: "https://x.com/i/oauth2/authorize",
-    default_token_url: "https://api.x.com/2/oauth2/token",
-    scopes: &["tweet.read", "tweet.write", "users.read", "offline.access"],
-    pkce: true,
-    rate_per_second: 5.0,
-    sources: &["https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code"],
-};
-
-const PINTEREST: Policy = Policy {
-    provider: Provider::Pinterest,
-    access_lifetime: Some(Duration::from_secs(30 * 86_400)),
-    // "Continuous refresh" for new apps; rotation details uncertain: always store what comes back.
-    renewal: Renewal::RotatingRefreshToken,
-    // The seeds' "30 days without publishing activity" (configurable).
-    inactivity: Some(Duration::from_secs(30 * 86_400)),
-    probe: "GET /user_account",
-    default_api_base: "https://api.pinterest.com/v5/",
-    default_authorize_url: "https://www.pinterest.com/oauth/",
-    default_token_url: "https://api.pinterest.com/v5/oauth/token",
-    scopes: &["boards:read", "pins:read", "pins:write", "user_accounts:read"],
-    pkce: false,
-    rate_per_second: 10.0,
-    sources: &["https://developers.pinterest.com/docs/getting-started/authentication-and-scopes/"],
-};
-
-const YOUTUBE: Policy = Policy {
-    provider: Provider::Youtube,
-    access_lifetime: Some(HOUR),
-    // Google refresh tokens die when revoked, unused for six months, beyond 100 per account and
-    // client, or after 7 days while the app is in "Testing".
-    renewal: Renewal::RefreshToken,
-    inactivity: None,
-    probe: "the refresh grant itself, or GET /tokeninfo?access_token=… (never a quota-metered Data API call)",
-    default_api_base: "https://oauth2.googleapis.com/",
-    default_authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
-    default_token_url: "https://oauth2.googleapis.com/token",
-    // `profile`: Google sends Cross-Account Protection events (the RISC push signal) only for
-    // people who granted `profile` or `email` (https://developers.google.com/identity/protocols/risc).
-    scopes: &[
-        "https://www.googleapis.com/auth/youtube.upload",
-        "https://www.googleapis.com/auth/youtube.readonly",
-        "profile",
-    ],
-    pkce: true,
-    rate_per_second: 20.0,
-    sources: &["https://developers.google.com/identity/protocols/oauth2#expiration"],
-};
-
-const GOOGLE_BUSINESS: Policy = Policy {
-    provider: Provider::GoogleBusiness,
-    scopes: &["https://www.googleapis.com/auth/business.manage", "profile"],
-    ..YOUTUBE
-};
-
-const TELEGRAM: Policy = Policy {
-    provider: Provider::Telegram,
-    // The bot token never expires; @BotFather revokes it. Per channel: the bot must stay an admin
-    // with the right to post.
-    access_lifetime: None,
-    renewal: Renewal::None,
-    inactivity: None,
-    probe: "POST /bot{token}/getChat and /bot{token}/getChatMember (chat, the bot)",
-    default_api_base: "https://api.telegram.org/",
-    default_authorize_url: "https://t.me/BotFather",
-    default_token_url: "https://api.telegram.org/",
-    scopes: &[],
-    pkce: false,
-    rate_per_second: 20.0,
-    sources: &["https://core.telegram.org/bots/api#getchatmember", "https://core.telegram.org/bots/faq"],
-};
-
-const THREADS: Policy = Policy {
-    provider: Provider::Threads,
-    access_lifetime: Some(Duration::from_secs(60 * 86_400)),
-    renewal: Renewal::ExtendWhileValid { min_age: DAY },
-    inactivity: None,
-    probe: "GET /me?fields=id,username",
-    default_api_base: "https://graph.threads.net/",
-    default_authorize_url: "https://threads.net/oauth/authorize",
-    default_token_url: "https://graph.threads.net/oauth/access_token",
-    scopes: &["threads_basic", "threads_content_publish"],
-    pkce: false,
-    rate_per_second: 20.0,
-    sources: &["https://developers.facebook.com/docs/threads/get-started/long-lived-tokens"],
-};
-
-/// A network the operator declares: any OAuth 2.0 authorization server with an OpenID Connect
-/// UserInfo endpoint (`{api_base}userinfo`, whose `sub` names the account). Lifetimes come from
-/// the token answers; refresh tokens, when issued, are used and never assumed to rotate (what
-/// comes back is stored either way). PKCE S256 always (RFC 9700 recommends it to every client,
-/// and RFC 6749 servers ignore parameters they do not know). The endpoints have no public
-/// default: `[providers.oauth2]` must name them.
-const GENERIC_OAUTH2: Policy = Policy {
-    provider: Provider::GenericOauth2,
-    access_lifetime: None,
-    renewal: Renewal::RefreshToken,
-    inactivity: None,
-    probe: "GET {api_base}userinfo with the bearer token (OpenID Connect UserInfo): sub names the account",
-    default_api_base: "https://oauth2.invalid/",
-    default_authorize_url: "https://oauth2.invalid/authorize",
-    default_token_url: "https://oauth2.invalid/token",
-    scopes: &["openid"],
-    pkce: true,
-    rate_per_second: 10.0,
-    sources: &[
-        "https://www.rfc-editor.org/rfc/rfc6749",
-        "https://www.rfc-editor.org/rfc/rfc9700",
-        "https://openid.net/specs/openid-connect-core-1_0.html#UserInfo",
-    ],
-};
+pub(super) const DAY: Duration = Duration::from_secs(86_400);
+pub(super) const HOUR: Duration = Duration::from_secs(3_600);
 
 /// The policy of a network.
 pub fn policy(provider: Provider) -> &'static Policy {
     match provider {
-        Provider::Facebook => &FACEBOOK,
-        Provider::InstagramBusiness => &INSTAGRAM_BUSINESS,
-        Provider::InstagramLogin => &INSTAGRAM_LOGIN,
-        Provider::Linkedin => &LINKEDIN,
-        Provider::X => &X,
-        Provider::Pinterest => &PINTEREST,
-        Provider::Youtube => &YOUTUBE,
-        Provider::GoogleBusiness => &GOOGLE_BUSINESS,
-        Provider::Telegram => &TELEGRAM,
-        Provider::Threads => &THREADS,
-        Provider::GenericOauth2 => &GENERIC_OAUTH2,
+        Provider::Facebook => &super::facebook::POLICY,
+        Provider::InstagramBusiness => &super::instagram::BUSINESS_POLICY,
+        Provider::InstagramLogin => &super::instagram::LOGIN_POLICY,
+        Provider::Linkedin => &super::linkedin::POLICY,
+        Provider::X => &super::x::POLICY,
+        Provider::Pinterest => &super::pinterest::POLICY,
+        Provider::Youtube => &super::google::YOUTUBE_POLICY,
+        Provider::GoogleBusiness => &super::google::GOOGLE_BUSINESS_POLICY,
+        Provider::Telegram => &super::telegram::POLICY,
+        Provider::Threads => &super::threads::POLICY,
+        Provider::GenericOauth2 => &super::generic::POLICY,
     }
 }
 

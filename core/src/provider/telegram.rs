@@ -16,9 +16,28 @@ use url::Url;
 
 use super::classify::{self, Context, Family, fallback, fallback_with, id_of, int, text_at};
 use super::http::Answer;
+use super::policy::{Policy, Renewal};
 use super::{Adapter, Connected, Ctx, Renewed, Validity, Verdict, held_secrets, http, not_renewable};
 use crate::domain::{Channel, Provider, Reason};
 use crate::token::TokenSet;
+
+/// What Telegram does with tokens (see [`Policy`]).
+pub(super) const POLICY: Policy = Policy {
+    provider: Provider::Telegram,
+    // The bot token never expires; @BotFather revokes it. Per channel: the bot must stay an admin
+    // with the right to post.
+    access_lifetime: None,
+    renewal: Renewal::None,
+    inactivity: None,
+    probe: "POST /bot{token}/getChat and /bot{token}/getChatMember (chat, the bot)",
+    default_api_base: "https://api.telegram.org/",
+    default_authorize_url: "https://t.me/BotFather",
+    default_token_url: "https://api.telegram.org/",
+    scopes: &[],
+    pkce: false,
+    rate_per_second: 20.0,
+    sources: &["https://core.telegram.org/bots/api#getchatmember", "https://core.telegram.org/bots/faq"],
+};
 
 #[derive(Debug)]
 pub(super) struct Telegram;

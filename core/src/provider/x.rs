@@ -18,8 +18,26 @@ use super::classify::{
 use super::http::Answer;
 use super::oauth::ClientAuth;
 use super::plain::{Plain, Probe};
+use super::policy::{Policy, Renewal};
 use super::{Validity, Verdict};
 use crate::domain::{Provider, Reason};
+
+/// What X does with tokens (see [`Policy`]).
+pub(super) const POLICY: Policy = Policy {
+    provider: Provider::X,
+    // OAuth 2.0 user tokens last two hours; the offline.access refresh token is single-use.
+    access_lifetime: Some(Duration::from_secs(2 * 3_600)),
+    renewal: Renewal::RotatingRefreshToken,
+    inactivity: None,
+    probe: "GET /2/users/me (a billed read: probe sparingly)",
+    default_api_base: "https://api.x.com/",
+    default_authorize_url: "https://x.com/i/oauth2/authorize",
+    default_token_url: "https://api.x.com/2/oauth2/token",
+    scopes: &["tweet.read", "tweet.write", "users.read", "offline.access"],
+    pkce: true,
+    rate_per_second: 5.0,
+    sources: &["https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code"],
+};
 
 /// X's adapter, as data.
 pub(super) static X: Plain = Plain {
