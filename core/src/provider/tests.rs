@@ -371,3 +371,29 @@ fn only_a_valid_verdict_naming_another_account_is_a_mismatch() {
     assert_eq!(Verdict::renew_now(now()).named_other_account("mine"), None);
     assert_eq!(Verdict::Dead(Reason::Expired).named_other_account("mine"), None);
 }
+
+#[test]
+fn a_network_described_by_data_answers_as_itself_and_reads_answers_with_its_own_rules() {
+    let registry = Providers::new(HashMap::new());
+    for provider in Provider::ALL {
+        assert_eq!(registry.adapter(*provider).provider(), *provider, "{provider}'s adapter is another network's");
+        assert_eq!(policy::policy(*provider).provider, *provider, "{provider}'s policy row is another network's");
+    }
+    let rows = [
+        &x::X,
+        &pinterest::PINTEREST,
+        &linkedin::LINKEDIN,
+        &google::YOUTUBE,
+        &google::GOOGLE_BUSINESS,
+        &generic::GENERIC_OAUTH2,
+    ];
+    for row in rows {
+        assert_eq!(
+            row.family,
+            classify::Family::api(row.provider),
+            "{}: a row copied from another network",
+            row.provider
+        );
+        assert!(!row.account_at.is_empty(), "{}: the probe must say whose the token is", row.provider);
+    }
+}
