@@ -10,16 +10,19 @@ use relink_core::Provider;
 
 use crate::account::{AccountName, Chat, Revocation, Role, State, lock, read};
 use crate::answer::Condition;
-use crate::sim::{
-    GOOGLE_UNUSED_MS, Gate, Issued, LINKEDIN_REFRESH_MS, PINTEREST_REFRESH_MS, Simulator, access_lifetime_ms,
-    duration_ms, inactive, issues_refresh_tokens, policy, rotates_refresh_tokens,
+use crate::rules::{
+    GOOGLE_UNUSED_MS, LINKEDIN_REFRESH_MS, PINTEREST_REFRESH_MS, access_lifetime_ms, duration_ms, inactive,
+    issues_refresh_tokens, policy, rotates_refresh_tokens,
 };
+use crate::sim::{Gate, Issued, Simulator};
 use crate::switch::Fail;
 use crate::token::{Fields, Kind, provider_index};
 
-/// The outcome of a check.
+/// What the network rules about one presented token: it works (with what it gives), it is
+/// refused for a reason the answer shows, or an injected fault fails the request first. (Not
+/// `relink_core::provider::Verdict`, which is relink's reading of an answer.)
 #[derive(Debug)]
-pub(crate) enum Verdict<T> {
+pub(crate) enum Ruling<T> {
     Ok(T),
     Refused(Condition),
     Failed(Fail),
@@ -91,8 +94,8 @@ impl Simulator {
     }
 
     /// A probe: does this access token work, and whose is it?
-    pub(crate) fn check_access(&self, provider: Provider, raw: &str, now_ms: i64, gate: &mut Gate) -> Verdict<Live> {
-        let refused = |gate: &Gate, condition| gate.fail.map_or(Verdict::Refused(condition), Verdict::Failed);
+    pub(crate) fn check_access(&self, provider: Provider, raw: &str, now_ms: i64, gate: &mut Gate) -> Ruling<Live> {
+        let refused = |gate: &Gate, condition| gate.fail.map_or(Ruling::Refused(condition), Ruling::Failed);
         let Some(token) = self.decode(provider, Kind::Access, raw) else {
             return refused(gate, Condition::Invalid);
         };
@@ -112,7 +115,7 @@ impl Simulator {
         };
         add_account_faults(gate, state);
         if let Some(fail) = gate.fail {
-            return Verdict::Failed(fail);
+            return Ruling::Failed(fail);
         }
         let condition = if state.operator {
             Some(Condition::Operator)
@@ -130,9 +133,9 @@ impl Simulator {
             None
         };
         if let Some(condition) = condition {
-            return Verdict::Refused(condition);
+            return Ruling::Refused(condition);
         }
-        Verdict::Ok(Live {
+        Ruling::Ok(Live {
             name: AccountName::of(provider, token.index, Some(state)),
             user: state.user.clone(),
             scopes: state.scopes.clone(),
@@ -144,11 +147,11 @@ impl Simulator {
     }
 
     /// A Telegram chat probe: is the chat there, and what is the bot in it?
-    pub(crate) fn check_chat(&self, index: u32, gate: &mut Gate) -> Verdict<Live> {
+    pub(crate) fn check_chat(&self, index: u32, gate: &mut Gate) -> Ruling<Live> {
         let provider = Provider::Telegram;
         let table = read(&self.inner.tables[provider_index(provider)]);
         let Some(slot) = usize::try_from(index).ok().and_then(|i| table.slots.get(i)) else {
-            return gate.fail.map_or(Verdict::Refused(Condition::ChatNotFound), Verdict::Failed);
+            return gate.fail.map_or(Ruling::Refused(Condition::ChatNotFound), Ruling::Failed);
         };
         slot.probes.fetch_add(1, Ordering::Relaxed);
         let mut guard = lock(&slot.state);
@@ -162,7 +165,7 @@ impl Simulator {
         };
         add_account_faults(gate, state);
         if let Some(fail) = gate.fail {
-            return Verdict::Failed(fail);
+            return Ruling::Failed(fail);
         }
         let condition = match state.chat {
             _ if state.operator => Some(Condition::BotUnauthorized),
@@ -172,9 +175,9 @@ impl Simulator {
             Chat::Migrated(to) => Some(Condition::Migrated(to)),
         };
         if let Some(condition) = condition {
-            return Verdict::Refused(condition);
+            return Ruling::Refused(condition);
         }
-        Verdict::Ok(Live {
+        Ruling::Ok(Live {
             name: AccountName::of(provider, index, Some(state)),
             user: None,
             scopes: None,
@@ -194,9 +197,9 @@ impl Simulator {
         min_age_ms: i64,
         now_ms: i64,
         gate: &mut Gate,
-    ) -> Verdict<Issued> {
+    ) -> Ruling<Issued> {
         let Some(token) = self.decode(provider, Kind::Access, raw) else {
-            return gate.fail.map_or(Verdict::Refused(Condition::Invalid), Verdict::Failed);
+            return gate.fail.map_or(Ruling::Refused(Condition::Invalid), Ruling::Failed);
         };
         let serial = self.next_serial();
         self.renew(provider, &token, gate, |state| {
@@ -227,9 +230,9 @@ impl Simulator {
         scope: Option<&str>,
         now_ms: i64,
         gate: &mut Gate,
-    ) -> Verdict<Issued> {
+    ) -> Ruling<Issued> {
         let Some(token) = self.decode(provider, Kind::Refresh, raw) else {
-            return gate.fail.map_or(Verdict::Refused(Condition::Invalid), Verdict::Failed);
+            return gate.fail.map_or(Ruling::Refused(Condition::Invalid), Ruling::Failed);
         };
         let (access_serial, refresh_serial) = (self.next_serial(), self.next_serial());
         self.renew(provider, &token, gate, |state| {
@@ -288,10 +291,10 @@ impl Simulator {
         token: &Fields,
         gate: &mut Gate,
         rule: impl FnOnce(&mut State) -> Result<(), Condition>,
-    ) -> Verdict<Issued> {
+    ) -> Ruling<Issued> {
         let table = read(&self.inner.tables[provider_index(provider)]);
         let Some(slot) = usize::try_from(token.index).ok().and_then(|i| table.slots.get(i)) else {
-            return gate.fail.map_or(Verdict::Refused(Condition::Invalid), Verdict::Failed);
+            return gate.fail.map_or(Ruling::Refused(Condition::Invalid), Ruling::Failed);
         };
         slot.refreshes.fetch_add(1, Ordering::Relaxed);
         let mut guard = lock(&slot.state);
@@ -299,14 +302,14 @@ impl Simulator {
             guard.get_or_insert_with(|| Box::new(table.fresh_state(token.index, issues_refresh_tokens(provider))));
         add_account_faults(gate, state);
         if let Some(fail) = gate.fail {
-            return Verdict::Failed(fail);
+            return Ruling::Failed(fail);
         }
         if state.operator {
-            return Verdict::Refused(Condition::Operator);
+            return Ruling::Refused(Condition::Operator);
         }
         match rule(state) {
-            Ok(()) => Verdict::Ok(self.issue(provider, token.index, state, None)),
-            Err(condition) => Verdict::Refused(condition),
+            Ok(()) => Ruling::Ok(self.issue(provider, token.index, state, None)),
+            Err(condition) => Ruling::Refused(condition),
         }
     }
 }
