@@ -99,93 +99,92 @@ impl Simulator {
         let Some(token) = self.decode(provider, Kind::Access, raw) else {
             return refused(gate, Condition::Invalid);
         };
-        let table = read(&self.inner.tables[provider_index(provider)]);
-        let Some(slot) = usize::try_from(token.index).ok().and_then(|i| table.slots.get(i)) else {
-            return refused(gate, Condition::Invalid);
-        };
-        slot.probes.fetch_add(1, Ordering::Relaxed);
-        let mut guard = lock(&slot.state);
-        let mut fresh;
-        let state = match guard.as_deref_mut() {
-            Some(state) => state,
-            None => {
-                fresh = table.fresh_state(token.index, issues_refresh_tokens(provider));
-                &mut fresh
+        self.probe(provider, token.index, gate, |state| {
+            let condition = if state.operator {
+                Some(Condition::Operator)
+            } else if let Some(condition) = grant_condition(&token, state) {
+                Some(condition)
+            } else if access_expired(provider, &token, state, now_ms) {
+                Some(Condition::Expired)
+            } else if inactive(provider, state, now_ms) {
+                Some(Condition::Inactive)
+            } else if state.checkpoint {
+                Some(Condition::Checkpoint)
+            } else if state.role != Role::Admin {
+                Some(Condition::Permission)
+            } else {
+                None
+            };
+            if let Some(condition) = condition {
+                return Ruling::Refused(condition);
             }
-        };
-        add_account_faults(gate, state);
-        if let Some(fail) = gate.fail {
-            return Ruling::Failed(fail);
-        }
-        let condition = if state.operator {
-            Some(Condition::Operator)
-        } else if let Some(condition) = grant_condition(&token, state) {
-            Some(condition)
-        } else if access_expired(provider, &token, state, now_ms) {
-            Some(Condition::Expired)
-        } else if inactive(provider, state, now_ms) {
-            Some(Condition::Inactive)
-        } else if state.checkpoint {
-            Some(Condition::Checkpoint)
-        } else if state.role != Role::Admin {
-            Some(Condition::Permission)
-        } else {
-            None
-        };
-        if let Some(condition) = condition {
-            return Ruling::Refused(condition);
-        }
-        Ruling::Ok(Live {
-            name: AccountName::of(provider, token.index, Some(state)),
-            user: state.user.clone(),
-            scopes: state.scopes.clone(),
-            grant_ms: token.grant_ms,
-            issued_ms: token.issued_ms,
-            expires_ms: access_lifetime_ms(provider).map(|life| token.issued_ms.saturating_add(life)),
-            role: state.role,
+            Ruling::Ok(Live {
+                name: AccountName::of(provider, token.index, Some(state)),
+                user: state.user.clone(),
+                scopes: state.scopes.clone(),
+                grant_ms: token.grant_ms,
+                issued_ms: token.issued_ms,
+                expires_ms: access_lifetime_ms(provider).map(|life| token.issued_ms.saturating_add(life)),
+                role: state.role,
+            })
         })
+        .unwrap_or_else(|| refused(gate, Condition::Invalid))
     }
 
     /// A Telegram chat probe: is the chat there, and what is the bot in it?
     pub(crate) fn check_chat(&self, index: u32, gate: &mut Gate) -> Ruling<Live> {
         let provider = Provider::Telegram;
+        self.probe(provider, index, gate, |state| {
+            let condition = match state.chat {
+                _ if state.operator => Some(Condition::BotUnauthorized),
+                Chat::Present => None,
+                Chat::Kicked => Some(Condition::Kicked),
+                Chat::Deleted => Some(Condition::ChatNotFound),
+                Chat::Migrated(to) => Some(Condition::Migrated(to)),
+            };
+            if let Some(condition) = condition {
+                return Ruling::Refused(condition);
+            }
+            Ruling::Ok(Live {
+                name: AccountName::of(provider, index, Some(state)),
+                user: None,
+                scopes: None,
+                grant_ms: state.grant_ms,
+                issued_ms: state.grant_ms,
+                expires_ms: None,
+                role: state.role,
+            })
+        })
+        .unwrap_or_else(|| gate.fail.map_or(Ruling::Refused(Condition::ChatNotFound), Ruling::Failed))
+    }
+
+    /// Counts a probe of the account at `index`, adds its faults to `gate` and, unless a fault
+    /// fails the request, lets `decide` rule on its state (or its defaults). `None` when there
+    /// is no account at `index`.
+    fn probe<T>(
+        &self,
+        provider: Provider,
+        index: u32,
+        gate: &mut Gate,
+        decide: impl FnOnce(&mut State) -> Ruling<T>,
+    ) -> Option<Ruling<T>> {
         let table = read(&self.inner.tables[provider_index(provider)]);
-        let Some(slot) = usize::try_from(index).ok().and_then(|i| table.slots.get(i)) else {
-            return gate.fail.map_or(Ruling::Refused(Condition::ChatNotFound), Ruling::Failed);
-        };
+        let slot = table.slots.get(usize::try_from(index).ok()?)?;
         slot.probes.fetch_add(1, Ordering::Relaxed);
         let mut guard = lock(&slot.state);
         let mut fresh;
         let state = match guard.as_deref_mut() {
             Some(state) => state,
             None => {
-                fresh = table.fresh_state(index, false);
+                fresh = table.fresh_state(index, issues_refresh_tokens(provider));
                 &mut fresh
             }
         };
         add_account_faults(gate, state);
         if let Some(fail) = gate.fail {
-            return Ruling::Failed(fail);
+            return Some(Ruling::Failed(fail));
         }
-        let condition = match state.chat {
-            _ if state.operator => Some(Condition::BotUnauthorized),
-            Chat::Present => None,
-            Chat::Kicked => Some(Condition::Kicked),
-            Chat::Deleted => Some(Condition::ChatNotFound),
-            Chat::Migrated(to) => Some(Condition::Migrated(to)),
-        };
-        if let Some(condition) = condition {
-            return Ruling::Refused(condition);
-        }
-        Ruling::Ok(Live {
-            name: AccountName::of(provider, index, Some(state)),
-            user: None,
-            scopes: None,
-            grant_ms: state.grant_ms,
-            issued_ms: state.grant_ms,
-            expires_ms: None,
-            role: state.role,
-        })
+        Some(decide(state))
     }
 
     /// Instagram login and Threads: a still-valid token at least `min_age` old is exchanged for
