@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::answer::{json_response, text_response};
-use crate::gateway::App;
-use crate::hooks::Hooks;
+use crate::http::App;
+use crate::sim::hooks::Hooks;
 use crate::sim::{AccountOptions, SimError};
 use crate::switch::{Faults, Scope, Switch};
 

@@ -1,13 +1,12 @@
 //! The networks' HTTP side: `/{provider}/api/…` probes and Graph extensions, dispatched to
 //! `oauth` for `/{provider}/authorize` and `/{provider}/token` and to `telegram` for the Bot
-//! API. Every handler decides synchronously (a [`Reply`]); [`finish`] then adds latency, holds
-//! timeouts and renders injected failures, so no lock is held across an `await`.
+//! API. Every handler decides synchronously (a `Reply`, see `http`), then `http::finish`
+//! renders it.
 //!
 //! The path is split by hand rather than by the router: one fallback handler, no allocation to
 //! find the provider and endpoint.
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,100 +16,12 @@ use axum::response::Response;
 use relink_core::Provider;
 use serde::Serialize;
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use crate::answer::{self, Condition, Family, json_response};
-use crate::judge::{Live, Verdict, extend_min_age_ms};
+use crate::http::{App, Outcome, Reply, finish, param};
+use crate::judge::{Live, Ruling, extend_min_age_ms};
 use crate::sim::{Endpoint, Gate, Simulator};
-use crate::switch::Fail;
 use crate::{oauth, telegram};
-
-/// What every handler gets: the simulator and the server's shutdown (which releases held
-/// requests).
-#[derive(Debug, Clone)]
-pub(crate) struct App {
-    pub sim: Simulator,
-    pub stopping: CancellationToken,
-}
-
-/// A decided answer, before latency and injected failures are applied.
-#[derive(Debug)]
-pub(crate) struct Reply {
-    pub family: Family,
-    pub latency_ms: u64,
-    pub outcome: Outcome,
-}
-
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    Answer(Response),
-    Fail(Fail),
-}
-
-impl Reply {
-    pub fn answer(family: Family, gate: &Gate, response: Response) -> Self {
-        Self { family, latency_ms: gate.latency_ms, outcome: Outcome::Answer(response) }
-    }
-
-    pub fn failed(family: Family, gate: &Gate, fail: Fail) -> Self {
-        Self { family, latency_ms: gate.latency_ms, outcome: Outcome::Fail(fail) }
-    }
-
-    pub fn refused(sim: &Simulator, provider: Provider, family: Family, gate: &Gate, condition: Condition) -> Self {
-        match gate.fail {
-            Some(fail) => Self::failed(family, gate, fail),
-            None => Self::answer(family, gate, answer::refusal(provider, family, condition, &sim.config().client_id)),
-        }
-    }
-
-    /// The reply to a verdict: `ok` renders the healthy answer.
-    pub fn from<T>(
-        sim: &Simulator,
-        provider: Provider,
-        family: Family,
-        gate: &Gate,
-        verdict: Verdict<T>,
-        ok: impl FnOnce(T) -> Response,
-    ) -> Self {
-        match verdict {
-            Verdict::Ok(value) => Self::answer(family, gate, ok(value)),
-            Verdict::Refused(condition) => Self::refused(sim, provider, family, gate, condition),
-            Verdict::Failed(fail) => Self::failed(family, gate, fail),
-        }
-    }
-}
-
-/// Applies a reply's latency and failure and returns the response.
-pub(crate) async fn finish(app: &App, provider: Provider, reply: Reply) -> Response {
-    if reply.latency_ms > 0 {
-        pause(&app.stopping, Duration::from_millis(reply.latency_ms)).await;
-    }
-    let mut rate_limited = false;
-    let mut response = match reply.outcome {
-        Outcome::Answer(response) => response,
-        Outcome::Fail(fail) => {
-            app.sim.count_fault(fail);
-            if fail == Fail::Timeout {
-                pause(&app.stopping, app.sim.timeout_hold()).await;
-            }
-            rate_limited = matches!(fail, Fail::RateLimited { .. });
-            answer::failure(provider, reply.family, fail, app.sim.now().timestamp())
-        }
-    };
-    if matches!(reply.family, Family::Graph | Family::DebugToken) {
-        let usage = if rate_limited { 100 } else { app.sim.app_usage(provider) };
-        answer::add_app_usage(&mut response, usage);
-    }
-    response
-}
-
-/// Sleeps, unless the server is shutting down (a held request must not delay the shutdown).
-async fn pause(stopping: &CancellationToken, duration: Duration) {
-    tokio::select! {
-        () = tokio::time::sleep(duration) => {}
-        () = stopping.cancelled() => {}
-    }
-}
 
 /// The provider whose path segment this is (its stored name exactly, as `config_under` builds).
 fn provider_named(segment: &str) -> Option<Provider> {
@@ -202,12 +113,7 @@ fn api(
     }
 }
 
-/// A form or query parameter, percent-decoded.
-pub(crate) fn param<'a>(encoded: &'a [u8], key: &str) -> Option<Cow<'a, str>> {
-    url::form_urlencoded::parse(encoded).find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth")).then(|| token.trim())
@@ -253,8 +159,8 @@ fn debug_token(sim: &Simulator, provider: Provider, query: &str) -> Reply {
         let missing = Condition::BadRequest("The parameter input_token is required");
         return Reply::refused(sim, provider, Family::DebugToken, &gate, missing);
     };
-    let verdict = sim.check_access(provider, &input, now_ms, &mut gate);
-    Reply::from(sim, provider, Family::DebugToken, &gate, verdict, |live: Live| {
+    let ruling = sim.check_access(provider, &input, now_ms, &mut gate);
+    Reply::from(sim, provider, Family::DebugToken, &gate, ruling, |live: Live| {
         let (account, user) = (live.account(), live.user());
         let page = matches!(provider, Provider::Facebook | Provider::InstagramBusiness);
         let data = DebugData {
@@ -293,8 +199,8 @@ fn graph_object(sim: &Simulator, provider: Provider, object: &str, query: &str, 
             Condition::BadRequest("An active access token must be used to query information about the current user.");
         return Reply::refused(sim, provider, Family::Graph, &gate, missing);
     };
-    let verdict = sim.check_access(provider, &token, now_ms, &mut gate);
-    if let Verdict::Ok(live) = &verdict
+    let ruling = sim.check_access(provider, &token, now_ms, &mut gate);
+    if let Ruling::Ok(live) = &ruling
         && provider == Provider::InstagramBusiness
         && live.account() != object
     {
@@ -308,7 +214,7 @@ fn graph_object(sim: &Simulator, provider: Provider, object: &str, query: &str, 
         );
         return Reply::answer(Family::Graph, &gate, response);
     }
-    Reply::from(sim, provider, Family::Graph, &gate, verdict, |live: Live| {
+    Reply::from(sim, provider, Family::Graph, &gate, ruling, |live: Live| {
         let account = live.account();
         let name = username(&account);
         let body = match provider {
@@ -334,8 +240,8 @@ fn graph_refresh(sim: &Simulator, provider: Provider, query: &str) -> Reply {
         return Reply::refused(sim, provider, Family::Graph, &gate, Condition::Invalid);
     };
     let min_age = extend_min_age_ms(provider).unwrap_or(86_400_000);
-    let verdict = sim.extend(provider, &token, min_age, now_ms, &mut gate);
-    Reply::from(sim, provider, Family::Graph, &gate, verdict, |issued| {
+    let ruling = sim.extend(provider, &token, min_age, now_ms, &mut gate);
+    Reply::from(sim, provider, Family::Graph, &gate, ruling, |issued| {
         let expires_in = issued.expires_at.map_or(0, |at| (at.timestamp_millis() - now_ms) / 1000);
         json_response(
             StatusCode::OK,
@@ -370,8 +276,8 @@ fn introspect(sim: &Simulator, body: &[u8]) -> Reply {
     let Some(token) = param(body, "token") else {
         return Reply::refused(sim, provider, Family::Introspect, &gate, Condition::BadRequest("token is required"));
     };
-    let verdict = sim.check_access(provider, &token, now_ms, &mut gate);
-    Reply::from(sim, provider, Family::Introspect, &gate, verdict, |live: Live| {
+    let ruling = sim.check_access(provider, &token, now_ms, &mut gate);
+    Reply::from(sim, provider, Family::Introspect, &gate, ruling, |live: Live| {
         let account = live.account();
         let scope = live.scope_string(provider, ",");
         let body = Introspection {
@@ -395,8 +301,8 @@ fn bearer_probe(sim: &Simulator, provider: Provider, family: Family, headers: &H
     let Some(token) = bearer(headers) else {
         return Reply::refused(sim, provider, family, &gate, Condition::Invalid);
     };
-    let verdict = sim.check_access(provider, token, now_ms, &mut gate);
-    let mut reply = Reply::from(sim, provider, family, &gate, verdict, |live: Live| {
+    let ruling = sim.check_access(provider, token, now_ms, &mut gate);
+    let mut reply = Reply::from(sim, provider, family, &gate, ruling, |live: Live| {
         let account = live.account();
         let name = username(&account);
         if provider == Provider::X {
@@ -443,8 +349,8 @@ fn tokeninfo(sim: &Simulator, provider: Provider, query: &str, body: &[u8]) -> R
     let Some(token) = token else {
         return Reply::refused(sim, provider, Family::Tokeninfo, &gate, Condition::Invalid);
     };
-    let verdict = sim.check_access(provider, &token, now_ms, &mut gate);
-    Reply::from(sim, provider, Family::Tokeninfo, &gate, verdict, |live: Live| {
+    let ruling = sim.check_access(provider, &token, now_ms, &mut gate);
+    Reply::from(sim, provider, Family::Tokeninfo, &gate, ruling, |live: Live| {
         let config = sim.config();
         let account = live.account();
         let scope = live.scope_string(provider, " ");

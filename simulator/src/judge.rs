@@ -10,16 +10,19 @@ use relink_core::Provider;
 
 use crate::account::{AccountName, Chat, Revocation, Role, State, lock, read};
 use crate::answer::Condition;
-use crate::sim::{
-    GOOGLE_UNUSED_MS, Gate, Issued, LINKEDIN_REFRESH_MS, PINTEREST_REFRESH_MS, Simulator, access_lifetime_ms,
-    duration_ms, inactive, issues_refresh_tokens, policy, rotates_refresh_tokens,
+use crate::rules::{
+    GOOGLE_UNUSED_MS, LINKEDIN_REFRESH_MS, PINTEREST_REFRESH_MS, access_lifetime_ms, duration_ms, inactive,
+    issues_refresh_tokens, policy, rotates_refresh_tokens,
 };
+use crate::sim::{Gate, Issued, Simulator};
 use crate::switch::Fail;
 use crate::token::{Fields, Kind, provider_index};
 
-/// The outcome of a check.
+/// What the network rules about one presented token: it works (with what it gives), it is
+/// refused for a reason the answer shows, or an injected fault fails the request first. (Not
+/// `relink_core::provider::Verdict`, which is relink's reading of an answer.)
 #[derive(Debug)]
-pub(crate) enum Verdict<T> {
+pub(crate) enum Ruling<T> {
     Ok(T),
     Refused(Condition),
     Failed(Fail),
@@ -91,98 +94,97 @@ impl Simulator {
     }
 
     /// A probe: does this access token work, and whose is it?
-    pub(crate) fn check_access(&self, provider: Provider, raw: &str, now_ms: i64, gate: &mut Gate) -> Verdict<Live> {
-        let refused = |gate: &Gate, condition| gate.fail.map_or(Verdict::Refused(condition), Verdict::Failed);
+    pub(crate) fn check_access(&self, provider: Provider, raw: &str, now_ms: i64, gate: &mut Gate) -> Ruling<Live> {
+        let refused = |gate: &Gate, condition| gate.fail.map_or(Ruling::Refused(condition), Ruling::Failed);
         let Some(token) = self.decode(provider, Kind::Access, raw) else {
             return refused(gate, Condition::Invalid);
         };
-        let table = read(&self.inner.tables[provider_index(provider)]);
-        let Some(slot) = usize::try_from(token.index).ok().and_then(|i| table.slots.get(i)) else {
-            return refused(gate, Condition::Invalid);
-        };
-        slot.probes.fetch_add(1, Ordering::Relaxed);
-        let mut guard = lock(&slot.state);
-        let mut fresh;
-        let state = match guard.as_deref_mut() {
-            Some(state) => state,
-            None => {
-                fresh = table.fresh_state(token.index, issues_refresh_tokens(provider));
-                &mut fresh
+        self.probe(provider, token.index, gate, |state| {
+            let condition = if state.operator {
+                Some(Condition::Operator)
+            } else if let Some(condition) = grant_condition(&token, state) {
+                Some(condition)
+            } else if access_expired(provider, &token, state, now_ms) {
+                Some(Condition::Expired)
+            } else if inactive(provider, state, now_ms) {
+                Some(Condition::Inactive)
+            } else if state.checkpoint {
+                Some(Condition::Checkpoint)
+            } else if state.role != Role::Admin {
+                Some(Condition::Permission)
+            } else {
+                None
+            };
+            if let Some(condition) = condition {
+                return Ruling::Refused(condition);
             }
-        };
-        add_account_faults(gate, state);
-        if let Some(fail) = gate.fail {
-            return Verdict::Failed(fail);
-        }
-        let condition = if state.operator {
-            Some(Condition::Operator)
-        } else if let Some(condition) = grant_condition(&token, state) {
-            Some(condition)
-        } else if access_expired(provider, &token, state, now_ms) {
-            Some(Condition::Expired)
-        } else if inactive(provider, state, now_ms) {
-            Some(Condition::Inactive)
-        } else if state.checkpoint {
-            Some(Condition::Checkpoint)
-        } else if state.role != Role::Admin {
-            Some(Condition::Permission)
-        } else {
-            None
-        };
-        if let Some(condition) = condition {
-            return Verdict::Refused(condition);
-        }
-        Verdict::Ok(Live {
-            name: AccountName::of(provider, token.index, Some(state)),
-            user: state.user.clone(),
-            scopes: state.scopes.clone(),
-            grant_ms: token.grant_ms,
-            issued_ms: token.issued_ms,
-            expires_ms: access_lifetime_ms(provider).map(|life| token.issued_ms.saturating_add(life)),
-            role: state.role,
+            Ruling::Ok(Live {
+                name: AccountName::of(provider, token.index, Some(state)),
+                user: state.user.clone(),
+                scopes: state.scopes.clone(),
+                grant_ms: token.grant_ms,
+                issued_ms: token.issued_ms,
+                expires_ms: access_lifetime_ms(provider).map(|life| token.issued_ms.saturating_add(life)),
+                role: state.role,
+            })
         })
+        .unwrap_or_else(|| refused(gate, Condition::Invalid))
     }
 
     /// A Telegram chat probe: is the chat there, and what is the bot in it?
-    pub(crate) fn check_chat(&self, index: u32, gate: &mut Gate) -> Verdict<Live> {
+    pub(crate) fn check_chat(&self, index: u32, gate: &mut Gate) -> Ruling<Live> {
         let provider = Provider::Telegram;
+        self.probe(provider, index, gate, |state| {
+            let condition = match state.chat {
+                _ if state.operator => Some(Condition::BotUnauthorized),
+                Chat::Present => None,
+                Chat::Kicked => Some(Condition::Kicked),
+                Chat::Deleted => Some(Condition::ChatNotFound),
+                Chat::Migrated(to) => Some(Condition::Migrated(to)),
+            };
+            if let Some(condition) = condition {
+                return Ruling::Refused(condition);
+            }
+            Ruling::Ok(Live {
+                name: AccountName::of(provider, index, Some(state)),
+                user: None,
+                scopes: None,
+                grant_ms: state.grant_ms,
+                issued_ms: state.grant_ms,
+                expires_ms: None,
+                role: state.role,
+            })
+        })
+        .unwrap_or_else(|| gate.fail.map_or(Ruling::Refused(Condition::ChatNotFound), Ruling::Failed))
+    }
+
+    /// Counts a probe of the account at `index`, adds its faults to `gate` and, unless a fault
+    /// fails the request, lets `decide` rule on its state (or its defaults). `None` when there
+    /// is no account at `index`.
+    fn probe<T>(
+        &self,
+        provider: Provider,
+        index: u32,
+        gate: &mut Gate,
+        decide: impl FnOnce(&mut State) -> Ruling<T>,
+    ) -> Option<Ruling<T>> {
         let table = read(&self.inner.tables[provider_index(provider)]);
-        let Some(slot) = usize::try_from(index).ok().and_then(|i| table.slots.get(i)) else {
-            return gate.fail.map_or(Verdict::Refused(Condition::ChatNotFound), Verdict::Failed);
-        };
+        let slot = table.slots.get(usize::try_from(index).ok()?)?;
         slot.probes.fetch_add(1, Ordering::Relaxed);
         let mut guard = lock(&slot.state);
         let mut fresh;
         let state = match guard.as_deref_mut() {
             Some(state) => state,
             None => {
-                fresh = table.fresh_state(index, false);
+                fresh = table.fresh_state(index, issues_refresh_tokens(provider));
                 &mut fresh
             }
         };
         add_account_faults(gate, state);
         if let Some(fail) = gate.fail {
-            return Verdict::Failed(fail);
+            return Some(Ruling::Failed(fail));
         }
-        let condition = match state.chat {
-            _ if state.operator => Some(Condition::BotUnauthorized),
-            Chat::Present => None,
-            Chat::Kicked => Some(Condition::Kicked),
-            Chat::Deleted => Some(Condition::ChatNotFound),
-            Chat::Migrated(to) => Some(Condition::Migrated(to)),
-        };
-        if let Some(condition) = condition {
-            return Verdict::Refused(condition);
-        }
-        Verdict::Ok(Live {
-            name: AccountName::of(provider, index, Some(state)),
-            user: None,
-            scopes: None,
-            grant_ms: state.grant_ms,
-            issued_ms: state.grant_ms,
-            expires_ms: None,
-            role: state.role,
-        })
+        Some(decide(state))
     }
 
     /// Instagram login and Threads: a still-valid token at least `min_age` old is exchanged for
@@ -194,9 +196,9 @@ impl Simulator {
         min_age_ms: i64,
         now_ms: i64,
         gate: &mut Gate,
-    ) -> Verdict<Issued> {
+    ) -> Ruling<Issued> {
         let Some(token) = self.decode(provider, Kind::Access, raw) else {
-            return gate.fail.map_or(Verdict::Refused(Condition::Invalid), Verdict::Failed);
+            return gate.fail.map_or(Ruling::Refused(Condition::Invalid), Ruling::Failed);
         };
         let serial = self.next_serial();
         self.renew(provider, &token, gate, |state| {
@@ -227,9 +229,9 @@ impl Simulator {
         scope: Option<&str>,
         now_ms: i64,
         gate: &mut Gate,
-    ) -> Verdict<Issued> {
+    ) -> Ruling<Issued> {
         let Some(token) = self.decode(provider, Kind::Refresh, raw) else {
-            return gate.fail.map_or(Verdict::Refused(Condition::Invalid), Verdict::Failed);
+            return gate.fail.map_or(Ruling::Refused(Condition::Invalid), Ruling::Failed);
         };
         let (access_serial, refresh_serial) = (self.next_serial(), self.next_serial());
         self.renew(provider, &token, gate, |state| {
@@ -288,10 +290,10 @@ impl Simulator {
         token: &Fields,
         gate: &mut Gate,
         rule: impl FnOnce(&mut State) -> Result<(), Condition>,
-    ) -> Verdict<Issued> {
+    ) -> Ruling<Issued> {
         let table = read(&self.inner.tables[provider_index(provider)]);
         let Some(slot) = usize::try_from(token.index).ok().and_then(|i| table.slots.get(i)) else {
-            return gate.fail.map_or(Verdict::Refused(Condition::Invalid), Verdict::Failed);
+            return gate.fail.map_or(Ruling::Refused(Condition::Invalid), Ruling::Failed);
         };
         slot.refreshes.fetch_add(1, Ordering::Relaxed);
         let mut guard = lock(&slot.state);
@@ -299,14 +301,14 @@ impl Simulator {
             guard.get_or_insert_with(|| Box::new(table.fresh_state(token.index, issues_refresh_tokens(provider))));
         add_account_faults(gate, state);
         if let Some(fail) = gate.fail {
-            return Verdict::Failed(fail);
+            return Ruling::Failed(fail);
         }
         if state.operator {
-            return Verdict::Refused(Condition::Operator);
+            return Ruling::Refused(Condition::Operator);
         }
         match rule(state) {
-            Ok(()) => Verdict::Ok(self.issue(provider, token.index, state, None)),
-            Err(condition) => Verdict::Refused(condition),
+            Ok(()) => Ruling::Ok(self.issue(provider, token.index, state, None)),
+            Err(condition) => Ruling::Refused(condition),
         }
     }
 }

@@ -3,8 +3,6 @@
 //! is set to cancel), and `/{provider}/token` exchanges codes and refresh tokens after checking
 //! the app's credentials (HTTP Basic or form).
 
-use std::sync::Arc;
-
 use axum::http::header::{AUTHORIZATION, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -16,29 +14,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::account::{lock, read};
+use crate::account::read;
 use crate::answer::{Condition, Family, json_response, text_response};
-use crate::gateway::{Reply, param};
-use crate::sim::{Endpoint, Issued, Simulator, duration_ms, issues_refresh_tokens, rotates_refresh_tokens};
-
-/// How a PKCE challenge was made (RFC 7636 §4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ChallengeMethod {
-    S256,
-    Plain,
-}
-
-/// A code handed out by `authorize`, waiting for its one exchange.
-#[derive(Debug)]
-pub(crate) struct PendingCode {
-    provider: Provider,
-    index: u32,
-    client_id: String,
-    redirect_uri: String,
-    challenge: Option<(String, ChallengeMethod)>,
-    scopes: Option<Arc<[String]>>,
-    expires_ms: i64,
-}
+use crate::http::{Reply, param};
+use crate::rules::{duration_ms, issues_refresh_tokens, rotates_refresh_tokens};
+use crate::sim::{ChallengeMethod, Endpoint, Issued, PendingCode, Simulator};
 
 /// `GET /{provider}/authorize`. Errors the browser cannot be redirected for (unknown client,
 /// bad redirect URI, no account to log in as) are plain-text 400 pages, as RFC 6749 §4.1.2.1
@@ -119,13 +99,7 @@ pub(crate) fn authorize(sim: &Simulator, provider: Provider, query: &str) -> Res
         scopes,
         expires_ms: now_ms.saturating_add(duration_ms(sim.config().code_lifetime)),
     };
-    {
-        let mut codes = lock(&sim.inner.codes);
-        if codes.len() > 10_000 {
-            codes.retain(|_, pending| pending.expires_ms > now_ms);
-        }
-        codes.insert(code.clone(), pending);
-    }
+    sim.keep_code(code.clone(), pending, now_ms);
     redirect_with(&[("code", &code)])
 }
 
@@ -213,10 +187,10 @@ pub(crate) fn token(sim: &Simulator, provider: Provider, headers: &HeaderMap, fo
                 );
             };
             let scope = param(form, "scope");
-            let verdict = sim.refresh(provider, &refresh_token, scope.as_deref(), now_ms, &mut gate);
+            let ruling = sim.refresh(provider, &refresh_token, scope.as_deref(), now_ms, &mut gate);
             // Rotating networks and LinkedIn send the refresh token back; Google keeps it.
             let include_refresh = rotates_refresh_tokens(provider) || provider == Provider::Linkedin;
-            Reply::from(sim, provider, family, &gate, verdict, |issued: Issued| {
+            Reply::from(sim, provider, family, &gate, ruling, |issued: Issued| {
                 json_response(StatusCode::OK, &token_json(&issued, now_ms, include_refresh))
             })
         }
@@ -228,7 +202,7 @@ pub(crate) fn token(sim: &Simulator, provider: Provider, headers: &HeaderMap, fo
 fn exchange(sim: &Simulator, provider: Provider, form: &[u8], now_ms: i64) -> Result<Issued, Condition> {
     let code = param(form, "code").ok_or(Condition::BadRequest("code is required"))?;
     // A presented code is spent whatever happens next: single use, even when refused.
-    let pending = lock(&sim.inner.codes).remove(code.as_ref());
+    let pending = sim.take_code(code.as_ref());
     let pending = pending.ok_or(Condition::InvalidGrant("The authorization code is invalid or was already used."))?;
     if pending.provider != provider || pending.client_id != sim.config().client_id {
         return Err(Condition::InvalidGrant("The authorization code was issued to another client."));

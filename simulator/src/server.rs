@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::control;
-use crate::gateway::{App, gateway};
+use crate::gateway::gateway;
+use crate::http::App;
 use crate::sim::Simulator;
 
 /// The routes: the control API under `/_sim/`, every provider under `/{provider}/`. Requests

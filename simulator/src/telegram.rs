@@ -13,10 +13,10 @@ use serde_json::{Map, Value, json};
 
 use crate::account::{Role, read};
 use crate::answer::{Condition, Family, json_response};
-use crate::gateway::{App, Reply, param};
-use crate::judge::{Live, Verdict};
+use crate::http::{App, Reply, param};
+use crate::judge::{Live, Ruling};
+use crate::sim::updates::{bot_user, multipart_fields};
 use crate::sim::{Endpoint, Simulator};
-use crate::updates::{bot_user, multipart_fields};
 
 const PROVIDER: Provider = Provider::Telegram;
 const FAMILY: Family = Family::Telegram;
@@ -175,9 +175,9 @@ pub(crate) fn api(sim: &Simulator, path: &str, query: &str, headers: &HeaderMap,
     let Some(index) = sim.find(PROVIDER, &chat) else {
         return Some(Reply::refused(sim, PROVIDER, FAMILY, &gate, Condition::ChatNotFound));
     };
-    let verdict = sim.check_chat(index, &mut gate);
+    let ruling = sim.check_chat(index, &mut gate);
     if method == "getChat" {
-        return Some(Reply::from(sim, PROVIDER, FAMILY, &gate, verdict, |live: Live| {
+        return Some(Reply::from(sim, PROVIDER, FAMILY, &gate, ruling, |live: Live| {
             let account = live.account();
             let id: Value = account.parse::<i64>().map_or_else(|_| json!(account), |id| json!(id));
             json_response(
@@ -191,12 +191,12 @@ pub(crate) fn api(sim: &Simulator, path: &str, query: &str, headers: &HeaderMap,
         let missing = Condition::BadRequest("user_id is empty");
         return Some(Reply::refused(sim, PROVIDER, FAMILY, &gate, missing));
     };
-    let verdict = match verdict {
-        Verdict::Ok(live) => Verdict::Ok(live.role),
-        Verdict::Refused(condition) => Verdict::Refused(condition),
-        Verdict::Failed(fail) => Verdict::Failed(fail),
+    let ruling = match ruling {
+        Ruling::Ok(live) => Ruling::Ok(live.role),
+        Ruling::Refused(condition) => Ruling::Refused(condition),
+        Ruling::Failed(fail) => Ruling::Failed(fail),
     };
-    Some(Reply::from(sim, PROVIDER, FAMILY, &gate, verdict, |role| {
+    Some(Reply::from(sim, PROVIDER, FAMILY, &gate, ruling, |role| {
         let member = if asked != bot_id {
             json!({ "user": { "id": asked, "is_bot": false, "first_name": "someone" }, "status": "left" })
         } else if role == Role::Member {

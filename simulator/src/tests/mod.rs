@@ -5,6 +5,7 @@
 mod control;
 mod faults;
 mod hooks;
+mod layers;
 mod oauth;
 mod probes;
 mod renewal;
