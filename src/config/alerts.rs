@@ -75,8 +75,7 @@ pub(super) fn resolve(raw: RawAlerts, report: &mut Report<'_>) -> AlertsSettings
     ];
     for (key, text, slot, zero_allowed, max) in durations {
         let Some(text) = text else { continue };
-        let too_long = humantime::parse_duration(text.trim())
-            .is_ok_and(|d| chrono::Duration::from_std(d).map_or(true, |d| d > max));
+        let too_long = humantime::parse_duration(text.trim()).is_ok_and(|d| relink_core::time::delta(d) > max);
         if too_long {
             report.problem(key, format!("`{}` is longer than {}", text.trim(), span(max)));
             continue;

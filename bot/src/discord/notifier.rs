@@ -50,7 +50,7 @@ impl DeliveryLease {
 
     /// Ok when this process may send now, taking or renewing the lease when needed.
     pub async fn ensure(&self, now: DateTime<Utc>) -> Result<(), NotifyError> {
-        let lease = chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(30));
+        let lease = relink_core::time::delta(LEASE);
         let held = *self.held_until.lock().unwrap_or_else(|e| e.into_inner());
         if held.is_some_and(|until| until - now > lease / 2) {
             return Ok(());

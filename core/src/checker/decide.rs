@@ -71,7 +71,7 @@ impl Rules {
     /// The widest warning: a token ending within it is `expiring`.
     fn warning_window(&self) -> chrono::Duration {
         let widest = self.cadence.warnings.iter().max().copied().unwrap_or(Duration::ZERO);
-        chrono::Duration::from_std(widest).unwrap_or(chrono::Duration::MAX)
+        crate::time::delta(widest)
     }
 }
 

@@ -359,7 +359,7 @@ impl Checker {
             return false;
         }
         let Some(expiry) = tokens.expires_at else { return false };
-        let ahead = chrono::Duration::from_std(schedule::renew_ahead(policy)).unwrap_or(chrono::Duration::MAX);
+        let ahead = crate::time::delta(schedule::renew_ahead(policy));
         match policy.renewal {
             Renewal::ExtendWhileValid { min_age } => {
                 let old_enough = claim
@@ -897,7 +897,7 @@ impl Checker {
     /// is due again and will be claimed afresh, instead of being checked by two claims at once,
     /// which for a rotating refresh token would spend it twice and kill the grant.
     fn lease_lasts(&self, claim: &Claim, now: DateTime<Utc>) -> bool {
-        let half = chrono::Duration::from_std(self.config.lease / 2).unwrap_or(chrono::Duration::MAX);
+        let half = crate::time::delta(self.config.lease / 2);
         let lasts = claim.lease_until - now >= half;
         if !lasts {
             tracing::debug!(channel = %claim.channel.id, "checker: a claim waited past half its lease; left for a fresh claim");

@@ -81,7 +81,7 @@ impl Context {
     }
 
     pub(super) fn inactive(&self) -> bool {
-        match (self.last_activity_at, self.inactivity.and_then(|d| chrono::Duration::from_std(d).ok())) {
+        match (self.last_activity_at, self.inactivity.map(crate::time::delta)) {
             (Some(last), Some(period)) => self.now - last >= period,
             _ => false,
         }

@@ -53,7 +53,7 @@ pub(super) fn pkce(provider: Provider, value: Option<&str>) -> Option<&str> {
 
 /// Whether the access token is spent (or within [`SPENT_MARGIN`] of it).
 pub(super) fn spent(tokens: &TokenSet, now: DateTime<Utc>) -> bool {
-    let margin = chrono::Duration::from_std(SPENT_MARGIN).unwrap_or_default();
+    let margin = crate::time::delta(SPENT_MARGIN);
     tokens.expires_at.is_some_and(|at| at <= now + margin)
 }
 
