@@ -35,6 +35,7 @@ both_engines!(
     private_alerts_carry_a_working_link_per_channel_and_shared_chats_none,
     a_stored_escalation_of_a_hundred_million_days_does_not_stop_the_alerts_engine,
     a_transition_a_push_signal_caused_is_alerted_within_seconds_not_after_the_grouping_window,
+    an_unreadable_outbox_event_does_not_stop_the_alerts_engine,
 );
 
 const ALICE_DISCORD: i64 = 1001;
@@ -856,4 +857,26 @@ async fn a_transition_a_push_signal_caused_is_alerted_within_seconds_not_after_t
     assert_eq!(rig.sent_kinds().len(), 1, "an ordinary transition is held for company");
     rig.live(Duration::minutes(3)).await;
     assert_eq!(rig.sent_kinds().len(), 2, "and told after the grouping window");
+}
+
+async fn an_unreadable_outbox_event_does_not_stop_the_alerts_engine(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.channel(&rig.team, "1", "Acme Facebook", Some(&rig.alice), None).await;
+    let (team, id, at) = (rig.team.id, channel.id, rig.now().timestamp_millis());
+    let mut raw = rig.db.raw().await;
+    raw.execute(&format!(
+        "UPDATE channels SET health = 'needs_reauth', health_reason = 'app_revoked' WHERE id = {id}; \
+         INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES \
+         ({team}, {id}, 'health_changed', '{{not json', {at}), \
+         ({team}, {id}, 'party', '{{}}', {at}), \
+         ({team}, {id}, 'health_changed', '{{\"to\":\"sick\"}}', {at}), \
+         ({team}, {id}, 'health_changed', \
+          '{{\"detail\":\"the app was removed\",\"from\":\"healthy\",\"from_reason\":null,\"reason_detail\":null,\"to\":\"needs_reauth\",\"to_reason\":\"app_revoked\"}}', {at})"
+    ))
+    .await;
+    rig.live(Duration::hours(1)).await;
+    // The readable row, in the format written before events were typed, is alerted; the others
+    // are skipped, and nothing is left behind in the outbox.
+    assert_eq!(rig.sent_kinds(), [(ALICE, AlertKind::Disconnected)]);
+    assert_eq!(raw.number("SELECT COUNT(*) FROM events WHERE processed_at IS NULL").await, 0);
 }

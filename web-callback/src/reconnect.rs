@@ -25,6 +25,7 @@ use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use relink_core::alerts::messages::catalog;
+use relink_core::domain::AccountMismatch;
 use relink_core::opaque::OpaqueToken;
 use relink_core::provider::Verdict;
 use relink_core::store::{ChannelContext, LinkContext, NewOAuthState, OAuthState};
@@ -588,15 +589,13 @@ async fn conclude(
     };
     let channel = &subject.channel;
     if connected.account_id != channel.external_account_id.as_str() {
-        let payload = json!({
-            "provider": provider.as_str(),
-            "expected_account": channel.external_account_id.as_str(),
-            "got_account": connected.account_id,
-            "link_id": request.link_id.0,
-        });
-        if let Err(error) =
-            app.store().record_event(channel.team_id, Some(channel.id), "account_mismatch", &payload, now).await
-        {
+        let mismatch = AccountMismatch {
+            provider,
+            expected_account: channel.external_account_id.as_str().to_owned(),
+            got_account: connected.account_id.clone(),
+            link_id: request.link_id,
+        };
+        if let Err(error) = app.store().record_account_mismatch(channel.team_id, channel.id, mismatch, now).await {
             tracing::error!(%error, "cannot record an account_mismatch event");
         }
         return (Outcome::AccountMismatch, Some(connected.account_id));

@@ -34,7 +34,7 @@ use super::route::{Level, destinations, first_responder};
 use super::{AlertsConfig, TeamSettings};
 use crate::checker::decide::inactive_at;
 use crate::clock::Clock;
-use crate::domain::{Channel, ChannelId, Health, MemberId, Provider, Reason, TeamId};
+use crate::domain::{Channel, ChannelId, Event, Health, MemberId, OperatorProblem, Provider, Reason, TeamId};
 use crate::provider::policy;
 use crate::store::{AlertPlan, AlertSnapshot, OutboxEvent, PassReport, PendingEvents, PlannedAlert, Result, Store};
 use crate::supervise::Wake;
@@ -229,27 +229,18 @@ impl Planner<'_> {
 
     fn on_event(&mut self, event: &OutboxEvent) {
         let Some(channel) = event.channel_id.and_then(|id| self.snapshot.channels.get(&id)) else { return };
-        let text = |key: &str| event.payload.get(key).and_then(serde_json::Value::as_str);
-        match event.kind.as_str() {
-            "health_changed" => {
-                match Health::from_parts(text("to").unwrap_or_default(), text("to_reason"), text("reason_detail")) {
-                    Ok(health) => self.on_health(channel, health, event.created_at),
-                    Err(error) => {
-                        tracing::warn!(event = event.id, %error, "alerts: an event with an unreadable health")
-                    }
-                }
-            }
-            "operator_problem" => {
-                self.on_operator_problem(channel, text("problem").unwrap_or_default(), event.created_at)
+        match &event.event {
+            Event::HealthChanged(change) => self.on_health(channel, change.to.clone(), event.created_at),
+            Event::OperatorProblem(OperatorProblem { problem }) => {
+                self.on_operator_problem(channel, problem, event.created_at)
             }
             // The health change written in the same transaction resolves the incident and says
             // "connected again"; this event is the audit record of who reconnected.
-            "reconnected" => {}
+            Event::Reconnected(_) => {}
             // The channel is untouched and the person saw the refusal on the page.
-            "account_mismatch" => {
+            Event::AccountMismatch(_) => {
                 tracing::info!(event = event.id, channel = %channel.id, "a reconnect brought back another account; refused on the page")
             }
-            other => tracing::warn!(event = event.id, kind = other, "alerts: an event of an unknown kind"),
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod channel;
 mod chat;
+mod event;
 mod health;
 mod language;
 mod link;
@@ -18,6 +19,7 @@ pub use channel::{
     find_channel,
 };
 pub use chat::{ChatBinding, ChatPlatform};
+pub use event::{AccountMismatch, Event, HealthChanged, OperatorProblem, Reconnected};
 pub use health::{Health, HealthKind, Reason, Transition};
 pub use language::Language;
 pub use link::{ApiKey, ApiKeyId, ApiKeyName, LinkId, LinkStatus, ReconnectLink};

@@ -20,20 +20,19 @@ use crate::alerts::{
     Alert, AlertId, AlertKind, DeliveryId, Destination, Incident, IncidentId, SentRef, SettingsOverride,
     format_warning_days, parse_warning_days,
 };
-use crate::domain::{Channel, ChannelId, ChatBinding, Member, MemberId, Reason, Team, TeamId};
+use crate::domain::{Channel, ChannelId, ChatBinding, Event, HealthKind, Member, MemberId, Reason, Team, TeamId};
 use crate::time::{from_millis, to_millis};
 
 /// The key of the advisory lock that makes one alerts pass at a time across processes.
 const ALERTS_LOCK: i64 = 0x7265_6c69_6e6b_0001;
 
-/// An event of the outbox, as the engine reads it.
+/// An event of the outbox, as the engine reads it: decoded once, by the store.
 #[derive(Debug, Clone)]
 pub struct OutboxEvent {
     pub id: i64,
     pub team_id: TeamId,
     pub channel_id: Option<ChannelId>,
-    pub kind: String,
-    pub payload: serde_json::Value,
+    pub event: Event,
     pub created_at: DateTime<Utc>,
 }
 
@@ -385,13 +384,19 @@ impl Store {
 
                 let mut snapshot = AlertSnapshot::default();
                 for (id, team_id, channel_id, kind, payload, created_at) in events {
-                    let payload = serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null);
+                    // Claimed all the same: a row nobody can read must not hold the outbox up.
+                    let event = match super::events::decode(&kind, &payload) {
+                        Ok(event) => event,
+                        Err(error) => {
+                            tracing::warn!(event = id, %error, "alerts: an outbox event that cannot be read, skipped");
+                            continue;
+                        }
+                    };
                     snapshot.events.push(OutboxEvent {
                         id,
                         team_id: TeamId(team_id),
                         channel_id: channel_id.map(ChannelId),
-                        kind,
-                        payload,
+                        event,
                         created_at: from_millis(created_at),
                     });
                 }
@@ -543,25 +548,68 @@ impl Store {
         Ok(next.map(from_millis))
     }
 
-    /// The creation times of the oldest and the newest unprocessed outbox events, if any.
+    /// The creation times of the oldest and the newest unprocessed outbox events, if any, and
+    /// whether every disconnection among them was found by a check a push signal caused.
+    ///
+    /// What grouping is for is disconnections (one cause, one message); other events ride
+    /// along. The filter reads the payload's `to` and `pushed` with each engine's JSON operator;
+    /// should a payload not be JSON (nothing relink writes), the statement fails and the rows
+    /// are read and decoded here instead until the pass has taken the bad one.
     pub async fn unprocessed_events_span(&self) -> Result<Option<PendingEvents>> {
-        // Payloads are compact JSON: `finish_checks` writes `"pushed":true`. What grouping is for
-        // is disconnections (one cause, one message); other events ride along.
-        const DISCONNECTION: &str = "kind = 'health_changed' AND payload LIKE '%\"to\":\"needs_reauth\"%'";
-        const PUSHED: &str = "payload LIKE '%\"pushed\":true%'";
+        let payload = match self.db().engine() {
+            Engine::Sqlite => "jsonb(payload)",
+            Engine::Postgres => "CAST(payload AS jsonb)",
+        };
+        let (disconnection, pushed) = match self.db().engine() {
+            Engine::Sqlite => ("p ->> 'to' = 'needs_reauth'", "COALESCE(p ->> 'pushed', 0) = 1"),
+            Engine::Postgres => ("p ->> 'to' = 'needs_reauth'", "COALESCE(p ->> 'pushed', 'false') = 'true'"),
+        };
         let sql = format!(
             "SELECT MIN(created_at), MAX(created_at), \
-                    COUNT(CASE WHEN {DISCONNECTION} AND {PUSHED} THEN 1 END), \
-                    COUNT(CASE WHEN {DISCONNECTION} AND NOT ({PUSHED}) THEN 1 END) \
-             FROM events WHERE processed_at IS NULL"
+                    COUNT(CASE WHEN {disconnection} AND {pushed} THEN 1 END), \
+                    COUNT(CASE WHEN {disconnection} AND NOT ({pushed}) THEN 1 END) \
+             FROM (SELECT created_at, CASE WHEN kind = 'health_changed' THEN {payload} END AS p \
+                   FROM events WHERE processed_at IS NULL) AS pending"
         );
-        let (oldest, newest, pushed, unpushed): (Option<i64>, Option<i64>, i64, i64) =
-            with_pool!(self.db(), |pool| { sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool).await })?;
+        let counted: std::result::Result<(Option<i64>, Option<i64>, i64, i64), sqlx::Error> =
+            with_pool!(self.db(), |pool| { sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool).await });
+        let (oldest, newest, pushed, unpushed) = match counted {
+            Ok(counted) => counted,
+            Err(sqlx::Error::Database(error)) => {
+                tracing::warn!(%error, "alerts: an unprocessed outbox payload is not JSON; reading the outbox row by row");
+                self.unprocessed_events_span_decoded().await?
+            }
+            Err(error) => return Err(error.into()),
+        };
         Ok(oldest.zip(newest).map(|(oldest, newest)| PendingEvents {
             oldest: from_millis(oldest),
             newest: from_millis(newest),
             all_pushed: pushed > 0 && unpushed == 0,
         }))
+    }
+
+    /// [`Store::unprocessed_events_span`]'s counts, decoding every unprocessed row here.
+    async fn unprocessed_events_span_decoded(&self) -> Result<(Option<i64>, Option<i64>, i64, i64)> {
+        let rows: Vec<(i64, String, String)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as("SELECT created_at, kind, payload FROM events WHERE processed_at IS NULL")
+                .fetch_all(pool)
+                .await
+        })?;
+        let (mut oldest, mut newest, mut pushed, mut unpushed) = (None::<i64>, None::<i64>, 0, 0);
+        for (created_at, kind, payload) in rows {
+            oldest = Some(oldest.map_or(created_at, |o| o.min(created_at)));
+            newest = Some(newest.map_or(created_at, |n| n.max(created_at)));
+            if let Ok(Event::HealthChanged(change)) = super::events::decode(&kind, &payload)
+                && change.to.kind() == HealthKind::NeedsReauth
+            {
+                if change.pushed {
+                    pushed += 1;
+                } else {
+                    unpushed += 1;
+                }
+            }
+        }
+        Ok((oldest, newest, pushed, unpushed))
     }
 
     /// Stores an alert that no incident produced (an operator notice) and enqueues its deliveries.

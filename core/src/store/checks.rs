@@ -10,11 +10,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns, transition_payload};
+use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns};
 use super::{Pool, Result, Store, StoreError, with_pool, with_writer};
 use crate::checker::schedule::BEFORE_POST;
 use crate::crypto::Binding;
-use crate::domain::{Channel, ChannelId, Health, Scopes};
+use crate::domain::{Channel, ChannelId, Event, Health, HealthChanged, OperatorProblem, Scopes};
 use crate::time::{from_millis, to_millis};
 use crate::token::TokenSet;
 
@@ -107,7 +107,7 @@ fn result_row(result: &CheckResult) -> ResultRow<'_> {
 fn transition_rows(
     results: &[CheckResult],
     written: &std::collections::HashSet<i64>,
-) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+) -> Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
     let mut history = Vec::new();
     let mut events = Vec::new();
     for result in results.iter().filter(|r| written.contains(&r.channel_id.0)) {
@@ -120,24 +120,28 @@ fn transition_rows(
                 "channel_id": channel_id, "from": from, "from_reason": from_reason, "to": to,
                 "to_reason": to_reason, "reason_detail": reason_detail, "detail": detail,
             }));
-            let mut payload = transition_payload((from, from_reason), (to, to_reason, reason_detail), detail);
-            if result.pushed {
-                payload["pushed"] = serde_json::Value::Bool(true);
-            }
-            events.push(serde_json::json!({
-                "team_id": team_id, "channel_id": channel_id, "kind": "health_changed", "payload": payload.to_string(),
-            }));
+            let event = Event::HealthChanged(HealthChanged {
+                from: result.from.clone(),
+                to: result.to.clone(),
+                detail: result.detail.clone(),
+                pushed: result.pushed,
+            });
+            events.push(outbox_row(team_id, channel_id, &event)?);
         }
         if let Some(problem) = &result.operator_problem
             && result.previous_operator_problem.as_ref() != Some(problem)
         {
-            let payload = serde_json::json!({ "problem": problem });
-            events.push(serde_json::json!({
-                "team_id": team_id, "channel_id": channel_id, "kind": "operator_problem", "payload": payload.to_string(),
-            }));
+            let event = Event::OperatorProblem(OperatorProblem { problem: problem.clone() });
+            events.push(outbox_row(team_id, channel_id, &event)?);
         }
     }
-    (history, events)
+    Ok((history, events))
+}
+
+/// One element of the batched outbox insert: the event's stored columns.
+fn outbox_row(team_id: i64, channel_id: i64, event: &Event) -> Result<serde_json::Value> {
+    let (kind, payload) = super::events::encode(event)?;
+    Ok(serde_json::json!({ "team_id": team_id, "channel_id": channel_id, "kind": kind, "payload": payload }))
 }
 
 /// The channels whose new health has a cause that spans the person who authorised them, as a
@@ -477,7 +481,7 @@ impl Store {
              WHERE channels.id = v.id AND channels.lease_owner = $3 \
              RETURNING channels.id"
         );
-        let written: Result<Vec<i64>, sqlx::Error> = with_writer!(self.db(), |pool| {
+        let written: Result<Vec<i64>, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let written: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(update.clone()))
@@ -489,7 +493,7 @@ impl Store {
                     .await?;
                 // Only fenced writes count: a result whose lease was lost leaves no trace.
                 let written_ids: std::collections::HashSet<i64> = written.iter().copied().collect();
-                let (history, events) = transition_rows(results, &written_ids);
+                let (history, events) = transition_rows(results, &written_ids)?;
                 if !history.is_empty() {
                     let sql = format!(
                         "INSERT INTO health_history \

@@ -17,6 +17,7 @@ mod channel;
 mod chat;
 mod checks;
 mod context;
+pub(crate) mod events;
 mod invites;
 mod keys;
 mod links;
