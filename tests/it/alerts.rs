@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use relink_core::alerts::{
-    AlertKind, AlertsConfig, Deliverer, DeliveryConfig, Destination, Engine, IncidentError, NoLinks, Notifier,
-    Notifiers, NotifyError, Outgoing, Problem, SentRef, Severity, acknowledge, snooze,
+    AlertKind, AlertsConfig, Deliverer, DeliveryConfig, Destination, IncidentError, NoLinks, Notifier, Notifiers,
+    NotifyError, Outgoing, Planner, Problem, SentRef, Severity, acknowledge, snooze,
 };
 use relink_core::opaque::OpaqueToken;
 use relink_core::reconnect::{LinkSettings, StoreLinks};
@@ -124,7 +124,7 @@ struct Rig {
     bob: Member,
     eve: Member,
     vic: Member,
-    engine: Engine,
+    engine: Planner,
     deliverer: Deliverer,
     log: Arc<Mutex<Log>>,
     called: Arc<tokio::sync::Notify>,
@@ -199,7 +199,7 @@ impl Rig {
         store.bind_chat(team.id, ChatPlatform::Telegram, TEAM_CHAT, db.now()).await.expect("bind the team chat");
         let log = Arc::new(Mutex::new(Log::default()));
         let called = Arc::new(tokio::sync::Notify::new());
-        let engine = Engine::new(db.store.clone(), alerts_config());
+        let engine = Planner::new(db.store.clone(), alerts_config());
         let deliverer =
             Deliverer::new(db.store.clone(), notifiers(&log, &called), Arc::new(NoLinks), delivery_config("worker-a"));
         Self { db, team, alice, bob, eve, vic, engine, deliverer, log, called }
@@ -419,7 +419,7 @@ async fn an_alert_survives_a_crash_between_the_transition_and_its_delivery(db: T
     // middle of sending (the platform never answers).
     rig.db.clock.advance(Duration::minutes(3));
     let restarted = Store::open(rig.db.connect_again().await, rig.db.keyring.clone(), rig.now()).await.expect("reopen");
-    let engine = Engine::new(restarted.clone(), alerts_config());
+    let engine = Planner::new(restarted.clone(), alerts_config());
     let report = engine.pass(rig.now()).await.expect("a pass");
     assert_eq!((report.events, report.alerts, report.deliveries), (2, 1, 3), "{report:?}");
     rig.log.lock().expect("log").hang = true;

@@ -1,6 +1,6 @@
 //! The alerts engine: turns outbox events and the passing of time into incidents and alerts.
 //!
-//! [`Engine::pass`] is one step (tests call it with a test clock): in one transaction it claims
+//! [`Planner::pass`] is one step (tests call it with a test clock): in one transaction it claims
 //! the outbox events, in id order, once the outbox has been quiet for the grouping window, and the incidents whose next action
 //! is due, plans (a pure function of what it read: [`plan`]), and writes the incidents, alerts
 //! and deliveries while marking the events processed. A crash anywhere leaves either all of it
@@ -48,14 +48,14 @@ const URGENT_WITHIN: Duration = Duration::hours(24);
 
 /// The alerts engine.
 #[derive(Debug)]
-pub struct Engine {
+pub struct Planner {
     store: Store,
     config: AlertsConfig,
     /// Rung by the checker when it wrote a transition (see `Checker::ringing_on_transitions`).
     wake: Wake,
 }
 
-impl Engine {
+impl Planner {
     pub fn new(store: Store, config: AlertsConfig) -> Self {
         Self { store, config, wake: Wake::default() }
     }
@@ -123,7 +123,7 @@ impl Engine {
     }
 }
 
-/// How long transitions caused by push signals wait for company (see `Engine::events_ready_at`).
+/// How long transitions caused by push signals wait for company (see `Planner::events_ready_at`).
 pub const PUSHED_QUIET: Duration = Duration::seconds(3);
 
 /// A busy outbox is held at most this many grouping windows.
@@ -143,7 +143,7 @@ struct Candidate {
 }
 
 /// The planner's working state.
-struct Planner<'a> {
+struct PlanState<'a> {
     config: &'a AlertsConfig,
     snapshot: &'a AlertSnapshot,
     now: DateTime<Utc>,
@@ -155,7 +155,7 @@ struct Planner<'a> {
 /// Plans a pass: what changes in the incidents, and which alerts go where. A pure function of
 /// the snapshot and the time.
 pub fn plan(config: &AlertsConfig, snapshot: &AlertSnapshot, now: DateTime<Utc>) -> AlertPlan {
-    let mut planner = Planner {
+    let mut planner = PlanState {
         config,
         snapshot,
         now,
@@ -179,7 +179,7 @@ fn days(n: u32) -> Duration {
     Duration::days(i64::from(n))
 }
 
-impl Planner<'_> {
+impl PlanState<'_> {
     fn settings(&self, team: TeamId) -> TeamSettings {
         match self.snapshot.settings.get(&team) {
             Some(own) => self.config.defaults.with(own),
@@ -671,7 +671,7 @@ fn remap(incidents: Vec<(usize, Incident)>, alerts: Vec<PlannedAlert>) -> AlertP
 /// Runs the engine's pass and the delivery workers' until `shutdown`, sleeping until either has
 /// work. A database error is logged and retried with backoff; it never stops the loop.
 pub async fn run_alerts(
-    engine: Arc<Engine>,
+    engine: Arc<Planner>,
     deliverer: Arc<Deliverer>,
     clock: impl Clock,
     shutdown: CancellationToken,

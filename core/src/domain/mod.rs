@@ -2,6 +2,7 @@
 //! from outside (a command line, a chat message, an HTTP body) is parsed on construction and the
 //! error names the field that was wrong.
 
+pub mod alert;
 mod channel;
 mod chat;
 mod event;

@@ -1,22 +1,33 @@
 //! The checker's side of the store: claiming due channels under a lease, writing renewed tokens
 //! fenced by the lease and the row version, and finishing a batch of checks in one transaction.
 //!
-//! A claim sets `lease_owner`, `lease_until` and pushes `next_check_at` to the lease's end, so
-//! the due index skips claimed rows and a crashed process's channels come due again by
-//! themselves. A `next_check_at` below the lease's end was pulled earlier while the check ran
-//! (a post scheduled, a sibling channel found dead) and the check's writer keeps it when it is
-//! earlier than what the check decided. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several relink
-//! processes share the work without waiting on each other; SQLite has one writer anyway.
+//! A claim (`lease.rs`, the same for the delivery workers) sets `lease_owner`, `lease_until` and
+//! pushes `next_check_at` to the lease's end, so the due index skips claimed rows and a crashed
+//! process's channels come due again by themselves. A `next_check_at` below the lease's end was
+//! pulled earlier while the check ran (a post scheduled, a sibling channel found dead) and the
+//! check's writer keeps it when it is earlier than what the check decided. On PostgreSQL the
+//! claim uses `FOR UPDATE SKIP LOCKED`, so several relink processes share the work without
+//! waiting on each other; SQLite has one writer anyway.
 
 use chrono::{DateTime, Utc};
 
 use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns};
+use super::lease::Leased;
 use super::{Pool, Result, Store, StoreError, with_pool, with_writer};
 use crate::checker::schedule::BEFORE_POST;
 use crate::crypto::Binding;
 use crate::domain::{Channel, ChannelId, Event, Health, HealthChanged, OperatorProblem, Scopes};
 use crate::time::{from_millis, to_millis};
 use crate::token::TokenSet;
+
+/// Due channels, claimed by the checker through the `next_check_at` index. A lease still
+/// running (`acquire_lease` took it) keeps the channel out even when it is due.
+const DUE_CHANNELS: Leased = Leased {
+    table: "channels",
+    due: "next_check_at",
+    also: "(lease_until IS NULL OR lease_until < $3)",
+    order: "next_check_at",
+};
 
 /// A claimed channel: everything a check needs, read in the claim itself.
 #[derive(Debug)]
@@ -241,13 +252,7 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Claim>> {
-        let lock = self.db().skip_locked();
-        let sql = format!(
-            "UPDATE channels SET lease_owner = $1, lease_until = $2, next_check_at = $2 \
-             WHERE id IN (SELECT id FROM channels WHERE next_check_at <= $3 \
-                          AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_check_at LIMIT $4 {lock}) \
-             RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
-        );
+        let sql = DUE_CHANNELS.claim_sql(self.db(), &format!("{CHANNEL_COLUMNS}, {CLAIM_EXTRA}"));
         let rows: Vec<ClaimRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(owner)
