@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 
 use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns};
-use super::lease::Leased;
+use super::lease::{ClaimArgs, Leased};
 use super::{Pool, Result, Store, StoreError, with_pool, with_writer};
 use crate::checker::schedule::BEFORE_POST;
 use crate::crypto::Binding;
@@ -252,16 +252,9 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Claim>> {
-        let sql = DUE_CHANNELS.claim_sql(self.db(), &format!("{CHANNEL_COLUMNS}, {CLAIM_EXTRA}"));
-        let rows: Vec<ClaimRow> = with_writer!(self.db(), |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(owner)
-                .bind(to_millis(lease_until))
-                .bind(to_millis(now))
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-        })?;
+        let args = ClaimArgs { owner, now, limit, lease_until };
+        let rows: Vec<ClaimRow> =
+            DUE_CHANNELS.claim(self.db(), &format!("{CHANNEL_COLUMNS}, {CLAIM_EXTRA}"), args).await?;
         self.ensure_keys(rows.iter().map(|row| row.token_key_id)).await;
         let mut claims =
             rows.into_iter().map(|row| self.claim_from_row(row, lease_until)).collect::<Result<Vec<_>>>()?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::alerts::{alert_from_body, id_list};
 use super::channel::corrupt;
-use super::lease::Leased;
+use super::lease::{ClaimArgs, Leased};
 use super::{Result, Store, StoreError, with_pool, with_writer};
 use crate::domain::alert::{Alert, AlertId, AlertKind, DeliveryId, Destination, SentRef};
 use crate::time::{from_millis, to_millis};
@@ -115,16 +115,9 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<ClaimedDelivery>> {
-        let sql = DUE_DELIVERIES.claim_sql(self.db(), "id, alert_id, destination, idempotency_key, attempts");
-        let mut rows: Vec<ClaimRow> = with_writer!(self.db(), |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(owner)
-                .bind(to_millis(lease_until))
-                .bind(to_millis(now))
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-        })?;
+        let args = ClaimArgs { owner, now, limit, lease_until };
+        let returning = "id, alert_id, destination, idempotency_key, attempts";
+        let mut rows: Vec<ClaimRow> = DUE_DELIVERIES.claim(self.db(), returning, args).await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }

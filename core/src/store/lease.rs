@@ -7,7 +7,19 @@
 //! inner select takes `FOR UPDATE SKIP LOCKED`, so several processes share the work without
 //! waiting on each other; SQLite has one writer anyway.
 
-use super::Db;
+use chrono::{DateTime, Utc};
+
+use super::{Db, Result, with_writer};
+use crate::time::to_millis;
+
+/// The due rows `owner` claimed: at most `limit`, due at `now`, held until `lease_until`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ClaimArgs<'a> {
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    pub limit: u32,
+    pub lease_until: DateTime<Utc>,
+}
 
 /// A table whose due rows are claimed under a lease. The statement it builds takes the owner
 /// as `$1`, the lease's end as `$2`, the time now as `$3` and the most rows to claim as `$4`.
@@ -23,8 +35,27 @@ pub(super) struct Leased {
 }
 
 impl Leased {
+    /// Claims the due rows, read as `R` from the `returning` columns, in one statement.
+    pub(super) async fn claim<R>(&self, db: &Db, returning: &str, args: ClaimArgs<'_>) -> Result<Vec<R>>
+    where
+        R: Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let sql = self.claim_sql(db, returning);
+        let rows = with_writer!(db, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(args.owner)
+                .bind(to_millis(args.lease_until))
+                .bind(to_millis(args.now))
+                .bind(i64::from(args.limit))
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows)
+    }
+
     /// The claim statement, returning `returning` of each claimed row.
-    pub(super) fn claim_sql(&self, db: &Db, returning: &str) -> String {
+    fn claim_sql(&self, db: &Db, returning: &str) -> String {
         let Leased { table, due, also, order } = *self;
         let lock = db.skip_locked();
         format!(
