@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use std::sync::Arc;
 
 use relink_core::SystemClock;
-use relink_core::alerts::{Deliverer, DeliveryConfig, Engine, Notifiers, run_alerts};
+use relink_core::alerts::{Deliverer, DeliveryConfig, Notifiers, Planner, run_alerts};
 use relink_core::checker::{Checker, CheckerConfig, run_checker};
 use relink_core::reconnect::StoreLinks;
 use relink_core::store::Store;
@@ -87,7 +87,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("the checker is disabled (checker.enabled = false): tokens are not being checked");
     }
     if config.alerts.enabled {
-        let engine = Arc::new(Engine::new(store.clone(), config.alerts.engine.clone()).woken_by(transitions));
+        let engine = Arc::new(Planner::new(store.clone(), config.alerts.engine.clone()).woken_by(transitions));
         // A destination whose platform has no notifier gets the alert in the log.
         let mut notifiers = Notifiers::new();
         for notifier in &bots.notifiers {

@@ -15,7 +15,7 @@ use url::Url;
 
 use async_trait::async_trait;
 
-use crate::alerts::{ChannelLink, Destination, LinkMinter, ReconnectAction};
+use crate::alerts::{ChannelLink, Destination, LinkMinter, MintError, ReconnectAction};
 use crate::domain::{ChannelId, DiscordUserId, MemberId, ReconnectLink, TelegramUserId};
 use crate::opaque::OpaqueToken;
 use crate::store::{Result, Store, StoreError};
@@ -100,20 +100,21 @@ impl LinkMinter for StoreLinks {
         action: &ReconnectAction,
         reader: Destination,
         now: DateTime<Utc>,
-    ) -> std::result::Result<Vec<ChannelLink>, String> {
+    ) -> std::result::Result<Vec<ChannelLink>, MintError> {
         let members = match reader {
             Destination::DiscordUser(user) => self.store.members_by_discord(DiscordUserId(user)).await,
             Destination::TelegramUser(user) => self.store.members_by_telegram(TelegramUserId(user)).await,
             Destination::DiscordChannel(_) | Destination::TelegramChat(_) | Destination::Log => return Ok(Vec::new()),
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(MintError::Reader)?;
         let Some(member) = members.into_iter().find(|m| m.team_id == action.team_id && m.role.may_reconnect()) else {
             return Ok(Vec::new());
         };
         let mut links = Vec::with_capacity(action.channel_ids.len());
         for &channel_id in &action.channel_ids {
             let minted = mint_link(&self.store, &self.settings, channel_id, Some(member.id), now).await;
-            links.push(ChannelLink { channel_id, url: minted.map_err(|e| e.to_string())?.url });
+            let minted = minted.map_err(|source| MintError::Link { channel: channel_id, source })?;
+            links.push(ChannelLink { channel_id, url: minted.url });
         }
         Ok(links)
     }

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use relink_core::alerts::{
-    AlertsConfig, Deliverer, DeliveryConfig, Destination, Engine, Notifier, Notifiers, NotifyError, Outgoing, SentRef,
+    AlertsConfig, Deliverer, DeliveryConfig, Destination, Notifier, Notifiers, NotifyError, Outgoing, Planner, SentRef,
     run_alerts,
 };
 use relink_core::checker::{Checker, CheckerConfig, run_checker};
@@ -152,7 +152,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     notifiers.register(Arc::new(TerminalOn(ChatPlatform::Telegram, terminal.clone())) as Arc<dyn Notifier>);
     // Once the story is over the clock runs at normal speed: a reconnection is told in seconds.
     let alerts = AlertsConfig { grouping_window: Duration::seconds(5), ..AlertsConfig::default() };
-    let engine = Arc::new(Engine::new(store.clone(), alerts).woken_by(transitions));
+    let engine = Arc::new(Planner::new(store.clone(), alerts).woken_by(transitions));
     let delivery = DeliveryConfig { idle, ..DeliveryConfig::default() };
     let deliverer = Arc::new(Deliverer::new(
         store.clone(),

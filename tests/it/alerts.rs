@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use relink_core::alerts::{
-    AlertKind, AlertsConfig, Deliverer, DeliveryConfig, Destination, Engine, IncidentError, NoLinks, Notifier,
-    Notifiers, NotifyError, Outgoing, Problem, SentRef, Severity, acknowledge, snooze,
+    AlertKind, AlertsConfig, Deliverer, DeliveryConfig, Destination, IncidentError, NoLinks, Notifier, Notifiers,
+    NotifyError, Outgoing, Planner, Problem, SentRef, Severity, acknowledge, snooze,
 };
 use relink_core::opaque::OpaqueToken;
 use relink_core::reconnect::{LinkSettings, StoreLinks};
@@ -35,6 +35,7 @@ both_engines!(
     private_alerts_carry_a_working_link_per_channel_and_shared_chats_none,
     a_stored_escalation_of_a_hundred_million_days_does_not_stop_the_alerts_engine,
     a_transition_a_push_signal_caused_is_alerted_within_seconds_not_after_the_grouping_window,
+    an_unreadable_outbox_event_does_not_stop_the_alerts_engine,
 );
 
 const ALICE_DISCORD: i64 = 1001;
@@ -123,7 +124,7 @@ struct Rig {
     bob: Member,
     eve: Member,
     vic: Member,
-    engine: Engine,
+    engine: Planner,
     deliverer: Deliverer,
     log: Arc<Mutex<Log>>,
     called: Arc<tokio::sync::Notify>,
@@ -198,7 +199,7 @@ impl Rig {
         store.bind_chat(team.id, ChatPlatform::Telegram, TEAM_CHAT, db.now()).await.expect("bind the team chat");
         let log = Arc::new(Mutex::new(Log::default()));
         let called = Arc::new(tokio::sync::Notify::new());
-        let engine = Engine::new(db.store.clone(), alerts_config());
+        let engine = Planner::new(db.store.clone(), alerts_config());
         let deliverer =
             Deliverer::new(db.store.clone(), notifiers(&log, &called), Arc::new(NoLinks), delivery_config("worker-a"));
         Self { db, team, alice, bob, eve, vic, engine, deliverer, log, called }
@@ -418,7 +419,7 @@ async fn an_alert_survives_a_crash_between_the_transition_and_its_delivery(db: T
     // middle of sending (the platform never answers).
     rig.db.clock.advance(Duration::minutes(3));
     let restarted = Store::open(rig.db.connect_again().await, rig.db.keyring.clone(), rig.now()).await.expect("reopen");
-    let engine = Engine::new(restarted.clone(), alerts_config());
+    let engine = Planner::new(restarted.clone(), alerts_config());
     let report = engine.pass(rig.now()).await.expect("a pass");
     assert_eq!((report.events, report.alerts, report.deliveries), (2, 1, 3), "{report:?}");
     rig.log.lock().expect("log").hang = true;
@@ -856,4 +857,26 @@ async fn a_transition_a_push_signal_caused_is_alerted_within_seconds_not_after_t
     assert_eq!(rig.sent_kinds().len(), 1, "an ordinary transition is held for company");
     rig.live(Duration::minutes(3)).await;
     assert_eq!(rig.sent_kinds().len(), 2, "and told after the grouping window");
+}
+
+async fn an_unreadable_outbox_event_does_not_stop_the_alerts_engine(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.channel(&rig.team, "1", "Acme Facebook", Some(&rig.alice), None).await;
+    let (team, id, at) = (rig.team.id, channel.id, rig.now().timestamp_millis());
+    let mut raw = rig.db.raw().await;
+    raw.execute(&format!(
+        "UPDATE channels SET health = 'needs_reauth', health_reason = 'app_revoked' WHERE id = {id}; \
+         INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES \
+         ({team}, {id}, 'health_changed', '{{not json', {at}), \
+         ({team}, {id}, 'party', '{{}}', {at}), \
+         ({team}, {id}, 'health_changed', '{{\"to\":\"sick\"}}', {at}), \
+         ({team}, {id}, 'health_changed', \
+          '{{\"detail\":\"the app was removed\",\"from\":\"healthy\",\"from_reason\":null,\"reason_detail\":null,\"to\":\"needs_reauth\",\"to_reason\":\"app_revoked\"}}', {at})"
+    ))
+    .await;
+    rig.live(Duration::hours(1)).await;
+    // The readable row, in the format written before events were typed, is alerted; the others
+    // are skipped, and nothing is left behind in the outbox.
+    assert_eq!(rig.sent_kinds(), [(ALICE, AlertKind::Disconnected)]);
+    assert_eq!(raw.number("SELECT COUNT(*) FROM events WHERE processed_at IS NULL").await, 0);
 }

@@ -14,7 +14,7 @@ use chrono::DateTime;
 use chrono::Utc;
 use relink_bot::commands::Services;
 use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
-use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Engine};
+use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
 use relink_core::checker::{Checker, CheckerConfig, Progress, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::NewMember;
@@ -151,7 +151,7 @@ async fn removal_to_alert(db: TestStore, mode: Mode, add_back: bool) {
         operators: Destination::TelegramChat(-999),
         ..AlertsConfig::default()
     };
-    let engine = Engine::new(db.store.clone(), alerts);
+    let engine = Planner::new(db.store.clone(), alerts);
     engine.pass(db.now()).await.unwrap();
     let before = db.store.alerts(Some(team.id), 10).await.unwrap().len();
 

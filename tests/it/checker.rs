@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Engine};
+use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
 use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::{CheckResult, NewMember, Store};
@@ -487,7 +487,7 @@ async fn every_cause_on_every_network_tells_each_team_the_right_reason_and_remed
         teams.push((language, team, channels));
     }
     rig.check().await;
-    let engine = Engine::new(rig.db.store.clone(), AlertsConfig::default());
+    let engine = Planner::new(rig.db.store.clone(), AlertsConfig::default());
     engine.pass(rig.db.now()).await.expect("an engine pass");
     for (_, _, channels) in &teams {
         for ((provider, _, switch, ..), (_, account)) in table.iter().zip(channels) {
@@ -572,7 +572,7 @@ async fn a_pinterest_inactivity_deadline_is_one_date_everywhere_and_a_passed_one
         is_chat_admin: false,
         language_hint: None,
     };
-    let engine = Engine::new(rig.db.store.clone(), AlertsConfig::default());
+    let engine = Planner::new(rig.db.store.clone(), AlertsConfig::default());
     rig.check().await;
     engine.pass(rig.db.now()).await.expect("an engine pass");
     // Twenty days without publishing: ten days left.
@@ -730,7 +730,7 @@ async fn a_password_change_found_on_one_channel_brings_every_sibling_into_one_al
     rig.check().await;
     let config = AlertsConfig { operators: Destination::TelegramChat(-999), ..AlertsConfig::default() };
     let window = config.grouping_window;
-    let engine = Engine::new(rig.db.store.clone(), config);
+    let engine = Planner::new(rig.db.store.clone(), config);
     engine.pass(rig.db.now()).await.expect("an engine pass");
 
     rig.advance(chrono::Duration::hours(1));

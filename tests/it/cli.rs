@@ -454,7 +454,7 @@ impl relink_core::alerts::Notifier for Refusing {
 
 #[tokio::test]
 async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
-    use relink_core::alerts::{Deliverer, DeliveryConfig, Engine, NoLinks, Notifiers};
+    use relink_core::alerts::{Deliverer, DeliveryConfig, NoLinks, Notifiers, Planner};
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
@@ -488,7 +488,7 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
     let channel = store.channels(None).await.expect("channels").remove(0);
     let expired = relink_core::Health::NeedsReauth(relink_core::Reason::Expired);
     store.set_health(channel.id, &expired, None, now - chrono::Duration::minutes(5)).await.expect("transition");
-    Engine::new(store.clone(), Default::default()).pass(now).await.expect("an engine pass");
+    Planner::new(store.clone(), Default::default()).pass(now).await.expect("an engine pass");
     let mut notifiers = Notifiers::new();
     notifiers.register(std::sync::Arc::new(Refusing));
     let deliverer = Deliverer::new(store.clone(), notifiers, std::sync::Arc::new(NoLinks), DeliveryConfig::default());

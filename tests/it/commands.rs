@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use relink_bot::commands::{self, Action, Audience, Caller, ChatKind, Reply, Services};
-use relink_core::alerts::{AlertsConfig, Engine};
+use relink_core::alerts::{AlertsConfig, Planner};
 use relink_core::opaque::{InviteCode, OpaqueToken};
 use relink_core::reconnect::LinkSettings;
 use relink_core::store::NewMember;
@@ -110,7 +110,7 @@ impl Rig {
         store.set_health(linkedin.id, &Health::Healthy, None, now).await.unwrap();
         store.schedule_post(facebook.id, now + Duration::hours(3), Some("post-1"), now).await.unwrap();
         let engine =
-            Engine::new(store.clone(), AlertsConfig { grouping_window: Duration::zero(), ..AlertsConfig::default() });
+            Planner::new(store.clone(), AlertsConfig { grouping_window: Duration::zero(), ..AlertsConfig::default() });
         engine.pass(now + Duration::seconds(1)).await.unwrap();
         db.clock.advance(Duration::seconds(2));
         let services = Services { store, links: link_settings(), checker: None, clock: Arc::new(db.clock.clone()) };

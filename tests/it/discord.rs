@@ -16,7 +16,7 @@ use chrono::Duration as Days;
 use ed25519_dalek::{Signer as _, SigningKey};
 use relink_bot::commands;
 use relink_bot::discord::{Discord, DiscordSettings, Mode};
-use relink_core::alerts::{AlertsConfig, Deliverer, DeliveryConfig, Destination, Engine, Notifier as _, Notifiers};
+use relink_core::alerts::{AlertsConfig, Deliverer, DeliveryConfig, Destination, Notifier as _, Notifiers, Planner};
 use relink_core::alerts::{NotifyError, Outgoing};
 use relink_core::opaque::InviteCode;
 use relink_core::reconnect::{LinkSettings, StoreLinks};
@@ -113,7 +113,7 @@ impl Rig {
         store.schedule_post(facebook.id, now + Days::hours(3), Some("post-1"), now).await.unwrap();
         // The incidents (and their alerts, not delivered yet) exist, as in a running relink.
         let engine =
-            Engine::new(store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+            Planner::new(store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
         engine.pass(now + Days::seconds(1)).await.unwrap();
         db.clock.advance(Days::seconds(2));
 
@@ -156,7 +156,7 @@ impl Rig {
     async fn alert_and_deliver(&self) {
         let store = self.db.store.clone();
         let engine =
-            Engine::new(store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+            Planner::new(store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
         engine.pass(self.db.now()).await.unwrap();
         self.deliver().await;
     }
@@ -367,7 +367,7 @@ async fn alerts_arrive_as_embeds_with_buttons_and_are_edited_when_resolved(db: T
 async fn a_retried_send_is_not_duplicated(db: TestStore) {
     let rig = Rig::new(db).await;
     let engine =
-        Engine::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+        Planner::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
     engine.pass(rig.db.now()).await.unwrap();
     let now = rig.db.now();
     let claims = rig.db.store.claim_deliveries(now, 10, "worker-a", now + Days::minutes(2)).await.unwrap();
@@ -422,7 +422,7 @@ async fn sends_stay_within_the_announced_buckets_and_a_429_pauses_the_bucket(db:
     let limits = Limits { bucket_limit: 2, bucket_window: Duration::from_millis(300), global_limit: 50 };
     let rig = Rig::with(db, limits, |_| {}).await;
     let engine =
-        Engine::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+        Planner::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
     engine.pass(rig.db.now()).await.unwrap();
     let now = rig.db.now();
     let claims = rig.db.store.claim_deliveries(now, 10, "worker-a", now + Days::minutes(2)).await.unwrap();
@@ -462,7 +462,7 @@ async fn a_retry_after_of_ten_to_the_300_seconds_is_read_as_a_day_not_a_panic(db
     let limits = Limits { bucket_limit: 2, bucket_window: Duration::from_millis(300), global_limit: 50 };
     let rig = Rig::with(db, limits, |_| {}).await;
     let engine =
-        Engine::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
+        Planner::new(rig.db.store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
     engine.pass(rig.db.now()).await.unwrap();
     let now = rig.db.now();
     let claims = rig.db.store.claim_deliveries(now, 10, "worker-a", now + Days::minutes(2)).await.unwrap();

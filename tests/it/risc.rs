@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use relink_core::alerts::{AlertsConfig, Engine};
+use relink_core::alerts::{AlertsConfig, Planner};
 use relink_core::checker::{Checker, CheckerConfig, Progress, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::NewMember;
@@ -177,7 +177,7 @@ impl Rig {
     async fn alerts_after_grouping(&self, team: &(Team, MemberId)) -> usize {
         let config = AlertsConfig::default();
         self.db.clock.advance(relink_core::alerts::PUSHED_QUIET + chrono::Duration::seconds(1));
-        Engine::new(self.db.store.clone(), config).pass(self.now()).await.unwrap();
+        Planner::new(self.db.store.clone(), config).pass(self.now()).await.unwrap();
         self.db.store.alerts(Some(team.0.id), 100).await.unwrap().len()
     }
 }

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Engine};
+use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
 use relink_core::checker::{Checker, CheckerConfig, Progress, run_checker_observed};
 use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
@@ -172,7 +172,7 @@ async fn removing_the_app_reports_the_page_and_its_instagram_together_within_sec
     rig.check_all().await;
     let config = AlertsConfig { operators: Destination::TelegramChat(-999), ..AlertsConfig::default() };
     let window = config.grouping_window;
-    let engine = Engine::new(rig.db.store.clone(), config);
+    let engine = Planner::new(rig.db.store.clone(), config);
     engine.pass(rig.db.now()).await.unwrap();
     rig.db.clock.advance(chrono::Duration::hours(1));
     let mut written = rig.run_checker();

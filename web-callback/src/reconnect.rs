@@ -25,6 +25,7 @@ use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use relink_core::alerts::messages::catalog;
+use relink_core::domain::AccountMismatch;
 use relink_core::opaque::OpaqueToken;
 use relink_core::provider::Verdict;
 use relink_core::store::{ChannelContext, LinkContext, NewOAuthState, OAuthState};
@@ -134,7 +135,7 @@ fn status(text: &Text, language: relink_core::Language, channel: &Channel) -> St
 
 /// The outcomes a page can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+enum PageOutcome {
     Connected,
     AccountMismatch,
     Cancelled,
@@ -152,35 +153,35 @@ enum Outcome {
     MemberCannotReconnect,
 }
 
-impl Outcome {
+impl PageOutcome {
     fn as_str(self) -> &'static str {
         match self {
-            Outcome::Connected => "connected",
-            Outcome::AccountMismatch => "account_mismatch",
-            Outcome::Cancelled => "cancelled",
-            Outcome::ProviderError => "provider_error",
-            Outcome::LinkExpired => "link_expired",
-            Outcome::LinkUsed => "link_used",
-            Outcome::LinkUnknown => "link_unknown",
-            Outcome::FlowUnknown => "flow_unknown",
-            Outcome::OtherBrowser => "other_browser",
-            Outcome::WrongNetwork => "wrong_network",
-            Outcome::NotConfigured => "not_configured",
-            Outcome::NotFound => "not_found",
-            Outcome::Unavailable => "unavailable",
-            Outcome::CrossSite => "cross_site",
-            Outcome::MemberCannotReconnect => "member_cannot_reconnect",
+            PageOutcome::Connected => "connected",
+            PageOutcome::AccountMismatch => "account_mismatch",
+            PageOutcome::Cancelled => "cancelled",
+            PageOutcome::ProviderError => "provider_error",
+            PageOutcome::LinkExpired => "link_expired",
+            PageOutcome::LinkUsed => "link_used",
+            PageOutcome::LinkUnknown => "link_unknown",
+            PageOutcome::FlowUnknown => "flow_unknown",
+            PageOutcome::OtherBrowser => "other_browser",
+            PageOutcome::WrongNetwork => "wrong_network",
+            PageOutcome::NotConfigured => "not_configured",
+            PageOutcome::NotFound => "not_found",
+            PageOutcome::Unavailable => "unavailable",
+            PageOutcome::CrossSite => "cross_site",
+            PageOutcome::MemberCannotReconnect => "member_cannot_reconnect",
         }
     }
 
     fn parse(raw: &str) -> Option<Self> {
         [
-            Outcome::Connected,
-            Outcome::AccountMismatch,
-            Outcome::Cancelled,
-            Outcome::ProviderError,
-            Outcome::OtherBrowser,
-            Outcome::WrongNetwork,
+            PageOutcome::Connected,
+            PageOutcome::AccountMismatch,
+            PageOutcome::Cancelled,
+            PageOutcome::ProviderError,
+            PageOutcome::OtherBrowser,
+            PageOutcome::WrongNetwork,
         ]
         .into_iter()
         .find(|o| o.as_str() == raw)
@@ -188,43 +189,45 @@ impl Outcome {
 
     fn status(self) -> StatusCode {
         match self {
-            Outcome::Connected => StatusCode::OK,
-            Outcome::LinkExpired | Outcome::LinkUsed => StatusCode::GONE,
-            Outcome::LinkUnknown | Outcome::NotFound => StatusCode::NOT_FOUND,
-            Outcome::FlowUnknown | Outcome::WrongNetwork => StatusCode::BAD_REQUEST,
-            Outcome::OtherBrowser | Outcome::CrossSite | Outcome::MemberCannotReconnect => StatusCode::FORBIDDEN,
-            Outcome::AccountMismatch => StatusCode::CONFLICT,
-            Outcome::Cancelled => StatusCode::OK,
-            Outcome::ProviderError => StatusCode::BAD_GATEWAY,
-            Outcome::NotConfigured | Outcome::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            PageOutcome::Connected => StatusCode::OK,
+            PageOutcome::LinkExpired | PageOutcome::LinkUsed => StatusCode::GONE,
+            PageOutcome::LinkUnknown | PageOutcome::NotFound => StatusCode::NOT_FOUND,
+            PageOutcome::FlowUnknown | PageOutcome::WrongNetwork => StatusCode::BAD_REQUEST,
+            PageOutcome::OtherBrowser | PageOutcome::CrossSite | PageOutcome::MemberCannotReconnect => {
+                StatusCode::FORBIDDEN
+            }
+            PageOutcome::AccountMismatch => StatusCode::CONFLICT,
+            PageOutcome::Cancelled => StatusCode::OK,
+            PageOutcome::ProviderError => StatusCode::BAD_GATEWAY,
+            PageOutcome::NotConfigured | PageOutcome::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn lines(self, text: &Text) -> [&'static str; 3] {
         let o = &text.outcomes;
         match self {
-            Outcome::Connected => o.connected,
-            Outcome::AccountMismatch => o.account_mismatch,
-            Outcome::Cancelled => o.cancelled,
-            Outcome::ProviderError => o.provider_error,
-            Outcome::LinkExpired => o.link_expired,
-            Outcome::LinkUsed => o.link_used,
-            Outcome::LinkUnknown => o.link_unknown,
-            Outcome::FlowUnknown => o.flow_unknown,
-            Outcome::OtherBrowser => o.other_browser,
-            Outcome::WrongNetwork => o.wrong_network,
-            Outcome::NotConfigured => o.not_configured,
-            Outcome::NotFound => o.not_found,
-            Outcome::Unavailable => o.unavailable,
-            Outcome::CrossSite => o.cross_site,
-            Outcome::MemberCannotReconnect => o.member_cannot_reconnect,
+            PageOutcome::Connected => o.connected,
+            PageOutcome::AccountMismatch => o.account_mismatch,
+            PageOutcome::Cancelled => o.cancelled,
+            PageOutcome::ProviderError => o.provider_error,
+            PageOutcome::LinkExpired => o.link_expired,
+            PageOutcome::LinkUsed => o.link_used,
+            PageOutcome::LinkUnknown => o.link_unknown,
+            PageOutcome::FlowUnknown => o.flow_unknown,
+            PageOutcome::OtherBrowser => o.other_browser,
+            PageOutcome::WrongNetwork => o.wrong_network,
+            PageOutcome::NotConfigured => o.not_configured,
+            PageOutcome::NotFound => o.not_found,
+            PageOutcome::Unavailable => o.unavailable,
+            PageOutcome::CrossSite => o.cross_site,
+            PageOutcome::MemberCannotReconnect => o.member_cannot_reconnect,
         }
     }
 
     fn page(self, app: &AppState, text: &Text, values: &[(&str, &str)]) -> Page {
         let tone = match self {
-            Outcome::Connected => Tone::Ok,
-            Outcome::Cancelled => Tone::Neutral,
+            PageOutcome::Connected => Tone::Ok,
+            PageOutcome::Cancelled => Tone::Neutral,
             _ => Tone::Bad,
         };
         ::metrics::counter!("relink_reconnect_pages_total", "outcome" => self.as_str()).increment(1);
@@ -237,7 +240,7 @@ pub(crate) fn stylesheet(app: &AppState) -> String {
 }
 
 /// A page for a visitor whose team is not known yet, in the browser's language.
-fn anonymous(app: &AppState, headers: &HeaderMap, outcome: Outcome) -> Page {
+fn anonymous(app: &AppState, headers: &HeaderMap, outcome: PageOutcome) -> Page {
     let language = negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     outcome.page(app, text(language), &[])
 }
@@ -245,7 +248,7 @@ fn anonymous(app: &AppState, headers: &HeaderMap, outcome: Outcome) -> Page {
 /// Logs a store failure and shows the "trouble on our side" page.
 pub(crate) fn unavailable(app: &AppState, headers: &HeaderMap, error: &relink_core::store::StoreError) -> Page {
     tracing::error!(%error, "reconnect flow: store failure");
-    anonymous(app, headers, Outcome::Unavailable)
+    anonymous(app, headers, PageOutcome::Unavailable)
 }
 
 /// A link that can start a flow now, its token and its channel.
@@ -259,10 +262,12 @@ struct Usable {
 /// and its channel. A link is usable while unused, unexpired, and made for a member who is still
 /// in the team with a role that may reconnect (a removed member leaves the link without one).
 async fn usable_link(app: &AppState, headers: &HeaderMap, raw: &str) -> Result<Usable, Page> {
-    let Ok(token) = OpaqueToken::parse("link", raw) else { return Err(anonymous(app, headers, Outcome::LinkUnknown)) };
+    let Ok(token) = OpaqueToken::parse("link", raw) else {
+        return Err(anonymous(app, headers, PageOutcome::LinkUnknown));
+    };
     let LinkContext { link, context, member_role } = match app.store().link_context(&token).await {
         Ok(Some(found)) => found,
-        Ok(None) => return Err(anonymous(app, headers, Outcome::LinkUnknown)),
+        Ok(None) => return Err(anonymous(app, headers, PageOutcome::LinkUnknown)),
         Err(error) => return Err(unavailable(app, headers, &error)),
     };
     let subject = Subject::from(context);
@@ -272,10 +277,10 @@ async fn usable_link(app: &AppState, headers: &HeaderMap, raw: &str) -> Result<U
         }
         LinkStatus::Usable => {
             tracing::info!(link = %link.id, "a reconnect link whose member was removed or demoted was refused");
-            Outcome::MemberCannotReconnect
+            PageOutcome::MemberCannotReconnect
         }
-        LinkStatus::Used => Outcome::LinkUsed,
-        LinkStatus::Expired => Outcome::LinkExpired,
+        LinkStatus::Used => PageOutcome::LinkUsed,
+        LinkStatus::Expired => PageOutcome::LinkExpired,
     };
     Err(outcome.page(app, subject.text(), &subject.values()))
 }
@@ -300,7 +305,7 @@ fn cannot_authorize(app: &AppState, subject: &Subject) -> Option<Page> {
     }
     if app.providers().config(provider).client_id.is_empty() {
         tracing::warn!(%provider, "a reconnect link was opened but providers.{provider}.client_id is not configured");
-        return Some(Outcome::NotConfigured.page(app, text, &subject.values()));
+        return Some(PageOutcome::NotConfigured.page(app, text, &subject.values()));
     }
     None
 }
@@ -399,7 +404,7 @@ pub(crate) async fn start(
     }
     if !from_own_page(&app, &headers, &token, body).await {
         tracing::info!(link = %link.id, "a reconnect button posted from another site was refused; the link is unused");
-        return Outcome::CrossSite.page(&app, subject.text(), &subject.values()).into_response();
+        return PageOutcome::CrossSite.page(&app, subject.text(), &subject.values()).into_response();
     }
     let now = app.now();
     let provider = subject.channel.provider;
@@ -421,7 +426,7 @@ pub(crate) async fn start(
         Ok(false) => {
             return match usable_link(&app, &headers, &raw).await {
                 Err(page) => page,
-                Ok(_) => Outcome::LinkUsed.page(&app, subject.text(), &subject.values()),
+                Ok(_) => PageOutcome::LinkUsed.page(&app, subject.text(), &subject.values()),
             }
             .into_response();
         }
@@ -433,7 +438,7 @@ pub(crate) async fn start(
     let Some(authorize) =
         app.providers().adapter(provider).authorize_url(ctx, &redirect_uri, state.expose(), challenge.as_deref())
     else {
-        return Outcome::NotConfigured.page(&app, subject.text(), &subject.values()).into_response();
+        return PageOutcome::NotConfigured.page(&app, subject.text(), &subject.values()).into_response();
     };
     tracing::info!(channel = %link.channel_id, link = %link.id, %provider, "reconnect started: browser sent to the network");
     ::metrics::counter!("relink_reconnects_started_total").increment(1);
@@ -483,7 +488,7 @@ pub(crate) async fn callback(
     let query = CallbackQuery::parse(raw.as_deref());
     let Some(state) = query.state.as_deref().and_then(|s| OpaqueToken::parse("state", s).ok()) else {
         tracing::info!(path = %path_provider, "OAuth callback without a valid state refused");
-        return anonymous(&app, &headers, Outcome::FlowUnknown).into_response();
+        return anonymous(&app, &headers, PageOutcome::FlowUnknown).into_response();
     };
     let now = app.now();
     // The cookie is compared before the request is consumed: a `state` that leaked to another
@@ -492,20 +497,20 @@ pub(crate) async fn callback(
         Ok(Some(hash)) => hash,
         Ok(None) => {
             tracing::info!(path = %path_provider, "OAuth callback with an unknown, used or expired state refused");
-            return anonymous(&app, &headers, Outcome::FlowUnknown).into_response();
+            return anonymous(&app, &headers, PageOutcome::FlowUnknown).into_response();
         }
         Err(error) => return unavailable(&app, &headers, &error).into_response(),
     };
     if !same_browser(&app, &headers, &browser_hash) {
         tracing::info!(path = %path_provider, "OAuth callback from another browser refused; the request stays usable");
-        ::metrics::counter!("relink_reconnects_total", "outcome" => Outcome::OtherBrowser.as_str()).increment(1);
-        return anonymous(&app, &headers, Outcome::OtherBrowser).into_response();
+        ::metrics::counter!("relink_reconnects_total", "outcome" => PageOutcome::OtherBrowser.as_str()).increment(1);
+        return anonymous(&app, &headers, PageOutcome::OtherBrowser).into_response();
     }
     let request = match app.store().consume_oauth_state(&state, now).await {
         Ok(Some(request)) => request,
         Ok(None) => {
             tracing::info!(path = %path_provider, "OAuth callback with an unknown, used or expired state refused");
-            return anonymous(&app, &headers, Outcome::FlowUnknown).into_response();
+            return anonymous(&app, &headers, PageOutcome::FlowUnknown).into_response();
         }
         Err(error) => return unavailable(&app, &headers, &error).into_response(),
     };
@@ -552,25 +557,25 @@ async fn conclude(
     query: &CallbackQuery,
     request: &OAuthState,
     subject: &Subject,
-) -> (Outcome, Option<String>) {
+) -> (PageOutcome, Option<String>) {
     // Mix-up defence: the answer must arrive on the path of the network the request went to.
     if path_provider.parse::<Provider>().ok() != Some(request.provider) || path_provider != request.provider.as_str() {
-        return (Outcome::WrongNetwork, None);
+        return (PageOutcome::WrongNetwork, None);
     }
     if !same_browser(app, headers, &request.browser_hash) {
-        return (Outcome::OtherBrowser, None);
+        return (PageOutcome::OtherBrowser, None);
     }
     match (&query.error, &query.code) {
-        (Some(error), _) if error == "access_denied" => return (Outcome::Cancelled, None),
+        (Some(error), _) if error == "access_denied" => return (PageOutcome::Cancelled, None),
         (Some(error), _) => {
             // Error codes are RFC 6749 keywords, not secrets; the description is the network's
             // free text and is not logged.
             let error: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
             tracing::warn!(channel = %request.channel_id, %error, "the network refused the authorization");
-            return (Outcome::ProviderError, None);
+            return (PageOutcome::ProviderError, None);
         }
         (None, Some(code)) if !code.is_empty() => {}
-        (None, _) => return (Outcome::ProviderError, None),
+        (None, _) => return (PageOutcome::ProviderError, None),
     }
     let code = query.code.as_deref().unwrap_or_default();
     let provider = request.provider;
@@ -583,37 +588,35 @@ async fn conclude(
         Err(verdict) => {
             // Verdicts are redacted by the adapters: they never hold the code or a token.
             log_refusal(request, &verdict);
-            return (Outcome::ProviderError, None);
+            return (PageOutcome::ProviderError, None);
         }
     };
     let channel = &subject.channel;
     if connected.account_id != channel.external_account_id.as_str() {
-        let payload = json!({
-            "provider": provider.as_str(),
-            "expected_account": channel.external_account_id.as_str(),
-            "got_account": connected.account_id,
-            "link_id": request.link_id.0,
-        });
-        if let Err(error) =
-            app.store().record_event(channel.team_id, Some(channel.id), "account_mismatch", &payload, now).await
-        {
+        let mismatch = AccountMismatch {
+            provider,
+            expected_account: channel.external_account_id.as_str().to_owned(),
+            got_account: connected.account_id.clone(),
+            link_id: request.link_id,
+        };
+        if let Err(error) = app.store().record_account_mismatch(channel.team_id, channel.id, mismatch, now).await {
             tracing::error!(%error, "cannot record an account_mismatch event");
         }
-        return (Outcome::AccountMismatch, Some(connected.account_id));
+        return (PageOutcome::AccountMismatch, Some(connected.account_id));
     }
     let member = match app.store().link_by_id(request.link_id).await {
         Ok(link) => link.and_then(|l| l.member_id),
         Err(error) => {
             tracing::error!(%error, "cannot read the link of a reconnect");
-            return (Outcome::Unavailable, None);
+            return (PageOutcome::Unavailable, None);
         }
     };
     let detail = "reconnected through a reconnect link";
     match app.store().complete_reconnect(channel.id, &connected.tokens, member, detail, now).await {
-        Ok(_) => (Outcome::Connected, None),
+        Ok(_) => (PageOutcome::Connected, None),
         Err(error) => {
             tracing::error!(%error, channel = %channel.id, "cannot store a reconnected channel's tokens");
-            (Outcome::Unavailable, None)
+            (PageOutcome::Unavailable, None)
         }
     }
 }
@@ -632,16 +635,16 @@ fn log_refusal(request: &OAuthState, verdict: &Verdict) {
 /// `GET /oauth/result/{result}`: the outcome of a callback, at a clean URL.
 pub(crate) async fn result(State(app): State<AppState>, Path(raw): Path<String>, headers: HeaderMap) -> Page {
     let Ok(token) = OpaqueToken::parse("result", &raw) else {
-        return anonymous(&app, &headers, Outcome::FlowUnknown);
+        return anonymous(&app, &headers, PageOutcome::FlowUnknown);
     };
     let found = match app.store().oauth_result(&token, app.now()).await {
         Ok(Some(found)) => found,
-        Ok(None) => return anonymous(&app, &headers, Outcome::FlowUnknown),
+        Ok(None) => return anonymous(&app, &headers, PageOutcome::FlowUnknown),
         Err(error) => return unavailable(&app, &headers, &error),
     };
     let recorded: serde_json::Value = serde_json::from_str(&found.outcome).unwrap_or_default();
-    let Some(outcome) = recorded["outcome"].as_str().and_then(Outcome::parse) else {
-        return anonymous(&app, &headers, Outcome::FlowUnknown);
+    let Some(outcome) = recorded["outcome"].as_str().and_then(PageOutcome::parse) else {
+        return anonymous(&app, &headers, PageOutcome::FlowUnknown);
     };
     let subject = match Subject::load(&app, found.channel_id).await {
         Ok(subject) => subject,
@@ -655,7 +658,7 @@ pub(crate) async fn result(State(app): State<AppState>, Path(raw): Path<String>,
 
 /// Anything else: a plain "not found" page.
 pub(crate) async fn not_found(State(app): State<AppState>, headers: HeaderMap) -> Page {
-    anonymous(&app, &headers, Outcome::NotFound)
+    anonymous(&app, &headers, PageOutcome::NotFound)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The alerts engine: turns outbox events and the passing of time into incidents and alerts.
 //!
-//! [`Engine::pass`] is one step (tests call it with a test clock): in one transaction it claims
+//! [`Planner::pass`] is one step (tests call it with a test clock): in one transaction it claims
 //! the outbox events, in id order, once the outbox has been quiet for the grouping window, and the incidents whose next action
 //! is due, plans (a pure function of what it read: [`plan`]), and writes the incidents, alerts
 //! and deliveries while marking the events processed. A crash anywhere leaves either all of it
@@ -34,7 +34,7 @@ use super::route::{Level, destinations, first_responder};
 use super::{AlertsConfig, TeamSettings};
 use crate::checker::decide::inactive_at;
 use crate::clock::Clock;
-use crate::domain::{Channel, ChannelId, Health, MemberId, Provider, Reason, TeamId};
+use crate::domain::{Channel, ChannelId, Event, Health, MemberId, OperatorProblem, Provider, Reason, TeamId};
 use crate::provider::policy;
 use crate::store::{AlertPlan, AlertSnapshot, OutboxEvent, PassReport, PendingEvents, PlannedAlert, Result, Store};
 use crate::supervise::Wake;
@@ -48,14 +48,14 @@ const URGENT_WITHIN: Duration = Duration::hours(24);
 
 /// The alerts engine.
 #[derive(Debug)]
-pub struct Engine {
+pub struct Planner {
     store: Store,
     config: AlertsConfig,
     /// Rung by the checker when it wrote a transition (see `Checker::ringing_on_transitions`).
     wake: Wake,
 }
 
-impl Engine {
+impl Planner {
     pub fn new(store: Store, config: AlertsConfig) -> Self {
         Self { store, config, wake: Wake::default() }
     }
@@ -123,7 +123,7 @@ impl Engine {
     }
 }
 
-/// How long transitions caused by push signals wait for company (see `Engine::events_ready_at`).
+/// How long transitions caused by push signals wait for company (see `Planner::events_ready_at`).
 pub const PUSHED_QUIET: Duration = Duration::seconds(3);
 
 /// A busy outbox is held at most this many grouping windows.
@@ -143,7 +143,7 @@ struct Candidate {
 }
 
 /// The planner's working state.
-struct Planner<'a> {
+struct PlanState<'a> {
     config: &'a AlertsConfig,
     snapshot: &'a AlertSnapshot,
     now: DateTime<Utc>,
@@ -155,7 +155,7 @@ struct Planner<'a> {
 /// Plans a pass: what changes in the incidents, and which alerts go where. A pure function of
 /// the snapshot and the time.
 pub fn plan(config: &AlertsConfig, snapshot: &AlertSnapshot, now: DateTime<Utc>) -> AlertPlan {
-    let mut planner = Planner {
+    let mut planner = PlanState {
         config,
         snapshot,
         now,
@@ -179,7 +179,7 @@ fn days(n: u32) -> Duration {
     Duration::days(i64::from(n))
 }
 
-impl Planner<'_> {
+impl PlanState<'_> {
     fn settings(&self, team: TeamId) -> TeamSettings {
         match self.snapshot.settings.get(&team) {
             Some(own) => self.config.defaults.with(own),
@@ -229,27 +229,18 @@ impl Planner<'_> {
 
     fn on_event(&mut self, event: &OutboxEvent) {
         let Some(channel) = event.channel_id.and_then(|id| self.snapshot.channels.get(&id)) else { return };
-        let text = |key: &str| event.payload.get(key).and_then(serde_json::Value::as_str);
-        match event.kind.as_str() {
-            "health_changed" => {
-                match Health::from_parts(text("to").unwrap_or_default(), text("to_reason"), text("reason_detail")) {
-                    Ok(health) => self.on_health(channel, health, event.created_at),
-                    Err(error) => {
-                        tracing::warn!(event = event.id, %error, "alerts: an event with an unreadable health")
-                    }
-                }
-            }
-            "operator_problem" => {
-                self.on_operator_problem(channel, text("problem").unwrap_or_default(), event.created_at)
+        match &event.event {
+            Event::HealthChanged(change) => self.on_health(channel, change.to.clone(), event.created_at),
+            Event::OperatorProblem(OperatorProblem { problem }) => {
+                self.on_operator_problem(channel, problem, event.created_at)
             }
             // The health change written in the same transaction resolves the incident and says
             // "connected again"; this event is the audit record of who reconnected.
-            "reconnected" => {}
+            Event::Reconnected(_) => {}
             // The channel is untouched and the person saw the refusal on the page.
-            "account_mismatch" => {
+            Event::AccountMismatch(_) => {
                 tracing::info!(event = event.id, channel = %channel.id, "a reconnect brought back another account; refused on the page")
             }
-            other => tracing::warn!(event = event.id, kind = other, "alerts: an event of an unknown kind"),
         }
     }
 
@@ -680,7 +671,7 @@ fn remap(incidents: Vec<(usize, Incident)>, alerts: Vec<PlannedAlert>) -> AlertP
 /// Runs the engine's pass and the delivery workers' until `shutdown`, sleeping until either has
 /// work. A database error is logged and retried with backoff; it never stops the loop.
 pub async fn run_alerts(
-    engine: Arc<Engine>,
+    engine: Arc<Planner>,
     deliverer: Arc<Deliverer>,
     clock: impl Clock,
     shutdown: CancellationToken,

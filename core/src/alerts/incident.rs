@@ -5,91 +5,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::model::{AlertId, IncidentId};
-use crate::domain::{ChannelId, Member, MemberId, Reason, Role, TeamId, keyword_enum};
+use crate::domain::alert::IncidentId;
+pub use crate::domain::alert::{Incident, Problem};
+use crate::domain::{Member, MemberId, Role};
 use crate::store::{Store, StoreError};
-
-keyword_enum! {
-    /// What is wrong with a channel: its token ends soon and relink cannot renew it; a person
-    /// must reconnect it; checks have been failing transiently; relink's own app or bot has a
-    /// problem (for operators).
-    Problem, "problem", {
-        Expiring => "expiring",
-        NeedsReauth => "needs_reauth",
-        Degraded => "degraded",
-        OperatorProblem => "operator_problem",
-    }
-}
-
-/// An incident as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Incident {
-    /// `None` until the engine's transaction inserts it.
-    pub id: Option<IncidentId>,
-    pub team_id: TeamId,
-    pub channel_id: ChannelId,
-    pub problem: Problem,
-    pub reason: Option<Reason>,
-    pub detail: Option<String>,
-    /// When an expiring token ends.
-    pub deadline: Option<DateTime<Utc>>,
-    pub opened_at: DateTime<Utc>,
-    /// The smallest warning threshold, in days, already passed.
-    pub warned_days: Option<u32>,
-    pub reminders: u32,
-    pub next_reminder_at: Option<DateTime<Utc>>,
-    pub escalate_at: Option<DateTime<Utc>>,
-    pub escalated_at: Option<DateTime<Utc>>,
-    pub urgent: bool,
-    pub last_alert_at: Option<DateTime<Utc>>,
-    pub first_alert_id: Option<AlertId>,
-    pub first_alert_shared: bool,
-    pub acknowledged_by: Option<MemberId>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub snoozed_by: Option<MemberId>,
-    pub snoozed_until: Option<DateTime<Utc>>,
-    pub next_action_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-}
-
-impl Incident {
-    /// A new, open incident.
-    pub fn open(team_id: TeamId, channel_id: ChannelId, problem: Problem, at: DateTime<Utc>) -> Self {
-        Self {
-            id: None,
-            team_id,
-            channel_id,
-            problem,
-            reason: None,
-            detail: None,
-            deadline: None,
-            opened_at: at,
-            warned_days: None,
-            reminders: 0,
-            next_reminder_at: None,
-            escalate_at: None,
-            escalated_at: None,
-            urgent: false,
-            last_alert_at: None,
-            first_alert_id: None,
-            first_alert_shared: false,
-            acknowledged_by: None,
-            acknowledged_at: None,
-            snoozed_by: None,
-            snoozed_until: None,
-            next_action_at: None,
-            resolved_at: None,
-        }
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.resolved_at.is_none()
-    }
-
-    pub fn is_snoozed(&self, now: DateTime<Utc>) -> bool {
-        self.snoozed_until.is_some_and(|until| until > now)
-    }
-}
 
 /// Why a member may not act on an incident.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret as _;
 
 use super::model::{Alert, AlertKind, Severity};
-use super::notify::ChannelLink;
+use crate::domain::alert::ChannelLink;
 use crate::domain::{Language, Provider, Reason};
 use crate::provider::classify::chat_gone;
 

@@ -2,7 +2,8 @@
 //! losing any.
 //!
 //! - [`incident`]: one open incident per channel and problem; acknowledge and snooze.
-//! - [`model`]: the platform-neutral [`Alert`] and where deliveries go ([`Destination`]).
+//! - [`model`]: the platform-neutral [`Alert`] and where deliveries go ([`Destination`]), kept in
+//!   [`crate::domain::alert`] with the incident, a team's settings and a pass's snapshot and plan.
 //! - [`messages`]: every explanation, remedy and title in English, Italian and Japanese.
 //! - [`route`]: the authoriser first, then everyone who may reconnect and the team's chats.
 //! - [`engine`]: consumes the `events` outbox and the clock (warnings, reminders, escalation);
@@ -22,21 +23,18 @@ pub mod route;
 
 use chrono::Duration;
 
+pub use crate::domain::alert::{MAX_WARNING_DAYS, SettingsOverride, format_warning_days, parse_warning_days};
 pub use deliver::{Deliverer, DeliveryConfig, DeliveryOutcome};
-pub use engine::{Engine, PUSHED_QUIET, run_alerts};
+pub use engine::{PUSHED_QUIET, Planner, run_alerts};
 pub use incident::{Incident, IncidentError, Problem, acknowledge, snooze};
 pub use model::{
     Alert, AlertChannel, AlertId, AlertKind, AtRisk, DeliveryId, Destination, IncidentId, ReconnectAction, Severity,
 };
 pub use notify::{
-    ChannelLink, ConsoleNotifier, LinkMinter, NoLinks, Notifier, Notifiers, NotifyError, Outgoing, SentRef,
+    ChannelLink, ConsoleNotifier, LinkMinter, MintError, NoLinks, Notifier, Notifiers, NotifyError, Outgoing, SentRef,
 };
 
 use crate::domain::ParseError;
-
-/// The widest warning threshold, in days: warnings start when the checker marks a channel
-/// `expiring`, which it does this many days ahead (the checker's widest warning).
-pub const MAX_WARNING_DAYS: u32 = 14;
 
 /// The longest first reminder, reminder interval or escalation delay a team (or the
 /// configuration) may set: a year. Longer values are refused where they are typed, and a stored
@@ -79,18 +77,6 @@ impl Default for TeamSettings {
     }
 }
 
-/// A team's own settings; `None` keeps the installation's default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SettingsOverride {
-    pub warning_days: Option<Vec<u32>>,
-    pub first_reminder: Option<Duration>,
-    pub reminder_every: Option<Duration>,
-    pub escalate_after: Option<Duration>,
-    /// How long the team's calm channels wait between checks (the checker reads it, the alerts
-    /// engine does not); `None` follows `checks.every`.
-    pub check_every: Option<Duration>,
-}
-
 impl TeamSettings {
     /// These settings with a team's own on top, each span within zero (a second for reminders)
     /// and [`MAX_TEAM_SPAN`] whatever was stored.
@@ -104,34 +90,6 @@ impl TeamSettings {
             escalate_after: within(own.escalate_after.unwrap_or(self.escalate_after), Duration::zero()),
         }
     }
-}
-
-/// Parses warning thresholds such as `14,7,3,1`: whole days from 1 to [`MAX_WARNING_DAYS`],
-/// returned largest first without duplicates.
-pub fn parse_warning_days(raw: &str) -> Result<Vec<u32>, ParseError> {
-    let mut days = Vec::new();
-    for part in raw.split([',', ' ']).filter(|p| !p.trim().is_empty()) {
-        match part.trim().parse::<u32>() {
-            Ok(day) if (1..=MAX_WARNING_DAYS).contains(&day) => days.push(day),
-            _ => {
-                return Err(ParseError::new(
-                    "warning days",
-                    format!("`{}` is not a number of days from 1 to {MAX_WARNING_DAYS}", part.trim()),
-                ));
-            }
-        }
-    }
-    if days.is_empty() {
-        return Err(ParseError::new("warning days", "give at least one day, e.g. 14,7,3,1"));
-    }
-    days.sort_unstable_by(|a, b| b.cmp(a));
-    days.dedup();
-    Ok(days)
-}
-
-/// The warning thresholds as stored and typed: `14,7,3,1`.
-pub fn format_warning_days(days: &[u32]) -> String {
-    days.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// The alerts engine's settings.

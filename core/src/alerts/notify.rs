@@ -10,15 +10,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
 
 use super::messages::render_text;
 use super::model::{Alert, Destination, ReconnectAction};
+pub use crate::domain::alert::{ChannelLink, SentRef};
 use crate::domain::{ChannelId, ChatPlatform};
-
-/// The platform's reference to a sent message (a message id with its chat), kept to edit it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentRef(pub String);
+use crate::store::StoreError;
 
 /// One message to send: the alert, and what this destination gets besides it.
 #[derive(Debug)]
@@ -30,18 +27,6 @@ pub struct Outgoing<'a> {
     /// The reconnect links for this reader, one per channel of the alert; only private
     /// destinations of members who may reconnect get them.
     pub reconnect_links: &'a [ChannelLink],
-}
-
-/// A reconnect link for one channel of an alert: a secret until used or expired.
-pub struct ChannelLink {
-    pub channel_id: ChannelId,
-    pub url: SecretString,
-}
-
-impl fmt::Debug for ChannelLink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChannelLink").field("channel_id", &self.channel_id).field("url", &"[REDACTED]").finish()
-    }
 }
 
 impl Outgoing<'_> {
@@ -152,7 +137,19 @@ pub trait LinkMinter: Send + Sync + fmt::Debug {
         action: &ReconnectAction,
         reader: Destination,
         now: DateTime<Utc>,
-    ) -> Result<Vec<ChannelLink>, String>;
+    ) -> Result<Vec<ChannelLink>, MintError>;
+}
+
+/// Why no links could be minted for a reader (the alert then goes without them). Neither
+/// variant carries a link or a token.
+#[derive(Debug, thiserror::Error)]
+pub enum MintError {
+    /// The store could not say which member reads the destination.
+    #[error("cannot find who reads the alert: {0}")]
+    Reader(#[source] StoreError),
+    /// The store could not make the link of one channel.
+    #[error("cannot make a reconnect link for channel {channel}: {source}")]
+    Link { channel: ChannelId, source: StoreError },
 }
 
 /// Mints no links: alerts tell the reader to ask the bot with `/reconnect` instead.
@@ -161,7 +158,7 @@ pub struct NoLinks;
 
 #[async_trait]
 impl LinkMinter for NoLinks {
-    async fn mint(&self, _: &ReconnectAction, _: Destination, _: DateTime<Utc>) -> Result<Vec<ChannelLink>, String> {
+    async fn mint(&self, _: &ReconnectAction, _: Destination, _: DateTime<Utc>) -> Result<Vec<ChannelLink>, MintError> {
         Ok(Vec::new())
     }
 }

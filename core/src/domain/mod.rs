@@ -2,8 +2,10 @@
 //! from outside (a command line, a chat message, an HTTP body) is parsed on construction and the
 //! error names the field that was wrong.
 
+pub mod alert;
 mod channel;
 mod chat;
+mod event;
 mod health;
 mod language;
 mod link;
@@ -18,6 +20,7 @@ pub use channel::{
     find_channel,
 };
 pub use chat::{ChatBinding, ChatPlatform};
+pub use event::{AccountMismatch, Event, HealthChanged, OperatorProblem, Reconnected};
 pub use health::{Health, HealthKind, Reason, Transition};
 pub use language::Language;
 pub use link::{ApiKey, ApiKeyId, ApiKeyName, LinkId, LinkStatus, ReconnectLink};

@@ -90,53 +90,38 @@ pub struct DueChannel {
 /// Appends a transition to `health_history` and the outbox, inside the caller's transaction.
 /// A macro because each engine's transaction is its own type.
 macro_rules! insert_transition {
-    ($tx:expr, $channel:expr, $team:expr, $at:expr, ($from_health:expr, $from_reason:expr), ($to_health:expr, $to_reason:expr, $reason_detail:expr), $detail:expr) => {{
+    ($tx:expr, $channel:expr, $team:expr, $at:expr, $from:expr, $to:expr, $detail:expr) => {{
+        let (from, to): (&$crate::domain::Health, &$crate::domain::Health) = ($from, $to);
+        let detail: Option<&str> = $detail;
+        let (from_health, from_reason, _) = $crate::store::channel::health_columns(from);
+        let (to_health, to_reason, reason_detail) = $crate::store::channel::health_columns(to);
         sqlx::query(
             "INSERT INTO health_history (channel_id, at, from_health, from_reason, to_health, to_reason, reason_detail, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind($channel)
         .bind($at)
-        .bind($from_health)
-        .bind($from_reason)
-        .bind($to_health)
-        .bind($to_reason)
-        .bind($reason_detail)
-        .bind($detail)
-        .execute($tx)
+        .bind(from_health)
+        .bind(from_reason)
+        .bind(to_health)
+        .bind(to_reason)
+        .bind(reason_detail)
+        .bind(detail)
+        .execute(&mut *$tx)
         .await?;
-        let payload = $crate::store::channel::transition_payload(
-            ($from_health, $from_reason),
-            ($to_health, $to_reason, $reason_detail),
-            $detail,
-        );
-        sqlx::query(
-            "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, 'health_changed', $3, $4)",
-        )
-        .bind($team)
-        .bind($channel)
-        .bind(payload.to_string())
-        .bind($at)
-        .execute($tx)
-        .await?;
+        let event = $crate::domain::Event::HealthChanged($crate::domain::HealthChanged {
+            from: from.clone(),
+            to: to.clone(),
+            detail: detail.map(str::to_owned),
+            pushed: false,
+        });
+        $crate::store::events::insert_event!(&mut *$tx, $team, Some($channel), &event, $at);
     }};
 }
 pub(super) use insert_transition;
 
-/// The payload of a `health_changed` event.
-pub(crate) fn transition_payload(
-    (from, from_reason): (&str, Option<&str>),
-    (to, to_reason, reason_detail): (&str, Option<&str>, Option<&str>),
-    detail: Option<&str>,
-) -> serde_json::Value {
-    serde_json::json!({
-        "from": from, "from_reason": from_reason,
-        "to": to, "to_reason": to_reason, "reason_detail": reason_detail, "detail": detail,
-    })
-}
-
 /// The stored columns of a health: (health, reason, reason detail).
-pub(super) fn health_columns(health: &Health) -> (&'static str, Option<&'static str>, Option<&str>) {
+pub(crate) fn health_columns(health: &Health) -> (&'static str, Option<&'static str>, Option<&str>) {
     let reason = health.reason();
     (health.kind().as_str(), reason.map(Reason::as_str), reason.and_then(Reason::detail))
 }
@@ -460,7 +445,6 @@ impl Store {
                     tx.commit().await?;
                     return Ok(None);
                 }
-                let (from_health, from_reason, _) = health_columns(&from);
                 sqlx::query(
                     "UPDATE channels SET health = $1, health_reason = $2, health_detail = $3, updated_at = $4 WHERE id = $5",
                 )
@@ -471,7 +455,7 @@ impl Store {
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
-                insert_transition!(&mut *tx, id.0, team_id, now_ms, (from_health, from_reason), (to_health, to_reason, reason_detail), detail);
+                insert_transition!(tx, id.0, team_id, now_ms, &from, to, detail);
                 tx.commit().await?;
                 Ok(Some((from, team_id)))
             }

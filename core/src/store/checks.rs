@@ -1,22 +1,33 @@
 //! The checker's side of the store: claiming due channels under a lease, writing renewed tokens
 //! fenced by the lease and the row version, and finishing a batch of checks in one transaction.
 //!
-//! A claim sets `lease_owner`, `lease_until` and pushes `next_check_at` to the lease's end, so
-//! the due index skips claimed rows and a crashed process's channels come due again by
-//! themselves. A `next_check_at` below the lease's end was pulled earlier while the check ran
-//! (a post scheduled, a sibling channel found dead) and the check's writer keeps it when it is
-//! earlier than what the check decided. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several relink
-//! processes share the work without waiting on each other; SQLite has one writer anyway.
+//! A claim (`lease.rs`, the same for the delivery workers) sets `lease_owner`, `lease_until` and
+//! pushes `next_check_at` to the lease's end, so the due index skips claimed rows and a crashed
+//! process's channels come due again by themselves. A `next_check_at` below the lease's end was
+//! pulled earlier while the check ran (a post scheduled, a sibling channel found dead) and the
+//! check's writer keeps it when it is earlier than what the check decided. On PostgreSQL the
+//! claim uses `FOR UPDATE SKIP LOCKED`, so several relink processes share the work without
+//! waiting on each other; SQLite has one writer anyway.
 
 use chrono::{DateTime, Utc};
 
-use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns, transition_payload};
+use super::channel::{CHANNEL_COLUMNS, ChannelRow, health_columns};
+use super::lease::{ClaimArgs, Leased};
 use super::{Pool, Result, Store, StoreError, with_pool, with_writer};
 use crate::checker::schedule::BEFORE_POST;
 use crate::crypto::Binding;
-use crate::domain::{Channel, ChannelId, Health, Scopes};
+use crate::domain::{Channel, ChannelId, Event, Health, HealthChanged, OperatorProblem, Scopes};
 use crate::time::{from_millis, to_millis};
 use crate::token::TokenSet;
+
+/// Due channels, claimed by the checker through the `next_check_at` index. A lease still
+/// running (`acquire_lease` took it) keeps the channel out even when it is due.
+const DUE_CHANNELS: Leased = Leased {
+    table: "channels",
+    due: "next_check_at",
+    also: "(lease_until IS NULL OR lease_until < $3)",
+    order: "next_check_at",
+};
 
 /// A claimed channel: everything a check needs, read in the claim itself.
 #[derive(Debug)]
@@ -107,7 +118,7 @@ fn result_row(result: &CheckResult) -> ResultRow<'_> {
 fn transition_rows(
     results: &[CheckResult],
     written: &std::collections::HashSet<i64>,
-) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+) -> Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
     let mut history = Vec::new();
     let mut events = Vec::new();
     for result in results.iter().filter(|r| written.contains(&r.channel_id.0)) {
@@ -120,24 +131,28 @@ fn transition_rows(
                 "channel_id": channel_id, "from": from, "from_reason": from_reason, "to": to,
                 "to_reason": to_reason, "reason_detail": reason_detail, "detail": detail,
             }));
-            let mut payload = transition_payload((from, from_reason), (to, to_reason, reason_detail), detail);
-            if result.pushed {
-                payload["pushed"] = serde_json::Value::Bool(true);
-            }
-            events.push(serde_json::json!({
-                "team_id": team_id, "channel_id": channel_id, "kind": "health_changed", "payload": payload.to_string(),
-            }));
+            let event = Event::HealthChanged(HealthChanged {
+                from: result.from.clone(),
+                to: result.to.clone(),
+                detail: result.detail.clone(),
+                pushed: result.pushed,
+            });
+            events.push(outbox_row(team_id, channel_id, &event)?);
         }
         if let Some(problem) = &result.operator_problem
             && result.previous_operator_problem.as_ref() != Some(problem)
         {
-            let payload = serde_json::json!({ "problem": problem });
-            events.push(serde_json::json!({
-                "team_id": team_id, "channel_id": channel_id, "kind": "operator_problem", "payload": payload.to_string(),
-            }));
+            let event = Event::OperatorProblem(OperatorProblem { problem: problem.clone() });
+            events.push(outbox_row(team_id, channel_id, &event)?);
         }
     }
-    (history, events)
+    Ok((history, events))
+}
+
+/// One element of the batched outbox insert: the event's stored columns.
+fn outbox_row(team_id: i64, channel_id: i64, event: &Event) -> Result<serde_json::Value> {
+    let (kind, payload) = super::events::encode(event)?;
+    Ok(serde_json::json!({ "team_id": team_id, "channel_id": channel_id, "kind": kind, "payload": payload }))
 }
 
 /// The channels whose new health has a cause that spans the person who authorised them, as a
@@ -237,22 +252,9 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Claim>> {
-        let lock = self.db().skip_locked();
-        let sql = format!(
-            "UPDATE channels SET lease_owner = $1, lease_until = $2, next_check_at = $2 \
-             WHERE id IN (SELECT id FROM channels WHERE next_check_at <= $3 \
-                          AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_check_at LIMIT $4 {lock}) \
-             RETURNING {CHANNEL_COLUMNS}, {CLAIM_EXTRA}"
-        );
-        let rows: Vec<ClaimRow> = with_writer!(self.db(), |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(owner)
-                .bind(to_millis(lease_until))
-                .bind(to_millis(now))
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-        })?;
+        let args = ClaimArgs { owner, now, limit, lease_until };
+        let rows: Vec<ClaimRow> =
+            DUE_CHANNELS.claim(self.db(), &format!("{CHANNEL_COLUMNS}, {CLAIM_EXTRA}"), args).await?;
         self.ensure_keys(rows.iter().map(|row| row.token_key_id)).await;
         let mut claims =
             rows.into_iter().map(|row| self.claim_from_row(row, lease_until)).collect::<Result<Vec<_>>>()?;
@@ -477,7 +479,7 @@ impl Store {
              WHERE channels.id = v.id AND channels.lease_owner = $3 \
              RETURNING channels.id"
         );
-        let written: Result<Vec<i64>, sqlx::Error> = with_writer!(self.db(), |pool| {
+        let written: Result<Vec<i64>, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let written: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(update.clone()))
@@ -489,7 +491,7 @@ impl Store {
                     .await?;
                 // Only fenced writes count: a result whose lease was lost leaves no trace.
                 let written_ids: std::collections::HashSet<i64> = written.iter().copied().collect();
-                let (history, events) = transition_rows(results, &written_ids);
+                let (history, events) = transition_rows(results, &written_ids)?;
                 if !history.is_empty() {
                     let sql = format!(
                         "INSERT INTO health_history \

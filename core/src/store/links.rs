@@ -9,14 +9,17 @@
 //!
 //! A completed reconnection ([`Store::complete_reconnect`]) writes the new tokens, the health,
 //! the history and the outbox in one transaction; an account that came back wrong writes only an
-//! `account_mismatch` event ([`Store::record_event`]).
+//! `account_mismatch` event ([`Store::record_account_mismatch`]).
 
 use chrono::{DateTime, Utc};
 
 use super::channel::{corrupt, health_columns, insert_transition};
+use super::events::insert_event;
 use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::crypto::Binding;
-use crate::domain::{ChannelId, Health, LinkId, MemberId, Provider, ReconnectLink, Role, TeamId, Transition};
+use crate::domain::{
+    ChannelId, Event, Health, LinkId, MemberId, Provider, ReconnectLink, Reconnected, Role, TeamId, Transition,
+};
 use crate::opaque::OpaqueToken;
 use crate::time::{from_millis, to_millis};
 use crate::token::TokenSet;
@@ -326,16 +329,15 @@ impl Store {
         }
         let sealed = self.keyring().seal(crate::crypto::Binding::Channel(id), &merged.secret_bytes());
         let now_ms = to_millis(now);
-        let (to_health, to_reason, reason_detail) = health_columns(&Health::Healthy);
+        let (to_health, _, _) = health_columns(&Health::Healthy);
         let from: Result<Health, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
-                let current: Option<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(
-                    "SELECT health, health_reason, health_detail, team_id FROM channels WHERE id = $1",
-                )
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
+                let current: Option<(String, Option<String>, Option<String>, i64)> =
+                    sqlx::query_as("SELECT health, health_reason, health_detail, team_id FROM channels WHERE id = $1")
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let (health, reason, old_detail, team_id) =
                     current.ok_or_else(|| StoreError::NotFound(format!("no channel with id {id}")))?;
                 let from = Health::from_parts(&health, reason.as_deref(), old_detail.as_deref()).map_err(corrupt)?;
@@ -360,19 +362,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 if from != Health::Healthy {
-                    let (from_health, from_reason, _) = health_columns(&from);
-                    insert_transition!(&mut *tx, id.0, team_id, now_ms, (from_health, from_reason), (to_health, to_reason, reason_detail), Some(detail));
+                    insert_transition!(tx, id.0, team_id, now_ms, &from, &Health::Healthy, Some(detail));
                 }
-                let payload = serde_json::json!({ "member_id": member.map(|m| m.0), "previous_health": from.to_string() });
-                sqlx::query(
-                    "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, 'reconnected', $3, $4)",
-                )
-                .bind(team_id)
-                .bind(id.0)
-                .bind(payload.to_string())
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+                let event = Event::Reconnected(Reconnected { member_id: member, previous_health: from.to_string() });
+                insert_event!(&mut *tx, team_id, Some(id.0), &event, now_ms);
                 tx.commit().await?;
                 Ok(from)
             }
@@ -386,31 +379,6 @@ impl Store {
             to: Health::Healthy,
             detail: Some(detail.to_owned()),
         }))
-    }
-
-    /// Appends an event to the outbox (for example `account_mismatch`), outside any transition.
-    pub async fn record_event(
-        &self,
-        team: TeamId,
-        channel: Option<ChannelId>,
-        kind: &str,
-        payload: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        with_writer!(self.db(), |pool| {
-            sqlx::query(
-                "INSERT INTO events (team_id, channel_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(team.0)
-            .bind(channel.map(|c| c.0))
-            .bind(kind)
-            .bind(payload.to_string())
-            .bind(to_millis(now))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(())
     }
 
     /// The outbox events of a channel, oldest first: (kind, payload JSON). For operators and tests.

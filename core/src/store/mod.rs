@@ -11,14 +11,19 @@
 //!
 //! Instants are stored as milliseconds since the Unix epoch in `BIGINT` columns on both engines.
 
+mod alert_pass;
 mod alerts;
 mod api_keys;
 mod channel;
 mod chat;
 mod checks;
 mod context;
+mod deliveries;
+pub(crate) mod events;
+mod incidents;
 mod invites;
 mod keys;
+mod lease;
 mod links;
 mod member;
 mod platform;
@@ -38,13 +43,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::crypto::{CryptoError, Keyring};
 use crate::domain::ParseError;
 
-pub use alerts::{
-    AlertPlan, AlertSnapshot, ClaimedDelivery, DeliveryInfo, DeliveryResult, OutboxEvent, PassReport, PendingEvents,
-    PlannedAlert,
-};
+pub use crate::domain::alert::{AlertPlan, AlertSnapshot, OutboxEvent, PendingEvents, PlannedAlert};
+pub use alert_pass::PassReport;
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};
 pub use context::{ChannelContext, LinkContext};
+pub use deliveries::{ClaimedDelivery, DeliveryInfo, DeliveryResult};
 pub use keys::{KEY_FILE_REREAD, ResealReport};
 pub use links::{NewOAuthState, OAuthResult, OAuthState};
 pub use member::NewMember;

@@ -1,0 +1,67 @@
+//! The one way a worker claims due rows under a lease: the checker its due channels, the
+//! delivery workers their due deliveries.
+//!
+//! A claim sets `lease_owner` and `lease_until` and pushes the row's due time to the lease's
+//! end in one `UPDATE … WHERE id IN (SELECT … ORDER BY due LIMIT n)`, so the due index skips
+//! claimed rows and a crashed worker's rows come due again by themselves. On PostgreSQL the
+//! inner select takes `FOR UPDATE SKIP LOCKED`, so several processes share the work without
+//! waiting on each other; SQLite has one writer anyway.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, Result, with_writer};
+use crate::time::to_millis;
+
+/// The due rows `owner` claimed: at most `limit`, due at `now`, held until `lease_until`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ClaimArgs<'a> {
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    pub limit: u32,
+    pub lease_until: DateTime<Utc>,
+}
+
+/// A table whose due rows are claimed under a lease. The statement it builds takes the owner
+/// as `$1`, the lease's end as `$2`, the time now as `$3` and the most rows to claim as `$4`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Leased {
+    pub table: &'static str,
+    /// The column that says when a row is due; the claim moves it to the lease's end.
+    pub due: &'static str,
+    /// What else a due row must satisfy.
+    pub also: &'static str,
+    /// The claim's order (earliest due first).
+    pub order: &'static str,
+}
+
+impl Leased {
+    /// Claims the due rows, read as `R` from the `returning` columns, in one statement.
+    pub(super) async fn claim<R>(&self, db: &Db, returning: &str, args: ClaimArgs<'_>) -> Result<Vec<R>>
+    where
+        R: Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let sql = self.claim_sql(db, returning);
+        let rows = with_writer!(db, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(args.owner)
+                .bind(to_millis(args.lease_until))
+                .bind(to_millis(args.now))
+                .bind(i64::from(args.limit))
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows)
+    }
+
+    /// The claim statement, returning `returning` of each claimed row.
+    fn claim_sql(&self, db: &Db, returning: &str) -> String {
+        let Leased { table, due, also, order } = *self;
+        let lock = db.skip_locked();
+        format!(
+            "UPDATE {table} SET lease_owner = $1, lease_until = $2, {due} = $2 \
+             WHERE id IN (SELECT id FROM {table} WHERE {due} <= $3 AND {also} ORDER BY {order} LIMIT $4 {lock}) \
+             RETURNING {returning}"
+        )
+    }
+}
