@@ -79,8 +79,7 @@ pub async fn mint_link(
         }
     }
     let token = OpaqueToken::generate();
-    let ttl = chrono::Duration::from_std(settings.ttl).unwrap_or(chrono::Duration::days(1));
-    let link = store.create_link(&token, channel, member, now, now + ttl).await?;
+    let link = store.create_link(&token, channel, member, now, crate::time::after(now, settings.ttl)).await?;
     Ok(MintedLink { url: SecretString::from(settings.link_url(&token).to_string()), link })
 }
 

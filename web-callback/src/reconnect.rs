@@ -380,7 +380,7 @@ async fn from_own_page(app: &AppState, headers: &HeaderMap, token: &OpaqueToken,
         Source::Unknown => {
             let Some(browser) = form_cookie(app, headers) else { return false };
             let Ok(body) = axum::body::to_bytes(body, FORM_LIMIT).await else { return false };
-            let max_age = chrono::Duration::from_std(app.settings().links.ttl).unwrap_or(chrono::Duration::days(30));
+            let max_age = relink_core::time::delta(app.settings().links.ttl);
             let (keyring, now) = (app.store().keyring(), app.now());
             guard::token_in(&body)
                 .is_some_and(|form| guard::verify(&keyring, &token.hash(), &browser.hash(), &form, now, max_age))
@@ -416,7 +416,7 @@ pub(crate) async fn start(
         provider,
         browser: &browser,
         verifier: verifier.as_ref(),
-        expires_at: now + chrono::Duration::from_std(STATE_TTL).expect("ten minutes"),
+        expires_at: relink_core::time::after(now, STATE_TTL),
     };
     // One statement: the link is spent exactly when its authorization request is recorded.
     match app.store().begin_flow(&token, &request, now).await {

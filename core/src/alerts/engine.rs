@@ -642,8 +642,7 @@ pub fn access_ends(channel: &Channel, at: DateTime<Utc>) -> (Option<DateTime<Utc
     let policy = policy(channel.provider);
     let inactive = inactive_at(policy, channel);
     let renewing = |expiry: DateTime<Utc>| {
-        policy.renews_itself()
-            && Duration::from_std(crate::checker::schedule::renew_ahead(policy)).is_ok_and(|ahead| expiry - at > ahead)
+        policy.renews_itself() && expiry - at > crate::time::delta(crate::checker::schedule::renew_ahead(policy))
     };
     match (inactive, channel.token_expires_at) {
         (Some(inactive), Some(expiry)) if inactive <= expiry || renewing(expiry) => {
