@@ -43,6 +43,7 @@ pub struct Builder {
     checker: CheckerConfig,
     checking: bool,
     alerts: Option<AlertsConfig>,
+    alerting: bool,
     delivery: DeliveryConfig,
     notifiers: Vec<Arc<dyn Notifier>>,
     bots: Option<relink_bot::Settings>,
@@ -64,6 +65,7 @@ impl Builder {
             checker: CheckerConfig::default(),
             checking: true,
             alerts: Some(AlertsConfig::default()),
+            alerting: true,
             delivery: DeliveryConfig::default(),
             notifiers: Vec::new(),
             bots: None,
@@ -136,6 +138,13 @@ impl Builder {
     /// The alerts engine's settings; `None` builds neither engine nor deliverer.
     pub fn alerts(mut self, config: Option<AlertsConfig>) -> Self {
         self.alerts = config;
+        self
+    }
+
+    /// Whether [`App::spawn`] runs the alerts engine and the delivery workers (when they are
+    /// built: see [`Builder::alerts`]); a test may run passes itself instead.
+    pub fn alerting(mut self, enabled: bool) -> Self {
+        self.alerting = enabled;
         self
     }
 
@@ -234,6 +243,7 @@ impl Builder {
             metrics_listener: self.metrics_listener,
             limits: self.limits,
             checking: self.checking,
+            alerting: self.alerting,
             purge: self.purge,
             bot_tasks: bots.tasks,
         })
@@ -264,6 +274,7 @@ pub struct App {
     metrics_listener: Option<TcpListener>,
     limits: ServerLimits,
     checking: bool,
+    alerting: bool,
     purge: bool,
     bot_tasks: Vec<Task>,
 }
@@ -303,12 +314,13 @@ impl App {
             tracing::warn!("the checker is disabled (checker.enabled = false): tokens are not being checked");
         }
         match (self.engine, self.deliverer) {
-            (Some(engine), Some(deliverer)) => {
+            (Some(engine), Some(deliverer)) if self.alerting => {
                 let stop = shutdown.clone();
                 tasks.push(Task::service("alerts", move || {
                     run_alerts(engine.clone(), deliverer.clone(), clock.clone(), stop.clone())
                 }));
             }
+            (Some(_), Some(_)) => {}
             _ => tracing::warn!(
                 "alerts are disabled (alerts.enabled = false): nobody is told about disconnected channels"
             ),
