@@ -23,13 +23,26 @@ use relink_core::supervise::Task;
 use tokio_util::sync::CancellationToken;
 
 /// Why [`start`] refused to start a configured front-end. Its text names the platform and the
-/// setting to fix, never a secret.
+/// setting to fix, never a secret. The platform's reason is part of the text, not a separate
+/// source, so `relink serve`'s `error: {:#}` says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("Discord: {0}")]
-    Discord(#[from] discord::StartError),
+    Discord(discord::StartError),
     #[error("Telegram: {0}")]
-    Telegram(#[from] telegram::StartError),
+    Telegram(telegram::StartError),
+}
+
+impl From<discord::StartError> for StartError {
+    fn from(error: discord::StartError) -> Self {
+        Self::Discord(error)
+    }
+}
+
+impl From<telegram::StartError> for StartError {
+    fn from(error: telegram::StartError) -> Self {
+        Self::Telegram(error)
+    }
 }
 
 /// Which front-ends to run.
@@ -97,4 +110,32 @@ pub fn start(settings: Settings, services: Services, shutdown: CancellationToken
         }
     }
     Ok(started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_front_end_that_cannot_start_says_which_and_why_once() {
+        let errors = [
+            (
+                StartError::from(discord::StartError::NoPublicKey),
+                "Discord: discord.mode = \"interactions\" needs discord.public_key",
+            ),
+            (
+                StartError::from(discord::StartError::from(discord::KeyError::NotHex)),
+                "Discord: discord.public_key must be 64 hexadecimal characters",
+            ),
+            (
+                StartError::from(telegram::StartError::NoWebhookSecret),
+                "Telegram: telegram.mode = \"webhook\" needs telegram.webhook_secret",
+            ),
+        ];
+        for (error, text) in errors {
+            assert_eq!(error.to_string(), text);
+            // Nothing chained under it: an error chain printed in full repeats nothing.
+            assert!(std::error::Error::source(&error).is_none(), "{error}");
+        }
+    }
 }
