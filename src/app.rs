@@ -13,7 +13,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use relink_core::alerts::{AlertsConfig, Deliverer, DeliveryConfig, Engine, Notifier, Notifiers, run_alerts};
+use relink_core::alerts::{
+    AlertsConfig, Deliverer, DeliveryConfig, Engine, LinkMinter, Notifier, Notifiers, run_alerts,
+};
 use relink_core::checker::{Checker, CheckerConfig, Wake, run_checker};
 use relink_core::provider::Providers;
 use relink_core::reconnect::StoreLinks;
@@ -46,7 +48,9 @@ pub struct Builder {
     alerting: bool,
     delivery: DeliveryConfig,
     notifiers: Vec<Arc<dyn Notifier>>,
+    links: Option<Arc<dyn LinkMinter>>,
     bots: Option<relink_bot::Settings>,
+    commands_check: bool,
     purge: bool,
 }
 
@@ -68,7 +72,9 @@ impl Builder {
             alerting: true,
             delivery: DeliveryConfig::default(),
             notifiers: Vec::new(),
+            links: None,
             bots: None,
+            commands_check: true,
             purge: false,
         }
     }
@@ -159,6 +165,20 @@ impl Builder {
         self
     }
 
+    /// What mints the reconnect links in alerts (single-use links stored with the web
+    /// settings' public URL and lifetime otherwise); `NoLinks` sends the reader to `/reconnect`.
+    pub fn links(mut self, links: Arc<dyn LinkMinter>) -> Self {
+        self.links = Some(links);
+        self
+    }
+
+    /// Whether the chat commands renew and check through the checker (`/refresh`, `/check`);
+    /// without it they answer that checking is not available here.
+    pub fn commands_check(mut self, enabled: bool) -> Self {
+        self.commands_check = enabled;
+        self
+    }
+
     /// The chat front-ends to start.
     pub fn bots(mut self, settings: relink_bot::Settings) -> Self {
         self.bots = Some(settings);
@@ -196,16 +216,14 @@ impl Builder {
         let health = Health::new();
         let state = AppState::new(self.store.clone(), checker.clone(), web.clone(), self.clock.clone())
             .with_tasks(health.clone());
+        let services = relink_bot::Services {
+            store: self.store.clone(),
+            links: web.links.clone(),
+            checker: self.commands_check.then(|| checker.clone()),
+            clock: self.clock.clone(),
+        };
         let bots = match self.bots {
-            Some(settings) => {
-                let services = relink_bot::Services {
-                    store: self.store.clone(),
-                    links: web.links.clone(),
-                    checker: Some(checker.clone()),
-                    clock: self.clock.clone(),
-                };
-                relink_bot::start(settings, services, self.shutdown.clone())?
-            }
+            Some(settings) => relink_bot::start(settings, services.clone(), self.shutdown.clone())?,
             None => relink_bot::Started::default(),
         };
         let alerts = self.alerts.map(|config| {
@@ -218,8 +236,11 @@ impl Builder {
             if self.notifiers.is_empty() && bots.notifiers.is_empty() {
                 tracing::info!("no chat platform is configured: alerts are written to the log");
             }
-            let links = StoreLinks { store: self.store.clone(), settings: web.links.clone() };
-            let deliverer = Arc::new(Deliverer::new(self.store.clone(), notifiers, Arc::new(links), self.delivery));
+            let links = self
+                .links
+                .clone()
+                .unwrap_or_else(|| Arc::new(StoreLinks { store: self.store.clone(), settings: web.links.clone() }));
+            let deliverer = Arc::new(Deliverer::new(self.store.clone(), notifiers, links, self.delivery));
             (engine, deliverer)
         });
         let mut router = relink_web::router(state.clone());
@@ -234,6 +255,7 @@ impl Builder {
             engine: alerts.as_ref().map(|(engine, _)| engine.clone()),
             deliverer: alerts.map(|(_, deliverer)| deliverer),
             state,
+            services,
             health,
             address,
             web,
@@ -262,6 +284,8 @@ pub struct App {
     /// `None` when alerts are disabled.
     pub deliverer: Option<Arc<Deliverer>>,
     pub state: AppState,
+    /// What the chat commands are given (the chat front-ends get the same).
+    pub services: relink_bot::Services,
     /// The supervised tasks' health, which `/readyz` reads.
     pub health: Arc<Health>,
     /// Where the web server listens, when it was given a listener.

@@ -102,11 +102,11 @@ impl TestAppBuilder {
             builder = tune(builder);
         }
         let app = builder.build().expect("relink builds");
-        let (checker, engine, tasks, settings) =
-            (app.checker.clone(), app.engine.clone(), app.health.clone(), app.web.clone());
+        let (checker, engine) = (app.checker.clone(), app.engine.clone());
+        let (services, tasks, settings) = (app.services.clone(), app.health.clone(), app.web.clone());
         let running = app.spawn();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
-        TestApp { db, sim, base, http, checker, engine, tasks, settings, shutdown, running: Some(running) }
+        TestApp { db, sim, base, http, checker, engine, services, tasks, settings, shutdown, running: Some(running) }
     }
 }
 
@@ -121,6 +121,8 @@ pub struct TestApp {
     pub checker: Arc<Checker>,
     /// The alerts engine, when [`TestAppBuilder::tune`] asked for one (`Builder::alerts`).
     pub engine: Option<Arc<Engine>>,
+    /// What the chat commands are given (`Builder::commands_check` says whether with the checker).
+    pub services: relink_bot::Services,
     /// The supervised tasks' health, which `/readyz` reports.
     pub tasks: Arc<TaskHealth>,
     pub settings: WebSettings,
