@@ -26,6 +26,9 @@ use super::TestStore;
 /// A change to the web settings, given the simulator.
 type WebChange = Box<dyn FnOnce(&mut WebSettings, &Running) + Send>;
 
+/// The chat front-ends' settings, given the app's public URL and the simulator.
+type BotsFor = Box<dyn FnOnce(&Url, &Running) -> relink_bot::Settings + Send>;
+
 /// How a [`TestApp`] is put together: which networks, which checker settings, how the web
 /// settings and the runtime builder are tuned.
 pub struct TestAppBuilder {
@@ -35,6 +38,7 @@ pub struct TestAppBuilder {
     checker: CheckerConfig,
     link_ttl: Duration,
     web: Option<WebChange>,
+    bots: Option<BotsFor>,
     tune: Option<Box<dyn FnOnce(Builder) -> Builder + Send>>,
 }
 
@@ -68,6 +72,14 @@ impl TestAppBuilder {
         self
     }
 
+    /// The chat front-ends to start (polling, or taking webhooks on the app's own server, whose
+    /// URL the settings are given), as `relink serve` starts them: their tasks are supervised
+    /// with the rest and stop with the app.
+    pub fn bots(mut self, settings: impl FnOnce(&Url, &Running) -> relink_bot::Settings + Send + 'static) -> Self {
+        self.bots = Some(Box::new(settings));
+        self
+    }
+
     /// Changes the runtime builder last (loops, alerts, notifiers, limits).
     pub fn tune(mut self, change: impl FnOnce(Builder) -> Builder + Send + 'static) -> Self {
         self.tune = Some(Box::new(change));
@@ -98,6 +110,9 @@ impl TestAppBuilder {
             .checking(false)
             .alerting(false)
             .alerts(None);
+        if let Some(bots) = self.bots {
+            builder = builder.bots(bots(&base, &sim));
+        }
         if let Some(tune) = self.tune {
             builder = tune(builder);
         }
@@ -146,6 +161,7 @@ impl TestApp {
             checker: CheckerConfig::default(),
             link_ttl: Duration::from_secs(24 * 3_600),
             web: None,
+            bots: None,
             tune: None,
         }
     }
