@@ -226,11 +226,12 @@ impl Builder {
             Some(settings) => relink_bot::start(settings, services.clone(), self.shutdown.clone())?,
             None => relink_bot::Started::default(),
         };
+        let all_notifiers: Vec<Arc<dyn Notifier>> = self.notifiers.iter().chain(&bots.notifiers).cloned().collect();
         let alerts = self.alerts.map(|config| {
             let engine = Arc::new(Engine::new(self.store.clone(), config).woken_by(transitions.clone()));
             // A destination whose platform has no notifier gets the alert in the log.
             let mut notifiers = Notifiers::new();
-            for notifier in self.notifiers.iter().chain(&bots.notifiers) {
+            for notifier in &all_notifiers {
                 notifiers.register(notifier.clone());
             }
             if self.notifiers.is_empty() && bots.notifiers.is_empty() {
@@ -256,6 +257,7 @@ impl Builder {
             deliverer: alerts.map(|(_, deliverer)| deliverer),
             state,
             services,
+            notifiers: all_notifiers,
             health,
             address,
             web,
@@ -286,6 +288,8 @@ pub struct App {
     pub state: AppState,
     /// What the chat commands are given (the chat front-ends get the same).
     pub services: relink_bot::Services,
+    /// The notifiers alerts are delivered through: those given, then the chat front-ends'.
+    pub notifiers: Vec<Arc<dyn Notifier>>,
     /// The supervised tasks' health, which `/readyz` reads.
     pub health: Arc<Health>,
     /// Where the web server listens, when it was given a listener.
@@ -312,6 +316,11 @@ impl std::fmt::Debug for App {
 impl App {
     pub fn builder(store: Store, providers: Providers, clock: Arc<dyn Clock>) -> Builder {
         Builder::new(store, providers, clock)
+    }
+
+    /// The notifier for a chat platform, when one was given or its front-end is configured.
+    pub fn notifier(&self, platform: relink_core::ChatPlatform) -> Option<Arc<dyn Notifier>> {
+        self.notifiers.iter().find(|notifier| notifier.platform() == platform).cloned()
     }
 
     /// Starts the web server (and the metrics server) and the supervised loops: the purge,
