@@ -961,10 +961,22 @@ async fn a_token_that_works_for_another_account_is_an_account_mismatch_never_hea
     assert_eq!(rig.health(&honest).await, Health::Healthy);
 }
 
+/// The checker of another relink built by the runtime builder over `store`, the rig's simulator
+/// and clock, with its own settings.
+fn another_relink(rig: &Rig, store: Store, config: CheckerConfig) -> Arc<Checker> {
+    App::builder(store, providers(&rig.sim), Arc::new(rig.db.clock.clone()))
+        .web(rig.settings.clone())
+        .checker(config)
+        .alerts(None)
+        .build()
+        .expect("relink builds")
+        .checker
+}
+
 /// Runs the checker's pipeline until `stop` says so (given the progress so far: channels claimed
 /// and checks written); returns those totals.
 async fn run_pipeline(rig: &Rig, config: CheckerConfig, stop: impl Fn(usize, usize) -> bool + Sync) -> (usize, usize) {
-    let checker = Arc::new(Checker::new(rig.db.store.clone(), providers(&rig.sim), config));
+    let checker = another_relink(rig, rig.db.store.clone(), config);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (mut claimed, mut written) = (0, 0);
     let observe = |progress| {
@@ -1108,13 +1120,7 @@ async fn two_checkers_on_postgres_refresh_each_rotating_token_once_per_window() 
     let second_db = rig.db.connect_again().await;
     let second_store = Store::open(second_db, rig.db.keyring.clone(), rig.db.now()).await.expect("second store");
     // A second relink process, built the same way, racing the first for the same tokens.
-    let second = App::builder(second_store, providers(&rig.sim), Arc::new(rig.db.clock.clone()))
-        .web(rig.settings.clone())
-        .checker(config("checker-b"))
-        .alerts(None)
-        .build()
-        .expect("the second relink builds")
-        .checker;
+    let second = another_relink(&rig, second_store, config("checker-b"));
 
     let windows = 4;
     for _ in 0..windows {
