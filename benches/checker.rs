@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use relink_core::checker::{Checker, CheckerConfig, Progress, run_checker_observed};
+use relink_core::checker::{CheckerConfig, Progress, run_checker_observed};
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::provider::Providers;
 use relink_core::store::{Db, Store};
@@ -268,7 +268,16 @@ async fn main() {
     };
     // The checker as `relink serve` runs it, stopped once every channel has been checked (or
     // after --seconds).
-    let checker = Arc::new(Checker::new(store.clone(), providers, config));
+    let checker = relink::app::App::builder(store.clone(), providers, Arc::new(SystemClock))
+        .web(relink_web::WebSettings::new(
+            url::Url::parse("http://127.0.0.1:9/").expect("a URL"),
+            Duration::from_secs(24 * 3_600),
+        ))
+        .checker(config)
+        .alerts(None)
+        .build()
+        .expect("relink builds")
+        .checker;
     let shutdown = CancellationToken::new();
     let target = u64::from(args.channels);
     let mut checked = 0u64;

@@ -14,20 +14,19 @@
 #[path = "../tests/it/support/discord.rs"]
 mod fake;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use relink_bot::commands;
-use relink_bot::discord::{Discord, DiscordSettings};
+use relink_bot::discord::DiscordSettings;
 use relink_core::alerts::{
-    Alert, AlertChannel, AlertId, AlertKind, AtRisk, Destination, IncidentId, Notifier as _, Outgoing, ReconnectAction,
-    Severity,
+    Alert, AlertChannel, AlertId, AlertKind, AtRisk, Destination, IncidentId, Outgoing, ReconnectAction, Severity,
 };
 use relink_core::crypto::{KeyMaterial, Keyring};
-use relink_core::reconnect::LinkSettings;
+use relink_core::provider::Providers;
 use relink_core::store::{Db, Store};
-use relink_core::{ChannelId, Clock as _, Language, Provider, SystemClock, TeamId};
+use relink_core::{ChannelId, ChatPlatform, Clock as _, Language, Provider, SystemClock, TeamId};
 use secrecy::SecretString;
 
 use fake::{APPLICATION_ID, FakeDiscord, Limits};
@@ -91,17 +90,17 @@ async fn main() {
     let mut settings = DiscordSettings::new(SecretString::from("bench-bot-token"));
     settings.application_id = Some(APPLICATION_ID);
     settings.api_url = fake.api_url();
-    let services = commands::Services {
-        store,
-        links: LinkSettings {
-            public_url: "https://relink.test/".parse().expect("a URL"),
-            ttl: Duration::from_secs(86_400),
-        },
-        checker: None,
-        clock: Arc::new(SystemClock),
-    };
-    let discord = Discord::new(settings, services).expect("the Discord front-end");
-    let notifier = discord.notifier();
+    // The Discord front-end as `relink serve` builds it (its tasks are not started: only the
+    // notifier is measured).
+    let web = relink_web::WebSettings::new("https://relink.test/".parse().expect("a URL"), Duration::from_secs(86_400));
+    let app = relink::app::App::builder(store, Providers::new(HashMap::new()), Arc::new(SystemClock))
+        .web(web)
+        .commands_check(false)
+        .alerts(None)
+        .bots(relink_bot::Settings { discord: Some(settings), telegram: None })
+        .build()
+        .expect("the Discord front-end");
+    let notifier = app.notifier(ChatPlatform::Discord).expect("the Discord notifier");
     println!(
         "relink Discord benchmark: {} alerts to {} channels; the fake allows 5 messages per 5 s per channel \
          and 50 requests/s in all",

@@ -14,19 +14,19 @@
 //! ```
 //! PostgreSQL: give `--postgres-url` (a database the bench may fill) or RELINK_BENCH_POSTGRES_URL.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use relink_bot::commands::Services;
-use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
-use relink_core::alerts::{
-    Alert, AlertId, AlertKind, AtRisk, Deliverer, DeliveryConfig, Destination, NoLinks, Notifiers, Severity,
-};
+use relink::app::App;
+use relink_bot::telegram::{Caps, Mode, Settings};
+use relink_core::alerts::{Alert, AlertId, AlertKind, AtRisk, DeliveryConfig, Destination, NoLinks, Severity};
 use relink_core::crypto::{KeyMaterial, Keyring};
-use relink_core::reconnect::LinkSettings;
+use relink_core::provider::Providers;
 use relink_core::store::{Db, Store};
 use relink_core::{Clock as _, Language, SystemClock, TeamName};
+use relink_web::WebSettings;
 use secrecy::SecretString;
 
 #[allow(dead_code, unreachable_pub)]
@@ -138,15 +138,7 @@ async fn main() {
     });
     let fake = receiver.await.expect("the fake starts");
     let caps = Caps::default();
-    let services = Services {
-        store: store.clone(),
-        links: LinkSettings {
-            public_url: "http://127.0.0.1:9/".parse().expect("url"),
-            ttl: Duration::from_secs(3_600),
-        },
-        checker: None,
-        clock: Arc::new(SystemClock),
-    };
+    let web = WebSettings::new("http://127.0.0.1:9/".parse().expect("url"), Duration::from_secs(3_600));
     let delivered = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..args.workers)
@@ -160,11 +152,18 @@ async fn main() {
                 caps,
                 poll_timeout: Duration::ZERO,
             };
-            let telegram = Telegram::new(settings, services.clone()).expect("bot");
-            let mut notifiers = Notifiers::new();
-            notifiers.register(Arc::new(telegram.notifier()));
             let config = DeliveryConfig { owner: format!("bench-{worker}"), ..DeliveryConfig::default() };
-            let deliverer = Deliverer::new(store.clone(), notifiers, Arc::new(NoLinks), config);
+            // One relink process per worker, built as `relink serve` builds it: its own bot (and
+            // limiter) and a deliverer that mints no links.
+            let app = App::builder(store.clone(), Providers::new(HashMap::new()), Arc::new(SystemClock))
+                .web(web.clone())
+                .commands_check(false)
+                .bots(relink_bot::Settings { discord: None, telegram: Some(settings) })
+                .links(Arc::new(NoLinks))
+                .delivery(config)
+                .build()
+                .expect("bot");
+            let deliverer = app.deliverer.expect("a deliverer");
             let (delivered, total) = (delivered.clone(), args.alerts);
             tokio::spawn(async move {
                 while delivered.load(Ordering::SeqCst) < total {

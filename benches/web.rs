@@ -16,7 +16,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use relink_core::checker::{Checker, CheckerConfig};
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::opaque::OpaqueToken;
 use relink_core::provider::Providers;
@@ -27,7 +26,6 @@ use relink_core::{
 };
 use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
 struct Args {
@@ -142,11 +140,15 @@ async fn main() {
     let providers = Providers::all_at(&Url::parse("http://127.0.0.1:9/").expect("a URL"), "bench", "bench-secret", 1.0);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let base = Url::parse(&format!("http://{}/", listener.local_addr().expect("an address"))).expect("a URL");
-    let settings = relink_web::WebSettings::new(base.clone(), Duration::from_secs(24 * 3_600));
-    let checker = Arc::new(Checker::new(store.clone(), providers, CheckerConfig::default()));
-    let state = relink_web::AppState::new(store.clone(), checker, settings, Arc::new(SystemClock));
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+    // relink's web server as `relink serve` builds it, without the background loops.
+    let server = relink::app::App::builder(store.clone(), providers, Arc::new(SystemClock))
+        .listener(listener)
+        .web(relink_web::WebSettings::new(base.clone(), Duration::from_secs(24 * 3_600)))
+        .checking(false)
+        .alerts(None)
+        .build()
+        .expect("relink builds")
+        .spawn();
 
     eprintln!("minting {} links…", args.links);
     let expires = now + chrono::Duration::days(1);
@@ -208,6 +210,5 @@ end
             args.links
         );
     }
-    shutdown.cancel();
-    let _ = server.await;
+    let _ = server.stop().await;
 }

@@ -22,6 +22,29 @@ use relink_core::alerts::Notifier;
 use relink_core::supervise::Task;
 use tokio_util::sync::CancellationToken;
 
+/// Why [`start`] refused to start a configured front-end. Its text names the platform and the
+/// setting to fix, never a secret. The platform's reason is part of the text, not a separate
+/// source, so `relink serve`'s `error: {:#}` says it once.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("Discord: {0}")]
+    Discord(discord::StartError),
+    #[error("Telegram: {0}")]
+    Telegram(telegram::StartError),
+}
+
+impl From<discord::StartError> for StartError {
+    fn from(error: discord::StartError) -> Self {
+        Self::Discord(error)
+    }
+}
+
+impl From<telegram::StartError> for StartError {
+    fn from(error: telegram::StartError) -> Self {
+        Self::Telegram(error)
+    }
+}
+
 /// Which front-ends to run.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -54,7 +77,7 @@ impl Started {
 /// Starts the configured front-ends, each over the same command [`Services`]. A front-end that
 /// is configured but cannot start (an interactions endpoint without its public key, a bad API
 /// URL) is an error: relink does not run half-configured.
-pub fn start(settings: Settings, services: Services, shutdown: CancellationToken) -> Result<Started, String> {
+pub fn start(settings: Settings, services: Services, shutdown: CancellationToken) -> Result<Started, StartError> {
     let mut started = Started::default();
     match settings.discord {
         None => tracing::info!(
@@ -62,7 +85,7 @@ pub fn start(settings: Settings, services: Services, shutdown: CancellationToken
              (or [discord] token and application_id in relink.toml) to enable the Discord bot"
         ),
         Some(discord) => {
-            let bot = discord::Discord::new(discord, services.clone()).map_err(|e| format!("Discord: {e}"))?;
+            let bot = discord::Discord::new(discord, services.clone())?;
             started.notifiers.push(bot.notifier());
             if let Some(routes) = bot.router() {
                 tracing::info!("Discord interactions endpoint served at /discord/interactions");
@@ -77,7 +100,7 @@ pub fn start(settings: Settings, services: Services, shutdown: CancellationToken
              to the token from @BotFather to enable the Telegram bot"
         ),
         Some(telegram) => {
-            let bot = telegram::Telegram::new(telegram, services).map_err(|e| format!("Telegram: {e}"))?;
+            let bot = telegram::Telegram::new(telegram, services)?;
             started.notifiers.push(Arc::new(bot.notifier()));
             // Only webhook mode takes updates over HTTP; in polling mode the route is absent.
             if bot.mode() == telegram::Mode::Webhook {
@@ -87,4 +110,32 @@ pub fn start(settings: Settings, services: Services, shutdown: CancellationToken
         }
     }
     Ok(started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_front_end_that_cannot_start_says_which_and_why_once() {
+        let errors = [
+            (
+                StartError::from(discord::StartError::NoPublicKey),
+                "Discord: discord.mode = \"interactions\" needs discord.public_key",
+            ),
+            (
+                StartError::from(discord::StartError::from(discord::KeyError::NotHex)),
+                "Discord: discord.public_key must be 64 hexadecimal characters",
+            ),
+            (
+                StartError::from(telegram::StartError::NoWebhookSecret),
+                "Telegram: telegram.mode = \"webhook\" needs telegram.webhook_secret",
+            ),
+        ];
+        for (error, text) in errors {
+            assert_eq!(error.to_string(), text);
+            // Nothing chained under it: an error chain printed in full repeats nothing.
+            assert!(std::error::Error::source(&error).is_none(), "{error}");
+        }
+    }
 }

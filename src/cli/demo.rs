@@ -2,9 +2,10 @@
 //! provider simulator on loopback, a team with channels on seven networks, and a story in which
 //! their tokens fail the ways the seeds describe (a changed password, an app removed, an admin
 //! role lost, a token running out, a network having a bad day) while the clock jumps ahead an
-//! hour at a time. relink's own checker, alerts engine and web server run unchanged; alerts are
-//! printed to the terminal as the chat platforms would show them, and their reconnect links work
-//! in a browser against the simulator once the story is over.
+//! hour at a time. relink's own checker, alerts engine and web server run unchanged, built and
+//! supervised by `crate::app` as `relink serve`'s are; alerts are printed to the terminal as the
+//! chat platforms would show them, and their reconnect links work in a browser against the
+//! simulator once the story is over.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -15,14 +16,10 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use clap::Args;
-use relink_core::alerts::{
-    AlertsConfig, Deliverer, DeliveryConfig, Destination, Notifier, Notifiers, NotifyError, Outgoing, Planner, SentRef,
-    run_alerts,
-};
-use relink_core::checker::{Checker, CheckerConfig, run_checker};
+use relink_core::alerts::{AlertsConfig, DeliveryConfig, Destination, Notifier, NotifyError, Outgoing, SentRef};
+use relink_core::checker::CheckerConfig;
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::provider::Providers;
-use relink_core::reconnect::{LinkSettings, StoreLinks};
 use relink_core::store::{Db, NewMember, Store};
 use relink_core::token::TokenSet;
 use relink_core::{
@@ -34,6 +31,8 @@ use relink_web::WebSettings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
+
+use crate::app::App;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -133,34 +132,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 50.0);
     let idle = StdDuration::from_millis(200);
-    let checker_config = CheckerConfig { idle, ..CheckerConfig::default() };
-    let transitions = relink_core::checker::Wake::default();
-    let checker =
-        Arc::new(Checker::new(store.clone(), providers, checker_config).ringing_on_transitions(transitions.clone()));
-    let links = LinkSettings { public_url: public_url.clone(), ttl: StdDuration::from_secs(30 * 86_400) };
-    let mut web_settings = WebSettings::new(links.public_url.clone(), links.ttl);
+    let mut web = WebSettings::new(public_url.clone(), StdDuration::from_secs(30 * 86_400));
     // Google's Cross-Account Protection, played by the simulator: its key set, and its security
     // events pushed to relink's receiver when a Google grant dies in the story.
-    web_settings.risc.jwks_url = sim.base_url().join("_sim/google/certs")?;
+    web.risc.jwks_url = sim.base_url().join("_sim/google/certs")?;
     sim.set_google_risc_hook(Some(public_url.join("hooks/google/risc")?));
-    let state = relink_web::AppState::new(store.clone(), checker.clone(), web_settings, Arc::new(clock.clone()));
-    let web = tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
-    let checking = tokio::spawn(run_checker(checker, clock.clone(), shutdown.clone()));
     let terminal = Arc::new(Terminal { clock: clock.clone(), start: clock.now() });
-    let mut notifiers = Notifiers::new();
-    notifiers.register(terminal.clone() as Arc<dyn Notifier>);
-    notifiers.register(Arc::new(TerminalOn(ChatPlatform::Telegram, terminal.clone())) as Arc<dyn Notifier>);
     // Once the story is over the clock runs at normal speed: a reconnection is told in seconds.
     let alerts = AlertsConfig { grouping_window: Duration::seconds(5), ..AlertsConfig::default() };
-    let engine = Arc::new(Planner::new(store.clone(), alerts).woken_by(transitions));
-    let delivery = DeliveryConfig { idle, ..DeliveryConfig::default() };
-    let deliverer = Arc::new(Deliverer::new(
-        store.clone(),
-        notifiers,
-        Arc::new(StoreLinks { store: store.clone(), settings: links }),
-        delivery,
-    ));
-    let alerting = tokio::spawn(run_alerts(engine, deliverer, clock.clone(), shutdown.clone()));
+    let app = App::builder(store.clone(), providers, Arc::new(clock.clone()))
+        .shutdown(shutdown.clone())
+        .listener(listener)
+        .web(web)
+        .checker(CheckerConfig { idle, ..CheckerConfig::default() })
+        .alerts(Some(alerts))
+        .delivery(DeliveryConfig { idle, ..DeliveryConfig::default() })
+        .notifier(terminal.clone() as Arc<dyn Notifier>)
+        .notifier(Arc::new(TerminalOn(ChatPlatform::Telegram, terminal.clone())) as Arc<dyn Notifier>)
+        .build()?;
+    let running = app.spawn();
 
     println!("relink demo: the team \"{team}\" ({language}) and its seven channels, in a temporary SQLite database");
     println!("relink's web server: {public_url}   the networks (simulated): {}", sim.base_url());
@@ -189,11 +179,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             }
         }
     }
-    checking.await.context("the checker panicked")?;
-    alerting.await.context("the alerts task panicked")?;
-    web.await.context("the web server panicked")?.context("the web server failed")?;
-    store.db().close().await;
-    Ok(())
+    // Stops the checker, the alerts and the web server, and closes the store.
+    running.stopped().await
 }
 
 /// Creates the team, its people, its group and its channels with the simulator's tokens, and

@@ -12,12 +12,14 @@ use relink_core::alerts::{
     NotifyError, Outgoing, Planner, Problem, SentRef, Severity, acknowledge, snooze,
 };
 use relink_core::opaque::OpaqueToken;
-use relink_core::reconnect::{LinkSettings, StoreLinks};
+use relink_core::provider::Providers;
 use relink_core::store::{CheckResult, NewMember, Store};
 use relink_core::{
     Channel, ChatPlatform, DiscordUserId, DisplayName, ExternalAccountId, Health, Language, Member, MemberName,
     NewChannel, Provider, Reason, Role, Team, TeamName, TelegramUserId,
 };
+
+use relink_web::WebSettings;
 
 use crate::support::{TestStore, both_engines, tokens, unchanged_result};
 
@@ -125,7 +127,7 @@ struct Rig {
     eve: Member,
     vic: Member,
     engine: Planner,
-    deliverer: Deliverer,
+    deliverer: Arc<Deliverer>,
     log: Arc<Mutex<Log>>,
     called: Arc<tokio::sync::Notify>,
 }
@@ -169,22 +171,23 @@ impl Rig {
         Self::with_team(db, "Acme", Language::En).await
     }
 
-    /// A rig whose deliveries mint real reconnect links, as `relink serve` does.
+    /// A rig whose deliveries mint real reconnect links, as `relink serve` does: its deliverer
+    /// is the one the runtime builder makes, over the rig's recording notifiers.
     async fn with_links(db: TestStore) -> Self {
         let mut rig = Self::new(db).await;
-        let links = StoreLinks {
-            store: rig.db.store.clone(),
-            settings: LinkSettings {
-                public_url: "https://relink.test/".parse().expect("a URL"),
-                ttl: std::time::Duration::from_secs(86_400),
-            },
-        };
-        rig.deliverer = Deliverer::new(
+        let mut builder = relink::app::App::builder(
             rig.db.store.clone(),
-            notifiers(&rig.log, &rig.called),
-            Arc::new(links),
-            delivery_config("worker-a"),
-        );
+            Providers::new(Default::default()),
+            Arc::new(rig.db.clock.clone()),
+        )
+        .web(WebSettings::new("https://relink.test/".parse().expect("a URL"), std::time::Duration::from_secs(86_400)))
+        .alerts(Some(alerts_config()))
+        .delivery(delivery_config("worker-a"));
+        for platform in [ChatPlatform::Discord, ChatPlatform::Telegram] {
+            builder =
+                builder.notifier(Arc::new(Recorder { platform, log: rig.log.clone(), called: rig.called.clone() }));
+        }
+        rig.deliverer = builder.build().expect("relink builds").deliverer.expect("a deliverer");
         rig
     }
 
@@ -200,8 +203,12 @@ impl Rig {
         let log = Arc::new(Mutex::new(Log::default()));
         let called = Arc::new(tokio::sync::Notify::new());
         let engine = Planner::new(db.store.clone(), alerts_config());
-        let deliverer =
-            Deliverer::new(db.store.clone(), notifiers(&log, &called), Arc::new(NoLinks), delivery_config("worker-a"));
+        let deliverer = Arc::new(Deliverer::new(
+            db.store.clone(),
+            notifiers(&log, &called),
+            Arc::new(NoLinks),
+            delivery_config("worker-a"),
+        ));
         Self { db, team, alice, bob, eve, vic, engine, deliverer, log, called }
     }
 

@@ -14,8 +14,8 @@ use chrono::DateTime;
 use chrono::Utc;
 use relink_bot::commands::Services;
 use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
-use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
-use relink_core::checker::{Checker, CheckerConfig, Progress, run_checker_observed};
+use relink_core::alerts::{AlertKind, AlertsConfig, Destination};
+use relink_core::checker::{CheckerConfig, Progress, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::NewMember;
 use relink_core::time::to_millis;
@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::link_settings;
 use crate::serve::Served;
+use crate::support::app::TestApp;
 use crate::support::telegram::{BOT_TOKEN, FakeTelegram, Limits, bot_administrator, bot_kicked, my_chat_member};
 use crate::support::{TestStore, both_engines, new_channel};
 
@@ -142,20 +143,36 @@ async fn removal_to_alert(db: TestStore, mode: Mode, add_back: bool) {
     // The claimer would sleep an hour between looks: only the signal's wake can bring the check.
     let config =
         CheckerConfig { owner: "signals".into(), idle: Duration::from_secs(3_600), ..CheckerConfig::default() };
-    let checker = Arc::new(Checker::new(db.store.clone(), providers, config));
-    let first = checker.check_due(db.now()).await.unwrap();
-    assert_eq!((first.claimed, first.valid), (1, 1), "the channel starts healthy");
-    assert!(next_check_of(&db, &channel).await > db.now() + chrono::Duration::hours(1));
     let alerts = AlertsConfig {
         grouping_window: chrono::Duration::zero(),
         operators: Destination::TelegramChat(-999),
         ..AlertsConfig::default()
     };
-    let engine = Planner::new(db.store.clone(), alerts);
+    // relink's bot polls the simulator's Bot API (or takes its webhook on relink's own server),
+    // as `relink serve` with `providers.simulator` does.
+    let token = bot.token.clone();
+    let app = TestApp::builder(db)
+        .providers(providers)
+        .simulator(sim)
+        .checker(config)
+        .bots(move |public_url, sim| {
+            let api_url = sim.provider_url(Provider::Telegram).join("api").unwrap();
+            let settings = settings(api_url, &token, mode);
+            let telegram =
+                Settings { poll_timeout: Duration::from_secs(5), public_url: public_url.clone(), ..settings };
+            relink_bot::Settings { discord: None, telegram: Some(telegram) }
+        })
+        .tune(|builder| builder.alerts(Some(alerts)))
+        .spawn()
+        .await;
+    let (db, sim, checker, shutdown) = (&app.db, &app.sim, app.checker.clone(), app.shutdown.clone());
+    let engine = app.engine.as_deref().unwrap();
+    let first = checker.check_due(db.now()).await.unwrap();
+    assert_eq!((first.claimed, first.valid), (1, 1), "the channel starts healthy");
+    assert!(next_check_of(db, &channel).await > db.now() + chrono::Duration::hours(1));
     engine.pass(db.now()).await.unwrap();
     let before = db.store.alerts(Some(team.id), 10).await.unwrap().len();
 
-    let shutdown = CancellationToken::new();
     let (written, mut checks) = tokio::sync::mpsc::unbounded_channel();
     let observe = move |progress| {
         if let Progress::Written(outcome) = progress {
@@ -163,17 +180,6 @@ async fn removal_to_alert(db: TestStore, mode: Mode, add_back: bool) {
         }
     };
     tokio::spawn(run_checker_observed(checker.clone(), db.clock.clone(), shutdown.clone(), observe));
-    // relink's bot polls the simulator's Bot API, as `relink serve` with `providers.simulator` does.
-    let api_url = sim.provider_url(Provider::Telegram).join("api").unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let public_url = format!("http://{}/", listener.local_addr().unwrap()).parse().unwrap();
-    let settings = Settings { poll_timeout: Duration::from_secs(5), public_url, ..settings(api_url, &bot.token, mode) };
-    let telegram = Telegram::new(settings, services(&db, Some(checker.clone()))).unwrap();
-    if mode == Mode::Webhook {
-        let router = relink_bot::telegram::router(telegram.clone());
-        tokio::spawn(relink_web::serve(listener, router, shutdown.clone()));
-    }
-    tokio::spawn(telegram.run(shutdown.clone()));
 
     let switched = Instant::now();
     sim.kick_bot(chat).unwrap();

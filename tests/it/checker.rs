@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use relink::app::App;
 use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
 use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
@@ -17,14 +18,23 @@ use relink_simulator::switch::{Fail, Faults, Mix, Scope, Switch};
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Issued, Running, SimConfig, Simulator};
 use secrecy::SecretString;
 
+use crate::support::app::TestApp;
 use crate::support::{TestStore, both_engines, new_channel, unchanged_result};
 
-/// A store, a simulator on the same test clock, and a checker pointed at it.
+/// A store, a simulator on the same test clock, and relink built over them by the runtime
+/// builder ([`TestApp`]): its checker (whose loop is off: tests run passes) and an alerts engine
+/// (not running: tests run passes), with a team. The rig reads as the app.
 struct Rig {
-    db: TestStore,
-    sim: Running,
-    checker: Checker,
+    app: TestApp,
     team: Team,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 fn providers(sim: &Running) -> Providers {
@@ -37,12 +47,27 @@ fn config(owner: &str) -> CheckerConfig {
 
 impl Rig {
     async fn new(db: TestStore) -> Self {
+        Self::with_alerts(db, AlertsConfig::default()).await
+    }
+
+    async fn with_alerts(db: TestStore, alerts: AlertsConfig) -> Self {
         let clock = Arc::new(db.clock.clone());
         let sim_config = SimConfig { timeout_hold: Duration::from_secs(2), ..SimConfig::default() };
         let sim = Simulator::with_config(sim_config, clock).spawn().await.expect("the simulator starts");
-        let checker = Checker::new(db.store.clone(), providers(&sim), config("checker-a"));
-        let team = db.team("Acme").await;
-        Self { db, sim, checker, team }
+        let app = TestApp::builder(db)
+            .providers(providers(&sim))
+            .simulator(sim)
+            .checker(config("checker-a"))
+            .tune(|builder| builder.alerts(Some(alerts)))
+            .spawn()
+            .await;
+        let team = app.db.team("Acme").await;
+        Self { app, team }
+    }
+
+    /// The app's alerts engine (built, not running).
+    fn engine(&self) -> &Planner {
+        self.app.engine.as_deref().expect("the rig's app has an alerts engine")
     }
 
     fn sim(&self) -> &Simulator {
@@ -487,7 +512,7 @@ async fn every_cause_on_every_network_tells_each_team_the_right_reason_and_remed
         teams.push((language, team, channels));
     }
     rig.check().await;
-    let engine = Planner::new(rig.db.store.clone(), AlertsConfig::default());
+    let engine = rig.engine();
     engine.pass(rig.db.now()).await.expect("an engine pass");
     for (_, _, channels) in &teams {
         for ((provider, _, switch, ..), (_, account)) in table.iter().zip(channels) {
@@ -572,7 +597,7 @@ async fn a_pinterest_inactivity_deadline_is_one_date_everywhere_and_a_passed_one
         is_chat_admin: false,
         language_hint: None,
     };
-    let engine = Planner::new(rig.db.store.clone(), AlertsConfig::default());
+    let engine = rig.engine();
     rig.check().await;
     engine.pass(rig.db.now()).await.expect("an engine pass");
     // Twenty days without publishing: ten days left.
@@ -721,16 +746,16 @@ async fn removing_the_meta_app_found_on_a_page_checks_the_persons_instagram_at_o
 }
 
 async fn a_password_change_found_on_one_channel_brings_every_sibling_into_one_alert(db: TestStore) {
-    let rig = Rig::new(db).await;
+    let config = AlertsConfig { operators: Destination::TelegramChat(-999), ..AlertsConfig::default() };
+    let window = config.grouping_window;
+    let rig = Rig::with_alerts(db, config).await;
     let alice = rig.member("Alice").await;
     let mut channels = Vec::new();
     for account in ["alice-1", "alice-2", "alice-3"] {
         channels.push(rig.connect_by(Provider::Facebook, account, "alice", &alice).await);
     }
     rig.check().await;
-    let config = AlertsConfig { operators: Destination::TelegramChat(-999), ..AlertsConfig::default() };
-    let window = config.grouping_window;
-    let engine = Planner::new(rig.db.store.clone(), config);
+    let engine = rig.engine();
     engine.pass(rig.db.now()).await.expect("an engine pass");
 
     rig.advance(chrono::Duration::hours(1));
@@ -755,7 +780,7 @@ async fn a_password_change_found_on_one_channel_brings_every_sibling_into_one_al
 }
 
 async fn an_admin_asks_in_chat_and_the_channel_is_checked_now(db: TestStore) {
-    use relink_bot::commands::{Caller, ChatKind, Services, handle};
+    use relink_bot::commands::{Caller, ChatKind, handle};
     let rig = Rig::new(db).await;
     let member = NewMember {
         team_id: rig.team.id,
@@ -766,15 +791,8 @@ async fn an_admin_asks_in_chat_and_the_channel_is_checked_now(db: TestStore) {
     };
     rig.db.store.add_member(&member, rig.db.now()).await.expect("member");
     let page = rig.connect(Provider::Facebook, "chat-page", AccountOptions::default()).await;
-    let services = Services {
-        store: rig.db.store.clone(),
-        links: relink_core::reconnect::LinkSettings {
-            public_url: "https://relink.test/".parse().expect("a URL"),
-            ttl: Duration::from_secs(86_400),
-        },
-        checker: Some(Arc::new(Checker::new(rig.db.store.clone(), providers(&rig.sim), config("chat")))),
-        clock: Arc::new(rig.db.clock.clone()),
-    };
+    // The command services relink's chat front-ends get, with the app's checker.
+    let services = &rig.services;
     let alice = Caller {
         platform: relink_core::ChatPlatform::Telegram,
         user_id: 7001,
@@ -783,12 +801,12 @@ async fn an_admin_asks_in_chat_and_the_channel_is_checked_now(db: TestStore) {
         is_chat_admin: false,
         language_hint: None,
     };
-    let fine = handle(&services, &alice, "/check chat").await.plain_text();
+    let fine = handle(services, &alice, "/check chat").await.plain_text();
     assert!(fine.contains("checked with the network just now: connected"), "{fine}");
     assert_eq!(rig.health(&page).await, Health::Healthy);
 
     rig.sim().revoke_app(Provider::Facebook, "chat-page").expect("switch");
-    let dead = handle(&services, &alice, "/check chat").await.plain_text();
+    let dead = handle(services, &alice, "/check chat").await.plain_text();
     assert!(dead.contains("checked with the network just now") && !dead.contains("connected."), "{dead}");
     assert_eq!(rig.health(&page).await, Health::NeedsReauth(Reason::AppRevoked));
 }
@@ -943,10 +961,22 @@ async fn a_token_that_works_for_another_account_is_an_account_mismatch_never_hea
     assert_eq!(rig.health(&honest).await, Health::Healthy);
 }
 
+/// The checker of another relink built by the runtime builder over `store`, the rig's simulator
+/// and clock, with its own settings.
+fn another_relink(rig: &Rig, store: Store, config: CheckerConfig) -> Arc<Checker> {
+    App::builder(store, providers(&rig.sim), Arc::new(rig.db.clock.clone()))
+        .web(rig.settings.clone())
+        .checker(config)
+        .alerts(None)
+        .build()
+        .expect("relink builds")
+        .checker
+}
+
 /// Runs the checker's pipeline until `stop` says so (given the progress so far: channels claimed
 /// and checks written); returns those totals.
 async fn run_pipeline(rig: &Rig, config: CheckerConfig, stop: impl Fn(usize, usize) -> bool + Sync) -> (usize, usize) {
-    let checker = Arc::new(Checker::new(rig.db.store.clone(), providers(&rig.sim), config));
+    let checker = another_relink(rig, rig.db.store.clone(), config);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (mut claimed, mut written) = (0, 0);
     let observe = |progress| {
@@ -1089,7 +1119,8 @@ async fn two_checkers_on_postgres_refresh_each_rotating_token_once_per_window() 
     }
     let second_db = rig.db.connect_again().await;
     let second_store = Store::open(second_db, rig.db.keyring.clone(), rig.db.now()).await.expect("second store");
-    let second = Checker::new(second_store, providers(&rig.sim), config("checker-b"));
+    // A second relink process, built the same way, racing the first for the same tokens.
+    let second = another_relink(&rig, second_store, config("checker-b"));
 
     let windows = 4;
     for _ in 0..windows {

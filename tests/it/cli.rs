@@ -454,7 +454,13 @@ impl relink_core::alerts::Notifier for Refusing {
 
 #[tokio::test]
 async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
-    use relink_core::alerts::{Deliverer, DeliveryConfig, NoLinks, Notifiers, Planner};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use relink::app::App;
+    use relink_core::alerts::NoLinks;
+    use relink_core::provider::Providers;
+    use relink_web::WebSettings;
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
@@ -488,10 +494,15 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
     let channel = store.channels(None).await.expect("channels").remove(0);
     let expired = relink_core::Health::NeedsReauth(relink_core::Reason::Expired);
     store.set_health(channel.id, &expired, None, now - chrono::Duration::minutes(5)).await.expect("transition");
-    Planner::new(store.clone(), Default::default()).pass(now).await.expect("an engine pass");
-    let mut notifiers = Notifiers::new();
-    notifiers.register(std::sync::Arc::new(Refusing));
-    let deliverer = Deliverer::new(store.clone(), notifiers, std::sync::Arc::new(NoLinks), DeliveryConfig::default());
+    let public_url = url::Url::parse("https://relink.test/").expect("a URL");
+    let app = App::builder(store.clone(), Providers::new(HashMap::new()), Arc::new(relink_core::SystemClock))
+        .web(WebSettings::new(public_url, std::time::Duration::from_secs(86_400)))
+        .links(Arc::new(NoLinks))
+        .notifier(Arc::new(Refusing))
+        .build()
+        .expect("relink builds");
+    let (engine, deliverer) = (app.engine.expect("an alerts engine"), app.deliverer.expect("a deliverer"));
+    engine.pass(now).await.expect("an engine pass");
     assert_eq!(deliverer.deliver_due(now).await.expect("a delivery pass").dead, 1);
     store.db().close().await;
 

@@ -5,11 +5,9 @@
 // These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use chrono::Duration;
-use relink_bot::commands::{self, Action, Audience, Caller, ChatKind, Reply, Services};
-use relink_core::alerts::{AlertsConfig, Planner};
+use relink_bot::commands::{self, Action, Audience, Caller, ChatKind, Reply};
+use relink_core::alerts::AlertsConfig;
 use relink_core::opaque::{InviteCode, OpaqueToken};
 use relink_core::reconnect::LinkSettings;
 use relink_core::store::NewMember;
@@ -19,6 +17,7 @@ use relink_core::{
 };
 use secrecy::ExposeSecret as _;
 
+use crate::support::app::TestApp;
 use crate::support::{TestStore, both_engines, new_channel, tokens};
 
 both_engines!(
@@ -67,14 +66,23 @@ pub const STRANGER: i64 = 5999;
 pub const GROUP: i64 = -100_777;
 
 /// A team with an admin, an editor and a viewer on Telegram, a bound group, and three channels:
-/// one disconnected (with an open incident), one expiring, one healthy.
+/// one disconnected (with an open incident), one expiring, one healthy. relink is built by the
+/// runtime builder ([`TestApp`]) with an alerts engine that groups nothing and chat commands
+/// that have no checker (`/refresh` and `/check` say so); the rig reads as the app.
 pub struct Rig {
-    pub db: TestStore,
+    pub app: TestApp,
     pub team: Team,
     pub admin: Member,
-    pub services: Services,
     pub facebook: Channel,
     pub instagram: Channel,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 pub fn link_settings() -> LinkSettings {
@@ -83,7 +91,13 @@ pub fn link_settings() -> LinkSettings {
 
 impl Rig {
     pub async fn new(db: TestStore, language: Language) -> Self {
-        let store = db.store.clone();
+        let alerts = AlertsConfig { grouping_window: Duration::zero(), ..AlertsConfig::default() };
+        let app = TestApp::builder(db)
+            .web(|web, _| web.links = link_settings())
+            .tune(|builder| builder.alerts(Some(alerts)).commands_check(false))
+            .spawn()
+            .await;
+        let (db, store) = (&app.db, &app.services.store);
         let now = db.now();
         let team = store.create_team(&TeamName::parse("Acme").unwrap(), language, now).await.unwrap();
         let member = |name: &str, role, telegram| NewMember {
@@ -109,14 +123,12 @@ impl Rig {
         store.set_health(instagram.id, &Health::Expiring, None, now).await.unwrap();
         store.set_health(linkedin.id, &Health::Healthy, None, now).await.unwrap();
         store.schedule_post(facebook.id, now + Duration::hours(3), Some("post-1"), now).await.unwrap();
-        let engine =
-            Planner::new(store.clone(), AlertsConfig { grouping_window: Duration::zero(), ..AlertsConfig::default() });
+        let engine = app.engine.as_ref().expect("the rig's app has an alerts engine");
         engine.pass(now + Duration::seconds(1)).await.unwrap();
         db.clock.advance(Duration::seconds(2));
-        let services = Services { store, links: link_settings(), checker: None, clock: Arc::new(db.clock.clone()) };
         let facebook = db.store.channel(facebook.id).await.unwrap();
         let instagram = db.store.channel(instagram.id).await.unwrap();
-        Self { db, team, admin, services, facebook, instagram }
+        Self { app, team, admin, facebook, instagram }
     }
 
     pub fn private(user: i64) -> Caller {

@@ -16,10 +16,11 @@ use chrono::Duration as Days;
 use ed25519_dalek::{Signer as _, SigningKey};
 use relink_bot::commands;
 use relink_bot::discord::{Discord, DiscordSettings, Mode};
-use relink_core::alerts::{AlertsConfig, Deliverer, DeliveryConfig, Destination, Notifier as _, Notifiers, Planner};
+use relink_core::alerts::{AlertsConfig, DeliveryConfig, Destination, Notifier as _, Planner};
 use relink_core::alerts::{NotifyError, Outgoing};
 use relink_core::opaque::InviteCode;
-use relink_core::reconnect::{LinkSettings, StoreLinks};
+use relink_core::provider::Providers;
+use relink_core::reconnect::LinkSettings;
 use relink_core::store::NewMember;
 use relink_core::{
     Channel, ChatPlatform, DiscordUserId, DisplayName, Health, Language, Member, MemberName, Provider, Reason, Role,
@@ -154,25 +155,35 @@ impl Rig {
 
     /// Runs the alerts engine, then delivers through the Discord notifier with real links.
     async fn alert_and_deliver(&self) {
-        let store = self.db.store.clone();
-        let engine =
-            Planner::new(store.clone(), AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() });
-        engine.pass(self.db.now()).await.unwrap();
-        self.deliver().await;
+        let app = self.alerting();
+        app.engine.as_ref().expect("an alerts engine").pass(self.db.now()).await.unwrap();
+        app.deliverer.as_ref().expect("a deliverer").deliver_due(self.db.now()).await.unwrap();
     }
 
     async fn deliver(&self) {
-        let store = self.db.store.clone();
-        let mut notifiers = Notifiers::new();
-        notifiers.register(self.discord.notifier());
-        let config = DeliveryConfig {
+        self.alerting().deliverer.as_ref().expect("a deliverer").deliver_due(self.db.now()).await.unwrap();
+    }
+
+    /// relink's alerts engine and deliverer as `relink serve` builds them, with the Discord
+    /// notifier and real links (no loop runs: the test calls them).
+    fn alerting(&self) -> relink::app::App {
+        let links = link_settings();
+        let delivery = DeliveryConfig {
             owner: "worker-a".into(),
             operators: Destination::DiscordChannel(OPERATORS as i64),
             ..DeliveryConfig::default()
         };
-        let links = StoreLinks { store: store.clone(), settings: link_settings() };
-        let deliverer = Deliverer::new(store, notifiers, Arc::new(links), config);
-        deliverer.deliver_due(self.db.now()).await.unwrap();
+        relink::app::App::builder(
+            self.db.store.clone(),
+            Providers::new(Default::default()),
+            Arc::new(self.db.clock.clone()),
+        )
+        .web(relink_web::WebSettings::new(links.public_url, links.ttl))
+        .alerts(Some(AlertsConfig { grouping_window: Days::zero(), ..AlertsConfig::default() }))
+        .delivery(delivery)
+        .notifier(self.discord.notifier())
+        .build()
+        .unwrap()
     }
 
     /// Posts `body` signed at `timestamp` (seconds) by `key`; returns the status and JSON body.

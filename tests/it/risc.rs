@@ -13,41 +13,39 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use relink_core::alerts::{AlertsConfig, Planner};
-use relink_core::checker::{Checker, CheckerConfig, Progress, run_checker_observed};
-use relink_core::provider::Providers;
+use relink_core::alerts::AlertsConfig;
+use relink_core::checker::{CheckerConfig, Progress, run_checker_observed};
 use relink_core::store::NewMember;
 use relink_core::token::TokenSet;
 use relink_core::{Channel, Health, MemberId, MemberName, Provider, Role, Team, TelegramUserId};
 use relink_simulator::risc::{EventType, SecurityEvent, TestKey, iss_sub};
-use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Running, Simulator};
-use relink_web::{AppState, RiscSettings, WebSettings};
+use relink_simulator::{AccountOptions, CLIENT_ID};
+use relink_web::RiscSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::support::app::TestApp;
 use crate::support::{TestStore, both_engines, new_channel};
 
 /// A store, the simulator (Google's keys and events), relink's web server and a running checker
 /// that only the receiver's wake can hurry: nothing is due on the test clock unless a signal
 /// makes it so.
 struct Rig {
-    db: TestStore,
-    sim: Running,
+    app: TestApp,
     hook: Url,
     http: reqwest::Client,
-    checker: Arc<Checker>,
     /// Rung after every group of checks the running checker writes.
     written: Arc<Notify>,
-    shutdown: CancellationToken,
 }
 
-impl Drop for Rig {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for Rig {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
     }
 }
 
@@ -59,24 +57,22 @@ impl Rig {
     }
 
     async fn with_refetch(db: TestStore, jwks: Option<Url>, refetch_after: Duration) -> Self {
-        let sim = Simulator::new(Arc::new(db.clock.clone())).spawn().await.expect("the simulator starts");
-        let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 1_000.0);
-        let config = CheckerConfig { owner: "risc-test".into(), ..CheckerConfig::default() };
-        let checker = Arc::new(Checker::new(db.store.clone(), providers, config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
-        let base = Url::parse(&format!("http://{}/", listener.local_addr().expect("an address"))).expect("a URL");
-        let mut settings = WebSettings::new(base.clone(), Duration::from_secs(3_600));
-        settings.risc = RiscSettings {
-            jwks_url: jwks.unwrap_or_else(|| sim.base_url().join("_sim/google/certs").expect("a URL")),
-            refetch_after,
-            ..RiscSettings::default()
-        };
-        let state = AppState::new(db.store.clone(), checker.clone(), settings, Arc::new(db.clock.clone()));
-        let shutdown = CancellationToken::new();
-        tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
-        let hook = base.join("hooks/google/risc").expect("a URL");
+        let app = TestApp::builder(db)
+            .checker(CheckerConfig { owner: "risc-test".into(), ..CheckerConfig::default() })
+            .link_ttl(Duration::from_secs(3_600))
+            .tune(|app| app.alerts(Some(AlertsConfig::default())))
+            .web(move |settings, sim| {
+                settings.risc = RiscSettings {
+                    jwks_url: jwks.unwrap_or_else(|| sim.base_url().join("_sim/google/certs").expect("a URL")),
+                    refetch_after,
+                    ..RiscSettings::default()
+                };
+            })
+            .spawn()
+            .await;
+        let hook = app.base.join("hooks/google/risc").expect("a URL");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("a client");
-        Self { db, sim, hook, http, checker, written: Arc::new(Notify::new()), shutdown }
+        Self { app, hook, http, written: Arc::new(Notify::new()) }
     }
 
     /// Starts the checker's loop on the test clock.
@@ -175,9 +171,8 @@ impl Rig {
     /// Runs an alerts pass once the short quiet of pushed transitions is over (not the whole
     /// grouping window) and returns the team's alerts.
     async fn alerts_after_grouping(&self, team: &(Team, MemberId)) -> usize {
-        let config = AlertsConfig::default();
         self.db.clock.advance(relink_core::alerts::PUSHED_QUIET + chrono::Duration::seconds(1));
-        Planner::new(self.db.store.clone(), config).pass(self.now()).await.unwrap();
+        self.engine.as_ref().expect("the rig's alerts engine").pass(self.now()).await.unwrap();
         self.db.store.alerts(Some(team.0.id), 100).await.unwrap().len()
     }
 }

@@ -14,23 +14,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
-use relink_core::checker::{Checker, CheckerConfig, Progress, run_checker_observed};
+use relink_core::alerts::{AlertKind, AlertsConfig, Destination};
+use relink_core::checker::{CheckerConfig, Progress, run_checker_observed};
 use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
 use relink_core::store::NewMember;
 use relink_core::token::TokenSet;
 use relink_core::{ApiKeyName, Channel, Health, Member, MemberName, Provider, Reason, Role, Team};
-use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Hooks, Issued, Running, Simulator, Switch};
-use relink_web::{AppState, WebSettings};
+use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Hooks, Issued, Simulator, Switch};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-use url::Url;
 
+use crate::support::app::TestApp;
 use crate::support::{TestStore, both_engines, new_channel};
 
 both_engines!(
@@ -44,21 +41,19 @@ both_engines!(
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// A store, the simulator sending Meta's callbacks to relink's web server, and a checker that
-/// runs in the background the way `relink serve` runs it, all on the test clock.
+/// runs in the background the way `relink serve` runs it, all on the test clock: a [`TestApp`]
+/// with a team and its admin.
 struct Rig {
-    db: TestStore,
-    sim: Running,
-    base: Url,
-    http: reqwest::Client,
+    app: TestApp,
     team: Team,
     alice: Member,
-    checker: Arc<Checker>,
-    shutdown: CancellationToken,
 }
 
-impl Drop for Rig {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for Rig {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
     }
 }
 
@@ -70,15 +65,16 @@ impl Rig {
         // The claimer sleeps an hour when idle: only a wake makes it look sooner.
         let config =
             CheckerConfig { owner: "signals".into(), idle: Duration::from_secs(3_600), ..CheckerConfig::default() };
-        let checker = Arc::new(Checker::new(db.store.clone(), providers, config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-        let settings = WebSettings::new(base.clone(), Duration::from_secs(86_400));
-        let state = AppState::new(db.store.clone(), checker.clone(), settings, Arc::new(db.clock.clone()));
-        let shutdown = CancellationToken::new();
-        tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
-        sim.set_hooks(Hooks::relink_at(&base));
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let alerts = AlertsConfig { operators: Destination::TelegramChat(-999), ..AlertsConfig::default() };
+        let app = TestApp::builder(db)
+            .simulator(sim)
+            .providers(providers)
+            .checker(config)
+            .tune(|app| app.alerts(Some(alerts)))
+            .spawn()
+            .await;
+        app.sim.set_hooks(Hooks::relink_at(&app.base));
+        let db = &app.db;
         let team = db.team("Acme").await;
         let alice = NewMember {
             team_id: team.id,
@@ -88,15 +84,11 @@ impl Rig {
             telegram_user_id: None,
         };
         let alice = db.store.add_member(&alice, db.now()).await.unwrap();
-        Self { db, sim, base, http, team, alice, checker, shutdown }
+        Self { app, team, alice }
     }
 
     fn sim(&self) -> &Simulator {
         self.sim.simulator()
-    }
-
-    fn url(&self, path: &str) -> String {
-        self.base.join(path).unwrap().to_string()
     }
 
     /// A simulator account of `user` and its channel in relink, authorised by Alice.
@@ -170,9 +162,8 @@ async fn removing_the_app_reports_the_page_and_its_instagram_together_within_sec
     let instagram = rig.connect(Provider::InstagramBusiness, "alice-ig", "alice-fb").await;
     let other = rig.connect(Provider::Facebook, "bob-page", "bob-fb").await;
     rig.check_all().await;
-    let config = AlertsConfig { operators: Destination::TelegramChat(-999), ..AlertsConfig::default() };
-    let window = config.grouping_window;
-    let engine = Planner::new(rig.db.store.clone(), config);
+    let window = AlertsConfig::default().grouping_window;
+    let engine = rig.engine.clone().expect("the rig's alerts engine");
     engine.pass(rig.db.now()).await.unwrap();
     rig.db.clock.advance(chrono::Duration::hours(1));
     let mut written = rig.run_checker();

@@ -6,13 +6,14 @@
 // These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
 #![allow(clippy::unwrap_used)]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use relink::app::App;
 use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
-use relink_core::alerts::{
-    Deliverer, DeliveryConfig, Destination, NoLinks, Notifier as _, Notifiers, NotifyError, Outgoing,
-};
+use relink_core::alerts::{DeliveryConfig, Destination, NoLinks, Notifier as _, NotifyError, Outgoing};
+use relink_core::provider::Providers;
 use relink_core::{ChatPlatform, Language};
 use secrecy::SecretString;
 
@@ -404,10 +405,16 @@ async fn the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429(db: 
             store.enqueue_alert(&alert, &[Destination::TelegramChat(chat)], rig.db.now()).await.unwrap();
         }
     }
-    let mut notifiers = Notifiers::new();
-    notifiers.register(Arc::new(telegram.notifier()));
+    // The deliverer `relink serve` would build, with this bot's notifier and no links.
     let config = DeliveryConfig { owner: "telegram-test".into(), ..DeliveryConfig::default() };
-    let deliverer = Deliverer::new(store.clone(), notifiers, Arc::new(NoLinks), config);
+    let app = App::builder(store.clone(), Providers::new(HashMap::new()), Arc::new(rig.db.clock.clone()))
+        .web(rig.settings.clone())
+        .links(Arc::new(NoLinks))
+        .notifier(Arc::new(telegram.notifier()))
+        .delivery(config)
+        .build()
+        .unwrap();
+    let deliverer = app.deliverer.unwrap();
     let outcome = deliverer.deliver_due(rig.db.now()).await.unwrap();
     // The rig's own alerts are in the outbox too.
     assert!(outcome.claimed >= 20 && outcome.sent == outcome.claimed, "{outcome:?}");

@@ -11,16 +11,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use relink_core::checker::{Checker, CheckerConfig};
+use relink_core::checker::CheckerConfig;
 use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
 use relink_core::reconnect::mint_link;
 use relink_core::store::NewMember;
-use relink_core::supervise::{self, Backoff, Health as TaskHealth, Task};
+use relink_core::supervise::{self, Backoff, Task};
 use relink_core::token::TokenSet;
 use relink_core::{ApiKeyName, Channel, Health, Member, MemberName, Provider, Reason, Role, Team};
-use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Running, Simulator};
-use relink_web::{AppState, WebSettings};
+use relink_simulator::{AccountOptions, Running, Simulator};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use secrecy::ExposeSecret as _;
@@ -29,48 +28,42 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::support::app::TestApp;
 use crate::support::{TestStore, both_engines, new_channel};
 
-/// A store, the simulator, and relink's web server on loopback, all on the test clock.
-pub struct WebRig {
-    pub db: TestStore,
-    pub sim: Running,
-    pub base: Url,
-    pub settings: WebSettings,
-    pub http: reqwest::Client,
-    pub team: Team,
-    /// The supervised background tasks `/readyz` reports.
-    pub tasks: Arc<TaskHealth>,
-    /// The team's admin, whom the rig's links are made for.
-    pub admin: Member,
-    shutdown: CancellationToken,
+fn checker_config() -> CheckerConfig {
+    CheckerConfig { owner: "web-test".into(), ..CheckerConfig::default() }
 }
 
-impl Drop for WebRig {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+/// A store, the simulator, and relink's web server on loopback, all on the test clock: a
+/// [`TestApp`] with a team and its admin.
+pub struct WebRig {
+    pub app: TestApp,
+    pub team: Team,
+    /// The team's admin, whom the rig's links are made for.
+    pub admin: Member,
+}
+
+impl std::ops::Deref for WebRig {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
     }
 }
 
 impl WebRig {
     pub async fn new(db: TestStore) -> Self {
-        let sim = Simulator::new(Arc::new(db.clock.clone())).spawn().await.expect("the simulator starts");
-        let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 1_000.0);
-        Self::with_providers(db, sim, providers).await
+        Self::from_app(TestApp::builder(db).checker(checker_config()).spawn().await).await
     }
 
     pub async fn with_providers(db: TestStore, sim: Running, providers: Providers) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
-        let base = Url::parse(&format!("http://{}/", listener.local_addr().expect("an address"))).expect("a URL");
-        let settings = WebSettings::new(base.clone(), Duration::from_secs(24 * 3_600));
-        let config = CheckerConfig { owner: "web-test".into(), ..CheckerConfig::default() };
-        let checker = Arc::new(Checker::new(db.store.clone(), providers, config));
-        let tasks = TaskHealth::new();
-        let state = AppState::new(db.store.clone(), checker, settings.clone(), Arc::new(db.clock.clone()))
-            .with_tasks(tasks.clone());
-        let shutdown = CancellationToken::new();
-        tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
+        let app = TestApp::builder(db).simulator(sim).providers(providers).checker(checker_config()).spawn().await;
+        Self::from_app(app).await
+    }
+
+    async fn from_app(app: TestApp) -> Self {
+        let db = &app.db;
         let team = db.team("Acme").await;
         let admin = NewMember {
             team_id: team.id,
@@ -80,7 +73,7 @@ impl WebRig {
             telegram_user_id: None,
         };
         let admin = db.store.add_member(&admin, db.now()).await.expect("add the admin");
-        Self { db, sim, base, settings, http, team, admin, tasks, shutdown }
+        Self { app, team, admin }
     }
 
     pub fn sim(&self) -> &Simulator {
@@ -106,10 +99,6 @@ impl WebRig {
             .await
             .expect("mint a link");
         minted.url.expose_secret().to_owned()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        self.base.join(path).expect("a path").to_string()
     }
 
     /// The button as a browser posts it from relink's page (`Origin`, `Sec-Fetch-Site`).
@@ -752,17 +741,14 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
 #[tokio::test]
 async fn metrics_want_the_configured_bearer_token_or_their_own_listener() {
     let db = TestStore::open(relink_core::store::Engine::Sqlite).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let mut settings = WebSettings::new(base.clone(), Duration::from_secs(3_600));
-    settings.metrics_token = Some("metrics-token-0123456789".to_owned().into());
-    let checker =
-        Arc::new(Checker::new(db.store.clone(), Providers::new(Default::default()), CheckerConfig::default()));
-    let state = AppState::new(db.store.clone(), checker.clone(), settings.clone(), Arc::new(db.clock.clone()));
-    let shutdown = CancellationToken::new();
-    tokio::spawn(relink_web::serve(listener, relink_web::router(state), shutdown.clone()));
+    let app = TestApp::builder(db)
+        .providers(Providers::new(Default::default()))
+        .link_ttl(Duration::from_secs(3_600))
+        .web(|settings, _| settings.metrics_token = Some("metrics-token-0123456789".to_owned().into()))
+        .spawn()
+        .await;
     let http = reqwest::Client::new();
-    let metrics = base.join("metrics").unwrap();
+    let metrics = app.base.join("metrics").unwrap();
     let scrape = |token: Option<&'static str>| {
         let mut request = http.get(metrics.clone());
         if let Some(token) = token {
@@ -777,19 +763,31 @@ async fn metrics_want_the_configured_bearer_token_or_their_own_listener() {
     assert!(scraped.text().await.unwrap().contains("relink_"));
 
     // With a listener of its own, the public one has no /metrics.
+    let mut settings = app.settings.clone();
     settings.metrics_on_main = false;
     settings.metrics_token = None;
-    let state = AppState::new(db.store.clone(), checker, settings, Arc::new(db.clock.clone()));
     let (public, ops) =
         (TcpListener::bind("127.0.0.1:0").await.unwrap(), TcpListener::bind("127.0.0.1:0").await.unwrap());
     let (public_url, ops_url) = (public.local_addr().unwrap(), ops.local_addr().unwrap());
-    tokio::spawn(relink_web::serve(public, relink_web::router(state.clone()), shutdown.clone()));
-    tokio::spawn(relink_web::serve(ops, relink_web::metrics_router(state), shutdown.clone()));
+    let split = relink::app::App::builder(
+        app.db.store.clone(),
+        Providers::new(Default::default()),
+        Arc::new(app.db.clock.clone()),
+    )
+    .listener(public)
+    .metrics_listener(Some(ops))
+    .web(settings)
+    .checking(false)
+    .alerts(None)
+    .build()
+    .unwrap()
+    .spawn();
     let public = http.get(format!("http://{public_url}/metrics")).send().await.unwrap();
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
     let ops = http.get(format!("http://{ops_url}/metrics")).send().await.unwrap();
     assert_eq!(ops.status(), StatusCode::OK);
-    shutdown.cancel();
+    split.stop().await.unwrap();
+    app.stop().await.unwrap();
 }
 
 /// The first link of the cross-team attack: team Beta registers a channel claiming the victim's

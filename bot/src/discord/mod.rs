@@ -46,7 +46,7 @@ pub use embed::colour;
 pub use limiter::Limiter;
 pub use notifier::{DeliveryLease, DiscordNotifier};
 pub use rest::{DISCORD_API, Rest, RestError};
-pub use verify::Verifier;
+pub use verify::{KeyError, Verifier};
 
 /// How interactions reach relink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -145,6 +145,15 @@ impl Services {
     }
 }
 
+/// Why a Discord front-end could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("discord.mode = \"interactions\" needs discord.public_key")]
+    NoPublicKey,
+    #[error(transparent)]
+    PublicKey(#[from] verify::KeyError),
+}
+
 /// The Discord front-end.
 #[derive(Debug, Clone)]
 pub struct Discord {
@@ -156,11 +165,11 @@ pub struct Discord {
 impl Discord {
     /// The front-end over the command layer's services (store, links, checker, clock). Fails
     /// when interactions mode has no valid public key.
-    pub fn new(settings: DiscordSettings, commands: commands::Services) -> Result<Self, String> {
+    pub fn new(settings: DiscordSettings, commands: commands::Services) -> Result<Self, StartError> {
         let (store, clock) = (commands.store.clone(), commands.clock.clone());
         let verifier = match (&settings.mode, settings.public_key.as_deref()) {
             (Mode::Interactions, None) => {
-                return Err("discord.mode = \"interactions\" needs discord.public_key".into());
+                return Err(StartError::NoPublicKey);
             }
             (_, Some(key)) => Some(Verifier::from_hex(key)?),
             (Mode::Gateway, None) => None,

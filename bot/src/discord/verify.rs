@@ -23,6 +23,15 @@ pub enum Refusal {
     Stale,
 }
 
+/// Why a configured public key cannot verify interactions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("discord.public_key must be 64 hexadecimal characters")]
+    NotHex,
+    #[error("discord.public_key is not an Ed25519 public key")]
+    NotEd25519,
+}
+
 /// The application's public key.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -31,12 +40,10 @@ pub struct Verifier {
 
 impl Verifier {
     /// From the 64 hexadecimal characters of the Developer Portal.
-    pub fn from_hex(public_key: &str) -> Result<Self, String> {
-        let bytes: [u8; 32] = hex::decode(public_key.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or("discord.public_key must be 64 hexadecimal characters")?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| "discord.public_key is not an Ed25519 public key")?;
+    pub fn from_hex(public_key: &str) -> Result<Self, KeyError> {
+        let bytes: [u8; 32] =
+            hex::decode(public_key.trim()).ok().and_then(|b| b.try_into().ok()).ok_or(KeyError::NotHex)?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::NotEd25519)?;
         Ok(Self { key })
     }
 
@@ -163,8 +170,8 @@ mod tests {
 
     #[test]
     fn public_keys_must_be_32_bytes_of_hex() {
-        assert!(Verifier::from_hex("abc").is_err());
-        assert!(Verifier::from_hex(&"g".repeat(64)).is_err());
+        assert_eq!(Verifier::from_hex("abc").err(), Some(KeyError::NotHex));
+        assert_eq!(Verifier::from_hex(&"g".repeat(64)).err(), Some(KeyError::NotHex));
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! The harness every test module shares: real databases and a store over them.
+//! The harness every test module shares: real databases, a store over them, and relink built
+//! over that store.
 //!
+//! - [`app`]: [`app::TestApp`], relink built the way `relink serve` builds it (`relink::app`)
+//!   over a test store, the simulator and the test clock, its web server on a loopback port.
 //! - [`browser`]: headless Chromium through ChromeDriver, and oauth2-mock-server on Node.
 //! - [`postgres`]: a private PostgreSQL server per test process (or the one named by
 //!   `RELINK_TEST_POSTGRES_URL`) and a fresh database per test.
@@ -11,6 +14,7 @@
 //! - [`Raw`]: a connection of the test's own to the same database, for what the store API must
 //!   not allow (tampering with rows, reading query plans).
 
+pub mod app;
 pub mod browser;
 pub mod discord;
 pub mod postgres;
