@@ -2,7 +2,7 @@
 //! scheduled posts at risk, who authorised it, the last check, and who is on it.
 
 use relink_core::alerts::AtRisk;
-use relink_core::alerts::engine::access_ends;
+use relink_core::alerts::access_ends;
 use relink_core::alerts::messages::catalog;
 use relink_core::store::StoreError;
 use relink_core::{Channel, Health};

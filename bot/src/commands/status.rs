@@ -2,7 +2,7 @@
 //! the rest, each with its state in a few words.
 
 use chrono::{DateTime, Utc};
-use relink_core::alerts::engine::access_ends;
+use relink_core::alerts::access_ends;
 use relink_core::alerts::messages::catalog;
 use relink_core::store::StoreError;
 use relink_core::{Channel, Health};

@@ -6,26 +6,27 @@
 //!   [`crate::domain::alert`] with the incident, a team's settings and a pass's snapshot and plan.
 //! - [`messages`]: every explanation, remedy and title in English, Italian and Japanese.
 //! - [`route`]: the authoriser first, then everyone who may reconnect and the team's chats.
-//! - [`engine`]: consumes the `events` outbox and the clock (warnings, reminders, escalation);
-//!   writes incidents, alerts and deliveries in the same transaction that marks the events done.
+//! - [`planner`]: the [`Planner`] consumes the `events` outbox and the clock (warnings,
+//!   reminders, escalation); incidents, alerts and deliveries are written in the same transaction
+//!   that marks the events done. [`access_ends`] dates an expiring channel for every caller.
 //! - [`deliver`]: delivery workers: claim due deliveries under a lease, call the platform's
 //!   [`Notifier`], retry with backoff, dead-letter after too many attempts.
 //! - [`notify`]: the [`Notifier`] trait the bots implement, the [`Notifiers`] registry, the log
-//!   notifier, and the [`LinkMinter`] hook the web server implements.
+//!   notifier, and the [`LinkMinter`] hook through which a private alert gets its reconnect links
+//!   (`reconnect::StoreLinks` mints them from the store; [`NoLinks`] where none can be made).
 
 pub mod deliver;
-pub mod engine;
 pub mod incident;
 pub mod messages;
 pub mod model;
 pub mod notify;
+pub mod planner;
 pub mod route;
 
 use chrono::Duration;
 
 pub use crate::domain::alert::{MAX_WARNING_DAYS, SettingsOverride, format_warning_days, parse_warning_days};
 pub use deliver::{Deliverer, DeliveryConfig, DeliveryOutcome};
-pub use engine::{PUSHED_QUIET, Planner, run_alerts};
 pub use incident::{Incident, IncidentError, Problem, acknowledge, snooze};
 pub use model::{
     Alert, AlertChannel, AlertId, AlertKind, AtRisk, DeliveryId, Destination, IncidentId, ReconnectAction, Severity,
@@ -33,6 +34,7 @@ pub use model::{
 pub use notify::{
     ChannelLink, ConsoleNotifier, LinkMinter, MintError, NoLinks, Notifier, Notifiers, NotifyError, Outgoing, SentRef,
 };
+pub use planner::{PUSHED_QUIET, Planner, access_ends, run_alerts};
 
 use crate::domain::ParseError;
 

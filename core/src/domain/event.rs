@@ -48,7 +48,7 @@ pub struct HealthChanged {
     /// What the network or the operator said, in plain words (never a token).
     pub detail: Option<String>,
     /// Whether the check that found it was caused by a push signal (those wait less to be
-    /// grouped, see `alerts::engine`).
+    /// grouped, see `alerts::planner`).
     pub pushed: bool,
 }
 

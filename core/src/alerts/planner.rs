@@ -1,4 +1,4 @@
-//! The alerts engine: turns outbox events and the passing of time into incidents and alerts.
+//! The alerts planner: turns outbox events and the passing of time into incidents and alerts.
 //!
 //! [`Planner::pass`] is one step (tests call it with a test clock): in one transaction it claims
 //! the outbox events, in id order, once the outbox has been quiet for the grouping window, and the incidents whose next action
@@ -46,7 +46,7 @@ const RECHECK: Duration = Duration::hours(1);
 /// Posts due this soon on a channel that needs reconnecting make its incident urgent.
 const URGENT_WITHIN: Duration = Duration::hours(24);
 
-/// The alerts engine.
+/// The alerts planner (the "alerts engine" of the docs and metrics).
 #[derive(Debug)]
 pub struct Planner {
     store: Store,
