@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relink_core::checker::CheckerConfig;
+use relink_core::domain::Event;
 use relink_core::opaque::{OpaqueToken, api_key_text};
 use relink_core::provider::Providers;
 use relink_core::reconnect::mint_link;
@@ -310,9 +311,8 @@ async fn a_reconnect_link_completes_the_flow_and_the_channel_is_healthy(db: Test
     let new_access = rig.access_token(&channel).await;
     assert_ne!(new_access, old_access);
     assert_eq!(new_access, rig.sim().tokens(Provider::X, "brand").unwrap().access_token);
-    let kinds: Vec<String> =
-        rig.db.store.channel_events(channel.id).await.unwrap().into_iter().map(|(k, _)| k).collect();
-    assert!(kinds.ends_with(&["health_changed".into(), "reconnected".into()]), "{kinds:?}");
+    let kinds: Vec<&str> = rig.db.store.channel_events(channel.id).await.unwrap().iter().map(Event::kind).collect();
+    assert!(kinds.ends_with(&["health_changed", "reconnected"]), "{kinds:?}");
     let link_again = rig.http.post(&link).send().await.unwrap();
     assert_eq!(link_again.status(), StatusCode::GONE, "single-use");
 }
@@ -528,10 +528,8 @@ async fn a_different_account_is_refused_and_noted_for_the_incident(db: TestStore
     assert!(page.contains("A different account came back") && page.contains("someone-else"), "{page}");
     assert_eq!(rig.access_token(&channel).await, before);
     let events = rig.db.store.channel_events(channel.id).await.unwrap();
-    let (kind, payload) = events.last().expect("an event");
-    assert_eq!(kind, "account_mismatch");
-    assert_eq!(payload["expected_account"], "brand");
-    assert_eq!(payload["got_account"], "someone-else");
+    let Some(Event::AccountMismatch(mismatch)) = events.last() else { panic!("an account mismatch: {events:?}") };
+    assert_eq!((mismatch.expected_account.as_str(), mismatch.got_account.as_str()), ("brand", "someone-else"));
 }
 
 async fn the_api_wants_its_teams_key_and_names_bad_fields(db: TestStore) {

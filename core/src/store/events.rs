@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, with_writer};
+use super::{Result, Store, StoreError, with_pool, with_writer};
 use crate::domain::{AccountMismatch, ChannelId, Event, TeamId};
 use crate::time::to_millis;
 
@@ -46,6 +46,18 @@ macro_rules! insert_event {
 pub(super) use insert_event;
 
 impl Store {
+    /// The outbox events of a channel, oldest first, decoded. For operators and tests; a row
+    /// that does not decode is an error naming what is wrong with it.
+    pub async fn channel_events(&self, id: ChannelId) -> Result<Vec<Event>> {
+        let rows: Vec<(String, String)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as("SELECT kind, payload FROM events WHERE channel_id = $1 ORDER BY id")
+                .bind(id.0)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter().map(|(kind, payload)| decode(&kind, &payload).map_err(StoreError::Corrupt)).collect()
+    }
+
     /// Records that a reconnect of `channel` brought back another account than its own (the
     /// channel is untouched; the person saw the refusal on the page).
     pub async fn record_account_mismatch(

@@ -380,15 +380,4 @@ impl Store {
             detail: Some(detail.to_owned()),
         }))
     }
-
-    /// The outbox events of a channel, oldest first: (kind, payload JSON). For operators and tests.
-    pub async fn channel_events(&self, id: ChannelId) -> Result<Vec<(String, serde_json::Value)>> {
-        let rows: Vec<(String, String)> = with_pool!(self.db(), |pool| {
-            sqlx::query_as("SELECT kind, payload FROM events WHERE channel_id = $1 ORDER BY id")
-                .bind(id.0)
-                .fetch_all(pool)
-                .await
-        })?;
-        rows.into_iter().map(|(kind, payload)| Ok((kind, serde_json::from_str(&payload).map_err(corrupt)?))).collect()
-    }
 }
