@@ -428,13 +428,14 @@ pub fn token_endpoint(provider: Provider, cx: &Context, answer: &Answer) -> Verd
     if answer.status >= 500 {
         return Verdict::Transient { retry_after: answer.retry_after(), detail };
     }
+    let refusals = refusals(provider);
     match code {
-        "invalid_grant" => Verdict::Dead(grant_reason(provider, cx, &description)),
+        "invalid_grant" => Verdict::Dead(grant_reason(refusals, cx, &description)),
         "invalid_scope" => Verdict::Permission(detail),
-        // X answers a refresh token it no longer accepts (rotated by a parallel refresh, or
-        // revoked) with invalid_request; the checker re-reads the stored token before believing it.
-        "invalid_request" if provider == Provider::X && description.to_lowercase().contains("token was invalid") => {
-            Verdict::Dead(Reason::Other("X refused the refresh token (revoked, or already used)".into()))
+        "invalid_request"
+            if refusals.spent_refresh_token.is_some_and(|words| description.to_lowercase().contains(words)) =>
+        {
+            Verdict::Dead(Reason::Other(format!("{network} refused the refresh token (revoked, or already used)")))
         }
         "invalid_client"
         | "unauthorized_client"
@@ -448,11 +449,39 @@ pub fn token_endpoint(provider: Provider, cx: &Context, answer: &Answer) -> Verd
     }
 }
 
+/// What a network's token endpoint means beyond RFC 6749 when it refuses a grant. Each network's
+/// file holds its own row ([`refusals`] finds it), with the reasons; the reading below is shared.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenRefusals {
+    /// A refused grant while the channel's inactivity deadline has passed was ended by
+    /// inactivity, whatever the words.
+    pub inactivity_is_stored: bool,
+    /// "expired or revoked" means revoked: the network's refresh tokens do not run out while
+    /// relink renews them.
+    pub expired_or_revoked_is_revoked: bool,
+    /// "expired or revoked" with no known end of the refresh token means revoked too.
+    pub revoked_without_known_end: bool,
+    /// Words in an `invalid_request` description that mean the refresh token is spent (rotated
+    /// by a parallel refresh, or revoked); the checker re-reads the stored token before believing
+    /// it.
+    pub spent_refresh_token: Option<&'static str>,
+}
+
+/// The network's own reading of a refused grant (nothing beyond RFC 6749 for most).
+pub fn refusals(provider: Provider) -> TokenRefusals {
+    match provider {
+        Provider::X => super::x::REFUSALS,
+        Provider::Pinterest => super::pinterest::REFUSALS,
+        Provider::Youtube | Provider::GoogleBusiness => super::google::REFUSALS,
+        _ => TokenRefusals::default(),
+    }
+}
+
 /// Why a grant died, from what the network says. Networks word `invalid_grant` loosely, so the
 /// words are read for the most specific cause they name.
-fn grant_reason(provider: Provider, cx: &Context, description: &str) -> Reason {
+fn grant_reason(network: TokenRefusals, cx: &Context, description: &str) -> Reason {
     let lower = description.to_lowercase();
-    if (provider == Provider::Pinterest && cx.inactive())
+    if (network.inactivity_is_stored && cx.inactive())
         || ["without activity", "inactivity", "unused"].iter().any(|w| lower.contains(w))
     {
         return Reason::Inactivity;
@@ -461,20 +490,13 @@ fn grant_reason(provider: Provider, cx: &Context, description: &str) -> Reason {
         return Reason::PasswordChanged;
     }
     match (lower.contains("expired"), lower.contains("revoked")) {
-        // Google's only wording is "Token has been expired or revoked." relink refreshes Google
-        // tokens every hour, so "unused for six months" cannot be the cause; what remains (the
-        // person removed access, a password change with Gmail scopes, the 100-token cap, an app
-        // still in Testing) is access withdrawn. X's refresh tokens have no time limit either.
-        (true, true) if matches!(provider, Provider::Youtube | Provider::GoogleBusiness | Provider::X) => {
-            Reason::AppRevoked
-        }
+        (true, true) if network.expired_or_revoked_is_revoked => Reason::AppRevoked,
         // LinkedIn ("invalid, expired or revoked") and Pinterest say when their refresh tokens
         // end: one refused before then was revoked (the app removed, access withdrawn), not run
         // out. Without that date, LinkedIn's 365-day end after the grant is by far the common
-        // cause; Pinterest's refresh token rotates at every renewal (about monthly), so one
-        // refused with no known end was revoked too, inactivity having been ruled out above.
+        // cause.
         (true, true) if cx.refresh_expires_at.is_some_and(|end| end > cx.now) => Reason::AppRevoked,
-        (true, true) if provider == Provider::Pinterest && cx.refresh_expires_at.is_none() => Reason::AppRevoked,
+        (true, true) if network.revoked_without_known_end && cx.refresh_expires_at.is_none() => Reason::AppRevoked,
         (true, _) => Reason::Expired,
         (false, true) => Reason::AppRevoked,
         (false, false) if description.is_empty() => Reason::Other("grant refused (invalid_grant)".into()),

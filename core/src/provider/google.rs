@@ -14,8 +14,8 @@
 use serde_json::Value;
 
 use super::classify::{
-    Context, Family, collect_key, epoch, expired_or_invalid, fallback, fallback_with, id_at, id_of, int, scopes_of,
-    text_at, token_endpoint,
+    Context, Family, TokenRefusals, collect_key, epoch, expired_or_invalid, fallback, fallback_with, id_at, id_of, int,
+    scopes_of, text_at, token_endpoint,
 };
 use super::http::Answer;
 use super::oauth::ClientAuth;
@@ -70,6 +70,17 @@ const fn google(provider: Provider) -> Plain {
         name_at: &[],
     }
 }
+
+/// How Google's token endpoint refuses. Its only wording is "Token has been expired or revoked."
+/// relink refreshes Google tokens every hour, so "unused for six months" cannot be the cause;
+/// what remains (the person removed access, a password change with Gmail scopes, the 100-token
+/// cap, an app still in Testing) is access withdrawn.
+pub(super) const REFUSALS: TokenRefusals = TokenRefusals {
+    expired_or_revoked_is_revoked: true,
+    inactivity_is_stored: false,
+    revoked_without_known_end: false,
+    spent_refresh_token: None,
+};
 
 pub(super) static YOUTUBE: Plain = google(Provider::Youtube);
 pub(super) static GOOGLE_BUSINESS: Plain = google(Provider::GoogleBusiness);

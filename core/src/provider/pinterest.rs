@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::classify::{Context, Family, expired_or_invalid, fallback, fallback_with, id_at, text_at, token_endpoint};
+use super::classify::{
+    Context, Family, TokenRefusals, expired_or_invalid, fallback, fallback_with, id_at, text_at, token_endpoint,
+};
 use super::http::Answer;
 use super::oauth::ClientAuth;
 use super::plain::{Plain, Probe};
@@ -36,6 +38,16 @@ pub(super) const POLICY: Policy = Policy {
     pkce: false,
     rate_per_second: 10.0,
     sources: &["https://developers.pinterest.com/docs/getting-started/authentication-and-scopes/"],
+};
+
+/// How Pinterest's token endpoint refuses. A refused grant past the inactivity deadline was ended
+/// by inactivity; its refresh token rotates at every renewal (about monthly), so one refused
+/// with no known end was revoked, inactivity having been ruled out.
+pub(super) const REFUSALS: TokenRefusals = TokenRefusals {
+    inactivity_is_stored: true,
+    revoked_without_known_end: true,
+    expired_or_revoked_is_revoked: false,
+    spent_refresh_token: None,
 };
 
 /// Pinterest's adapter, as data.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::classify::{
-    Context, Family, expired_or_invalid, fallback, fallback_with, id_at, int, text_at, token_endpoint,
+    Context, Family, TokenRefusals, expired_or_invalid, fallback, fallback_with, id_at, int, text_at, token_endpoint,
 };
 use super::http::Answer;
 use super::oauth::ClientAuth;
@@ -37,6 +37,16 @@ pub(super) const POLICY: Policy = Policy {
     pkce: true,
     rate_per_second: 5.0,
     sources: &["https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code"],
+};
+
+/// How X's token endpoint refuses. Its refresh tokens have no time limit, so "expired or
+/// revoked" is access withdrawn; a refresh token it no longer accepts (rotated by a parallel
+/// refresh, or revoked) comes back as `invalid_request`, "Value passed for the token was invalid".
+pub(super) const REFUSALS: TokenRefusals = TokenRefusals {
+    expired_or_revoked_is_revoked: true,
+    spent_refresh_token: Some("token was invalid"),
+    inactivity_is_stored: false,
+    revoked_without_known_end: false,
 };
 
 /// X's adapter, as data.
