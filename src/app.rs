@@ -481,6 +481,13 @@ pub fn bot_settings(config: &Config) -> relink_bot::Settings {
     }
 }
 
+/// The checker `relink serve` would run, alone: what a one-off command (`relink channel check`,
+/// `relink channel refresh`) checks or renews a channel with, under the same settings and lease
+/// rules as the service.
+pub fn checker(store: Store, config: &Config) -> Checker {
+    Checker::new(store, config.providers.clone(), checker_config(config))
+}
+
 /// The checker's settings from the configuration.
 pub fn checker_config(config: &Config) -> CheckerConfig {
     let mut checker = CheckerConfig {

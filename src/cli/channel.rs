@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use relink_core::alerts::messages::{Catalog, catalog};
 use relink_core::channels::{self, RegisterError, Verification};
-use relink_core::checker::{CheckNow, Checker, RefreshNow};
+use relink_core::checker::{CheckNow, RefreshNow};
 use relink_core::reconnect::mint_link;
 use relink_core::store::{Store, StoreError};
 use relink_core::time::parse_instant;
@@ -245,7 +245,7 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
         ChannelCommand::Refresh { team, channel } => {
             let store = crate::open::store(config).await?;
             let (team, channel) = lookup(&store, &team, &channel).await?;
-            let checker = Checker::new(store.clone(), config.providers.clone(), crate::serve::checker_config(config));
+            let checker = crate::app::checker(store.clone(), config);
             let outcome = checker.refresh_now(channel.id, now).await?;
             let after = store.channel(channel.id).await?;
             match refreshed(&team, &after, outcome, now) {
@@ -301,7 +301,7 @@ pub async fn run(command: ChannelCommand, config: &Config) -> anyhow::Result<()>
         ChannelCommand::Check { team, channel } => {
             let store = crate::open::store(config).await?;
             let (_, channel) = lookup(&store, &team, &channel).await?;
-            let checker = Checker::new(store, config.providers.clone(), crate::serve::checker_config(config));
+            let checker = crate::app::checker(store, config);
             let name = &channel.display_name;
             match checker.check_now(channel.id, now).await? {
                 CheckNow::Busy => bail!("`{name}` is being checked right now; try again in a minute"),
