@@ -23,7 +23,7 @@ use relink_core::provider::Providers;
 use relink_core::store::{Db, NewMember, Store};
 use relink_core::token::TokenSet;
 use relink_core::{
-    ChatPlatform, Clock as _, DiscordUserId, DisplayName, ExternalAccountId, Health, Language, MemberName, NewChannel,
+    ChatPlatform, Clock as _, DiscordUserId, DisplayName, ExternalAccountId, Language, MemberName, NewChannel,
     Provider, Role, Scopes, ShiftedClock, TeamName, TelegramUserId,
 };
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Fail, Hooks, Scope, Simulator};
@@ -166,7 +166,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     if !shutdown.is_cancelled() {
         settle(&store, &clock).await;
-        summary(&store).await?;
+        summary(&store, clock.now()).await?;
         if args.exit {
             shutdown.cancel();
         } else {
@@ -315,14 +315,14 @@ async fn settle(store: &Store, clock: &ShiftedClock) {
 }
 
 /// Every channel's health at the end of the story.
-async fn summary(store: &Store) -> anyhow::Result<()> {
+async fn summary(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     println!("\nWhere the channels stand:");
+    // In the words the chat commands use (English, like the story), never raw identifiers.
+    let words = relink_bot::commands::words(Language::En);
+    let networks = relink_core::alerts::messages::catalog(Language::En);
     for channel in store.channels(None).await? {
-        let health = match &channel.health {
-            Health::NeedsReauth(reason) => format!("needs reconnecting ({reason})"),
-            other => other.to_string(),
-        };
-        println!("  {:<22} {:<18} {health}", channel.display_name.as_str(), channel.provider.as_str());
+        let health = relink_bot::commands::channel_state(words, &channel, now);
+        println!("  {:<22} {:<28} {health}", channel.display_name.as_str(), networks.network(channel.provider));
     }
     Ok(())
 }

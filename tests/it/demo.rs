@@ -132,7 +132,7 @@ async fn the_demo_tells_the_right_people_why_and_its_links_reconnect_in_a_browse
             assert!(!heading.contains("/r/") && links == 0, "{heading}: {body:?}");
         }
     }
-    assert!(demo.seen.iter().any(|l| l.contains("Acme Bakery") && l.contains("needs reconnecting (password_changed)")));
+    assert!(demo.seen.iter().any(|l| l.contains("Acme Bakery") && l.contains("needs reconnecting: password changed")));
 
     // The last Facebook link Dana got works in a browser against the simulator.
     let link = messages

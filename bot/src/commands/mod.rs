@@ -41,6 +41,7 @@ use relink_core::{
 };
 
 pub use reply::{Action, Audience, Button, Message, Part, Reply};
+pub use status::channel_state;
 pub use text::{Words, words};
 
 /// What the commands work with.

@@ -48,7 +48,7 @@ pub(super) fn state(w: &Words, health: &Health, expiry: Option<DateTime<Utc>>) -
 
 /// A channel's health in a few words: an expiring one dated with the deadline its alerts give
 /// (the inactivity rule's or the token's), a reason in its network's words.
-pub(super) fn channel_state(w: &Words, channel: &Channel, now: DateTime<Utc>) -> String {
+pub fn channel_state(w: &Words, channel: &Channel, now: DateTime<Utc>) -> String {
     match &channel.health {
         Health::NeedsReauth(reason) => fill(w.needs_reauth, &[("reason", w.reason_on(channel.provider, reason))]),
         Health::Expiring => state(w, &channel.health, access_ends(channel, now).0),
