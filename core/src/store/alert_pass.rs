@@ -299,7 +299,11 @@ impl Store {
             with_pool!(self.db(), |pool| { sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool).await });
         let (oldest, newest, pushed, unpushed) = match counted {
             Ok(counted) => counted,
-            Err(sqlx::Error::Database(error)) => {
+            // Only a payload that is not JSON (PostgreSQL's `invalid_text_representation`,
+            // SQLite's "malformed JSON"); any other failure is the database's and is returned.
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some("22P02") || error.message().contains("malformed JSON") =>
+            {
                 tracing::warn!(%error, "alerts: an unprocessed outbox payload is not JSON; reading the outbox row by row");
                 self.unprocessed_events_span_decoded().await?
             }
