@@ -334,7 +334,7 @@ impl App {
         let web = self
             .listener
             .map(|listener| tokio::spawn(relink_web::serve_with(listener, self.router, self.limits, shutdown.clone())));
-        let clock = Shared(self.clock);
+        let clock = self.clock;
         let mut tasks = Vec::new();
         if self.purge {
             let (store, stop) = (self.store.clone(), shutdown.clone());
@@ -428,16 +428,6 @@ impl Running {
             anyhow::bail!("the web server stopped unexpectedly");
         }
         Ok(())
-    }
-}
-
-/// A shared clock the loops can clone.
-#[derive(Debug, Clone)]
-struct Shared(Arc<dyn Clock>);
-
-impl Clock for Shared {
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.now()
     }
 }
 

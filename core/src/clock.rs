@@ -12,6 +12,13 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// A shared clock is a clock: the service's loops clone one `Arc<dyn Clock>`.
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> DateTime<Utc> {
+        (**self).now()
+    }
+}
+
 /// The real clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
