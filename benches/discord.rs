@@ -62,7 +62,7 @@ fn alert(id: i64) -> Alert {
         language: Language::En,
         team_id: TeamId(1),
         team: "Acme".into(),
-        channels: vec![AlertChannel { id: ChannelId(id), name: format!("Page {id}"), network: Provider::Facebook }],
+        channels: vec![AlertChannel::new(ChannelId(id), format!("Page {id}"), Provider::Facebook)],
         incidents: vec![IncidentId(id)],
         reason: Some("password_changed".into()),
         detail: None,

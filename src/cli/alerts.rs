@@ -175,6 +175,8 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
                 reminder_every: duration("--reminder-every", reminder_every, false)?,
                 escalate_after: duration("--escalate-after", escalate_after, true)?,
                 check_every: check_every.as_deref().map(parse_check_every).transpose()?,
+                timezone: None,
+                quiet_hours: None,
             };
             let store = crate::open::store(config).await?;
             let team = store.team_by_name(&team).await?;

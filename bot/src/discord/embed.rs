@@ -168,7 +168,7 @@ pub(crate) mod tests {
             team_id: TeamId(1),
             team: "Acme".into(),
             channels: (1..=channels as i64)
-                .map(|i| AlertChannel { id: ChannelId(i), name: format!("Pagina {i}"), network: Provider::Facebook })
+                .map(|i| AlertChannel::new(ChannelId(i), format!("Pagina {i}"), Provider::Facebook))
                 .collect(),
             incidents: vec![IncidentId(7)],
             reason: Some("password_changed".into()),

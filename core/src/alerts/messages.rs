@@ -564,6 +564,42 @@ impl Catalog {
     pub fn date(&self, at: DateTime<Utc>) -> String {
         at.format(self.date_format).to_string()
     }
+
+    /// The title and texts of a reminder digest listing `count` open problems.
+    // TODO(translations): English placeholder until the catalog carries the digest's words.
+    pub fn digest(&self, count: usize) -> (String, Texts) {
+        let title = match count {
+            1 => "Still to fix: 1 channel".to_owned(),
+            n => format!("Still to fix: {n} channels"),
+        };
+        let texts = Texts {
+            explanation: "These channels still cannot publish; their scheduled posts fail until someone reconnects them.",
+            remedy: "Reconnect each one from its link, or acknowledge or snooze it if someone is on it.",
+        };
+        (title, texts)
+    }
+
+    /// One channel's line in a reminder digest.
+    // TODO(translations): English placeholder until the catalog carries the digest's words.
+    pub fn digest_status(&self, provider: Provider, line: DigestLine<'_>) -> String {
+        let _ = provider;
+        match line {
+            DigestLine::NeedsReauth { reason, since } => {
+                format!("needs reconnecting since {} ({})", self.date(since), reason.as_str())
+            }
+            DigestLine::Expiring { deadline: Some(deadline) } => format!("access ends {}", self.date(deadline)),
+            DigestLine::Expiring { deadline: None } => "access ends soon".to_owned(),
+        }
+    }
+}
+
+/// What a digest line says about a channel.
+#[derive(Debug, Clone, Copy)]
+pub enum DigestLine<'a> {
+    /// It needs reconnecting, for this reason, since then.
+    NeedsReauth { reason: &'a Reason, since: DateTime<Utc> },
+    /// Its access ends at the deadline (when known) unless someone reconnects it.
+    Expiring { deadline: Option<DateTime<Utc>> },
 }
 
 /// The alert as plain text in its language; `link` is the reconnect link for this reader, if
@@ -796,7 +832,7 @@ mod tests {
             for kind in AlertKind::ALL {
                 for reason in REASONS.iter().chain([&Reason::Other(crate::provider::classify::CHAT_NOT_FOUND.into())]) {
                     let channels: Vec<AlertChannel> = (1..=if *kind == AlertKind::Disconnected { 3 } else { 1 })
-                        .map(|n| AlertChannel { id: ChannelId(n), name: format!("Acme {n}"), network: *provider })
+                        .map(|n| AlertChannel::new(ChannelId(n), format!("Acme {n}"), *provider))
                         .collect();
                     let names: Vec<(&str, &str)> =
                         channels.iter().map(|c| (c.name.as_str(), words.network(c.network))).collect();

@@ -15,6 +15,7 @@
 //!   notifier, and the [`LinkMinter`] hook through which a private alert gets its reconnect links
 //!   (`reconnect::StoreLinks` mints them from the store; [`NoLinks`] where none can be made).
 
+pub mod calendar;
 pub mod deliver;
 pub mod incident;
 pub mod messages;
@@ -26,6 +27,7 @@ pub mod route;
 use chrono::Duration;
 
 pub use crate::domain::alert::{MAX_WARNING_DAYS, SettingsOverride, format_warning_days, parse_warning_days};
+pub use calendar::{Calendar, LocalTime, QuietHours, Zone};
 pub use deliver::{Deliverer, DeliveryConfig, DeliveryOutcome};
 pub use incident::{Incident, IncidentError, Problem, acknowledge, snooze};
 pub use model::{
@@ -66,6 +68,8 @@ pub struct TeamSettings {
     pub reminder_every: Duration,
     /// How long the authoriser has before everyone who may reconnect, and the chats, are told.
     pub escalate_after: Duration,
+    /// The team's time zone and quiet hours, which place its daily digest.
+    pub calendar: Calendar,
 }
 
 impl Default for TeamSettings {
@@ -75,6 +79,7 @@ impl Default for TeamSettings {
             first_reminder: Duration::days(1),
             reminder_every: Duration::days(2),
             escalate_after: Duration::hours(4),
+            calendar: Calendar::default(),
         }
     }
 }
@@ -90,6 +95,10 @@ impl TeamSettings {
             first_reminder: within(own.first_reminder.unwrap_or(self.first_reminder), second),
             reminder_every: within(own.reminder_every.unwrap_or(self.reminder_every), second),
             escalate_after: within(own.escalate_after.unwrap_or(self.escalate_after), Duration::zero()),
+            calendar: Calendar {
+                zone: own.timezone.clone().unwrap_or_else(|| self.calendar.zone.clone()),
+                quiet: own.quiet_hours.or(self.calendar.quiet),
+            },
         }
     }
 }

@@ -609,7 +609,7 @@ impl PlanState<'_> {
             team: team.name.to_string(),
             channels: channels
                 .iter()
-                .map(|c| AlertChannel { id: c.id, name: c.display_name.to_string(), network: c.provider })
+                .map(|c| AlertChannel::new(c.id, c.display_name.to_string(), c.provider))
                 .collect(),
             incidents: Vec::new(),
             reason: lead.reason.as_ref().map(|r| r.as_str().to_owned()),

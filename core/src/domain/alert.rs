@@ -69,6 +69,38 @@ pub struct AlertChannel {
     pub id: ChannelId,
     pub name: String,
     pub network: Provider,
+    /// This channel's own posts at risk (the alert's `at_risk` adds them up).
+    #[serde(default)]
+    pub at_risk: AtRisk,
+    /// A post is due within 24 hours on it while it needs reconnecting.
+    #[serde(default)]
+    pub urgent: bool,
+    /// In a reminder digest, what is wrong with it in the team's language
+    /// ("needs reconnecting: password changed", "access ends 5 Feb").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// In a reminder digest, who authorised it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised_by: Option<String>,
+    /// In an edited reminder digest: connected again since the digest was sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolved: bool,
+}
+
+impl AlertChannel {
+    /// A channel of an alert, with nothing at risk and no digest line yet.
+    pub fn new(id: ChannelId, name: impl Into<String>, network: Provider) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            network,
+            at_risk: AtRisk::default(),
+            urgent: false,
+            status: None,
+            authorised_by: None,
+            resolved: false,
+        }
+    }
 }
 
 /// Scheduled posts that will fail unless someone acts: posts due after the expected
@@ -344,6 +376,10 @@ pub struct SettingsOverride {
     /// How long the team's calm channels wait between checks (the checker reads it, the alerts
     /// engine does not); `None` follows `checks.every`.
     pub check_every: Option<Duration>,
+    /// The team's time zone (IANA name); `None` is UTC.
+    pub timezone: Option<crate::alerts::Zone>,
+    /// Outside working hours only urgent alerts go out; `None`: no quiet hours.
+    pub quiet_hours: Option<crate::alerts::QuietHours>,
 }
 
 /// Parses warning thresholds such as `14,7,3,1`: whole days from 1 to [`MAX_WARNING_DAYS`],

@@ -32,6 +32,8 @@ impl SettingsRow {
             reminder_every: span(self.reminder_every_ms),
             escalate_after: span(self.escalate_after_ms),
             check_every: span(self.check_every_ms),
+            timezone: None,
+            quiet_hours: None,
         })
     }
 }
