@@ -38,6 +38,12 @@ both_engines!(
     a_stored_escalation_of_a_hundred_million_days_does_not_stop_the_alerts_engine,
     a_transition_a_push_signal_caused_is_alerted_within_seconds_not_after_the_grouping_window,
     an_unreadable_outbox_event_does_not_stop_the_alerts_engine,
+    one_password_change_reaches_each_person_as_one_message_whatever_the_urgency,
+    reminders_come_as_one_digest_a_day_per_person_listing_every_open_problem,
+    a_channel_turning_urgent_is_news_once_and_only_to_people_not_told,
+    a_digest_planned_before_a_restart_is_sent_once,
+    quiet_hours_hold_what_is_not_urgent_until_the_morning_digest,
+    the_digest_keeps_the_teams_morning_across_a_daylight_saving_change,
 );
 
 const ALICE_DISCORD: i64 = 1001;
@@ -346,16 +352,23 @@ async fn a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language(db
     }
     rig.live(Duration::days(66 - day)).await;
 
+    // The first warning is news; the 7- and 3-day ones repeat it and go into the next
+    // morning's digest (09:00 UTC, the test clock's team has no time zone); the last comes on
+    // its own, as the digest would be too late. Once disconnected, a digest every morning, and
+    // the last one is edited when the channel is connected again.
     let expected = [
         (AlertKind::Expiring, 46),
-        (AlertKind::Expiring, 53),
-        (AlertKind::Expiring, 57),
+        (AlertKind::Reminder, 53),
+        (AlertKind::Reminder, 57),
         (AlertKind::Expiring, 59),
         (AlertKind::Disconnected, 60),
         (AlertKind::Escalated, 60),
+        (AlertKind::Reminder, 60),
         (AlertKind::Reminder, 61),
+        (AlertKind::Reminder, 62),
         (AlertKind::Reminder, 63),
         (AlertKind::Resolved, 64),
+        (AlertKind::Reminder, 64),
     ];
     let titles = [
         (Language::En, "Acme Facebook (Facebook) disconnects in 14 days", "Acme Facebook (Facebook) is disconnected"),
@@ -371,6 +384,12 @@ async fn a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language(db
         ),
     ];
     for ((language, team, channel), (_, warning, disconnected)) in lives.iter().zip(titles) {
+        // Alone in their teams, the Italian and Japanese Alices have nobody to escalate to.
+        let expected: Vec<_> = expected
+            .iter()
+            .copied()
+            .filter(|(kind, _)| *language == Language::En || *kind != AlertKind::Escalated)
+            .collect();
         assert_eq!(alert_days(&rig.db.store, team, start).await, expected, "{language}");
         let alerts = rig.db.store.alerts(Some(team.id), 100).await.expect("alerts");
         assert!(alerts.iter().all(|a| a.language == *language && a.channels[0].id == channel.id), "{language}");
@@ -378,7 +397,10 @@ async fn a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language(db
         assert_eq!(alerts[4].title, disconnected);
         assert_eq!(alerts[0].at_risk.count, 1, "the post after the expiry is at risk");
         assert_eq!(alerts[0].authorised_by.as_deref(), Some("Alice"));
-        assert_eq!(alerts[8].edits, Some(alerts[4].id), "the resolution marks the disconnection resolved");
+        let last = alerts.len() - 1;
+        assert_eq!(alerts[last - 1].edits, Some(alerts[4].id), "the resolution marks the disconnection resolved");
+        assert_eq!(alerts[last].edits, Some(alerts[last - 2].id), "and the morning's digest");
+        assert!(alerts[last].channels.iter().all(|c| c.resolved), "{:?}", alerts[last].channels);
         let english = relink_core::alerts::messages::catalog(Language::En);
         if *language != Language::En {
             assert_ne!(alerts[4].explanation, english.reason(&Reason::Expired).explanation);
@@ -395,12 +417,17 @@ async fn a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language(db
         .collect();
     let to_everyone = |kind| [(ALICE, kind), (BOB, kind), (CHAT, kind)];
     let mut expected_sends = vec![(ALICE, AlertKind::Expiring)];
-    for _ in 0..3 {
-        expected_sends.extend(to_everyone(AlertKind::Expiring));
-    }
-    expected_sends.push((ALICE, AlertKind::Disconnected));
-    for kind in [AlertKind::Escalated, AlertKind::Reminder, AlertKind::Reminder] {
+    for kind in [AlertKind::Reminder, AlertKind::Reminder, AlertKind::Expiring] {
         expected_sends.extend(to_everyone(kind));
+    }
+    // The escalation tells only those not told yet.
+    expected_sends.extend([
+        (ALICE, AlertKind::Disconnected),
+        (BOB, AlertKind::Escalated),
+        (CHAT, AlertKind::Escalated),
+    ]);
+    for _ in 0..4 {
+        expected_sends.extend(to_everyone(AlertKind::Reminder));
     }
     // Alice's first message is edited to say it is resolved; a second "connected again" would
     // say it twice. Bob and the chat, whose first message was a shared one, get one.
@@ -412,7 +439,9 @@ async fn a_channels_sixty_day_life_gives_the_expected_alerts_in_each_language(db
     assert_eq!(sorted(acme), sorted(expected_sends));
     let edits = rig.log.lock().expect("log").edits.clone();
     assert!(edits.iter().any(|(to, _)| *to == ALICE), "Alice's disconnection message is edited: {edits:?}");
-    assert!(!edits.iter().any(|(to, _)| *to == BOB), "Bob never got the disconnection message: {edits:?}");
+    // Bob never got the disconnection message: his only edit is the morning's digest.
+    assert_eq!(edits.iter().filter(|(to, _)| *to == BOB).count(), 1, "{edits:?}");
+    assert_eq!(edits.iter().filter(|(to, _)| *to == ALICE).count(), 2, "{edits:?}");
 }
 
 async fn an_alert_survives_a_crash_between_the_transition_and_its_delivery(db: TestStore) {
@@ -510,7 +539,8 @@ async fn transient_failures_are_retried_and_permanent_ones_dead_lettered_until_r
     rig.set(&channel, Health::NeedsReauth(Reason::AppRevoked)).await;
     rig.live(Duration::days(1)).await;
     let failed = rig.db.store.deliveries(true, None, 10).await.expect("failed deliveries");
-    assert_eq!(failed.iter().map(|d| (d.destination, d.attempts)).collect::<Vec<_>>(), [(BOB, 8)]);
+    let disconnected = failed.iter().filter(|d| d.kind == AlertKind::Disconnected);
+    assert_eq!(disconnected.map(|d| (d.destination, d.attempts)).collect::<Vec<_>>(), [(BOB, 8)]);
 
     // Operators see deliveries and failures per platform (other tests add to the same counters).
     let rendered = metrics.render();
@@ -580,7 +610,11 @@ async fn a_snooze_silences_reminders_but_not_a_new_reason_or_a_post_due_within_a
     rig.live(Duration::hours(2)).await;
     let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts");
     let kinds: Vec<AlertKind> = alerts.iter().map(|a| a.kind).collect();
-    assert_eq!(kinds, [AlertKind::Disconnected, AlertKind::Escalated, AlertKind::Disconnected, AlertKind::Reminder]);
+    // The post makes it news once, to everyone.
+    assert_eq!(
+        kinds,
+        [AlertKind::Disconnected, AlertKind::Escalated, AlertKind::Disconnected, AlertKind::Disconnected]
+    );
     assert_eq!(alerts[2].reason.as_deref(), Some("security_checkpoint"));
     assert_eq!(alerts[3].severity, Severity::Urgent);
     assert_eq!(alerts[3].at_risk.count, 1);
@@ -638,13 +672,12 @@ async fn acknowledging_stops_the_escalation_and_silence_escalates(db: TestStore)
     rig.live(Duration::days(1)).await;
     let mut sent = rig.sent_kinds();
     sent.sort();
-    // The ignored channel escalated after 4 hours to every admin and the chat, then reminded
-    // them; the acknowledged one only reminded its authoriser.
+    // The ignored channel escalated after 4 hours to those not told yet (Alice and the chat;
+    // Bob authorised it and has it in his digest); then each got one digest the next morning,
+    // Alice's listing both channels (the acknowledged one is hers alone).
     let mut expected = vec![
         (ALICE, AlertKind::Escalated),
-        (BOB, AlertKind::Escalated),
         (CHAT, AlertKind::Escalated),
-        (ALICE, AlertKind::Reminder),
         (ALICE, AlertKind::Reminder),
         (BOB, AlertKind::Reminder),
         (CHAT, AlertKind::Reminder),
@@ -886,4 +919,209 @@ async fn an_unreadable_outbox_event_does_not_stop_the_alerts_engine(db: TestStor
     // are skipped, and nothing is left behind in the outbox.
     assert_eq!(rig.sent_kinds(), [(ALICE, AlertKind::Disconnected)]);
     assert_eq!(raw.number("SELECT COUNT(*) FROM events WHERE processed_at IS NULL").await, 0);
+}
+
+/// Three channels authorised by Alice die of one password change, a post due within a day on
+/// one of them: each person hears of all three in one message, as urgent as the worst.
+async fn one_password_change_reaches_each_person_as_one_message_whatever_the_urgency(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let mut pages = Vec::new();
+    for n in 1..=3 {
+        pages.push(rig.channel(&rig.team, &n.to_string(), &format!("Acme page {n}"), Some(&rig.alice), None).await);
+    }
+    rig.db.store.schedule_post(pages[1].id, rig.now() + Duration::hours(5), None, rig.now()).await.expect("a post");
+    rig.db.store.schedule_post(pages[2].id, rig.now() + Duration::days(3), None, rig.now()).await.expect("a post");
+    for page in &pages {
+        rig.set(page, Health::NeedsReauth(Reason::PasswordChanged)).await;
+    }
+    rig.live(Duration::minutes(10)).await;
+
+    let mut sent = rig.sent_kinds();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)],
+        "one message each: the authoriser, and everyone, since a post is at stake"
+    );
+    let alert = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts").remove(0);
+    assert_eq!((alert.severity, alert.channels.len()), (Severity::Urgent, 3));
+    let lines: Vec<(bool, u32)> = alert.channels.iter().map(|c| (c.urgent, c.at_risk.count)).collect();
+    assert_eq!(lines, [(false, 0), (true, 1), (false, 1)], "each channel with its own posts at risk");
+    assert_eq!(alert.at_risk.count, 2);
+
+    // Everyone has heard of all three: four hours later nobody is told "nobody has reconnected".
+    rig.forget_sent();
+    rig.live(Duration::hours(6)).await;
+    assert_eq!(rig.sent_kinds(), [], "no escalation to people already told");
+}
+
+/// Two problems, one escalated to everyone: each person and the chat get one digest a day,
+/// listing every open problem they hear about, the most urgent first.
+async fn reminders_come_as_one_digest_a_day_per_person_listing_every_open_problem(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let alices = rig.channel(&rig.team, "1", "Alice's page", Some(&rig.alice), None).await;
+    let bobs = rig.channel(&rig.team, "2", "Bob's page", Some(&rig.bob), None).await;
+    rig.set(&alices, Health::NeedsReauth(Reason::Expired)).await;
+    rig.set(&bobs, Health::NeedsReauth(Reason::AppRevoked)).await;
+    rig.live(Duration::hours(1)).await;
+    // Alice is on hers: no escalation for it; Bob's escalates to Alice and the chat.
+    let id = rig.open_incident(&alices, Problem::NeedsReauth).await.id.expect("stored");
+    acknowledge(&rig.db.store, id, rig.alice.id, rig.now()).await.expect("Alice acknowledges");
+    rig.db.store.schedule_post(bobs.id, rig.now() + Duration::days(4), None, rig.now()).await.expect("a post");
+    rig.forget_sent();
+
+    rig.live(Duration::days(3)).await;
+    let digests: Vec<Sent> = rig.sent().into_iter().filter(|s| s.kind == AlertKind::Reminder).collect();
+    let per = |to: Destination| digests.iter().filter(|s| s.to == to).count();
+    assert_eq!((per(ALICE), per(BOB), per(CHAT)), (3, 3, 3), "one a day each: {digests:#?}");
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 100).await.expect("alerts");
+    let days: Vec<i64> = alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Reminder)
+        .map(|a| {
+            assert_eq!(
+                a.created_at.format("%H:%M").to_string(),
+                "09:00",
+                "the team's digest time (UTC without a zone)"
+            );
+            a.created_at.timestamp() / 86_400
+        })
+        .collect();
+    let mut distinct = days.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "three mornings: {days:?}");
+    // Alice's lists both, Bob's at risk first; Bob's and the chat's list his alone.
+    let alice = digests.iter().find(|s| s.to == ALICE).expect("Alice's digest");
+    assert_eq!(alice.channels, 2);
+    let first = alice.text.find("Bob's page").expect("Bob's page listed");
+    let second = alice.text.find("Alice's page").expect("Alice's page listed");
+    assert!(first < second, "the channel with a post at risk first:\n{}", alice.text);
+    assert_eq!(digests.iter().find(|s| s.to == BOB).map(|s| s.channels), Some(1));
+    assert!(!digests.iter().find(|s| s.to == CHAT).is_some_and(|s| s.text.contains("/r/")), "no links in a group");
+}
+
+/// A channel only its authoriser has heard of gets a post due within a day: everyone hears it
+/// once, not again when another post comes due.
+async fn a_channel_turning_urgent_is_news_once_and_only_to_people_not_told(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = rig.channel(&rig.team, "1", "Acme page", Some(&rig.alice), None).await;
+    rig.set(&page, Health::NeedsReauth(Reason::PermissionLost)).await;
+    rig.live(Duration::minutes(5)).await;
+    let id = rig.open_incident(&page, Problem::NeedsReauth).await.id.expect("stored");
+    acknowledge(&rig.db.store, id, rig.alice.id, rig.now()).await.expect("no escalation");
+    rig.forget_sent();
+    // At 13:00 UTC a post is scheduled for 23:00, far from the 09:00 digest.
+    rig.live(Duration::minutes(55)).await;
+    rig.db.store.schedule_post(page.id, rig.now() + Duration::hours(10), None, rig.now()).await.expect("a post");
+    rig.live(Duration::hours(2)).await;
+    let mut sent = rig.sent_kinds();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)]
+    );
+    assert!(rig.sent().iter().all(|s| s.severity == Severity::Urgent));
+    // The post fails (stays pending in the past); another is scheduled two days on: not news
+    // again, the digests mark it.
+    rig.live(Duration::days(2)).await;
+    rig.forget_sent();
+    rig.db.store.schedule_post(page.id, rig.now() + Duration::hours(10), None, rig.now()).await.expect("a post");
+    rig.live(Duration::hours(3)).await;
+    assert!(rig.sent().iter().all(|s| s.kind == AlertKind::Reminder), "{:?}", rig.sent_kinds());
+}
+
+/// The engine plans the morning's digest and the process dies before delivering it; the next
+/// process (another planner and delivery worker on the same database) delivers it, once.
+async fn a_digest_planned_before_a_restart_is_sent_once(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = rig.channel(&rig.team, "1", "Acme page", Some(&rig.alice), None).await;
+    rig.set(&page, Health::NeedsReauth(Reason::Expired)).await;
+    rig.live(Duration::hours(6)).await;
+    rig.forget_sent();
+    // Tomorrow 09:00 UTC: the pass writes the digest; nothing is delivered.
+    let morning = (rig.now() + Duration::days(1)).date_naive().and_hms_opt(9, 0, 0).expect("a time").and_utc();
+    rig.db.clock.set(morning);
+    let report = rig.engine.pass(morning).await.expect("a pass");
+    assert!(report.alerts >= 1, "{report:?}");
+    // A new process: its planner plans nothing new at the same instant or a minute later.
+    let restarted = Planner::new(rig.db.store.clone(), alerts_config());
+    assert_eq!(restarted.pass(morning).await.expect("a pass").alerts, 0);
+    rig.db.clock.set(morning + Duration::minutes(1));
+    assert_eq!(restarted.pass(rig.now()).await.expect("a pass").alerts, 0);
+    let log = Arc::new(Mutex::new(Log::default()));
+    let deliverer =
+        Deliverer::new(rig.db.store.clone(), notifiers(&log, &rig.called), Arc::new(NoLinks), delivery_config("b"));
+    deliverer.deliver_due(rig.now()).await.expect("deliveries");
+    deliverer.deliver_due(rig.now() + Duration::minutes(5)).await.expect("deliveries");
+    let sent: Vec<(Destination, AlertKind)> = log.lock().expect("log").sent.iter().map(|s| (s.to, s.kind)).collect();
+    let mut sent = sent;
+    sent.sort();
+    assert_eq!(sent, [(ALICE, AlertKind::Reminder), (BOB, AlertKind::Reminder), (CHAT, AlertKind::Reminder)]);
+}
+
+/// Sets a team's time zone and quiet hours.
+async fn calendar(rig: &Rig, zone: &str, quiet: Option<&str>) {
+    let own = relink_core::alerts::SettingsOverride {
+        timezone: Some(relink_core::alerts::Zone::parse(zone).expect("a zone")),
+        quiet_hours: quiet.map(|q| relink_core::alerts::QuietHours::parse(q).expect("quiet hours")),
+        ..Default::default()
+    };
+    rig.db.store.set_team_alert_settings(rig.team.id, &own).await.expect("settings");
+}
+
+/// Rome, quiet from 20:00 to 08:00: a disconnection at 22:00 waits for 08:00 and comes as the
+/// morning's digest; one with a post due in the night goes out at once.
+async fn quiet_hours_hold_what_is_not_urgent_until_the_morning_digest(db: TestStore) {
+    let rig = Rig::new(db).await;
+    calendar(&rig, "Europe/Rome", Some("20:00-08:00")).await;
+    let calm = rig.channel(&rig.team, "1", "Calm page", Some(&rig.alice), None).await;
+    let urgent = rig.channel(&rig.team, "2", "Busy page", Some(&rig.bob), None).await;
+    // 1 March 2026, 21:00 UTC is 22:00 in Rome.
+    let night = rig.now().date_naive().and_hms_opt(21, 0, 0).expect("a time").and_utc();
+    rig.db.clock.set(night);
+    rig.db.store.schedule_post(urgent.id, night + Duration::hours(3), None, night).await.expect("a post");
+    rig.set(&calm, Health::NeedsReauth(Reason::Expired)).await;
+    rig.set(&urgent, Health::NeedsReauth(Reason::Expired)).await;
+    rig.live(Duration::minutes(10)).await;
+    let mut sent = rig.sent_kinds();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)],
+        "only the urgent one, at once"
+    );
+    assert!(rig.sent().iter().all(|s| s.title.contains("Busy page")), "{:?}", rig.sent());
+    rig.forget_sent();
+
+    // Nothing more in the night; at 08:00 Rome (07:00 UTC) Alice's digest lists the calm page.
+    let morning = night.date_naive().succ_opt().expect("a day").and_hms_opt(7, 0, 0).expect("a time").and_utc();
+    rig.live(morning - rig.now() - Duration::minutes(1)).await;
+    assert_eq!(rig.sent_kinds(), [], "the night is quiet");
+    rig.live(Duration::minutes(2)).await;
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts");
+    let digest = alerts.iter().find(|a| a.kind == AlertKind::Reminder).expect("the morning's digest");
+    assert_eq!(digest.created_at, morning);
+    let alice: Vec<Sent> = rig.sent().into_iter().filter(|s| s.to == ALICE).collect();
+    assert_eq!(alice.len(), 1, "one message for Alice: {alice:?}");
+    assert!(alice[0].text.contains("Calm page"), "{}", alice[0].text);
+    assert!(!alerts.iter().any(|a| a.kind == AlertKind::Disconnected && a.title.contains("Calm page")));
+}
+
+/// Rome moves its clocks forward on 29 March 2026: the digest stays at 08:00 local, 07:00 UTC
+/// before and 06:00 UTC after.
+async fn the_digest_keeps_the_teams_morning_across_a_daylight_saving_change(db: TestStore) {
+    let rig = Rig::new(db).await;
+    calendar(&rig, "Europe/Rome", Some("20:00-08:00")).await;
+    let page = rig.channel(&rig.team, "1", "Acme page", Some(&rig.alice), None).await;
+    let noon = DateTime::parse_from_rfc3339("2026-03-26T11:00:00Z").expect("an instant").to_utc();
+    rig.db.clock.set(noon);
+    rig.set(&page, Health::NeedsReauth(Reason::Expired)).await;
+    rig.live(Duration::days(5)).await;
+    let alerts = rig.db.store.alerts(Some(rig.team.id), 100).await.expect("alerts");
+    let digests: Vec<String> = alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Reminder)
+        .map(|a| a.created_at.format("%d %H:%M").to_string())
+        .collect();
+    assert_eq!(digests, ["27 07:00", "28 07:00", "29 06:00", "30 06:00", "31 06:00"]);
 }

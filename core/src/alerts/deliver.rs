@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 
 use super::model::{Alert, AlertId, AlertKind, AtRisk, Destination, Severity};
-use super::notify::{LinkMinter, Notifiers, NotifyError, Outgoing};
+use super::notify::{LinkMinter, Notifiers, NotifyError, Outgoing, SentRef};
 use crate::domain::Language;
 use crate::store::{ClaimedDelivery, DeliveryResult, Result, Store};
 
@@ -190,9 +190,33 @@ impl Deliverer {
         };
         let message =
             Outgoing { alert: &claim.alert, idempotency_key: &claim.idempotency_key, reconnect_links: &links };
+        // A digest brought up to date later the same day changes the message people already
+        // have; where it cannot (not sent yet, a platform that cannot edit, an edit refused),
+        // the digest stays as it was rather than arriving twice.
+        let edit_only = claim.alert.kind == AlertKind::Reminder && claim.alert.edits.is_some();
         let Some(notifier) = self.notifiers.for_destination(to) else {
+            if edit_only {
+                return (DeliveryResult::Sent(SentRef(String::new())), false);
+            }
             return (DeliveryResult::Sent(self.notifiers.console().show(to, &message)), false);
         };
+        if edit_only {
+            let Some(sent) = &claim.edit else { return (DeliveryResult::Sent(SentRef(String::new())), false) };
+            return match notifier.edit(to, sent, &message).await {
+                Ok(()) => (DeliveryResult::Sent(sent.clone()), true),
+                Err(NotifyError::Transient { retry_after, detail })
+                    if claim.attempts + 1 < self.config.max_attempts =>
+                {
+                    let asked = retry_after.map(crate::time::network_wait).unwrap_or_default();
+                    let at = crate::time::after(now, backoff(&self.config, claim.attempts + 1).max(asked));
+                    (DeliveryResult::Retry { at, error: detail }, false)
+                }
+                Err(error) => {
+                    tracing::info!(delivery = %claim.id, %error, "cannot bring the day's digest up to date; it stays as sent");
+                    (DeliveryResult::Sent(sent.clone()), false)
+                }
+            };
+        }
         if let Some(sent) = &claim.edit {
             match notifier.edit(to, sent, &message).await {
                 // The edited message says it: a second "connected again" would say it twice.

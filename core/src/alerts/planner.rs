@@ -28,8 +28,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::deliver::Deliverer;
 use super::incident::{Incident, Problem};
-use super::messages::{Catalog, ExpiryCause, catalog};
-use super::model::{Alert, AlertChannel, AlertId, AlertKind, AtRisk, ReconnectAction, Severity};
+use super::messages::{Catalog, DigestLine, ExpiryCause, catalog};
+use super::model::{
+    Alert, AlertChannel, AlertId, AlertKind, AtRisk, Destination, IncidentId, ReconnectAction, Severity,
+};
 use super::route::{Level, destinations, first_responder};
 use super::{AlertsConfig, TeamSettings};
 use crate::checker::decide::inactive_at;
@@ -123,6 +125,15 @@ impl Planner {
     }
 }
 
+/// A non-urgent alert waits for the team's digest when it comes within this long.
+const FOLD_WITHIN: Duration = Duration::hours(1);
+
+/// A reminder may fall on the digest up to this long before it is due...
+const NEAREST_DIGEST: Duration = Duration::hours(12);
+
+/// ...but never on a digest this soon after the team last heard of the incident.
+const LEAST_GAP: Duration = Duration::hours(6);
+
 /// How long transitions caused by push signals wait for company (see `Planner::events_ready_at`).
 pub const PUSHED_QUIET: Duration = Duration::seconds(3);
 
@@ -150,6 +161,10 @@ struct PlanState<'a> {
     incidents: Vec<Incident>,
     touched: Vec<bool>,
     candidates: Vec<Candidate>,
+    /// Teams with an incident looked at in this pass: their daily digest may be due.
+    digest_teams: Vec<TeamId>,
+    /// Incidents resolved in this pass: the day's digests that list them are edited.
+    resolved_now: Vec<IncidentId>,
 }
 
 /// Plans a pass: what changes in the incidents, and which alerts go where. A pure function of
@@ -162,6 +177,8 @@ pub fn plan(config: &AlertsConfig, snapshot: &AlertSnapshot, now: DateTime<Utc>)
         incidents: snapshot.incidents.clone(),
         touched: vec![false; snapshot.incidents.len()],
         candidates: Vec::new(),
+        digest_teams: Vec::new(),
+        resolved_now: Vec::new(),
     };
     for event in &snapshot.events {
         planner.on_event(event);
@@ -213,8 +230,67 @@ impl PlanState<'_> {
 
     fn say_with(&mut self, candidate: Candidate) {
         let now = self.now;
+        let incident = &self.incidents[candidate.incident];
+        let holdable = !candidate.urgent
+            && matches!(candidate.kind, AlertKind::Disconnected | AlertKind::Escalated | AlertKind::Expiring)
+            && matches!(incident.problem, Problem::NeedsReauth | Problem::Expiring);
+        if holdable && let Some(digest) = self.digest_soon(incident.team_id) {
+            self.hold(candidate.incident, digest);
+            return;
+        }
         self.touch(candidate.incident).last_alert_at = Some(now);
         self.candidates.push(candidate);
+    }
+
+    /// When a non-urgent alert of the team waits for its digest instead of going out now: in
+    /// quiet hours (until they end, which is the digest's time), or when the digest comes within
+    /// [`FOLD_WITHIN`].
+    fn digest_soon(&self, team: TeamId) -> Option<DateTime<Utc>> {
+        let calendar = self.settings(team).calendar;
+        if calendar.is_quiet(self.now) {
+            return Some(calendar.awake_at(self.now));
+        }
+        let next = calendar.digest_at_or_after(self.now);
+        (next - self.now <= FOLD_WITHIN).then_some(next)
+    }
+
+    /// Puts the incident in the team's digest at `digest` instead of saying it now.
+    fn hold(&mut self, index: usize, digest: DateTime<Utc>) {
+        let incident = self.touch(index);
+        incident.next_reminder_at = Some(incident.next_reminder_at.map_or(digest, |at| at.min(digest)));
+        let next = incident.next_action_at.map_or(digest, |at| at.min(digest));
+        incident.next_action_at = Some(next);
+    }
+
+    /// The digest at which the incident is next mentioned: the first digest time at or after its
+    /// reminder, or the one nearest to it (up to [`NEAREST_DIGEST`] early) when the team last
+    /// heard of it at least [`LEAST_GAP`] before. So every reminder falls on the team's daily
+    /// digest, and nobody is reminded of what they were told an hour ago.
+    fn digest_slot(&self, index: usize) -> Option<DateTime<Utc>> {
+        let incident = &self.incidents[index];
+        let reminder = incident.next_reminder_at?;
+        let calendar = self.settings(incident.team_id).calendar;
+        let strict = calendar.digest_at_or_after(reminder);
+        let early = crate::time::add(reminder, -NEAREST_DIGEST);
+        let nearest = match incident.last_alert_at {
+            Some(told) => early.max(crate::time::add(told, LEAST_GAP)),
+            None => early,
+        };
+        let slot = strict.min(calendar.digest_at_or_after(nearest));
+        // A snoozed incident is mentioned again at the first digest after the snooze.
+        Some(match incident.snoozed_until {
+            Some(end) if slot < end => calendar.digest_at_or_after(end),
+            _ => slot,
+        })
+    }
+
+    /// Whether the incident belongs in a digest sent now.
+    fn digest_due(&self, index: usize) -> bool {
+        let incident = &self.incidents[index];
+        incident.is_open()
+            && matches!(incident.problem, Problem::NeedsReauth | Problem::Expiring)
+            && !incident.is_snoozed(self.now)
+            && self.digest_slot(index).is_some_and(|slot| slot <= self.now)
     }
 
     /// Whether a pending post of the incident's channel is due within 24 hours.
@@ -302,9 +378,11 @@ impl PlanState<'_> {
         let not_yet_warned = |warned: Option<u32>, d: u32| warned.is_none_or(|w| d < w);
         let reached = thresholds.iter().copied().filter(|d| not_yet_warned(warned, *d) && remaining <= days(*d)).min();
         let mut warned = warned;
+        let mut held = None;
         if let Some(threshold) = reached
             && remaining > Duration::zero()
         {
+            let repeated = warned.is_some();
             warned = Some(threshold);
             self.touch(index).warned_days = warned;
             let posts_at_risk_soon = self
@@ -314,14 +392,19 @@ impl PlanState<'_> {
                 .into_iter()
                 .flatten()
                 .any(|due| *due >= deadline && *due <= now + URGENT_WITHIN);
-            if !snoozed || posts_at_risk_soon {
+            // The first warning is news; a later one repeats it, and waits for the team's
+            // digest unless that comes too close to the end or posts are due before it.
+            let digest = self.settings(self.incidents[index].team_id).calendar.digest_at_or_after(now);
+            if repeated && !posts_at_risk_soon && digest <= crate::time::add(deadline, -NEAREST_DIGEST) {
+                held = Some(digest);
+            } else if !snoozed || posts_at_risk_soon {
                 let level = self.expiring_level(index);
                 let days_left = (remaining.num_seconds() + 86_399) / 86_400;
                 let candidate = Candidate {
                     kind: AlertKind::Expiring,
                     incident: index,
                     level,
-                    urgent: false,
+                    urgent: posts_at_risk_soon,
                     days: Some(days_left),
                     edits: None,
                 };
@@ -329,7 +412,12 @@ impl PlanState<'_> {
             }
         }
         let next = thresholds.iter().copied().filter(|d| not_yet_warned(warned, *d)).max().map(|d| deadline - days(d));
-        self.touch(index).next_action_at = next.map(|at| at.max(now + Duration::seconds(1)));
+        let next = next.map(|at| at.max(now + Duration::seconds(1)));
+        let reminder = self.incidents[index].next_reminder_at.and_then(|_| self.digest_slot(index));
+        self.touch(index).next_action_at = [next, reminder].into_iter().flatten().min();
+        if let Some(digest) = held {
+            self.hold(index, digest);
+        }
     }
 
     /// Warnings go to the authoriser until the escalation time, then to everyone, unless someone
@@ -364,6 +452,9 @@ impl PlanState<'_> {
         incident.next_reminder_at = Some(crate::time::add(at, settings.first_reminder));
         incident.escalate_at = Some(crate::time::add(at, settings.escalate_after));
         incident.urgent = self.post_within_a_day(channel.id);
+        if incident.urgent {
+            incident.urgent_told_at = Some(self.now);
+        }
         if incident.urgent || !self.has_first_responder(channel) {
             incident.escalated_at = Some(self.now);
         }
@@ -401,6 +492,11 @@ impl PlanState<'_> {
             let incident = self.touch(index);
             incident.resolved_at = Some(now);
             incident.next_action_at = None;
+            // Fixed, not replaced by a worse problem: the day's digest says so.
+            if let Some(id) = incident.id.filter(|_| announce) {
+                self.resolved_now.push(id);
+            }
+            let incident = &self.incidents[index];
             if incident.id.is_none() {
                 self.candidates.retain(|c| c.incident != index);
                 continue;
@@ -415,6 +511,10 @@ impl PlanState<'_> {
     }
 
     fn tick(&mut self, index: usize) {
+        let team = self.incidents[index].team_id;
+        if !self.digest_teams.contains(&team) {
+            self.digest_teams.push(team);
+        }
         match self.incidents[index].problem {
             Problem::Expiring => self.step_expiring(index),
             Problem::NeedsReauth => self.tick_needs_reauth(index),
@@ -425,7 +525,11 @@ impl PlanState<'_> {
                     incident.next_action_at = incident.snoozed_until;
                 } else {
                     incident.next_action_at = None;
-                    if incident.last_alert_at.is_none() {
+                    let calendar = self.settings(team).calendar;
+                    if calendar.is_quiet(now) {
+                        // Nothing urgent about it: it speaks when the team's day begins.
+                        self.touch(index).next_action_at = Some(calendar.awake_at(now));
+                    } else if self.incidents[index].last_alert_at.is_none() {
                         self.say(AlertKind::Degraded, index, Level::Authoriser);
                     }
                 }
@@ -442,38 +546,49 @@ impl PlanState<'_> {
         }
     }
 
-    /// Escalates, reminds, or raises the urgency of a channel that still needs reconnecting.
+    /// Escalates, or raises the urgency of, a channel that still needs reconnecting; its
+    /// reminders are the team's daily digest's (see `PlanState::digests`).
     fn tick_needs_reauth(&mut self, index: usize) {
         let now = self.now;
         let Some(channel) = self.channel(index).map(|c| c.id) else { return };
-        let every = self.settings(self.incidents[index].team_id).reminder_every;
         let post_soon = self.post_within_a_day(channel);
         let incident = self.touch(index);
         let newly_urgent = post_soon && !incident.urgent;
         incident.urgent = post_soon;
-        let remind = incident.next_reminder_at.is_some_and(|at| at <= now);
-        if newly_urgent {
+        if newly_urgent && incident.urgent_told_at.is_none() {
+            // News once: everyone hears that a post is now at stake, unless everyone was told of
+            // the channel, with this post among those at risk, within the last day (then the
+            // digest marks it urgent), or the digest comes within the hour.
+            let known = self
+                .snapshot
+                .posts_scheduled_at
+                .get(&channel)
+                .into_iter()
+                .flatten()
+                .filter(|(due, _)| *due <= now + URGENT_WITHIN)
+                .map(|(_, scheduled)| *scheduled)
+                .max();
+            let incident = &self.incidents[index];
+            let told_everyone = incident.escalated_at.is_some()
+                && incident
+                    .last_alert_at
+                    .is_some_and(|at| now - at < Duration::days(1) && known.is_some_and(|k| k <= at));
+            let incident = self.touch(index);
+            incident.urgent_told_at = Some(now);
             incident.escalated_at.get_or_insert(now);
-            incident.reminders += 1;
-            incident.next_reminder_at = Some(crate::time::add(now, every));
-            self.say(AlertKind::Reminder, index, Level::Everyone);
+            let team = incident.team_id;
+            match self.digest_soon(team).filter(|at| *at - now <= FOLD_WITHIN) {
+                _ if told_everyone => {}
+                Some(digest) => self.hold(index, digest),
+                None => self.say(AlertKind::Disconnected, index, Level::Everyone),
+            }
         } else if !incident.is_snoozed(now) {
             let escalate = incident.escalated_at.is_none()
                 && incident.acknowledged_at.is_none()
                 && incident.escalate_at.is_some_and(|at| at <= now);
             if escalate {
                 incident.escalated_at = Some(now);
-            }
-            if remind {
-                incident.reminders += 1;
-                incident.next_reminder_at = Some(crate::time::add(now, every));
-            }
-            // Escalating is itself the reminder when both fall due together.
-            if escalate {
                 self.say(AlertKind::Escalated, index, Level::Everyone);
-            } else if remind {
-                let level = self.needs_reauth_level(index);
-                self.say(AlertKind::Reminder, index, level);
             }
         }
         self.schedule_needs_reauth(index);
@@ -481,26 +596,57 @@ impl PlanState<'_> {
 
     fn schedule_needs_reauth(&mut self, index: usize) {
         let now = self.now;
-        let incident = self.touch(index);
+        let incident = &self.incidents[index];
         let snooze_end = incident.snoozed_until.filter(|until| *until > now);
         let escalation =
             incident.escalate_at.filter(|_| incident.escalated_at.is_none() && incident.acknowledged_at.is_none());
-        let next = [incident.next_reminder_at, escalation]
-            .into_iter()
-            .flatten()
-            // Work held back by a snooze waits for its end.
-            .map(|at| if at <= now { snooze_end.unwrap_or(now + RECHECK) } else { at })
-            .chain([now + RECHECK])
-            .min();
-        incident.next_action_at = next;
+        let escalation = escalation.map(|at| if at <= now { snooze_end.unwrap_or(now + RECHECK) } else { at });
+        let digest = self.digest_slot(index).map(|at| at.max(now + Duration::seconds(1)));
+        let next = [escalation, digest].into_iter().flatten().chain([now + RECHECK]).min();
+        self.touch(index).next_action_at = next;
     }
 
-    /// Groups the candidates into alerts and returns what to write.
-    fn finish(self) -> AlertPlan {
-        // Alerts of one team, kind and route about channels authorised by the same member for
-        // the same reason share one message: one password change, one alert.
-        type Key = (TeamId, AlertKind, Level, Option<String>, Option<Provider>, Option<i64>, Option<MemberId>, bool);
-        let mut groups: Vec<(Option<Key>, Vec<&Candidate>)> = Vec::new();
+    /// Groups the candidates into alerts, adds the day's digests (and folds into them what they
+    /// already say) and the edits of earlier digests, and returns what to write.
+    fn finish(mut self) -> AlertPlan {
+        let digests = self.digests();
+        let mut alerts = Vec::new();
+        for group in self.groups() {
+            // One message per cause: as wide and as loud as its widest and loudest channel, and
+            // everyone who hears it has heard of every channel in it.
+            let level = group.iter().map(|c| c.level).max().unwrap_or(Level::Authoriser);
+            if level == Level::Everyone {
+                let now = self.now;
+                for candidate in &group {
+                    if self.incidents[candidate.incident].problem == Problem::NeedsReauth {
+                        self.touch(candidate.incident).escalated_at.get_or_insert(now);
+                    }
+                }
+            }
+            if let Some(alert) = self.alert(&group, level) {
+                alerts.push(alert);
+            }
+        }
+        fold_into_digests(&mut alerts, &digests);
+        alerts.extend(digests);
+        alerts.extend(self.digest_edits());
+        let incidents = self
+            .incidents
+            .into_iter()
+            .enumerate()
+            .zip(self.touched)
+            .filter_map(|(incident, touched)| touched.then_some(incident))
+            .collect::<Vec<_>>();
+        // Alerts name incidents by index among the touched ones: rebuild the indices.
+        remap(incidents, alerts)
+    }
+
+    /// The candidates in groups: alerts of one team and kind about channels authorised by the
+    /// same member for the same reason share one message, whatever their urgency (one password
+    /// change, one alert).
+    fn groups(&self) -> Vec<Vec<Candidate>> {
+        type Key = (TeamId, AlertKind, Option<String>, Option<Provider>, Option<i64>, Option<MemberId>);
+        let mut groups: Vec<(Option<Key>, Vec<Candidate>)> = Vec::new();
         for candidate in &self.candidates {
             let incident = &self.incidents[candidate.incident];
             let authorised_by = self.snapshot.channels.get(&incident.channel_id).and_then(|c| c.authorized_by);
@@ -519,33 +665,224 @@ impl PlanState<'_> {
                 (
                     incident.team_id,
                     candidate.kind,
-                    candidate.level,
                     incident.reason.as_ref().map(ToString::to_string),
                     own_words,
                     candidate.days,
                     authorised_by,
-                    candidate.urgent,
                 )
             });
             match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
-                Some((_, members)) => members.push(candidate),
-                None => groups.push((key, vec![candidate])),
+                Some((_, members)) => members.push(candidate.clone()),
+                None => groups.push((key, vec![candidate.clone()])),
             }
         }
-        let alerts = groups.into_iter().filter_map(|(_, group)| self.alert(&group)).collect();
-        let incidents = self
-            .incidents
-            .into_iter()
-            .enumerate()
-            .zip(self.touched)
-            .filter_map(|(incident, touched)| touched.then_some(incident))
-            .collect::<Vec<_>>();
-        // Alerts name incidents by index among the touched ones: rebuild the indices.
-        remap(incidents, alerts)
+        groups.into_iter().map(|(_, group)| group).collect()
+    }
+
+    /// Who hears about an incident now: its authoriser until it is escalated, then everyone.
+    fn audience(&self, index: usize) -> Vec<Destination> {
+        let incident = &self.incidents[index];
+        let level = match incident.problem {
+            Problem::NeedsReauth => self.needs_reauth_level(index),
+            Problem::Expiring => self.expiring_level(index),
+            Problem::Degraded => Level::Authoriser,
+            Problem::OperatorProblem => Level::Operators,
+        };
+        let team = incident.team_id;
+        let members = self.snapshot.members.get(&team).map_or(&[][..], Vec::as_slice);
+        let bindings = self.snapshot.bindings.get(&team).map_or(&[][..], Vec::as_slice);
+        let authorised_by = self.channel(index).and_then(|c| c.authorized_by);
+        destinations(level, members, bindings, authorised_by, self.config.operators)
+    }
+
+    /// The daily reminder digests of the teams looked at in this pass: each person and chat
+    /// that hears about at least one problem due a mention gets one message listing every open
+    /// problem they hear about, most urgent first. Every problem listed as due is then mentioned:
+    /// its next reminder moves a day on (an acknowledged one's, by the team's reminder interval).
+    fn digests(&mut self) -> Vec<PlannedAlert> {
+        let now = self.now;
+        let mut planned = Vec::new();
+        for team in self.digest_teams.clone() {
+            let open: Vec<usize> = (0..self.incidents.len())
+                .filter(|i| {
+                    let incident = &self.incidents[*i];
+                    incident.team_id == team
+                        && incident.is_open()
+                        && matches!(incident.problem, Problem::NeedsReauth | Problem::Expiring)
+                        && !incident.is_snoozed(now)
+                        && self.channel(*i).is_some()
+                })
+                .collect();
+            let due: Vec<usize> = open.iter().copied().filter(|i| self.digest_due(*i)).collect();
+            if due.is_empty() {
+                continue;
+            }
+            let mut items = open;
+            items.sort_by_key(|i| self.digest_order(*i));
+            // What each destination hears about, and which of it is due.
+            let mut lists: Vec<(Destination, Vec<usize>)> = Vec::new();
+            for index in &items {
+                for to in self.audience(*index) {
+                    match lists.iter_mut().find(|(d, _)| *d == to) {
+                        Some((_, list)) => list.push(*index),
+                        None => lists.push((to, vec![*index])),
+                    }
+                }
+            }
+            lists.retain(|(_, list)| list.iter().any(|i| due.contains(i)));
+            // Destinations that hear the same list share one alert.
+            let mut shared: Vec<(Vec<usize>, Vec<Destination>)> = Vec::new();
+            for (to, list) in lists {
+                match shared.iter_mut().find(|(l, _)| *l == list) {
+                    Some((_, destinations)) => destinations.push(to),
+                    None => shared.push((list, vec![to])),
+                }
+            }
+            for (list, destinations) in shared {
+                if let Some(alert) = self.digest_alert(team, &list, destinations) {
+                    planned.push(alert);
+                }
+            }
+            for index in due {
+                let settings = self.settings(team);
+                let incident = self.touch(index);
+                incident.last_alert_at = Some(now);
+                if incident.problem == Problem::NeedsReauth {
+                    incident.reminders = incident.reminders.saturating_add(1);
+                    let every = if incident.acknowledged_at.is_some() {
+                        settings.reminder_every
+                    } else {
+                        settings.reminder_every.min(Duration::days(1))
+                    };
+                    incident.next_reminder_at = Some(crate::time::add(now, every));
+                    self.schedule_needs_reauth(index);
+                } else {
+                    incident.next_reminder_at = None;
+                    self.step_expiring(index);
+                }
+            }
+        }
+        planned
+    }
+
+    /// Most urgent first: a post due within a day, then channels that cannot publish, then the
+    /// first post at risk, then the oldest problem.
+    fn digest_order(&self, index: usize) -> (bool, bool, bool, Option<DateTime<Utc>>, DateTime<Utc>) {
+        let incident = &self.incidents[index];
+        let first_due = self.at_risk(index).first_due;
+        (
+            !(incident.urgent && incident.problem == Problem::NeedsReauth),
+            incident.problem != Problem::NeedsReauth,
+            first_due.is_none(),
+            first_due,
+            incident.opened_at,
+        )
+    }
+
+    /// The posts of an incident's channel that fail unless someone acts.
+    fn at_risk(&self, index: usize) -> AtRisk {
+        let incident = &self.incidents[index];
+        let due = self.snapshot.posts.get(&incident.channel_id).map_or(&[][..], Vec::as_slice);
+        let from = match incident.problem {
+            Problem::Expiring => incident.deadline.unwrap_or(self.now),
+            _ => self.now,
+        };
+        AtRisk::of(due, from)
+    }
+
+    /// One digest, localized, listing these incidents (most urgent first) for `destinations`.
+    fn digest_alert(&self, team: TeamId, list: &[usize], destinations: Vec<Destination>) -> Option<PlannedAlert> {
+        let team = self.snapshot.teams.get(&team)?;
+        let words = catalog(team.language);
+        let members = self.snapshot.members.get(&team.id).map_or(&[][..], Vec::as_slice);
+        let mut channels = Vec::with_capacity(list.len());
+        for index in list {
+            let incident = &self.incidents[*index];
+            let channel = self.channel(*index)?;
+            let line = match (&incident.problem, &incident.reason) {
+                (Problem::NeedsReauth, Some(reason)) => DigestLine::NeedsReauth { reason, since: incident.opened_at },
+                (Problem::NeedsReauth, None) => {
+                    DigestLine::NeedsReauth { reason: &Reason::Expired, since: incident.opened_at }
+                }
+                _ => DigestLine::Expiring { deadline: incident.deadline },
+            };
+            let mut entry = AlertChannel::new(channel.id, channel.display_name.to_string(), channel.provider);
+            entry.at_risk = self.at_risk(*index);
+            entry.urgent = incident.urgent && incident.problem == Problem::NeedsReauth;
+            entry.status = Some(words.digest_status(channel.provider, line));
+            entry.authorised_by =
+                members.iter().find(|m| Some(m.id) == channel.authorized_by).map(|m| m.name.to_string());
+            channels.push(entry);
+        }
+        let (title, texts) = words.digest(channels.len());
+        let severity = if channels.iter().any(|c| c.urgent) {
+            Severity::Urgent
+        } else if list.iter().any(|i| self.incidents[*i].problem == Problem::NeedsReauth) {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        let alert = Alert {
+            id: AlertId::UNSAVED,
+            kind: AlertKind::Reminder,
+            severity,
+            language: team.language,
+            team_id: team.id,
+            team: team.name.to_string(),
+            at_risk: channels.iter().fold(AtRisk::default(), |total, c| total.plus(c.at_risk)),
+            reconnect: Some(ReconnectAction { team_id: team.id, channel_ids: channels.iter().map(|c| c.id).collect() }),
+            channels,
+            incidents: Vec::new(),
+            reason: None,
+            detail: None,
+            title,
+            explanation: texts.explanation.to_owned(),
+            remedy: texts.remedy.to_owned(),
+            authorised_by: None,
+            deadline: None,
+            edits: None,
+            created_at: self.now,
+        };
+        Some(PlannedAlert { alert, incidents: list.to_vec(), known: Vec::new(), destinations, send_at: None })
+    }
+
+    /// The day's digests that list a problem resolved in this pass, brought up to date: the
+    /// channel is struck through where the platform can edit the message (nowhere else: a digest
+    /// is never sent twice).
+    fn digest_edits(&self) -> Vec<PlannedAlert> {
+        let mut edits = Vec::new();
+        for sent in &self.snapshot.digests {
+            let digest = &sent.alert;
+            if !digest.incidents.iter().any(|i| self.resolved_now.contains(i)) || sent.destinations.is_empty() {
+                continue;
+            }
+            let mut alert = digest.clone();
+            for (line, incident) in alert.channels.iter_mut().zip(&digest.incidents) {
+                if self.resolved_now.contains(incident) || sent.resolved.contains(incident) {
+                    line.resolved = true;
+                }
+            }
+            if let Some(action) = alert.reconnect.as_mut() {
+                let open: Vec<ChannelId> = alert.channels.iter().filter(|c| !c.resolved).map(|c| c.id).collect();
+                action.channel_ids = open;
+            }
+            alert.edits = Some(digest.edits.unwrap_or(digest.id));
+            alert.id = AlertId::UNSAVED;
+            alert.created_at = self.now;
+            let known = std::mem::take(&mut alert.incidents);
+            edits.push(PlannedAlert {
+                alert,
+                incidents: Vec::new(),
+                known,
+                destinations: sent.destinations.clone(),
+                send_at: None,
+            });
+        }
+        edits
     }
 
     /// Builds one alert, localized, with its destinations, for a group of candidates.
-    fn alert(&self, group: &[&Candidate]) -> Option<PlannedAlert> {
+    fn alert(&self, group: &[Candidate], level: Level) -> Option<PlannedAlert> {
         let first = group.first()?;
         let lead = &self.incidents[first.incident];
         let team = self.snapshot.teams.get(&lead.team_id)?;
@@ -566,18 +903,12 @@ impl PlanState<'_> {
         };
         let names: Vec<(&str, &str)> =
             channels.iter().map(|c| (c.display_name.as_str(), words.network(c.provider))).collect();
-        let at_risk = group.iter().fold(AtRisk::default(), |total, candidate| {
-            let incident = &self.incidents[candidate.incident];
-            let due = self.snapshot.posts.get(&incident.channel_id).map_or(&[][..], Vec::as_slice);
-            let from = match kind {
-                AlertKind::Resolved => return total,
-                AlertKind::Expiring => incident.deadline.unwrap_or(self.now),
-                _ => self.now,
-            };
-            total.plus(AtRisk::of(due, from))
+        let at_risk = group.iter().fold(AtRisk::default(), |total, candidate| match kind {
+            AlertKind::Resolved => total,
+            _ => total.plus(self.at_risk(candidate.incident)),
         });
         let severity = match kind {
-            _ if first.urgent => Severity::Urgent,
+            _ if group.iter().any(|c| c.urgent) => Severity::Urgent,
             AlertKind::Resolved => Severity::Info,
             AlertKind::Degraded => Severity::Warning,
             AlertKind::Expiring if first.days.is_some_and(|d| d > 3) => Severity::Warning,
@@ -607,9 +938,17 @@ impl PlanState<'_> {
             language: team.language,
             team_id: team.id,
             team: team.name.to_string(),
-            channels: channels
+            channels: group
                 .iter()
-                .map(|c| AlertChannel::new(c.id, c.display_name.to_string(), c.provider))
+                .zip(&channels)
+                .map(|(candidate, c)| {
+                    let mut entry = AlertChannel::new(c.id, c.display_name.to_string(), c.provider);
+                    if kind != AlertKind::Resolved {
+                        entry.at_risk = self.at_risk(candidate.incident);
+                    }
+                    entry.urgent = candidate.urgent;
+                    entry
+                })
                 .collect(),
             incidents: Vec::new(),
             reason: lead.reason.as_ref().map(|r| r.as_str().to_owned()),
@@ -628,8 +967,25 @@ impl PlanState<'_> {
             edits: first.edits,
             created_at: self.now,
         };
-        let destinations = destinations(first.level, members, bindings, authorised_by, self.config.operators);
-        Some(PlannedAlert { alert, incidents: group.iter().map(|c| c.incident).collect(), destinations })
+        let mut to = destinations(level, members, bindings, authorised_by, self.config.operators);
+        if kind == AlertKind::Escalated {
+            // Only people not told yet: the authoriser has it in their digest.
+            let told = destinations(Level::Authoriser, members, bindings, authorised_by, self.config.operators);
+            to.retain(|d| !told.contains(d) && *d != Destination::Log);
+            if to.is_empty() {
+                return None;
+            }
+        }
+        let calendar = self.settings(team.id).calendar;
+        // Good news waits for the morning too; only a problem with a post at stake wakes people.
+        let send_at = (kind == AlertKind::Resolved && calendar.is_quiet(self.now)).then(|| calendar.awake_at(self.now));
+        Some(PlannedAlert {
+            alert,
+            incidents: group.iter().map(|c| c.incident).collect(),
+            known: Vec::new(),
+            destinations: to,
+            send_at,
+        })
     }
 }
 
@@ -651,6 +1007,24 @@ pub fn access_ends(channel: &Channel, at: DateTime<Utc>) -> (Option<DateTime<Utc
         (Some(inactive), None) => (Some(inactive), ExpiryCause::Inactivity),
         (_, expiry) => (expiry, ExpiryCause::Token),
     }
+}
+
+/// Takes out of each non-urgent alert the destinations that get, in the same pass, a digest
+/// listing all of its channels' problems: they read it there, once.
+fn fold_into_digests(alerts: &mut Vec<PlannedAlert>, digests: &[PlannedAlert]) {
+    for planned in alerts.iter_mut() {
+        let foldable = planned.alert.severity != Severity::Urgent
+            && matches!(planned.alert.kind, AlertKind::Disconnected | AlertKind::Escalated | AlertKind::Expiring);
+        if !foldable {
+            continue;
+        }
+        planned.destinations.retain(|to| {
+            !digests.iter().any(|digest| {
+                digest.destinations.contains(to) && planned.incidents.iter().all(|i| digest.incidents.contains(i))
+            })
+        });
+    }
+    alerts.retain(|planned| !planned.destinations.is_empty());
 }
 
 /// Turns alerts' incident indices (into all the planner's incidents) into indices among the

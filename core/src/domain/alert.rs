@@ -312,6 +312,8 @@ pub struct Incident {
     pub escalate_at: Option<DateTime<Utc>>,
     pub escalated_at: Option<DateTime<Utc>>,
     pub urgent: bool,
+    /// When the team was told the channel turned urgent: news once, then the digest's.
+    pub urgent_told_at: Option<DateTime<Utc>>,
     pub last_alert_at: Option<DateTime<Utc>>,
     pub first_alert_id: Option<AlertId>,
     pub first_alert_shared: bool,
@@ -341,6 +343,7 @@ impl Incident {
             escalate_at: None,
             escalated_at: None,
             urgent: false,
+            urgent_told_at: None,
             last_alert_at: None,
             first_alert_id: None,
             first_alert_shared: false,
@@ -438,6 +441,23 @@ pub struct AlertSnapshot {
     pub bindings: HashMap<TeamId, Vec<ChatBinding>>,
     /// Due times of each involved channel's pending posts, from now on.
     pub posts: HashMap<ChannelId, Vec<DateTime<Utc>>>,
+    /// When each of those posts was scheduled, by due time: whether an alert already counted it.
+    pub posts_scheduled_at: HashMap<ChannelId, Vec<Scheduled>>,
+    /// The reminder digests of the last day that list any of `incidents`, each in its latest
+    /// version: what a resolution edits.
+    pub digests: Vec<SentDigest>,
+}
+
+/// A pending post's due time and when it was scheduled.
+pub type Scheduled = (DateTime<Utc>, DateTime<Utc>);
+
+/// A reminder digest as sent (its latest version), to edit when a problem it lists is fixed.
+#[derive(Debug, Clone)]
+pub struct SentDigest {
+    pub alert: Alert,
+    pub destinations: Vec<Destination>,
+    /// Its incidents that are resolved by now.
+    pub resolved: Vec<IncidentId>,
 }
 
 /// What a pass writes: every incident it opened or changed, and the alerts with their
@@ -452,11 +472,16 @@ pub struct AlertPlan {
 pub struct PlannedAlert {
     pub alert: Alert,
     pub incidents: Vec<usize>,
+    /// Incidents it speaks for beyond those (an edited digest's, resolved or not in the pass).
+    pub known: Vec<IncidentId>,
     pub destinations: Vec<Destination>,
+    /// Held until then (the end of the team's quiet hours); `None`: at once.
+    pub send_at: Option<DateTime<Utc>>,
 }
 
 /// The outbox events not yet planned: when the oldest and newest were written, and whether
-/// every health change among them comes from a check a push signal caused (and there is one).
+/// no disconnection among them waits for company (each was found by a check a push signal
+/// caused, or there is none: a reconnection or a warning has nothing to be grouped with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingEvents {
     pub oldest: DateTime<Utc>,

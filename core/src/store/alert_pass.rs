@@ -19,7 +19,7 @@ use super::incidents::{INCIDENT_COLUMNS, IncidentRow};
 use super::member::{MEMBER_COLUMNS, MemberRow};
 use super::team::{TEAM_COLUMNS, TeamRow};
 use super::{Engine, Result, Store, StoreError, with_pool, with_writer};
-use crate::domain::alert::{AlertPlan, AlertSnapshot, IncidentId, OutboxEvent, PendingEvents};
+use crate::domain::alert::{AlertPlan, AlertSnapshot, IncidentId, OutboxEvent, PendingEvents, SentDigest};
 use crate::domain::{ChannelId, Event, HealthKind, Reason, TeamId};
 use crate::time::{from_millis, to_millis};
 
@@ -68,12 +68,23 @@ macro_rules! read_snapshot {
         }
         snapshot.events.sort_by_key(|e| e.id);
         snapshot.due = $due.iter().map(|row| IncidentId(row.id)).collect();
-        let channel_ids: HashSet<i64> = snapshot
+        let mut channel_ids: HashSet<i64> = snapshot
             .events
             .iter()
             .filter_map(|e| e.channel_id.map(|c| c.0))
             .chain($due.iter().map(|row| row.channel_id))
             .collect();
+        // A team with a due incident may be due its daily digest, which lists every open problem
+        // of the team: read them all.
+        let due_teams = id_list($due.iter().map(|row| row.team_id).collect::<HashSet<_>>());
+        if !due_teams.is_empty() {
+            let sql = format!(
+                "SELECT DISTINCT channel_id FROM incidents WHERE resolved_at IS NULL \
+                 AND problem IN ('needs_reauth', 'expiring') AND team_id IN ({due_teams})"
+            );
+            let more: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *$tx).await?;
+            channel_ids.extend(more);
+        }
         let channels = id_list(channel_ids.iter().copied());
 
         let sql = format!(
@@ -82,6 +93,7 @@ macro_rules! read_snapshot {
         );
         let rows: Vec<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *$tx).await?;
         snapshot.incidents = rows.into_iter().map(IncidentRow::into_incident).collect::<Result<_>>()?;
+        snapshot.digests = read_digests!($tx, snapshot.incidents, $now_ms);
 
         let sql = format!("SELECT {CHANNEL_COLUMNS}, operator_problem FROM channels WHERE id IN ({channels})");
         let rows: Vec<SnapshotChannelRow> =
@@ -125,16 +137,68 @@ macro_rules! read_snapshot {
                 snapshot.bindings.entry(binding.team_id).or_default().push(binding);
             }
             let sql = format!(
-                "SELECT channel_id, due_at FROM scheduled_posts WHERE status = 'pending' AND due_at >= $1 \
+                "SELECT channel_id, due_at, created_at FROM scheduled_posts WHERE status = 'pending' AND due_at >= $1 \
                  AND channel_id IN ({channels})"
             );
-            let rows: Vec<(i64, i64)> =
+            let rows: Vec<(i64, i64, i64)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind($now_ms).fetch_all(&mut *$tx).await?;
-            for (channel, due_at) in rows {
+            for (channel, due_at, created_at) in rows {
                 snapshot.posts.entry(ChannelId(channel)).or_default().push(from_millis(due_at));
+                let scheduled = (from_millis(due_at), from_millis(created_at));
+                snapshot.posts_scheduled_at.entry(ChannelId(channel)).or_default().push(scheduled);
             }
         }
         snapshot
+    }};
+}
+
+/// How far back a resolution looks for the reminder digest that listed it, to edit it.
+const DIGEST_EDITABLE_MS: i64 = 24 * 3_600_000;
+
+/// The reminder digests of the last day that list any of `incidents`, each in its latest
+/// version (an edit is stored as a new alert that `edits` the first), with where it went and
+/// which of its incidents are resolved by now.
+macro_rules! read_digests {
+    ($tx:ident, $incidents:expr, $now_ms:ident) => {{
+        let ids = id_list($incidents.iter().filter_map(|i| i.id.map(|id| id.0)));
+        let mut digests: Vec<SentDigest> = Vec::new();
+        if !ids.is_empty() {
+            let sql = format!(
+                "SELECT id, body FROM alerts WHERE kind = 'reminder' AND created_at >= $1 AND id IN \
+                 (SELECT alert_id FROM alert_incidents WHERE incident_id IN ({ids})) ORDER BY id"
+            );
+            let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind($now_ms.saturating_sub(DIGEST_EDITABLE_MS))
+                .fetch_all(&mut *$tx)
+                .await?;
+            // The latest version of each digest: later ids replace earlier ones.
+            let mut latest: std::collections::BTreeMap<i64, crate::domain::alert::Alert> = Default::default();
+            for (id, body) in rows {
+                let alert = super::alerts::alert_from_body(id, &body)?;
+                latest.insert(alert.edits.map_or(id, |first| first.0), alert);
+            }
+            let versions = id_list(latest.values().map(|a| a.id.0));
+            if !versions.is_empty() {
+                let sql = format!("SELECT alert_id, destination FROM deliveries WHERE alert_id IN ({versions})");
+                let sent: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *$tx).await?;
+                let sql = format!(
+                    "SELECT ai.alert_id, ai.incident_id FROM alert_incidents ai JOIN incidents i \
+                     ON i.id = ai.incident_id WHERE ai.alert_id IN ({versions}) AND i.resolved_at IS NOT NULL"
+                );
+                let resolved: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *$tx).await?;
+                for alert in latest.into_values() {
+                    let destinations = sent
+                        .iter()
+                        .filter(|(id, _)| *id == alert.id.0)
+                        .map(|(_, to)| super::parse_column(to))
+                        .collect::<Result<Vec<_>>>()?;
+                    let resolved =
+                        resolved.iter().filter(|(id, _)| *id == alert.id.0).map(|(_, i)| IncidentId(*i)).collect();
+                    digests.push(SentDigest { alert, destinations, resolved });
+                }
+            }
+        }
+        digests
     }};
 }
 
@@ -152,6 +216,7 @@ macro_rules! bind_incident_state {
             .bind($incident.escalate_at.map(to_millis))
             .bind($incident.escalated_at.map(to_millis))
             .bind($incident.urgent)
+            .bind($incident.urgent_told_at.map(to_millis))
             .bind($incident.last_alert_at.map(to_millis))
             .bind($incident.next_action_at.map(to_millis))
             .bind($incident.resolved_at.map(to_millis))
@@ -174,8 +239,8 @@ macro_rules! write_plan {
                         sqlx::query(
                             "UPDATE incidents SET reason = $1, detail = $2, deadline = $3, warned_days = $4, \
                          reminders = $5, next_reminder_at = $6, escalate_at = $7, escalated_at = $8, urgent = $9, \
-                         last_alert_at = $10, next_action_at = $11, resolved_at = $12, updated_at = $13 \
-                         WHERE id = $14",
+                         urgent_told_at = $10, last_alert_at = $11, next_action_at = $12, resolved_at = $13, \
+                         updated_at = $14 WHERE id = $15",
                         )
                     )
                     .bind(id.0)
@@ -189,9 +254,9 @@ macro_rules! write_plan {
                         $now_ms,
                         sqlx::query_scalar(
                             "INSERT INTO incidents (reason, detail, deadline, warned_days, reminders, \
-                         next_reminder_at, escalate_at, escalated_at, urgent, last_alert_at, next_action_at, \
-                         resolved_at, updated_at, team_id, channel_id, problem, opened_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                         next_reminder_at, escalate_at, escalated_at, urgent, urgent_told_at, last_alert_at, \
+                         next_action_at, resolved_at, updated_at, team_id, channel_id, problem, opened_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                          RETURNING id",
                         )
                     )
@@ -208,8 +273,9 @@ macro_rules! write_plan {
         }
         for planned in $plan.alerts {
             let mut alert = planned.alert;
-            alert.incidents = planned.incidents.iter().map(|i| ids[*i]).collect();
-            let (_, enqueued) = insert_alert!($tx, &alert, &planned.destinations, $now_ms);
+            alert.incidents = planned.incidents.iter().map(|i| ids[*i]).chain(planned.known.iter().copied()).collect();
+            let send_ms = planned.send_at.map_or($now_ms, to_millis);
+            let (_, enqueued) = insert_alert!($tx, &alert, &planned.destinations, $now_ms, send_ms);
             $report.alerts += 1;
             $report.deliveries += enqueued;
         }
@@ -297,7 +363,7 @@ impl Store {
         );
         let counted: std::result::Result<(Option<i64>, Option<i64>, i64, i64), sqlx::Error> =
             with_pool!(self.db(), |pool| { sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool).await });
-        let (oldest, newest, pushed, unpushed) = match counted {
+        let (oldest, newest, _pushed, unpushed) = match counted {
             Ok(counted) => counted,
             // Only a payload that is not JSON (PostgreSQL's `invalid_text_representation`,
             // SQLite's "malformed JSON"); any other failure is the database's and is returned.
@@ -312,7 +378,9 @@ impl Store {
         Ok(oldest.zip(newest).map(|(oldest, newest)| PendingEvents {
             oldest: from_millis(oldest),
             newest: from_millis(newest),
-            all_pushed: pushed > 0 && unpushed == 0,
+            // Nothing waits for company when no disconnection does: the pushed ones were found
+            // together, and a reconnection or a warning has nothing to be grouped with.
+            all_pushed: unpushed == 0,
         }))
     }
 

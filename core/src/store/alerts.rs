@@ -52,10 +52,14 @@ pub(super) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
 }
 
 /// Inserts an alert, links it to its incidents (recording it as their first alert when they
-/// had none) and enqueues one delivery per destination, inside the caller's transaction.
+/// had none) and enqueues one delivery per destination (due at once, or at `$send_ms`), inside
+/// the caller's transaction.
 /// Evaluates to the new alert's id. A macro because each engine's transaction is its own type.
 macro_rules! insert_alert {
-    ($tx:expr, $alert:expr, $destinations:expr, $now_ms:expr) => {{
+    ($tx:expr, $alert:expr, $destinations:expr, $now_ms:expr) => {
+        $crate::store::alerts::insert_alert!($tx, $alert, $destinations, $now_ms, $now_ms)
+    };
+    ($tx:expr, $alert:expr, $destinations:expr, $now_ms:expr, $send_ms:expr) => {{
         let alert: &$crate::domain::alert::Alert = $alert;
         let body = serde_json::to_string(alert)
             .map_err(|e| $crate::store::StoreError::Corrupt(format!("cannot store an alert: {e}")))?;
@@ -93,11 +97,12 @@ macro_rules! insert_alert {
             let destination = destination.to_string();
             enqueued += sqlx::query(
                 "INSERT INTO deliveries (alert_id, destination, idempotency_key, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (idempotency_key) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
             )
             .bind(alert_id)
             .bind(&destination)
             .bind(format!("relink-alert-{alert_id}-{destination}"))
+            .bind($send_ms)
             .bind($now_ms)
             .execute(&mut *$tx)
             .await?

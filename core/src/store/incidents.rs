@@ -13,7 +13,7 @@ use crate::time::{from_millis, to_millis};
 #[derive(sqlx::FromRow)]
 pub(super) struct IncidentRow {
     pub(super) id: i64,
-    team_id: i64,
+    pub(super) team_id: i64,
     pub(super) channel_id: i64,
     problem: String,
     reason: Option<String>,
@@ -26,6 +26,7 @@ pub(super) struct IncidentRow {
     escalate_at: Option<i64>,
     escalated_at: Option<i64>,
     urgent: bool,
+    urgent_told_at: Option<i64>,
     last_alert_at: Option<i64>,
     first_alert_id: Option<i64>,
     first_alert_shared: bool,
@@ -38,7 +39,7 @@ pub(super) struct IncidentRow {
 }
 
 pub(super) const INCIDENT_COLUMNS: &str = "id, team_id, channel_id, problem, reason, detail, deadline, opened_at, warned_days, \
-    reminders, next_reminder_at, escalate_at, escalated_at, urgent, last_alert_at, first_alert_id, \
+    reminders, next_reminder_at, escalate_at, escalated_at, urgent, urgent_told_at, last_alert_at, first_alert_id, \
     first_alert_shared, acknowledged_by, acknowledged_at, snoozed_by, snoozed_until, next_action_at, resolved_at";
 
 impl IncidentRow {
@@ -59,6 +60,7 @@ impl IncidentRow {
             escalate_at: self.escalate_at.map(from_millis),
             escalated_at: self.escalated_at.map(from_millis),
             urgent: self.urgent,
+            urgent_told_at: self.urgent_told_at.map(from_millis),
             last_alert_at: self.last_alert_at.map(from_millis),
             first_alert_id: self.first_alert_id.map(AlertId),
             first_alert_shared: self.first_alert_shared,
