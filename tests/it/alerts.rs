@@ -44,6 +44,7 @@ both_engines!(
     a_digest_planned_before_a_restart_is_sent_once,
     quiet_hours_hold_what_is_not_urgent_until_the_morning_digest,
     the_digest_keeps_the_teams_morning_across_a_daylight_saving_change,
+    a_team_whose_problems_span_several_batches_still_gets_one_digest_each,
 );
 
 const ALICE_DISCORD: i64 = 1001;
@@ -1124,4 +1125,30 @@ async fn the_digest_keeps_the_teams_morning_across_a_daylight_saving_change(db: 
         .map(|a| a.created_at.format("%d %H:%M").to_string())
         .collect();
     assert_eq!(digests, ["27 07:00", "28 07:00", "29 06:00", "30 06:00", "31 06:00"]);
+}
+
+/// Ten problems and a pass that takes four due incidents at a time: the first batch's digest
+/// lists all ten and marks them mentioned, so the later batches send nothing more.
+async fn a_team_whose_problems_span_several_batches_still_gets_one_digest_each(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let mut pages = Vec::new();
+    for n in 1..=10 {
+        pages.push(rig.channel(&rig.team, &n.to_string(), &format!("Page {n}"), Some(&rig.alice), None).await);
+    }
+    for page in &pages {
+        rig.set(page, Health::NeedsReauth(Reason::Expired)).await;
+    }
+    rig.live(Duration::hours(6)).await;
+    rig.forget_sent();
+    let small = Planner::new(rig.db.store.clone(), AlertsConfig { batch: 4, ..alerts_config() });
+    let morning = (rig.now() + Duration::days(1)).date_naive().and_hms_opt(9, 0, 0).expect("a time").and_utc();
+    rig.db.clock.set(morning);
+    small.pass(morning).await.expect("a pass");
+    small.pass(morning + Duration::minutes(1)).await.expect("a pass");
+    rig.deliverer.deliver_due(morning + Duration::minutes(1)).await.expect("deliveries");
+    let mut sent: Vec<(Destination, AlertKind, usize)> =
+        rig.sent().iter().map(|s| (s.to, s.kind, s.channels)).collect();
+    sent.sort();
+    let digest = |to| (to, AlertKind::Reminder, 10);
+    assert_eq!(sent, [digest(ALICE), digest(BOB), digest(CHAT)]);
 }

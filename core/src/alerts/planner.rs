@@ -125,6 +125,9 @@ impl Planner {
     }
 }
 
+/// The most problems a digest lists by name (its title counts them all).
+const DIGEST_LINES: usize = 100;
+
 /// A non-urgent alert waits for the team's digest when it comes within this long.
 const FOLD_WITHIN: Duration = Duration::hours(1);
 
@@ -795,8 +798,9 @@ impl PlanState<'_> {
         let team = self.snapshot.teams.get(&team)?;
         let words = catalog(team.language);
         let members = self.snapshot.members.get(&team.id).map_or(&[][..], Vec::as_slice);
-        let mut channels = Vec::with_capacity(list.len());
-        for index in list {
+        // The title counts them all; the lines are the most urgent that a message can hold.
+        let mut channels = Vec::with_capacity(list.len().min(DIGEST_LINES));
+        for index in list.iter().take(DIGEST_LINES) {
             let incident = &self.incidents[*index];
             let channel = self.channel(*index)?;
             let line = match (&incident.problem, &incident.reason) {
@@ -814,7 +818,7 @@ impl PlanState<'_> {
                 members.iter().find(|m| Some(m.id) == channel.authorized_by).map(|m| m.name.to_string());
             channels.push(entry);
         }
-        let (title, texts) = words.digest(channels.len());
+        let (title, texts) = words.digest(list.len());
         let severity = if channels.iter().any(|c| c.urgent) {
             Severity::Urgent
         } else if list.iter().any(|i| self.incidents[*i].problem == Problem::NeedsReauth) {
