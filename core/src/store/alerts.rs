@@ -233,3 +233,41 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(timezone: Option<&str>, from: Option<i64>, until: Option<i64>) -> SettingsRow {
+        SettingsRow {
+            team_id: 1,
+            warning_days: Some("7,1".into()),
+            first_reminder_ms: None,
+            reminder_every_ms: None,
+            escalate_after_ms: Some(3_600_000),
+            check_every_ms: None,
+            timezone: timezone.map(str::to_owned),
+            quiet_from_min: from,
+            quiet_until_min: until,
+        }
+    }
+
+    #[test]
+    fn a_calendar_the_schema_should_have_refused_is_read_as_utc_without_quiet_hours() {
+        let good = row(Some("Europe/Rome"), Some(1200), Some(480)).into_override().unwrap();
+        assert_eq!(good.timezone.map(|z| z.name().to_owned()).as_deref(), Some("Europe/Rome"));
+        assert_eq!(good.quiet_hours.map(|q| q.to_string()).as_deref(), Some("20:00-08:00"));
+        for (zone, from, until) in [
+            (Some("Mars/Olympus"), Some(1440), Some(480)),
+            (Some(""), Some(-1), Some(480)),
+            (Some("Europe/Rome; DROP TABLE teams"), Some(1200), None),
+            (None, None, Some(480)),
+            (None, Some(480), Some(480)),
+        ] {
+            let read = row(zone, from, until).into_override().unwrap();
+            assert_eq!((read.timezone, read.quiet_hours), (None, None), "{zone:?} {from:?}-{until:?}");
+            assert_eq!(read.warning_days, Some(vec![7, 1]), "the rest stands");
+            assert_eq!(read.escalate_after, Some(chrono::Duration::hours(1)));
+        }
+    }
+}
