@@ -1,11 +1,13 @@
 //! `relink alerts list|show|failed|retry|settings`: what relink told whom, the deliveries that
-//! failed for good, and a team's warning and reminder settings.
+//! failed for good, and a team's warning and reminder settings and its calendar (time zone and
+//! quiet hours).
 
 use chrono::Utc;
 use clap::Subcommand;
 use relink_core::alerts::messages::render_text;
 use relink_core::alerts::{
-    AlertId, DeliveryId, SettingsOverride, TeamSettings, check_team_span, format_warning_days, parse_warning_days,
+    AlertId, DeliveryId, QuietHours, SettingsOverride, TeamSettings, Zone, check_team_span, format_warning_days,
+    parse_warning_days,
 };
 use relink_core::checker::schedule::CALM_EVERY_RANGE;
 use relink_core::domain::ParseError;
@@ -42,8 +44,8 @@ pub enum AlertsCommand {
         #[arg(long)]
         all: bool,
     },
-    /// Show or change when a team is warned, reminded and escalated (unset values follow the
-    /// configuration).
+    /// Show or change when a team is warned, reminded and escalated, and its time zone and quiet
+    /// hours (unset values follow the configuration).
     Settings {
         #[arg(long)]
         team: String,
@@ -64,10 +66,21 @@ pub enum AlertsCommand {
         /// the total).
         #[arg(long, value_name = "DURATION")]
         check_every: Option<String>,
+        /// The team's time zone, an IANA name such as Europe/Rome or Asia/Tokyo, which its quiet
+        /// hours and daily digest follow; UTC (the default) clears it.
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
+        /// When only urgent alerts go out, in the team's time zone, e.g. 20:00-08:00 (across
+        /// midnight); `none` clears them.
+        #[arg(long, value_name = "FROM-UNTIL")]
+        quiet_hours: Option<String>,
         /// Forget the team's own settings: follow the configuration again.
         #[arg(
             long,
-            conflicts_with_all = ["warning_days", "first_reminder", "reminder_every", "escalate_after", "check_every"]
+            conflicts_with_all = [
+                "warning_days", "first_reminder", "reminder_every", "escalate_after", "check_every", "timezone",
+                "quiet_hours",
+            ]
         )]
         reset: bool,
     },
@@ -160,6 +173,8 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
             reminder_every,
             escalate_after,
             check_every,
+            timezone,
+            quiet_hours,
             reset,
         } => {
             let duration = |field, raw: Option<String>, zero_allowed| {
@@ -178,18 +193,23 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
                 timezone: None,
                 quiet_hours: None,
             };
+            // `Some(None)`: the flag clears the setting.
+            let timezone = timezone.as_deref().map(parse_timezone).transpose()?;
+            let quiet_hours = quiet_hours.as_deref().map(parse_quiet_hours).transpose()?;
             let store = crate::open::store(config).await?;
             let team = store.team_by_name(&team).await?;
             let mut own = store.team_alert_settings(team.id).await?;
             if reset {
                 own = SettingsOverride::default();
             }
-            let changing = reset || given != SettingsOverride::default();
+            let changing = reset || given != SettingsOverride::default() || timezone.is_some() || quiet_hours.is_some();
             own.warning_days = given.warning_days.or(own.warning_days);
             own.first_reminder = given.first_reminder.or(own.first_reminder);
             own.reminder_every = given.reminder_every.or(own.reminder_every);
             own.escalate_after = given.escalate_after.or(own.escalate_after);
             own.check_every = given.check_every.or(own.check_every);
+            own.timezone = timezone.unwrap_or(own.timezone);
+            own.quiet_hours = quiet_hours.unwrap_or(own.quiet_hours);
             if changing {
                 store.set_team_alert_settings(team.id, &own).await?;
             }
@@ -197,6 +217,7 @@ pub async fn run(command: AlertsCommand, config: &Config) -> anyhow::Result<()> 
             let every = own.check_every.and_then(|d| d.to_std().ok()).unwrap_or(config.checker.every);
             let whose = if own.check_every.is_some() { "(this team)" } else { "(configuration)" };
             println!("  {:<15} {:<12} {whose}", "check every", humantime::format_duration(every).to_string());
+            print_calendar(&config.alerts.engine.defaults, &own);
         }
     }
     Ok(())
@@ -210,6 +231,31 @@ fn parse_check_every(raw: &str) -> Result<chrono::Duration, ParseError> {
         Ok(std) if CALM_EVERY_RANGE.contains(&std) => Ok(every),
         _ => Err(ParseError::new(field, format!("`{}` is not between 5m and 7d", raw.trim()))),
     }
+}
+
+/// `--timezone`: an IANA name the bundled database knows; UTC, the default, is `None`.
+fn parse_timezone(raw: &str) -> Result<Option<Zone>, ParseError> {
+    let zone = Zone::parse(raw).map_err(|e| ParseError::new("--timezone", e.message))?;
+    Ok((!zone.name().eq_ignore_ascii_case(Zone::utc().name())).then_some(zone))
+}
+
+/// `--quiet-hours`: `20:00-08:00`, or `none`.
+fn parse_quiet_hours(raw: &str) -> Result<Option<QuietHours>, ParseError> {
+    if raw.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    QuietHours::parse(raw)
+        .map(Some)
+        .map_err(|e| ParseError::new("--quiet-hours", format!("{}; `none` clears them", e.message)))
+}
+
+/// A team's time zone and quiet hours, saying which are its own.
+fn print_calendar(defaults: &TeamSettings, own: &SettingsOverride) {
+    let calendar = defaults.with(own).calendar;
+    let whose = |is_own: bool| if is_own { "(this team)" } else { "(default)" };
+    let quiet = calendar.quiet.map_or_else(|| "none".to_owned(), |quiet| quiet.to_string());
+    println!("  {:<15} {:<12} {}", "time zone", calendar.zone.to_string(), whose(own.timezone.is_some()));
+    println!("  {:<15} {:<12} {}", "quiet hours", quiet, whose(own.quiet_hours.is_some()));
 }
 
 /// A team's effective settings, saying which are its own.

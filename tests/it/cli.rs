@@ -257,6 +257,24 @@ fn out_of_range_input_exits_2_naming_the_flag(dir: &Path, url: Option<&str>) {
         (&["alerts", "settings", "--team", "Acme", "--reminder-every", "0s"], "", "--reminder-every"),
         (&["alerts", "settings", "--team", "Acme", "--check-every", "8d"], "", "--check-every"),
         (&["alerts", "settings", "--team", "Acme", "--check-every", "1m"], "", "--check-every"),
+        (
+            &["alerts", "settings", "--team", "Acme", "--timezone", "Mars/Olympus"],
+            "",
+            "--timezone: `Mars/Olympus` is not a time zone name such as Europe/Rome",
+        ),
+        (&["alerts", "settings", "--team", "Acme", "--timezone", ""], "", "--timezone: give an IANA name"),
+        (
+            &["alerts", "settings", "--team", "Acme", "--quiet-hours", "25:00-08:00"],
+            "",
+            "--quiet-hours: `25:00-08:00` is not a span of hours such as 20:00-08:00",
+        ),
+        (&["alerts", "settings", "--team", "Acme", "--quiet-hours", "08:00-08:00"], "", "--quiet-hours: the start"),
+        (&["alerts", "settings", "--team", "Acme", "--quiet-hours", "evenings"], "", "`none` clears them"),
+        (
+            &["alerts", "settings", "--team", "Acme", "--reset", "--timezone", "Asia/Tokyo"],
+            "",
+            "cannot be used with '--timezone",
+        ),
     ];
     for (args, stdin, flag) in cases {
         let out = run(dir, url, args, stdin);
@@ -266,6 +284,49 @@ fn out_of_range_input_exits_2_naming_the_flag(dir: &Path, url: Option<&str>) {
     }
     let settings = ok(dir, url, &["alerts", "settings", "--team", "Acme"], "");
     assert!(!settings.contains("(this team)"), "nothing was stored: {settings}");
+    a_teams_calendar_is_set_shown_and_cleared(dir, url);
+}
+
+/// `relink alerts settings --timezone --quiet-hours`: set, shown with the other settings on
+/// every later run, kept when another setting changes, and cleared back to the defaults.
+fn a_teams_calendar_is_set_shown_and_cleared(dir: &Path, url: Option<&str>) {
+    let line = |shown: &str, name: &str| -> String {
+        let found = shown.lines().find(|l| l.trim_start().starts_with(name));
+        found.map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    };
+    let shown = ok(dir, url, &["alerts", "settings", "--team", "Acme"], "");
+    assert_eq!(line(&shown, "time zone"), "time zone UTC (default)", "{shown}");
+    assert_eq!(line(&shown, "quiet hours"), "quiet hours none (default)", "{shown}");
+
+    let args = ["alerts", "settings", "--team", "Acme", "--timezone", " Europe/Rome", "--quiet-hours", "20:00-8:00"];
+    let set = ok(dir, url, &args, "");
+    assert_eq!(line(&set, "time zone"), "time zone Europe/Rome (this team)", "{set}");
+    assert_eq!(line(&set, "quiet hours"), "quiet hours 20:00-08:00 (this team)", "{set}");
+    // Read back by a later run, and kept when another setting changes.
+    ok(dir, url, &["alerts", "settings", "--team", "Acme", "--escalate-after", "2h"], "");
+    let shown = ok(dir, url, &["alerts", "settings", "--team", "Acme"], "");
+    assert_eq!(line(&shown, "time zone"), "time zone Europe/Rome (this team)", "{shown}");
+    assert_eq!(line(&shown, "quiet hours"), "quiet hours 20:00-08:00 (this team)", "{shown}");
+    assert_eq!(line(&shown, "escalate after"), "escalate after 2h (this team)", "{shown}");
+
+    // `none` clears the quiet hours alone; UTC is the default zone.
+    let cleared = ok(dir, url, &["alerts", "settings", "--team", "Acme", "--quiet-hours", "none"], "");
+    assert_eq!(line(&cleared, "quiet hours"), "quiet hours none (default)", "{cleared}");
+    assert_eq!(line(&cleared, "time zone"), "time zone Europe/Rome (this team)", "{cleared}");
+    ok(dir, url, &["alerts", "settings", "--team", "Acme", "--timezone", "UTC"], "");
+    let shown = ok(dir, url, &["alerts", "settings", "--team", "Acme"], "");
+    assert_eq!(line(&shown, "time zone"), "time zone UTC (default)", "{shown}");
+    assert_eq!(line(&shown, "escalate after"), "escalate after 2h (this team)", "{shown}");
+
+    ok(
+        dir,
+        url,
+        &["alerts", "settings", "--team", "Acme", "--timezone", "Asia/Tokyo", "--quiet-hours", "22:00-06:30"],
+        "",
+    );
+    let reset = ok(dir, url, &["alerts", "settings", "--team", "Acme", "--reset"], "");
+    assert!(!reset.contains("(this team)"), "{reset}");
+    assert_eq!(line(&reset, "time zone"), "time zone UTC (default)", "{reset}");
 }
 
 #[test]

@@ -48,6 +48,8 @@ both_engines!(
     a_signal_makes_due_the_channels_of_its_person_or_account_in_every_team,
     a_signal_receipt_is_refused_the_second_time_and_forgotten_after_thirty_days,
     a_data_deletion_empties_the_persons_tokens_once_and_tells_the_team,
+    a_team_calendar_round_trips_with_the_other_settings_and_a_reset_forgets_it,
+    a_stored_time_zone_the_database_does_not_know_is_read_as_utc_and_the_alerts_pass_goes_on,
 );
 
 /// `relink keys rotate` beside a running `relink serve`: the running store meets key 2, which it
@@ -994,4 +996,80 @@ async fn a_data_deletion_empties_the_persons_tokens_once_and_tells_the_team(db: 
     assert_eq!((status.provider, status.channels, status.completed_at), (Provider::Facebook, 1, Some(now)));
     assert_eq!(db.store.delete_grants_of(&subject, "code-1", now).await.expect("again"), 0);
     assert!(db.store.data_deletion("code-2").await.expect("unknown").is_none());
+}
+
+/// `relink alerts settings`: a team's time zone and quiet hours are stored beside its other
+/// settings, read back by the command and by the alerts pass alike, and the database refuses
+/// half a pair of quiet hours or a minute outside the day.
+async fn a_team_calendar_round_trips_with_the_other_settings_and_a_reset_forgets_it(db: TestStore) {
+    use relink_core::alerts::{QuietHours, SettingsOverride, Zone};
+    let acme = db.team("Acme").await;
+    assert_eq!(db.store.team_alert_settings(acme.id).await.expect("settings"), SettingsOverride::default());
+    let own = SettingsOverride {
+        warning_days: Some(vec![7, 1]),
+        escalate_after: Some(Span::hours(2)),
+        check_every: Some(Span::hours(1)),
+        timezone: Some(Zone::parse("Europe/Rome").expect("a zone")),
+        quiet_hours: Some(QuietHours::parse("20:00-08:00").expect("quiet hours")),
+        ..SettingsOverride::default()
+    };
+    db.store.set_team_alert_settings(acme.id, &own).await.expect("store the settings");
+    assert_eq!(db.store.team_alert_settings(acme.id).await.expect("settings"), own);
+    assert_eq!(pass_settings(&db, acme.id).await, Some(own.clone()), "the alerts pass reads the same");
+    let mut raw = db.raw().await;
+    let stored = raw.number("SELECT quiet_from_min * 10000 + quiet_until_min FROM team_alert_settings").await;
+    assert_eq!(stored, 1200 * 10000 + 480, "minutes since local midnight");
+
+    // Cleared one at a time, then all at once: nothing of the calendar lingers.
+    let cleared = SettingsOverride { quiet_hours: None, ..own.clone() };
+    db.store.set_team_alert_settings(acme.id, &cleared).await.expect("clear the quiet hours");
+    assert_eq!(db.store.team_alert_settings(acme.id).await.expect("settings"), cleared);
+    db.store.set_team_alert_settings(acme.id, &SettingsOverride::default()).await.expect("reset");
+    assert_eq!(db.store.team_alert_settings(acme.id).await.expect("settings"), SettingsOverride::default());
+
+    for bad in [
+        "UPDATE team_alert_settings SET quiet_from_min = 1200",
+        "UPDATE team_alert_settings SET quiet_from_min = 480, quiet_until_min = 480",
+        "UPDATE team_alert_settings SET quiet_from_min = 1440, quiet_until_min = 480",
+        "UPDATE team_alert_settings SET quiet_from_min = -1, quiet_until_min = 480",
+        "UPDATE team_alert_settings SET timezone = ''",
+    ] {
+        raw.refused(bad).await;
+    }
+}
+
+/// A zone name stored by a relink whose time zone database knew it (or written by hand) and
+/// unknown to this one is the team's problem, not the engine's: the team is read as UTC, the
+/// rest of its settings stand, and the alerts pass plans as usual.
+async fn a_stored_time_zone_the_database_does_not_know_is_read_as_utc_and_the_alerts_pass_goes_on(db: TestStore) {
+    use relink_core::alerts::{QuietHours, SettingsOverride, Zone};
+    let acme = db.team("Acme").await;
+    let own = SettingsOverride {
+        warning_days: Some(vec![3]),
+        timezone: Some(Zone::parse("Asia/Tokyo").expect("a zone")),
+        quiet_hours: Some(QuietHours::parse("22:00-07:00").expect("quiet hours")),
+        ..SettingsOverride::default()
+    };
+    db.store.set_team_alert_settings(acme.id, &own).await.expect("store the settings");
+    db.raw().await.execute("UPDATE team_alert_settings SET timezone = 'Mars/Olympus'").await;
+
+    let read = SettingsOverride { timezone: None, ..own };
+    assert_eq!(db.store.team_alert_settings(acme.id).await.expect("read, not refused"), read);
+    assert_eq!(pass_settings(&db, acme.id).await, Some(read));
+}
+
+/// The team's settings as one alerts pass reads them (a new channel's first health change gives
+/// it an event); once per test.
+async fn pass_settings(db: &TestStore, team: TeamId) -> Option<relink_core::alerts::SettingsOverride> {
+    let channel = db.channel(&db.store.team(team).await.expect("the team"), "calendar", &tokens("a", None, None)).await;
+    db.store.set_health(channel.id, &Health::Healthy, None, db.now()).await.expect("a health change");
+    let mut seen = None;
+    db.store
+        .alert_pass(db.now(), db.now(), 100, |snapshot| {
+            seen = snapshot.settings.get(&team).cloned();
+            relink_core::domain::alert::AlertPlan::default()
+        })
+        .await
+        .expect("an alerts pass");
+    seen
 }

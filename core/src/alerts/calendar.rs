@@ -3,15 +3,17 @@
 //! reminder digest (the end of the quiet hours, or [`DIGEST_AT`] local time without them).
 //!
 //! Local times are turned into instants with the time zone's rules of that day, so a team's
-//! digest stays at 08:00 on both sides of a daylight-saving change; a local time that does not
-//! exist that day (the hour skipped in spring) is read as the clocks would show it had they not
-//! jumped (02:30 is 03:30), and one that happens twice (the hour repeated in autumn) as the first.
+//! digest stays at 08:00 on both sides of a daylight-saving change. For the digest, a local time
+//! that does not exist that day (the hour skipped in spring) is read as the clocks would show it
+//! had they not jumped (02:30 is 03:30), and one that happens twice (the hour repeated in autumn)
+//! as the first: one digest a day. Quiet hours follow the clocks on the wall instead: they end
+//! when the clocks jump past their end, and on each pass of a repeated hour.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use jiff::civil::{Date, Time};
-use jiff::tz::TimeZone;
+use jiff::tz::{AmbiguousOffset, TimeZone};
 
 use crate::domain::ParseError;
 
@@ -30,9 +32,16 @@ impl LocalTime {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let bad = || ParseError::new("time of day", format!("`{}` is not a time of day such as 08:00", raw.trim()));
         let (hours, minutes) = raw.trim().split_once(':').ok_or_else(bad)?;
+        // Digits only: `u16::from_str` would also take a sign (`+8:00`).
+        let digits = |part: &str, widths: std::ops::RangeInclusive<usize>| {
+            widths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+        };
+        if !digits(hours, 1..=2) || !digits(minutes, 2..=2) {
+            return Err(bad());
+        }
         let hours: u16 = hours.parse().map_err(|_| bad())?;
         let minutes: u16 = minutes.parse().map_err(|_| bad())?;
-        if hours > 23 || minutes > 59 || raw.trim().len() > 5 {
+        if hours > 23 || minutes > 59 {
             return Err(bad());
         }
         Ok(Self { minutes: hours * 60 + minutes })
@@ -137,6 +146,17 @@ pub struct Calendar {
     pub quiet: Option<QuietHours>,
 }
 
+/// Which instants of a local time of day count, where daylight saving makes it skipped or
+/// repeated.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// Once a day: a skipped time as the clocks would show it had they not jumped, a repeated one
+    /// on its first pass.
+    First,
+    /// Whenever the clocks reach it: at the jump that skips it, and on each pass of a repeated one.
+    Reached,
+}
+
 fn to_jiff(at: DateTime<Utc>) -> jiff::Timestamp {
     let nanos = i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0);
     jiff::Timestamp::new(at.timestamp(), nanos).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
@@ -155,20 +175,30 @@ impl Calendar {
         (local.date(), LocalTime { minutes })
     }
 
-    /// The instant of a local time on a local date (see the module's note on daylight saving).
-    fn instant(&self, date: Date, time: LocalTime) -> Option<DateTime<Utc>> {
-        self.zone.0.to_timestamp(date.to_datetime(time.time())).ok().map(from_jiff)
+    /// The instants of a local time on a local date, earliest first (see the module's note on
+    /// daylight saving).
+    fn instants(&self, date: Date, time: LocalTime, reading: Reading) -> [Option<DateTime<Utc>>; 2] {
+        let tz = &self.zone.0;
+        let ambiguous = tz.to_ambiguous_timestamp(date.to_datetime(time.time()));
+        let [first, second] = match (reading, ambiguous.offset()) {
+            (Reading::Reached, AmbiguousOffset::Fold { .. }) => [ambiguous.earlier().ok(), ambiguous.later().ok()],
+            // `earlier` is before the jump (the time read with the offset after it): the next
+            // transition is the jump itself.
+            (Reading::Reached, AmbiguousOffset::Gap { .. }) => {
+                [ambiguous.earlier().ok().and_then(|before| tz.following(before).next()).map(|t| t.timestamp()), None]
+            }
+            _ => [ambiguous.compatible().ok(), None],
+        };
+        [first.map(from_jiff), second.map(from_jiff)]
     }
 
     /// The first instant at or after `at` when the local time of day is `time`.
-    fn next(&self, at: DateTime<Utc>, time: LocalTime) -> DateTime<Utc> {
+    fn next(&self, at: DateTime<Utc>, time: LocalTime, reading: Reading) -> DateTime<Utc> {
         let (mut date, _) = self.local(at);
         // Yesterday first: an instant late in a skipped hour can belong to it.
         date = date.yesterday().unwrap_or(date);
         for _ in 0..4 {
-            if let Some(instant) = self.instant(date, time)
-                && instant >= at
-            {
+            if let Some(instant) = self.instants(date, time, reading).into_iter().flatten().find(|i| *i >= at) {
                 return instant;
             }
             date = match date.tomorrow() {
@@ -187,7 +217,7 @@ impl Calendar {
     /// When the quiet hours `at` falls in end; `at` itself outside quiet hours.
     pub fn awake_at(&self, at: DateTime<Utc>) -> DateTime<Utc> {
         match self.quiet {
-            Some(quiet) if self.is_quiet(at) => self.next(at, quiet.until),
+            Some(quiet) if self.is_quiet(at) => self.next(at, quiet.until, Reading::Reached),
             _ => at,
         }
     }
@@ -199,7 +229,7 @@ impl Calendar {
 
     /// The first digest time at or after `at`.
     pub fn digest_at_or_after(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        self.next(at, self.digest_time())
+        self.next(at, self.digest_time(), Reading::First)
     }
 }
 
@@ -263,5 +293,95 @@ mod tests {
         };
         assert!(ny.is_quiet(at("2026-03-08T07:30:00Z")), "03:30 EDT");
         assert_eq!(ny.awake_at(at("2026-03-08T07:30:00Z")), at("2026-03-08T10:00:00Z"));
+    }
+
+    fn calendar(zone: &str, quiet: Option<&str>) -> Calendar {
+        Calendar { zone: Zone::parse(zone).unwrap(), quiet: quiet.map(|q| QuietHours::parse(q).unwrap()) }
+    }
+
+    #[test]
+    fn zone_names_are_stored_as_the_database_spells_them() {
+        assert_eq!(Zone::parse(" europe/rome ").unwrap().name(), "Europe/Rome");
+        assert_eq!(Zone::parse("UTC").unwrap().name(), "UTC");
+        assert_eq!(Zone::utc().name(), "UTC");
+        assert_eq!(Zone::parse("utc").unwrap().name(), "UTC");
+        assert_eq!(Zone::parse(Zone::parse("America/New_York").unwrap().name()).unwrap().name(), "America/New_York");
+    }
+
+    #[test]
+    fn tokyo_keeps_its_quiet_hours_at_the_same_utc_hours_all_year() {
+        // Japan has no daylight saving: 20:00-08:00 JST is 11:00-23:00 UTC in winter and summer.
+        let tokyo = calendar("Asia/Tokyo", Some("20:00-08:00"));
+        for day in ["2026-01-15", "2026-07-15"] {
+            assert!(!tokyo.is_quiet(at(&format!("{day}T10:59:00Z"))), "{day}");
+            assert!(tokyo.is_quiet(at(&format!("{day}T11:00:00Z"))), "{day}");
+            assert!(tokyo.is_quiet(at(&format!("{day}T22:59:00Z"))), "{day}");
+            assert!(!tokyo.is_quiet(at(&format!("{day}T23:00:00Z"))), "{day}");
+            assert_eq!(tokyo.awake_at(at(&format!("{day}T15:00:00Z"))), at(&format!("{day}T23:00:00Z")));
+            assert_eq!(tokyo.digest_at_or_after(at(&format!("{day}T15:00:00Z"))), at(&format!("{day}T23:00:00Z")));
+        }
+    }
+
+    #[test]
+    fn new_york_wakes_at_eight_local_on_the_day_the_clocks_fall_back() {
+        // 1 November 2026: 02:00 EDT becomes 01:00 EST; 08:00 is 13:00 UTC that day, 12:00 before.
+        let ny = calendar("America/New_York", Some("20:00-08:00"));
+        assert_eq!(ny.awake_at(at("2026-11-01T05:30:00Z")), at("2026-11-01T13:00:00Z"), "01:30 EDT");
+        assert_eq!(ny.awake_at(at("2026-11-01T06:30:00Z")), at("2026-11-01T13:00:00Z"), "01:30 EST");
+        assert_eq!(ny.digest_at_or_after(at("2026-10-31T13:00:00Z")), at("2026-11-01T13:00:00Z"));
+        assert_eq!(ny.digest_at_or_after(at("2026-10-30T13:00:00Z")), at("2026-10-31T12:00:00Z"));
+    }
+
+    #[test]
+    fn quiet_hours_that_end_in_the_repeated_hour_end_on_its_second_pass_too() {
+        // New York repeats 01:00-02:00 on 1 November 2026 (05:00-06:00 UTC in EDT, 06:00-07:00 in
+        // EST). Quiet until 01:30: quiet again from 01:00 EST, and awake at 01:30 EST, not a day on.
+        let ny = calendar("America/New_York", Some("22:00-01:30"));
+        assert_eq!(ny.awake_at(at("2026-11-01T05:15:00Z")), at("2026-11-01T05:30:00Z"), "01:15 EDT");
+        assert!(!ny.is_quiet(at("2026-11-01T05:45:00Z")), "01:45 EDT");
+        assert!(ny.is_quiet(at("2026-11-01T06:15:00Z")), "01:15 EST");
+        assert_eq!(ny.awake_at(at("2026-11-01T06:15:00Z")), at("2026-11-01T06:30:00Z"), "01:15 EST");
+        // The digest is once a day: not again at the second 01:30.
+        assert_eq!(ny.digest_at_or_after(at("2026-11-01T05:45:00Z")), at("2026-11-02T06:30:00Z"));
+    }
+
+    #[test]
+    fn quiet_hours_that_end_in_the_skipped_hour_end_when_the_clocks_jump() {
+        // New York jumps from 02:00 EST to 03:00 EDT at 07:00 UTC on 8 March 2026: quiet until 02:30
+        // ends at the jump, when the clocks show 03:00, not at 03:30.
+        let ny = calendar("America/New_York", Some("22:00-02:30"));
+        assert!(ny.is_quiet(at("2026-03-08T06:30:00Z")), "01:30 EST");
+        assert_eq!(ny.awake_at(at("2026-03-08T06:30:00Z")), at("2026-03-08T07:00:00Z"));
+        assert!(!ny.is_quiet(at("2026-03-08T07:00:00Z")), "03:00 EDT");
+        // The digest reads 02:30 as the clocks would show it had they not jumped: 03:30 EDT.
+        assert_eq!(ny.digest_at_or_after(at("2026-03-08T06:30:00Z")), at("2026-03-08T07:30:00Z"));
+    }
+
+    #[test]
+    fn lord_howe_island_moves_its_clocks_by_half_an_hour() {
+        // UTC+10:30, and +11 from 02:00 (then 02:30) on 4 October 2026 to 02:00 (then 01:30) on
+        // 5 April 2026.
+        let island = calendar("Australia/Lord_Howe", Some("20:00-08:00"));
+        assert_eq!(island.digest_at_or_after(at("2026-10-02T12:00:00Z")), at("2026-10-02T21:30:00Z"));
+        assert_eq!(island.digest_at_or_after(at("2026-10-03T12:00:00Z")), at("2026-10-03T21:00:00Z"));
+        assert!(island.is_quiet(at("2026-10-03T20:59:00Z")) && !island.is_quiet(at("2026-10-03T21:00:00Z")));
+
+        // The skipped half hour: quiet until 02:15 ends at the jump (15:30 UTC, 02:30 on the clocks).
+        let skipped = calendar("Australia/Lord_Howe", Some("22:00-02:15"));
+        assert_eq!(skipped.awake_at(at("2026-10-03T15:20:00Z")), at("2026-10-03T15:30:00Z"), "01:50");
+        // The repeated half hour, 01:30-02:00: quiet until 01:45 ends on both passes.
+        let repeated = calendar("Australia/Lord_Howe", Some("22:00-01:45"));
+        assert_eq!(repeated.awake_at(at("2026-04-04T14:35:00Z")), at("2026-04-04T14:45:00Z"), "01:35, +11");
+        assert!(repeated.is_quiet(at("2026-04-04T15:05:00Z")), "01:35, +10:30");
+        assert_eq!(repeated.awake_at(at("2026-04-04T15:05:00Z")), at("2026-04-04T15:15:00Z"), "01:35, +10:30");
+    }
+
+    #[test]
+    fn a_time_of_day_is_digits_and_a_colon_only() {
+        for bad in ["+8:00", "08:+5", "8:5", "-0:00", "08h00", "0800", "８:００"] {
+            assert!(LocalTime::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(LocalTime::parse("8:05").unwrap().to_string(), "08:05");
+        assert_eq!(LocalTime::parse("23:59").unwrap().minutes(), 1439);
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::alerts::{SettingsRow, id_list, insert_alert};
+use super::alerts::{SETTINGS_COLUMNS, SettingsRow, id_list, insert_alert};
 use super::channel::{CHANNEL_COLUMNS, ChannelRow};
 use super::chat::BindingRow;
 use super::incidents::{INCIDENT_COLUMNS, IncidentRow};
@@ -113,10 +113,7 @@ macro_rules! read_snapshot {
                 let team = row.into_team()?;
                 snapshot.teams.insert(team.id, team);
             }
-            let sql = format!(
-                "SELECT team_id, warning_days, first_reminder_ms, reminder_every_ms, escalate_after_ms, check_every_ms \
-                 FROM team_alert_settings WHERE team_id IN ({teams})"
-            );
+            let sql = format!("SELECT {SETTINGS_COLUMNS} FROM team_alert_settings WHERE team_id IN ({teams})");
             let rows: Vec<SettingsRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *$tx).await?;
             for row in rows {
                 snapshot.settings.insert(TeamId(row.team_id), row.into_override()?);

@@ -8,9 +8,15 @@ use chrono::{DateTime, Utc};
 
 use super::channel::corrupt;
 use super::{Result, Store, StoreError, with_pool, with_writer};
+use crate::alerts::{LocalTime, QuietHours, Zone};
 use crate::domain::TeamId;
 use crate::domain::alert::{Alert, AlertId, Destination, SettingsOverride, format_warning_days, parse_warning_days};
 use crate::time::to_millis;
+
+/// The columns of `team_alert_settings` a [`SettingsRow`] reads: every SELECT of the table names
+/// them through this, so none can fall behind a new column.
+pub(super) const SETTINGS_COLUMNS: &str = "team_id, warning_days, first_reminder_ms, reminder_every_ms, \
+     escalate_after_ms, check_every_ms, timezone, quiet_from_min, quiet_until_min";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct SettingsRow {
@@ -20,20 +26,49 @@ pub(super) struct SettingsRow {
     reminder_every_ms: Option<i64>,
     escalate_after_ms: Option<i64>,
     check_every_ms: Option<i64>,
+    timezone: Option<String>,
+    quiet_from_min: Option<i64>,
+    quiet_until_min: Option<i64>,
 }
 
 impl SettingsRow {
+    /// The team's settings. A time zone this build's database does not know, or quiet hours the
+    /// schema should have refused, are read as UTC and no quiet hours, with a warning: the alerts
+    /// engine reads every team's settings in its pass, and one team's calendar must not stop it.
     pub(super) fn into_override(self) -> Result<SettingsOverride> {
         let span =
             |ms: Option<i64>| ms.map(|ms| chrono::Duration::try_milliseconds(ms).unwrap_or(chrono::Duration::MAX));
+        let team = self.team_id;
+        let timezone = self.timezone.as_deref().and_then(|name| {
+            Zone::parse(name)
+                .inspect_err(|_| {
+                    tracing::warn!(
+                        team,
+                        zone = name,
+                        "alerts: a stored time zone this build does not know, read as UTC"
+                    )
+                })
+                .ok()
+        });
+        let quiet_hours = match (self.quiet_from_min, self.quiet_until_min) {
+            (None, None) => None,
+            (from, until) => {
+                let pair = from.and_then(LocalTime::from_minutes).zip(until.and_then(LocalTime::from_minutes));
+                let quiet = pair.filter(|(from, until)| from != until).map(|(from, until)| QuietHours { from, until });
+                if quiet.is_none() {
+                    tracing::warn!(team, from, until, "alerts: stored quiet hours out of range, read as none");
+                }
+                quiet
+            }
+        };
         Ok(SettingsOverride {
             warning_days: self.warning_days.as_deref().map(parse_warning_days).transpose().map_err(corrupt)?,
             first_reminder: span(self.first_reminder_ms),
             reminder_every: span(self.reminder_every_ms),
             escalate_after: span(self.escalate_after_ms),
             check_every: span(self.check_every_ms),
-            timezone: None,
-            quiet_hours: None,
+            timezone,
+            quiet_hours,
         })
     }
 }
@@ -158,10 +193,9 @@ impl Store {
     /// A team's own alert settings (empty when it has none).
     pub async fn team_alert_settings(&self, team: TeamId) -> Result<SettingsOverride> {
         let row: Option<SettingsRow> = with_pool!(self.db(), |pool| {
-            sqlx::query_as(
-                "SELECT team_id, warning_days, first_reminder_ms, reminder_every_ms, escalate_after_ms \
-                 FROM team_alert_settings WHERE team_id = $1",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SETTINGS_COLUMNS} FROM team_alert_settings WHERE team_id = $1"
+            )))
             .bind(team.0)
             .fetch_optional(pool)
             .await
@@ -175,10 +209,12 @@ impl Store {
         with_writer!(self.db(), |pool| {
             sqlx::query(
                 "INSERT INTO team_alert_settings (team_id, warning_days, first_reminder_ms, reminder_every_ms, \
-                 escalate_after_ms, check_every_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (team_id) DO UPDATE SET \
+                 escalate_after_ms, check_every_ms, timezone, quiet_from_min, quiet_until_min) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (team_id) DO UPDATE SET \
                  warning_days = excluded.warning_days, first_reminder_ms = excluded.first_reminder_ms, \
                  reminder_every_ms = excluded.reminder_every_ms, escalate_after_ms = excluded.escalate_after_ms, \
-                 check_every_ms = excluded.check_every_ms",
+                 check_every_ms = excluded.check_every_ms, timezone = excluded.timezone, \
+                 quiet_from_min = excluded.quiet_from_min, quiet_until_min = excluded.quiet_until_min",
             )
             .bind(team.0)
             .bind(settings.warning_days.as_deref().map(format_warning_days))
@@ -186,6 +222,9 @@ impl Store {
             .bind(ms(settings.reminder_every))
             .bind(ms(settings.escalate_after))
             .bind(ms(settings.check_every))
+            .bind(settings.timezone.as_ref().map(|zone| zone.name().to_owned()))
+            .bind(settings.quiet_hours.map(|quiet| i64::from(quiet.from.minutes())))
+            .bind(settings.quiet_hours.map(|quiet| i64::from(quiet.until.minutes())))
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -197,5 +236,43 @@ impl Store {
             _ => e.into(),
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(timezone: Option<&str>, from: Option<i64>, until: Option<i64>) -> SettingsRow {
+        SettingsRow {
+            team_id: 1,
+            warning_days: Some("7,1".into()),
+            first_reminder_ms: None,
+            reminder_every_ms: None,
+            escalate_after_ms: Some(3_600_000),
+            check_every_ms: None,
+            timezone: timezone.map(str::to_owned),
+            quiet_from_min: from,
+            quiet_until_min: until,
+        }
+    }
+
+    #[test]
+    fn a_calendar_the_schema_should_have_refused_is_read_as_utc_without_quiet_hours() {
+        let good = row(Some("Europe/Rome"), Some(1200), Some(480)).into_override().unwrap();
+        assert_eq!(good.timezone.map(|z| z.name().to_owned()).as_deref(), Some("Europe/Rome"));
+        assert_eq!(good.quiet_hours.map(|q| q.to_string()).as_deref(), Some("20:00-08:00"));
+        for (zone, from, until) in [
+            (Some("Mars/Olympus"), Some(1440), Some(480)),
+            (Some(""), Some(-1), Some(480)),
+            (Some("Europe/Rome; DROP TABLE teams"), Some(1200), None),
+            (None, None, Some(480)),
+            (None, Some(480), Some(480)),
+        ] {
+            let read = row(zone, from, until).into_override().unwrap();
+            assert_eq!((read.timezone, read.quiet_hours), (None, None), "{zone:?} {from:?}-{until:?}");
+            assert_eq!(read.warning_days, Some(vec![7, 1]), "the rest stands");
+            assert_eq!(read.escalate_after, Some(chrono::Duration::hours(1)));
+        }
     }
 }
