@@ -45,6 +45,7 @@ both_engines!(
     quiet_hours_hold_what_is_not_urgent_until_the_morning_digest,
     the_digest_keeps_the_teams_morning_across_a_daylight_saving_change,
     a_team_whose_problems_span_several_batches_still_gets_one_digest_each,
+    unreadable_stored_settings_or_digests_do_not_stop_the_alerts_engine,
 );
 
 const ALICE_DISCORD: i64 = 1001;
@@ -1151,4 +1152,31 @@ async fn a_team_whose_problems_span_several_batches_still_gets_one_digest_each(d
     sent.sort();
     let digest = |to| (to, AlertKind::Reminder, 10);
     assert_eq!(sent, [digest(ALICE), digest(BOB), digest(CHAT)]);
+}
+
+/// Warning days and a digest body written by hand into the database, unreadable: the team's
+/// other settings and alerts go on, the digest is simply not edited.
+async fn unreadable_stored_settings_or_digests_do_not_stop_the_alerts_engine(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = rig.channel(&rig.team, "1", "Acme page", Some(&rig.alice), None).await;
+    rig.set(&page, Health::NeedsReauth(Reason::Expired)).await;
+    rig.live(Duration::days(1)).await;
+    assert!(rig.sent_kinds().contains(&(ALICE, AlertKind::Reminder)), "{:?}", rig.sent_kinds());
+    let mut raw = rig.db.raw().await;
+    raw.execute(&format!(
+        "INSERT INTO team_alert_settings (team_id, warning_days) VALUES ({}, 'soon, very soon'); \
+         UPDATE alerts SET body = '{{not json' WHERE kind = 'reminder'",
+        rig.team.id
+    ))
+    .await;
+    rig.forget_sent();
+    // Fixed: the digest cannot be edited, the "connected again" goes out all the same.
+    rig.set(&page, Health::Healthy).await;
+    rig.live(Duration::hours(1)).await;
+    let mut sent = rig.sent_kinds();
+    sent.sort();
+    assert_eq!(sent, [(BOB, AlertKind::Resolved), (CHAT, AlertKind::Resolved)]);
+    let edits = rig.log.lock().expect("log").edits.clone();
+    assert_eq!(edits.iter().filter(|(to, _)| *to == ALICE).count(), 1, "Alice's first message says it: {edits:?}");
+    assert_eq!(raw.number("SELECT COUNT(*) FROM events WHERE processed_at IS NULL").await, 0);
 }

@@ -6,7 +6,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::channel::corrupt;
 use super::{Result, Store, StoreError, with_pool, with_writer};
 use crate::alerts::{LocalTime, QuietHours, Zone};
 use crate::domain::TeamId;
@@ -62,7 +61,13 @@ impl SettingsRow {
             }
         };
         Ok(SettingsOverride {
-            warning_days: self.warning_days.as_deref().map(parse_warning_days).transpose().map_err(corrupt)?,
+            warning_days: self.warning_days.as_deref().and_then(|raw| {
+                parse_warning_days(raw)
+                    .inspect_err(|error| {
+                        tracing::warn!(team, %error, "alerts: stored warning days unreadable, read as the default")
+                    })
+                    .ok()
+            }),
             first_reminder: span(self.first_reminder_ms),
             reminder_every: span(self.reminder_every_ms),
             escalate_after: span(self.escalate_after_ms),
