@@ -23,13 +23,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use relink_core::alerts::{
-    AlertsConfig, Calendar, DeliveryConfig, Destination, Notifier, NotifyError, Outgoing, Problem, QuietHours, SentRef,
-    SettingsOverride, Zone,
+    AlertsConfig, Calendar, Deliverer, DeliveryConfig, Destination, Notifier, NotifyError, Outgoing, Planner, Problem,
+    QuietHours, SentRef, SettingsOverride, Zone,
 };
 use relink_core::checker::CheckerConfig;
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::provider::{Providers, policy};
-use relink_core::store::{Db, NewMember, Store};
+use relink_core::store::{Db, NewMember, Store, StoreError};
+use relink_core::supervise::Wake;
 use relink_core::token::TokenSet;
 use relink_core::{
     ChannelId, ChatPlatform, Clock as _, DiscordUserId, DisplayName, ExternalAccountId, Language, MemberName,
@@ -197,6 +198,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .notifier(terminal.clone() as Arc<dyn Notifier>)
         .notifier(Arc::new(TerminalOn(ChatPlatform::Telegram, terminal.clone())) as Arc<dyn Notifier>)
         .build()?;
+    let relink = Relink {
+        store: store.clone(),
+        clock: clock.clone(),
+        checker: app.checker.wake_handle(),
+        alerts: app.transitions.clone(),
+        engine: app.engine.clone(),
+        deliverer: app.deliverer.clone(),
+    };
     let running = app.spawn();
 
     println!(
@@ -212,7 +221,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     println!("The clock runs {} hours a second; watch what relink tells whom.\n", args.hours_per_second);
 
-    let story = tell(&terminal, sim.simulator(), &clock, args.hours_per_second, &shutdown);
+    let story = tell(&terminal, sim.simulator(), &relink, args.hours_per_second, &shutdown);
     tokio::select! {
         result = story => result?,
         () = stop_signal() => shutdown.cancel(),
@@ -295,7 +304,7 @@ async fn seed_team(
 async fn tell(
     terminal: &Terminal,
     sim: &Simulator,
-    clock: &ShiftedClock,
+    relink: &Relink,
     hours_per_second: f64,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
@@ -349,9 +358,51 @@ async fn tell(
             () = tokio::time::sleep(step) => {}
             () = shutdown.cancelled() => return Ok(()),
         }
-        clock.jump(Duration::hours(1));
+        relink.clock.jump(Duration::hours(1));
+        relink.catch_up().await;
     }
     Ok(())
+}
+
+/// What the story needs of relink's running parts to let it act on each hour before the clock
+/// jumps again.
+struct Relink {
+    store: Store,
+    clock: ShiftedClock,
+    checker: Wake,
+    alerts: Wake,
+    engine: Option<Arc<Planner>>,
+    deliverer: Option<Arc<Deliverer>>,
+}
+
+impl Relink {
+    /// Wakes the checker and the alerts engine after a jump and waits (two seconds at most) until
+    /// no check, alerts pass or delivery that is due is left: otherwise their sleeps, in real
+    /// time, would let the story's clock run hours ahead of them at a fast pace, and who heard
+    /// what when would depend on `--hours-per-second`.
+    async fn catch_up(&self) {
+        self.checker.wake();
+        self.alerts.wake();
+        let due = |next: Result<Option<DateTime<Utc>>, StoreError>, now| {
+            next.map_or(true, |at| at.is_some_and(|at| at <= now))
+        };
+        for _ in 0..100 {
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+            let now = self.clock.now();
+            let checks = due(self.store.next_due_at().await, now);
+            let alerts = match &self.engine {
+                Some(engine) => due(engine.next_due_at().await, now),
+                None => false,
+            };
+            let deliveries = match &self.deliverer {
+                Some(deliverer) => due(deliverer.next_due_at().await, now),
+                None => false,
+            };
+            if !(checks || alerts || deliveries) {
+                return;
+            }
+        }
+    }
 }
 
 /// Lets the checker and the alerts engine catch up with the last jumps: a few more hours until
