@@ -193,3 +193,16 @@ async fn the_demo_tells_the_right_people_why_and_its_links_reconnect_in_a_browse
     browser.quit().await;
     demo.until("Acme Bakery (Facebook) is connected again", Duration::from_secs(60));
 }
+
+#[test]
+fn a_demo_in_a_time_zone_that_does_not_exist_stops_before_its_story_naming_the_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_relink"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--exit", "--timezone", "Mars/Olympus"])
+        .env("RELINK_LOG", "warn")
+        .output()
+        .expect("relink demo runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stderr.contains("--timezone") && stderr.contains("Mars/Olympus"), "{stderr}");
+    assert!(!stdout.contains("relink demo:"), "no story told: {stdout}");
+}
