@@ -6,6 +6,12 @@
 //! supervised by `crate::app` as `relink serve`'s are; alerts are printed to the terminal as the
 //! chat platforms would show them, and their reconnect links work in a browser against the
 //! simulator once the story is over.
+//!
+//! The story starts at midnight in the team's time zone, so its times of day are the same on
+//! every run; at the end it prints its ledger (`ledger.rs`): messages per reader, when each
+//! reader first heard of each problem, and whether the week's targets hold.
+
+mod ledger;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -16,15 +22,19 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use clap::Args;
-use relink_core::alerts::{AlertsConfig, DeliveryConfig, Destination, Notifier, NotifyError, Outgoing, SentRef};
+use relink_core::alerts::{
+    AlertsConfig, Calendar, Deliverer, DeliveryConfig, Destination, Notifier, NotifyError, Outgoing, Planner, Problem,
+    QuietHours, SentRef, SettingsOverride, Zone,
+};
 use relink_core::checker::CheckerConfig;
 use relink_core::crypto::{KeyMaterial, Keyring};
-use relink_core::provider::Providers;
-use relink_core::store::{Db, NewMember, Store};
+use relink_core::provider::{Providers, policy};
+use relink_core::store::{Db, NewMember, Store, StoreError};
+use relink_core::supervise::Wake;
 use relink_core::token::TokenSet;
 use relink_core::{
-    ChatPlatform, Clock as _, DiscordUserId, DisplayName, ExternalAccountId, Language, MemberName, NewChannel,
-    Provider, Role, Scopes, ShiftedClock, TeamName, TelegramUserId,
+    ChannelId, ChatPlatform, Clock as _, DiscordUserId, DisplayName, ExternalAccountId, Language, MemberName,
+    NewChannel, Provider, Role, Scopes, ShiftedClock, Team, TeamName, TelegramUserId,
 };
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Fail, Hooks, Scope, Simulator};
 use relink_web::WebSettings;
@@ -32,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use self::ledger::{Entry, Ledger, Trouble, Week};
 use crate::app::App;
 
 #[derive(Debug, Args)]
@@ -45,6 +56,10 @@ pub struct DemoArgs {
     /// How fast the story runs, in hours of the team's life per second.
     #[arg(long, default_value_t = 3.0, value_name = "N")]
     hours_per_second: f64,
+    /// The team's time zone (an IANA name): the story starts at midnight there, and the team
+    /// works 08:00-20:00 in it.
+    #[arg(long, default_value = "Europe/Rome", value_name = "ZONE")]
+    timezone: String,
     /// Stop when the story ends instead of serving the reconnect links until Ctrl-C.
     #[arg(long)]
     exit: bool,
@@ -54,6 +69,29 @@ pub struct DemoArgs {
 const STORY_HOURS: i64 = 8 * 24;
 /// The LinkedIn token (no refresh token: not a partner app) runs out this long into the story.
 const LINKEDIN_LEFT: Duration = Duration::hours(6 * 24 + 12);
+/// The team's quiet hours, in its time zone: it works 08:00-20:00.
+const QUIET_HOURS: &str = "20:00-08:00";
+/// The week's target: at most this many messages to each admin.
+const MAX_PER_ADMIN: usize = 12;
+
+/// The story's beats, in hours from its start (midnight in the team's time zone).
+const RENEWALS: i64 = 2;
+const YOUTUBE_DOWN: i64 = 10;
+const YOUTUBE_BACK: i64 = 16;
+const PASSWORD_CHANGE: i64 = 30;
+const PINTEREST_REMOVED: i64 = 60;
+const GOOGLE_ROLE_LOST: i64 = 100;
+const GOOGLE_ROLE_BACK: i64 = 130;
+
+/// The story's problems, for the closing account: what happened, to which networks' channels,
+/// and when (the story's hour; the LinkedIn token runs out from the start, and its warnings are
+/// how the team hears of it).
+const TROUBLES: [(&str, &[Provider], i64); 4] = [
+    ("Dana's password change", &[Provider::Facebook, Provider::InstagramBusiness], PASSWORD_CHANGE),
+    ("Pinterest app removed", &[Provider::Pinterest], PINTEREST_REMOVED),
+    ("Google role lost", &[Provider::GoogleBusiness], GOOGLE_ROLE_LOST),
+    ("LinkedIn token running out", &[Provider::Linkedin], 0),
+];
 
 /// The demo team's people: who they are, their role, and where relink reaches them.
 struct Person {
@@ -96,6 +134,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if !(args.hours_per_second.is_finite() && args.hours_per_second > 0.0) {
         anyhow::bail!("--hours-per-second: a positive number, e.g. 3");
     }
+    let zone = Zone::parse(&args.timezone).map_err(|e| anyhow::anyhow!("--timezone: {e}"))?;
+    let calendar = Calendar { zone: zone.clone(), quiet: Some(QuietHours::parse(QUIET_HOURS)?) };
     let dir =
         tempfile::Builder::new().prefix("relink-demo-").tempdir().context("cannot create a temporary directory")?;
     let listener = TcpListener::bind(&args.listen)
@@ -103,16 +143,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (--listen 127.0.0.1:0 picks a free port)", args.listen))?;
     let public_url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
 
-    // The LinkedIn page was connected long ago: its token is issued first, then the clock
-    // moves to the story's start, so it has a week and a half left.
+    // The LinkedIn page was connected long ago: its token is issued first, at the moment that
+    // leaves it LINKEDIN_LEFT at the story's start, then the clock moves to the start: the
+    // first midnight in the team's time zone after that, so every run tells the same hours.
     let clock = ShiftedClock::new();
     let sim = Simulator::new(Arc::new(clock.clone()));
     let linkedin = &CHANNELS[2];
+    let lifetime = policy(linkedin.provider).access_lifetime.and_then(|l| Duration::from_std(l).ok());
+    let ahead = lifetime.unwrap_or(LINKEDIN_LEFT) - LINKEDIN_LEFT;
+    let tz = jiff::tz::TimeZone::get(zone.name())?;
+    let week = Week::starting(clock.now() + ahead + Duration::minutes(1), tz)?;
+    clock.jump(week.start() - ahead - clock.now());
     let mut issued = HashMap::new();
     let options = AccountOptions::user(linkedin.user).without_refresh_token();
     issued.insert(linkedin.provider, sim.add_account(linkedin.provider, linkedin.account, options)?);
-    let lifetime = issued[&linkedin.provider].expires_at.map_or(Duration::zero(), |at| at - clock.now());
-    clock.jump(lifetime - LINKEDIN_LEFT);
+    clock.jump(week.start() - clock.now());
     for channel in CHANNELS.iter().filter(|c| c.provider != linkedin.provider) {
         issued.insert(
             channel.provider,
@@ -128,6 +173,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let keyring = Keyring::new([(1, KeyMaterial::generate())])?;
     let store = Store::open(db, keyring, clock.now()).await?;
     let team = seed_team(&store, language, &issued, clock.now()).await?;
+    // The team's calendar, stored as `relink alerts settings --timezone --quiet-hours` would.
+    let own = SettingsOverride { timezone: Some(zone.clone()), quiet_hours: calendar.quiet, ..Default::default() };
+    store.set_team_alert_settings(team.id, &own).await?;
 
     let shutdown = CancellationToken::new();
     let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 50.0);
@@ -137,7 +185,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // events pushed to relink's receiver when a Google grant dies in the story.
     web.risc.jwks_url = sim.base_url().join("_sim/google/certs")?;
     sim.set_google_risc_hook(Some(public_url.join("hooks/google/risc")?));
-    let terminal = Arc::new(Terminal { clock: clock.clone(), start: clock.now() });
+    let terminal = Arc::new(Terminal { clock: clock.clone(), week: week.clone(), ledger: Ledger::default() });
     // Once the story is over the clock runs at normal speed: a reconnection is told in seconds.
     let alerts = AlertsConfig { grouping_window: Duration::seconds(5), ..AlertsConfig::default() };
     let app = App::builder(store.clone(), providers, Arc::new(clock.clone()))
@@ -150,16 +198,30 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .notifier(terminal.clone() as Arc<dyn Notifier>)
         .notifier(Arc::new(TerminalOn(ChatPlatform::Telegram, terminal.clone())) as Arc<dyn Notifier>)
         .build()?;
+    let relink = Relink {
+        store: store.clone(),
+        clock: clock.clone(),
+        checker: app.checker.wake_handle(),
+        alerts: app.transitions.clone(),
+        engine: app.engine.clone(),
+        deliverer: app.deliverer.clone(),
+    };
     let running = app.spawn();
 
-    println!("relink demo: the team \"{team}\" ({language}) and its seven channels, in a temporary SQLite database");
+    println!(
+        "relink demo: the team \"{}\" ({language}) and its seven channels, in a temporary SQLite database",
+        team.name
+    );
     println!("relink's web server: {public_url}   the networks (simulated): {}", sim.base_url());
     println!(
         "Dana is the primary owner (Discord), Marco an admin (Telegram), Yuki an editor; the team's Telegram group is bound."
     );
+    if let Some(quiet) = calendar.quiet {
+        println!("The team works {}-{}, {zone} time; the story starts at midnight there.", quiet.until, quiet.from);
+    }
     println!("The clock runs {} hours a second; watch what relink tells whom.\n", args.hours_per_second);
 
-    let story = tell(&terminal, sim.simulator(), &clock, args.hours_per_second, &shutdown);
+    let story = tell(&terminal, sim.simulator(), &relink, args.hours_per_second, &shutdown);
     tokio::select! {
         result = story => result?,
         () = stop_signal() => shutdown.cancel(),
@@ -167,6 +229,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if !shutdown.is_cancelled() {
         settle(&store, &clock).await;
         summary(&store, clock.now()).await?;
+        account(&store, &team, &terminal, &calendar).await?;
         if args.exit {
             shutdown.cancel();
         } else {
@@ -190,7 +253,7 @@ async fn seed_team(
     language: Language,
     issued: &HashMap<Provider, relink_simulator::Issued>,
     now: DateTime<Utc>,
-) -> anyhow::Result<TeamName> {
+) -> anyhow::Result<Team> {
     let name = TeamName::parse("Acme Bakery")?;
     let team = store.create_team(&name, language, now).await?;
     let mut by_user = HashMap::new();
@@ -234,51 +297,51 @@ async fn seed_team(
             store.schedule_post(added.id, due, Some(&format!("demo-{n}-{day}")), now).await?;
         }
     }
-    Ok(name)
+    Ok(team)
 }
 
 /// The story: what happens to the team's channels, hour by hour. Returns when it is over.
 async fn tell(
     terminal: &Terminal,
     sim: &Simulator,
-    clock: &ShiftedClock,
+    relink: &Relink,
     hours_per_second: f64,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let step = StdDuration::from_secs_f64(1.0 / hours_per_second);
     for hour in 0..=STORY_HOURS {
         let beat = match hour {
-            2 => Some((
+            RENEWALS => Some((
                 "X and YouTube tokens live for hours; relink renews them before they run out. Nobody hears about it.",
                 None,
             )),
-            10 => {
+            YOUTUBE_DOWN => {
                 sim.fail(Scope::Provider(Provider::Youtube), Fail::ServerError { status: 503 })?;
                 Some((
                     "YouTube answers 503 for the next 6 hours. A network's bad morning is not a dead token: relink retries and stays quiet.",
                     None,
                 ))
             }
-            16 => {
+            YOUTUBE_BACK => {
                 sim.clear_faults(Scope::Provider(Provider::Youtube))?;
                 Some(("YouTube is back.", None))
             }
-            30 => {
+            PASSWORD_CHANGE => {
                 let killed = sim.change_user_password("dana")?;
                 Some((
                     "Dana changes her Facebook password: Facebook ends every session of her account, and the channels she connected through it die at once.",
                     Some(killed),
                 ))
             }
-            60 => {
+            PINTEREST_REMOVED => {
                 sim.revoke_app(Provider::Pinterest, CHANNELS[4].account)?;
                 Some(("Marco tidies up his Pinterest settings and removes relink's app by mistake.", None))
             }
-            100 => {
+            GOOGLE_ROLE_LOST => {
                 sim.drop_admin(Provider::GoogleBusiness, CHANNELS[6].account)?;
                 Some(("A manager removes Dana's role on the Google Business Profile.", None))
             }
-            130 => {
+            GOOGLE_ROLE_BACK => {
                 sim.apply(Provider::GoogleBusiness, CHANNELS[6].account, relink_simulator::Switch::Restore)?;
                 Some(("Dana gets the role back. relink notices on its next look and says so.", None))
             }
@@ -295,9 +358,51 @@ async fn tell(
             () = tokio::time::sleep(step) => {}
             () = shutdown.cancelled() => return Ok(()),
         }
-        clock.jump(Duration::hours(1));
+        relink.clock.jump(Duration::hours(1));
+        relink.catch_up().await;
     }
     Ok(())
+}
+
+/// What the story needs of relink's running parts to let it act on each hour before the clock
+/// jumps again.
+struct Relink {
+    store: Store,
+    clock: ShiftedClock,
+    checker: Wake,
+    alerts: Wake,
+    engine: Option<Arc<Planner>>,
+    deliverer: Option<Arc<Deliverer>>,
+}
+
+impl Relink {
+    /// Wakes the checker and the alerts engine after a jump and waits (two seconds at most) until
+    /// no check, alerts pass or delivery that is due is left: otherwise their sleeps, in real
+    /// time, would let the story's clock run hours ahead of them at a fast pace, and who heard
+    /// what when would depend on `--hours-per-second`.
+    async fn catch_up(&self) {
+        self.checker.wake();
+        self.alerts.wake();
+        let due = |next: Result<Option<DateTime<Utc>>, StoreError>, now| {
+            next.map_or(true, |at| at.is_some_and(|at| at <= now))
+        };
+        for _ in 0..100 {
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+            let now = self.clock.now();
+            let checks = due(self.store.next_due_at().await, now);
+            let alerts = match &self.engine {
+                Some(engine) => due(engine.next_due_at().await, now),
+                None => false,
+            };
+            let deliveries = match &self.deliverer {
+                Some(deliverer) => due(deliverer.next_due_at().await, now),
+                None => false,
+            };
+            if !(checks || alerts || deliveries) {
+                return;
+            }
+        }
+    }
 }
 
 /// Lets the checker and the alerts engine catch up with the last jumps: a few more hours until
@@ -327,23 +432,155 @@ async fn summary(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The week's account, from the terminal's ledger: messages per reader, when each reader first
+/// heard of each of the story's problems, and whether the week's targets hold: at most 12
+/// messages to each admin, the password change in one message to each person, and every
+/// problem heard of by someone who can fix it within an hour of relink knowing (of the end of
+/// the quiet hours, when no post was due within a day).
+async fn account(store: &Store, team: &Team, terminal: &Terminal, calendar: &Calendar) -> anyhow::Result<()> {
+    let entries = terminal.ledger.entries();
+    let week = &terminal.week;
+    let networks = relink_core::alerts::messages::catalog(Language::En);
+    let people = [DANA, MARCO, YUKI];
+    let mut readers: Vec<(String, Destination)> =
+        people.iter().map(|p| (format!("{} ({})", p.name, role(p.role)), p.reach)).collect();
+    readers.push(("the team's Telegram group".to_owned(), Destination::TelegramChat(TEAM_GROUP)));
+    // Anyone else who was told something (there should be nobody).
+    for entry in &entries {
+        if !readers.iter().any(|(_, to)| *to == entry.to) {
+            readers.push((Terminal::reader(entry.to), entry.to));
+        }
+    }
+    let width = readers.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0);
+
+    println!("\nMessages per reader:");
+    println!("  {:<width$}  {:>4}  {:>6}", "", "sent", "edited");
+    for (name, to) in &readers {
+        let (sent, edited) = ledger::counts(&entries, *to);
+        println!("  {name:<width$}  {sent:>4}  {edited:>6}");
+    }
+
+    let channels: Vec<_> = store.channels(None).await?.into_iter().filter(|c| c.team_id == team.id).collect();
+    let incidents = store.incidents(Some(team.id), true).await?;
+    let mut troubles = Vec::new();
+    for (what, providers, hour) in TROUBLES {
+        let ids: Vec<ChannelId> = channels.iter().filter(|c| providers.contains(&c.provider)).map(|c| c.id).collect();
+        let began = week.start().checked_add_signed(Duration::hours(hour)).unwrap_or(week.start());
+        // The incidents its channels' changes of health opened since it began.
+        let opened: Vec<_> = incidents
+            .iter()
+            .filter(|i| ids.contains(&i.channel_id) && i.opened_at >= began)
+            .filter(|i| matches!(i.problem, Problem::NeedsReauth | Problem::Expiring))
+            .collect();
+        let over = match opened.iter().map(|i| i.resolved_at).collect::<Option<Vec<_>>>() {
+            Some(resolved) => resolved.into_iter().max(),
+            None => None,
+        };
+        troubles.push(Trouble {
+            what,
+            channels: ids,
+            began,
+            known: opened.iter().map(|i| i.opened_at).min(),
+            over,
+            urgent: opened.iter().any(|i| i.urgent),
+        });
+    }
+
+    println!("\nWhen each reader first heard of each problem (a message saying it is fixed does not count):");
+    for trouble in &troubles {
+        let names: Vec<String> = channels
+            .iter()
+            .filter(|c| trouble.channels.contains(&c.id))
+            .map(|c| format!("{} ({})", c.display_name.as_str(), networks.network(c.provider)))
+            .collect();
+        let known = trouble.known.map_or_else(|| "relink never noticed".to_owned(), |at| week.stamp(at));
+        println!("  {}: {} — relink knew {known}", trouble.what, names.join(", "));
+        for (name, to) in &readers {
+            let heard = match (trouble.first_heard(&entries, *to), trouble.known) {
+                (Some(entry), Some(known)) => {
+                    format!("{} ({} after it happened)", week.stamp(entry.at), ledger::after(week, known, entry.at))
+                }
+                (Some(entry), None) => week.stamp(entry.at),
+                (None, _) => "never".to_owned(),
+            };
+            println!("    {name:<width$}  {heard}");
+        }
+    }
+
+    println!("\n{}", targets(&entries, &troubles, week, calendar));
+    Ok(())
+}
+
+/// One line: whether each of the week's targets holds, and who or what misses it.
+fn targets(entries: &[Entry], troubles: &[Trouble], week: &Week, calendar: &Calendar) -> String {
+    let people = [DANA, MARCO, YUKI];
+    let fixers: Vec<&Person> = people.iter().filter(|p| p.role.may_reconnect()).collect();
+    let verdict = |missed: &[String], or: String| {
+        if missed.is_empty() { format!("held{or}") } else { format!("missed ({})", missed.join(", ")) }
+    };
+
+    let sent: Vec<(&str, usize)> = fixers.iter().map(|p| (p.name, ledger::counts(entries, p.reach).0)).collect();
+    let loud: Vec<String> =
+        sent.iter().filter(|(_, n)| *n > MAX_PER_ADMIN).map(|(name, n)| format!("{name} {n}")).collect();
+    let all: Vec<String> = sent.iter().map(|(name, n)| format!("{name} {n}")).collect();
+    let per_admin = verdict(&loud, format!(" ({})", all.join(", ")));
+
+    // The password change is the first problem: whoever hears of it hears of both channels at once.
+    let split: Vec<String> = troubles
+        .first()
+        .map(|password| {
+            people
+                .iter()
+                .filter(|p| password.first_heard(entries, p.reach).is_some_and(|first| !password.all_in(first)))
+                .map(|p| p.name.to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let one_message = verdict(&split, String::new());
+
+    let late: Vec<String> = troubles
+        .iter()
+        .filter(|trouble| {
+            let heard = fixers.iter().filter_map(|p| trouble.first_heard(entries, p.reach)).map(|e| week.hour_of(e.at));
+            match (trouble.due_hour(week, calendar), heard.min()) {
+                (Some(due), Some(heard)) => heard > due,
+                _ => true,
+            }
+        })
+        .map(|trouble| trouble.what.to_owned())
+        .collect();
+    let in_time = verdict(&late, String::new());
+
+    format!(
+        "Targets: at most {MAX_PER_ADMIN} messages to each admin: {per_admin}; the password change in one message to \
+         each person: {one_message}; every problem heard of by someone who can fix it within an hour of relink \
+         knowing (or of the end of the quiet hours, when it could wait): {in_time}."
+    )
+}
+
 async fn stop_signal() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }
 }
 
-/// Prints alerts as they would arrive in chats, stamped with the story's time.
+/// Prints alerts as they would arrive in chats, stamped with the story's time, and writes each
+/// message and edit in its ledger.
 #[derive(Debug)]
 struct Terminal {
     clock: ShiftedClock,
-    start: DateTime<Utc>,
+    week: Week,
+    ledger: Ledger,
 }
 
 impl Terminal {
     fn stamp(&self) -> String {
-        let hours = (self.clock.now() - self.start).num_hours().max(0);
-        format!("[day {}, {:02}:00]", hours / 24 + 1, hours % 24)
+        self.week.stamp(self.clock.now())
+    }
+
+    fn record(&self, to: Destination, message: &Outgoing<'_>, edit: bool) {
+        let channels = message.alert.channels.iter().map(|c| (c.id, c.resolved)).collect();
+        self.ledger.record(Entry { at: self.clock.now(), to, kind: message.alert.kind, edit, channels });
     }
 
     fn say(&self, line: &str) {
@@ -390,10 +627,12 @@ impl Notifier for Terminal {
     }
 
     async fn send(&self, to: Destination, message: &Outgoing<'_>) -> Result<SentRef, NotifyError> {
+        self.record(to, message, false);
         Ok(self.show(to, message))
     }
 
     async fn edit(&self, to: Destination, _: &SentRef, message: &Outgoing<'_>) -> Result<(), NotifyError> {
+        self.record(to, message, true);
         println!(
             "{} ── an earlier message to {} is updated: {} ──\n",
             self.stamp(),

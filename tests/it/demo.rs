@@ -134,6 +134,45 @@ async fn the_demo_tells_the_right_people_why_and_its_links_reconnect_in_a_browse
     }
     assert!(demo.seen.iter().any(|l| l.contains("Acme Bakery") && l.contains("needs reconnecting: password changed")));
 
+    // The story starts at midnight in the team's time zone: its beats fall at the same local hours
+    // on every run.
+    assert!(demo.seen.iter().any(|l| l.starts_with("The team works 08:00-20:00, Europe/Rome time")));
+    assert!(demo.seen.iter().any(|l| l.starts_with("[day 2, 06:00] » Dana changes her Facebook password")));
+    // The closing account: messages per reader, when each reader first heard of each problem,
+    // and whether the week's targets hold.
+    let seen = &demo.seen;
+    let table = seen.iter().position(|l| l == "Messages per reader:").expect("the messages table");
+    let sent = |who: &str| -> usize {
+        let row = seen[table..].iter().find(|l| l.trim_start().starts_with(who));
+        row.and_then(|l| l.split_whitespace().rev().nth(1)).and_then(|n| n.parse().ok()).expect(who)
+    };
+    for reader in ["Dana (primary owner)", "Marco (admin)", "Yuki (editor)", "the team's Telegram group"] {
+        let _ = sent(reader);
+    }
+    let heard = seen.iter().position(|l| l.starts_with("When each reader first heard")).expect("the first-heard table");
+    assert!(heard > table);
+    for problem in
+        ["Dana's password change:", "Pinterest app removed:", "Google role lost:", "LinkedIn token running out:"]
+    {
+        let at = seen[heard..].iter().position(|l| l.trim_start().starts_with(problem)).expect(problem) + heard;
+        // Its authoriser, at least, heard of it while it lasted.
+        let rows = &seen[at + 1..at + 5];
+        assert!(rows.iter().any(|r| r.contains("[day ") && r.contains(" h after it happened)")), "{problem} {rows:#?}");
+    }
+    let targets = seen.iter().find(|l| l.starts_with("Targets: at most 12 messages to each admin: ")).expect("targets");
+    // The story lets relink act on each hour before its clock jumps again: at any pace, every
+    // problem reaches someone who can fix it within the hour of relink knowing (at 12 hours a
+    // second the loops' sleeps used to let the clock run two to four hours ahead of them).
+    let in_time = targets.rsplit("; ").next().unwrap_or_default();
+    assert!(in_time.starts_with("every problem heard of") && in_time.ends_with(": held."), "{targets}");
+    // TODO(issue 20): turn this on once the quieter alerts planner (one message per cause, the
+    // daily digest, quiet hours) has landed; until then relink sends each admin 22-24 messages in
+    // the story's week and this fails.
+    const QUIETER_PLANNER_LANDED: bool = false;
+    if QUIETER_PLANNER_LANDED {
+        assert!(sent("Dana (primary owner)") <= 12 && sent("Marco (admin)") <= 12, "{targets}");
+    }
+
     // The last Facebook link Dana got works in a browser against the simulator.
     let link = messages
         .iter()
@@ -153,4 +192,17 @@ async fn the_demo_tells_the_right_people_why_and_its_links_reconnect_in_a_browse
     assert!(page.contains("Acme Bakery is connected again"), "{page}");
     browser.quit().await;
     demo.until("Acme Bakery (Facebook) is connected again", Duration::from_secs(60));
+}
+
+#[test]
+fn a_demo_in_a_time_zone_that_does_not_exist_stops_before_its_story_naming_the_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_relink"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--exit", "--timezone", "Mars/Olympus"])
+        .env("RELINK_LOG", "warn")
+        .output()
+        .expect("relink demo runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stderr.contains("--timezone") && stderr.contains("Mars/Olympus"), "{stderr}");
+    assert!(!stdout.contains("relink demo:"), "no story told: {stdout}");
 }
