@@ -71,7 +71,7 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
         let label = match (Reason::from_parts(reason, alert.detail.as_deref()), alert.channels.first()) {
             (Ok(reason), Some(channel)) => commands::words(alert.language).reason_on(channel.network, &reason),
             (Ok(reason), None) => commands::words(alert.language).reason(&reason),
-            (Err(_), _) => commands::words(alert.language).reasons.other,
+            (Err(_), _) => texts.reason_label(&Reason::Other(String::new())),
         };
         embed = embed.field(labels.reason, label, true);
     }
