@@ -3,7 +3,7 @@
 //! apps would fetch them).
 
 use relink_core::alerts::Outgoing;
-use relink_core::alerts::messages::{Catalog, ChannelLine, catalog, fitting, is_digest, layout};
+use relink_core::alerts::messages::{Catalog, ChannelLine, catalog, fitting, is_digest, layout, resolved_in};
 use secrecy::ExposeSecret as _;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use url::Url;
@@ -48,12 +48,13 @@ pub const MAX_TEXT: usize = 4_096;
 /// The most URL buttons an alert carries (Telegram allows about a hundred per keyboard).
 const MAX_URL_BUTTONS: usize = 90;
 
-/// An alert as HTML (the title bold, the links of a private reader inline) and, for chats, the
-/// buttons: "Get reconnect link" (answered privately to whoever presses it) and "I'm on it".
+/// An alert as HTML (the title bold, the one link of a private reader inline) and, for chats,
+/// the buttons: "Get reconnect link" (answered privately to whoever presses it) and "I'm on it".
 ///
 /// A grouped alert lists each channel with its own posts at risk, 🚨 on the urgent ones. A
-/// digest lists each channel on one line, a line connected again since struck through; in a
-/// private chat its links are URL buttons, one per channel still to reconnect, and a digest
+/// digest lists each channel on one line, a line connected again since struck through. In a
+/// private chat, several links are URL buttons, one per listed channel still to reconnect (a
+/// digest's always are, so an edit keeps them in the keyboard), and a digest
 /// has no "I'm on it" (one press would take on every problem it lists: `/ack` names one). A
 /// list longer than Telegram's 4,096 characters keeps its first (most urgent) lines and says
 /// how many more there are.
@@ -63,7 +64,9 @@ pub fn alert(message: &Outgoing<'_>, private: bool) -> (String, Option<InlineKey
     let w = words(alert.language);
     let texts = catalog(alert.language);
     let layout = layout(alert, message.reconnect_links);
-    let link_buttons = digest && private && !message.reconnect_links.is_empty();
+    let open_links = message.reconnect_links.iter().filter(|link| !resolved_in(alert, link.channel_id)).count();
+    // Several links take too much of the text (200 of them would not fit): they become buttons.
+    let link_buttons = private && open_links > 0 && (digest || open_links > 1);
 
     let mut head = vec![format!("<b>{}</b>", escape(&format!("{} {}", layout.icon, alert.title)))];
     head.extend(layout.intro.iter().map(|line| escape(line)));
@@ -164,7 +167,7 @@ mod tests {
 
     use chrono::{DateTime, Utc};
     use relink_core::Language;
-    use relink_core::alerts::{AlertId, AlertKind, Severity};
+    use relink_core::alerts::{AlertChannel, AlertId, AlertKind, Severity};
 
     use crate::discord::embed::tests::{alert as sample, digest, grouped, links};
 
@@ -263,6 +266,16 @@ mod tests {
             assert!(html.contains(&escape(&catalog(*language).and_more(200 - shown))), "{html}");
             let urls = url_buttons(&keyboard);
             assert!(!urls.is_empty() && urls.len() < shown, "only listed channels still to reconnect: {}", urls.len());
+
+            let mut grouped = grouped(*language);
+            grouped.channels =
+                alert.channels.iter().map(|c| AlertChannel { status: None, resolved: false, ..c.clone() }).collect();
+            let outgoing = Outgoing { alert: &grouped, idempotency_key: "k", reconnect_links: &links };
+            let (html, keyboard) = super::alert(&outgoing, true);
+            assert!(visible(&html) <= MAX_TEXT, "{}", visible(&html));
+            let shown = html.lines().filter(|l| l.contains("Pagina") && !l.starts_with("<b>")).count();
+            assert!(html.contains(&escape(&catalog(*language).and_more(200 - shown))), "{html}");
+            assert_eq!(url_buttons(&keyboard).len(), shown);
         }
     }
 
