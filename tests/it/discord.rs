@@ -1,9 +1,9 @@
 //! The Discord front-end on SQLite and PostgreSQL, against the fake Discord REST server
 //! (`support::discord`) and through the HTTP interactions endpoint with requests signed by a
-//! test key: alerts as embeds (nonce, resolution edits, gone channels), the rate limits, the
-//! command registration, every command for an admin and an editor, autocomplete, the alert
-//! buttons ("Get reconnect link", "I'm on it" under single and grouped alerts, none under a
-//! degraded one), deferral, and the refusals (forged signature, stale timestamp, replay).
+//! test key: alerts as embeds (nonce, resolution and digest edits, gone channels), the rate
+//! limits, the command registration, every command for an admin and an editor, autocomplete,
+//! the alert buttons ("Get reconnect link", "I'm on it" under single and grouped alerts, none
+//! under a degraded one), deferral, and the refusals (forged signature, stale timestamp, replay).
 
 // These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
 #![allow(clippy::unwrap_used)]
@@ -30,7 +30,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::support::discord::{APPLICATION_ID, FakeDiscord, Limits};
-use crate::support::{TestStore, both_engines, new_channel, tokens};
+use crate::support::{TestStore, both_engines, digest, links, new_channel, tokens};
 
 both_engines!(
     alerts_arrive_as_embeds_with_buttons_and_are_edited_when_resolved,
@@ -51,6 +51,7 @@ both_engines!(
     a_one_time_code_links_a_discord_account,
     slow_work_is_deferred_and_its_answer_replaces_the_deferral,
     any_signed_interaction_is_answered_or_refused_never_a_server_error,
+    an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconnect,
 );
 
 const ALICE: u64 = 1001;
@@ -919,4 +920,27 @@ async fn any_signed_interaction_is_answered_or_refused_never_a_server_error(db: 
         let (status, answer) = rig.interact(&body).await;
         assert!(status < 500, "{status} for {body}: {answer}");
     }
+}
+
+async fn an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconnect(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let notifier = rig.discord.notifier();
+    let (first, edited) = digest(&rig.team, rig.db.now());
+    let to = Destination::DiscordUser(ALICE as i64);
+    let all = links(&[1, 2, 3]);
+    let sent =
+        notifier.send(to, &Outgoing { alert: &first, idempotency_key: "d1", reconnect_links: &all }).await.unwrap();
+    let open = links(&[1, 3]);
+    notifier
+        .edit(to, &sent, &Outgoing { alert: &edited, idempotency_key: "d2", reconnect_links: &open })
+        .await
+        .unwrap();
+    let messages = rig.fake.messages();
+    let message = messages.iter().find(|m| m.body["embeds"][0]["title"] == first.title).unwrap();
+    assert_eq!(link_urls(&message.body).len(), 3);
+    assert_eq!(message.edits.len(), 1, "{message:#?}");
+    let urls = link_urls(&message.edits[0]);
+    assert_eq!(urls, ["https://relink.test/r/1", "https://relink.test/r/3"]);
+    let description = message.edits[0]["embeds"][0]["description"].as_str().unwrap();
+    assert!(description.contains("✅ ~~Acme 2"), "{description}");
 }

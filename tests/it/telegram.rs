@@ -1,7 +1,7 @@
 //! The Telegram bot against a fake Bot API server on loopback (`support::telegram`), on both
 //! engines: every command for an admin and for an editor, a group alert whose button a viewer
-//! and an admin press, the webhook's secret and replays, blocked and migrated chats, and the
-//! rate limits kept without a single 429.
+//! and an admin press, an edited digest's links, the webhook's secret and replays, blocked and
+//! migrated chats, and the rate limits kept without a single 429.
 
 // These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
 #![allow(clippy::unwrap_used)]
@@ -20,7 +20,7 @@ use secrecy::SecretString;
 use crate::commands::{ADMIN, EDITOR, GROUP, Rig, VIEWER};
 use crate::serve::Served;
 use crate::support::telegram::{BOT_TOKEN, Call, FakeTelegram, Limits, message, press};
-use crate::support::{TestStore, both_engines};
+use crate::support::{TestStore, both_engines, digest, links};
 
 both_engines!(
     every_command_answers_an_admin_and_refuses_an_editor_over_the_bot_api,
@@ -30,6 +30,7 @@ both_engines!(
     a_blocked_chat_is_permanent_and_a_migrated_group_takes_its_binding_along,
     bursts_to_one_chat_keep_the_limits_without_a_429,
     the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429,
+    an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconnect,
 );
 
 const SECRET: &str = "webhook-secret-for-tests";
@@ -429,4 +430,29 @@ async fn the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429(db: 
         let expected: Vec<String> = (0..5).map(|n| format!("<b>🚨 Alert {n} for {chat}</b>")).collect();
         assert_eq!(titles, expected, "a chat's alerts arrive in order");
     }
+}
+
+async fn an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconnect(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let notifier = telegram.notifier();
+    let (first, edited) = digest(&rig.team, rig.db.now());
+    let to = Destination::TelegramUser(ADMIN);
+    let all = links(&[1, 2, 3]);
+    let sent =
+        notifier.send(to, &Outgoing { alert: &first, idempotency_key: "d1", reconnect_links: &all }).await.unwrap();
+    let keyboard = fake.accepted("sendMessage").pop().unwrap().body["reply_markup"]["inline_keyboard"].to_string();
+    assert!(["/r/1", "/r/2", "/r/3"].iter().all(|link| keyboard.contains(link)), "{keyboard}");
+
+    // Acme 2 is connected again the same day: its line is struck through and loses its link.
+    let open = links(&[1, 3]);
+    notifier
+        .edit(to, &sent, &Outgoing { alert: &edited, idempotency_key: "d2", reconnect_links: &open })
+        .await
+        .unwrap();
+    let edit = fake.accepted("editMessageText").pop().unwrap();
+    assert!(edit.text().contains("<s>Acme 2"), "{}", edit.text());
+    let keyboard = edit.body["reply_markup"]["inline_keyboard"].to_string();
+    assert!(keyboard.contains("/r/1") && keyboard.contains("/r/3") && !keyboard.contains("/r/2"), "{keyboard}");
 }

@@ -1,10 +1,10 @@
 //! Every word the chat commands say, in English, Italian and Japanese, hand-written like the
-//! alert catalog (`relink_core::alerts::messages`), whose explanations of reasons they reuse.
+//! alert catalog (`relink_core::alerts::messages`), whose explanations and short labels of reasons they reuse.
 //! Placeholders are `{name}`-style and filled by [`fill`]; a test checks that every language has
 //! the same placeholders for each text.
 
 use chrono::{DateTime, Utc};
-use relink_core::provider::classify::chat_gone;
+use relink_core::alerts::messages::catalog;
 use relink_core::{Language, Provider, Reason, Role};
 
 /// The commands' words in one language.
@@ -41,7 +41,8 @@ pub struct Words {
     pub needs_reauth: &'static str,
     pub degraded: &'static str,
     pub unknown: &'static str,
-    pub reasons: ReasonWords,
+    /// The language, whose alert catalog holds the reasons' short labels.
+    language: Language,
     /// `{team}`, `{count}`.
     pub status_title: &'static str,
     /// `{date}`.
@@ -110,23 +111,6 @@ pub struct Words {
     date_format: &'static str,
 }
 
-/// A short label per reason, for lists.
-#[derive(Debug)]
-pub struct ReasonWords {
-    pub expired: &'static str,
-    pub password_changed: &'static str,
-    pub app_revoked: &'static str,
-    pub permission_lost: &'static str,
-    pub inactivity: &'static str,
-    pub security_checkpoint: &'static str,
-    pub account_mismatch: &'static str,
-    pub other: &'static str,
-    /// Telegram's forms of `app_revoked`, `permission_lost` and a chat that is gone.
-    pub bot_removed: &'static str,
-    pub bot_cannot_post: &'static str,
-    pub chat_gone: &'static str,
-}
-
 /// One line per command, for `/help` and the platforms' command menus.
 #[derive(Debug)]
 pub struct CommandWords {
@@ -166,19 +150,7 @@ const EN: Words = Words {
     needs_reauth: "needs reconnecting: {reason}",
     degraded: "the network is not answering; relink keeps trying",
     unknown: "not checked yet",
-    reasons: ReasonWords {
-        expired: "access expired",
-        password_changed: "password changed",
-        app_revoked: "relink was removed from the account's apps",
-        permission_lost: "admin role or permission lost",
-        inactivity: "no publishing for too long",
-        security_checkpoint: "the account must act on the network",
-        account_mismatch: "the token is another account's",
-        other: "refused by the network",
-        bot_removed: "the bot was removed from the chat",
-        bot_cannot_post: "the bot may no longer post in the chat",
-        chat_gone: "the chat was deleted",
-    },
+    language: Language::En,
     status_title: "{team}: {count} channels",
     expires: "Access ends {date}.",
     no_expiry: "Access has no set end.",
@@ -259,19 +231,7 @@ const IT: Words = Words {
     needs_reauth: "da ricollegare: {reason}",
     degraded: "il social non risponde; relink continua a riprovare",
     unknown: "non ancora controllato",
-    reasons: ReasonWords {
-        expired: "accesso scaduto",
-        password_changed: "password cambiata",
-        app_revoked: "relink rimosso dalle app dell'account",
-        permission_lost: "ruolo di amministratore o permesso perso",
-        inactivity: "nessuna pubblicazione da troppo tempo",
-        security_checkpoint: "l'account deve intervenire sul social",
-        account_mismatch: "il token è di un altro account",
-        other: "rifiutato dal social",
-        bot_removed: "il bot è stato rimosso dalla chat",
-        bot_cannot_post: "il bot non può più pubblicare nella chat",
-        chat_gone: "la chat è stata eliminata",
-    },
+    language: Language::It,
     status_title: "{team}: {count} canali",
     expires: "L'accesso termina il {date}.",
     no_expiry: "L'accesso non ha una scadenza fissa.",
@@ -352,19 +312,7 @@ const JA: Words = Words {
     needs_reauth: "再接続が必要：{reason}",
     degraded: "SNSが応答していません（relinkは再試行中）",
     unknown: "未確認",
-    reasons: ReasonWords {
-        expired: "アクセス期限切れ",
-        password_changed: "パスワード変更",
-        app_revoked: "連携済みアプリからrelinkが削除された",
-        permission_lost: "管理者権限または必要な権限の喪失",
-        inactivity: "長期間投稿なし",
-        security_checkpoint: "アカウント側でSNSでの対応が必要",
-        account_mismatch: "トークンが別のアカウントのもの",
-        other: "SNSによる拒否",
-        bot_removed: "ボットがチャットから削除された",
-        bot_cannot_post: "ボットがチャットに投稿できない",
-        chat_gone: "チャットが削除された",
-    },
+    language: Language::Ja,
     status_title: "{team}：{count}件のチャンネル",
     expires: "アクセス期限：{date}",
     no_expiry: "アクセスに決まった期限はありません。",
@@ -447,29 +395,14 @@ impl Words {
         }
     }
 
-    /// A reason's short label on a network (a Telegram bot is removed, not an app).
+    /// A reason's short label on a network (a Telegram bot is removed, not an app): the alert
+    /// catalog's, so commands and alerts say it the same way.
     pub fn reason_on(&self, provider: Provider, reason: &Reason) -> &'static str {
-        let r = &self.reasons;
-        match (provider, reason) {
-            (Provider::Telegram, Reason::AppRevoked) => r.bot_removed,
-            (Provider::Telegram, Reason::PermissionLost) => r.bot_cannot_post,
-            (Provider::Telegram, reason) if chat_gone(reason) => r.chat_gone,
-            (_, reason) => self.reason(reason),
-        }
+        catalog(self.language).reason_label_on(provider, reason)
     }
 
     pub fn reason(&self, reason: &Reason) -> &'static str {
-        let r = &self.reasons;
-        match reason {
-            Reason::Expired => r.expired,
-            Reason::PasswordChanged => r.password_changed,
-            Reason::AppRevoked => r.app_revoked,
-            Reason::PermissionLost => r.permission_lost,
-            Reason::Inactivity => r.inactivity,
-            Reason::SecurityCheckpoint => r.security_checkpoint,
-            Reason::AccountMismatch => r.account_mismatch,
-            Reason::Other(_) => r.other,
-        }
+        catalog(self.language).reason_label(reason)
     }
 }
 
@@ -504,7 +437,6 @@ mod tests {
 
     /// Every text of a catalog, in a fixed order, so languages can be compared text by text.
     fn all(w: &Words) -> Vec<&'static str> {
-        let r = &w.reasons;
         let mut texts = vec![
             w.intro,
             w.this_chat_id,
@@ -568,19 +500,6 @@ mod tests {
             w.button_refresh,
             w.failed,
         ];
-        texts.extend([
-            r.expired,
-            r.password_changed,
-            r.app_revoked,
-            r.permission_lost,
-            r.inactivity,
-            r.security_checkpoint,
-            r.account_mismatch,
-            r.other,
-            r.bot_removed,
-            r.bot_cannot_post,
-            r.chat_gone,
-        ]);
         texts.extend(w.commands.all());
         texts.extend(w.roles);
         texts

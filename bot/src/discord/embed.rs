@@ -16,7 +16,7 @@
 //! A `custom_id` never carries a secret; links appear only in link buttons of private messages.
 
 use relink_core::Reason;
-use relink_core::alerts::messages::catalog;
+use relink_core::alerts::messages::{Catalog, ChannelLine, catalog, channel_lines, fitting, is_digest};
 use relink_core::alerts::{Alert, AlertId, AlertKind, ChannelLink, Severity};
 use secrecy::ExposeSecret as _;
 use serenity::builder::{CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
@@ -46,13 +46,24 @@ pub fn colour(alert: &Alert) -> u32 {
     }
 }
 
-/// The alert as an embed.
+/// The alert as an embed. A grouped alert lists its channels in a field, each with its own
+/// posts at risk and 🚨 on the urgent ones; a digest lists them in the description, one line
+/// each (struck through once connected again) and says per line what the fields say of one
+/// channel. A list too long for Discord's limits keeps its first (most urgent) lines and says
+/// how many more there are.
 pub fn embed(alert: &Alert) -> CreateEmbed {
     let labels = words(alert.language);
     let texts = catalog(alert.language);
+    let digest = is_digest(alert);
     let mut description = format!("{}\n\n{}", alert.explanation, alert.remedy);
     if let Some(detail) = alert.detail.as_deref().filter(|d| !d.is_empty()) {
         description.push_str(&format!("\n\n> {}", detail.replace('\n', " ")));
+    }
+    let lines: Vec<String> = channel_lines(alert).iter().map(|line| channel_markdown(line, texts)).collect();
+    if digest {
+        description = clip(&description, MAX_DESCRIPTION / 2);
+        description.push_str("\n\n");
+        description.push_str(&list(&lines, MAX_DESCRIPTION.saturating_sub(description.chars().count()), texts));
     }
     let mut embed = CreateEmbed::new()
         .title(clip(&alert.title, MAX_TITLE))
@@ -62,16 +73,17 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
     if let Ok(at) = Timestamp::from_unix_timestamp(alert.created_at.timestamp()) {
         embed = embed.timestamp(at);
     }
-    if alert.channels.len() > 1 {
-        let list: Vec<String> =
-            alert.channels.iter().map(|c| format!("• {} ({})", c.name, texts.network(c.network))).collect();
-        embed = embed.field(labels.channels, clip(&list.join("\n"), MAX_FIELD), false);
+    if digest {
+        return embed;
+    }
+    if !lines.is_empty() {
+        embed = embed.field(labels.channels, list(&lines, MAX_FIELD, texts), false);
     }
     if let Some(reason) = alert.reason.as_deref().filter(|_| alert.kind != AlertKind::Resolved) {
         let label = match (Reason::from_parts(reason, alert.detail.as_deref()), alert.channels.first()) {
-            (Ok(reason), Some(channel)) => commands::words(alert.language).reason_on(channel.network, &reason),
-            (Ok(reason), None) => commands::words(alert.language).reason(&reason),
-            (Err(_), _) => commands::words(alert.language).reasons.other,
+            (Ok(reason), Some(channel)) => texts.reason_label_on(channel.network, &reason),
+            (Ok(reason), None) => texts.reason_label(&reason),
+            (Err(_), _) => texts.reason_label(&Reason::Other(String::new())),
         };
         embed = embed.field(labels.reason, label, true);
     }
@@ -95,22 +107,64 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
     embed
 }
 
+/// A channel's line: 🚨 on an urgent one, struck through once connected again.
+fn channel_markdown(line: &ChannelLine, texts: &Catalog) -> String {
+    match (line.resolved, line.urgent) {
+        (true, _) => {
+            format!("✅ ~~{}~~{}{}", escape_markdown(&line.text), texts.separator(), texts.connected_again())
+        }
+        (false, true) => format!("🚨 {}", escape_markdown(&line.text)),
+        (false, false) => format!("• {}", escape_markdown(&line.text)),
+    }
+}
+
+/// Lines one per row within `room` characters, the last saying how many more there are when
+/// not all fit.
+fn list(lines: &[String], room: usize, texts: &Catalog) -> String {
+    // Every line is clipped to the room first, so one very long name cannot hide the others.
+    let lines: Vec<String> = lines.iter().map(|line| clip(line, room.min(MAX_FIELD))).collect();
+    let costs: Vec<usize> = lines.iter().map(|line| line.chars().count() + 1).collect();
+    let shown = fitting(&costs, room.saturating_add(1), |n| texts.and_more(n).chars().count() + 1);
+    let mut out: Vec<&str> = lines.iter().take(shown).map(String::as_str).collect();
+    let more = (shown < lines.len()).then(|| texts.and_more(lines.len() - shown));
+    out.extend(more.as_deref());
+    out.join("\n")
+}
+
+/// Text shown as it is in Discord's markdown (a channel named `*sale*` stays that).
+fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '[' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The buttons under an alert: link buttons with this reader's links in a private message, the
 /// "Get reconnect link" button in a shared channel, then "I'm on it"; none when there is nothing
-/// to reconnect.
+/// to reconnect. A digest's link buttons are those of its channels still to reconnect, most
+/// urgent first, and it has no "I'm on it" (one press would take on every problem it lists:
+/// `/relink ack` names one).
 pub fn buttons(alert: &Alert, links: &[ChannelLink], private: bool) -> Vec<CreateActionRow> {
-    if alert.reconnect.is_none() || alert.kind == AlertKind::Resolved {
+    let open = alert.reconnect.as_ref().is_some_and(|r| !r.channel_ids.is_empty());
+    if !open || alert.kind == AlertKind::Resolved {
         return Vec::new();
     }
     let labels = words(alert.language);
+    let ack = ack_action(alert);
     let mut buttons: Vec<CreateButton> = if private {
-        links
+        alert
+            .channels
             .iter()
+            .filter(|channel| !channel.resolved)
+            .filter_map(|channel| Some((channel, links.iter().find(|link| link.channel_id == channel.id)?)))
             // One place of Discord's 25 is kept for "I'm on it".
-            .take(MAX_BUTTONS - 1)
-            .map(|link| {
-                let name = alert.channels.iter().find(|c| c.id == link.channel_id).map_or("", |c| c.name.as_str());
-                let label = labels.reconnect_channel.replace("{name}", name);
+            .take(MAX_BUTTONS - usize::from(ack.is_some()))
+            .map(|(channel, link)| {
+                let label = labels.reconnect_channel.replace("{name}", &channel.name);
                 CreateButton::new_link(link.url.expose_secret()).label(clip(label.trim(), MAX_LABEL))
             })
             .collect()
@@ -123,7 +177,7 @@ pub fn buttons(alert: &Alert, links: &[ChannelLink], private: bool) -> Vec<Creat
     } else {
         Vec::new()
     };
-    if let Some(ack) = ack_action(alert) {
+    if let Some(ack) = ack {
         let label = commands::words(alert.language).button_ack;
         buttons.push(CreateButton::new(ack.encode()).label(clip(label, MAX_LABEL)).style(ButtonStyle::Secondary));
     }
@@ -131,9 +185,11 @@ pub fn buttons(alert: &Alert, links: &[ChannelLink], private: bool) -> Vec<Creat
 }
 
 /// What "I'm on it" under `alert` does: acknowledge its one channel, or every channel of a
-/// grouped alert (which needs the alert's id, so an unsaved alert gets no button).
+/// grouped alert (which needs the alert's id, so an unsaved alert gets no button); a digest
+/// has none.
 fn ack_action(alert: &Alert) -> Option<Action> {
     match alert.channels.as_slice() {
+        _ if is_digest(alert) => None,
         [] => None,
         [only] => Some(Action::Ack(only.id)),
         _ => (alert.id != AlertId::UNSAVED).then_some(Action::AckAlert(alert.id)),
@@ -154,6 +210,7 @@ pub fn clip(text: &str, max: usize) -> String {
 pub(crate) mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
+    use relink_core::alerts::messages::DigestLine;
     use relink_core::alerts::{AlertChannel, AtRisk, IncidentId, ReconnectAction};
     use relink_core::{ChannelId, Language, Provider, TeamId};
     use secrecy::SecretString;
@@ -185,6 +242,149 @@ pub(crate) mod tests {
             }),
             edits: None,
             created_at: at,
+        }
+    }
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp(1_800_000_000 + hours * 3_600, 0).unwrap()
+    }
+
+    /// A grouped alert about three channels killed by one password change, the second urgent,
+    /// each with its own posts at risk.
+    pub(crate) fn grouped(language: Language) -> Alert {
+        let mut alert = alert(AlertKind::Disconnected, Severity::Urgent, 3);
+        alert.language = language;
+        for (i, channel) in alert.channels.iter_mut().enumerate() {
+            channel.at_risk = AtRisk { count: i as u32, first_due: (i > 0).then(|| at(i as i64 * 24 - 20)) };
+            channel.urgent = i == 1;
+        }
+        alert
+    }
+
+    /// A digest of `n` open problems in `language`, the most urgent first, as edited after the
+    /// second was connected again.
+    pub(crate) fn digest(language: Language, n: usize) -> Alert {
+        let words = catalog(language);
+        let mut alert = alert(AlertKind::Reminder, Severity::Urgent, n);
+        alert.language = language;
+        alert.reason = None;
+        alert.authorised_by = None;
+        (alert.title, _) = words.digest(n);
+        for (i, channel) in alert.channels.iter_mut().enumerate() {
+            let line = if i % 3 == 2 {
+                DigestLine::Expiring { deadline: Some(at(72)) }
+            } else {
+                DigestLine::NeedsReauth { reason: &Reason::PasswordChanged, since: at(-24) }
+            };
+            channel.status = Some(words.digest_status(channel.network, line));
+            channel.authorised_by = Some("Dana".into());
+            channel.at_risk = AtRisk { count: 2, first_due: Some(at(5)) };
+            channel.urgent = i == 0;
+            channel.resolved = i == 1;
+        }
+        alert.reconnect = Some(ReconnectAction {
+            team_id: TeamId(1),
+            channel_ids: alert.channels.iter().filter(|c| !c.resolved).map(|c| c.id).collect(),
+        });
+        alert.edits = Some(AlertId(41));
+        alert
+    }
+
+    pub(crate) fn links(n: i64) -> Vec<ChannelLink> {
+        (1..=n)
+            .map(|i| ChannelLink {
+                channel_id: ChannelId(i),
+                url: SecretString::from(format!("https://r.example/r/{i}")),
+            })
+            .collect()
+    }
+
+    fn link_urls(rows: Vec<CreateActionRow>) -> Vec<String> {
+        let rows = json(rows);
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .filter_map(|b| b["url"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn a_grouped_discord_alert_lists_each_channel_with_its_own_posts_and_marks_the_urgent_one() {
+        for language in Language::ALL {
+            let texts = catalog(*language);
+            let value = json(embed(&grouped(*language)));
+            let field = value["fields"].as_array().unwrap().iter().find(|f| f["name"] == words(*language).channels);
+            let list = field.expect("a channels field")["value"].as_str().unwrap().to_owned();
+            let lines: Vec<&str> = list.lines().collect();
+            assert_eq!(lines.len(), 3, "{list}");
+            assert!(lines[0].starts_with("• Pagina 1"), "{list}");
+            assert!(lines[1].starts_with("🚨 Pagina 2") && lines[1].contains(texts.urgent_word()), "{list}");
+            assert!(lines[1].contains(&texts.date(at(4))) && lines[2].contains(&texts.date(at(28))), "{list}");
+            assert!(!lines[2].contains(texts.urgent_word()), "{list}");
+        }
+    }
+
+    #[test]
+    fn a_discord_digest_strikes_the_line_connected_again_and_links_only_the_others() {
+        for language in Language::ALL {
+            let texts = catalog(*language);
+            let digest = digest(*language, 3);
+            let value = json(embed(&digest));
+            let description = value["description"].as_str().unwrap();
+            let lines: Vec<&str> = description.lines().rev().take(3).collect();
+            assert!(lines[2].starts_with("🚨 Pagina 1") && lines[2].contains("Dana"), "{description}");
+            assert!(lines[1].starts_with("✅ ~~Pagina 2"), "{description}");
+            assert!(
+                lines[1].ends_with(&format!("~~{}{}", texts.separator(), texts.connected_again())),
+                "{description}"
+            );
+            assert!(lines[0].starts_with("• Pagina 3") && lines[0].contains(&texts.date(at(72))), "{description}");
+            assert!(value["fields"].as_array().is_none_or(Vec::is_empty), "a digest says it all per line: {value}");
+            let private = buttons(&digest, &links(3), true);
+            assert_eq!(link_urls(private.clone()), ["https://r.example/r/1", "https://r.example/r/3"]);
+            assert!(custom_ids(private).is_empty(), "one press would take on every problem: no I'm on it");
+            assert_eq!(custom_ids(buttons(&digest, &[], false)), ["ra:42"]);
+        }
+    }
+
+    #[test]
+    fn a_digest_of_200_channels_stays_within_discords_limits_and_says_how_many_more() {
+        for language in Language::ALL {
+            let digest = digest(*language, 200);
+            let value = json(embed(&digest));
+            let description = value["description"].as_str().unwrap();
+            assert!(description.chars().count() <= MAX_DESCRIPTION, "{}", description.chars().count());
+            let last = description.lines().last().unwrap();
+            let shown = description.lines().filter(|l| l.contains("Pagina")).count();
+            assert!(shown > 10, "{description}");
+            assert_eq!(last, catalog(*language).and_more(200 - shown));
+            let rows = buttons(&digest, &links(200), true);
+            assert!(
+                rows.len() <= 5
+                    && json(&rows).as_array().unwrap().iter().all(|r| r["components"].as_array().unwrap().len() <= 5)
+            );
+            assert_eq!(link_urls(rows).first().map(String::as_str), Some("https://r.example/r/1"));
+
+            let mut grouped = grouped(*language);
+            grouped.channels = digest
+                .channels
+                .iter()
+                .map(|c| AlertChannel { status: None, authorised_by: None, resolved: false, ..c.clone() })
+                .collect();
+            grouped.kind = AlertKind::Disconnected;
+            let value = json(embed(&grouped));
+            let list = value["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["name"] == words(*language).channels)
+                .unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(list.chars().count() <= MAX_FIELD, "{}", list.chars().count());
+            assert!(list.lines().last().unwrap().starts_with(&catalog(*language).and_more(1)[..3]), "{list}");
         }
     }
 

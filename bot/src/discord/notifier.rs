@@ -150,9 +150,14 @@ impl Notifier for DiscordNotifier {
     async fn edit(&self, to: Destination, sent: &SentRef, message: &Outgoing<'_>) -> Result<(), NotifyError> {
         let (channel, id) = parse_sent(sent).ok_or(NotifyError::Unsupported)?;
         self.lease.ensure(Utc::now()).await?;
-        let body = EditMessage::new().embed(embed::embed(message.alert)).components(Vec::new());
+        // A resolution has no buttons; an edited digest keeps those of the channels still to
+        // reconnect (this reader's links in a direct message).
+        let body = EditMessage::new().embed(embed::embed(message.alert)).components(embed::buttons(
+            message.alert,
+            message.reconnect_links,
+            to.is_private(),
+        ));
         let route = Route::ChannelMessage { channel_id: ChannelId::new(channel), message_id: MessageId::new(id) };
-        let _ = to;
         self.rest.call_ignoring_body(LightMethod::Patch, route, Some(&body)).await.map_err(notify_error)
     }
 }

@@ -1,5 +1,7 @@
 //! The alerts [`Notifier`] for Telegram: a member's private chat or a team's chat gets the alert
-//! as HTML with its buttons; the message is edited when the incident resolves. Telegram's
+//! as HTML with its buttons; the message is edited when the incident resolves (its buttons
+//! removed) or when a digest changes later the same day (its buttons kept for the channels still
+//! to reconnect). Telegram's
 //! answers become the delivery workers' outcomes: a 429 is transient with its `retry_after`
 //! (and pauses the bot's budget); a blocked bot or a deleted chat is permanent (the workers then
 //! disable the binding and tell the operators); a group that became a supergroup has its
@@ -13,7 +15,7 @@ use relink_core::alerts::{Destination, Notifier, NotifyError, Outgoing, SentRef}
 use relink_core::domain::ChatPlatform;
 use teloxide::payloads::EditMessageTextSetters as _;
 use teloxide::prelude::Requester as _;
-use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::{ChatId, MessageId, ParseMode};
 use teloxide::{ApiError, RequestError};
 
 use super::{SendError, Telegram, chat_is_gone, no_preview, render};
@@ -87,7 +89,9 @@ impl Notifier for TelegramNotifier {
         else {
             return Err(NotifyError::Unsupported);
         };
-        let (html, _) = render::alert(message, private);
+        // A resolution loses its buttons; an edited digest keeps those of the channels still to
+        // reconnect (this reader's links in a private chat).
+        let (html, keyboard) = render::alert(message, private);
         let telegram = &self.telegram;
         telegram.budget.acquire(chat).await.map_err(|e| outcome(e.into()))?;
         let request = telegram
@@ -95,7 +99,7 @@ impl Notifier for TelegramNotifier {
             .edit_message_text(ChatId(chat), MessageId(id), html)
             .parse_mode(ParseMode::Html)
             .link_preview_options(no_preview())
-            .reply_markup(InlineKeyboardMarkup::default());
+            .reply_markup(keyboard.unwrap_or_default());
         match request.await {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
             Err(error) => Err(outcome(SendError::Api(error))),

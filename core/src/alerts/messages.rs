@@ -10,7 +10,7 @@ use secrecy::ExposeSecret as _;
 
 use super::model::{Alert, AlertKind, Severity};
 use crate::domain::alert::ChannelLink;
-use crate::domain::{Language, Provider, Reason};
+use crate::domain::{ChannelId, Language, Provider, Reason};
 use crate::provider::classify::chat_gone;
 
 /// An explanation and a remedy.
@@ -101,6 +101,55 @@ pub struct Catalog {
     reconnect_channel_link: &'static str,
     reconnect_without_link: &'static str,
     date_format: &'static str,
+    /// Short reason labels, for lists and digest lines.
+    reasons: ReasonLabels,
+    digest: DigestWords,
+}
+
+/// A short label per reason ("password changed"), for lists: the chat commands' channel states
+/// and the digest's lines.
+#[derive(Debug)]
+struct ReasonLabels {
+    expired: &'static str,
+    password_changed: &'static str,
+    app_revoked: &'static str,
+    permission_lost: &'static str,
+    inactivity: &'static str,
+    security_checkpoint: &'static str,
+    account_mismatch: &'static str,
+    other: &'static str,
+    /// Telegram's forms of `app_revoked`, `permission_lost` and a chat that is gone.
+    bot_removed: &'static str,
+    bot_cannot_post: &'static str,
+    chat_gone: &'static str,
+}
+
+/// The words of a reminder digest and of the per-channel lines of grouped alerts.
+#[derive(Debug)]
+struct DigestWords {
+    /// The title for one open problem.
+    title_one: &'static str,
+    /// `{n}`.
+    title_many: &'static str,
+    texts: Texts,
+    /// `{date}` and `{reason}`.
+    needs_reauth: &'static str,
+    /// `{date}`.
+    expiring: &'static str,
+    expiring_soon: &'static str,
+    /// `{count}` and `{date}`.
+    at_risk: &'static str,
+    nothing_at_risk: &'static str,
+    /// `{name}`.
+    authorised_by: &'static str,
+    /// The word beside 🚨 on a channel with a post due within 24 hours.
+    urgent: &'static str,
+    /// After a struck-through line of an edited digest.
+    connected_again: &'static str,
+    /// `{n}`: the channels a message had no room for.
+    and_more: &'static str,
+    /// Between the parts of a channel's line.
+    separator: &'static str,
 }
 
 const EN: Catalog = Catalog {
@@ -218,6 +267,37 @@ const EN: Catalog = Catalog {
     reconnect_channel_link: "Reconnect {name}: {link}",
     reconnect_without_link: "Get a reconnect link with /reconnect in the relink bot.",
     date_format: "%Y-%m-%d %H:%M UTC",
+    reasons: ReasonLabels {
+        expired: "access expired",
+        password_changed: "password changed",
+        app_revoked: "relink was removed from the account's apps",
+        permission_lost: "admin role or permission lost",
+        inactivity: "no publishing for too long",
+        security_checkpoint: "the account must act on the network",
+        account_mismatch: "the token is another account's",
+        other: "refused by the network",
+        bot_removed: "the bot was removed from the chat",
+        bot_cannot_post: "the bot may no longer post in the chat",
+        chat_gone: "the chat was deleted",
+    },
+    digest: DigestWords {
+        title_one: "Still to fix: 1 channel",
+        title_many: "Still to fix: {n} channels",
+        texts: Texts {
+            explanation: "These channels need someone: until they are reconnected, their scheduled posts are at risk.",
+            remedy: "Reconnect each one; if someone is already on it, say so with /ack or snooze it with /snooze.",
+        },
+        needs_reauth: "needs reconnecting since {date}: {reason}",
+        expiring: "access ends {date}",
+        expiring_soon: "access ends soon",
+        at_risk: "posts at risk: {count}, the first due {date}",
+        nothing_at_risk: "no posts at risk",
+        authorised_by: "authorised by {name}",
+        urgent: "urgent",
+        connected_again: "connected again",
+        and_more: "…and {n} more",
+        separator: " — ",
+    },
 };
 
 const IT: Catalog = Catalog {
@@ -335,6 +415,37 @@ const IT: Catalog = Catalog {
     reconnect_channel_link: "Ricollega {name}: {link}",
     reconnect_without_link: "Ricevi un link di ricollegamento con /reconnect nel bot di relink.",
     date_format: "%d/%m/%Y %H:%M UTC",
+    reasons: ReasonLabels {
+        expired: "accesso scaduto",
+        password_changed: "password cambiata",
+        app_revoked: "relink rimosso dalle app dell'account",
+        permission_lost: "ruolo di amministratore o permesso perso",
+        inactivity: "nessuna pubblicazione da troppo tempo",
+        security_checkpoint: "l'account deve intervenire sul social",
+        account_mismatch: "il token è di un altro account",
+        other: "rifiutato dal social",
+        bot_removed: "il bot è stato rimosso dalla chat",
+        bot_cannot_post: "il bot non può più pubblicare nella chat",
+        chat_gone: "la chat è stata eliminata",
+    },
+    digest: DigestWords {
+        title_one: "Da sistemare: 1 canale",
+        title_many: "Da sistemare: {n} canali",
+        texts: Texts {
+            explanation: "Questi canali hanno bisogno di qualcuno: finché non vengono ricollegati, i loro post programmati sono a rischio.",
+            remedy: "Ricollega ciascuno; se qualcuno se ne sta già occupando, dillo con /ack o sospendi gli avvisi con /snooze.",
+        },
+        needs_reauth: "da ricollegare dal {date}: {reason}",
+        expiring: "l'accesso termina il {date}",
+        expiring_soon: "l'accesso termina a breve",
+        at_risk: "post a rischio: {count}, il primo il {date}",
+        nothing_at_risk: "nessun post a rischio",
+        authorised_by: "autorizzato da {name}",
+        urgent: "urgente",
+        connected_again: "di nuovo collegato",
+        and_more: "…e altri {n}",
+        separator: " — ",
+    },
 };
 
 const JA: Catalog = Catalog {
@@ -456,6 +567,37 @@ const JA: Catalog = Catalog {
     reconnect_channel_link: "{name}を再接続：{link}",
     reconnect_without_link: "relinkボットで /reconnect を使うと、再接続用のリンクが届きます。",
     date_format: "%Y年%m月%d日 %H:%M UTC",
+    reasons: ReasonLabels {
+        expired: "アクセス期限切れ",
+        password_changed: "パスワード変更",
+        app_revoked: "連携済みアプリからrelinkが削除された",
+        permission_lost: "管理者権限または必要な権限の喪失",
+        inactivity: "長期間投稿なし",
+        security_checkpoint: "アカウント側でSNSでの対応が必要",
+        account_mismatch: "トークンが別のアカウントのもの",
+        other: "SNSによる拒否",
+        bot_removed: "ボットがチャットから削除された",
+        bot_cannot_post: "ボットがチャットに投稿できない",
+        chat_gone: "チャットが削除された",
+    },
+    digest: DigestWords {
+        title_one: "対応待ち：1件のチャンネル",
+        title_many: "対応待ち：{n}件のチャンネル",
+        texts: Texts {
+            explanation: "これらのチャンネルは対応が必要です。再接続されるまで、予約投稿が失敗するおそれがあります。",
+            remedy: "それぞれ再接続してください。すでに誰かが対応中なら、/ack で知らせるか /snooze で通知を一時停止してください。",
+        },
+        needs_reauth: "{date}から再接続が必要：{reason}",
+        expiring: "アクセス期限：{date}",
+        expiring_soon: "まもなくアクセス期限",
+        at_risk: "影響を受ける予約投稿：{count}件（最初は{date}）",
+        nothing_at_risk: "影響を受ける予約投稿なし",
+        authorised_by: "認証：{name}",
+        urgent: "緊急",
+        connected_again: "再接続済み",
+        and_more: "ほか{n}件",
+        separator: "／",
+    },
 };
 
 /// A language's words.
@@ -566,31 +708,172 @@ impl Catalog {
     }
 
     /// The title and texts of a reminder digest listing `count` open problems.
-    // TODO(translations): English placeholder until the catalog carries the digest's words.
     pub fn digest(&self, count: usize) -> (String, Texts) {
         let title = match count {
-            1 => "Still to fix: 1 channel".to_owned(),
-            n => format!("Still to fix: {n} channels"),
+            1 => self.digest.title_one.to_owned(),
+            n => self.digest.title_many.replace("{n}", &n.to_string()),
         };
-        let texts = Texts {
-            explanation: "These channels still cannot publish; their scheduled posts fail until someone reconnects them.",
-            remedy: "Reconnect each one from its link, or acknowledge or snooze it if someone is on it.",
-        };
-        (title, texts)
+        (title, self.digest.texts)
     }
 
-    /// One channel's line in a reminder digest.
-    // TODO(translations): English placeholder until the catalog carries the digest's words.
+    /// One channel's status in a reminder digest ("needs reconnecting since …: password changed").
     pub fn digest_status(&self, provider: Provider, line: DigestLine<'_>) -> String {
-        let _ = provider;
+        let words = &self.digest;
         match line {
-            DigestLine::NeedsReauth { reason, since } => {
-                format!("needs reconnecting since {} ({})", self.date(since), reason.as_str())
-            }
-            DigestLine::Expiring { deadline: Some(deadline) } => format!("access ends {}", self.date(deadline)),
-            DigestLine::Expiring { deadline: None } => "access ends soon".to_owned(),
+            DigestLine::NeedsReauth { reason, since } => words
+                .needs_reauth
+                .replace("{date}", &self.date(since))
+                .replace("{reason}", self.reason_label_on(provider, reason)),
+            DigestLine::Expiring { deadline: Some(deadline) } => words.expiring.replace("{date}", &self.date(deadline)),
+            DigestLine::Expiring { deadline: None } => words.expiring_soon.to_owned(),
         }
     }
+
+    /// A reason's short label on a network ("password changed"; a Telegram bot is removed, not
+    /// an app), for lists.
+    pub fn reason_label_on(&self, provider: Provider, reason: &Reason) -> &'static str {
+        let r = &self.reasons;
+        match (provider, reason) {
+            (Provider::Telegram, Reason::AppRevoked) => r.bot_removed,
+            (Provider::Telegram, Reason::PermissionLost) => r.bot_cannot_post,
+            (Provider::Telegram, reason) if chat_gone(reason) => r.chat_gone,
+            (_, reason) => self.reason_label(reason),
+        }
+    }
+
+    /// A reason's short label on any network.
+    pub fn reason_label(&self, reason: &Reason) -> &'static str {
+        let r = &self.reasons;
+        match reason {
+            Reason::Expired => r.expired,
+            Reason::PasswordChanged => r.password_changed,
+            Reason::AppRevoked => r.app_revoked,
+            Reason::PermissionLost => r.permission_lost,
+            Reason::Inactivity => r.inactivity,
+            Reason::SecurityCheckpoint => r.security_checkpoint,
+            Reason::AccountMismatch => r.account_mismatch,
+            Reason::Other(_) => r.other,
+        }
+    }
+
+    /// "…and 12 more": the line that ends a list cut to fit a platform's limits.
+    pub fn and_more(&self, n: usize) -> String {
+        self.digest.and_more.replace("{n}", &n.to_string())
+    }
+
+    /// The word beside 🚨 on a channel with a post due within 24 hours.
+    pub fn urgent_word(&self) -> &'static str {
+        self.digest.urgent
+    }
+
+    /// What follows a struck-through line of an edited digest.
+    pub fn connected_again(&self) -> &'static str {
+        self.digest.connected_again
+    }
+
+    /// Between the parts of a channel's line.
+    pub fn separator(&self) -> &'static str {
+        self.digest.separator
+    }
+
+    /// The header above an alert's list of channels.
+    pub fn channels_header(&self) -> &'static str {
+        self.channels_header
+    }
+
+    /// "Name (network)".
+    pub fn channel_subject(&self, name: &str, provider: Provider) -> String {
+        self.one_channel.replace("{name}", name).replace("{network}", self.network(provider))
+    }
+}
+
+/// One channel of a grouped alert or of a digest, in the alert's language and without markup,
+/// for each renderer to mark up: urgent lines take 🚨, resolved lines are struck through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelLine {
+    pub channel: ChannelId,
+    /// "Name (network)".
+    pub subject: String,
+    /// The whole line: the subject, "urgent", the digest's status, the channel's posts at risk
+    /// and (in a digest) who authorised it.
+    pub text: String,
+    pub urgent: bool,
+    /// Connected again since the digest was first sent.
+    pub resolved: bool,
+}
+
+/// Whether an alert is a reminder digest: one message listing every open problem a reader
+/// hears about, each channel with its own status line.
+pub fn is_digest(alert: &Alert) -> bool {
+    alert.kind == AlertKind::Reminder && alert.channels.iter().any(|c| c.status.is_some())
+}
+
+/// The lines listing an alert's channels, in the alert's order (a digest's is most urgent
+/// first); empty for an alert about one channel, which says it all in its other lines.
+pub fn channel_lines(alert: &Alert) -> Vec<ChannelLine> {
+    let digest = is_digest(alert);
+    if !digest && alert.channels.len() <= 1 {
+        return Vec::new();
+    }
+    let words = catalog(alert.language);
+    let risky = matches!(
+        alert.kind,
+        AlertKind::Expiring | AlertKind::Disconnected | AlertKind::Reminder | AlertKind::Escalated
+    );
+    alert
+        .channels
+        .iter()
+        .map(|channel| {
+            let subject = words.channel_subject(&channel.name, channel.network);
+            let urgent = risky && channel.urgent && !channel.resolved;
+            let mut parts = vec![subject.clone()];
+            if urgent {
+                parts.push(words.digest.urgent.to_owned());
+            }
+            if let Some(status) = channel.status.as_deref().filter(|_| digest) {
+                parts.push(status.to_owned());
+            }
+            if risky {
+                parts.push(match channel.at_risk.first_due {
+                    Some(first) => words
+                        .digest
+                        .at_risk
+                        .replace("{count}", &channel.at_risk.count.to_string())
+                        .replace("{date}", &words.date(first)),
+                    None => words.digest.nothing_at_risk.to_owned(),
+                });
+            }
+            if let Some(name) = channel.authorised_by.as_deref().filter(|_| digest) {
+                parts.push(words.digest.authorised_by.replace("{name}", name));
+            }
+            ChannelLine {
+                channel: channel.id,
+                subject,
+                text: parts.join(words.digest.separator),
+                urgent,
+                resolved: channel.resolved,
+            }
+        })
+        .collect()
+}
+
+/// How many of a list's lines (their sizes in `costs`, in order) fit in `room`, keeping room
+/// for the "and N more" line (`more(n)` its size) when not all of them fit.
+pub fn fitting(costs: &[usize], room: usize, more: impl Fn(usize) -> usize) -> usize {
+    if costs.iter().fold(0usize, |sum, cost| sum.saturating_add(*cost)) <= room {
+        return costs.len();
+    }
+    let mut used = 0usize;
+    let mut shown = 0;
+    for (i, cost) in costs.iter().enumerate() {
+        let with = used.saturating_add(*cost);
+        if with.saturating_add(more(costs.len() - i - 1)) > room {
+            break;
+        }
+        used = with;
+        shown = i + 1;
+    }
+    shown
 }
 
 /// What a digest line says about a channel.
@@ -605,7 +888,44 @@ pub enum DigestLine<'a> {
 /// The alert as plain text in its language; `link` is the reconnect link for this reader, if
 /// one was minted (only private destinations get one).
 pub fn render_text(alert: &Alert, links: &[ChannelLink]) -> String {
+    let layout = layout(alert, links);
     let words = catalog(alert.language);
+    let mut lines = vec![format!("{} {}", layout.icon, alert.title)];
+    lines.extend(layout.intro);
+    if !layout.channels.is_empty() {
+        lines.push(words.channels_header.to_owned());
+        lines.extend(layout.channels.iter().map(|line| match (line.resolved, line.urgent) {
+            (true, _) => format!("- ✅ {}{}{}", line.subject, words.digest.separator, words.digest.connected_again),
+            (false, true) => format!("- 🚨 {}", line.text),
+            (false, false) => format!("- {}", line.text),
+        }));
+    }
+    lines.extend(layout.facts);
+    lines.extend(layout.links);
+    lines.join("\n")
+}
+
+/// An alert's text in parts, before a renderer marks them up and fits them to its limits.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Before the title: ✅ ℹ️ ⚠️ 🔴 🚨.
+    pub icon: &'static str,
+    /// The explanation and the remedy.
+    pub intro: Vec<String>,
+    /// Each channel of a grouped alert or a digest (see [`channel_lines`]).
+    pub channels: Vec<ChannelLine>,
+    /// What the network said, the end of access, urgency, the posts at risk, who authorised the
+    /// channels (a digest says these per channel).
+    pub facts: Vec<String>,
+    /// "Reconnect X: https://…" per link of this reader (a digest's resolved channels have
+    /// none), or how to get one when there is none.
+    pub links: Vec<String>,
+}
+
+/// Lays an alert out in parts (see [`Layout`]).
+pub fn layout(alert: &Alert, links: &[ChannelLink]) -> Layout {
+    let words = catalog(alert.language);
+    let digest = is_digest(alert);
     let icon = match (alert.kind, alert.severity) {
         (AlertKind::Resolved, _) => "✅",
         (_, Severity::Info) => "ℹ️",
@@ -613,51 +933,60 @@ pub fn render_text(alert: &Alert, links: &[ChannelLink]) -> String {
         (_, Severity::Critical) => "🔴",
         (_, Severity::Urgent) => "🚨",
     };
-    let mut lines = vec![format!("{icon} {}", alert.title), alert.explanation.clone(), alert.remedy.clone()];
-    if alert.channels.len() > 1 {
-        lines.push(words.channels_header.to_owned());
-        for channel in &alert.channels {
-            let one =
-                words.one_channel.replace("{name}", &channel.name).replace("{network}", words.network(channel.network));
-            lines.push(format!("- {one}"));
+    let mut facts = Vec::new();
+    if let Some(detail) = alert.detail.as_deref().filter(|d| !d.is_empty()) {
+        facts.push(words.network_said.replace("{detail}", detail));
+    }
+    if !digest {
+        if let Some(deadline) = alert.deadline {
+            facts.push(words.deadline.replace("{date}", &words.date(deadline)));
+        }
+        if alert.severity == Severity::Urgent {
+            facts.push(words.urgent.to_owned());
+        }
+        if alert.kind != AlertKind::Resolved {
+            facts.push(match alert.at_risk.first_due {
+                Some(first) => words
+                    .at_risk
+                    .replace("{count}", &alert.at_risk.count.to_string())
+                    .replace("{date}", &words.date(first)),
+                None => words.nothing_at_risk.to_owned(),
+            });
+        }
+        if alert.kind != AlertKind::OperatorProblem {
+            facts.push(match &alert.authorised_by {
+                Some(name) => words.authorised_by.replace("{name}", name),
+                None => words.nobody_authorised.to_owned(),
+            });
         }
     }
-    if let Some(detail) = alert.detail.as_deref().filter(|d| !d.is_empty()) {
-        lines.push(words.network_said.replace("{detail}", detail));
-    }
-    if let Some(deadline) = alert.deadline {
-        lines.push(words.deadline.replace("{date}", &words.date(deadline)));
-    }
-    if alert.severity == Severity::Urgent {
-        lines.push(words.urgent.to_owned());
-    }
-    if alert.kind != AlertKind::Resolved {
-        lines.push(match alert.at_risk.first_due {
-            Some(first) => {
-                words.at_risk.replace("{count}", &alert.at_risk.count.to_string()).replace("{date}", &words.date(first))
-            }
-            None => words.nothing_at_risk.to_owned(),
-        });
-    }
-    if alert.kind != AlertKind::OperatorProblem {
-        lines.push(match &alert.authorised_by {
-            Some(name) => words.authorised_by.replace("{name}", name),
-            None => words.nobody_authorised.to_owned(),
-        });
-    }
+    let mut lines = Vec::new();
     if alert.reconnect.is_some() {
-        match links {
-            [] => lines.push(words.reconnect_without_link.to_owned()),
+        let open: Vec<&ChannelLink> = links.iter().filter(|link| !resolved_in(alert, link.channel_id)).collect();
+        match open.as_slice() {
+            [] if links.is_empty() => lines.push(words.reconnect_without_link.to_owned()),
+            [] => {}
             [only] if alert.channels.len() <= 1 => {
                 lines.push(words.reconnect_link.replace("{link}", only.url.expose_secret()));
             }
-            links => lines.extend(links.iter().map(|link| {
+            open => lines.extend(open.iter().map(|link| {
                 let name = alert.channels.iter().find(|c| c.id == link.channel_id).map_or("?", |c| c.name.as_str());
                 words.reconnect_channel_link.replace("{name}", name).replace("{link}", link.url.expose_secret())
             })),
         }
     }
-    lines.join("\n")
+    Layout {
+        icon,
+        intro: vec![alert.explanation.clone(), alert.remedy.clone()],
+        channels: channel_lines(alert),
+        facts,
+        links: lines,
+    }
+}
+
+/// Whether a channel of the alert was connected again since the alert (a digest) was sent.
+pub fn resolved_in(alert: &Alert, channel: ChannelId) -> bool {
+    alert.channels.iter().any(|c| c.id == channel && c.resolved)
 }
 
 /// The English words, raw identifiers and (in Japanese) ASCII brackets or the old spelling
@@ -809,6 +1138,7 @@ mod tests {
             texts.extend(
                 [words.at_risk, words.nothing_at_risk, words.reconnect_without_link, words.urgent].map(String::from),
             );
+            texts.extend(list_texts(words).into_iter().map(String::from));
             for text in texts {
                 let plain = strip(&text);
                 for word in english {
@@ -867,7 +1197,235 @@ mod tests {
                 }
             }
         }
+        for provider in Provider::ALL {
+            alerts.push(digest(language, *provider));
+            alerts.push(Alert {
+                channels: digest(language, *provider)
+                    .channels
+                    .into_iter()
+                    .map(|mut c| {
+                        c.resolved = false;
+                        c
+                    })
+                    .collect(),
+                ..digest(language, *provider)
+            });
+        }
+        alerts.push(grouped(language));
         alerts
+    }
+
+    /// The words of lists and digests, for comparing languages text by text.
+    fn list_texts(words: &Catalog) -> Vec<&'static str> {
+        let r = &words.reasons;
+        let d = &words.digest;
+        vec![
+            r.expired,
+            r.password_changed,
+            r.app_revoked,
+            r.permission_lost,
+            r.inactivity,
+            r.security_checkpoint,
+            r.account_mismatch,
+            r.other,
+            r.bot_removed,
+            r.bot_cannot_post,
+            r.chat_gone,
+            d.title_one,
+            d.title_many,
+            d.texts.explanation,
+            d.texts.remedy,
+            d.needs_reauth,
+            d.expiring,
+            d.expiring_soon,
+            d.at_risk,
+            d.nothing_at_risk,
+            d.authorised_by,
+            d.urgent,
+            d.connected_again,
+            d.and_more,
+        ]
+    }
+
+    fn placeholders(text: &str) -> Vec<&str> {
+        let mut found: Vec<&str> =
+            text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(key, _)| key)).collect();
+        found.sort_unstable();
+        found
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).map(|t| t.to_utc()).unwrap_or_default()
+    }
+
+    /// A grouped alert about three channels of one password change, the second urgent.
+    pub(crate) fn grouped(language: Language) -> Alert {
+        use super::super::model::{AlertChannel, AlertId, AtRisk, ReconnectAction};
+        use crate::domain::{ChannelId, TeamId};
+        let words = catalog(language);
+        let channels: Vec<AlertChannel> = [
+            ("Acme page", Provider::Facebook, 0),
+            ("Acme shop", Provider::InstagramBusiness, 2),
+            ("Acme news", Provider::Facebook, 1),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, network, posts))| {
+            let mut channel = AlertChannel::new(ChannelId(i as i64 + 1), name, network);
+            channel.at_risk = AtRisk {
+                count: posts,
+                first_due: (posts > 0).then(|| at("2026-12-06T18:00:00Z") + chrono::Duration::days(i as i64 - 1)),
+            };
+            channel.urgent = i == 1;
+            channel
+        })
+        .collect();
+        let names: Vec<(&str, &str)> = channels.iter().map(|c| (c.name.as_str(), words.network(c.network))).collect();
+        let texts = words.reason(&Reason::PasswordChanged);
+        Alert {
+            id: AlertId(9),
+            kind: AlertKind::Disconnected,
+            severity: Severity::Urgent,
+            language,
+            team_id: TeamId(1),
+            team: "Acme".into(),
+            title: words.title(AlertKind::Disconnected, &names, None),
+            at_risk: channels.iter().fold(AtRisk::default(), |sum, c| sum.plus(c.at_risk)),
+            reconnect: Some(ReconnectAction {
+                team_id: TeamId(1),
+                channel_ids: channels.iter().map(|c| c.id).collect(),
+            }),
+            channels,
+            incidents: Vec::new(),
+            reason: Some("password_changed".into()),
+            detail: None,
+            explanation: texts.explanation.into(),
+            remedy: texts.remedy.into(),
+            authorised_by: Some("Dana".into()),
+            deadline: None,
+            edits: None,
+            created_at: at("2026-12-06T10:00:00Z"),
+        }
+    }
+
+    /// A digest of three problems on `provider` (a password change, urgent; a removed app; an
+    /// expiring token), as edited after the second was connected again.
+    pub(crate) fn digest(language: Language, provider: Provider) -> Alert {
+        use super::super::model::{AlertChannel, AlertId, AtRisk, ReconnectAction};
+        use crate::domain::{ChannelId, TeamId};
+        let words = catalog(language);
+        let lines = [
+            DigestLine::NeedsReauth { reason: &Reason::PasswordChanged, since: at("2026-12-05T09:00:00Z") },
+            DigestLine::NeedsReauth { reason: &Reason::AppRevoked, since: at("2026-12-04T09:00:00Z") },
+            DigestLine::Expiring { deadline: Some(at("2026-12-09T09:00:00Z")) },
+        ];
+        let channels: Vec<AlertChannel> = lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let mut channel = AlertChannel::new(ChannelId(i as i64 + 1), format!("Acme {}", i + 1), provider);
+                channel.status = Some(words.digest_status(provider, line));
+                channel.authorised_by = (i != 2).then(|| "Dana".to_owned());
+                channel.at_risk =
+                    AtRisk { count: 2 - i as u32, first_due: (i < 2).then(|| at("2026-12-06T18:00:00Z")) };
+                channel.urgent = i == 0;
+                channel.resolved = i == 1;
+                channel
+            })
+            .collect();
+        let (title, texts) = words.digest(channels.len());
+        Alert {
+            id: AlertId(10),
+            kind: AlertKind::Reminder,
+            severity: Severity::Urgent,
+            language,
+            team_id: TeamId(1),
+            team: "Acme".into(),
+            title,
+            at_risk: channels.iter().fold(AtRisk::default(), |sum, c| sum.plus(c.at_risk)),
+            reconnect: Some(ReconnectAction { team_id: TeamId(1), channel_ids: vec![ChannelId(1), ChannelId(3)] }),
+            channels,
+            incidents: Vec::new(),
+            reason: None,
+            detail: None,
+            explanation: texts.explanation.into(),
+            remedy: texts.remedy.into(),
+            authorised_by: None,
+            deadline: None,
+            edits: Some(AlertId(8)),
+            created_at: at("2026-12-06T10:00:00Z"),
+        }
+    }
+
+    fn links(ids: &[i64]) -> Vec<ChannelLink> {
+        ids.iter()
+            .map(|i| ChannelLink {
+                channel_id: ChannelId(*i),
+                url: secrecy::SecretString::from(format!("https://relink.test/r/{i}")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_language_has_the_digest_words_with_the_same_placeholders() {
+        let english = list_texts(&EN);
+        for language in [Language::It, Language::Ja] {
+            for (en, text) in english.iter().zip(list_texts(catalog(language))) {
+                assert!(!text.trim().is_empty(), "{language}: empty text for {en}");
+                assert_ne!(*en, text, "{language}: not translated");
+                assert_eq!(placeholders(en), placeholders(text), "{language}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_grouped_alert_as_text_lists_each_channel_with_its_own_posts_and_marks_the_urgent_one() {
+        for language in Language::ALL {
+            let words = catalog(*language);
+            let text = render_text(&grouped(*language), &[]);
+            let lines: Vec<&str> = text.lines().collect();
+            let header = lines.iter().position(|l| *l == words.channels_header).expect(&text);
+            let listed = &lines[header + 1..header + 4];
+            assert!(listed[0].starts_with("- Acme page") && listed[0].contains(words.digest.nothing_at_risk), "{text}");
+            assert!(listed[1].starts_with("- 🚨 Acme shop") && listed[1].contains(words.digest.urgent), "{text}");
+            assert!(listed[1].contains(&words.date(at("2026-12-06T18:00:00Z"))), "{text}");
+            assert!(!listed[2].contains("🚨") && !listed[2].contains(words.digest.urgent), "{text}");
+            assert!(listed[2].contains(&words.date(at("2026-12-07T18:00:00Z"))), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_digest_as_text_has_a_line_per_channel_and_no_link_for_one_connected_again() {
+        for language in Language::ALL {
+            let words = catalog(*language);
+            let text = render_text(&digest(*language, Provider::Facebook), &links(&[1, 2, 3]));
+            let lines: Vec<&str> = text.lines().collect();
+            let header = lines.iter().position(|l| *l == words.channels_header).expect(&text);
+            let listed = &lines[header + 1..header + 4];
+            assert!(
+                listed[0].starts_with("- 🚨 Acme 1") && listed[0].contains(words.reasons.password_changed),
+                "{text}"
+            );
+            assert!(listed[0].contains(&words.digest.authorised_by.replace("{name}", "Dana")), "{text}");
+            assert!(
+                listed[1].starts_with("- ✅ Acme 2") && listed[1].ends_with(words.digest.connected_again),
+                "{text}"
+            );
+            assert!(!listed[1].contains(words.reasons.app_revoked), "{text}");
+            assert!(listed[2].contains(&words.date(at("2026-12-09T09:00:00Z"))), "{text}");
+            assert!(text.contains("/r/1") && text.contains("/r/3") && !text.contains("/r/2"), "{text}");
+            assert!(!text.contains(words.nobody_authorised), "a digest says it per channel: {text}");
+        }
+    }
+
+    #[test]
+    fn a_list_cut_to_fit_keeps_room_for_and_n_more() {
+        assert_eq!(fitting(&[10, 10, 10], 30, |_| 5), 3);
+        assert_eq!(fitting(&[10, 10, 10], 29, |_| 5), 2);
+        assert_eq!(fitting(&[10, 10, 10], 24, |_| 5), 1);
+        assert_eq!(fitting(&[10, 10, 10], 4, |_| 5), 0);
+        assert_eq!(fitting(&[], 0, |_| 5), 0);
+        assert_eq!(EN.and_more(12), "…and 12 more");
     }
 
     #[test]

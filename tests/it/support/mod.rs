@@ -11,6 +11,7 @@
 //!   [`TestClock`], ready for a test to use.
 //! - [`both_engines!`]: runs one store test against SQLite and against PostgreSQL, so the two
 //!   engines cannot drift apart unnoticed.
+//! - [`digest`]: a reminder digest as the alerts planner builds one, for the renderers' edits.
 //! - [`Raw`]: a connection of the test's own to the same database, for what the store API must
 //!   not allow (tampering with rows, reading query plans).
 
@@ -141,6 +142,64 @@ pub fn unchanged_result(channel: &Channel, next_check_at: DateTime<Utc>) -> reli
         previous_operator_problem: None,
         pushed: false,
     }
+}
+
+/// A reminder digest of `team` about three Facebook channels (ids 1 to 3) as the planner builds
+/// one, and the same digest edited after the second was connected again.
+pub fn digest(team: &Team, at: DateTime<Utc>) -> (relink_core::alerts::Alert, relink_core::alerts::Alert) {
+    use relink_core::alerts::messages::{DigestLine, catalog};
+    use relink_core::alerts::{Alert, AlertChannel, AlertId, AlertKind, AtRisk, ReconnectAction, Severity};
+    use relink_core::{ChannelId, Reason};
+    let words = catalog(team.language);
+    let channels: Vec<AlertChannel> = (1..=3)
+        .map(|i| {
+            let mut channel = AlertChannel::new(ChannelId(i), format!("Acme {i}"), Provider::Facebook);
+            let line = DigestLine::NeedsReauth { reason: &Reason::PasswordChanged, since: at };
+            channel.status = Some(words.digest_status(Provider::Facebook, line));
+            channel.authorised_by = Some("Dana".into());
+            channel.at_risk = AtRisk { count: 1, first_due: Some(at + chrono::Duration::hours(i)) };
+            channel.urgent = i == 1;
+            channel
+        })
+        .collect();
+    let (title, texts) = words.digest(channels.len());
+    let first = Alert {
+        id: AlertId(500),
+        kind: AlertKind::Reminder,
+        severity: Severity::Urgent,
+        language: team.language,
+        team_id: team.id,
+        team: team.name.as_str().to_owned(),
+        reconnect: Some(ReconnectAction { team_id: team.id, channel_ids: channels.iter().map(|c| c.id).collect() }),
+        at_risk: channels.iter().fold(AtRisk::default(), |sum, c| sum.plus(c.at_risk)),
+        channels,
+        incidents: Vec::new(),
+        reason: None,
+        detail: None,
+        title,
+        explanation: texts.explanation.into(),
+        remedy: texts.remedy.into(),
+        authorised_by: None,
+        deadline: None,
+        edits: None,
+        created_at: at,
+    };
+    let mut edited = first.clone();
+    edited.id = AlertId(501);
+    edited.edits = Some(first.id);
+    edited.channels[1].resolved = true;
+    edited.reconnect = Some(ReconnectAction { team_id: team.id, channel_ids: vec![ChannelId(1), ChannelId(3)] });
+    (first, edited)
+}
+
+/// A reconnect link per channel id, as the link minter gives a private reader.
+pub fn links(ids: &[i64]) -> Vec<relink_core::alerts::ChannelLink> {
+    ids.iter()
+        .map(|i| relink_core::alerts::ChannelLink {
+            channel_id: relink_core::ChannelId(*i),
+            url: SecretString::from(format!("https://relink.test/r/{i}")),
+        })
+        .collect()
 }
 
 /// A token set with the given secrets, expiring at `expires_at`.
