@@ -74,6 +74,7 @@ fn alert(id: i64) -> Alert {
         deadline: None,
         reconnect: Some(ReconnectAction { team_id: TeamId(1), channel_ids: vec![ChannelId(id)] }),
         edits: None,
+        unlisted: 0,
         created_at: now,
     }
 }

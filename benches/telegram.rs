@@ -91,6 +91,7 @@ fn alert(team: relink_core::TeamId, n: usize) -> Alert {
         deadline: None,
         reconnect: None,
         edits: None,
+        unlisted: 0,
         created_at: SystemClock.now(),
     }
 }

@@ -63,7 +63,12 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
     if digest {
         description = clip(&description, MAX_DESCRIPTION / 2);
         description.push_str("\n\n");
-        description.push_str(&list(&lines, MAX_DESCRIPTION.saturating_sub(description.chars().count()), texts));
+        description.push_str(&list(
+            &lines,
+            alert.unlisted as usize,
+            MAX_DESCRIPTION.saturating_sub(description.chars().count()),
+            texts,
+        ));
     }
     let mut embed = CreateEmbed::new()
         .title(clip(&alert.title, MAX_TITLE))
@@ -77,7 +82,7 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
         return embed;
     }
     if !lines.is_empty() {
-        embed = embed.field(labels.channels, list(&lines, MAX_FIELD, texts), false);
+        embed = embed.field(labels.channels, list(&lines, alert.unlisted as usize, MAX_FIELD, texts), false);
     }
     if let Some(reason) = alert.reason.as_deref().filter(|_| alert.kind != AlertKind::Resolved) {
         let label = match (Reason::from_parts(reason, alert.detail.as_deref()), alert.channels.first()) {
@@ -120,13 +125,14 @@ fn channel_markdown(line: &ChannelLine, texts: &Catalog) -> String {
 
 /// Lines one per row within `room` characters, the last saying how many more there are when
 /// not all fit.
-fn list(lines: &[String], room: usize, texts: &Catalog) -> String {
+fn list(lines: &[String], unlisted: usize, room: usize, texts: &Catalog) -> String {
     // Every line is clipped to the room first, so one very long name cannot hide the others.
     let lines: Vec<String> = lines.iter().map(|line| clip(line, room.min(MAX_FIELD))).collect();
     let costs: Vec<usize> = lines.iter().map(|line| line.chars().count() + 1).collect();
-    let shown = fitting(&costs, room.saturating_add(1), |n| texts.and_more(n).chars().count() + 1);
+    let shown = fitting(&costs, room.saturating_add(1), |n| texts.and_more(n + unlisted).chars().count() + 1);
     let mut out: Vec<&str> = lines.iter().take(shown).map(String::as_str).collect();
-    let more = (shown < lines.len()).then(|| texts.and_more(lines.len() - shown));
+    let hidden = (lines.len() - shown).saturating_add(unlisted);
+    let more = (hidden > 0).then(|| texts.and_more(hidden));
     out.extend(more.as_deref());
     out.join("\n")
 }
@@ -241,6 +247,7 @@ pub(crate) mod tests {
                 channel_ids: (1..=channels as i64).map(ChannelId).collect(),
             }),
             edits: None,
+            unlisted: 0,
             created_at: at,
         }
     }

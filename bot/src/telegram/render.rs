@@ -81,12 +81,14 @@ pub fn alert(message: &Outgoing<'_>, private: bool) -> (String, Option<InlineKey
         head.push(escape(texts.channels_header()));
         let fixed = head.iter().chain(&tail).map(|line| visible(line) + 1).sum::<usize>();
         let costs: Vec<usize> = lines.iter().map(|line| visible(line) + 1).collect();
-        fitting(&costs, MAX_TEXT.saturating_sub(fixed), |n| visible(&escape(&texts.and_more(n))) + 1)
+        let unlisted = alert.unlisted as usize;
+        fitting(&costs, MAX_TEXT.saturating_sub(fixed), |n| visible(&escape(&texts.and_more(n + unlisted))) + 1)
     };
     let mut html = head;
     html.extend(lines.iter().take(shown).cloned());
-    if shown < lines.len() {
-        html.push(escape(&texts.and_more(lines.len() - shown)));
+    let hidden = (lines.len() - shown).saturating_add(alert.unlisted as usize);
+    if hidden > 0 && !lines.is_empty() {
+        html.push(escape(&texts.and_more(hidden)));
     }
     html.extend(tail);
     let html = html.join("\n");

@@ -288,6 +288,7 @@ impl Deliverer {
             deadline: None,
             reconnect: None,
             edits: None,
+            unlisted: 0,
             created_at: now,
         };
         if let Err(error) = self.store.enqueue_alert(&notice, &[self.config.operators], now).await {

@@ -899,6 +899,9 @@ pub fn render_text(alert: &Alert, links: &[ChannelLink]) -> String {
             (false, true) => format!("- 🚨 {}", line.text),
             (false, false) => format!("- {}", line.text),
         }));
+        if alert.unlisted > 0 {
+            lines.push(words.and_more(alert.unlisted as usize));
+        }
     }
     lines.extend(layout.facts);
     lines.extend(layout.links);
@@ -1192,6 +1195,7 @@ mod tests {
                         deadline: Some(now),
                         reconnect: Some(ReconnectAction { team_id: TeamId(1), channel_ids: vec![ChannelId(1)] }),
                         edits: None,
+                        unlisted: 0,
                         created_at: now,
                     });
                 }
@@ -1304,6 +1308,7 @@ mod tests {
             authorised_by: Some("Dana".into()),
             deadline: None,
             edits: None,
+            unlisted: 0,
             created_at: at("2026-12-06T10:00:00Z"),
         }
     }
@@ -1353,6 +1358,7 @@ mod tests {
             authorised_by: None,
             deadline: None,
             edits: Some(AlertId(8)),
+            unlisted: 0,
             created_at: at("2026-12-06T10:00:00Z"),
         }
     }

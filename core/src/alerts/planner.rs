@@ -845,6 +845,7 @@ impl PlanState<'_> {
             authorised_by: None,
             deadline: None,
             edits: None,
+            unlisted: u32::try_from(list.len().saturating_sub(DIGEST_LINES)).unwrap_or(u32::MAX),
             created_at: self.now,
         };
         Some(PlannedAlert { alert, incidents: list.to_vec(), known: Vec::new(), destinations, send_at: None })
@@ -969,6 +970,7 @@ impl PlanState<'_> {
                 .filter(|_| kind == AlertKind::Expiring),
             reconnect,
             edits: first.edits,
+            unlisted: 0,
             created_at: self.now,
         };
         let mut to = destinations(level, members, bindings, authorised_by, self.config.operators);

@@ -168,7 +168,14 @@ pub struct Alert {
     pub reconnect: Option<ReconnectAction>,
     /// The earlier alert this one resolves: platforms that can edit a sent message mark it resolved.
     pub edits: Option<AlertId>,
+    /// A digest's problems beyond those it lists by name (its title counts them all).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unlisted: u32,
     pub created_at: DateTime<Utc>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl AlertId {

@@ -182,6 +182,7 @@ pub fn digest(team: &Team, at: DateTime<Utc>) -> (relink_core::alerts::Alert, re
         authorised_by: None,
         deadline: None,
         edits: None,
+        unlisted: 0,
         created_at: at,
     };
     let mut edited = first.clone();
