@@ -75,6 +75,7 @@ fn alert(id: i64) -> Alert {
         reconnect: Some(ReconnectAction { team_id: TeamId(1), channel_ids: vec![ChannelId(id)] }),
         edits: None,
         unlisted: 0,
+        zone: None,
         created_at: now,
     }
 }

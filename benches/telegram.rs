@@ -92,6 +92,7 @@ fn alert(team: relink_core::TeamId, n: usize) -> Alert {
         reconnect: None,
         edits: None,
         unlisted: 0,
+        zone: None,
         created_at: SystemClock.now(),
     }
 }

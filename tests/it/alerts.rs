@@ -1106,6 +1106,8 @@ async fn quiet_hours_hold_what_is_not_urgent_until_the_morning_digest(db: TestSt
     let alice: Vec<Sent> = rig.sent().into_iter().filter(|s| s.to == ALICE).collect();
     assert_eq!(alice.len(), 1, "one message for Alice: {alice:?}");
     assert!(alice[0].text.contains("Calm page"), "{}", alice[0].text);
+    // On the team's wall clock: disconnected at 22:00 Rome time.
+    assert!(alice[0].text.contains("since 2026-03-01 22:00 CET"), "{}", alice[0].text);
     assert!(!alerts.iter().any(|a| a.kind == AlertKind::Disconnected && a.title.contains("Calm page")));
 }
 

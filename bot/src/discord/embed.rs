@@ -93,14 +93,18 @@ pub fn embed(alert: &Alert) -> CreateEmbed {
         embed = embed.field(labels.reason, label, true);
     }
     if let Some(deadline) = alert.deadline.filter(|_| alert.kind != AlertKind::Resolved) {
-        embed = embed.field(labels.expiry, format!("{} (<t:{}:R>)", texts.date(deadline), deadline.timestamp()), true);
+        embed = embed.field(
+            labels.expiry,
+            format!("{} (<t:{}:R>)", texts.date_in(deadline, alert.zone.as_deref()), deadline.timestamp()),
+            true,
+        );
     }
     if !matches!(alert.kind, AlertKind::Resolved | AlertKind::OperatorProblem) {
         let at_risk = match alert.at_risk.first_due {
             Some(first) => labels
                 .at_risk_value
                 .replace("{count}", &alert.at_risk.count.to_string())
-                .replace("{date}", &texts.date(first)),
+                .replace("{date}", &texts.date_in(first, alert.zone.as_deref())),
             None => labels.nothing_at_risk.to_owned(),
         };
         embed = embed.field(labels.at_risk, at_risk, true);
@@ -248,6 +252,7 @@ pub(crate) mod tests {
             }),
             edits: None,
             unlisted: 0,
+            zone: None,
             created_at: at,
         }
     }
@@ -283,7 +288,7 @@ pub(crate) mod tests {
             } else {
                 DigestLine::NeedsReauth { reason: &Reason::PasswordChanged, since: at(-24) }
             };
-            channel.status = Some(words.digest_status(channel.network, line));
+            channel.status = Some(words.digest_status(channel.network, line, None));
             channel.authorised_by = Some("Dana".into());
             channel.at_risk = AtRisk { count: 2, first_due: Some(at(5)) };
             channel.urgent = i == 0;

@@ -110,6 +110,32 @@ impl Zone {
         Zone(TimeZone::UTC)
     }
 
+    /// Whether it is UTC (the default, whose times need no converting).
+    pub fn is_utc(&self) -> bool {
+        self.name() == "UTC"
+    }
+
+    /// An instant as the zone's wall clock shows it, with the zone's abbreviation then
+    /// (`CET`, `CEST`, `JST`; an offset such as `+03` where the zone has none).
+    pub fn wall_clock(&self, at: DateTime<Utc>) -> (chrono::NaiveDateTime, String) {
+        let instant = to_jiff(at);
+        let local = self.0.to_datetime(instant);
+        let naive = chrono::NaiveDate::from_ymd_opt(
+            i32::from(local.year()),
+            u32::try_from(local.month()).unwrap_or(1),
+            u32::try_from(local.day()).unwrap_or(1),
+        )
+        .and_then(|date| {
+            date.and_hms_opt(
+                u32::try_from(local.hour()).unwrap_or(0),
+                u32::try_from(local.minute()).unwrap_or(0),
+                u32::try_from(local.second()).unwrap_or(0),
+            )
+        })
+        .unwrap_or(at.naive_utc());
+        (naive, self.0.to_offset_info(instant).abbreviation().to_owned())
+    }
+
     /// Reads an IANA name (`Europe/Rome`, `Asia/Tokyo`, `UTC`), as the bundled database knows it.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let name = raw.trim();
@@ -243,6 +269,15 @@ mod tests {
 
     fn rome(quiet: Option<&str>) -> Calendar {
         Calendar { zone: Zone::parse("Europe/Rome").unwrap(), quiet: quiet.map(|q| QuietHours::parse(q).unwrap()) }
+    }
+
+    #[test]
+    fn a_wall_clock_shows_local_time_and_the_zones_abbreviation_of_that_day() {
+        let rome = Zone::parse("Europe/Rome").unwrap();
+        let (winter, name) = rome.wall_clock(at("2026-12-07T08:30:00Z"));
+        assert_eq!((winter.to_string(), name.as_str()), ("2026-12-07 09:30:00".to_owned(), "CET"));
+        let (summer, name) = rome.wall_clock(at("2026-07-07T08:30:00Z"));
+        assert_eq!((summer.to_string(), name.as_str()), ("2026-07-07 10:30:00".to_owned(), "CEST"));
     }
 
     #[test]

@@ -289,6 +289,7 @@ impl Deliverer {
             reconnect: None,
             edits: None,
             unlisted: 0,
+            zone: None,
             created_at: now,
         };
         if let Err(error) = self.store.enqueue_alert(&notice, &[self.config.operators], now).await {

@@ -707,6 +707,18 @@ impl Catalog {
         at.format(self.date_format).to_string()
     }
 
+    /// A date on a team's wall clock (`zone`, an IANA name), with the zone's abbreviation where
+    /// the plain format says UTC; UTC itself, or a zone this build does not know, as [`Self::date`].
+    pub fn date_in(&self, at: DateTime<Utc>, zone: Option<&str>) -> String {
+        match zone.and_then(|name| super::calendar::Zone::parse(name).ok()).filter(|z| !z.is_utc()) {
+            Some(zone) => {
+                let (local, abbreviation) = zone.wall_clock(at);
+                local.format(&self.date_format.replace("UTC", &abbreviation)).to_string()
+            }
+            None => self.date(at),
+        }
+    }
+
     /// The title and texts of a reminder digest listing `count` open problems.
     pub fn digest(&self, count: usize) -> (String, Texts) {
         let title = match count {
@@ -716,15 +728,18 @@ impl Catalog {
         (title, self.digest.texts)
     }
 
-    /// One channel's status in a reminder digest ("needs reconnecting since …: password changed").
-    pub fn digest_status(&self, provider: Provider, line: DigestLine<'_>) -> String {
+    /// One channel's status in a reminder digest ("needs reconnecting since …: password changed"),
+    /// its dates on the team's wall clock (`zone`, an IANA name; UTC without one).
+    pub fn digest_status(&self, provider: Provider, line: DigestLine<'_>, zone: Option<&str>) -> String {
         let words = &self.digest;
         match line {
             DigestLine::NeedsReauth { reason, since } => words
                 .needs_reauth
-                .replace("{date}", &self.date(since))
+                .replace("{date}", &self.date_in(since, zone))
                 .replace("{reason}", self.reason_label_on(provider, reason)),
-            DigestLine::Expiring { deadline: Some(deadline) } => words.expiring.replace("{date}", &self.date(deadline)),
+            DigestLine::Expiring { deadline: Some(deadline) } => {
+                words.expiring.replace("{date}", &self.date_in(deadline, zone))
+            }
             DigestLine::Expiring { deadline: None } => words.expiring_soon.to_owned(),
         }
     }
@@ -839,7 +854,7 @@ pub fn channel_lines(alert: &Alert) -> Vec<ChannelLine> {
                         .digest
                         .at_risk
                         .replace("{count}", &channel.at_risk.count.to_string())
-                        .replace("{date}", &words.date(first)),
+                        .replace("{date}", &words.date_in(first, alert.zone.as_deref())),
                     None => words.digest.nothing_at_risk.to_owned(),
                 });
             }
@@ -942,7 +957,7 @@ pub fn layout(alert: &Alert, links: &[ChannelLink]) -> Layout {
     }
     if !digest {
         if let Some(deadline) = alert.deadline {
-            facts.push(words.deadline.replace("{date}", &words.date(deadline)));
+            facts.push(words.deadline.replace("{date}", &words.date_in(deadline, alert.zone.as_deref())));
         }
         if alert.severity == Severity::Urgent {
             facts.push(words.urgent.to_owned());
@@ -952,7 +967,7 @@ pub fn layout(alert: &Alert, links: &[ChannelLink]) -> Layout {
                 Some(first) => words
                     .at_risk
                     .replace("{count}", &alert.at_risk.count.to_string())
-                    .replace("{date}", &words.date(first)),
+                    .replace("{date}", &words.date_in(first, alert.zone.as_deref())),
                 None => words.nothing_at_risk.to_owned(),
             });
         }
@@ -1196,6 +1211,7 @@ mod tests {
                         reconnect: Some(ReconnectAction { team_id: TeamId(1), channel_ids: vec![ChannelId(1)] }),
                         edits: None,
                         unlisted: 0,
+                        zone: None,
                         created_at: now,
                     });
                 }
@@ -1309,6 +1325,7 @@ mod tests {
             deadline: None,
             edits: None,
             unlisted: 0,
+            zone: None,
             created_at: at("2026-12-06T10:00:00Z"),
         }
     }
@@ -1329,7 +1346,7 @@ mod tests {
             .enumerate()
             .map(|(i, line)| {
                 let mut channel = AlertChannel::new(ChannelId(i as i64 + 1), format!("Acme {}", i + 1), provider);
-                channel.status = Some(words.digest_status(provider, line));
+                channel.status = Some(words.digest_status(provider, line, None));
                 channel.authorised_by = (i != 2).then(|| "Dana".to_owned());
                 channel.at_risk =
                     AtRisk { count: 2 - i as u32, first_due: (i < 2).then(|| at("2026-12-06T18:00:00Z")) };
@@ -1359,6 +1376,7 @@ mod tests {
             deadline: None,
             edits: Some(AlertId(8)),
             unlisted: 0,
+            zone: None,
             created_at: at("2026-12-06T10:00:00Z"),
         }
     }

@@ -200,6 +200,12 @@ fn days(n: u32) -> Duration {
 }
 
 impl PlanState<'_> {
+    /// The team's time zone, for its messages' dates; `None` for UTC.
+    fn zone(&self, team: TeamId) -> Option<String> {
+        let calendar = self.settings(team).calendar;
+        (!calendar.zone.is_utc()).then(|| calendar.zone.name().to_owned())
+    }
+
     fn settings(&self, team: TeamId) -> TeamSettings {
         match self.snapshot.settings.get(&team) {
             Some(own) => self.config.defaults.with(own),
@@ -797,6 +803,7 @@ impl PlanState<'_> {
     fn digest_alert(&self, team: TeamId, list: &[usize], destinations: Vec<Destination>) -> Option<PlannedAlert> {
         let team = self.snapshot.teams.get(&team)?;
         let words = catalog(team.language);
+        let zone = self.zone(team.id);
         let members = self.snapshot.members.get(&team.id).map_or(&[][..], Vec::as_slice);
         // The title counts them all; the lines are the most urgent that a message can hold.
         let mut channels = Vec::with_capacity(list.len().min(DIGEST_LINES));
@@ -813,7 +820,7 @@ impl PlanState<'_> {
             let mut entry = AlertChannel::new(channel.id, channel.display_name.to_string(), channel.provider);
             entry.at_risk = self.at_risk(*index);
             entry.urgent = incident.urgent && incident.problem == Problem::NeedsReauth;
-            entry.status = Some(words.digest_status(channel.provider, line));
+            entry.status = Some(words.digest_status(channel.provider, line, zone.as_deref()));
             entry.authorised_by =
                 members.iter().find(|m| Some(m.id) == channel.authorized_by).map(|m| m.name.to_string());
             channels.push(entry);
@@ -846,6 +853,7 @@ impl PlanState<'_> {
             deadline: None,
             edits: None,
             unlisted: u32::try_from(list.len().saturating_sub(DIGEST_LINES)).unwrap_or(u32::MAX),
+            zone,
             created_at: self.now,
         };
         Some(PlannedAlert { alert, incidents: list.to_vec(), known: Vec::new(), destinations, send_at: None })
@@ -971,6 +979,7 @@ impl PlanState<'_> {
             reconnect,
             edits: first.edits,
             unlisted: 0,
+            zone: self.zone(team.id),
             created_at: self.now,
         };
         let mut to = destinations(level, members, bindings, authorised_by, self.config.operators);

@@ -171,6 +171,9 @@ pub struct Alert {
     /// A digest's problems beyond those it lists by name (its title counts them all).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unlisted: u32,
+    /// The team's time zone (IANA name) its dates are shown in; `None`: UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -155,7 +155,7 @@ pub fn digest(team: &Team, at: DateTime<Utc>) -> (relink_core::alerts::Alert, re
         .map(|i| {
             let mut channel = AlertChannel::new(ChannelId(i), format!("Acme {i}"), Provider::Facebook);
             let line = DigestLine::NeedsReauth { reason: &Reason::PasswordChanged, since: at };
-            channel.status = Some(words.digest_status(Provider::Facebook, line));
+            channel.status = Some(words.digest_status(Provider::Facebook, line, None));
             channel.authorised_by = Some("Dana".into());
             channel.at_risk = AtRisk { count: 1, first_due: Some(at + chrono::Duration::hours(i)) };
             channel.urgent = i == 1;
@@ -183,6 +183,7 @@ pub fn digest(team: &Team, at: DateTime<Utc>) -> (relink_core::alerts::Alert, re
         deadline: None,
         edits: None,
         unlisted: 0,
+        zone: None,
         created_at: at,
     };
     let mut edited = first.clone();
