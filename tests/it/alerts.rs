@@ -58,6 +58,11 @@ const ALICE: Destination = Destination::DiscordUser(ALICE_DISCORD);
 const BOB: Destination = Destination::TelegramUser(BOB_TELEGRAM);
 const CHAT: Destination = Destination::TelegramChat(TEAM_CHAT);
 
+/// An alert of `kind` to each admin and the team's chat, as `Rig::sent_sorted` lists it.
+fn everyone(kind: AlertKind) -> Vec<(Destination, AlertKind)> {
+    vec![(ALICE, kind), (BOB, kind), (CHAT, kind)]
+}
+
 /// What a recording notifier saw.
 #[derive(Debug, Default)]
 struct Log {
@@ -282,6 +287,13 @@ impl Rig {
         self.log.lock().expect("log").sent.clone()
     }
 
+    /// What was sent, as (destination, kind), sorted.
+    fn sent_sorted(&self) -> Vec<(Destination, AlertKind)> {
+        let mut sent = self.sent_kinds();
+        sent.sort();
+        sent
+    }
+
     /// What was sent, as (destination, kind), in order.
     fn sent_kinds(&self) -> Vec<(Destination, AlertKind)> {
         self.sent().into_iter().map(|s| (s.to, s.kind)).collect()
@@ -479,12 +491,7 @@ async fn an_alert_survives_a_crash_between_the_transition_and_its_delivery(db: T
     rig.deliverer.deliver_due(rig.now()).await.expect("a delivery pass");
     rig.db.clock.advance(Duration::minutes(3));
     rig.live(Duration::hours(1)).await;
-    let mut sent = rig.sent_kinds();
-    sent.sort();
-    assert_eq!(
-        sent,
-        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)]
-    );
+    assert_eq!(rig.sent_sorted(), everyone(AlertKind::Disconnected));
     let keys: std::collections::HashSet<String> = rig.sent().into_iter().map(|s| s.key).collect();
     assert_eq!(keys.len(), 3, "one idempotency key per destination");
     assert_eq!(rig.db.store.pending_event_count().await.expect("events"), 0);
@@ -703,12 +710,7 @@ async fn acknowledging_stops_the_escalation_and_silence_escalates(db: TestStore)
     rig.forget_sent();
     rig.set(&unreachable, Health::NeedsReauth(Reason::Expired)).await;
     rig.live(Duration::minutes(5)).await;
-    let mut sent = rig.sent_kinds();
-    sent.sort();
-    assert_eq!(
-        sent,
-        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)]
-    );
+    assert_eq!(rig.sent_sorted(), everyone(AlertKind::Disconnected));
 }
 
 async fn channels_that_fail_for_one_shared_cause_share_one_alert(db: TestStore) {
@@ -938,11 +940,9 @@ async fn one_password_change_reaches_each_person_as_one_message_whatever_the_urg
     }
     rig.live(Duration::minutes(10)).await;
 
-    let mut sent = rig.sent_kinds();
-    sent.sort();
     assert_eq!(
-        sent,
-        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)],
+        rig.sent_sorted(),
+        everyone(AlertKind::Disconnected),
         "one message each: the authoriser, and everyone, since a post is at stake"
     );
     let alert = rig.db.store.alerts(Some(rig.team.id), 10).await.expect("alerts").remove(0);
@@ -1016,12 +1016,7 @@ async fn a_channel_turning_urgent_is_news_once_and_only_to_people_not_told(db: T
     rig.live(Duration::minutes(55)).await;
     rig.db.store.schedule_post(page.id, rig.now() + Duration::hours(10), None, rig.now()).await.expect("a post");
     rig.live(Duration::hours(2)).await;
-    let mut sent = rig.sent_kinds();
-    sent.sort();
-    assert_eq!(
-        sent,
-        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)]
-    );
+    assert_eq!(rig.sent_sorted(), everyone(AlertKind::Disconnected));
     assert!(rig.sent().iter().all(|s| s.severity == Severity::Urgent));
     // The post fails (stays pending in the past); another is scheduled two days on: not news
     // again, the digests mark it.
@@ -1085,13 +1080,7 @@ async fn quiet_hours_hold_what_is_not_urgent_until_the_morning_digest(db: TestSt
     rig.set(&calm, Health::NeedsReauth(Reason::Expired)).await;
     rig.set(&urgent, Health::NeedsReauth(Reason::Expired)).await;
     rig.live(Duration::minutes(10)).await;
-    let mut sent = rig.sent_kinds();
-    sent.sort();
-    assert_eq!(
-        sent,
-        [(ALICE, AlertKind::Disconnected), (BOB, AlertKind::Disconnected), (CHAT, AlertKind::Disconnected)],
-        "only the urgent one, at once"
-    );
+    assert_eq!(rig.sent_sorted(), everyone(AlertKind::Disconnected), "only the urgent one, at once");
     assert!(rig.sent().iter().all(|s| s.title.contains("Busy page")), "{:?}", rig.sent());
     rig.forget_sent();
 
