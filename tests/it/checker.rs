@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use relink::app::App;
 use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
+use relink_core::checker::budget::{Budgets, Permit};
 use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::{CheckResult, NewMember, Store};
@@ -928,6 +929,7 @@ both_engines!(
     a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pause,
     two_processes_together_never_send_a_network_more_than_its_budget,
     a_retry_after_seen_by_one_process_pauses_the_other,
+    a_process_that_cannot_reach_the_database_sends_nothing_beyond_the_budget_it_holds,
 );
 
 /// A channel whose stored token works, but for another account than the channel's (how a team
@@ -1229,4 +1231,22 @@ async fn a_retry_after_seen_by_one_process_pauses_the_other(db: TestStore) {
     let outcome = second.check_due(rig.db.now()).await.expect("a pass");
     assert_eq!(outcome.valid, 20, "{outcome:?}");
     assert_eq!(rig.health(&later[0]).await, Health::Healthy);
+}
+
+/// A process whose database stops answering spends the block of its network's budget it holds,
+/// then waits for the database (its patience) and gives the request up: it never sends without
+/// a slot of the shared budget.
+async fn a_process_that_cannot_reach_the_database_sends_nothing_beyond_the_budget_it_holds(db: TestStore) {
+    let nowhere = url::Url::parse("http://127.0.0.1:9/").expect("a loopback URL");
+    // Ten requests a second: a block of a tenth of a second holds one request.
+    let providers = Providers::all_at(&nowhere, CLIENT_ID, CLIENT_SECRET, 10.0);
+    let budgets = Budgets::new(db.store.clone(), &providers, Duration::from_millis(300));
+    let now = db.now();
+    let first = budgets.take(Provider::X, now, true).await.expect("a slot while the database answers");
+    assert_eq!(first, Permit::Go);
+    db.store.db().close().await;
+    let started = std::time::Instant::now();
+    let second = budgets.take(Provider::X, now, true).await;
+    assert!(second.is_err(), "no slot without the database: {second:?}");
+    assert!(started.elapsed() >= Duration::from_millis(300), "it waited for the database first");
 }

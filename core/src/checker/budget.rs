@@ -27,6 +27,9 @@ use crate::store::{Reserved, Result, Store};
 /// one. At most ten round trips a second per network and process, whatever the rate.
 const BLOCK: Duration = Duration::from_millis(100);
 
+/// The timer's grain, in microseconds: a shorter wait is not waited.
+const GRAIN: i64 = 1_000;
+
 /// Microseconds since the Unix epoch on the system clock: every process's schedule is on it.
 fn now_micros() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
@@ -145,8 +148,11 @@ impl Budgets {
             block.next = slot.saturating_add(network.interval);
             slot
         };
+        // A wait shorter than the timer's grain (a millisecond) would last a whole millisecond
+        // and hold back every request of a fast network: such a request goes at once, at most a
+        // millisecond early, which adds at most a millisecond's worth to any second's count.
         let wait = slot.saturating_sub(now_micros());
-        if wait > 0 {
+        if wait > GRAIN {
             tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
         }
         Ok(Permit::Go)
@@ -154,7 +160,7 @@ impl Budgets {
 
     /// Reserves a block, retrying with backoff while the database cannot be reached.
     async fn reserve(&self, provider: Provider, network: &Network, now: DateTime<Utc>, gate: bool) -> Result<Reserved> {
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(50);
         loop {
             let earliest = now_micros();
