@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use relink::app::App;
 use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
+use relink_core::checker::budget::{Budgets, Permit};
 use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::{CheckResult, NewMember, Store};
@@ -926,6 +927,9 @@ both_engines!(
     a_token_that_works_for_another_account_is_an_account_mismatch_never_healthy,
     a_rotating_refresh_token_whose_answer_was_lost_is_never_sent_again,
     a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pause,
+    two_processes_together_never_send_a_network_more_than_its_budget,
+    a_retry_after_seen_by_one_process_pauses_the_other,
+    a_process_that_cannot_reach_the_database_sends_nothing_beyond_the_budget_it_holds,
 );
 
 /// A channel whose stored token works, but for another account than the channel's (how a team
@@ -1149,4 +1153,100 @@ async fn drain(checker: &Checker, now: chrono::DateTime<Utc>) -> usize {
         }
         claimed += outcome.claimed;
     }
+}
+
+/// Another relink process beside the rig's: its own pool on PostgreSQL; on SQLite (one process
+/// only) the same store, with a checker of its own.
+async fn second_store(rig: &Rig) -> Store {
+    match rig.db.engine {
+        relink_core::store::Engine::Postgres => {
+            let db = rig.db.connect_again().await;
+            Store::open(db, rig.db.keyring.clone(), rig.db.now()).await.expect("second store")
+        }
+        relink_core::store::Engine::Sqlite => rig.db.store.clone(),
+    }
+}
+
+/// A checker over `store` whose budget for X is `rate` requests a second, claiming `batch`
+/// channels a pass.
+fn budgeted_relink(rig: &Rig, store: Store, owner: &str, rate: f64, batch: u32) -> Arc<Checker> {
+    let providers = providers(&rig.sim).with_rate(Provider::X, rate);
+    let config = CheckerConfig { batch, ..config(owner) };
+    App::builder(store, providers, Arc::new(rig.db.clock.clone()))
+        .web(rig.settings.clone())
+        .checker(config)
+        .alerts(None)
+        .build()
+        .expect("relink builds")
+        .checker
+}
+
+/// Two relink processes checking one network with a budget of 10 requests a second send it,
+/// together, no more than that in any second (one slot of slack for the window's edges).
+async fn two_processes_together_never_send_a_network_more_than_its_budget(db: TestStore) {
+    let rig = Rig::new(db).await;
+    for n in 0..30 {
+        rig.connect(Provider::X, &format!("x-{n}"), AccountOptions::default()).await;
+    }
+    let first = budgeted_relink(&rig, rig.db.store.clone(), "checker-a", 10.0, 8);
+    let second = budgeted_relink(&rig, second_store(&rig).await, "checker-b", 10.0, 8);
+    rig.sim().record_arrivals();
+    let now = rig.db.now();
+    let (a, b) = tokio::join!(drain(&first, now), drain(&second, now));
+    assert_eq!(a + b, 30, "every channel is checked once");
+    assert!(a > 0 && b > 0, "both processes checked: {a} and {b}");
+    let busiest = rig.sim().busiest_second(Provider::X);
+    assert!(busiest <= 11, "at most 10 requests a second across both processes, saw {busiest}");
+    let health = rig.db.store.health_counts().await.expect("counts");
+    assert_eq!(health, vec![("healthy".to_owned(), 30)]);
+}
+
+/// A network's `Retry-After` seen by one process stops the other too: it starts no check of that
+/// network before the wait is over, and checks again after it.
+async fn a_retry_after_seen_by_one_process_pauses_the_other(db: TestStore) {
+    let rig = Rig::new(db).await;
+    for n in 0..10 {
+        rig.connect(Provider::X, &format!("x-first-{n}"), AccountOptions::default()).await;
+    }
+    let first = budgeted_relink(&rig, rig.db.store.clone(), "checker-a", 1_000.0, 128);
+    let second = budgeted_relink(&rig, second_store(&rig).await, "checker-b", 1_000.0, 128);
+    rig.sim().fail(Scope::Provider(Provider::X), Fail::RateLimited { retry_after: 900 }).expect("faults");
+    let outcome = first.check_due(rig.db.now()).await.expect("a pass");
+    assert_eq!(outcome.transient + outcome.deferred, 10, "{outcome:?}");
+    rig.sim().clear_faults(Scope::Provider(Provider::X)).expect("clear");
+    // New channels of the network come due; the other process is the one that claims them.
+    let mut later = Vec::new();
+    for n in 0..10 {
+        later.push(rig.connect(Provider::X, &format!("x-later-{n}"), AccountOptions::default()).await);
+    }
+    let probes = |rig: &Rig| rig.sim().totals().by_provider.get(&Provider::X).map_or(0, |c| c.probe);
+    let before = probes(&rig);
+    let outcome = second.check_due(rig.db.now()).await.expect("a pass");
+    assert_eq!(outcome.deferred, 10, "the other process waits too: {outcome:?}");
+    assert_eq!(probes(&rig), before, "nothing was sent during the network's wait");
+    let waiting = rig.db.store.due_channels(rig.db.now() + chrono::Duration::minutes(14), 1_000).await.expect("due");
+    assert!(waiting.is_empty(), "nothing is retried before the wait is over");
+    // After the 15 minutes, the other process checks them.
+    rig.advance(chrono::Duration::minutes(16));
+    let outcome = second.check_due(rig.db.now()).await.expect("a pass");
+    assert_eq!(outcome.valid, 20, "{outcome:?}");
+    assert_eq!(rig.health(&later[0]).await, Health::Healthy);
+}
+
+/// A process whose database stops answering spends the block of its network's budget it holds,
+/// then waits for the database (its patience) and gives the request up: it never sends without
+/// a slot of the shared budget.
+async fn a_process_that_cannot_reach_the_database_sends_nothing_beyond_the_budget_it_holds(db: TestStore) {
+    let nowhere = url::Url::parse("http://127.0.0.1:9/").expect("a loopback URL");
+    // Ten requests a second: a block of a tenth of a second holds one request.
+    let providers = Providers::all_at(&nowhere, CLIENT_ID, CLIENT_SECRET, 10.0);
+    let budgets = Budgets::new(db.store.clone(), &providers, Duration::from_millis(300));
+    let now = db.now();
+    let first = budgets.take(Provider::X, now, true).await.expect("a slot while the database answers");
+    assert_eq!(first, Permit::Go);
+    db.store.db().close().await;
+    let started = std::time::Instant::now();
+    let second = budgets.take(Provider::X, now, true).await;
+    assert!(second.is_err(), "no slot without the database: {second:?}");
+    assert!(started.elapsed() >= Duration::from_millis(300), "it waited for the database first");
 }

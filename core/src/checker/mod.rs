@@ -14,11 +14,10 @@
 //! (a lost answer, a crash mid-renewal) is never sent again, and its channel is warned about
 //! and left to expire like one nobody can renew.
 
+pub mod budget;
 pub mod decide;
 pub mod schedule;
 
-use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,9 +26,9 @@ pub use crate::supervise::Wake;
 
 use chrono::{DateTime, Utc};
 use futures_util::{FutureExt as _, StreamExt as _};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
+use self::budget::{Budgets, Permit};
 use self::decide::{Decision, Observed, Rules, decide, describe};
 use crate::clock::Clock;
 use crate::domain::{Channel, ChannelId, Health, Provider, Reason};
@@ -164,9 +163,8 @@ pub struct Checker {
     store: Store,
     providers: Providers,
     config: CheckerConfig,
-    limiters: HashMap<Provider, DefaultDirectRateLimiter>,
-    /// Networks that asked relink to wait, until when.
-    paused: Mutex<HashMap<Provider, DateTime<Utc>>>,
+    /// Every network's request budget and pause, shared with the other processes.
+    budgets: Budgets,
     /// Rung when channels were made due from outside (a push signal): the claimer stops sleeping.
     wake: Wake,
     /// Rung when a written check changed a channel's health: the alerts engine looks now.
@@ -180,32 +178,14 @@ struct Checked {
     renewed: bool,
     /// From when the network extends the token, when it said "not yet".
     not_yet: Option<DateTime<Utc>>,
+    /// Until when the network asked relink to wait, when it did.
+    pause: Option<DateTime<Utc>>,
 }
 
 impl Checker {
     pub fn new(store: Store, providers: Providers, config: CheckerConfig) -> Self {
-        let limiters = Provider::ALL
-            .iter()
-            .map(|provider| {
-                let rate = providers.config(*provider).rate_per_second.max(0.001);
-                let quota = if rate >= 1.0 {
-                    let per_second = NonZeroU32::new(rate as u32).unwrap_or(NonZeroU32::MIN);
-                    Quota::per_second(per_second).allow_burst(per_second)
-                } else {
-                    Quota::with_period(Duration::from_secs_f64(1.0 / rate)).expect("a positive period")
-                };
-                (*provider, RateLimiter::direct(quota))
-            })
-            .collect();
-        Self {
-            store,
-            providers,
-            config,
-            limiters,
-            paused: Mutex::new(HashMap::new()),
-            wake: Wake::default(),
-            transitions: Wake::default(),
-        }
+        let budgets = Budgets::new(store.clone(), &providers, config.lease / 4);
+        Self { store, providers, config, budgets, wake: Wake::default(), transitions: Wake::default() }
     }
 
     pub fn store(&self) -> &Store {
@@ -375,8 +355,18 @@ impl Checker {
         self.check(claim, now, false).await
     }
 
-    /// Checks one claimed channel; `force_renewal` renews even if not yet due.
-    async fn check(&self, mut claim: Claim, now: DateTime<Utc>, force_renewal: bool) -> Result<Checked> {
+    /// Checks one claimed channel; `force_renewal` renews even if not yet due. A pause the
+    /// network asked for is stored for every process.
+    async fn check(&self, claim: Claim, now: DateTime<Utc>, force_renewal: bool) -> Result<Checked> {
+        let provider = claim.channel.provider;
+        let checked = self.check_claimed(claim, now, force_renewal).await?;
+        if let Some(until) = checked.pause {
+            self.budgets.pause(provider, until).await;
+        }
+        Ok(checked)
+    }
+
+    async fn check_claimed(&self, mut claim: Claim, now: DateTime<Utc>, force_renewal: bool) -> Result<Checked> {
         let provider = claim.channel.provider;
         let rotates = self.rotates(provider);
         // A rotating refresh token that may have been spent: re-read the row first, since the
@@ -397,11 +387,13 @@ impl Checker {
                 return Ok(self.conclude(&claim, None, verdict, false, now));
             }
         };
-        let paused_until = self.paused.lock().expect("pause map").get(&provider).copied();
-        if let Some(until) = paused_until.filter(|until| *until > now) {
+        // The check's first request takes its slot of the network's budget now, so a paused
+        // network is found before anything is sent; the further requests wait for theirs.
+        if let Permit::Paused(until) = self.budgets.take(provider, now, true).await? {
             let result = self.unchanged(&claim, until);
-            return Ok(Checked { result, verdict: None, renewed: false, not_yet: None });
+            return Ok(Checked { result, verdict: None, renewed: false, not_yet: None, pause: None });
         }
+        let prepaid = &mut true;
 
         let mut tokens = tokens;
         let mut version = claim.version;
@@ -411,7 +403,7 @@ impl Checker {
         let mut refresh_uncertain_at = claim.refresh_uncertain_at.filter(|_| rotates);
         let mut not_yet = None;
         if (force_renewal && self.renewable_now(&claim, &tokens)) || self.renewal_due(&claim, &tokens, now) {
-            match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
+            match self.renew(&claim.channel, &mut tokens, &mut version, now, prepaid).await? {
                 RenewalEnd::Done => {
                     renewed = true;
                     refresh_uncertain_at = None;
@@ -441,7 +433,7 @@ impl Checker {
             }
         }
 
-        let mut verdict = self.validate(&claim.channel, &tokens, now).await;
+        let mut verdict = self.validate(&claim.channel, &tokens, now, prepaid).await?;
         // A grant that is alive but whose access token has run out (Google's tokeninfo) is
         // renewed now, once.
         if !renewed
@@ -449,11 +441,11 @@ impl Checker {
             && self.renewable_now(&claim, &tokens)
             && validity.expires_at.is_some_and(|at| at <= now)
         {
-            match self.renew(&claim.channel, &mut tokens, &mut version, now).await? {
+            match self.renew(&claim.channel, &mut tokens, &mut version, now, prepaid).await? {
                 RenewalEnd::Done => {
                     renewed = true;
                     refresh_uncertain_at = None;
-                    verdict = self.validate(&claim.channel, &tokens, now).await;
+                    verdict = self.validate(&claim.channel, &tokens, now, prepaid).await?;
                 }
                 RenewalEnd::Verdict(refused) => {
                     refresh_uncertain_at = None;
@@ -497,7 +489,13 @@ impl Checker {
             self.store.move_account(claim.channel.id, &new_id, now).await?;
             let mut result = self.unchanged(&claim, now + chrono::Duration::minutes(1));
             result.detail = Some(format!("the chat moved to {new_id}; following it"));
-            return Ok(Checked { result, verdict: Some(Verdict::transient("chat moved")), renewed, not_yet });
+            return Ok(Checked {
+                result,
+                verdict: Some(Verdict::transient("chat moved")),
+                renewed,
+                not_yet,
+                pause: None,
+            });
         }
         let mut checked = self.conclude(&claim, Some(&tokens), verdict, renewed, now);
         checked.result.refresh_uncertain_at = refresh_uncertain_at;
@@ -522,7 +520,13 @@ impl Checker {
     /// odd answer never tells a team to reconnect.
     /// A token that works for an account other than the channel's is `account_mismatch`, never
     /// healthy: the network's answer is compared with the stored account on every probe.
-    async fn validate(&self, channel: &Channel, tokens: &TokenSet, now: DateTime<Utc>) -> Verdict {
+    async fn validate(
+        &self,
+        channel: &Channel,
+        tokens: &TokenSet,
+        now: DateTime<Utc>,
+        prepaid: &mut bool,
+    ) -> Result<Verdict> {
         let adapter = self.providers.adapter(channel.provider);
         let account = channel.external_account_id.as_str();
         let against_account = |verdict: Verdict| match verdict.named_other_account(account) {
@@ -532,13 +536,21 @@ impl Checker {
             }
             None => verdict,
         };
-        self.limiters[&channel.provider].until_ready().await;
+        self.slot(channel.provider, now, prepaid).await?;
         let first = against_account(adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await);
         if !(first.is_definitive() || matches!(first, Verdict::Unknown(_))) {
-            return first;
+            return Ok(first);
         }
-        self.limiters[&channel.provider].until_ready().await;
-        against_account(adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await)
+        self.slot(channel.provider, now, prepaid).await?;
+        Ok(against_account(adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await))
+    }
+
+    /// Waits for a request slot of the network's budget: the one the check took first, or the next.
+    async fn slot(&self, provider: Provider, now: DateTime<Utc>, prepaid: &mut bool) -> Result<()> {
+        if !std::mem::take(prepaid) {
+            self.budgets.take(provider, now, false).await?;
+        }
+        Ok(())
     }
 
     /// Renews `tokens` under the lease; on success the new tokens are already saved.
@@ -548,9 +560,10 @@ impl Checker {
         tokens: &mut TokenSet,
         version: &mut i64,
         now: DateTime<Utc>,
+        prepaid: &mut bool,
     ) -> Result<RenewalEnd> {
         let adapter = self.providers.adapter(channel.provider);
-        self.limiters[&channel.provider].until_ready().await;
+        self.slot(channel.provider, now, prepaid).await?;
         let rotates = self.rotates(channel.provider);
         // A single-use refresh token is recorded as possibly spent before it leaves, so a lost
         // answer or a crash before the new tokens are saved never leads to sending it again. Saving
@@ -629,16 +642,11 @@ impl Checker {
         now: DateTime<Utc>,
     ) -> Checked {
         let decision = decide(self.observed(claim, tokens), verdict.clone(), now, &self.config.rules, &mut rand::rng());
-        if let Some(wait) = decision.pause_provider {
-            let until = crate::time::after(now, wait);
-            let mut paused = self.paused.lock().expect("pause map");
-            let entry = paused.entry(claim.channel.provider).or_insert(until);
-            *entry = (*entry).max(until);
-        }
+        let pause = decision.pause_provider.map(|wait| crate::time::after(now, wait));
         if !matches!(verdict, Verdict::Valid(_) | Verdict::Transient { .. }) {
             tracing::info!(channel = %claim.channel.id, provider = %claim.channel.provider, verdict = %describe(&verdict), "check");
         }
-        Checked { result: self.result(claim, decision), verdict: Some(verdict), renewed, not_yet: None }
+        Checked { result: self.result(claim, decision), verdict: Some(verdict), renewed, not_yet: None, pause }
     }
 
     fn result(&self, claim: &Claim, decision: Decision) -> CheckResult {

@@ -302,6 +302,15 @@ impl Providers {
         Self { http: http_client(timeout), ..self }
     }
 
+    /// The same registry with another request budget for one network.
+    pub fn with_rate(self, provider: Provider, rate_per_second: f64) -> Self {
+        let mut configs = (*self.configs).clone();
+        if let Some(config) = configs.get_mut(&provider) {
+            config.rate_per_second = rate_per_second;
+        }
+        Self { configs: Arc::new(configs), ..self }
+    }
+
     /// Every network served under one base URL at `/{provider}` (the simulator's layout).
     pub fn all_at(base: &Url, client_id: &str, client_secret: &str, rate_per_second: f64) -> Self {
         let configs = Provider::ALL

@@ -14,6 +14,7 @@
 mod alert_pass;
 mod alerts;
 mod api_keys;
+mod budget;
 mod channel;
 mod chat;
 mod checks;
@@ -45,6 +46,7 @@ use crate::domain::ParseError;
 
 pub use crate::domain::alert::{AlertPlan, AlertSnapshot, OutboxEvent, PendingEvents, PlannedAlert};
 pub use alert_pass::PassReport;
+pub use budget::Reserved;
 pub use channel::DueChannel;
 pub use checks::{CheckResult, Claim};
 pub use context::{ChannelContext, LinkContext};

@@ -1,8 +1,11 @@
 //! Observation: requests counted by network, account and endpoint kind, injected failures by
-//! kind, and everything the simulator knows about one account ([`AccountReport`]).
+//! kind, everything the simulator knows about one account ([`AccountReport`]), and, when asked,
+//! when each probe and refresh arrived in real time ([`Simulator::busiest_second`]).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use relink_core::Provider;
 use serde::{Deserialize, Serialize};
@@ -72,11 +75,42 @@ pub(crate) struct Counters {
     pub by_provider: [[AtomicU64; 4]; N],
     pub ping: AtomicU64,
     pub faults: [AtomicU64; 3],
+    /// Whether arrivals are recorded (off unless a test asks: benches send millions).
+    pub recording: AtomicBool,
+    /// Probes and refreshes as they arrived: the network's index and the real instant.
+    pub arrivals: Mutex<Vec<(usize, Instant)>>,
 }
 
 impl Simulator {
     pub(crate) fn count(&self, provider: Provider, endpoint: Endpoint) {
-        self.inner.counters.by_provider[provider_index(provider)][endpoint as usize].fetch_add(1, Ordering::Relaxed);
+        let counters = &self.inner.counters;
+        counters.by_provider[provider_index(provider)][endpoint as usize].fetch_add(1, Ordering::Relaxed);
+        if matches!(endpoint, Endpoint::Probe | Endpoint::Refresh) && counters.recording.load(Ordering::Relaxed) {
+            let mut arrivals = counters.arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            arrivals.push((provider_index(provider), Instant::now()));
+        }
+    }
+
+    /// From now on, records when each probe and refresh arrives, for [`Simulator::busiest_second`].
+    pub fn record_arrivals(&self) {
+        self.inner.counters.recording.store(true, Ordering::Relaxed);
+    }
+
+    /// The most probes and refreshes of `provider` that arrived within any one second (real
+    /// time) since [`Simulator::record_arrivals`]: what a network's rate limit counts.
+    pub fn busiest_second(&self, provider: Provider) -> usize {
+        let index = provider_index(provider);
+        let arrivals = self.inner.counters.arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let times: Vec<Instant> = arrivals.iter().filter(|(i, _)| *i == index).map(|(_, at)| *at).collect();
+        let mut busiest = 0;
+        let mut first = 0;
+        for (last, at) in times.iter().enumerate() {
+            while at.duration_since(times[first]) >= Duration::from_secs(1) {
+                first += 1;
+            }
+            busiest = busiest.max(last + 1 - first);
+        }
+        busiest
     }
 
     pub(crate) fn count_fault(&self, fail: Fail) {

@@ -1,0 +1,178 @@
+//! Each network's request budget, one across every relink process on the database.
+//!
+//! The budget is a virtual schedule per network in the database (`network_budget`): request
+//! slots `1 / rate_per_second` apart, like the Telegram budget. A checker does not reserve a slot
+//! per request, which would put a database round trip on every probe: it reserves a block of a
+//! tenth of a second's slots in one statement and spends them in memory, each request waiting for
+//! its slot. Slots a process leaves unused go to waste (they are never moved later, where they
+//! would crowd another process's), so all processes together never send more than the rate, and
+//! a process that cannot reach the database sends nothing beyond the block it holds: it retries
+//! with backoff, then gives the check up (its channel comes due again after its lease).
+//!
+//! A network's pause (`Retry-After`, usage headers) is stored beside its schedule: a process
+//! that sees it pauses at once, the others at their next reservation (within a tenth of a second
+//! of checks) and start no check of that network until it ends.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::Provider;
+use crate::provider::Providers;
+use crate::store::{Reserved, Result, Store};
+
+/// How much of a network's budget one reservation takes: a tenth of a second's slots, at least
+/// one. At most ten round trips a second per network and process, whatever the rate.
+const BLOCK: Duration = Duration::from_millis(100);
+
+/// The timer's grain, in microseconds: a shorter wait is not waited.
+const GRAIN: i64 = 1_000;
+
+/// Microseconds since the Unix epoch on the system clock: every process's schedule is on it.
+fn now_micros() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Whether a request may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permit {
+    /// Its slot has come.
+    Go,
+    /// The network asked relink to wait until then.
+    Paused(DateTime<Utc>),
+}
+
+/// The slots a process holds of one network's schedule: `next`, `next + interval`, … before `end`.
+#[derive(Debug, Default)]
+struct Block {
+    next: i64,
+    end: i64,
+}
+
+#[derive(Debug)]
+struct Network {
+    /// Microseconds between two requests.
+    interval: i64,
+    /// Microseconds of the schedule one reservation takes: whole slots.
+    span: i64,
+    block: tokio::sync::Mutex<Block>,
+}
+
+/// The budgets of every network, as this process spends them.
+#[derive(Debug)]
+pub struct Budgets {
+    store: Store,
+    networks: HashMap<Provider, Network>,
+    /// Networks that asked relink to wait, until when, as this process last heard.
+    paused: Mutex<HashMap<Provider, DateTime<Utc>>>,
+    /// How long a process that cannot reach the database keeps trying before giving a check up.
+    patience: Duration,
+}
+
+impl Budgets {
+    pub fn new(store: Store, providers: &Providers, patience: Duration) -> Self {
+        let networks = Provider::ALL
+            .iter()
+            .map(|provider| {
+                let rate = providers.config(*provider).rate_per_second.max(0.001);
+                // Truncation is intended: whole microseconds, rounded up so the rate is never passed.
+                #[allow(clippy::cast_possible_truncation)]
+                let interval = ((1_000_000.0 / rate).ceil() as i64).max(1);
+                #[allow(clippy::cast_possible_truncation)]
+                let slots = ((rate * BLOCK.as_secs_f64()).floor() as i64).max(1);
+                let span = interval.saturating_mul(slots);
+                (*provider, Network { interval, span, block: tokio::sync::Mutex::default() })
+            })
+            .collect();
+        Self { store, networks, paused: Mutex::new(HashMap::new()), patience }
+    }
+
+    /// Until when `provider` asked relink to wait, as this process knows it.
+    pub fn paused_until(&self, provider: Provider, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let paused = self.paused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        paused.get(&provider).copied().filter(|until| *until > now)
+    }
+
+    fn note_pause(&self, provider: Provider, until: DateTime<Utc>) {
+        let mut paused = self.paused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = paused.entry(provider).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// `provider` asked relink to wait until `until`: this process stops at once, and the pause is
+    /// stored for the others. Failing to store it only delays the others.
+    pub async fn pause(&self, provider: Provider, until: DateTime<Utc>) {
+        self.note_pause(provider, until);
+        if let Some(network) = self.networks.get(&provider) {
+            // The slots held are given up: the next request reserves, and sees the pause.
+            *network.block.lock().await = Block::default();
+        }
+        if let Err(error) = self.store.pause_network(provider, until).await {
+            tracing::warn!(%error, %provider, "checker: the network's pause could not be stored for other processes");
+        }
+    }
+
+    /// Waits for `provider`'s next request slot. With `gate`, a paused network gives
+    /// [`Permit::Paused`] instead (the first request of a check); without, the slot is taken
+    /// anyway (the further requests of a check already started). An error when the database
+    /// stayed unreachable for the patience: nothing may be sent.
+    pub async fn take(&self, provider: Provider, now: DateTime<Utc>, gate: bool) -> Result<Permit> {
+        if gate && let Some(until) = self.paused_until(provider, now) {
+            return Ok(Permit::Paused(until));
+        }
+        let Some(network) = self.networks.get(&provider) else { return Ok(Permit::Go) };
+        let slot = {
+            let mut block = network.block.lock().await;
+            let current = now_micros();
+            // Slots already past are dropped, never spent late in a burst.
+            let mut slot = block.next;
+            if slot < current {
+                let behind = current.saturating_sub(slot);
+                let skipped = behind.saturating_add(network.interval - 1) / network.interval;
+                slot = slot.saturating_add(skipped.saturating_mul(network.interval));
+            }
+            if slot >= block.end {
+                match self.reserve(provider, network, now, gate).await? {
+                    Reserved::Paused(until) => {
+                        self.note_pause(provider, until);
+                        return Ok(Permit::Paused(until));
+                    }
+                    Reserved::From(start) => {
+                        block.end = start.saturating_add(network.span);
+                        slot = start;
+                    }
+                }
+            }
+            block.next = slot.saturating_add(network.interval);
+            slot
+        };
+        // A wait shorter than the timer's grain (a millisecond) would last a whole millisecond
+        // and hold back every request of a fast network: such a request goes at once, at most a
+        // millisecond early, which adds at most a millisecond's worth to any second's count.
+        let wait = slot.saturating_sub(now_micros());
+        if wait > GRAIN {
+            tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
+        }
+        Ok(Permit::Go)
+    }
+
+    /// Reserves a block, retrying with backoff while the database cannot be reached.
+    async fn reserve(&self, provider: Provider, network: &Network, now: DateTime<Utc>, gate: bool) -> Result<Reserved> {
+        let started = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let earliest = now_micros();
+            match self.store.reserve_network_slots(provider, earliest, network.span, gate.then_some(now)).await {
+                Ok(reserved) => return Ok(reserved),
+                Err(error) if started.elapsed() < self.patience => {
+                    tracing::warn!(%error, %provider, retry_in = ?backoff, "checker: the network's budget cannot be read; waiting");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
