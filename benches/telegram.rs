@@ -3,13 +3,14 @@
 //! loopback, which enforces Telegram's limits (30 messages/s overall, 1/s per chat, 20/min per
 //! group) and answers 429 when they are broken.
 //!
-//! Prints messages per second against the overall cap and the number of 429s. Several delivery
-//! workers (`--workers`, each with its own bot client and budget handle, as separate relink
-//! processes would have) share one database, so the figure also shows the shared budget holding.
-//! Figures, not assertions: the machines are shared.
+//! Prints messages per second against the overall cap, the number of 429s and of messages sent
+//! twice. Several delivery workers (each with its own bot client and budget handle, as separate
+//! relink processes would have) share one database, so the figure also shows the shared budget
+//! holding. `--workers` is a list: by default one run each with 1, 2 and 3 workers, each on a
+//! fresh outbox and a fresh fake. Figures, not assertions: the machines are shared.
 //!
 //! ```text
-//! cargo bench --bench telegram -- [--alerts 1000] [--chats 200] [--workers 1]
+//! cargo bench --bench telegram -- [--alerts 1000] [--chats 200] [--workers 1,2,3]
 //!     [--order bursts|interleaved] [--engine sqlite|postgres] [--postgres-url URL]
 //! ```
 //! PostgreSQL: give `--postgres-url` (a database the bench may fill) or RELINK_BENCH_POSTGRES_URL.
@@ -36,7 +37,8 @@ mod fake;
 struct Args {
     alerts: usize,
     chats: i64,
-    workers: usize,
+    /// One run per entry: how many workers share the outbox.
+    workers: Vec<usize>,
     /// `bursts`: each chat's alerts one after another in the outbox (a team whose channels fail
     /// together), the hard case for per-chat limits; `interleaved`: round-robin over the chats.
     order: String,
@@ -48,7 +50,7 @@ fn args() -> Args {
     let mut args = Args {
         alerts: 1_000,
         chats: 200,
-        workers: 1,
+        workers: vec![1, 2, 3],
         order: "bursts".into(),
         engine: "sqlite".into(),
         postgres_url: std::env::var("RELINK_BENCH_POSTGRES_URL").ok(),
@@ -59,7 +61,10 @@ fn args() -> Args {
         match flag.as_str() {
             "--alerts" => args.alerts = value().parse().expect("--alerts: a number"),
             "--chats" => args.chats = value().parse().expect("--chats: a number"),
-            "--workers" => args.workers = value().parse().expect("--workers: a number"),
+            "--workers" => {
+                args.workers =
+                    value().split(',').map(|n| n.trim().parse().expect("--workers: numbers, such as 1,2,3")).collect();
+            }
             "--order" => args.order = value(),
             "--engine" => args.engine = value(),
             "--postgres-url" => args.postgres_url = Some(value()),
@@ -100,6 +105,13 @@ fn alert(team: relink_core::TeamId, n: usize) -> Alert {
 #[tokio::main]
 async fn main() {
     let args = args();
+    for &workers in &args.workers {
+        run(&args, workers).await;
+    }
+}
+
+/// One run: a fresh outbox of `args.alerts` alerts delivered by `workers` workers.
+async fn run(args: &Args, workers: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = match args.engine.as_str() {
         "sqlite" => format!("sqlite://{}", dir.path().join("relink.db").display()),
@@ -110,7 +122,9 @@ async fn main() {
     db.migrate().await.expect("migrations");
     let keyring = Keyring::new([(1, KeyMaterial::generate())]).expect("keyring");
     let store = Store::open(db, keyring, SystemClock.now()).await.expect("store");
-    let team = store.create_team(&TeamName::parse("Bench").expect("name"), Language::En, SystemClock.now()).await;
+    let team = store
+        .create_team(&TeamName::parse(&format!("Bench {workers}")).expect("name"), Language::En, SystemClock.now())
+        .await;
     let team = team.expect("team").id;
 
     let per_chat = (args.alerts as i64 + args.chats - 1) / args.chats;
@@ -143,7 +157,7 @@ async fn main() {
     let web = WebSettings::new("http://127.0.0.1:9/".parse().expect("url"), Duration::from_secs(3_600));
     let delivered = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let workers: Vec<_> = (0..args.workers)
+    let tasks: Vec<_> = (0..workers)
         .map(|worker| {
             let settings = Settings {
                 token: SecretString::from(fake::BOT_TOKEN),
@@ -178,8 +192,8 @@ async fn main() {
             })
         })
         .collect();
-    for worker in workers {
-        worker.await.expect("worker");
+    for task in tasks {
+        task.await.expect("worker");
     }
     let elapsed = started.elapsed().as_secs_f64();
     let accepted = fake.accepted("sendMessage");
@@ -193,7 +207,7 @@ async fn main() {
     println!(
         "telegram: {sent} messages to {} chats ({}) by {} workers ({}) in {elapsed:.1} s \
          ({span:.1} s from the first accepted message to the last)",
-        args.chats, args.order, args.workers, args.engine
+        args.chats, args.order, workers, args.engine
     );
     let cap = caps.overall_per_second;
     let wall = sent as f64 / elapsed;
@@ -220,6 +234,11 @@ async fn main() {
         if listed.is_empty() { "" } else { ": " },
         listed.join(", ")
     );
+    // Each alert's title is in its message: a title accepted twice is a message sent twice.
+    let mut titles: Vec<String> = accepted.iter().filter_map(|c| c.text().lines().next().map(str::to_owned)).collect();
+    titles.sort_unstable();
+    titles.dedup();
+    println!("telegram: {} messages sent twice", sent - titles.len());
     let mut broken: Vec<&str> = fake.calls().iter().filter_map(|c| c.broke).collect();
     broken.sort_unstable();
     broken.dedup();

@@ -14,6 +14,7 @@ use relink::app::App;
 use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
 use relink_core::alerts::{DeliveryConfig, Destination, NoLinks, Notifier as _, NotifyError, Outgoing};
 use relink_core::provider::Providers;
+use relink_core::store::RateSlot;
 use relink_core::{ChatPlatform, Language};
 use secrecy::SecretString;
 
@@ -31,6 +32,7 @@ both_engines!(
     bursts_to_one_chat_keep_the_limits_without_a_429,
     the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429,
     an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconnect,
+    a_chat_another_process_has_just_used_does_not_hold_up_the_bots_other_chats,
 );
 
 const SECRET: &str = "webhook-secret-for-tests";
@@ -455,4 +457,36 @@ async fn an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconn
     assert!(edit.text().contains("<s>Acme 2"), "{}", edit.text());
     let keyboard = edit.body["reply_markup"]["inline_keyboard"].to_string();
     assert!(keyboard.contains("/r/1") && keyboard.contains("/r/3") && !keyboard.contains("/r/2"), "{keyboard}");
+}
+
+/// Two processes' lanes for one group chat, and a lane for another chat (issue 21: two 3.06 s
+/// stalls when the outbox split a chat's burst between two processes). The second lane for the
+/// group finds the chat busy for a whole group interval; it must not take the bot's schedule
+/// with it, so the other chat goes in the bot's next slot, not after the group's. Times are
+/// given to the store, so the schedule is exact.
+async fn a_chat_another_process_has_just_used_does_not_hold_up_the_bots_other_chats(db: TestStore) {
+    let store = &db.store;
+    let group = ("4242:-100", 3_060_000); // 20 messages a minute, with headroom
+    let other = ("4242:-200", 3_060_000);
+    let bot = ("4242", 34_000); // 30 messages a second, with headroom
+    let slack = bot.1;
+    let t0 = 1_800_000_000_000_000;
+
+    let first = store.reserve_rate_slots(group, bot, t0, slack).await.unwrap();
+    assert_eq!(first, RateSlot::Reserved(t0));
+    // The other process's lane for the group, a millisecond later: the group is busy until
+    // `t0 + 3.06 s`, and that lane is told so without taking a slot.
+    let second = store.reserve_rate_slots(group, bot, t0 + 1_000, slack).await.unwrap();
+    assert_eq!(second, RateSlot::ChatBusyUntil(t0 + 3_060_000));
+    // A third lane, for another chat, two milliseconds after the first: the bot has room from
+    // `t0 + 34 ms`.
+    let elsewhere = store.reserve_rate_slots(other, bot, t0 + 2_000, slack).await.unwrap();
+    assert_eq!(
+        elsewhere,
+        RateSlot::Reserved(t0 + 34_000),
+        "the other chat takes the bot's next slot, not one after the busy group's"
+    );
+    // The waiting lane gets the group's next slot when it comes.
+    let again = store.reserve_rate_slots(group, bot, t0 + 3_060_000, slack).await.unwrap();
+    assert_eq!(again, RateSlot::Reserved(t0 + 3_060_000));
 }

@@ -1,12 +1,15 @@
 //! The Telegram rate budget: at most `overall_per_second` messages overall, one message per
 //! `1 / per_chat_per_second` in a chat and `per_group_per_minute` in a group, shared by every
 //! relink process using the bot token through the database (`telegram_rate`, a virtual schedule
-//! per scope). A sender reserves its chat's next slot, then the bot's next slot at or after it
-//! (one transaction), and waits until then. A 429's `retry_after` pushes the bot's whole schedule back.
+//! per scope). A sender whose chat is free reserves the chat's slot, then the bot's next slot at
+//! or after it (one transaction), and waits until then; a sender whose chat is busy (another
+//! lane, perhaps in another process, has just sent there) waits for the chat first and reserves
+//! nothing meanwhile, so the bot's schedule stays with the chats that can send. A 429's
+//! `retry_after` pushes the bot's whole schedule back.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use relink_core::store::{Store, StoreError};
+use relink_core::store::{RateSlot, Store, StoreError};
 
 /// The caps (`[telegram.caps]`), Telegram's published limits by default.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,6 +35,14 @@ const MAX_LATENESS: i64 = 8_000;
 /// Microseconds since the Unix epoch on the system clock: every process's budget is on it.
 fn now_micros() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Sleeps until `at` (microseconds since the epoch) on the system clock.
+async fn sleep_until(at: i64) {
+    let wait = at.saturating_sub(now_micros());
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
+    }
 }
 
 /// One bot's budget.
@@ -62,28 +73,38 @@ impl Budget {
 
     /// Waits until a message may go to `chat`.
     ///
-    /// A sender that reaches its slot late (a busy machine, a slow database) would send close
-    /// behind the next senders, which are on time, and break a one-second window; past
-    /// [`MAX_LATENESS`] it gives the slot up and reserves a new one (a few times at most).
+    /// While the chat is busy the sender waits for it without a slot (see
+    /// [`Store::reserve_rate_slots`]). A sender that reaches its slot late (a busy machine, a
+    /// slow database) would send close behind the next senders, which are on time, and break a
+    /// one-second window; past [`MAX_LATENESS`] it gives the slot up and reserves a new one (a
+    /// few times at most).
     pub async fn acquire(&self, chat: i64) -> Result<(), StoreError> {
         let chat_scope = format!("{}:{chat}", self.bot);
         let bot_scope = self.bot.to_string();
-        for _ in 0..4 {
-            let slot = self
+        let bot_interval = self.interval(self.caps.overall_per_second);
+        let mut late = 0;
+        while late < 4 {
+            let reserved = self
                 .store
                 .reserve_rate_slots(
                     (&chat_scope, self.chat_interval(chat)),
-                    (&bot_scope, self.interval(self.caps.overall_per_second)),
+                    (&bot_scope, bot_interval),
                     now_micros(),
+                    bot_interval,
                 )
                 .await?;
-            let wait = slot - now_micros();
-            if wait > 0 {
-                tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
-            }
-            if now_micros() - slot <= MAX_LATENESS {
+            let slot = match reserved {
+                RateSlot::Reserved(slot) => slot,
+                RateSlot::ChatBusyUntil(at) => {
+                    sleep_until(at).await;
+                    continue;
+                }
+            };
+            sleep_until(slot).await;
+            if now_micros().saturating_sub(slot) <= MAX_LATENESS {
                 return Ok(());
             }
+            late += 1;
         }
         Ok(())
     }

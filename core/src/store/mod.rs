@@ -54,6 +54,7 @@ pub use deliveries::{ClaimedDelivery, DeliveryInfo, DeliveryResult};
 pub use keys::{KEY_FILE_REREAD, ResealReport};
 pub use links::{NewOAuthState, OAuthResult, OAuthState};
 pub use member::NewMember;
+pub use telegram::RateSlot;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");

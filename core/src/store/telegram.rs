@@ -14,6 +14,16 @@ const RESERVE: &str = "INSERT INTO telegram_rate (scope, next_at) VALUES ($1, $2
      SET next_at = (CASE WHEN telegram_rate.next_at > $2 THEN telegram_rate.next_at ELSE $2 END) + $3 \
      RETURNING next_at";
 
+/// What [`Store::reserve_rate_slots`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSlot {
+    /// The message's slot, in microseconds since the epoch.
+    Reserved(i64),
+    /// The chat has no slot until this instant (another sender, perhaps another process, has
+    /// just used it): nothing was reserved; ask again then.
+    ChatBusyUntil(i64),
+}
+
 impl Store {
     /// Stores an update as received. `false` when it was already stored (a replay).
     pub async fn store_telegram_update(
@@ -114,9 +124,20 @@ impl Store {
     /// later, the chat's schedule moves after it. The chat's row stays locked until the end, so
     /// a concurrent sender to the same chat (another worker or process) reserves after this one
     /// and the chat's spacing holds. Rows are always locked chat first, then bot: no deadlock.
-    /// Returns the slot, in microseconds since the epoch.
-    pub async fn reserve_rate_slots(&self, chat: (&str, i64), bot: (&str, i64), earliest: i64) -> Result<i64> {
-        let slot: Result<i64, sqlx::Error> = with_writer!(self.db(), |pool| {
+    ///
+    /// When the chat's next slot is more than `slack` after `earliest`, nothing is reserved
+    /// ([`RateSlot::ChatBusyUntil`]): the bot's schedule is one line for every chat, and a slot
+    /// taken seconds ahead for a busy chat would move it there, leaving every other chat to wait
+    /// out the busy chat's interval (the stalls of two processes each holding part of a chat's
+    /// burst).
+    pub async fn reserve_rate_slots(
+        &self,
+        chat: (&str, i64),
+        bot: (&str, i64),
+        earliest: i64,
+        slack: i64,
+    ) -> Result<RateSlot> {
+        let slot: Result<RateSlot, sqlx::Error> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let (chat_scope, chat_interval) = chat;
@@ -128,6 +149,10 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
                 let chat_slot = chat_next - chat_interval;
+                if chat_slot > earliest.saturating_add(slack) {
+                    tx.rollback().await?;
+                    return Ok(RateSlot::ChatBusyUntil(chat_slot));
+                }
                 let bot_next: i64 = sqlx::query_scalar(RESERVE)
                     .bind(bot_scope)
                     .bind(chat_slot)
@@ -143,7 +168,7 @@ impl Store {
                         .await?;
                 }
                 tx.commit().await?;
-                Ok(slot)
+                Ok(RateSlot::Reserved(slot))
             }
             .await
         });
