@@ -704,6 +704,29 @@ async fn a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check(d
     assert_eq!(next, due - chrono::Duration::hours(1));
 }
 
+/// After a renewal the next check used to be planned from the claimed row's expiry (the token
+/// just replaced) whenever the probe does not say when the token ends, as X's does not: a channel
+/// renewed ten minutes before its token's end was checked again at that end, one probe more per
+/// renewal on a network with a tight budget (the cluster test saw every X and Pinterest channel
+/// checked twice in a cycle).
+async fn a_renewed_token_is_not_checked_again_at_the_end_of_the_token_it_replaced(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let channel = rig.connect(Provider::X, "x-renewed", AccountOptions::default()).await;
+    let replaced_end = channel.token_expires_at.expect("an X token ends");
+    // X tokens live two hours and are renewed a tenth of that before expiry.
+    rig.advance(chrono::Duration::minutes(110));
+    let outcome = rig.check().await;
+    assert_eq!(outcome.renewed, 1, "{outcome:?}");
+    let after = rig.db.store.channel(channel.id).await.expect("the channel");
+    let new_end = after.token_expires_at.expect("the new token ends");
+    assert!(new_end > replaced_end, "the new token's end is stored: {new_end}");
+    assert!(
+        after.next_check_at > replaced_end,
+        "the next check ({}) is planned from the new token's end ({new_end}), not the replaced one's ({replaced_end})",
+        after.next_check_at
+    );
+}
+
 async fn a_password_change_found_on_one_channel_checks_the_persons_other_channels_at_once(db: TestStore) {
     let rig = Rig::new(db).await;
     let alice = rig.member("Alice").await;
@@ -900,6 +923,7 @@ async fn a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pau
 
 both_engines!(
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
+    a_renewed_token_is_not_checked_again_at_the_end_of_the_token_it_replaced,
     a_token_too_young_to_extend_is_not_an_outage,
     every_cause_on_every_network_tells_each_team_the_right_reason_and_remedy,
     a_pinterest_inactivity_deadline_is_one_date_everywhere_and_a_passed_one_disconnects,

@@ -38,6 +38,9 @@
 //!   and against a third-party OAuth 2.0 server configured as a generic network.
 //! - [`crash`]: `relink serve` on SQLite killed with SIGKILL twenty times while it checks,
 //!   renews and delivers: no alert lost, no Discord message twice, no token lost, an intact file.
+//! - [`cluster`]: three `relink serve` processes on one PostgreSQL, one killed with SIGKILL while
+//!   it holds claims, renewals and deliveries: every channel checked once a cycle, rotating tokens
+//!   renewed once, every alert delivered once, the Discord lease taken over, the survivors ready.
 //! - [`demo`]: `relink demo` through the real binary: who hears what, and a printed link
 //!   reconnecting its channel in Chromium.
 
@@ -48,6 +51,7 @@ mod browser;
 mod chat_member;
 mod checker;
 mod cli;
+mod cluster;
 mod commands;
 mod crash;
 mod demo;

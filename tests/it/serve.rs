@@ -48,6 +48,11 @@ impl Served {
         served
     }
 
+    /// The process id, which names the process in the leases it holds (`relink-<pid>-…`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits (at most 60 s) for a log line containing `needle`.
     pub fn wait_for(&mut self, needle: &str) -> String {
         loop {

@@ -407,6 +407,9 @@ impl Checker {
                 RenewalEnd::Done => {
                     renewed = true;
                     refresh_uncertain_at = None;
+                    // The decision plans the next check from the channel's expiry: the new
+                    // token's, not the one it replaced (a probe seldom says when a token ends).
+                    claim.channel.token_expires_at = tokens.expires_at;
                 }
                 // Not an outage: the token still works, so the check goes on with it.
                 RenewalEnd::NotYet(from) => not_yet = Some(from),
@@ -445,6 +448,7 @@ impl Checker {
                 RenewalEnd::Done => {
                     renewed = true;
                     refresh_uncertain_at = None;
+                    claim.channel.token_expires_at = tokens.expires_at;
                     verdict = self.validate(&claim.channel, &tokens, now, prepaid).await?;
                 }
                 RenewalEnd::Verdict(refused) => {
