@@ -392,10 +392,13 @@ impl Relink {
         let due = |next: Result<Option<DateTime<Utc>>, StoreError>, now| {
             next.map_or(true, |at| at.is_some_and(|at| at <= now))
         };
-        for _ in 0..100 {
+        // At most ten seconds: a loaded machine gets the time its checks take, so one password
+        // change's checks (the second made due by the first) are done before the clock moves on.
+        for _ in 0..500 {
             tokio::time::sleep(StdDuration::from_millis(20)).await;
             let now = self.clock.now();
-            let checks = due(self.store.next_due_at().await, now);
+            let in_flight = self.store.checks_in_flight(now).await.map_or(true, |n| n > 0);
+            let checks = in_flight || due(self.store.next_due_at().await, now);
             let alerts = match &self.engine {
                 Some(engine) => due(engine.next_due_at().await, now),
                 None => false,

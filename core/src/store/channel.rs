@@ -393,6 +393,18 @@ impl Store {
     }
 
     /// The earliest `next_check_at` of all channels: when the checker should wake up next.
+    /// How many channels a checker holds under a live lease at `now` (checks in flight). A scan:
+    /// for the demo and the tests, not for a running relink.
+    pub async fn checks_in_flight(&self, now: DateTime<Utc>) -> Result<u64> {
+        let count: i64 = with_pool!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE lease_owner IS NOT NULL AND lease_until > $1")
+                .bind(to_millis(now))
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<i64> = with_pool!(self.db(), |pool| {
             sqlx::query_scalar("SELECT MIN(next_check_at) FROM channels").fetch_one(pool).await
