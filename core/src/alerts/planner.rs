@@ -76,7 +76,7 @@ impl Planner {
     /// every due incident, a batch per transaction.
     pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport> {
         let events_until = match self.store.unprocessed_events_span().await? {
-            Some(pending) if pending.all_pushed && self.events_ready_at(pending) <= now => now,
+            Some(pending) if pending.nothing_to_group && self.events_ready_at(pending) <= now => now,
             Some(pending) if self.events_ready_at(pending) <= now => {
                 crate::time::add(now, -self.config.grouping_window)
             }
@@ -107,12 +107,12 @@ impl Planner {
     /// over several check batches) is planned together; but never later than
     /// [`HOLD_AT_MOST`] grouping windows after the oldest, so a busy outbox still flows.
     ///
-    /// Transitions that all come from checks a push signal caused wait only [`PUSHED_QUIET`]:
-    /// the signal named every channel of its person or account at once, so they were checked
-    /// together and there is nothing more to wait for, and the point of a push is minutes saved.
-    fn events_ready_at(&self, PendingEvents { oldest, newest, all_pushed }: PendingEvents) -> DateTime<Utc> {
+    /// Events with no disconnection that a check found by itself wait only [`PUSHED_QUIET`]:
+    /// a push signal named every channel of its person or account at once, so they were checked
+    /// together, and a reconnection or a warning has nothing to be grouped with.
+    fn events_ready_at(&self, PendingEvents { oldest, newest, nothing_to_group }: PendingEvents) -> DateTime<Utc> {
         let window =
-            if all_pushed { self.config.grouping_window.min(PUSHED_QUIET) } else { self.config.grouping_window };
+            if nothing_to_group { self.config.grouping_window.min(PUSHED_QUIET) } else { self.config.grouping_window };
         crate::time::add(newest, window)
             .min(crate::time::add(oldest, window.checked_mul(HOLD_AT_MOST).unwrap_or(Duration::MAX)))
     }

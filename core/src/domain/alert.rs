@@ -496,7 +496,7 @@ pub struct PlannedAlert {
 pub struct PendingEvents {
     pub oldest: DateTime<Utc>,
     pub newest: DateTime<Utc>,
-    pub all_pushed: bool,
+    pub nothing_to_group: bool,
 }
 
 #[cfg(test)]

@@ -341,7 +341,8 @@ impl Store {
     }
 
     /// The creation times of the oldest and the newest unprocessed outbox events, if any, and
-    /// whether every disconnection among them was found by a check a push signal caused.
+    /// whether none of them waits for company: no disconnection among them that a check found by
+    /// itself (those found by a push signal were found together).
     ///
     /// What grouping is for is disconnections (one cause, one message); other events ride
     /// along. The filter reads the payload's `to` and `pushed` with each engine's JSON operator;
@@ -358,14 +359,13 @@ impl Store {
         };
         let sql = format!(
             "SELECT MIN(created_at), MAX(created_at), \
-                    COUNT(CASE WHEN {disconnection} AND {pushed} THEN 1 END), \
                     COUNT(CASE WHEN {disconnection} AND NOT ({pushed}) THEN 1 END) \
              FROM (SELECT created_at, CASE WHEN kind = 'health_changed' THEN {payload} END AS p \
                    FROM events WHERE processed_at IS NULL) AS pending"
         );
-        let counted: std::result::Result<(Option<i64>, Option<i64>, i64, i64), sqlx::Error> =
+        let counted: std::result::Result<(Option<i64>, Option<i64>, i64), sqlx::Error> =
             with_pool!(self.db(), |pool| { sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool).await });
-        let (oldest, newest, _pushed, unpushed) = match counted {
+        let (oldest, newest, unpushed) = match counted {
             Ok(counted) => counted,
             // Only a payload that is not JSON (PostgreSQL's `invalid_text_representation`,
             // SQLite's "malformed JSON"); any other failure is the database's and is returned.
@@ -380,33 +380,29 @@ impl Store {
         Ok(oldest.zip(newest).map(|(oldest, newest)| PendingEvents {
             oldest: from_millis(oldest),
             newest: from_millis(newest),
-            // Nothing waits for company when no disconnection does: the pushed ones were found
-            // together, and a reconnection or a warning has nothing to be grouped with.
-            all_pushed: unpushed == 0,
+            // A reconnection or a warning has nothing to be grouped with.
+            nothing_to_group: unpushed == 0,
         }))
     }
 
     /// [`Store::unprocessed_events_span`]'s counts, decoding every unprocessed row here.
-    async fn unprocessed_events_span_decoded(&self) -> Result<(Option<i64>, Option<i64>, i64, i64)> {
+    async fn unprocessed_events_span_decoded(&self) -> Result<(Option<i64>, Option<i64>, i64)> {
         let rows: Vec<(i64, String, String)> = with_pool!(self.db(), |pool| {
             sqlx::query_as("SELECT created_at, kind, payload FROM events WHERE processed_at IS NULL")
                 .fetch_all(pool)
                 .await
         })?;
-        let (mut oldest, mut newest, mut pushed, mut unpushed) = (None::<i64>, None::<i64>, 0, 0);
+        let (mut oldest, mut newest, mut unpushed) = (None::<i64>, None::<i64>, 0);
         for (created_at, kind, payload) in rows {
             oldest = Some(oldest.map_or(created_at, |o| o.min(created_at)));
             newest = Some(newest.map_or(created_at, |n| n.max(created_at)));
             if let Ok(Event::HealthChanged(change)) = super::events::decode(&kind, &payload)
                 && change.to.kind() == HealthKind::NeedsReauth
+                && !change.pushed
             {
-                if change.pushed {
-                    pushed += 1;
-                } else {
-                    unpushed += 1;
-                }
+                unpushed += 1;
             }
         }
-        Ok((oldest, newest, pushed, unpushed))
+        Ok((oldest, newest, unpushed))
     }
 }
