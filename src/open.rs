@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use chrono::Utc;
 use relink_core::crypto::Keyring;
 use relink_core::keyfile;
-use relink_core::store::{Db, Store};
+use relink_core::store::{Db, Engine, Store};
 use secrecy::ExposeSecret;
 
 use crate::config::{Config, KeySource};
@@ -75,4 +75,13 @@ pub async fn store(config: &Config) -> anyhow::Result<Store> {
         KeySource::File(path) => store.watching_key_file(path),
         KeySource::Configured(_) => store,
     })
+}
+
+/// The SQLite database file a `sqlite:` URL names; `None` for PostgreSQL or an in-memory one.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if Engine::of_url(url).ok()? != Engine::Sqlite || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    Some(std::path::PathBuf::from(path.split('?').next().unwrap_or_default()))
 }

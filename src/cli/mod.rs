@@ -6,9 +6,13 @@
 
 mod alerts;
 mod api_key;
+mod backup;
 mod channel;
+mod completions;
 mod config;
 mod demo;
+mod doctor;
+mod healthcheck;
 mod incident;
 mod keys;
 mod member;
@@ -62,6 +66,13 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Check the setup without sending anything to teams: configuration, public URL, networks'
+    /// credentials and redirect URIs, bots, files, database, clock. Exit 1 on any ✗.
+    Doctor(doctor::DoctorArgs),
+    /// Copy the SQLite database while relink runs (PostgreSQL: says how to use pg_dump).
+    Backup(backup::BackupArgs),
+    /// Ask the local web server's /healthz (for a container's HEALTHCHECK); exit 0 when healthy.
+    Healthcheck,
     /// Manage the encryption keys that seal tokens at rest.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -88,6 +99,8 @@ enum Command {
     Incident(incident::IncidentCommand),
     /// Run the provider simulator: every network's OAuth and API endpoints on loopback.
     Simulate(simulate::SimulateArgs),
+    /// Print a shell completion script: `relink completions bash > /etc/bash_completion.d/relink`.
+    Completions(completions::CompletionsArgs),
     /// A team's week in a minute: simulated networks, tokens failing the ways they do, the alerts
     /// relink sends, and reconnect links that work in your browser. Touches no configuration.
     Demo(demo::DemoArgs),
@@ -98,6 +111,10 @@ enum Command {
 pub fn run() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
+    // Completions need neither configuration nor runtime: they work on a fresh machine.
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(args);
+    }
     let config_file = cli.config.clone().or_else(|| std::env::var_os("RELINK_CONFIG").map(PathBuf::from));
     let flags = FlagOverrides {
         data_dir: cli.data_dir.clone(),
@@ -117,6 +134,7 @@ pub fn run() -> ExitCode {
     }
     let config = match sources.resolve() {
         Ok(config) => config,
+        Err(problems) if matches!(cli.command, Command::Doctor(_)) => return doctor::invalid_configuration(&problems),
         Err(problems) => {
             eprint!("error: {problems}");
             eprintln!("(`relink config check` shows the whole configuration)");
@@ -125,7 +143,7 @@ pub fn run() -> ExitCode {
     };
     // The demo talks on standard output; its log says only what went wrong, unless asked.
     let demo = matches!(cli.command, Command::Demo(_));
-    init_logging(if demo && cli.log.is_none() { "warn" } else { &config.log });
+    init_logging(if demo && cli.log.is_none() { "warn" } else { &config.log }, config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -137,7 +155,12 @@ pub fn run() -> ExitCode {
         match cli.command {
             Command::Serve => crate::serve::serve(config).await,
             Command::Migrate => migrate(&config).await,
-            Command::Config(_) => unreachable!("handled before the configuration is resolved"),
+            Command::Doctor(args) => doctor::run(args, &config).await,
+            Command::Backup(args) => backup::run(args, &config).await,
+            Command::Healthcheck => healthcheck::run(&config).await,
+            Command::Config(_) | Command::Completions(_) => {
+                unreachable!("handled before the configuration is resolved")
+            }
             Command::Keys(command) => keys::run(command, &config).await,
             Command::Team(command) => team::run(command, &config).await,
             Command::Member(command) => member::run(command, &config).await,
@@ -198,14 +221,16 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
-fn init_logging(filter: &str) {
+/// Logs to standard error: text lines (coloured on a terminal), or one JSON object a line for
+/// log shippers, each event's span fields flattened beside its own.
+fn init_logging(filter: &str, format: crate::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(filter);
     use std::io::IsTerminal as _;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        crate::config::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        crate::config::LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+    };
 }
 
 async fn migrate(config: &crate::config::Config) -> anyhow::Result<()> {

@@ -7,8 +7,8 @@
 //!
 //! Each section lives in a module of its own that reads its raw table, resolves and validates it
 //! (`resolve`, reporting problems into a [`report::Report`]) and lists it for `relink config
-//! check` (`describe`): `storage` (`data_dir`, `database_url`, the keys), `logging` (`log`),
-//! `web`, `discord`, `telegram`, `checker` and `checks`, `alerts`, `providers` (with
+//! check` (`describe`): `storage` (`data_dir`, `database_url`, the keys), `logging` (`log`,
+//! `log_format`), `web`, `discord`, `telegram`, `checker` and `checks`, `alerts`, `providers` (with
 //! `google_risc`). This module gathers the sources and composes the sections in a fixed order,
 //! which is the order problems and settings are listed in.
 
@@ -37,6 +37,7 @@ use serde::Deserialize;
 pub use alerts::AlertsSettings;
 pub use checker::CheckerSettings;
 pub use discord::DiscordConfig;
+pub use logging::LogFormat;
 pub use report::{Problem, Problems};
 pub use storage::KeySource;
 pub use telegram::TelegramConfig;
@@ -65,6 +66,7 @@ struct RawConfig {
     key_file: Option<PathBuf>,
     encryption_keys: Option<SecretString>,
     log: Option<String>,
+    log_format: Option<String>,
     web: web::RawWeb,
     discord: discord::RawDiscord,
     telegram: telegram::RawTelegram,
@@ -91,6 +93,8 @@ pub struct Config {
     pub database_url: SecretString,
     pub keys: KeySource,
     pub log: String,
+    /// `text` (default) or `json`, one object a line.
+    pub log_format: LogFormat,
     pub web: WebConfig,
     pub discord: Option<DiscordConfig>,
     pub telegram: Option<TelegramConfig>,
@@ -187,6 +191,7 @@ impl Sources {
             &mut report,
         );
         let log = logging::resolve(raw.log, &mut report);
+        let log_format = logging::resolve_format(raw.log_format, &mut report);
         let web = web::resolve(raw.web, &mut report);
         let discord = discord::resolve(raw.discord, &mut report);
         let telegram = telegram::resolve(raw.telegram, raw.providers.simulator.as_deref(), &mut report);
@@ -204,6 +209,7 @@ impl Sources {
             database_url: SecretString::from(storage.database_url),
             keys: storage.keys,
             log,
+            log_format,
             web,
             discord,
             telegram,
@@ -214,7 +220,7 @@ impl Sources {
     pub fn describe(&self, config: &Config) -> String {
         let mut out = Description::new(self);
         storage::describe(config, &mut out);
-        logging::describe(&config.log, &mut out);
+        logging::describe(&config.log, config.log_format, &mut out);
         web::describe(&config.web, &mut out);
         checks::describe(config.checker.every, &mut out);
         discord::describe(config.discord.as_ref(), &mut out);

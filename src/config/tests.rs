@@ -327,3 +327,19 @@ fn a_missing_explicit_config_file_is_an_error() {
     let err = Sources::gather(Some(Path::new("/nonexistent/relink.toml")), &FlagOverrides::default()).unwrap_err();
     assert!(err.to_string().contains("does not exist"));
 }
+
+#[test]
+fn log_format_is_text_unless_json_and_anything_else_is_named() {
+    figment::Jail::expect_with(|jail| {
+        let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+        assert_eq!(config.log_format, LogFormat::Text);
+        jail.set_env("RELINK_LOG_FORMAT", "JSON");
+        let config = resolve_with(jail, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+        assert_eq!(config.log_format, LogFormat::Json);
+        jail.set_env("RELINK_LOG_FORMAT", "logfmt");
+        let problems = resolve_with(jail, &FlagOverrides::default()).unwrap_err().to_string();
+        assert!(problems.contains("log_format (from environment variable RELINK_LOG_FORMAT)"), "{problems}");
+        assert!(problems.contains("\"text\"") && problems.contains("\"json\""), "{problems}");
+        Ok(())
+    });
+}

@@ -41,6 +41,9 @@
 //! - [`cluster`]: three `relink serve` processes on one PostgreSQL, one killed with SIGKILL while
 //!   it holds claims, renewals and deliveries: every channel checked once a cycle, rotating tokens
 //!   renewed once, every alert delivered once, the Discord lease taken over, the survivors ready.
+//! - [`ops`]: what operators run around the service: `relink doctor` against the simulator and
+//!   the chat fakes (failures with their fixes, silent networks, a clock off by hours), `relink
+//!   backup` beside an open write, shell completions, JSON logs, the Dockerfile against the README.
 //! - [`demo`]: `relink demo` through the real binary: who hears what, and a printed link
 //!   reconnecting its channel in Chromium.
 
@@ -56,6 +59,7 @@ mod commands;
 mod crash;
 mod demo;
 mod discord;
+mod ops;
 mod risc;
 mod serve;
 mod setup;

@@ -330,11 +330,58 @@ impl Db {
         Ok(self.applied_migrations().await.saturating_sub(before))
     }
 
+    /// The migrations this build knows that the database has not applied (`0012 team page`),
+    /// in order, read without applying anything: what `relink doctor` lists.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>> {
+        let migrator = match self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        // A database never migrated has no `_sqlx_migrations` table: everything is pending.
+        let exists: i64 = with_pool!(self, |pool| {
+            sqlx::query_scalar(match self.engine() {
+                Engine::Sqlite => {
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+                }
+                Engine::Postgres => {
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '_sqlx_migrations' \
+                                     AND table_schema = current_schema()"
+                }
+            })
+            .fetch_one(pool)
+            .await
+        })?;
+        let applied: Vec<i64> = if exists > 0 {
+            with_pool!(self, |pool| {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE").fetch_all(pool).await
+            })?
+        } else {
+            Vec::new()
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+            .map(|m| format!("{:04} {}", m.version, m.description))
+            .collect())
+    }
+
     async fn applied_migrations(&self) -> usize {
         let count: Result<i64, sqlx::Error> = with_pool!(self, |pool| {
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE").fetch_one(pool).await
         });
         count.map(|n| n as usize).unwrap_or(0)
+    }
+
+    /// Writes a consistent copy of an SQLite database to `path` (a new or empty file) with
+    /// `VACUUM INTO`: one read snapshot, so writers in other processes go on meanwhile.
+    pub async fn vacuum_into(&self, path: &str) -> Result<()> {
+        match &self.writer {
+            Pool::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await?;
+                Ok(())
+            }
+            Pool::Postgres(_) => Err(StoreError::Unavailable("VACUUM INTO is SQLite's; use pg_dump".into())),
+        }
     }
 
     /// Whether the database answers.

@@ -32,6 +32,10 @@ use tokio::net::TcpListener;
 /// The application (and bot user) id the fake answers with.
 pub const APPLICATION_ID: u64 = 424_242_424_242;
 
+/// The public key `GET /applications/@me` answers with: the Ed25519 key of the secret key of
+/// thirty-two 7s (`ed25519_dalek::SigningKey::from_bytes(&[7; 32])`).
+pub const VERIFY_KEY: &str = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
+
 /// One call the fake received.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -285,6 +289,10 @@ fn answer(state: &mut State_, method: &Method, segments: &[&str], body: &Value) 
         ("GET", ["users", "@me"]) => {
             respond(StatusCode::OK, json!({ "id": APPLICATION_ID.to_string(), "username": "relink", "bot": true }))
         }
+        ("GET", ["applications", "@me"]) => respond(
+            StatusCode::OK,
+            json!({ "id": APPLICATION_ID.to_string(), "name": "relink", "verify_key": VERIFY_KEY }),
+        ),
         ("POST", ["users", "@me", "channels"]) => {
             let recipient: u64 = body["recipient_id"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0);
             let next = state.next_id + 1;

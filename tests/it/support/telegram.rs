@@ -251,6 +251,7 @@ async fn call(
             }
         }
         "answercallbackquery" | "setmycommands" | "setwebhook" | "deletewebhook" => ok(json!(true)),
+        "getwebhookinfo" => ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 })),
         _ => error(404, "Not Found: method not found", None),
     };
     call.refused = answer.0.get("error_code").and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok());
