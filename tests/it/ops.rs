@@ -12,6 +12,7 @@ use secrecy::ExposeSecret as _;
 
 use crate::cli::relink;
 use crate::support::discord::{APPLICATION_ID, FakeDiscord, VERIFY_KEY};
+use crate::support::{TestStore, both_engines};
 use crate::support::telegram::{BOT_TOKEN, FakeTelegram};
 
 const DISCORD_TOKEN: &str = "discord-bot-token-for-doctor-tests";
@@ -388,4 +389,41 @@ fn the_dockerfile_builds_with_the_command_the_readme_gives() {
     }
     assert!(!commands.is_empty(), "the README's Container section shows no `cargo build` line in a fence");
     assert!(commands.contains(&built), "the Dockerfile runs `{built}`, the README says {commands:?}");
+}
+
+both_engines!(pending_migrations_are_listed_without_applying_them_and_none_once_migrated);
+
+/// What `relink doctor` lists: every migration of a database never migrated, the one a
+/// database lacks, none for a migrated one; and reading them applies nothing.
+async fn pending_migrations_are_listed_without_applying_them_and_none_once_migrated(db: TestStore) {
+    let engine = db.engine;
+    let folder = match engine {
+        relink_core::store::Engine::Sqlite => "sqlite",
+        relink_core::store::Engine::Postgres => "postgres",
+    };
+    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(folder))
+        .expect("the migrations")
+        .filter(|f| f.as_ref().is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".sql")))
+        .count();
+    let again = db.connect_again().await;
+    assert_eq!(again.pending_migrations().await.expect("pending"), Vec::<String>::new());
+    let mut raw = db.raw().await;
+    let newest = raw.number("SELECT MAX(version) FROM _sqlx_migrations").await;
+    raw.execute(&format!("DELETE FROM _sqlx_migrations WHERE version = {newest}")).await;
+    let pending = again.pending_migrations().await.expect("pending");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert!(pending[0].starts_with(&format!("{newest:04} ")), "{pending:?}");
+    assert_eq!(again.pending_migrations().await.expect("pending"), pending, "listing applied nothing");
+    again.close().await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match engine {
+        relink_core::store::Engine::Sqlite => crate::support::fresh_sqlite_url(dir.path()),
+        relink_core::store::Engine::Postgres => crate::support::postgres::fresh_postgres_url().await,
+    };
+    let never = Db::connect(&url).await.expect("a fresh database");
+    let pending = never.pending_migrations().await.expect("pending");
+    assert_eq!(pending.len(), files, "{pending:?}");
+    assert!(pending[0].starts_with("0001 "), "{pending:?}");
+    never.close().await;
 }
