@@ -3,8 +3,9 @@
 //!
 //! - [`app`]: the one way the running parts are built and run (serve, demo, tests, benches).
 //! - [`config`]: the typed configuration from file, environment and flags.
-//! - [`cli`]: the commands (`serve`, `migrate`, `config check`, `keys`, `team`, `member`,
-//!   `channel`, `post`, `alerts`, `incident`, `api-key`), each a function over the store.
+//! - [`cli`]: the commands (`serve`, `migrate`, `config check`, `doctor`, `backup`, `keys`,
+//!   `team`, `member`, `channel`, `post`, `alerts`, `incident`, `api-key`, `healthcheck`,
+//!   `completions`), each a function over the store or the configuration.
 //! - [`open`]: opening the database and the keyring the way every command does.
 //! - [`serve`]: the service: web server, checker, alerts, chat front-ends, clean shutdown.
 

@@ -12,8 +12,8 @@ use secrecy::ExposeSecret as _;
 
 use crate::cli::relink;
 use crate::support::discord::{APPLICATION_ID, FakeDiscord, VERIFY_KEY};
-use crate::support::{TestStore, both_engines};
 use crate::support::telegram::{BOT_TOKEN, FakeTelegram};
+use crate::support::{TestStore, both_engines};
 
 const DISCORD_TOKEN: &str = "discord-bot-token-for-doctor-tests";
 
@@ -170,10 +170,12 @@ fn silent_server() -> String {
 async fn a_network_that_never_answers_is_could_not_reach_not_a_hang() {
     let silent = silent_server();
     let dir = tempfile::tempdir().expect("temp dir");
+    let port = url::Url::parse(&silent).ok().and_then(|u| u.port()).expect("a port");
     let env = [
         ("RELINK_PROVIDERS__SIMULATOR", silent.clone()),
         ("RELINK_TELEGRAM__TOKEN", BOT_TOKEN.to_owned()),
         ("RELINK_TELEGRAM__API_URL", silent),
+        ("RELINK_DATABASE_URL", format!("postgres://relink:hunter2@127.0.0.1:{port}/relink")),
     ];
     let started = Instant::now();
     let out = output(command(dir.path(), &["doctor", "--timeout", "500ms"], &env)).await;
@@ -182,6 +184,9 @@ async fn a_network_that_never_answers_is_could_not_reach_not_a_hang() {
     assert!(stdout.contains("✗ facebook: could not reach 127.0.0.1:"), "{stdout}");
     assert!(stdout.contains("✗ Telegram: could not reach 127.0.0.1:"), "{stdout}");
     assert!(stdout.contains("no answer before the timeout"), "{stdout}");
+    assert!(stdout.contains("✗ database postgres://relink:[REDACTED]@127.0.0.1:"), "{stdout}");
+    assert!(stdout.contains("could not reach it within 1s"), "{stdout}");
+    assert!(!stdout.contains("hunter2") && !text(&out.stderr).contains("hunter2"), "{stdout}");
     assert!(started.elapsed() < Duration::from_secs(30), "the doctor took {:?}", started.elapsed());
 }
 
@@ -235,6 +240,26 @@ fn an_invalid_configuration_is_a_failed_check_and_exit_1() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("✗ configuration: 1 problem(s)") && stdout.contains("log_format"), "{stdout}");
+}
+
+/// `relink healthcheck` (the container's `HEALTHCHECK`) asks `/healthz` on `web.bind`, read as
+/// loopback when it is every address: 0 when it answers 200, 1 when it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_asks_the_local_healthz_and_fails_when_it_does_not_answer() {
+    let app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("an address").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let healthy =
+        output(command(dir.path(), &["healthcheck"], &[("RELINK_WEB__BIND", format!("0.0.0.0:{port}"))])).await;
+    assert!(healthy.status.success(), "{}", text(&healthy.stderr));
+    let gone = hang_up_server();
+    let gone = url::Url::parse(&gone).ok().and_then(|u| u.port()).expect("a port");
+    let down =
+        output(command(dir.path(), &["healthcheck"], &[("RELINK_WEB__BIND", format!("127.0.0.1:{gone}"))])).await;
+    assert_eq!(down.status.code(), Some(1), "{}", text(&down.stderr));
+    assert!(text(&down.stderr).contains("/healthz did not answer"), "{}", text(&down.stderr));
 }
 
 const TOKEN_JSON: &str =

@@ -475,3 +475,115 @@ fn clock(samples: &[Sample]) -> Check {
         Check::pass(format!("clock: {words} the networks' clocks (within 60 s)"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+    use serde_json::json;
+
+    use super::*;
+    use crate::cli::doctor::Mark;
+
+    fn telegram(mode: relink_bot::telegram::Mode) -> TelegramConfig {
+        TelegramConfig {
+            token: SecretString::from("4242:token-for-unit-tests-0123456789"),
+            api_url: url::Url::parse("http://127.0.0.1:1/").expect("a URL"),
+            mode,
+            webhook_secret: None,
+            caps: relink_bot::telegram::Caps::default(),
+        }
+    }
+
+    fn discord(application_id: Option<u64>, public_key: Option<&str>) -> DiscordConfig {
+        DiscordConfig {
+            token: SecretString::from("discord-token"),
+            application_id,
+            public_key: public_key.map(str::to_owned),
+            mode: relink_bot::discord::Mode::Gateway,
+            guild_id: None,
+            api_url: url::Url::parse("http://127.0.0.1:1/api").expect("a URL"),
+        }
+    }
+
+    #[test]
+    fn the_webhook_is_judged_against_the_configured_mode() {
+        use relink_bot::telegram::Mode::{Polling, Webhook};
+        let public = "https://relink.example";
+        let ours = "https://relink.example/telegram/webhook";
+        let failing = json!({ "url": ours, "pending_update_count": 12, "last_error_date": 1_800_000_000,
+            "last_error_message": "SSL error {error:0A000086:SSL routines::certificate verify failed}" });
+        for (mode, info, mark, words) in [
+            (Polling, json!({ "url": "", "pending_update_count": 0 }), Mark::Pass, "no webhook set"),
+            (Polling, json!({ "url": ours, "pending_update_count": 3 }), Mark::Advice, "while telegram.mode"),
+            (Webhook, json!({ "url": ours, "pending_update_count": 0 }), Mark::Pass, "webhook set to"),
+            (Webhook, json!({ "url": "", "pending_update_count": 0 }), Mark::Advice, "the webhook is none"),
+            (Webhook, json!({ "url": "https://old.example/hook" }), Mark::Advice, "not https://relink.example/"),
+            (Webhook, failing, Mark::Fail, "could not deliver to the webhook at 2027-01-15 08:00 UTC: SSL error"),
+        ] {
+            let check = webhook(&telegram(mode), &info, public);
+            assert_eq!(check.mark, mark, "{mode:?} {info}: {check:?}");
+            assert!(check.title.contains(words), "{mode:?} {info}: {}", check.title);
+        }
+    }
+
+    #[test]
+    fn the_discord_application_must_be_the_configured_one() {
+        let key = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
+        let app = json!({ "id": "42", "verify_key": key });
+        for (config, mark, words) in [
+            (discord(Some(42), Some(key)), Mark::Pass, "match"),
+            (discord(Some(42), None), Mark::Pass, "match"),
+            (discord(Some(7), Some(key)), Mark::Fail, "discord.application_id is 7, the token's application is 42"),
+            (discord(None, Some(key)), Mark::Fail, "discord.application_id is not set (it is 42)"),
+            (discord(Some(42), Some(&"ab".repeat(32))), Mark::Fail, "discord.public_key is not the application's"),
+        ] {
+            let check = application(&config, &app);
+            assert_eq!(check.mark, mark, "{check:?}");
+            assert!(check.title.contains(words), "{}", check.title);
+        }
+    }
+
+    #[test]
+    fn credentials_answers_are_read_by_what_each_proof_can_say() {
+        let fix = "fix";
+        let reply = |status: u16, body: Value| Reply {
+            status: StatusCode::from_u16(status).expect("a status"),
+            body,
+            clock: None,
+        };
+        for (provider, status, body, mark) in [
+            (Provider::Facebook, 200, json!({ "data": { "is_valid": false } }), Mark::Pass),
+            (
+                Provider::Facebook,
+                400,
+                json!({ "error": { "code": 190, "message": "Invalid OAuth access token" } }),
+                Mark::Fail,
+            ),
+            (Provider::Facebook, 503, Value::Null, Mark::Advice),
+            (Provider::Linkedin, 200, json!({ "active": false }), Mark::Pass),
+            (Provider::Linkedin, 401, json!({ "error": "invalid_client" }), Mark::Fail),
+            (Provider::Pinterest, 200, json!({ "access_token": "app-token", "token_type": "bearer" }), Mark::Pass),
+            (Provider::Pinterest, 401, json!({ "code": 2, "message": "Authentication failed." }), Mark::Fail),
+            (Provider::GenericOauth2, 400, json!({ "error": "invalid_client" }), Mark::Fail),
+            (Provider::GenericOauth2, 400, json!({ "error": "unsupported_grant_type" }), Mark::Advice),
+            (Provider::Pinterest, 403, json!({ "code": 403, "message": "not available" }), Mark::Advice),
+        ] {
+            let check = credentials_verdict(provider, &reply(status, body.clone()), fix);
+            assert_eq!(check.mark, mark, "{provider} {status} {body}: {check:?}");
+        }
+    }
+
+    #[test]
+    fn the_clock_is_judged_by_the_median_answer_beyond_a_minute() {
+        let now = Utc::now();
+        let sample = |seconds: i64| Sample { theirs: now - chrono::TimeDelta::seconds(seconds), ours: now };
+        assert_eq!(clock(&[]).mark, Mark::Advice);
+        assert_eq!(clock(&[sample(0), sample(59)]).mark, Mark::Pass);
+        assert_eq!(clock(&[sample(-61)]).mark, Mark::Fail);
+        // One server with a wrong clock among good ones is not this machine's fault.
+        assert_eq!(clock(&[sample(0), sample(7_200), sample(1)]).mark, Mark::Pass);
+        let late = clock(&[sample(-7_200)]);
+        assert!(late.title.contains("7200 s behind"), "{}", late.title);
+        assert!(clock(&[sample(90)]).title.contains("90 s ahead of"));
+    }
+}
