@@ -140,8 +140,12 @@ enum Proof {
     AppToken,
     /// LinkedIn: token introspection, which authenticates the client first.
     Introspection,
-    /// RFC 6749 §4.4, where the network offers it (Pinterest in part, generic servers often).
+    /// RFC 6749 §4.4 with HTTP Basic, where the network offers it (Pinterest in part, generic
+    /// servers often).
     ClientCredentials,
+    /// Threads: an app access token from the client-credentials grant, the app's id and secret
+    /// in the form as Meta wants them.
+    ThreadsAppToken,
     /// No call proves them without a person's grant.
     None,
 }
@@ -151,14 +155,13 @@ fn proof(provider: Provider) -> Proof {
         Provider::Facebook | Provider::InstagramBusiness => Proof::AppToken,
         Provider::Linkedin => Proof::Introspection,
         Provider::Pinterest | Provider::GenericOauth2 => Proof::ClientCredentials,
-        // Instagram login and Threads have no app-token introspection; X's client-credentials
-        // grant takes the API key, not the OAuth 2.0 client; Google has none for web clients.
-        Provider::InstagramLogin
-        | Provider::Threads
-        | Provider::X
-        | Provider::Youtube
-        | Provider::GoogleBusiness
-        | Provider::Telegram => Proof::None,
+        // <https://developers.facebook.com/documentation/threads/get-started/app-access-tokens>
+        Provider::Threads => Proof::ThreadsAppToken,
+        // Instagram login documents no app token; X's client-credentials grant takes the API
+        // key, not the OAuth 2.0 client; Google offers none to web clients.
+        Provider::InstagramLogin | Provider::X | Provider::Youtube | Provider::GoogleBusiness | Provider::Telegram => {
+            Proof::None
+        }
     }
 }
 
@@ -198,6 +201,11 @@ async fn network(
                     .basic_auth(&config.client_id, Some(secret))
                     .form(&[("grant_type", "client_credentials")]),
             ),
+            Proof::ThreadsAppToken => Some(http.post(config.token_url.clone()).form(&[
+                ("client_id", config.client_id.as_str()),
+                ("client_secret", secret),
+                ("grant_type", "client_credentials"),
+            ])),
             Proof::None => None,
         };
         match request {
@@ -258,6 +266,14 @@ fn credentials_verdict(provider: Provider, reply: &Reply, fix: &str) -> Check {
         ),
         Proof::Introspection => {
             Check::fail(format!("{name}: LinkedIn refused the client id or secret ({})", error_text()), fix)
+        }
+        Proof::ThreadsAppToken if reply.status.is_success() && body["access_token"].is_string() => {
+            Check::pass(format!("{name}: app id and secret accepted (an app access token was granted)"))
+        }
+        // Meta answers bad app credentials with an `OAuthException` ("Error validating client
+        // secret", "Invalid application ID").
+        Proof::ThreadsAppToken if body["error"]["type"].as_str() == Some("OAuthException") => {
+            Check::fail(format!("{name}: Meta refused the app id or secret ({})", error_text()), fix)
         }
         _ if reply.status.is_success() && body["access_token"].is_string() => {
             Check::pass(format!("{name}: client id and secret accepted (client-credentials grant)"))
@@ -567,6 +583,14 @@ mod tests {
             (Provider::GenericOauth2, 400, json!({ "error": "invalid_client" }), Mark::Fail),
             (Provider::GenericOauth2, 400, json!({ "error": "unsupported_grant_type" }), Mark::Advice),
             (Provider::Pinterest, 403, json!({ "code": 403, "message": "not available" }), Mark::Advice),
+            (Provider::Threads, 200, json!({ "access_token": "TH|1|x", "token_type": "bearer" }), Mark::Pass),
+            (
+                Provider::Threads,
+                400,
+                json!({ "error": { "message": "Error validating client secret.", "type": "OAuthException", "code": 1 } }),
+                Mark::Fail,
+            ),
+            (Provider::Threads, 400, json!({ "error": "unsupported_grant_type" }), Mark::Advice),
         ] {
             let check = credentials_verdict(provider, &reply(status, body.clone()), fix);
             assert_eq!(check.mark, mark, "{provider} {status} {body}: {check:?}");
