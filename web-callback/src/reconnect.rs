@@ -71,7 +71,7 @@ fn form_cookie(app: &AppState, headers: &HeaderMap) -> Option<OpaqueToken> {
         .and_then(|value| OpaqueToken::parse("form cookie", value).ok())
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
