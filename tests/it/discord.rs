@@ -640,6 +640,14 @@ async fn every_command_answers_an_admin_and_an_editor(db: TestStore) {
     let private = rig.run(ALICE, None, "reconnect", &[("channel", &fb)]).await;
     assert!(ephemeral(&private["data"]) && link_urls(&private["data"]).len() == 1, "{private}");
 
+    // dashboard: a sign-in link for anyone of the team, seen only by them, in a channel too.
+    for user in [ALICE, EDDIE] {
+        let dashboard = rig.run(user, in_channel, "dashboard", &[]).await;
+        assert!(ephemeral(&dashboard["data"]), "{dashboard}");
+        let urls = link_urls(&dashboard["data"]);
+        assert!(urls.len() == 1 && urls[0].starts_with("https://relink.test/team/sign-in/"), "{dashboard}");
+    }
+
     // refresh, snooze and ack: the admin may, the editor is refused privately.
     let refresh = rig.run(ALICE, in_channel, "refresh", &[("channel", &fb)]).await;
     assert!(!refresh["data"]["content"].as_str().unwrap().is_empty());
