@@ -3,7 +3,10 @@
 //! and the twelfth hour end the session; rows worst first, in words as well as colours; a viewer
 //! gets no buttons and the server refuses their posts; a post without the session's form token
 //! or from another site is refused; another team's channel is not found; and each button does
-//! what the chat command does.
+//! what the chat command does. Headless Chromium signs in, reconnects a red row through the
+//! simulator and sees it green, and leaves a screenshot of the page in each language in
+//! `<target>/screenshots/` (`team-en.png`, `team-it.png`, `team-ja.png`, and `team-en-phone.png`
+//! at a phone's width) for a person to look at.
 
 // These are test bodies run through `both_engines!` (not `#[test]` functions clippy recognises):
 // a failed unwrap is a failed test.
@@ -23,6 +26,7 @@ use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use secrecy::ExposeSecret as _;
 
 use crate::support::app::TestApp;
+use crate::support::browser::Browser;
 use crate::support::{TestStore, both_engines, new_channel};
 
 both_engines!(
@@ -442,4 +446,61 @@ async fn the_buttons_acknowledge_snooze_check_refresh_and_reconnect_like_the_cha
     assert_eq!((stored.channel_id, stored.member_id), (rig.red.id, Some(rig.admin.id)));
     let shown = rig.http.get(&location).send().await.unwrap().text().await.unwrap();
     assert!(shown.contains("brand page") && shown.contains("Continue to X"), "{shown}");
+}
+
+/// Where the browser test leaves its screenshots: `<target>/screenshots/`.
+fn screenshots() -> std::path::PathBuf {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("screenshots")
+}
+
+#[tokio::test]
+async fn chromium_signs_in_reconnects_a_red_row_and_sees_it_green_in_three_languages() {
+    let Some(browser) = Browser::start().await else { return };
+    let rig = TeamRig::new(TestStore::open(relink_core::store::Engine::Sqlite).await).await;
+    let store = &rig.db.store;
+
+    browser.goto(&rig.signin_link(&rig.admin).await).await;
+    assert!(browser.text().await.contains("Sign in to the page of Acme"));
+    browser.click("button").await;
+    browser.wait_for_url("/team").await;
+    let page = browser.text().await;
+    assert!(page.contains("Signed in as Ada (admin)") && page.contains("Needs reconnecting"), "{page}");
+    assert!(page.find("brand page") < page.find("calm page"), "the red row first: {page}");
+
+    // The page in each language, red row and all, as a person would see it.
+    let dir = screenshots();
+    for (language, words) in [
+        (relink_core::Language::It, "Da ricollegare"),
+        (relink_core::Language::Ja, "再接続が必要"),
+        (relink_core::Language::En, "Needs reconnecting"),
+    ] {
+        store.set_team_language(rig.team.id, language).await.unwrap();
+        browser.resize(1100, 900).await;
+        browser.goto(&rig.url("team")).await;
+        assert!(browser.text().await.contains(words), "{language}: {}", browser.text().await);
+        browser.screenshot(&dir.join(format!("team-{language}.png"))).await;
+    }
+    browser.resize(390, 844).await;
+    browser.goto(&rig.url("team")).await;
+    browser.screenshot(&dir.join("team-en-phone.png")).await;
+    browser.resize(1100, 900).await;
+
+    // Reconnect on the red row: the reconnect link's page, the network, and back.
+    browser.click(&format!("form[action$=\"/team/channels/{}/reconnect\"] button", rig.red.id)).await;
+    browser.wait_for_url("/r/").await;
+    assert!(browser.text().await.contains("Continue to X"));
+    browser.click("button").await;
+    browser.wait_for_url("/oauth/result/").await;
+    assert!(browser.text().await.contains("brand page is connected again"));
+    browser.click("main a").await;
+    browser.wait_for_url("/team").await;
+    let reconnected = store.channel(rig.red.id).await.unwrap();
+    assert_eq!((reconnected.health, reconnected.authorized_by), (Health::Healthy, Some(rig.admin.id)));
+
+    let page = browser.text().await;
+    assert!(page.contains("Healthy") && !page.contains("Needs reconnecting"), "{page}");
+    assert!(page.contains("No open problems."), "a reconnected channel's problem is over: {page}");
+    browser.screenshot(&dir.join("team-en-after.png")).await;
+    browser.quit().await;
 }

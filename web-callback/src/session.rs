@@ -67,6 +67,12 @@ pub async fn current(app: &AppState, headers: &HeaderMap) -> Result<Option<(Opaq
     Ok(app.store().session(&token, app.now()).await?.map(|session| (token, session)))
 }
 
+/// Whether the browser sent a session cookie (a hint for a link back to `/team`; the page
+/// itself checks the session).
+pub fn signed_in(app: &AppState, headers: &HeaderMap) -> bool {
+    cookie_value(headers, cookie_name(app.settings().secure_cookies())).is_some()
+}
+
 /// The form token of a session.
 pub fn form_token(keyring: &Keyring, session: &OpaqueToken) -> String {
     let key_id = keyring.active_id();

@@ -202,6 +202,7 @@ impl View {
                 b.display_name.as_str(),
             ))
         });
+        let healthy: Vec<ChannelId> = channels.iter().filter(|c| c.health == Health::Healthy).map(|c| c.id).collect();
         let mut due: HashMap<ChannelId, Vec<DateTime<Utc>>> = HashMap::new();
         for post in posts {
             due.entry(post.channel_id).or_default().push(post.due_at);
@@ -215,7 +216,9 @@ impl View {
             channels,
             members: members.into_iter().map(|m| (m.id, m.name.to_string())).collect(),
             due,
-            incidents: incidents.into_iter().filter(Incident::is_open).collect(),
+            // A channel healthy again has its incident resolved by the alerts engine's next pass,
+            // seconds later; until then the page does not offer to acknowledge what is over.
+            incidents: incidents.into_iter().filter(|i| i.is_open() && !healthy.contains(&i.channel_id)).collect(),
             alerts,
             now: app.now(),
         })

@@ -103,6 +103,8 @@ pub struct TeamWords {
     pub forbidden: [&'static str; 3],
     pub cross_site: [&'static str; 3],
     pub channel_not_found: [&'static str; 3],
+    /// The outcome page's link back to `/team`.
+    pub back: &'static str,
 }
 
 /// What a button did, shown once at the top of `/team`.
@@ -375,6 +377,7 @@ static EN: Text = Text {
             "The channel was removed, or it belongs to another team. Nothing was changed.",
             "Open the team page again.",
         ],
+        back: "Back to the team page",
     },
 };
 
@@ -582,6 +585,7 @@ static IT: Text = Text {
             "Il canale è stato rimosso, oppure appartiene a un altro team. Non è stato modificato nulla.",
             "Apri di nuovo la pagina del team.",
         ],
+        back: "Torna alla pagina del team",
     },
 };
 
@@ -784,6 +788,7 @@ static JA: Text = Text {
             "チャンネルが削除されたか、別のチームのものです。何も変更していません。",
             "チームページをもう一度開いてください。",
         ],
+        back: "チームページに戻る",
     },
 };
 
@@ -896,6 +901,7 @@ mod tests {
             w.signin_lead,
             w.signin_button,
             w.signin_fine,
+            w.back,
         ];
         texts.extend(w.roles);
         texts.extend(w.states);
