@@ -185,7 +185,7 @@ impl View {
     async fn load(app: &AppState, token: OpaqueToken, session: Session) -> Result<Self, StoreError> {
         let store = app.store();
         let team = session.team_id;
-        let (team_row, mut channels, members, posts, incidents, alerts, settings) = tokio::try_join!(
+        let (team_row, channels, members, posts, incidents, mut alerts, settings) = tokio::try_join!(
             store.team(team),
             store.channels(Some(team)),
             store.members(team),
@@ -194,20 +194,13 @@ impl View {
             store.alerts(Some(team), LATEST_ALERTS),
             store.team_alert_settings(team),
         )?;
-        channels.sort_by(|a, b| {
-            (rank(&a.health), a.token_expires_at.is_none(), a.token_expires_at, a.display_name.as_str()).cmp(&(
-                rank(&b.health),
-                b.token_expires_at.is_none(),
-                b.token_expires_at,
-                b.display_name.as_str(),
-            ))
-        });
         let healthy: Vec<ChannelId> = channels.iter().filter(|c| c.health == Health::Healthy).map(|c| c.id).collect();
         let mut due: HashMap<ChannelId, Vec<DateTime<Utc>>> = HashMap::new();
         for post in posts {
             due.entry(post.channel_id).or_default().push(post.due_at);
         }
-        Ok(Self {
+        alerts.reverse();
+        let mut view = Self {
             session,
             token,
             language: team_row.language,
@@ -221,7 +214,33 @@ impl View {
             incidents: incidents.into_iter().filter(|i| i.is_open() && !healthy.contains(&i.channel_id)).collect(),
             alerts,
             now: app.now(),
-        })
+        };
+        view.sort();
+        Ok(view)
+    }
+
+    /// Worst first; within a state, the soonest post at risk, then the soonest end of access,
+    /// then the name.
+    fn sort(&mut self) {
+        let mut keyed: Vec<_> = std::mem::take(&mut self.channels)
+            .into_iter()
+            .map(|channel| {
+                let first_due = self.at_risk(&channel).first_due;
+                let ends =
+                    matches!(channel.health, Health::Expiring).then(|| access_ends(&channel, self.now).0).flatten();
+                let key = (
+                    rank(&channel.health),
+                    first_due.is_none(),
+                    first_due,
+                    ends.is_none(),
+                    ends,
+                    channel.display_name.as_str().to_lowercase(),
+                );
+                (key, channel)
+            })
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        self.channels = keyed.into_iter().map(|(_, channel)| channel).collect();
     }
 
     fn text(&self) -> &'static Text {
