@@ -463,7 +463,7 @@ async fn chromium_signs_in_reconnects_a_red_row_and_sees_it_green_in_three_langu
     browser.goto(&rig.signin_link(&rig.admin).await).await;
     assert!(browser.text().await.contains("Sign in to the page of Acme"));
     browser.click("button").await;
-    browser.wait_for_url("/team").await;
+    browser.wait_for_url_ending("/team").await;
     let page = browser.text().await;
     assert!(page.contains("Signed in as Ada (admin)") && page.contains("Needs reconnecting"), "{page}");
     assert!(page.find("brand page") < page.find("calm page"), "the red row first: {page}");
@@ -494,7 +494,7 @@ async fn chromium_signs_in_reconnects_a_red_row_and_sees_it_green_in_three_langu
     browser.wait_for_url("/oauth/result/").await;
     assert!(browser.text().await.contains("brand page is connected again"));
     browser.click("main a").await;
-    browser.wait_for_url("/team").await;
+    browser.wait_for_url_ending("/team").await;
     let reconnected = store.channel(rig.red.id).await.unwrap();
     assert_eq!((reconnected.health, reconnected.authorized_by), (Health::Healthy, Some(rig.admin.id)));
 

@@ -180,9 +180,18 @@ impl Browser {
 
     /// Waits (at most 20 s) until the page's URL contains `part`.
     pub async fn wait_for_url(&self, part: &str) -> String {
+        self.wait_for(part, |url| url.contains(part)).await
+    }
+
+    /// Waits (at most 20 s) until the page's URL ends with `end` (`/team`, not `/team/sign-in/…`).
+    pub async fn wait_for_url_ending(&self, end: &str) -> String {
+        self.wait_for(end, |url| url.ends_with(end)).await
+    }
+
+    async fn wait_for(&self, part: &str, reached: impl Fn(&str) -> bool) -> String {
         for _ in 0..200 {
             let url = self.url().await;
-            if url.contains(part) {
+            if reached(&url) {
                 return url;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
