@@ -505,7 +505,19 @@ async fn commands_are_registered_by_bulk_overwrite_globally_or_in_one_guild(db: 
     let names: Vec<&str> = subcommands.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["status", "channel", "reconnect", "refresh", "check", "snooze", "ack", "history", "subscribe", "link"]
+        [
+            "status",
+            "channel",
+            "reconnect",
+            "refresh",
+            "check",
+            "snooze",
+            "ack",
+            "history",
+            "dashboard",
+            "subscribe",
+            "link"
+        ]
     );
     let reconnect = &subcommands[2];
     assert_eq!(reconnect["name_localizations"]["it"], "ricollega");
