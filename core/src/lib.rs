@@ -33,6 +33,7 @@ pub mod opaque;
 pub mod provider;
 pub mod reconnect;
 pub mod signals;
+pub mod signin;
 pub mod store;
 pub mod supervise;
 pub mod time;

@@ -29,6 +29,7 @@ use relink_core::alerts::{
 use relink_core::checker::CheckerConfig;
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::provider::{Providers, policy};
+use relink_core::signin::mint_signin;
 use relink_core::store::{Db, NewMember, Store, StoreError};
 use relink_core::supervise::Wake;
 use relink_core::token::TokenSet;
@@ -38,6 +39,7 @@ use relink_core::{
 };
 use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Fail, Hooks, Scope, Simulator};
 use relink_web::WebSettings;
+use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -185,6 +187,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let providers = Providers::all_at(sim.base_url(), CLIENT_ID, CLIENT_SECRET, 1_000.0);
     let idle = StdDuration::from_millis(200);
     let mut web = WebSettings::new(public_url.clone(), StdDuration::from_secs(30 * 86_400));
+    let links = web.links.clone();
     // Google's Cross-Account Protection, played by the simulator: its key set, and its security
     // events pushed to relink's receiver when a Google grant dies in the story.
     web.risc.jwks_url = sim.base_url().join("_sim/google/certs")?;
@@ -242,6 +245,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             println!("\nThe story is over and the clock runs at normal speed again.");
             println!("Open the reconnect links above in a browser: the simulated network logs you in at once,");
             println!("and relink marks the channel healthy. Ctrl-C stops the demo and deletes its database.");
+            println!("The team page, where the same is one button away (each link signs in once, within 15 minutes):");
+            for (person, role) in [(&MARCO, "admin: with buttons"), (&YUKI, "editor: the page without them")] {
+                let member = store.member_by_name(team.id, person.name).await?;
+                let minted = mint_signin(&store, &links, member.id, clock.now()).await?;
+                println!("  {} ({role}): {}", person.name, minted.url.expose_secret());
+            }
             tokio::select! {
                 () = stop_signal() => shutdown.cancel(),
                 () = shutdown.cancelled() => {}

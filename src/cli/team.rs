@@ -1,8 +1,10 @@
-//! `relink team add|list`.
+//! `relink team add|list|dashboard-link`.
 
 use chrono::Utc;
 use clap::Subcommand;
+use relink_core::signin::mint_signin;
 use relink_core::{Language, TeamName};
+use secrecy::ExposeSecret as _;
 
 use crate::config::Config;
 
@@ -18,6 +20,15 @@ pub enum TeamCommand {
     },
     /// List teams.
     List,
+    /// Print a single-use sign-in link to the team page (`/team`) for one member; it works for
+    /// 15 minutes and signs one browser in for 12 hours.
+    DashboardLink {
+        #[arg(long)]
+        team: String,
+        /// The member who will open the link (any role; only owners and admins get buttons).
+        #[arg(long, value_name = "MEMBER")]
+        member: String,
+    },
 }
 
 pub async fn run(command: TeamCommand, config: &Config) -> anyhow::Result<()> {
@@ -50,6 +61,20 @@ pub async fn run(command: TeamCommand, config: &Config) -> anyhow::Result<()> {
                 ]);
             }
             println!("{table}");
+        }
+        TeamCommand::DashboardLink { team, member } => {
+            let store = crate::open::store(config).await?;
+            let team = store.team_by_name(&team).await?;
+            let member = store.member_by_name(team.id, &member).await?;
+            let minted = mint_signin(&store, &config.web.link_settings(), member.id, Utc::now()).await?;
+            println!(
+                "team page sign-in link for {} ({}) in `{}`, single use, until {}:",
+                member.name,
+                member.role,
+                team.name,
+                super::when(Some(minted.link.expires_at))
+            );
+            println!("{}", minted.url.expose_secret());
         }
     }
     Ok(())

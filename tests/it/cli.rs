@@ -668,6 +668,24 @@ fn the_data_directory_database_and_key_file_are_readable_only_by_their_owner() {
     assert_eq!(mode(&data.join("relink.key")), 0o600);
 }
 
+/// `relink team dashboard-link`: a single-use sign-in link to the team page for any member,
+/// printed once per call; an unknown member or team is named.
+#[test]
+fn team_dashboard_link_prints_a_fresh_sign_in_link_for_a_member() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(d, None, &["team", "add", "Acme"], "");
+    ok(d, None, &["member", "add", "--team", "Acme", "Vera", "--role", "viewer"], "");
+    let printed = ok(d, None, &["team", "dashboard-link", "--team", "acme", "--member", "vera"], "");
+    assert!(printed.contains("for Vera (viewer) in `Acme`, single use"), "{printed}");
+    assert!(printed.contains("http://127.0.0.1:8080/team/sign-in/"), "{printed}");
+    let again = ok(d, None, &["team", "dashboard-link", "--team", "Acme", "--member", "Vera"], "");
+    assert_ne!(printed, again, "every call mints a fresh link");
+    let nobody = run(d, None, &["team", "dashboard-link", "--team", "Acme", "--member", "Zed"], "");
+    assert!(!nobody.status.success());
+    assert!(text(&nobody.stderr).contains("Zed"), "{}", text(&nobody.stderr));
+}
+
 /// `relink channel reconnect`, which the README shows: a fresh link for the channel's authoriser
 /// when they may reconnect, or for the owner or admin named; an editor is refused, and a channel
 /// without a recorded authoriser needs `--member`.

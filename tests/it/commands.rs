@@ -30,7 +30,43 @@ both_engines!(
     a_team_hears_its_own_language,
     any_text_or_button_from_anyone_gets_a_reply_with_links_only_in_private,
     another_teams_channel_id_is_no_such_channel_never_a_fuzzy_match,
+    a_dashboard_sign_in_link_goes_to_the_caller_alone_and_is_bound_to_them,
 );
+
+/// `/dashboard` hands a sign-in link to the team page only to the person who asked (a group hears
+/// that it went privately), bound to that member whatever their role; a stranger gets none.
+async fn a_dashboard_sign_in_link_goes_to_the_caller_alone_and_is_bound_to_them(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let store = &rig.services.store;
+    let private = rig.say(&Rig::private(ADMIN), "/dashboard").await;
+    assert_eq!(private.messages.len(), 1);
+    assert_eq!(private.messages[0].audience, Audience::Caller);
+    assert!(
+        private.plain_text().contains("Open the team page of Acme: https://relink.test/team/sign-in/"),
+        "{private:?}"
+    );
+    assert!(private.plain_text().contains("signs you in once"), "{}", private.plain_text());
+    let [token] = link_tokens(&private).try_into().unwrap();
+    let link = store.signin_link(&token).await.unwrap().expect("the sign-in link is stored by its hash");
+    assert_eq!((link.team_id, link.member_id, link.used_at), (rig.team.id, rig.admin.id, None));
+    assert_eq!(link.expires_at - rig.db.now(), Duration::minutes(15));
+
+    let in_group = rig.say(&Rig::in_group(ADMIN, false), "/dashboard").await;
+    assert_eq!(in_group.messages.len(), 2);
+    assert_eq!(in_group.messages[0].audience, Audience::Chat);
+    assert!(!in_group.messages[0].has_link() && in_group.messages[0].plain_text().contains("in a private message"));
+    assert_eq!(in_group.messages[1].audience, Audience::Caller);
+    assert!(in_group.if_private_fails.is_some());
+
+    // A viewer may look at the page: the link is theirs, and the page knows their role.
+    let viewer = rig.say(&Rig::private(VIEWER), "/dashboard").await;
+    let [token] = link_tokens(&viewer).try_into().unwrap();
+    let vera = store.member_by_name(rig.team.id, "Vera").await.unwrap();
+    assert_eq!(store.signin_link(&token).await.unwrap().unwrap().member_id, vera.id);
+
+    let stranger = rig.say(&Rig::private(STRANGER), "/dashboard").await;
+    assert!(link_tokens(&stranger).is_empty() && stranger.plain_text().contains("not linked"), "{stranger:?}");
+}
 
 /// `/relink reconnect channel:4`, where #4 is another team's channel, used to pick "Acme Page 4"
 /// of the asker's team by its name. An explicit id that is not the team's is no such channel.

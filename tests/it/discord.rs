@@ -505,7 +505,19 @@ async fn commands_are_registered_by_bulk_overwrite_globally_or_in_one_guild(db: 
     let names: Vec<&str> = subcommands.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["status", "channel", "reconnect", "refresh", "check", "snooze", "ack", "history", "subscribe", "link"]
+        [
+            "status",
+            "channel",
+            "reconnect",
+            "refresh",
+            "check",
+            "snooze",
+            "ack",
+            "history",
+            "dashboard",
+            "subscribe",
+            "link"
+        ]
     );
     let reconnect = &subcommands[2];
     assert_eq!(reconnect["name_localizations"]["it"], "ricollega");
@@ -639,6 +651,14 @@ async fn every_command_answers_an_admin_and_an_editor(db: TestStore) {
     // In a direct message the link is the answer itself, ephemeral.
     let private = rig.run(ALICE, None, "reconnect", &[("channel", &fb)]).await;
     assert!(ephemeral(&private["data"]) && link_urls(&private["data"]).len() == 1, "{private}");
+
+    // dashboard: a sign-in link for anyone of the team, seen only by them, in a channel too.
+    for user in [ALICE, EDDIE] {
+        let dashboard = rig.run(user, in_channel, "dashboard", &[]).await;
+        assert!(ephemeral(&dashboard["data"]), "{dashboard}");
+        let urls = link_urls(&dashboard["data"]);
+        assert!(urls.len() == 1 && urls[0].starts_with("https://relink.test/team/sign-in/"), "{dashboard}");
+    }
 
     // refresh, snooze and ack: the admin may, the editor is refused privately.
     let refresh = rig.run(ALICE, in_channel, "refresh", &[("channel", &fb)]).await;

@@ -30,6 +30,9 @@
 //!   removed through the simulator brings the channel's alert within seconds, replays, junk.
 //! - [`web`]: the web server over HTTP: the reconnect flow against the simulator and every way
 //!   it is refused, the API and its keys, the OpenAPI document, metrics.
+//! - [`team_page`]: the team page over HTTP: sign-in links and sessions, rows worst first, the
+//!   buttons of owners and admins, and every refusal (viewers, missing form tokens, other sites,
+//!   another team's channels).
 //! - [`risc`]: Google's Cross-Account Protection receiver against the simulator's keys and
 //!   signed events: each event gets the account's channels checked at once; forged, misaddressed,
 //!   stale, replayed and malformed tokens are refused and change nothing; keys that cannot be
@@ -65,5 +68,6 @@ mod serve;
 mod setup;
 mod signals;
 mod store;
+mod team_page;
 mod telegram;
 mod web;

@@ -82,6 +82,7 @@ async fn every_command_answers_an_admin_and_refuses_an_editor_over_the_bot_api(d
         "/subscribe",
         "/frobnicate",
         "/channel",
+        "/dashboard",
     ];
     let mut id = 100;
     for user in [ADMIN, EDITOR] {
@@ -103,6 +104,12 @@ async fn every_command_answers_an_admin_and_refuses_an_editor_over_the_bot_api(d
     assert!(sent.iter().all(|c| c.body["link_preview_options"]["is_disabled"] == true));
     assert!(admin[10].contains("Did you mean") || admin[10].contains("/help"), "{}", admin[10]);
     assert_eq!(admin[11], "Usage: /channel NAME");
+    // The sign-in link to the team page, in the admin's private chat with the bot.
+    assert!(
+        admin[12].contains("Open the team page of Acme: <a href=\"https://relink.test/team/sign-in/"),
+        "{}",
+        admin[12]
+    );
     let editor = to(EDITOR);
     for (text, answer) in commands.iter().zip(&editor) {
         if ["/reconnect", "/refresh", "/snooze", "/ack", "/subscribe"].iter().any(|c| text.starts_with(c)) {

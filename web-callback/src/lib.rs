@@ -5,12 +5,14 @@
 //!   [`ServerLimits`]: header, body and request timeouts and a cap on connections.
 //! - `reconnect`: the reconnect link pages (`/r/{token}`), the OAuth authorization request, the
 //!   callback (`/oauth/callback/{provider}`) and the outcome page at a clean URL.
+//! - `session` and `team`: the team page (`/team`): sign-in links, the session cookie, the rows
+//!   of the team's channels with red/amber/green states, and the buttons of owners and admins.
 //! - `api`: the HTTP API for publishing tools under `/api/v1`, behind per-team bearer keys;
 //!   `openapi` is its OpenAPI document at `/openapi.json`.
 //! - `metrics`: `/metrics` in Prometheus' text format and the layer that times every request.
 //! - `page` and `text`: server-rendered, localized HTML with strict security headers.
 //! - `error`: the API's JSON errors.
-//! - `guard`: the reconnect button's defence against posts from other sites.
+//! - `guard`: the reconnect button's (and the team page's) defence against posts from other sites.
 //! - `facebook` and `signed_request`: Meta's deauthorize and data deletion callbacks under
 //!   `/hooks/facebook/`, verified with the app secret, and the data deletion status page.
 //! - `risc`: Google's Cross-Account Protection receiver (`/hooks/google/risc`): verified
@@ -29,7 +31,9 @@ mod openapi;
 mod page;
 mod reconnect;
 mod risc;
+mod session;
 mod signed_request;
+mod team;
 mod text;
 
 use std::sync::Arc;
@@ -196,6 +200,10 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{token}", get(reconnect::show_link).post(reconnect::start))
         .route("/oauth/callback/{provider}", get(reconnect::callback))
         .route("/oauth/result/{result}", get(reconnect::result))
+        .route("/team", get(team::show))
+        .route("/team/sign-in/{token}", get(session::show_signin).post(session::sign_in))
+        .route("/team/sign-out", post(session::sign_out))
+        .route("/team/channels/{id}/{action}", post(team::press))
         .route("/openapi.json", get(openapi::document))
         .route("/api/v1/channels", get(api::list_channels).post(api::register_channel))
         .route("/api/v1/channels/{id}", get(api::get_channel))

@@ -71,7 +71,7 @@ fn form_cookie(app: &AppState, headers: &HeaderMap) -> Option<OpaqueToken> {
         .and_then(|value| OpaqueToken::parse("form cookie", value).ok())
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -653,7 +653,13 @@ pub(crate) async fn result(State(app): State<AppState>, Path(raw): Path<String>,
     let got = recorded["got"].as_str().unwrap_or_default();
     let [channel, network] = subject.values();
     let values = [channel, network, ("expected", subject.channel.external_account_id.as_str()), ("got", got)];
-    outcome.page(&app, subject.text(), &values)
+    let mut page = outcome.page(&app, subject.text(), &values);
+    // Someone who came from the team page goes back to it from here.
+    if crate::session::signed_in(&app, &headers) {
+        let href = crate::session::team_path(&app);
+        page.body.push_str(&format!("\n<p><a href=\"{}\">{}</a></p>", escape(&href), escape(subject.text().team.back)));
+    }
+    page
 }
 
 /// Anything else: a plain "not found" page.

@@ -31,6 +31,95 @@ pub struct Text {
     /// (`{reason}`: the reason's explanation), the network not answering, not checked yet.
     pub states: [&'static str; 5],
     pub outcomes: Outcomes,
+    pub team: TeamWords,
+}
+
+/// The team page (`/team`), its sign-in page and its buttons' answers.
+#[derive(Debug)]
+pub struct TeamWords {
+    /// `{team}`.
+    pub title: &'static str,
+    /// `{name}`, `{role}`.
+    pub signed_in_as: &'static str,
+    pub sign_out: &'static str,
+    /// Primary owner, owner, admin, editor, viewer.
+    pub roles: [&'static str; 5],
+    pub viewer_note: &'static str,
+    pub channels: &'static str,
+    pub no_channels: &'static str,
+    /// The state words beside each row's icon: needs reconnecting, expiring, degraded, healthy,
+    /// not checked yet.
+    pub states: [&'static str; 5],
+    /// `{date}`.
+    pub access_ends: &'static str,
+    pub access_ends_soon: &'static str,
+    pub degraded: &'static str,
+    pub unknown: &'static str,
+    pub healthy: &'static str,
+    pub label_network: &'static str,
+    pub label_authorised: &'static str,
+    pub label_at_risk: &'static str,
+    pub label_last_check: &'static str,
+    pub label_next_check: &'static str,
+    pub nobody: &'static str,
+    pub never: &'static str,
+    /// `{count}`, `{date}`.
+    pub at_risk: &'static str,
+    pub none_at_risk: &'static str,
+    pub button_reconnect: &'static str,
+    pub button_check: &'static str,
+    pub button_refresh: &'static str,
+    pub button_ack: &'static str,
+    pub button_snooze: &'static str,
+    /// 1 hour, 4 hours, 1 day, 3 days, 7 days.
+    pub snooze_for: [&'static str; 5],
+    pub incidents: &'static str,
+    pub no_incidents: &'static str,
+    /// Expiring, needs reconnecting, degraded for long, operator problem.
+    pub problems: [&'static str; 4],
+    /// `{date}`.
+    pub opened: &'static str,
+    /// `{name}`, `{date}`.
+    pub acknowledged: &'static str,
+    /// `{name}`, `{date}`.
+    pub snoozed: &'static str,
+    pub nobody_on_it: &'static str,
+    pub alerts: &'static str,
+    pub no_alerts: &'static str,
+    /// The answers of the buttons, each `{channel}` (and `{state}` after a check or a renewal).
+    pub flash: Flash,
+    /// `{team}`.
+    pub signin_title: &'static str,
+    /// `{name}`, `{team}`.
+    pub signin_lead: &'static str,
+    pub signin_button: &'static str,
+    /// `{date}`.
+    pub signin_fine: &'static str,
+    /// Title, explanation, next step.
+    pub signed_out: [&'static str; 3],
+    pub signin_used: [&'static str; 3],
+    pub signin_expired: [&'static str; 3],
+    pub signin_unknown: [&'static str; 3],
+    pub forbidden: [&'static str; 3],
+    pub cross_site: [&'static str; 3],
+    pub channel_not_found: [&'static str; 3],
+    /// The outcome page's link back to `/team`.
+    pub back: &'static str,
+}
+
+/// What a button did, shown once at the top of `/team`.
+#[derive(Debug)]
+pub struct Flash {
+    pub checked: &'static str,
+    pub busy: &'static str,
+    pub renewed: &'static str,
+    pub not_renewable: &'static str,
+    pub not_yet: &'static str,
+    pub renewal_failed: &'static str,
+    pub acknowledged: &'static str,
+    pub snoozed: &'static str,
+    pub nothing_open: &'static str,
+    pub failed: &'static str,
 }
 
 /// The status page of a Meta data deletion request (`{date}`, `{count}`). It names nobody.
@@ -199,6 +288,97 @@ static EN: Text = Text {
             "Ask an owner or admin of your team for a new link with the /reconnect command in Discord or Telegram.",
         ],
     },
+    team: TeamWords {
+        title: "{team}: channels",
+        signed_in_as: "Signed in as {name} ({role})",
+        sign_out: "Sign out",
+        roles: ["primary owner", "owner", "admin", "editor", "viewer"],
+        viewer_note: "You can see everything here; only owners and admins can act on channels.",
+        channels: "Channels",
+        no_channels: "This team has no channels yet.",
+        states: ["Needs reconnecting", "Expiring", "Degraded", "Healthy", "Not checked yet"],
+        access_ends: "Access ends {date}.",
+        access_ends_soon: "Access ends soon.",
+        degraded: "The network is not answering; relink keeps trying.",
+        unknown: "relink has not checked it yet.",
+        healthy: "Connected.",
+        label_network: "Network",
+        label_authorised: "Authorised by",
+        label_at_risk: "Posts at risk",
+        label_last_check: "Last check",
+        label_next_check: "Next check",
+        nobody: "not recorded",
+        never: "never",
+        at_risk: "{count}, the first due {date}",
+        none_at_risk: "none",
+        button_reconnect: "Reconnect",
+        button_check: "Check now",
+        button_refresh: "Refresh access",
+        button_ack: "I'm on it",
+        button_snooze: "Snooze",
+        snooze_for: ["1 hour", "4 hours", "1 day", "3 days", "7 days"],
+        incidents: "Open problems",
+        no_incidents: "No open problems.",
+        problems: ["access ending", "needs reconnecting", "network not answering", "relink set-up problem"],
+        opened: "since {date}",
+        acknowledged: "{name} is on it (since {date}).",
+        snoozed: "Snoozed by {name} until {date}.",
+        nobody_on_it: "Nobody has said they are on it yet.",
+        alerts: "Latest alerts",
+        no_alerts: "No alerts yet.",
+        flash: Flash {
+            checked: "{channel} was checked: {state}",
+            busy: "{channel} is being checked or renewed right now; try again in a minute.",
+            renewed: "The access of {channel} was renewed: {state}",
+            not_renewable: "This network does not let relink renew {channel} by itself: reconnect it instead.",
+            not_yet: "The network does not renew {channel} yet; relink renews it by itself when it can.",
+            renewal_failed: "The network refused to renew {channel}: {state}",
+            acknowledged: "Noted: you are on {channel}. Its alerts stop escalating.",
+            snoozed: "The alerts of {channel} are snoozed.",
+            nothing_open: "{channel} has no open problem.",
+            failed: "relink could not do that because of a problem on its side. Try again in a few minutes.",
+        },
+        signin_title: "Sign in to the page of {team}",
+        signin_lead: "You are signing in as {name} to see the channels of {team}.",
+        signin_button: "Sign in",
+        signin_fine: "This link works once, until {date}. You stay signed in for 12 hours in this browser.",
+        signed_out: [
+            "Sign in to see your team's page",
+            "This page shows your team's channels to its members, after signing in.",
+            "Ask the relink bot for a sign-in link: /dashboard in Telegram, /relink dashboard in Discord.",
+        ],
+        signin_used: [
+            "This sign-in link was already used",
+            "Each sign-in link works once.",
+            "Ask the relink bot for a new one: /dashboard in Telegram, /relink dashboard in Discord.",
+        ],
+        signin_expired: [
+            "This sign-in link has expired",
+            "Sign-in links work for 15 minutes, and this one is over.",
+            "Ask the relink bot for a new one: /dashboard in Telegram, /relink dashboard in Discord.",
+        ],
+        signin_unknown: [
+            "This sign-in link is not valid",
+            "It may have been copied only in part, or it never existed.",
+            "Open the link from the message again, or ask the relink bot for a new one with /dashboard.",
+        ],
+        forbidden: [
+            "Only owners and admins can do this",
+            "Your role lets you see the team page, not act on channels. Nothing was changed.",
+            "Ask an owner or admin of your team.",
+        ],
+        cross_site: [
+            "This request did not come from relink's page",
+            "It was sent from another site or app, or from an old copy of the page, so relink refused it. Nothing was changed.",
+            "Open the team page again and press the button there.",
+        ],
+        channel_not_found: [
+            "No such channel in your team",
+            "The channel was removed, or it belongs to another team. Nothing was changed.",
+            "Open the team page again.",
+        ],
+        back: "Back to the team page",
+    },
 };
 
 static IT: Text = Text {
@@ -310,6 +490,102 @@ static IT: Text = Text {
             "Era stato creato per un membro che nel frattempo ha lasciato il team o non ha più un ruolo che può ricollegare i canali. Non è stato modificato nulla.",
             "Chiedi un nuovo link a un proprietario o a un amministratore del tuo team con il comando /reconnect su Discord o Telegram.",
         ],
+    },
+    team: TeamWords {
+        title: "{team}: canali",
+        signed_in_as: "Accesso come {name} ({role})",
+        sign_out: "Esci",
+        roles: ["proprietario principale", "proprietario", "amministratore", "editor", "lettore"],
+        viewer_note: "Puoi vedere tutto qui; solo proprietari e amministratori possono agire sui canali.",
+        channels: "Canali",
+        no_channels: "Questo team non ha ancora canali.",
+        states: ["Da ricollegare", "In scadenza", "Non risponde", "Collegato", "Non ancora controllato"],
+        access_ends: "L'accesso termina il {date}.",
+        access_ends_soon: "L'accesso termina a breve.",
+        degraded: "Il social non risponde; relink continua a riprovare.",
+        unknown: "relink non l'ha ancora controllato.",
+        healthy: "Collegato.",
+        label_network: "Social",
+        label_authorised: "Autorizzato da",
+        label_at_risk: "Post a rischio",
+        label_last_check: "Ultimo controllo",
+        label_next_check: "Prossimo controllo",
+        nobody: "non registrato",
+        never: "mai",
+        at_risk: "{count}, il primo il {date}",
+        none_at_risk: "nessuno",
+        button_reconnect: "Ricollega",
+        button_check: "Controlla ora",
+        button_refresh: "Rinnova l'accesso",
+        button_ack: "Me ne occupo io",
+        button_snooze: "Posticipa",
+        snooze_for: ["1 ora", "4 ore", "1 giorno", "3 giorni", "7 giorni"],
+        incidents: "Problemi aperti",
+        no_incidents: "Nessun problema aperto.",
+        problems: [
+            "accesso in scadenza",
+            "da ricollegare",
+            "il social non risponde",
+            "problema di configurazione di relink",
+        ],
+        opened: "dal {date}",
+        acknowledged: "Se ne occupa {name} (dal {date}).",
+        snoozed: "Posticipato da {name} fino al {date}.",
+        nobody_on_it: "Nessuno ha ancora detto di occuparsene.",
+        alerts: "Ultimi avvisi",
+        no_alerts: "Ancora nessun avviso.",
+        flash: Flash {
+            checked: "{channel} è stato controllato: {state}",
+            busy: "{channel} è in fase di controllo o di rinnovo proprio ora; riprova fra un minuto.",
+            renewed: "L'accesso di {channel} è stato rinnovato: {state}",
+            not_renewable: "Questo social non permette a relink di rinnovare {channel} da solo: ricollegalo.",
+            not_yet: "Il social non rinnova ancora {channel}; relink lo rinnoverà da solo appena possibile.",
+            renewal_failed: "Il social ha rifiutato di rinnovare {channel}: {state}",
+            acknowledged: "Registrato: ti occupi tu di {channel}. I suoi avvisi non vengono più inoltrati ad altri.",
+            snoozed: "Gli avvisi di {channel} sono posticipati.",
+            nothing_open: "{channel} non ha problemi aperti.",
+            failed: "relink non ha potuto farlo per un problema interno. Riprova fra qualche minuto.",
+        },
+        signin_title: "Accedi alla pagina di {team}",
+        signin_lead: "Stai accedendo come {name} per vedere i canali di {team}.",
+        signin_button: "Accedi",
+        signin_fine: "Questo link funziona una sola volta, fino al {date}. In questo browser resti collegato per 12 ore.",
+        signed_out: [
+            "Accedi per vedere la pagina del tuo team",
+            "Questa pagina mostra i canali del team ai suoi membri, dopo l'accesso.",
+            "Chiedi un link di accesso al bot di relink: /dashboard su Telegram, /relink dashboard su Discord.",
+        ],
+        signin_used: [
+            "Questo link di accesso è già stato usato",
+            "Ogni link di accesso funziona una sola volta.",
+            "Chiedine uno nuovo al bot di relink: /dashboard su Telegram, /relink dashboard su Discord.",
+        ],
+        signin_expired: [
+            "Questo link di accesso è scaduto",
+            "I link di accesso valgono 15 minuti, e questo è scaduto.",
+            "Chiedine uno nuovo al bot di relink: /dashboard su Telegram, /relink dashboard su Discord.",
+        ],
+        signin_unknown: [
+            "Questo link di accesso non è valido",
+            "Potrebbe essere stato copiato solo in parte, oppure non è mai esistito.",
+            "Apri di nuovo il link dal messaggio, oppure chiedine uno nuovo al bot di relink con /dashboard.",
+        ],
+        forbidden: [
+            "Solo proprietari e amministratori possono farlo",
+            "Il tuo ruolo permette di vedere la pagina del team, non di agire sui canali. Non è stato modificato nulla.",
+            "Chiedi a un proprietario o a un amministratore del tuo team.",
+        ],
+        cross_site: [
+            "Questa richiesta non arriva dalla pagina di relink",
+            "È stata inviata da un altro sito o da un'altra app, oppure da una vecchia copia della pagina, quindi relink l'ha rifiutata. Non è stato modificato nulla.",
+            "Apri di nuovo la pagina del team e premi lì il pulsante.",
+        ],
+        channel_not_found: [
+            "Questo canale non è nel tuo team",
+            "Il canale è stato rimosso, oppure appartiene a un altro team. Non è stato modificato nulla.",
+            "Apri di nuovo la pagina del team.",
+        ],
+        back: "Torna alla pagina del team",
     },
 };
 
@@ -423,6 +699,97 @@ static JA: Text = Text {
             "チームのオーナーまたは管理者に、Discord または Telegram の /reconnect コマンドで新しいリンクを依頼してください。",
         ],
     },
+    team: TeamWords {
+        title: "{team}：チャンネル一覧",
+        signed_in_as: "{name}（{role}）としてログイン中",
+        sign_out: "ログアウト",
+        roles: ["プライマリーオーナー", "オーナー", "管理者", "編集者", "閲覧者"],
+        viewer_note: "このページはすべて閲覧できますが、チャンネルを操作できるのはオーナーと管理者だけです。",
+        channels: "チャンネル",
+        no_channels: "このチームにはまだチャンネルがありません。",
+        states: ["再接続が必要", "期限切れ間近", "応答なし", "正常", "未確認"],
+        access_ends: "アクセスは{date}に終了します。",
+        access_ends_soon: "アクセスはまもなく終了します。",
+        degraded: "SNSが応答していません。relinkは再試行を続けています。",
+        unknown: "relinkはまだ確認していません。",
+        healthy: "接続中です。",
+        label_network: "ソーシャルネットワーク",
+        label_authorised: "認証したメンバー",
+        label_at_risk: "影響を受ける投稿",
+        label_last_check: "前回の確認",
+        label_next_check: "次回の確認",
+        nobody: "記録なし",
+        never: "未実施",
+        at_risk: "{count}件、最初は{date}",
+        none_at_risk: "なし",
+        button_reconnect: "再接続",
+        button_check: "今すぐ確認",
+        button_refresh: "アクセスを更新",
+        button_ack: "対応します",
+        button_snooze: "スヌーズ",
+        snooze_for: ["1時間", "4時間", "1日", "3日", "7日"],
+        incidents: "未解決の問題",
+        no_incidents: "未解決の問題はありません。",
+        problems: ["アクセス期限切れ間近", "再接続が必要", "SNSが応答しない", "relinkの設定の問題"],
+        opened: "{date}から",
+        acknowledged: "{name}が対応中です（{date}から）。",
+        snoozed: "{name}が{date}までスヌーズしました。",
+        nobody_on_it: "まだ誰も対応を表明していません。",
+        alerts: "最近の通知",
+        no_alerts: "通知はまだありません。",
+        flash: Flash {
+            checked: "{channel}を確認しました：{state}",
+            busy: "{channel}は現在確認中または更新中です。1分後にもう一度お試しください。",
+            renewed: "{channel}のアクセスを更新しました：{state}",
+            not_renewable: "このSNSではrelinkが{channel}を自動で更新できません。再接続してください。",
+            not_yet: "SNSはまだ{channel}を更新しません。可能になればrelinkが自動で更新します。",
+            renewal_failed: "SNSが{channel}の更新を拒否しました：{state}",
+            acknowledged: "{channel}をあなたが対応中として記録しました。通知のエスカレーションは止まります。",
+            snoozed: "{channel}の通知をスヌーズしました。",
+            nothing_open: "{channel}に未解決の問題はありません。",
+            failed: "relink側の問題で実行できませんでした。数分後に再度お試しください。",
+        },
+        signin_title: "{team}のページにログイン",
+        signin_lead: "{name}としてログインし、{team}のチャンネルを表示します。",
+        signin_button: "ログイン",
+        signin_fine: "このリンクは{date}まで、一度だけ使えます。このブラウザでは12時間ログインしたままになります。",
+        signed_out: [
+            "チームページを見るにはログインしてください",
+            "このページは、ログインしたチームメンバーにチームのチャンネルを表示します。",
+            "relinkのボットにログイン用リンクを依頼してください。Telegramでは /dashboard、Discordでは /relink dashboard です。",
+        ],
+        signin_used: [
+            "このログイン用リンクはすでに使用されています",
+            "ログイン用リンクは一度しか使えません。",
+            "relinkのボットに新しいリンクを依頼してください。Telegramでは /dashboard、Discordでは /relink dashboard です。",
+        ],
+        signin_expired: [
+            "このログイン用リンクは期限切れです",
+            "ログイン用リンクの有効期間は15分で、このリンクは期限が切れています。",
+            "relinkのボットに新しいリンクを依頼してください。Telegramでは /dashboard、Discordでは /relink dashboard です。",
+        ],
+        signin_unknown: [
+            "このログイン用リンクは無効です",
+            "リンクの一部しかコピーされていないか、存在しないリンクです。",
+            "メッセージからもう一度リンクを開くか、relinkのボットに /dashboard で新しいリンクを依頼してください。",
+        ],
+        forbidden: [
+            "この操作ができるのはオーナーと管理者だけです",
+            "あなたの役割ではチームページの閲覧はできますが、チャンネルの操作はできません。何も変更していません。",
+            "チームのオーナーまたは管理者に依頼してください。",
+        ],
+        cross_site: [
+            "このリクエストはrelinkのページから送信されていません",
+            "別のサイトやアプリ、または古いページから送信されたため、relinkは拒否しました。何も変更していません。",
+            "チームページをもう一度開き、そこにあるボタンを押してください。",
+        ],
+        channel_not_found: [
+            "このチャンネルはあなたのチームにありません",
+            "チャンネルが削除されたか、別のチームのものです。何も変更していません。",
+            "チームページをもう一度開いてください。",
+        ],
+        back: "チームページに戻る",
+    },
 };
 
 #[cfg(test)]
@@ -460,6 +827,7 @@ mod tests {
             t.telegram_body,
         ];
         texts.extend(t.states);
+        texts.extend(team(&t.team));
         for outcome in [
             o.connected,
             o.account_mismatch,
@@ -480,6 +848,99 @@ mod tests {
             texts.extend(outcome);
         }
         texts
+    }
+
+    /// Every text of the team page, in a fixed order.
+    fn team(w: &TeamWords) -> Vec<&'static str> {
+        let f = &w.flash;
+        let mut texts = vec![
+            w.title,
+            w.signed_in_as,
+            w.sign_out,
+            w.viewer_note,
+            w.channels,
+            w.no_channels,
+            w.access_ends,
+            w.access_ends_soon,
+            w.degraded,
+            w.unknown,
+            w.healthy,
+            w.label_network,
+            w.label_authorised,
+            w.label_at_risk,
+            w.label_last_check,
+            w.label_next_check,
+            w.nobody,
+            w.never,
+            w.at_risk,
+            w.none_at_risk,
+            w.button_reconnect,
+            w.button_check,
+            w.button_refresh,
+            w.button_ack,
+            w.button_snooze,
+            w.incidents,
+            w.no_incidents,
+            w.opened,
+            w.acknowledged,
+            w.snoozed,
+            w.nobody_on_it,
+            w.alerts,
+            w.no_alerts,
+            f.checked,
+            f.busy,
+            f.renewed,
+            f.not_renewable,
+            f.not_yet,
+            f.renewal_failed,
+            f.acknowledged,
+            f.snoozed,
+            f.nothing_open,
+            f.failed,
+            w.signin_title,
+            w.signin_lead,
+            w.signin_button,
+            w.signin_fine,
+            w.back,
+        ];
+        texts.extend(w.roles);
+        texts.extend(w.states);
+        texts.extend(w.snooze_for);
+        texts.extend(w.problems);
+        for lines in [
+            w.signed_out,
+            w.signin_used,
+            w.signin_expired,
+            w.signin_unknown,
+            w.forbidden,
+            w.cross_site,
+            w.channel_not_found,
+        ] {
+            texts.extend(lines);
+        }
+        texts
+    }
+
+    #[test]
+    fn every_team_page_text_has_the_same_placeholders_in_every_language() {
+        let names = |text: &str| {
+            let mut names: Vec<String> = text
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+                .collect();
+            names.sort_unstable();
+            names
+        };
+        let english = team(&EN.team);
+        for other in [&IT.team, &JA.team] {
+            let other = team(other);
+            assert_eq!(other.len(), english.len());
+            for (en, text) in english.iter().zip(&other) {
+                assert!(!text.trim().is_empty(), "empty text for {en}");
+                assert_eq!(names(en), names(text), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `/ack NAME` and the "I'm on it" button: acknowledge a channel's open alerts, which stops
 //! their escalation (`relink_core::alerts::acknowledge`, which checks the role again).
 
-use relink_core::alerts::{AlertId, IncidentError, acknowledge};
+use relink_core::alerts::{AlertId, IncidentError, acknowledge_channels};
 use relink_core::store::StoreError;
 use relink_core::{ChannelId, MemberId, TeamId};
 
@@ -46,15 +46,9 @@ async fn acknowledge_all(
     channels: &[ChannelId],
     member: MemberId,
 ) -> Result<usize, StoreError> {
-    let mut acknowledged = 0;
-    for incident in services.store.incidents(Some(team), false).await? {
-        let Some(id) = incident.id.filter(|_| channels.contains(&incident.channel_id)) else { continue };
-        match acknowledge(&services.store, id, member, context.now).await {
-            Ok(_) => acknowledged += 1,
-            Err(IncidentError::Resolved(_)) => {}
-            Err(IncidentError::Store(error)) => return Err(error),
-            Err(other) => return Err(StoreError::Conflict(other.to_string())),
-        }
+    match acknowledge_channels(&services.store, team, channels, member, context.now).await {
+        Ok(acknowledged) => Ok(acknowledged),
+        Err(IncidentError::Store(error)) => Err(error),
+        Err(other) => Err(StoreError::Conflict(other.to_string())),
     }
-    Ok(acknowledged)
 }

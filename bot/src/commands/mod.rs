@@ -7,16 +7,17 @@
 //! - [`handle`] and [`press`] are the two entry points: they never fail, every problem is a
 //!   reply (unknown command, malformed arguments, unknown or ambiguous channel, role refused).
 //! - One file per command (`status`, `channel`, `reconnect`, `refresh`, `check`, `snooze`, `ack`,
-//!   `history`, `subscribe`, `link`, `start` with `/help`); `reply` is the model, `text` the
+//!   `history`, `subscribe`, `link`, `dashboard`, `start` with `/help`); `reply` is the model, `text` the
 //!   words in English, Italian and Japanese.
 //!
 //! **Invariants:** only members whose role may reconnect (primary owner, owner, admin) get
-//! links, refresh, check on demand, snooze, acknowledge or subscribe; a reconnect link is only in a caller-only
-//! message ([`Audience::Caller`]).
+//! links, refresh, check on demand, snooze, acknowledge or subscribe; a reconnect link and a
+//! team page sign-in link are only in a caller-only message ([`Audience::Caller`]).
 
 mod ack;
 mod channel;
 mod check;
+mod dashboard;
 mod history;
 mod link;
 mod reconnect;
@@ -96,6 +97,7 @@ pub enum Command {
     Snooze { name: String, duration: String },
     Ack(String),
     History(String),
+    Dashboard,
 }
 
 /// The commands, in menu order: name, arguments, and its line in the [`text::CommandWords`].
@@ -113,10 +115,11 @@ pub enum CommandName {
     Snooze,
     Ack,
     History,
+    Dashboard,
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 12] = [
+    pub const ALL: [CommandName; 13] = [
         CommandName::Start,
         CommandName::Help,
         CommandName::Link,
@@ -129,6 +132,7 @@ impl CommandName {
         CommandName::Snooze,
         CommandName::Ack,
         CommandName::History,
+        CommandName::Dashboard,
     ];
 
     /// The command as typed, without the slash.
@@ -146,6 +150,7 @@ impl CommandName {
             CommandName::Snooze => "snooze",
             CommandName::Ack => "ack",
             CommandName::History => "history",
+            CommandName::Dashboard => "dashboard",
         }
     }
 
@@ -164,6 +169,7 @@ impl CommandName {
             CommandName::Snooze => "/snooze NAME DURATION (30m, 4h, 2d)",
             CommandName::Ack => "/ack NAME",
             CommandName::History => "/history NAME",
+            CommandName::Dashboard => "/dashboard",
         }
     }
 
@@ -183,6 +189,7 @@ impl CommandName {
             CommandName::Snooze => c.snooze,
             CommandName::Ack => c.ack,
             CommandName::History => c.history,
+            CommandName::Dashboard => c.dashboard,
         }
     }
 
@@ -206,6 +213,7 @@ impl Command {
             Command::Snooze { .. } => CommandName::Snooze,
             Command::Ack(_) => CommandName::Ack,
             Command::History(_) => CommandName::History,
+            Command::Dashboard => CommandName::Dashboard,
         }
     }
 
@@ -252,6 +260,7 @@ pub fn parse(text: &str) -> Result<Command, ParseFailure> {
         CommandName::Start => Ok(Command::Start),
         CommandName::Help => Ok(Command::Help),
         CommandName::Status => Ok(Command::Status),
+        CommandName::Dashboard => Ok(Command::Dashboard),
         CommandName::Subscribe => Ok(Command::Subscribe((!args.is_empty()).then(|| args.to_owned()))),
         CommandName::Link => match args.split_whitespace().count() {
             1..=3 => Ok(Command::Link(args.to_owned())),
@@ -295,6 +304,7 @@ pub async fn handle(services: &Services, caller: &Caller, text: &str) -> Reply {
         Command::Snooze { name, duration } => snooze::snooze(services, &context, Target::Name(&name), &duration).await,
         Command::Ack(name) => ack::ack(services, &context, Target::Name(&name)).await,
         Command::History(name) => history::history(services, &context, &name).await,
+        Command::Dashboard => dashboard::dashboard(services, &context).await,
     };
     result.unwrap_or_else(|error| failed(context.language, &error))
 }

@@ -2,7 +2,7 @@
 //! while (`relink_core::alerts::snooze`, which checks the role again).
 
 use chrono::Duration;
-use relink_core::alerts::{IncidentError, snooze as snooze_incident};
+use relink_core::alerts::{IncidentError, snooze_channel};
 use relink_core::store::StoreError;
 
 use super::text::fill;
@@ -27,17 +27,11 @@ pub(super) async fn snooze(
     };
     let member = member.id;
     let until = context.now + duration;
-    let mut snoozed = 0;
-    for incident in services.store.incidents(Some(channel.team_id), false).await? {
-        let Some(id) = incident.id.filter(|_| incident.channel_id == channel.id) else { continue };
-        match snooze_incident(&services.store, id, member, until, context.now).await {
-            Ok(_) => snoozed += 1,
-            // Resolved meanwhile.
-            Err(IncidentError::Resolved(_)) => {}
-            Err(IncidentError::Store(error)) => return Err(error),
-            Err(other) => return Err(StoreError::Conflict(other.to_string())),
-        }
-    }
+    let snoozed = match snooze_channel(&services.store, channel.team_id, channel.id, member, until, context.now).await {
+        Ok(snoozed) => snoozed,
+        Err(IncidentError::Store(error)) => return Err(error),
+        Err(other) => return Err(StoreError::Conflict(other.to_string())),
+    };
     let name = channel.display_name.as_str();
     Ok(context.reply(if snoozed == 0 {
         fill(w.nothing_open, &[("name", name)])

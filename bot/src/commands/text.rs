@@ -67,6 +67,11 @@ pub struct Words {
     pub reconnect_note: &'static str,
     /// `{name}`.
     pub sent_privately: &'static str,
+    /// `{team}`.
+    pub dashboard_label: &'static str,
+    /// `{date}`.
+    pub dashboard_note: &'static str,
+    pub dashboard_sent_privately: &'static str,
     pub open_private_chat: &'static str,
     /// `{name}`, `{state}`.
     pub refresh_renewed: &'static str,
@@ -126,6 +131,7 @@ pub struct CommandWords {
     pub snooze: &'static str,
     pub ack: &'static str,
     pub history: &'static str,
+    pub dashboard: &'static str,
 }
 
 const EN: Words = Words {
@@ -165,6 +171,9 @@ const EN: Words = Words {
     reconnect_label: "Reconnect {name}",
     reconnect_note: "The link works once, until {date}. Open it, press the button and sign in to the network.",
     sent_privately: "I sent you the reconnect link for {name} in a private message.",
+    dashboard_label: "Open the team page of {team}",
+    dashboard_note: "This link signs you in once, until {date}. Do not forward it: whoever opens it sees your team's page as you.",
+    dashboard_sent_privately: "I sent you a sign-in link to the team page in a private message.",
     open_private_chat: "I cannot write to you privately yet: open a private chat with me, press Start, then try again.",
     refresh_renewed: "{name}: access renewed; the channel is {state}.",
     refresh_not_renewable: "{network} does not let relink renew access to {name}: reconnect it instead (/reconnect).",
@@ -205,6 +214,7 @@ const EN: Words = Words {
         snooze: "silence a channel's alerts for a while",
         ack: "say you are on it (stops the escalation)",
         history: "a channel's recent health changes",
+        dashboard: "a sign-in link to the team page (privately)",
     },
     date_format: "%Y-%m-%d %H:%M UTC",
 };
@@ -246,6 +256,9 @@ const IT: Words = Words {
     reconnect_label: "Ricollega {name}",
     reconnect_note: "Il link funziona una sola volta, fino al {date}. Aprilo, premi il pulsante e accedi al social.",
     sent_privately: "Ti ho inviato in privato il link per ricollegare {name}.",
+    dashboard_label: "Apri la pagina del team {team}",
+    dashboard_note: "Questo link ti fa accedere una sola volta, fino al {date}. Non inoltrarlo: chi lo apre vede la pagina del tuo team al posto tuo.",
+    dashboard_sent_privately: "Ti ho inviato in privato un link per accedere alla pagina del team.",
     open_private_chat: "Non posso ancora scriverti in privato: apri una chat privata con me, premi Avvia e riprova.",
     refresh_renewed: "{name}: accesso rinnovato; il canale è {state}.",
     refresh_not_renewable: "{network} non permette a relink di rinnovare l'accesso a {name}: ricollegalo (/reconnect).",
@@ -286,6 +299,7 @@ const IT: Words = Words {
         snooze: "sospendi per un po' gli avvisi di un canale",
         ack: "conferma che te ne occupi (ferma l'escalation)",
         history: "i cambiamenti di stato recenti di un canale",
+        dashboard: "un link per accedere alla pagina del team (in privato)",
     },
     date_format: "%d/%m/%Y %H:%M UTC",
 };
@@ -327,6 +341,9 @@ const JA: Words = Words {
     reconnect_label: "{name}を再接続",
     reconnect_note: "このリンクは{date}まで、一度だけ使えます。開いてボタンを押し、SNSにログインしてください。",
     sent_privately: "{name}の再接続用リンクをプライベートメッセージで送りました。",
+    dashboard_label: "{team}のチームページを開く",
+    dashboard_note: "このリンクは{date}まで、一度だけログインに使えます。転送しないでください。開いた人があなたとしてチームページを見られます。",
+    dashboard_sent_privately: "チームページへのログイン用リンクをプライベートメッセージで送りました。",
     open_private_chat: "まだプライベートメッセージを送れません。私とのプライベートチャットを開いて「開始」を押してから、もう一度お試しください。",
     refresh_renewed: "{name}：アクセスを更新しました。チャンネルの状態は「{state}」です。",
     refresh_not_renewable: "{network}ではrelinkが{name}のアクセスを更新できません。再接続してください（/reconnect）。",
@@ -367,6 +384,7 @@ const JA: Words = Words {
         snooze: "チャンネルの通知を一時停止",
         ack: "対応中であることを伝える（エスカレーション停止）",
         history: "チャンネルの最近の状態変化",
+        dashboard: "チームページへのログイン用リンク（非公開）",
     },
     date_format: "%Y年%m月%d日 %H:%M UTC",
 };
@@ -408,7 +426,7 @@ impl Words {
 
 impl CommandWords {
     /// Every description, in menu order.
-    pub fn all(&self) -> [&'static str; 12] {
+    pub fn all(&self) -> [&'static str; 13] {
         [
             self.start,
             self.help,
@@ -422,6 +440,7 @@ impl CommandWords {
             self.snooze,
             self.ack,
             self.history,
+            self.dashboard,
         ]
     }
 }
@@ -473,6 +492,9 @@ mod tests {
             w.reconnect_label,
             w.reconnect_note,
             w.sent_privately,
+            w.dashboard_label,
+            w.dashboard_note,
+            w.dashboard_sent_privately,
             w.open_private_chat,
             w.refresh_renewed,
             w.refresh_not_renewable,

@@ -40,9 +40,10 @@ pub fn answer(services: Arc<Services>, incoming: Incoming) -> Answer {
         }
         APPLICATION_COMMAND => {
             let text = command_text(&incoming);
-            // Links and one-time codes: the whole exchange is seen by the caller alone (the
-            // deferral too), so neither a link nor the typed code ever shows in the channel.
-            let ephemeral = matches!(incoming.command().0, "reconnect" | "link");
+            // Links (reconnect, sign-in) and one-time codes: the whole exchange is seen by the
+            // caller alone (the deferral too), so neither a link nor the typed code ever shows in
+            // the channel.
+            let ephemeral = matches!(incoming.command().0, "reconnect" | "link" | "dashboard");
             Answer::Work {
                 ephemeral,
                 work: Box::pin(async move {

@@ -83,6 +83,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { command: CommandName::Ack, name: ["ack", "conferma", "対応中"], options: &[CHANNEL] },
     CommandSpec { command: CommandName::History, name: ["history", "cronologia", "履歴"], options: &[CHANNEL] },
     CommandSpec {
+        command: CommandName::Dashboard, name: ["dashboard", "pagina-team", "チームページ"], options: &[]
+    },
+    CommandSpec {
         command: CommandName::Subscribe,
         name: ["subscribe", "iscrivi", "購読"],
         options: &[OptionSpec {
@@ -196,7 +199,7 @@ mod tests {
         assert_eq!(value.as_array().unwrap().len(), 1);
         assert_eq!(root["name"], "relink");
         let subcommands = root["options"].as_array().unwrap();
-        assert_eq!(subcommands.len(), 10);
+        assert_eq!(subcommands.len(), 11);
         assert!(subcommands.iter().all(|s| s["type"] == 1));
         let valid_name = |name: &str| {
             (1..=32).contains(&name.chars().count())

@@ -74,3 +74,48 @@ pub async fn snooze(
     store.snooze_incident(id, by, until, now).await?;
     Ok(store.incident(id).await?)
 }
+
+/// Acknowledges every open incident of `channels` (of `team`) for `by`: what "I'm on it" does in
+/// a chat and on the team page. Returns how many were acknowledged; incidents resolved meanwhile
+/// are skipped.
+pub async fn acknowledge_channels(
+    store: &Store,
+    team: crate::domain::TeamId,
+    channels: &[crate::domain::ChannelId],
+    by: MemberId,
+    now: DateTime<Utc>,
+) -> Result<usize, IncidentError> {
+    let mut acknowledged = 0;
+    for incident in store.incidents(Some(team), false).await? {
+        let Some(id) = incident.id.filter(|_| channels.contains(&incident.channel_id)) else { continue };
+        match acknowledge(store, id, by, now).await {
+            Ok(_) => acknowledged += 1,
+            Err(IncidentError::Resolved(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(acknowledged)
+}
+
+/// Snoozes every open incident of `channel` (of `team`) for `by` until `until`: what `/snooze`
+/// and the team page's Snooze do. Returns how many were snoozed; incidents resolved meanwhile are
+/// skipped.
+pub async fn snooze_channel(
+    store: &Store,
+    team: crate::domain::TeamId,
+    channel: crate::domain::ChannelId,
+    by: MemberId,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<usize, IncidentError> {
+    let mut snoozed = 0;
+    for incident in store.incidents(Some(team), false).await? {
+        let Some(id) = incident.id.filter(|_| incident.channel_id == channel) else { continue };
+        match snooze(store, id, by, until, now).await {
+            Ok(_) => snoozed += 1,
+            Err(IncidentError::Resolved(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(snoozed)
+}

@@ -29,7 +29,7 @@ use chrono::Duration;
 pub use crate::domain::alert::{MAX_WARNING_DAYS, SettingsOverride, format_warning_days, parse_warning_days};
 pub use calendar::{Calendar, LocalTime, QuietHours, Zone};
 pub use deliver::{Deliverer, DeliveryConfig, DeliveryOutcome};
-pub use incident::{Incident, IncidentError, Problem, acknowledge, snooze};
+pub use incident::{Incident, IncidentError, Problem, acknowledge, acknowledge_channels, snooze, snooze_channel};
 pub use model::{
     Alert, AlertChannel, AlertId, AlertKind, AtRisk, DeliveryId, Destination, IncidentId, ReconnectAction, Severity,
 };

@@ -286,9 +286,10 @@ impl Store {
         }))
     }
 
-    /// Deletes authorization requests and links that expired before `before`. Returns how many
-    /// rows went.
+    /// Deletes authorization requests, reconnect links, and the team page's sign-in links and
+    /// sessions that expired before `before`. Returns how many rows went.
     pub async fn purge_expired_flows(&self, before: DateTime<Utc>) -> Result<u64> {
+        let sessions = self.purge_expired_sessions(before).await?;
         let before = to_millis(before);
         let states = with_writer!(self.db(), |pool| {
             sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
@@ -307,7 +308,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        Ok(states + links)
+        Ok(states + links + sessions)
     }
 
     /// A completed reconnection: the new tokens (a refresh token is never replaced by none), the

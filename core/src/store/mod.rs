@@ -29,6 +29,7 @@ mod links;
 mod member;
 mod platform;
 mod post;
+mod sessions;
 mod signals;
 mod team;
 mod telegram;
@@ -54,6 +55,7 @@ pub use deliveries::{ClaimedDelivery, DeliveryInfo, DeliveryResult};
 pub use keys::{KEY_FILE_REREAD, ResealReport};
 pub use links::{NewOAuthState, OAuthResult, OAuthState};
 pub use member::NewMember;
+pub use sessions::{Session, SignInLink};
 pub use telegram::RateSlot;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");

@@ -144,6 +144,34 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
     }
 
+    /// A Chrome DevTools Protocol command through ChromeDriver.
+    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(json!({ "cmd": cmd, "params": params }))).await
+    }
+
+    /// Sets the window's size (a phone's width, say).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({ "width": width, "height": height }))).await;
+    }
+
+    /// Writes a PNG of the whole page, beyond the window's height, to `path`.
+    pub async fn screenshot(&self, path: &Path) {
+        use base64::Engine as _;
+        let metrics = self.cdp("Page.getLayoutMetrics", json!({})).await;
+        let size = &metrics["cssContentSize"];
+        let clip = json!({ "x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1 });
+        let shot = self
+            .cdp("Page.captureScreenshot", json!({ "format": "png", "captureBeyondViewport": true, "clip": clip }))
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("a base64 PNG"))
+            .expect("base64");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("the screenshots directory");
+        }
+        std::fs::write(path, png).expect("write the screenshot");
+    }
+
     /// Ends the session (and its Chromium) and the driver.
     pub async fn quit(self) {
         let url = format!("{}/session/{}", self.base, self.session);
@@ -152,9 +180,18 @@ impl Browser {
 
     /// Waits (at most 20 s) until the page's URL contains `part`.
     pub async fn wait_for_url(&self, part: &str) -> String {
+        self.wait_for(part, |url| url.contains(part)).await
+    }
+
+    /// Waits (at most 20 s) until the page's URL ends with `end` (`/team`, not `/team/sign-in/…`).
+    pub async fn wait_for_url_ending(&self, end: &str) -> String {
+        self.wait_for(end, |url| url.ends_with(end)).await
+    }
+
+    async fn wait_for(&self, part: &str, reached: impl Fn(&str) -> bool) -> String {
         for _ in 0..200 {
             let url = self.url().await;
-            if url.contains(part) {
+            if reached(&url) {
                 return url;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
