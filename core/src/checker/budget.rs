@@ -128,10 +128,18 @@ impl Budgets {
     /// anyway (the further requests of a check already started). An error when the database
     /// stayed unreachable for the patience: nothing may be sent.
     pub async fn take(&self, provider: Provider, now: DateTime<Utc>, gate: bool) -> Result<Permit> {
+        self.take_for(provider, now, gate, 1).await
+    }
+
+    /// [`Budgets::take`] for `requests` requests sent one after the other as soon as it returns
+    /// (a probe of two requests): it takes that many consecutive slots and returns at the first,
+    /// so the requests fall within their slots' time, never two on one slot.
+    pub async fn take_for(&self, provider: Provider, now: DateTime<Utc>, gate: bool, requests: u32) -> Result<Permit> {
         if gate && let Some(until) = self.paused_until(provider, now) {
             return Ok(Permit::Paused(until));
         }
         let Some(network) = self.networks.get(&provider) else { return Ok(Permit::Go) };
+        let need = network.interval.saturating_mul(i64::from(requests.max(1)));
         let slot = {
             let mut block = network.block.lock().await;
             let current = now_micros();
@@ -142,19 +150,21 @@ impl Budgets {
                 let skipped = behind.saturating_add(network.interval - 1) / network.interval;
                 slot = slot.saturating_add(skipped.saturating_mul(network.interval));
             }
-            if slot >= block.end {
-                match self.reserve(provider, network, now, gate).await? {
+            if slot.saturating_add(need) > block.end {
+                // What is left of the block is too short: it goes to waste, like any unused slot.
+                let span = network.span.max(need);
+                match self.reserve(provider, span, now, gate).await? {
                     Reserved::Paused(until) => {
                         self.note_pause(provider, until);
                         return Ok(Permit::Paused(until));
                     }
                     Reserved::From(start) => {
-                        block.end = start.saturating_add(network.span);
+                        block.end = start.saturating_add(span);
                         slot = start;
                     }
                 }
             }
-            block.next = slot.saturating_add(network.interval);
+            block.next = slot.saturating_add(need);
             slot
         };
         // A wait shorter than the timer's grain (a millisecond) would last a whole millisecond
@@ -168,12 +178,12 @@ impl Budgets {
     }
 
     /// Reserves a block, retrying with backoff while the database cannot be reached.
-    async fn reserve(&self, provider: Provider, network: &Network, now: DateTime<Utc>, gate: bool) -> Result<Reserved> {
+    async fn reserve(&self, provider: Provider, span: i64, now: DateTime<Utc>, gate: bool) -> Result<Reserved> {
         let started = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(50);
         loop {
             let earliest = now_micros();
-            match self.store.reserve_network_slots(provider, earliest, network.span, gate.then_some(now)).await {
+            match self.store.reserve_network_slots(provider, earliest, span, gate.then_some(now)).await {
                 Ok(reserved) => return Ok(reserved),
                 Err(error) if started.elapsed() < self.patience => {
                     tracing::warn!(%error, %provider, retry_in = ?backoff, "checker: the network's budget cannot be read; waiting");
