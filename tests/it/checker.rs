@@ -952,6 +952,7 @@ both_engines!(
     a_rotating_refresh_token_whose_answer_was_lost_is_never_sent_again,
     a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pause,
     two_processes_together_never_send_a_network_more_than_its_budget,
+    a_check_of_two_requests_takes_two_slots_of_the_networks_budget,
     a_retry_after_seen_by_one_process_pauses_the_other,
     a_process_that_cannot_reach_the_database_sends_nothing_beyond_the_budget_it_holds,
 );
@@ -1191,10 +1192,10 @@ async fn second_store(rig: &Rig) -> Store {
     }
 }
 
-/// A checker over `store` whose budget for X is `rate` requests a second, claiming `batch`
-/// channels a pass.
-fn budgeted_relink(rig: &Rig, store: Store, owner: &str, rate: f64, batch: u32) -> Arc<Checker> {
-    let providers = providers(&rig.sim).with_rate(Provider::X, rate);
+/// A checker over `store` whose budget for `network` is `rate` requests a second, claiming
+/// `batch` channels a pass.
+fn budgeted_relink(rig: &Rig, store: Store, owner: &str, network: Provider, rate: f64, batch: u32) -> Arc<Checker> {
+    let providers = providers(&rig.sim).with_rate(network, rate);
     let config = CheckerConfig { batch, ..config(owner) };
     App::builder(store, providers, Arc::new(rig.db.clock.clone()))
         .web(rig.settings.clone())
@@ -1212,8 +1213,8 @@ async fn two_processes_together_never_send_a_network_more_than_its_budget(db: Te
     for n in 0..30 {
         rig.connect(Provider::X, &format!("x-{n}"), AccountOptions::default()).await;
     }
-    let first = budgeted_relink(&rig, rig.db.store.clone(), "checker-a", 10.0, 8);
-    let second = budgeted_relink(&rig, second_store(&rig).await, "checker-b", 10.0, 8);
+    let first = budgeted_relink(&rig, rig.db.store.clone(), "checker-a", Provider::X, 10.0, 8);
+    let second = budgeted_relink(&rig, second_store(&rig).await, "checker-b", Provider::X, 10.0, 8);
     rig.sim().record_arrivals();
     let now = rig.db.now();
     let (a, b) = tokio::join!(drain(&first, now), drain(&second, now));
@@ -1225,6 +1226,31 @@ async fn two_processes_together_never_send_a_network_more_than_its_budget(db: Te
     assert_eq!(health, vec![("healthy".to_owned(), 30)]);
 }
 
+/// A check of Instagram via Facebook sends two requests (the account through the Page, then
+/// `debug_token` for whose grant it is), and so does Telegram's (the chat, then the bot's
+/// membership): each request takes its own slot, so two processes within a budget of 10 a second
+/// send no more than that in any second, not twice as many (one probe's two requests of slack for
+/// the window's edges: they leave together at the first of their two slots).
+async fn a_check_of_two_requests_takes_two_slots_of_the_networks_budget(db: TestStore) {
+    let rig = Rig::new(db).await;
+    for (network, account) in [(Provider::InstagramBusiness, "igb-"), (Provider::Telegram, "-1009000")] {
+        for n in 0..12 {
+            rig.connect(network, &format!("{account}{n}"), AccountOptions::default()).await;
+        }
+        let first = budgeted_relink(&rig, rig.db.store.clone(), "checker-a", network, 10.0, 4);
+        let second = budgeted_relink(&rig, second_store(&rig).await, "checker-b", network, 10.0, 4);
+        rig.sim().record_arrivals();
+        let now = rig.db.now();
+        let (a, b) = tokio::join!(drain(&first, now), drain(&second, now));
+        assert_eq!(a + b, 12, "{network}: every channel is checked once");
+        assert_eq!(rig.sim().totals().by_provider[&network].probe, 24, "{network}: two requests a check");
+        let busiest = rig.sim().busiest_second(network);
+        assert!(busiest <= 12, "{network}: at most 10 requests a second across both processes, saw {busiest}");
+    }
+    let health = rig.db.store.health_counts().await.expect("counts");
+    assert_eq!(health, vec![("healthy".to_owned(), 24)]);
+}
+
 /// A network's `Retry-After` seen by one process stops the other too: it starts no check of that
 /// network before the wait is over, and checks again after it.
 async fn a_retry_after_seen_by_one_process_pauses_the_other(db: TestStore) {
@@ -1232,8 +1258,8 @@ async fn a_retry_after_seen_by_one_process_pauses_the_other(db: TestStore) {
     for n in 0..10 {
         rig.connect(Provider::X, &format!("x-first-{n}"), AccountOptions::default()).await;
     }
-    let first = budgeted_relink(&rig, rig.db.store.clone(), "checker-a", 1_000.0, 128);
-    let second = budgeted_relink(&rig, second_store(&rig).await, "checker-b", 1_000.0, 128);
+    let first = budgeted_relink(&rig, rig.db.store.clone(), "checker-a", Provider::X, 1_000.0, 128);
+    let second = budgeted_relink(&rig, second_store(&rig).await, "checker-b", Provider::X, 1_000.0, 128);
     rig.sim().fail(Scope::Provider(Provider::X), Fail::RateLimited { retry_after: 900 }).expect("faults");
     let outcome = first.check_due(rig.db.now()).await.expect("a pass");
     assert_eq!(outcome.transient + outcome.deferred, 10, "{outcome:?}");

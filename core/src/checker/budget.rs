@@ -35,6 +35,21 @@ fn now_micros() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
+/// A network's slot interval and the span of one reservation, in microseconds, for `rate`
+/// requests a second: slots at least a microsecond apart, rounded up so the rate is never passed,
+/// and as many whole slots as fit in a [`BLOCK`], at least one. (Counting the block's slots from
+/// the rate instead would make a rate above a million a second, whose interval rounds up to a
+/// microsecond, reserve a thousand times a block's time, and every other process wait for it.)
+fn schedule(rate: f64) -> (i64, i64) {
+    let rate = if rate.is_nan() { 0.001 } else { rate.clamp(0.001, 1.0e9) };
+    // Truncation is intended: whole microseconds, and a rate of at least 0.001 gives at most 1e9.
+    #[allow(clippy::cast_possible_truncation)]
+    let interval = ((1_000_000.0 / rate).ceil() as i64).max(1);
+    let block = i64::try_from(BLOCK.as_micros()).unwrap_or(i64::MAX);
+    let slots = (block / interval).max(1);
+    (interval, interval.saturating_mul(slots))
+}
+
 /// Whether a request may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permit {
@@ -76,13 +91,7 @@ impl Budgets {
         let networks = Provider::ALL
             .iter()
             .map(|provider| {
-                let rate = providers.config(*provider).rate_per_second.max(0.001);
-                // Truncation is intended: whole microseconds, rounded up so the rate is never passed.
-                #[allow(clippy::cast_possible_truncation)]
-                let interval = ((1_000_000.0 / rate).ceil() as i64).max(1);
-                #[allow(clippy::cast_possible_truncation)]
-                let slots = ((rate * BLOCK.as_secs_f64()).floor() as i64).max(1);
-                let span = interval.saturating_mul(slots);
+                let (interval, span) = schedule(providers.config(*provider).rate_per_second);
                 (*provider, Network { interval, span, block: tokio::sync::Mutex::default() })
             })
             .collect();
@@ -119,10 +128,18 @@ impl Budgets {
     /// anyway (the further requests of a check already started). An error when the database
     /// stayed unreachable for the patience: nothing may be sent.
     pub async fn take(&self, provider: Provider, now: DateTime<Utc>, gate: bool) -> Result<Permit> {
+        self.take_for(provider, now, gate, 1).await
+    }
+
+    /// [`Budgets::take`] for `requests` requests sent one after the other as soon as it returns
+    /// (a probe of two requests): it takes that many consecutive slots and returns at the first,
+    /// so the requests fall within their slots' time, never two on one slot.
+    pub async fn take_for(&self, provider: Provider, now: DateTime<Utc>, gate: bool, requests: u32) -> Result<Permit> {
         if gate && let Some(until) = self.paused_until(provider, now) {
             return Ok(Permit::Paused(until));
         }
         let Some(network) = self.networks.get(&provider) else { return Ok(Permit::Go) };
+        let need = network.interval.saturating_mul(i64::from(requests.max(1)));
         let slot = {
             let mut block = network.block.lock().await;
             let current = now_micros();
@@ -133,19 +150,21 @@ impl Budgets {
                 let skipped = behind.saturating_add(network.interval - 1) / network.interval;
                 slot = slot.saturating_add(skipped.saturating_mul(network.interval));
             }
-            if slot >= block.end {
-                match self.reserve(provider, network, now, gate).await? {
+            if slot.saturating_add(need) > block.end {
+                // What is left of the block is too short: it goes to waste, like any unused slot.
+                let span = network.span.max(need);
+                match self.reserve(provider, span, now, gate).await? {
                     Reserved::Paused(until) => {
                         self.note_pause(provider, until);
                         return Ok(Permit::Paused(until));
                     }
                     Reserved::From(start) => {
-                        block.end = start.saturating_add(network.span);
+                        block.end = start.saturating_add(span);
                         slot = start;
                     }
                 }
             }
-            block.next = slot.saturating_add(network.interval);
+            block.next = slot.saturating_add(need);
             slot
         };
         // A wait shorter than the timer's grain (a millisecond) would last a whole millisecond
@@ -159,12 +178,12 @@ impl Budgets {
     }
 
     /// Reserves a block, retrying with backoff while the database cannot be reached.
-    async fn reserve(&self, provider: Provider, network: &Network, now: DateTime<Utc>, gate: bool) -> Result<Reserved> {
+    async fn reserve(&self, provider: Provider, span: i64, now: DateTime<Utc>, gate: bool) -> Result<Reserved> {
         let started = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(50);
         loop {
             let earliest = now_micros();
-            match self.store.reserve_network_slots(provider, earliest, network.span, gate.then_some(now)).await {
+            match self.store.reserve_network_slots(provider, earliest, span, gate.then_some(now)).await {
                 Ok(reserved) => return Ok(reserved),
                 Err(error) if started.elapsed() < self.patience => {
                     tracing::warn!(%error, %provider, retry_in = ?backoff, "checker: the network's budget cannot be read; waiting");
@@ -173,6 +192,36 @@ impl Budgets {
                 }
                 Err(error) => return Err(error),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_above_a_million_a_second_reserves_a_tenth_of_a_second_not_a_hundred_seconds() {
+        for rate in [1.0e9, 1.0e7, f64::INFINITY] {
+            let (interval, span) = schedule(rate);
+            assert_eq!(interval, 1, "{rate}");
+            assert_eq!(span, 100_000, "{rate}: a block is a tenth of a second of the schedule");
+        }
+    }
+
+    #[test]
+    fn a_block_holds_a_tenth_of_a_seconds_slots_and_never_more_than_the_rate() {
+        // (rate, interval µs, span µs)
+        let table = [
+            (1_000.0, 1_000, 100_000),
+            (20.0, 50_000, 100_000),
+            (3.0, 333_334, 333_334),
+            (0.001, 1_000_000_000, 1_000_000_000),
+            (100_000.0, 10, 100_000),
+            (f64::NAN, 1_000_000_000, 1_000_000_000),
+        ];
+        for (rate, interval, span) in table {
+            assert_eq!(schedule(rate), (interval, span), "{rate}");
         }
     }
 }

@@ -389,7 +389,10 @@ impl Checker {
         };
         // The check's first request takes its slot of the network's budget now, so a paused
         // network is found before anything is sent; the further requests wait for theirs.
-        if let Permit::Paused(until) = self.budgets.take(provider, now, true).await? {
+        // The slots are the probe's (two for a probe of two requests); a renewal spends them
+        // instead when it comes first, and the probe takes its own after it.
+        let probe_requests = self.providers.adapter(provider).probe_requests();
+        if let Permit::Paused(until) = self.budgets.take_for(provider, now, true, probe_requests).await? {
             let result = self.unchanged(&claim, until);
             return Ok(Checked { result, verdict: None, renewed: false, not_yet: None, pause: None });
         }
@@ -540,19 +543,27 @@ impl Checker {
             }
             None => verdict,
         };
-        self.slot(channel.provider, now, prepaid).await?;
+        // A probe of two requests (Instagram via Facebook, Telegram) takes two slots: on one,
+        // the network would get twice its budget.
+        let requests = adapter.probe_requests();
+        self.slot_for(channel.provider, requests, now, prepaid).await?;
         let first = against_account(adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await);
         if !(first.is_definitive() || matches!(first, Verdict::Unknown(_))) {
             return Ok(first);
         }
-        self.slot(channel.provider, now, prepaid).await?;
+        self.slot_for(channel.provider, requests, now, prepaid).await?;
         Ok(against_account(adapter.validate(self.providers.ctx(channel.provider, now), channel, tokens).await))
     }
 
     /// Waits for a request slot of the network's budget: the one the check took first, or the next.
     async fn slot(&self, provider: Provider, now: DateTime<Utc>, prepaid: &mut bool) -> Result<()> {
+        self.slot_for(provider, 1, now, prepaid).await
+    }
+
+    /// Waits for the slots of `requests` requests: those the check took first, or the next.
+    async fn slot_for(&self, provider: Provider, requests: u32, now: DateTime<Utc>, prepaid: &mut bool) -> Result<()> {
         if !std::mem::take(prepaid) {
-            self.budgets.take(provider, now, false).await?;
+            self.budgets.take_for(provider, now, false, requests).await?;
         }
         Ok(())
     }

@@ -61,6 +61,9 @@ pub(super) fn secrets<'a>(ctx: Ctx<'a>, token: &'a str) -> [&'a str; 2] {
 pub(super) trait PageNetwork: Send + Sync + std::fmt::Debug {
     const PROVIDER: Provider;
 
+    /// How many requests [`PageNetwork::probe`] sends when the token works.
+    const PROBE_REQUESTS: u32 = 1;
+
     /// Whether the channel's Page token works, and whose it is. Details are redacted after.
     async fn probe(&self, ctx: Ctx<'_>, cx: &Context, channel: &Channel, token: &str) -> Verdict;
 
@@ -84,6 +87,10 @@ impl<N: PageNetwork> Adapter for Page<N> {
         let cx = Context::for_channel(channel, tokens, ctx.now);
         let verdict = self.0.probe(ctx, &cx, channel, tokens.access_token.expose_secret()).await;
         classify::redact(verdict, &held_secrets(ctx, tokens))
+    }
+
+    fn probe_requests(&self) -> u32 {
+        N::PROBE_REQUESTS
     }
 
     async fn renew(&self, _ctx: Ctx<'_>, _channel: &Channel, _tokens: &TokenSet) -> Renewed {

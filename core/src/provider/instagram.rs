@@ -65,6 +65,8 @@ pub(super) struct InstagramBusiness;
 #[async_trait::async_trait]
 impl PageNetwork for InstagramBusiness {
     const PROVIDER: Provider = Provider::InstagramBusiness;
+    /// The account through the Page, then `debug_token` for whose grant it is.
+    const PROBE_REQUESTS: u32 = 2;
 
     async fn probe(&self, ctx: Ctx<'_>, cx: &Context, channel: &Channel, token: &str) -> Verdict {
         let request = graph::get(ctx, &[channel.external_account_id.as_str()], &[("fields", "id,username")], token);

@@ -221,6 +221,12 @@ pub trait Adapter: Send + Sync + fmt::Debug {
     /// Validates the channel's token with the network's cheapest probe.
     async fn validate(&self, ctx: Ctx<'_>, channel: &Channel, tokens: &TokenSet) -> Verdict;
 
+    /// How many requests [`Adapter::validate`] sends to the network when the token works: the
+    /// checker takes that many slots of the network's budget before it. One for most networks.
+    fn probe_requests(&self) -> u32 {
+        1
+    }
+
     /// Refreshes or extends the token, if the network allows it.
     async fn renew(&self, ctx: Ctx<'_>, channel: &Channel, tokens: &TokenSet) -> Renewed;
 

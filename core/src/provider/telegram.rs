@@ -48,6 +48,11 @@ impl Adapter for Telegram {
         Provider::Telegram
     }
 
+    /// `getChat`, then `getChatMember` for the bot's own standing.
+    fn probe_requests(&self) -> u32 {
+        2
+    }
+
     async fn validate(&self, ctx: Ctx<'_>, channel: &Channel, tokens: &TokenSet) -> Verdict {
         let token = tokens.access_token.expose_secret();
         // The bot's own user id is the token's part before the colon.

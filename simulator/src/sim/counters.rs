@@ -1,6 +1,7 @@
 //! Observation: requests counted by network, account and endpoint kind, injected failures by
 //! kind, everything the simulator knows about one account ([`AccountReport`]), and, when asked,
-//! when each probe and refresh arrived in real time ([`Simulator::busiest_second`]).
+//! when each probe and refresh arrived in real time ([`Simulator::busiest_second`],
+//! [`Simulator::busiest_within`]).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -99,13 +100,19 @@ impl Simulator {
     /// The most probes and refreshes of `provider` that arrived within any one second (real
     /// time) since [`Simulator::record_arrivals`]: what a network's rate limit counts.
     pub fn busiest_second(&self, provider: Provider) -> usize {
+        self.busiest_within(provider, Duration::from_secs(1))
+    }
+
+    /// The most probes and refreshes of `provider` that arrived within any one `window` (real
+    /// time) since [`Simulator::record_arrivals`].
+    pub fn busiest_within(&self, provider: Provider, window: Duration) -> usize {
         let index = provider_index(provider);
         let arrivals = self.inner.counters.arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let times: Vec<Instant> = arrivals.iter().filter(|(i, _)| *i == index).map(|(_, at)| *at).collect();
         let mut busiest = 0;
         let mut first = 0;
         for (last, at) in times.iter().enumerate() {
-            while at.duration_since(times[first]) >= Duration::from_secs(1) {
+            while at.duration_since(times[first]) >= window {
                 first += 1;
             }
             busiest = busiest.max(last + 1 - first);
