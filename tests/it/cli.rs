@@ -553,6 +553,7 @@ async fn incidents_and_failed_deliveries_are_handled_from_the_command_line() {
     let now = chrono::Utc::now();
     let store = Store::open(db, ring, now).await.expect("store");
     let channel = store.channels(None).await.expect("channels").remove(0);
+    crate::support::keep_the_digest_away(&store, channel.team_id, now).await;
     let expired = relink_core::Health::NeedsReauth(relink_core::Reason::Expired);
     store.set_health(channel.id, &expired, None, now - chrono::Duration::minutes(5)).await.expect("transition");
     let public_url = url::Url::parse("https://relink.test/").expect("a URL");

@@ -270,24 +270,8 @@ async fn three_processes_on_one_postgres_survive_a_kill() {
     let discord = FakeDiscord::start(DiscordLimits { bucket_limit: 50, ..DiscordLimits::default() }).await;
     let telegram = FakeTelegram::start(TelegramLimits::default()).await;
 
-    // The team: its digest hour (09:00 local) far from now whenever the test runs, so no alert
-    // is held for a digest; no quiet hours.
     let team = store.create_team(&TeamName::parse("Acme").expect("name"), Language::En, now).await.expect("team");
-    let hour = i64::from(chrono::Timelike::hour(&now));
-    // A fixed-offset zone in which it is now about 15:00.
-    let offset = (15 - hour).rem_euclid(24);
-    let offset = if offset > 12 { offset - 24 } else { offset };
-    // POSIX-style names: Etc/GMT-3 is three hours ahead of UTC.
-    let zone = match offset {
-        0 => "Etc/UTC".to_owned(),
-        ahead if ahead > 0 => format!("Etc/GMT-{ahead}"),
-        behind => format!("Etc/GMT+{}", -behind),
-    };
-    let settings = relink_core::alerts::SettingsOverride {
-        timezone: Some(relink_core::alerts::Zone::parse(&zone).expect("a zone")),
-        ..Default::default()
-    };
-    store.set_team_alert_settings(team.id, &settings).await.expect("settings");
+    crate::support::keep_the_digest_away(&store, team.id, now).await;
     for (name, role, discord_id, telegram_id) in
         [("Alice", Role::PrimaryOwner, Some(ALICE_DISCORD), None), ("Bob", Role::Admin, None, Some(BOB_TELEGRAM))]
     {

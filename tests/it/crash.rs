@@ -106,6 +106,7 @@ async fn killed_twenty_times(renewing: &[(Provider, &str, usize)]) {
     let discord = FakeDiscord::start(Limits { bucket_limit: 50, ..Limits::default() }).await;
 
     let team = store.create_team(&TeamName::parse("Acme").expect("name"), Language::En, now).await.expect("team");
+    crate::support::keep_the_digest_away(&store, team.id, now).await;
     store.bind_chat(team.id, ChatPlatform::Discord, TEAM_CHANNEL as i64, now).await.expect("bind");
 
     let mut channels = Vec::new();

@@ -300,3 +300,24 @@ macro_rules! both_engines {
     };
 }
 pub(crate) use both_engines;
+
+/// Gives a team a fixed-offset time zone in which it is now about 15:00, with no quiet hours, so
+/// its daily digest (09:00 local) is far away whenever the suite runs. Tests that run relink on
+/// the real clock need it: between 08:00 and 09:00 a team's new disconnections rightly wait for
+/// that morning's digest, and such a test would fail one hour a day.
+pub async fn keep_the_digest_away(store: &Store, team: relink_core::TeamId, now: DateTime<Utc>) {
+    let hour = i64::from(chrono::Timelike::hour(&now));
+    let offset = (15 - hour).rem_euclid(24);
+    let offset = if offset > 12 { offset - 24 } else { offset };
+    // POSIX-style names: Etc/GMT-3 is three hours ahead of UTC.
+    let zone = match offset {
+        0 => "Etc/UTC".to_owned(),
+        ahead if ahead > 0 => format!("Etc/GMT-{ahead}"),
+        behind => format!("Etc/GMT+{}", -behind),
+    };
+    let settings = relink_core::alerts::SettingsOverride {
+        timezone: Some(relink_core::alerts::Zone::parse(&zone).expect("a zone")),
+        ..Default::default()
+    };
+    store.set_team_alert_settings(team, &settings).await.expect("the team's calendar");
+}
