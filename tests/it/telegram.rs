@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relink::app::App;
-use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
+use relink_bot::telegram::{Caps, Mode, PollTurn, Settings, Telegram};
 use relink_core::alerts::{DeliveryConfig, Destination, NoLinks, Notifier as _, NotifyError, Outgoing};
 use relink_core::provider::Providers;
 use relink_core::store::RateSlot;
@@ -33,6 +33,9 @@ both_engines!(
     the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429,
     an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconnect,
     a_chat_another_process_has_just_used_does_not_hold_up_the_bots_other_chats,
+    two_processes_polling_one_bot_take_turns_by_lease_and_telegram_never_answers_409,
+    a_dead_pollers_lease_runs_out_and_another_process_polls_within_it,
+    a_poll_another_getupdates_call_ends_is_a_conflict_not_an_error,
 );
 
 const SECRET: &str = "webhook-secret-for-tests";
@@ -47,14 +50,19 @@ fn limits() -> Limits {
 }
 
 async fn bot(rig: &Rig, fake: &FakeTelegram, mode: Mode) -> Arc<Telegram> {
+    poller(rig, fake.url.clone(), mode, Duration::ZERO)
+}
+
+/// A bot reaching the fake through `api_url` (one of its doors), long polling for `poll_timeout`.
+fn poller(rig: &Rig, api_url: url::Url, mode: Mode, poll_timeout: Duration) -> Arc<Telegram> {
     let settings = Settings {
         token: SecretString::from(BOT_TOKEN),
-        api_url: fake.url.clone(),
+        api_url,
         mode,
         webhook_secret: Some(SecretString::from(SECRET)),
         public_url: "https://relink.test/".parse().unwrap(),
         caps: caps(),
-        poll_timeout: Duration::ZERO,
+        poll_timeout,
     };
     Telegram::new(settings, rig.services.clone()).unwrap()
 }
@@ -489,4 +497,88 @@ async fn a_chat_another_process_has_just_used_does_not_hold_up_the_bots_other_ch
     // The waiting lane gets the group's next slot when it comes.
     let again = store.reserve_rate_slots(group, bot, t0 + 3_060_000, slack).await.unwrap();
     assert_eq!(again, RateSlot::Reserved(t0 + 3_060_000));
+}
+
+/// Two relink processes' Telegram front-ends in polling mode on one database, each through its
+/// own door to the fake, run as `relink serve` runs them. Without the polling lease both call
+/// `getUpdates` and Telegram ends one of every two overlapping calls with 409 Conflict.
+async fn two_processes_polling_one_bot_take_turns_by_lease_and_telegram_never_answers_409(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let fronts =
+        [fake.url.clone(), fake.door(1).await].map(|url| poller(&rig, url, Mode::Polling, Duration::from_secs(1)));
+    let stops = [tokio_util::sync::CancellationToken::new(), tokio_util::sync::CancellationToken::new()];
+    let runs: Vec<_> =
+        fronts.iter().zip(&stops).map(|(front, stop)| tokio::spawn(front.clone().run(stop.clone()))).collect();
+    let chats: Vec<i64> = (1..=6).map(|n| 5_000 + n).collect();
+    for (n, chat) in chats.iter().enumerate() {
+        fake.push_update(message(i64::try_from(n).unwrap() + 1, *chat, *chat, "/start"));
+        accepted_call(&fake, "sendMessage", |c| c.chat() == Some(*chat)).await;
+    }
+    for stop in &stops {
+        stop.cancel();
+    }
+    for run in runs {
+        run.await.unwrap();
+    }
+    let calls = fake.calls();
+    let refused: Vec<&Call> = calls.iter().filter(|c| c.refused == Some(409)).collect();
+    assert!(refused.is_empty(), "Telegram never ends a poll with 409: {refused:?}");
+    let mut doors: Vec<usize> =
+        calls.iter().filter(|c| c.method.eq_ignore_ascii_case("getUpdates")).map(|c| c.door).collect();
+    doors.dedup();
+    assert_eq!(doors.len(), 1, "one process polls: getUpdates came through doors {doors:?}");
+    for chat in chats {
+        assert_eq!(fake.accepted("sendMessage").iter().filter(|c| c.chat() == Some(chat)).count(), 1, "chat {chat}");
+    }
+    let lease = rig.services.store.platform_lease("telegram-poll:4242").await.unwrap();
+    assert_eq!(lease, None, "the holder gives the lease up at shutdown");
+}
+
+/// The process holding the polling lease dies (dropped, never giving the lease up): the other
+/// process polls once the lease has run out, 30 s after the holder last renewed it, and not
+/// before. Times are the test clock's.
+async fn a_dead_pollers_lease_runs_out_and_another_process_polls_within_it(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let holder = poller(&rig, fake.url.clone(), Mode::Polling, Duration::ZERO);
+    let other = poller(&rig, fake.door(1).await, Mode::Polling, Duration::ZERO);
+    let t0 = rig.db.now();
+    assert_eq!(holder.poll_turn().await.unwrap(), PollTurn::Polled(0));
+    let until = Some(t0 + chrono::Duration::seconds(30));
+    assert_eq!(other.poll_turn().await.unwrap(), PollTurn::Waiting { until });
+    drop(holder);
+
+    fake.push_update(message(1, 77, 77, "/start"));
+    rig.db.clock.advance(chrono::Duration::seconds(29));
+    assert_eq!(other.poll_turn().await.unwrap(), PollTurn::Waiting { until }, "the lease still runs");
+    rig.db.clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(other.poll_turn().await.unwrap(), PollTurn::Polled(1), "the other process polls when it ends");
+    let reply = fake.accepted("sendMessage").pop().unwrap();
+    assert_eq!((reply.chat(), reply.door), (Some(77), 1));
+    let polls: Vec<usize> =
+        fake.calls().iter().filter(|c| c.method.eq_ignore_ascii_case("getUpdates")).map(|c| c.door).collect();
+    assert_eq!(polls, [0, 1], "one poll each, and no 409");
+}
+
+/// Another program polls with the bot's token while relink's long poll is held: Telegram ends
+/// relink's with 409 Conflict, which is a turn that says so (the loop warns once and waits), not
+/// a failure of the update loop.
+async fn a_poll_another_getupdates_call_ends_is_a_conflict_not_an_error(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = poller(&rig, fake.url.clone(), Mode::Polling, Duration::from_secs(10));
+    let turn = tokio::spawn({
+        let telegram = telegram.clone();
+        async move { telegram.poll_turn().await }
+    });
+    while fake.polls_started() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let rival = reqwest::Client::new().post(format!("{}bot{BOT_TOKEN}/getUpdates", fake.door(2).await));
+    assert_eq!(rival.json(&serde_json::json!({"timeout": 0})).send().await.unwrap().status(), 200);
+    match turn.await.unwrap().unwrap() {
+        PollTurn::Conflict(said) => assert!(said.contains("terminated by other getUpdates request"), "{said}"),
+        other => panic!("a 409 is a conflict, not {other:?}"),
+    }
 }
