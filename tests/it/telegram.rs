@@ -14,7 +14,7 @@ use relink::app::App;
 use relink_bot::telegram::{Caps, Mode, PollTurn, Settings, Telegram};
 use relink_core::alerts::{DeliveryConfig, Destination, NoLinks, Notifier as _, NotifyError, Outgoing};
 use relink_core::provider::Providers;
-use relink_core::store::RateSlot;
+use relink_core::store::{DeliveryResult, RateSlot};
 use relink_core::{ChatPlatform, Language};
 use secrecy::SecretString;
 
@@ -36,6 +36,8 @@ both_engines!(
     two_processes_polling_one_bot_take_turns_by_lease_and_telegram_never_answers_409,
     a_dead_pollers_lease_runs_out_and_another_process_polls_within_it,
     a_poll_another_getupdates_call_ends_is_a_conflict_not_an_error,
+    a_sender_too_late_for_its_slot_gives_it_back_and_its_group_does_not_wait_three_seconds,
+    a_groups_burst_is_claimed_whole_by_one_process_and_kept_from_the_others,
 );
 
 const SECRET: &str = "webhook-secret-for-tests";
@@ -581,4 +583,55 @@ async fn a_poll_another_getupdates_call_ends_is_a_conflict_not_an_error(db: Test
         PollTurn::Conflict(said) => assert!(said.contains("terminated by other getUpdates request"), "{said}"),
         other => panic!("a 409 is a conflict, not {other:?}"),
     }
+}
+
+/// A sender that wakes too late for its slot (a busy machine) gives it up and reserves again
+/// from now. The chat's schedule had already moved a group interval on for that slot, so the
+/// new reservation waited 3.06 s in a group for a message that never went (the 5 s stalls at
+/// the end of a delivery run); given back, the chat's slot is free again at once.
+async fn a_sender_too_late_for_its_slot_gives_it_back_and_its_group_does_not_wait_three_seconds(db: TestStore) {
+    let store = &db.store;
+    let group = ("4242:-100", 3_060_000);
+    let bot = ("4242", 34_000);
+    let t0 = 1_800_000_000_000_000;
+    assert_eq!(store.reserve_rate_slots(group, bot, t0, bot.1).await.unwrap(), RateSlot::Reserved(t0));
+    // The sender wakes 20 ms late, past the lateness it may send at, and gives the slot back.
+    store.give_back_rate_slot(group, t0).await.unwrap();
+    let again = store.reserve_rate_slots(group, bot, t0 + 20_000, bot.1).await.unwrap();
+    assert_eq!(again, RateSlot::Reserved(t0 + 34_000), "the bot's next slot, not one a group interval on");
+    // A slot given back after the chat has reserved another changes nothing.
+    store.give_back_rate_slot(group, t0).await.unwrap();
+    let busy = store.reserve_rate_slots(group, bot, t0 + 40_000, bot.1).await.unwrap();
+    assert_eq!(busy, RateSlot::ChatBusyUntil(t0 + 34_000 + 3_060_000));
+}
+
+/// Two processes claim from one outbox holding a burst of five alerts to each of two groups.
+/// A claim takes a destination's deliveries whole, and a destination another claim holds a
+/// delivery of is left to it, even when more of its deliveries come due meanwhile: one process
+/// sends a group's burst, in order, and the other never waits out the same group's limit.
+async fn a_groups_burst_is_claimed_whole_by_one_process_and_kept_from_the_others(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let store = &rig.services.store;
+    let now = rig.db.now();
+    let lease = now + chrono::Duration::minutes(2);
+    // The rig's own alerts are in the outbox: out of the way first.
+    store.claim_deliveries(now, 1_000, "earlier", lease).await.unwrap();
+    let template = store.alerts(Some(rig.team.id), 10).await.unwrap().remove(0);
+    let (first, second) = (Destination::TelegramChat(-100_001), Destination::TelegramChat(-100_002));
+    for to in [first, second] {
+        for n in 0..5 {
+            let mut alert = template.clone();
+            alert.title = format!("Alert {n} for {to}");
+            store.enqueue_alert(&alert, &[to], now).await.unwrap();
+        }
+    }
+    let a = store.claim_deliveries(now, 3, "process-a", lease).await.unwrap();
+    assert_eq!(a.iter().map(|c| c.destination).collect::<Vec<_>>(), [first; 5], "the first group's burst, whole");
+    let b = store.claim_deliveries(now, 3, "process-b", lease).await.unwrap();
+    assert_eq!(b.iter().map(|c| c.destination).collect::<Vec<_>>(), [second; 5], "the other group's, whole");
+    // One of the first group's deliveries is due again (a transient failure) while process A
+    // still holds the others: process B leaves it to A.
+    let retry = DeliveryResult::Retry { at: now, error: "Telegram: 502".into() };
+    assert!(store.finish_delivery(a[0].id, "process-a", &retry, now).await.unwrap());
+    assert!(store.claim_deliveries(now, 10, "process-b", lease).await.unwrap().is_empty());
 }

@@ -76,18 +76,20 @@ impl Budget {
     /// While the chat is busy the sender waits for it without a slot (see
     /// [`Store::reserve_rate_slots`]). A sender that reaches its slot late (a busy machine, a
     /// slow database) would send close behind the next senders, which are on time, and break a
-    /// one-second window; past [`MAX_LATENESS`] it gives the slot up and reserves a new one (a
-    /// few times at most).
+    /// one-second window; past [`MAX_LATENESS`] it gives the chat's slot back (the chat's
+    /// schedule does not move a chat interval on for a message that did not go) and reserves
+    /// again from now (a few times at most).
     pub async fn acquire(&self, chat: i64) -> Result<(), StoreError> {
         let chat_scope = format!("{}:{chat}", self.bot);
         let bot_scope = self.bot.to_string();
         let bot_interval = self.interval(self.caps.overall_per_second);
+        let chat_interval = self.chat_interval(chat);
         let mut late = 0;
         while late < 4 {
             let reserved = self
                 .store
                 .reserve_rate_slots(
-                    (&chat_scope, self.chat_interval(chat)),
+                    (&chat_scope, chat_interval),
                     (&bot_scope, bot_interval),
                     now_micros(),
                     bot_interval,
@@ -105,6 +107,7 @@ impl Budget {
                 return Ok(());
             }
             late += 1;
+            self.store.give_back_rate_slot((&chat_scope, chat_interval), slot).await?;
         }
         Ok(())
     }
