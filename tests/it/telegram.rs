@@ -38,6 +38,7 @@ both_engines!(
     a_poll_another_getupdates_call_ends_is_a_conflict_not_an_error,
     a_sender_too_late_for_its_slot_gives_it_back_and_its_group_does_not_wait_three_seconds,
     a_groups_burst_is_claimed_whole_by_one_process_and_kept_from_the_others,
+    a_delivery_pass_claims_again_as_its_lanes_finish_instead_of_idling_until_the_slowest_ends,
 );
 
 const SECRET: &str = "webhook-secret-for-tests";
@@ -634,4 +635,36 @@ async fn a_groups_burst_is_claimed_whole_by_one_process_and_kept_from_the_others
     let retry = DeliveryResult::Retry { at: now, error: "Telegram: 502".into() };
     assert!(store.finish_delivery(a[0].id, "process-a", &retry, now).await.unwrap());
     assert!(store.claim_deliveries(now, 10, "process-b", lease).await.unwrap().is_empty());
+}
+
+/// A pass of batch 4 over twelve chats' alerts: it claims again whenever it holds less than
+/// three quarters of a batch, while earlier lanes still run, so one pass delivers them all. A
+/// pass that claimed once idled the bot's budget while its slowest lane waited out its chat.
+async fn a_delivery_pass_claims_again_as_its_lanes_finish_instead_of_idling_until_the_slowest_ends(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let store = &rig.services.store;
+    let now = rig.db.now();
+    let lease = now + chrono::Duration::minutes(2);
+    store.claim_deliveries(now, 1_000, "earlier", lease).await.unwrap();
+    let template = store.alerts(Some(rig.team.id), 10).await.unwrap().remove(0);
+    for chat in 1..=12 {
+        let mut alert = template.clone();
+        alert.title = format!("Alert for chat {chat}");
+        store.enqueue_alert(&alert, &[Destination::TelegramChat(-200_000 - chat)], now).await.unwrap();
+    }
+    let config =
+        DeliveryConfig { owner: "telegram-test".into(), batch: 4, concurrency: 4, ..DeliveryConfig::default() };
+    let app = App::builder(store.clone(), Providers::new(HashMap::new()), Arc::new(rig.db.clock.clone()))
+        .web(rig.settings.clone())
+        .links(Arc::new(NoLinks))
+        .notifier(Arc::new(telegram.notifier()))
+        .delivery(config)
+        .build()
+        .unwrap();
+    let outcome = app.deliverer.unwrap().deliver_due(now).await.unwrap();
+    assert_eq!((outcome.claimed, outcome.sent), (12, 12), "{outcome:?}");
+    assert_eq!(fake.accepted("sendMessage").len(), 12);
+    assert_eq!(fake.limited(), 0);
 }
