@@ -200,8 +200,8 @@ impl Deliverer {
     }
 
     /// Attempts one destination's deliveries in order and records each.
-    /// A lane that has run for half the lease leaves its other claims alone: they come due
-    /// again when the lease ends, instead of being sent after it and perhaps twice.
+    /// A lane that has run for half the lease hands its other claims back, due at once, instead
+    /// of sending them after the lease and perhaps twice.
     async fn deliver_lane(
         &self,
         lane: Vec<ClaimedDelivery>,
@@ -211,9 +211,19 @@ impl Deliverer {
     ) -> Result<DeliveryOutcome> {
         let started = std::time::Instant::now();
         let mut outcome = DeliveryOutcome::default();
-        for claim in lane {
+        let mut lane = lane.into_iter();
+        while let Some(claim) = lane.next() {
             if started.elapsed() > self.config.lease / 2 {
-                tracing::info!(destination = %claim.destination, "a busy destination's further deliveries wait for the next pass");
+                // Handed back due now rather than left leased: kept, they would wait out the
+                // rest of the lease while the platform's budget idles.
+                tracing::info!(destination = %claim.destination, "a busy destination's further deliveries are handed back for the next claim");
+                for left in std::iter::once(claim).chain(lane.by_ref()) {
+                    let handed_back = DeliveryResult::Defer { at: now };
+                    self.store.finish_delivery(left.id, &self.config.owner, &handed_back, now).await?;
+                    outcome.deferred += 1;
+                    done.fetch_add(1, Ordering::SeqCst);
+                    progress.notify_one();
+                }
                 break;
             }
             let (result, edited) = self.attempt(&claim, now).await;
