@@ -9,9 +9,11 @@
 //! - [`discord`]: the Discord front-end (serenity): gateway or signed interactions endpoint,
 //!   `/relink` commands, alert embeds, REST within Discord's limits.
 //! - [`telegram`]: the Telegram bot (teloxide): renderer, notifier, polling and webhook.
+//! - [`lease`]: the roles one process at a time plays for a bot (Discord sender, Telegram poller).
 
 pub mod commands;
 pub mod discord;
+pub mod lease;
 pub mod telegram;
 
 pub use commands::Services;

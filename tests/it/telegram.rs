@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relink::app::App;
-use relink_bot::telegram::{Caps, Mode, Settings, Telegram};
+use relink_bot::telegram::{Caps, Mode, PollTurn, Settings, Telegram};
 use relink_core::alerts::{DeliveryConfig, Destination, NoLinks, Notifier as _, NotifyError, Outgoing};
 use relink_core::provider::Providers;
-use relink_core::store::RateSlot;
+use relink_core::store::{DeliveryResult, RateSlot};
 use relink_core::{ChatPlatform, Language};
 use secrecy::SecretString;
 
@@ -33,6 +33,13 @@ both_engines!(
     the_outbox_delivers_bursts_to_several_chats_in_order_without_a_429,
     an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconnect,
     a_chat_another_process_has_just_used_does_not_hold_up_the_bots_other_chats,
+    two_processes_polling_one_bot_take_turns_by_lease_and_telegram_never_answers_409,
+    a_dead_pollers_lease_runs_out_and_another_process_polls_within_it,
+    a_poll_another_getupdates_call_ends_is_a_conflict_not_an_error,
+    a_sender_too_late_for_its_slot_gives_it_back_and_its_group_does_not_wait_three_seconds,
+    a_groups_burst_is_claimed_whole_by_one_process_and_kept_from_the_others,
+    a_delivery_pass_claims_again_as_its_lanes_finish_instead_of_idling_until_the_slowest_ends,
+    a_lane_that_runs_half_its_lease_hands_the_rest_back_due_at_once_not_leased_until_the_lease_ends,
 );
 
 const SECRET: &str = "webhook-secret-for-tests";
@@ -47,14 +54,19 @@ fn limits() -> Limits {
 }
 
 async fn bot(rig: &Rig, fake: &FakeTelegram, mode: Mode) -> Arc<Telegram> {
+    poller(rig, fake.url.clone(), mode, Duration::ZERO)
+}
+
+/// A bot reaching the fake through `api_url` (one of its doors), long polling for `poll_timeout`.
+fn poller(rig: &Rig, api_url: url::Url, mode: Mode, poll_timeout: Duration) -> Arc<Telegram> {
     let settings = Settings {
         token: SecretString::from(BOT_TOKEN),
-        api_url: fake.url.clone(),
+        api_url,
         mode,
         webhook_secret: Some(SecretString::from(SECRET)),
         public_url: "https://relink.test/".parse().unwrap(),
         caps: caps(),
-        poll_timeout: Duration::ZERO,
+        poll_timeout,
     };
     Telegram::new(settings, rig.services.clone()).unwrap()
 }
@@ -496,4 +508,209 @@ async fn a_chat_another_process_has_just_used_does_not_hold_up_the_bots_other_ch
     // The waiting lane gets the group's next slot when it comes.
     let again = store.reserve_rate_slots(group, bot, t0 + 3_060_000, slack).await.unwrap();
     assert_eq!(again, RateSlot::Reserved(t0 + 3_060_000));
+}
+
+/// Two relink processes' Telegram front-ends in polling mode on one database, each through its
+/// own door to the fake, run as `relink serve` runs them. Without the polling lease both call
+/// `getUpdates` and Telegram ends one of every two overlapping calls with 409 Conflict.
+async fn two_processes_polling_one_bot_take_turns_by_lease_and_telegram_never_answers_409(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let fronts =
+        [fake.url.clone(), fake.door(1).await].map(|url| poller(&rig, url, Mode::Polling, Duration::from_secs(1)));
+    let stops = [tokio_util::sync::CancellationToken::new(), tokio_util::sync::CancellationToken::new()];
+    let runs: Vec<_> =
+        fronts.iter().zip(&stops).map(|(front, stop)| tokio::spawn(front.clone().run(stop.clone()))).collect();
+    let chats: Vec<i64> = (1..=6).map(|n| 5_000 + n).collect();
+    for (n, chat) in chats.iter().enumerate() {
+        fake.push_update(message(i64::try_from(n).unwrap() + 1, *chat, *chat, "/start"));
+        accepted_call(&fake, "sendMessage", |c| c.chat() == Some(*chat)).await;
+    }
+    for stop in &stops {
+        stop.cancel();
+    }
+    for run in runs {
+        run.await.unwrap();
+    }
+    let calls = fake.calls();
+    let refused: Vec<&Call> = calls.iter().filter(|c| c.refused == Some(409)).collect();
+    assert!(refused.is_empty(), "Telegram never ends a poll with 409: {refused:?}");
+    let mut doors: Vec<usize> =
+        calls.iter().filter(|c| c.method.eq_ignore_ascii_case("getUpdates")).map(|c| c.door).collect();
+    doors.dedup();
+    assert_eq!(doors.len(), 1, "one process polls: getUpdates came through doors {doors:?}");
+    for chat in chats {
+        assert_eq!(fake.accepted("sendMessage").iter().filter(|c| c.chat() == Some(chat)).count(), 1, "chat {chat}");
+    }
+    let lease = rig.services.store.platform_lease("telegram-poll:4242").await.unwrap();
+    assert_eq!(lease, None, "the holder gives the lease up at shutdown");
+}
+
+/// The process holding the polling lease dies (dropped, never giving the lease up): the other
+/// process polls once the lease has run out, 30 s after the holder last renewed it, and not
+/// before. Times are the test clock's.
+async fn a_dead_pollers_lease_runs_out_and_another_process_polls_within_it(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let holder = poller(&rig, fake.url.clone(), Mode::Polling, Duration::ZERO);
+    let other = poller(&rig, fake.door(1).await, Mode::Polling, Duration::ZERO);
+    let t0 = rig.db.now();
+    assert_eq!(holder.poll_turn().await.unwrap(), PollTurn::Polled(0));
+    let until = Some(t0 + chrono::Duration::seconds(30));
+    assert_eq!(other.poll_turn().await.unwrap(), PollTurn::Waiting { until });
+    drop(holder);
+
+    fake.push_update(message(1, 77, 77, "/start"));
+    rig.db.clock.advance(chrono::Duration::seconds(29));
+    assert_eq!(other.poll_turn().await.unwrap(), PollTurn::Waiting { until }, "the lease still runs");
+    rig.db.clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(other.poll_turn().await.unwrap(), PollTurn::Polled(1), "the other process polls when it ends");
+    let reply = fake.accepted("sendMessage").pop().unwrap();
+    assert_eq!((reply.chat(), reply.door), (Some(77), 1));
+    let polls: Vec<usize> =
+        fake.calls().iter().filter(|c| c.method.eq_ignore_ascii_case("getUpdates")).map(|c| c.door).collect();
+    assert_eq!(polls, [0, 1], "one poll each, and no 409");
+}
+
+/// Another program polls with the bot's token while relink's long poll is held: Telegram ends
+/// relink's with 409 Conflict, which is a turn that says so (the loop warns once and waits), not
+/// a failure of the update loop.
+async fn a_poll_another_getupdates_call_ends_is_a_conflict_not_an_error(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = poller(&rig, fake.url.clone(), Mode::Polling, Duration::from_secs(10));
+    let turn = tokio::spawn({
+        let telegram = telegram.clone();
+        async move { telegram.poll_turn().await }
+    });
+    while fake.polls_started() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let rival = reqwest::Client::new().post(format!("{}bot{BOT_TOKEN}/getUpdates", fake.door(2).await));
+    assert_eq!(rival.json(&serde_json::json!({"timeout": 0})).send().await.unwrap().status(), 200);
+    match turn.await.unwrap().unwrap() {
+        PollTurn::Conflict(said) => assert!(said.contains("terminated by other getUpdates request"), "{said}"),
+        other => panic!("a 409 is a conflict, not {other:?}"),
+    }
+}
+
+/// A sender that wakes too late for its slot (a busy machine) gives it up and reserves again
+/// from now. The chat's schedule had already moved a group interval on for that slot, so the
+/// new reservation waited 3.06 s in a group for a message that never went (the 5 s stalls at
+/// the end of a delivery run); given back, the chat's slot is free again at once.
+async fn a_sender_too_late_for_its_slot_gives_it_back_and_its_group_does_not_wait_three_seconds(db: TestStore) {
+    let store = &db.store;
+    let group = ("4242:-100", 3_060_000);
+    let bot = ("4242", 34_000);
+    let t0 = 1_800_000_000_000_000;
+    assert_eq!(store.reserve_rate_slots(group, bot, t0, bot.1).await.unwrap(), RateSlot::Reserved(t0));
+    // The sender wakes 20 ms late, past the lateness it may send at, and gives the slot back.
+    store.give_back_rate_slot(group, t0).await.unwrap();
+    let again = store.reserve_rate_slots(group, bot, t0 + 20_000, bot.1).await.unwrap();
+    assert_eq!(again, RateSlot::Reserved(t0 + 34_000), "the bot's next slot, not one a group interval on");
+    // A slot given back after the chat has reserved another changes nothing.
+    store.give_back_rate_slot(group, t0).await.unwrap();
+    let busy = store.reserve_rate_slots(group, bot, t0 + 40_000, bot.1).await.unwrap();
+    assert_eq!(busy, RateSlot::ChatBusyUntil(t0 + 34_000 + 3_060_000));
+}
+
+/// Two processes claim from one outbox holding a burst of five alerts to each of two groups.
+/// A claim takes a destination's deliveries whole, and a destination another claim holds a
+/// delivery of is left to it, even when more of its deliveries come due meanwhile: one process
+/// sends a group's burst, in order, and the other never waits out the same group's limit.
+async fn a_groups_burst_is_claimed_whole_by_one_process_and_kept_from_the_others(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let store = &rig.services.store;
+    let now = rig.db.now();
+    let lease = now + chrono::Duration::minutes(2);
+    // The rig's own alerts are in the outbox: out of the way first.
+    store.claim_deliveries(now, 1_000, "earlier", lease).await.unwrap();
+    let template = store.alerts(Some(rig.team.id), 10).await.unwrap().remove(0);
+    let (first, second) = (Destination::TelegramChat(-100_001), Destination::TelegramChat(-100_002));
+    for to in [first, second] {
+        for n in 0..5 {
+            let mut alert = template.clone();
+            alert.title = format!("Alert {n} for {to}");
+            store.enqueue_alert(&alert, &[to], now).await.unwrap();
+        }
+    }
+    let a = store.claim_deliveries(now, 3, "process-a", lease).await.unwrap();
+    assert_eq!(a.iter().map(|c| c.destination).collect::<Vec<_>>(), [first; 5], "the first group's burst, whole");
+    let b = store.claim_deliveries(now, 3, "process-b", lease).await.unwrap();
+    assert_eq!(b.iter().map(|c| c.destination).collect::<Vec<_>>(), [second; 5], "the other group's, whole");
+    // One of the first group's deliveries is due again (a transient failure) while process A
+    // still holds the others: process B leaves it to A.
+    let retry = DeliveryResult::Retry { at: now, error: "Telegram: 502".into() };
+    assert!(store.finish_delivery(a[0].id, "process-a", &retry, now).await.unwrap());
+    assert!(store.claim_deliveries(now, 10, "process-b", lease).await.unwrap().is_empty());
+}
+
+/// A pass of batch 4 over twelve chats' alerts: it claims again whenever it holds less than
+/// three quarters of a batch, while earlier lanes still run, so one pass delivers them all. A
+/// pass that claimed once idled the bot's budget while its slowest lane waited out its chat.
+async fn a_delivery_pass_claims_again_as_its_lanes_finish_instead_of_idling_until_the_slowest_ends(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let store = &rig.services.store;
+    let now = rig.db.now();
+    let lease = now + chrono::Duration::minutes(2);
+    store.claim_deliveries(now, 1_000, "earlier", lease).await.unwrap();
+    let template = store.alerts(Some(rig.team.id), 10).await.unwrap().remove(0);
+    for chat in 1..=12 {
+        let mut alert = template.clone();
+        alert.title = format!("Alert for chat {chat}");
+        store.enqueue_alert(&alert, &[Destination::TelegramChat(-200_000 - chat)], now).await.unwrap();
+    }
+    let config =
+        DeliveryConfig { owner: "telegram-test".into(), batch: 4, concurrency: 4, ..DeliveryConfig::default() };
+    let app = App::builder(store.clone(), Providers::new(HashMap::new()), Arc::new(rig.db.clock.clone()))
+        .web(rig.settings.clone())
+        .links(Arc::new(NoLinks))
+        .notifier(Arc::new(telegram.notifier()))
+        .delivery(config)
+        .build()
+        .unwrap();
+    let outcome = app.deliverer.unwrap().deliver_due(now).await.unwrap();
+    assert_eq!((outcome.claimed, outcome.sent), (12, 12), "{outcome:?}");
+    assert_eq!(fake.accepted("sendMessage").len(), 12);
+    assert_eq!(fake.limited(), 0);
+}
+
+/// A chat's lane that has run for half the delivery lease stops. Its remaining deliveries were
+/// left leased, so with many chats sharing the bot's budget (a backlog across three processes)
+/// nobody sent them until the lease ended: a 43 s stall with 2,500 alerts. They are handed back,
+/// due at once.
+async fn a_lane_that_runs_half_its_lease_hands_the_rest_back_due_at_once_not_leased_until_the_lease_ends(
+    db: TestStore,
+) {
+    let rig = Rig::new(db, Language::En).await;
+    let fake = FakeTelegram::start(limits()).await;
+    let telegram = bot(&rig, &fake, Mode::Polling).await;
+    let store = &rig.services.store;
+    let now = rig.db.now();
+    store.claim_deliveries(now, 1_000, "earlier", now + chrono::Duration::minutes(2)).await.unwrap();
+    let template = store.alerts(Some(rig.team.id), 10).await.unwrap().remove(0);
+    let chat = Destination::TelegramChat(-300_001);
+    for n in 0..8 {
+        let mut alert = template.clone();
+        alert.title = format!("Alert {n}");
+        store.enqueue_alert(&alert, &[chat], now).await.unwrap();
+    }
+    // 20 messages a second in a chat: eight take 350 ms, more than half of a 400 ms lease.
+    let lease = Duration::from_millis(400);
+    let config = DeliveryConfig { owner: "telegram-test".into(), lease, ..DeliveryConfig::default() };
+    let app = App::builder(store.clone(), Providers::new(HashMap::new()), Arc::new(rig.db.clock.clone()))
+        .web(rig.settings.clone())
+        .links(Arc::new(NoLinks))
+        .notifier(Arc::new(telegram.notifier()))
+        .delivery(config)
+        .build()
+        .unwrap();
+    let outcome = app.deliverer.unwrap().deliver_due(now).await.unwrap();
+    assert!(outcome.sent >= 1 && outcome.sent < 8 && outcome.deferred == 8 - outcome.sent, "{outcome:?}");
+    // Before the lease would have ended, another process claims the rest.
+    let soon = now + chrono::Duration::milliseconds(100);
+    let rest = store.claim_deliveries(soon, 10, "process-b", soon + chrono::Duration::minutes(2)).await.unwrap();
+    assert_eq!(rest.len(), 8 - outcome.sent, "the rest is claimable at once");
 }

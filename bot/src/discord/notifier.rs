@@ -29,42 +29,28 @@ use sha2::{Digest as _, Sha256};
 
 use super::embed;
 use super::rest::{Rest, RestError};
+use crate::lease::{Lease, Standing};
 
 /// How long a delivery lease lasts; it is renewed when less than half is left.
-pub const LEASE: Duration = Duration::from_secs(30);
+pub const LEASE: Duration = crate::lease::TERM;
 
 /// The bot's delivery lease: one relink process at a time sends alerts through a bot.
 #[derive(Debug)]
 pub struct DeliveryLease {
-    store: Store,
-    name: String,
-    owner: String,
-    held_until: Mutex<Option<DateTime<Utc>>>,
+    lease: Lease,
 }
 
 impl DeliveryLease {
     /// The lease named `discord:<bot>` for this process (`owner`, unique per process).
     pub fn new(store: Store, bot: &str, owner: String) -> Self {
-        Self { store, name: format!("discord:{bot}"), owner, held_until: Mutex::new(None) }
+        Self { lease: Lease::new(store, format!("discord:{bot}"), owner) }
     }
 
     /// Ok when this process may send now, taking or renewing the lease when needed.
     pub async fn ensure(&self, now: DateTime<Utc>) -> Result<(), NotifyError> {
-        let lease = relink_core::time::delta(LEASE);
-        let held = *self.held_until.lock().unwrap_or_else(|e| e.into_inner());
-        if held.is_some_and(|until| until - now > lease / 2) {
-            return Ok(());
-        }
-        let until = now + lease;
-        match self.store.hold_platform_lease(&self.name, &self.owner, now, until).await {
-            Ok(true) => {
-                *self.held_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(until);
-                Ok(())
-            }
-            Ok(false) => {
-                *self.held_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                Err(NotifyError::Elsewhere { retry_after: LEASE / 2 })
-            }
+        match self.lease.keep(now).await {
+            Ok(Standing::Held { .. }) => Ok(()),
+            Ok(Standing::Elsewhere { .. }) => Err(NotifyError::Elsewhere { retry_after: LEASE / 2 }),
             Err(error) => Err(NotifyError::Transient {
                 retry_after: None,
                 detail: format!("cannot take the Discord delivery lease: {error}"),
@@ -74,11 +60,7 @@ impl DeliveryLease {
 
     /// Gives the lease up (at shutdown), so another process takes over at once.
     pub async fn release(&self) {
-        if self.held_until.lock().unwrap_or_else(|e| e.into_inner()).take().is_some()
-            && let Err(error) = self.store.drop_platform_lease(&self.name, &self.owner).await
-        {
-            tracing::warn!(%error, "cannot release the Discord delivery lease");
-        }
+        self.lease.release().await;
     }
 }
 

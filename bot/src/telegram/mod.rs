@@ -33,9 +33,11 @@ use teloxide::{ApiError, Bot, RequestError};
 use url::Url;
 
 use crate::commands::{CommandName, Services};
+use crate::lease::Lease;
 
 pub use notify::TelegramNotifier;
 pub use rate::{Budget, Caps};
+pub use updates::PollTurn;
 pub use webhook::{WEBHOOK_PATH, router};
 
 /// How updates reach relink.
@@ -88,6 +90,9 @@ pub struct Telegram {
     settings: Settings,
     services: Services,
     budget: Budget,
+    /// In polling mode, only the holder of this lease (`telegram-poll:<bot id>`) calls
+    /// `getUpdates`: Telegram ends one of two overlapping calls with 409 Conflict.
+    poll_lease: Lease,
     /// Wakes the update loop when the webhook stored an update.
     pub(crate) stored: tokio::sync::Notify,
 }
@@ -120,7 +125,9 @@ impl Telegram {
             .unwrap_or_default();
         let api = Bot::with_client(settings.token.expose_secret(), client).set_api_url(settings.api_url.clone());
         let budget = Budget::new(services.store.clone(), bot, settings.caps);
-        Ok(Arc::new(Self { api, bot, settings, services, budget, stored: tokio::sync::Notify::new() }))
+        let owner = format!("relink-{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let poll_lease = Lease::new(services.store.clone(), format!("telegram-poll:{bot}"), owner);
+        Ok(Arc::new(Self { api, bot, settings, services, budget, poll_lease, stored: tokio::sync::Notify::new() }))
     }
 
     pub fn bot_id(&self) -> i64 {

@@ -32,6 +32,15 @@ impl Default for Caps {
 /// (2 % of a second over 30 messages is 20 ms).
 const MAX_LATENESS: i64 = 8_000;
 
+/// How many times a sender that came too late to its slot reserves another.
+const LATE_RETRIES: u32 = 3;
+
+/// How far ahead of now a sender asks for its slot, in microseconds: the reservation's round
+/// trip to the database. A slot asked for at now comes back already past when the bot has room
+/// (the slot is then the instant asked for), and past [`MAX_LATENESS`] the sender would give up
+/// a slot it could have used.
+const LEAD: i64 = 15_000;
+
 /// Microseconds since the Unix epoch on the system clock: every process's budget is on it.
 fn now_micros() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
@@ -76,20 +85,22 @@ impl Budget {
     /// While the chat is busy the sender waits for it without a slot (see
     /// [`Store::reserve_rate_slots`]). A sender that reaches its slot late (a busy machine, a
     /// slow database) would send close behind the next senders, which are on time, and break a
-    /// one-second window; past [`MAX_LATENESS`] it gives the slot up and reserves a new one (a
-    /// few times at most).
+    /// one-second window; past [`MAX_LATENESS`] it gives the chat's slot back (the chat's
+    /// schedule does not move a chat interval on for a message that did not go) and reserves
+    /// again from now ([`LATE_RETRIES`] times at most; then it sends late, on its slot).
     pub async fn acquire(&self, chat: i64) -> Result<(), StoreError> {
         let chat_scope = format!("{}:{chat}", self.bot);
         let bot_scope = self.bot.to_string();
         let bot_interval = self.interval(self.caps.overall_per_second);
+        let chat_interval = self.chat_interval(chat);
         let mut late = 0;
-        while late < 4 {
+        loop {
             let reserved = self
                 .store
                 .reserve_rate_slots(
-                    (&chat_scope, self.chat_interval(chat)),
+                    (&chat_scope, chat_interval),
                     (&bot_scope, bot_interval),
-                    now_micros(),
+                    now_micros().saturating_add(LEAD),
                     bot_interval,
                 )
                 .await?;
@@ -101,12 +112,14 @@ impl Budget {
                 }
             };
             sleep_until(slot).await;
-            if now_micros().saturating_sub(slot) <= MAX_LATENESS {
+            // The last time, the sender keeps its slot however late: given back, it would let
+            // the chat's next message go right behind this one.
+            if now_micros().saturating_sub(slot) <= MAX_LATENESS || late == LATE_RETRIES {
                 return Ok(());
             }
             late += 1;
+            self.store.give_back_rate_slot((&chat_scope, chat_interval), slot).await?;
         }
-        Ok(())
     }
 
     /// Telegram said to wait: nothing goes out on this bot until then.

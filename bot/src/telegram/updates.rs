@@ -9,16 +9,17 @@ use std::time::Duration;
 
 use relink_core::domain::{ChatPlatform, Language};
 use relink_core::signals::{self, Source, Subject};
-use teloxide::RequestError;
 use teloxide::payloads::{AnswerCallbackQuerySetters as _, GetUpdatesSetters as _};
 use teloxide::prelude::Requester as _;
 use teloxide::types::{
     AllowedUpdate, CallbackQuery, ChatId, ChatMemberUpdated, Message as TgMessage, Update, UpdateKind, User, UserId,
 };
+use teloxide::{ApiError, RequestError};
 use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Telegram, chat_is_gone, render};
 use crate::commands::{self, Audience, Caller, ChatKind, Reply};
+use crate::lease::Standing;
 
 /// How long a process holds an update it is handling; a crashed process's updates come back.
 const UPDATE_LEASE: chrono::Duration = chrono::Duration::seconds(60);
@@ -212,24 +213,63 @@ impl Telegram {
     }
 
     /// One long poll: asks for the updates after the last stored one, stores them, handles
-    /// what is pending. Returns how many updates were handled.
+    /// what is pending. Returns how many updates were handled. It does not look at the polling
+    /// lease ([`Telegram::poll_turn`] does): for a single bot, as the tests drive it.
     pub async fn poll_once(&self) -> Result<usize, RequestError> {
+        self.poll(self.settings.poll_timeout).await
+    }
+
+    /// A long poll of at most `wait` (whole seconds), its updates stored and handled.
+    async fn poll(&self, wait: Duration) -> Result<usize, RequestError> {
         let store = &self.services.store;
         let after = store.last_telegram_update(self.bot).await.map_err(store_failure)?;
-        let timeout = u32::try_from(self.settings.poll_timeout.as_secs()).unwrap_or(30);
+        let timeout = u32::try_from(wait.as_secs()).unwrap_or(30);
         let mut request = self.api.get_updates().timeout(timeout).allowed_updates(ALLOWED_UPDATES);
         if let Some(last) = after {
             request = request.offset(i32::try_from(last + 1).unwrap_or(i32::MAX));
         }
-        for update in request.await? {
+        // The call must end before the lease does, whatever the network does: past it, another
+        // process may poll, and Telegram would end one of the two with 409.
+        let limit = wait.saturating_add(POLL_MARGIN);
+        let updates = match tokio::time::timeout(limit, request).await {
+            Ok(updates) => updates?,
+            Err(_) => {
+                tracing::info!("a Telegram long poll took too long and was given up");
+                Vec::new()
+            }
+        };
+        for update in updates {
             let body = serde_json::to_string(&update).map_err(|e| store_failure(e.to_string()))?;
             self.store_update(i64::from(update.id.0), &body).await.map_err(store_failure)?;
         }
         self.handle_pending().await.map_err(store_failure)
     }
 
+    /// One turn of the polling loop: renews (or takes) the polling lease, then polls once if
+    /// this process holds it, for at most what is left of the lease less [`POLL_MARGIN`] twice
+    /// over. A process that does not hold it handles what is pending (a dead poller's updates
+    /// come back after their lease) and says until when the holder's lease runs.
+    pub async fn poll_turn(&self) -> Result<PollTurn, RequestError> {
+        let now = self.services.clock.now();
+        let until = match self.poll_lease.renew(now).await.map_err(store_failure)? {
+            Standing::Held { until } => until,
+            Standing::Elsewhere { until } => {
+                self.handle_pending().await.map_err(store_failure)?;
+                return Ok(PollTurn::Waiting { until });
+            }
+        };
+        let left = (until - now).to_std().unwrap_or_default().saturating_sub(POLL_MARGIN * 2);
+        match self.poll(self.settings.poll_timeout.min(left)).await {
+            Ok(handled) => Ok(PollTurn::Polled(handled)),
+            Err(error) if is_conflict(&error) => Ok(PollTurn::Conflict(error.to_string())),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The bot's loop until `shutdown`: register the commands, configure polling or the
-    /// webhook, then poll (or wait for the webhook's updates) and handle them.
+    /// webhook, then poll (or wait for the webhook's updates) and handle them. In polling mode
+    /// only the holder of the polling lease polls; the others wait to take it over, and the
+    /// holder gives it up at shutdown.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut backoff = Duration::from_secs(1);
         loop {
@@ -252,10 +292,38 @@ impl Telegram {
         }
         tracing::info!(bot = self.bot, mode = ?self.settings.mode, "Telegram bot started");
         let mut backoff = Duration::from_secs(1);
+        let mut conflicts = 0_u32;
         loop {
             let step = async {
                 match self.settings.mode {
-                    super::Mode::Polling => self.poll_once().await.map(|_| ()),
+                    super::Mode::Polling => match self.poll_turn().await? {
+                        PollTurn::Polled(_) => {
+                            conflicts = 0;
+                            Ok(())
+                        }
+                        PollTurn::Waiting { until } => {
+                            let now = self.services.clock.now();
+                            let left = until.and_then(|until| (until - now).to_std().ok()).unwrap_or_default();
+                            tokio::time::sleep(left.clamp(Duration::from_millis(50), LOOK_AGAIN)).await;
+                            Ok(())
+                        }
+                        PollTurn::Conflict(said) => {
+                            conflicts = conflicts.saturating_add(1);
+                            let wait = conflict_wait(conflicts);
+                            if conflicts == 1 {
+                                tracing::warn!(
+                                    said,
+                                    wait_seconds = wait.as_secs(),
+                                    "Telegram refused getUpdates with 409 Conflict: something else takes this bot's \
+                                     updates (another installation or program polling with the same bot token, or a \
+                                     webhook set for it). relink polls again later, more and more rarely while it lasts; \
+                                     stop the other poller, or use one mode for every process"
+                                );
+                            }
+                            tokio::time::sleep(wait).await;
+                            Ok(())
+                        }
+                    },
                     super::Mode::Webhook => {
                         let handled = self.handle_pending().await.map(|_| ()).map_err(store_failure);
                         // Wake on a stored update, or look again for another process's leftovers.
@@ -269,7 +337,7 @@ impl Telegram {
             };
             let result = tokio::select! {
                 result = step => result,
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => break,
             };
             match result {
                 Ok(()) => backoff = Duration::from_secs(1),
@@ -277,12 +345,49 @@ impl Telegram {
                     tracing::warn!(%error, "the Telegram update loop failed; trying again");
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
-                        () = shutdown.cancelled() => return,
+                        () = shutdown.cancelled() => break,
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(60));
                 }
             }
         }
+        self.poll_lease.release().await;
+    }
+}
+
+/// What one turn of the polling loop ([`Telegram::poll_turn`]) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollTurn {
+    /// This process holds the polling lease and asked Telegram once; that many updates were
+    /// handled.
+    Polled(usize),
+    /// Another process holds the polling lease, until then (`None`: it just ended; ask again).
+    /// Nothing was asked of Telegram.
+    Waiting { until: Option<chrono::DateTime<chrono::Utc>> },
+    /// Telegram answered 409 Conflict (its words): another `getUpdates` call with this bot's
+    /// token, or a webhook set for it, takes the updates.
+    Conflict(String),
+}
+
+/// How much sooner than the lease's end a long poll must be over.
+const POLL_MARGIN: Duration = Duration::from_secs(2);
+
+/// The longest a process without the polling lease waits before asking for it again (a holder
+/// that shut down gives it up; one that died lets it run out, and the wait ends then).
+const LOOK_AGAIN: Duration = Duration::from_secs(5);
+
+/// The wait after the `n`th 409 Conflict in a row: half a lease, doubling to five minutes.
+fn conflict_wait(n: u32) -> Duration {
+    (crate::lease::TERM / 2).saturating_mul(1 << n.saturating_sub(1).min(5)).min(Duration::from_secs(300))
+}
+
+/// Whether Telegram refused `getUpdates` because something else takes the updates: another
+/// `getUpdates` call (409 "terminated by other getUpdates request") or a webhook.
+fn is_conflict(error: &RequestError) -> bool {
+    match error {
+        RequestError::Api(ApiError::TerminatedByOtherGetUpdates | ApiError::CantGetUpdates) => true,
+        RequestError::Api(ApiError::Unknown(text)) => text.starts_with("Conflict"),
+        _ => false,
     }
 }
 
@@ -434,6 +539,18 @@ mod tests {
                 (chat, username, update)
             },
         )
+    }
+
+    #[test]
+    fn repeated_409_conflicts_wait_half_a_lease_then_longer_and_longer_up_to_five_minutes() {
+        let waits: Vec<u64> = [1, 2, 3, 4, 5, 6, 100, u32::MAX].map(|n| conflict_wait(n).as_secs()).to_vec();
+        assert_eq!(waits, [15, 30, 60, 120, 240, 300, 300, 300]);
+        let conflict = RequestError::Api(ApiError::TerminatedByOtherGetUpdates);
+        let webhook = RequestError::Api(ApiError::Unknown(
+            "Conflict: can't use getUpdates method while webhook is active".into(),
+        ));
+        assert!(is_conflict(&conflict) && is_conflict(&webhook));
+        assert!(!is_conflict(&RequestError::Api(ApiError::BotBlocked)));
     }
 
     proptest! {

@@ -27,6 +27,7 @@ const DUE_CHANNELS: Leased = Leased {
     due: "next_check_at",
     also: "(lease_until IS NULL OR lease_until < $3)",
     order: "next_check_at",
+    rows_per_limit: 1,
 };
 
 /// A claimed channel: everything a check needs, read in the claim itself.

@@ -14,9 +14,23 @@ use super::{Result, Store, StoreError, with_pool, with_writer};
 use crate::domain::alert::{Alert, AlertId, AlertKind, DeliveryId, Destination, SentRef};
 use crate::time::{from_millis, to_millis};
 
-/// Pending deliveries, claimed by the delivery workers through the `deliveries_due` index.
-const DUE_DELIVERIES: Leased =
-    Leased { table: "deliveries", due: "next_attempt_at", also: "status = 'pending'", order: "next_attempt_at, id" };
+/// Pending deliveries, claimed by the delivery workers through the `deliveries_due` index, a
+/// destination at a time: the claim takes every due delivery of the destinations among the
+/// first `$4` due ones (at most four times `$4` rows), and none of a destination another claim
+/// still holds a delivery of. So one process sends a chat's alerts, in order, and a burst to a
+/// group is never split between two processes each waiting out the group's limit.
+const DUE_DELIVERIES: Leased = Leased {
+    table: "deliveries",
+    due: "next_attempt_at",
+    also: "status = 'pending' \
+           AND destination IN (SELECT destination FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
+               ORDER BY next_attempt_at, id LIMIT $4) \
+           AND destination NOT IN (SELECT destination FROM deliveries WHERE status = 'pending' \
+               AND next_attempt_at > $3 AND lease_until > $3)",
+    order: "next_attempt_at, id",
+    // A destination's whole backlog comes along unless it is very long.
+    rows_per_limit: 4,
+};
 
 /// A delivery claimed by a worker.
 #[derive(Debug, Clone)]

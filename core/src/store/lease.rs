@@ -22,7 +22,8 @@ pub(super) struct ClaimArgs<'a> {
 }
 
 /// A table whose due rows are claimed under a lease. The statement it builds takes the owner
-/// as `$1`, the lease's end as `$2`, the time now as `$3` and the most rows to claim as `$4`.
+/// as `$1`, the lease's end as `$2`, the time now as `$3` and the claim's limit as `$4` (the
+/// most rows, times `rows_per_limit`).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Leased {
     pub table: &'static str,
@@ -32,6 +33,9 @@ pub(super) struct Leased {
     pub also: &'static str,
     /// The claim's order (earliest due first).
     pub order: &'static str,
+    /// The claim takes at most this many rows per row of its limit `$4`: 1 unless `also` claims
+    /// rows in groups (deliveries by destination), which may then come to more than `$4`.
+    pub rows_per_limit: u32,
 }
 
 impl Leased {
@@ -56,11 +60,12 @@ impl Leased {
 
     /// The claim statement, returning `returning` of each claimed row.
     fn claim_sql(&self, db: &Db, returning: &str) -> String {
-        let Leased { table, due, also, order } = *self;
+        let Leased { table, due, also, order, rows_per_limit } = *self;
         let lock = db.skip_locked();
+        let limit = if rows_per_limit == 1 { "$4".to_owned() } else { format!("$4 * {rows_per_limit}") };
         format!(
             "UPDATE {table} SET lease_owner = $1, lease_until = $2, {due} = $2 \
-             WHERE id IN (SELECT id FROM {table} WHERE {due} <= $3 AND {also} ORDER BY {order} LIMIT $4 {lock}) \
+             WHERE id IN (SELECT id FROM {table} WHERE {due} <= $3 AND {also} ORDER BY {order} LIMIT {limit} {lock}) \
              RETURNING {returning}"
         )
     }

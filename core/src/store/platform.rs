@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, with_writer};
-use crate::time::to_millis;
+use super::{Result, Store, with_pool, with_writer};
+use crate::time::{from_millis, to_millis};
 
 impl Store {
     /// Records a Discord interaction by its id; `true` the first time, `false` when any process
@@ -60,6 +60,18 @@ impl Store {
             .await
         })?;
         Ok(held.as_deref() == Some(owner))
+    }
+
+    /// Who holds the lease `name` and until when, if anyone ever took it (an expired lease is
+    /// still listed: its end is in the past).
+    pub async fn platform_lease(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>> {
+        let row: Option<(String, i64)> = with_pool!(self.db(), |pool| {
+            sqlx::query_as("SELECT owner, expires_at FROM platform_leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(|(owner, until)| (owner, from_millis(until))))
     }
 
     /// Gives the lease `name` up if `owner` holds it, so another process may take it at once.

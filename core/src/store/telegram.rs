@@ -175,6 +175,25 @@ impl Store {
         Ok(slot?)
     }
 
+    /// Gives a chat's slot back, reserved by [`Store::reserve_rate_slots`] but not used (its
+    /// sender came too late to it): the chat's schedule moves back to `slot` unless another
+    /// sender has reserved after it since. The late sender then reserves again from now, and
+    /// its chat is not made to wait a whole chat interval (3 s in a group) for a slot nobody
+    /// used. The bot's slot is not given back: slots after it are taken.
+    pub async fn give_back_rate_slot(&self, chat: (&str, i64), slot: i64) -> Result<()> {
+        let (scope, interval) = chat;
+        with_writer!(self.db(), |pool| {
+            sqlx::query("UPDATE telegram_rate SET next_at = $2 WHERE scope = $1 AND next_at = $3")
+                .bind(scope)
+                .bind(slot)
+                .bind(slot.saturating_add(interval))
+                .execute(pool)
+                .await
+                .map(drop)
+        })?;
+        Ok(())
+    }
+
     /// Reserves the next slot of a rate scope: the earliest instant at or after `earliest`
     /// (microseconds since the epoch) that keeps `interval` microseconds after the previous
     /// reservation. Returns the slot; the scope's next free instant becomes `slot + interval`.

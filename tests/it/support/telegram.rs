@@ -4,6 +4,12 @@
 //! enforced (overall per second, per chat per second, per group per minute) with a 429 and
 //! `parameters.retry_after` when they are broken, and switches for blocked chats, users who
 //! never opened a private chat, and groups that became supergroups.
+//!
+//! `getUpdates` is long polling as Telegram does it: held until an update is queued or its
+//! `timeout` passes; a second call while one is held ends the held one with 409 Conflict
+//! ("terminated by other getUpdates request"), and a call while a webhook is set is refused
+//! with 409 too. Several processes reach it through doors ([`FakeTelegram::door`]): each door is
+//! a URL of its own, and every call records the door it came through.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -27,6 +33,9 @@ pub struct Call {
     /// When the fake received it (the Telegram bench measures its rate from these).
     #[allow(dead_code)]
     pub at: Instant,
+    /// The door it came through: 0 for [`FakeTelegram::url`], then [`FakeTelegram::door`]'s.
+    #[allow(dead_code)]
+    pub door: usize,
 }
 
 impl Call {
@@ -65,6 +74,10 @@ struct Fake {
     never_started: HashSet<i64>,
     migrated: HashMap<i64, i64>,
     admins: HashSet<(i64, i64)>,
+    /// Counts `getUpdates` calls: a held call whose number is no longer the latest is ended.
+    polls: u64,
+    /// Whether `setWebhook` set a webhook (`deleteWebhook` removes it).
+    webhook: bool,
 }
 
 /// A running fake; clones share it.
@@ -76,14 +89,25 @@ pub struct FakeTelegram {
 
 pub const BOT_TOKEN: &str = "4242:fake-token-for-tests-only-0123456789";
 
+/// What a door's handler holds: the fake, and which door it is.
+#[derive(Debug, Clone)]
+struct Door {
+    fake: Arc<Mutex<Fake>>,
+    number: usize,
+}
+
 impl FakeTelegram {
     pub async fn start(limits: Limits) -> Self {
         let state = Arc::new(Mutex::new(Fake { limits, next_message: 1, ..Fake::default() }));
-        let app = Router::new().route("/{bot}/{method}", post(call)).with_state(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-        let address = listener.local_addr().expect("an address");
-        tokio::spawn(async move { axum::serve(listener, app).await.expect("the fake Telegram serves") });
-        Self { url: format!("http://{address}/").parse().expect("a URL"), state }
+        let url = open_door(Door { fake: state.clone(), number: 0 }).await;
+        Self { url, state }
+    }
+
+    /// Another URL to the same fake (another relink process's way in): calls through it are
+    /// recorded with door `number`.
+    #[allow(dead_code)]
+    pub async fn door(&self, number: usize) -> url::Url {
+        open_door(Door { fake: self.state.clone(), number }).await
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Fake) -> T) -> T {
@@ -125,9 +149,24 @@ impl FakeTelegram {
         self.with(|f| f.calls.iter().filter(|c| c.refused == Some(429)).count())
     }
 
+    /// How many `getUpdates` calls have arrived, held ones included.
+    #[allow(dead_code)]
+    pub fn polls_started(&self) -> u64 {
+        self.with(|f| f.polls)
+    }
+
     pub fn clear(&self) {
         self.with(|f| f.calls.clear());
     }
+}
+
+/// Serves a door on a loopback port of its own; returns its URL.
+async fn open_door(door: Door) -> url::Url {
+    let app = Router::new().route("/{bot}/{method}", post(call)).with_state(door);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("the fake Telegram serves") });
+    format!("http://{address}/").parse().expect("a URL")
 }
 
 fn ok(result: Value) -> axum::Json<Value> {
@@ -184,13 +223,15 @@ fn admit(fake: &mut Fake, chat: i64, now: Instant) -> Option<&'static str> {
 }
 
 async fn call(
-    State(state): State<Arc<Mutex<Fake>>>,
+    State(door): State<Door>,
     Path((bot, method)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> (axum::http::StatusCode, axum::Json<Value>) {
+    let state = &door.fake;
     let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| multipart_fields(&body));
-    if method.eq_ignore_ascii_case("getUpdates") {
-        long_poll(&state, &body).await;
+    let mut terminated = false;
+    if method.eq_ignore_ascii_case("getUpdates") && bot == format!("bot{BOT_TOKEN}") {
+        terminated = !long_poll(state, &body).await;
     }
     let now = Instant::now();
     let mut fake = state.lock().expect("the fake's state");
@@ -199,9 +240,20 @@ async fn call(
     }
     let method_lower = method.to_lowercase();
     let chat = body.get("chat_id").and_then(Value::as_i64);
-    let mut call = Call { method: method.clone(), body: body.clone(), refused: None, broke: None, at: now };
+    let mut call =
+        Call { method: method.clone(), body: body.clone(), refused: None, broke: None, at: now, door: door.number };
     let answer = match method_lower.as_str() {
         "getme" => ok(json!({ "id": 4242, "is_bot": true, "first_name": "relink", "username": "relink_bot" })),
+        "getupdates" if fake.webhook => error(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            None,
+        ),
+        "getupdates" if terminated => error(
+            409,
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+            None,
+        ),
         "getupdates" => {
             let offset = body.get("offset").and_then(Value::as_i64).unwrap_or(0);
             let updates: Vec<Value> = fake
@@ -250,7 +302,15 @@ async fn call(
                 ok(json!({ "status": "member", "user": user_json(user) }))
             }
         }
-        "answercallbackquery" | "setmycommands" | "setwebhook" | "deletewebhook" => ok(json!(true)),
+        "setwebhook" => {
+            fake.webhook = true;
+            ok(json!(true))
+        }
+        "deletewebhook" => {
+            fake.webhook = false;
+            ok(json!(true))
+        }
+        "answercallbackquery" | "setmycommands" => ok(json!(true)),
         "getwebhookinfo" => ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 })),
         _ => error(404, "Not Found: method not found", None),
     };
@@ -269,11 +329,26 @@ fn call_status(error_code: Option<u64>) -> axum::http::StatusCode {
 }
 
 /// Holds a `getUpdates` call until an update is queued or its `timeout` (seconds) passes, as
-/// Telegram does, so a polling bot does not spin.
-async fn long_poll(state: &Mutex<Fake>, body: &Value) {
+/// Telegram does, so a polling bot does not spin. `false` when a later `getUpdates` call ended
+/// it (Telegram then answers the held one 409 Conflict).
+async fn long_poll(state: &Mutex<Fake>, body: &Value) -> bool {
     let timeout = Duration::from_secs(body.get("timeout").and_then(Value::as_u64).unwrap_or(0).min(30));
     let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline && state.lock().expect("the fake's state").updates.is_empty() {
+    let mine = {
+        let mut fake = state.lock().expect("the fake's state");
+        fake.polls += 1;
+        fake.polls
+    };
+    loop {
+        {
+            let fake = state.lock().expect("the fake's state");
+            if fake.polls != mine {
+                return false;
+            }
+            if Instant::now() >= deadline || !fake.updates.is_empty() {
+                return true;
+            }
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
