@@ -136,17 +136,6 @@ fn look(words: &TeamWords, health: &Health) -> (&'static str, &'static str, &'st
     }
 }
 
-/// The order rows are listed in: what needs a person first.
-fn rank(health: &Health) -> u8 {
-    match health {
-        Health::NeedsReauth(_) => 0,
-        Health::Expiring => 1,
-        Health::Degraded => 2,
-        Health::Unknown => 3,
-        Health::Healthy => 4,
-    }
-}
-
 fn role_word(words: &TeamWords, role: Role) -> &'static str {
     match role {
         Role::PrimaryOwner => words.roles[0],
@@ -229,7 +218,7 @@ impl View {
                 let ends =
                     matches!(channel.health, Health::Expiring).then(|| access_ends(&channel, self.now).0).flatten();
                 let key = (
-                    rank(&channel.health),
+                    channel.health.attention_rank(),
                     first_due.is_none(),
                     first_due,
                     ends.is_none(),

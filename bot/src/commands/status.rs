@@ -10,17 +10,6 @@ use relink_core::{Channel, Health};
 use super::text::{Words, fill};
 use super::{Context, Part, Reply, Services};
 
-/// The order channels are listed in: what needs a person first.
-fn rank(health: &Health) -> u8 {
-    match health {
-        Health::NeedsReauth(_) => 0,
-        Health::Expiring => 1,
-        Health::Degraded => 2,
-        Health::Unknown => 3,
-        Health::Healthy => 4,
-    }
-}
-
 /// A health's marker in lists.
 pub(super) fn icon(health: &Health) -> &'static str {
     match health {
@@ -76,12 +65,14 @@ pub(super) async fn status(services: &Services, context: &Context) -> Result<Rep
     for team in &context.teams {
         let mut channels = services.store.channels(Some(team.id)).await?;
         channels.sort_by(|a, b| {
-            (rank(&a.health), a.token_expires_at.is_none(), a.token_expires_at, a.display_name.as_str()).cmp(&(
-                rank(&b.health),
-                b.token_expires_at.is_none(),
-                b.token_expires_at,
-                b.display_name.as_str(),
-            ))
+            (&a.health.attention_rank(), a.token_expires_at.is_none(), a.token_expires_at, a.display_name.as_str()).cmp(
+                &(
+                    &b.health.attention_rank(),
+                    b.token_expires_at.is_none(),
+                    b.token_expires_at,
+                    b.display_name.as_str(),
+                ),
+            )
         });
         let count = channels.len().to_string();
         reply.push(Part::Title(fill(w.status_title, &[("team", team.name.as_str()), ("count", &count)])));

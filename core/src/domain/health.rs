@@ -112,6 +112,18 @@ pub enum Health {
 }
 
 impl Health {
+    /// The order channels are listed in for people: what needs a person first (needs
+    /// reconnecting, expiring, degraded, not yet checked, healthy).
+    pub fn attention_rank(&self) -> u8 {
+        match self {
+            Health::NeedsReauth(_) => 0,
+            Health::Expiring => 1,
+            Health::Degraded => 2,
+            Health::Unknown => 3,
+            Health::Healthy => 4,
+        }
+    }
+
     pub fn kind(&self) -> HealthKind {
         match self {
             Health::Unknown => HealthKind::Unknown,
