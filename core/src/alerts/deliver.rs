@@ -13,7 +13,7 @@
 //! before recording it sends it again after the lease. Every attempt carries the delivery's
 //! idempotency key, so platforms that can drop duplicates do.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -104,13 +104,17 @@ fn add(outcome: &mut DeliveryOutcome, lane: DeliveryOutcome) {
 }
 
 /// A claim's deliveries as lanes, one per destination, each in claim order (a resolution after
-/// the alert it resolves).
+/// the alert it resolves); the lanes in the order of their first claim (earliest due first).
 fn lanes(claims: Vec<ClaimedDelivery>) -> Vec<Vec<ClaimedDelivery>> {
     let mut lanes: Vec<Vec<ClaimedDelivery>> = Vec::new();
+    let mut lane_of: HashMap<Destination, usize> = HashMap::new();
     for claim in claims {
-        match lanes.iter_mut().find(|lane| lane[0].destination == claim.destination) {
-            Some(lane) => lane.push(claim),
-            None => lanes.push(vec![claim]),
+        match lane_of.get(&claim.destination) {
+            Some(&lane) => lanes[lane].push(claim),
+            None => {
+                lane_of.insert(claim.destination, lanes.len());
+                lanes.push(vec![claim]);
+            }
         }
     }
     lanes
