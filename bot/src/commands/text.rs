@@ -257,7 +257,7 @@ const IT: Words = Words {
     reconnect_note: "Il link funziona una sola volta, fino al {date}. Aprilo, premi il pulsante e accedi al social.",
     sent_privately: "Ti ho inviato in privato il link per ricollegare {name}.",
     dashboard_label: "Apri la pagina del team {team}",
-    dashboard_note: "Questo link ti fa accedere una sola volta, fino al {date}. Non inoltrarlo: chi lo apre vede la pagina del tuo team al posto tuo.",
+    dashboard_note: "Questo link ti fa accedere una sola volta, fino al {date}. Non inoltrarlo: chi lo apre vede la pagina del tuo team come se fosse te.",
     dashboard_sent_privately: "Ti ho inviato in privato un link per accedere alla pagina del team.",
     open_private_chat: "Non posso ancora scriverti in privato: apri una chat privata con me, premi Avvia e riprova.",
     refresh_renewed: "{name}: accesso rinnovato; il canale è {state}.",
