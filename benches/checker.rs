@@ -32,19 +32,16 @@ use relink_core::checker::{CheckerConfig, Progress, run_checker_observed};
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::provider::Providers;
 use relink_core::store::{Db, Store};
-use relink_core::token::TokenSet;
-use relink_core::{
-    Clock as _, DisplayName, ExternalAccountId, Language, NewChannel, Provider, Scopes, SystemClock, TeamName,
-};
-use relink_simulator::{CLIENT_ID, CLIENT_SECRET, SimConfig, Simulator};
-use secrecy::SecretString;
+use relink_core::{Clock as _, Language, Provider, SystemClock, TeamName};
+use relink_simulator::{CLIENT_ID, CLIENT_SECRET};
 use tokio_util::sync::CancellationToken;
 
 #[allow(dead_code, unreachable_pub, unused_imports)]
 #[path = "../tests/it/support/postgres.rs"]
 mod postgres;
+mod support;
 
-const TOKEN_SEED: u64 = 7;
+use support::{SimProcess, fill};
 
 struct Args {
     channels: u32,
@@ -106,39 +103,6 @@ fn args() -> Args {
     args
 }
 
-/// The simulator in a process of its own, so its memory and CPU are not counted as relink's.
-struct SimProcess {
-    child: Child,
-    base: url::Url,
-}
-
-impl SimProcess {
-    fn start(channels: u32) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_relink"))
-            .args(["simulate", "--listen", "127.0.0.1:0", "--token-seed", &TOKEN_SEED.to_string()])
-            .args(["--accounts", &format!("facebook*{channels}")])
-            .env("RELINK_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("relink simulate starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("the simulator says where it listens");
-        // Keep reading what it prints later, so it never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let base = line.trim().rsplit(' ').next().expect("an address").to_owned();
-        Self { child, base: url::Url::parse(&base).expect("a URL") }
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = status
@@ -150,53 +114,20 @@ fn peak_rss_mib() -> f64 {
     kib / 1024.0
 }
 
+/// CPU seconds (user and system) a process has used so far, from `/proc/PID/stat` (`self` for
+/// this one): clock ticks, which Linux reports at 100 a second whatever the kernel's own rate.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |n: usize| fields.get(n).and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Resets the peak RSS so the figure covers the checking phase only (Linux `clear_refs`).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// Fills the store; returns the access tokens of the first few channels (for the probe ceiling).
-async fn fill(store: &Store, channels: u32) -> Vec<String> {
-    let team = store.create_team(&TeamName::parse("Bench").expect("name"), Language::En, SystemClock.now()).await;
-    let team = team.expect("team");
-    // The same seed mints the same tokens as the simulator process.
-    let minter = Simulator::with_config(
-        SimConfig { token_seed: Some(TOKEN_SEED), ..SimConfig::default() },
-        Arc::new(SystemClock),
-    );
-    let bulk = minter.add_accounts_bulk(Provider::Facebook, channels).expect("bulk accounts");
-    let started = Instant::now();
-    let mut samples = Vec::new();
-    let mut rows = Vec::with_capacity(10_000);
-    for n in 0..channels {
-        let issued = minter.tokens_at(Provider::Facebook, bulk.first_index + n).expect("tokens");
-        let account = bulk.account_id(n);
-        if samples.len() < 10_000 {
-            samples.push(issued.access_token.clone());
-        }
-        rows.push((
-            NewChannel {
-                team_id: team.id,
-                provider: Provider::Facebook,
-                external_account_id: ExternalAccountId::parse(&account).expect("account"),
-                display_name: DisplayName::parse(&account).expect("name"),
-                authorized_by: None,
-            },
-            TokenSet {
-                access_token: SecretString::from(issued.access_token),
-                refresh_token: None,
-                expires_at: issued.expires_at,
-                scopes: Scopes::default(),
-                refresh_expires_at: None,
-            },
-        ));
-        if rows.len() == 10_000 || n + 1 == channels {
-            store.add_channels_bulk(&rows, SystemClock.now()).await.expect("bulk insert");
-            rows.clear();
-        }
-    }
-    println!("filled {channels} channels in {:.1} s", started.elapsed().as_secs_f64());
-    samples
 }
 
 /// A connection of the bench's own, beside relink's pool.
@@ -381,6 +312,8 @@ struct Report {
     claims: Vec<f64>,
     writes: Vec<f64>,
     rss: f64,
+    /// CPU seconds the worker used while checking.
+    cpu: f64,
 }
 
 fn percentile_ms(sorted: &[f64], p: f64) -> f64 {
@@ -414,10 +347,16 @@ async fn run(
     println!();
     println!("--- {processes} checker process{} ---", if processes == 1 { "" } else { "es" });
     settle(raw).await;
+    let sim_pid = sim.child.id().to_string();
+    let (sim_cpu, own_cpu, timer) = (cpu_seconds(&sim_pid), cpu_seconds("self"), Instant::now());
     let ceiling = ceiling(probes(sim, &args.tokens), args.concurrency * processes, 10).await;
+    let requests = ceiling * timer.elapsed().as_secs_f64();
     println!(
-        "ceiling: bare HTTP loop, the checker's probe, concurrency {}: {ceiling:.0} requests/s",
-        args.concurrency * processes
+        "ceiling: bare HTTP loop, the checker's probe, concurrency {}: {ceiling:.0} requests/s \
+         (CPU per request: the loop {:.1} µs, the simulator {:.1} µs)",
+        args.concurrency * processes,
+        1e6 * (cpu_seconds("self") - own_cpu) / requests,
+        1e6 * (cpu_seconds(&sim_pid) - sim_cpu) / requests,
     );
 
     let (lines, heard) = std::sync::mpsc::channel();
@@ -437,6 +376,7 @@ async fn run(
     for worker in &mut workers {
         worker.say("go");
     }
+    let sim_cpu = cpu_seconds(&sim_pid);
     let started = Instant::now();
     let target = u64::from(args.channels);
     let mut progress = vec![0u64; processes];
@@ -450,6 +390,7 @@ async fn run(
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let sim_cpu = cpu_seconds(&sim_pid) - sim_cpu;
     for worker in &mut workers {
         worker.say("stop");
     }
@@ -466,6 +407,7 @@ async fn run(
             claims: list("claims"),
             writes: list("writes"),
             rss: json["rss"].as_f64().unwrap_or(0.0),
+            cpu: json["cpu"].as_f64().unwrap_or(0.0),
         });
     }
     drop(workers);
@@ -483,6 +425,12 @@ async fn run(
         "sustained: {rate:.0} checks/s in all ({:.0} % of the ceiling); per process: {}",
         100.0 * rate / ceiling,
         per_process.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
+    );
+    let cpu: f64 = reports.iter().map(|r| r.cpu).sum();
+    println!(
+        "CPU per check: the checkers {:.1} µs, the simulator {:.1} µs per probe",
+        1e6 * cpu / checked.max(1) as f64,
+        1e6 * sim_cpu / checked.max(1) as f64
     );
     println!(
         "peak RSS per process while checking: {}",
@@ -577,6 +525,7 @@ async fn worker(args: &Args) {
     println!("ready");
     while heard.recv().await.is_some_and(|line| line != "go") {}
     reset_peak_rss();
+    let cpu_at_go = cpu_seconds("self");
     let shutdown = CancellationToken::new();
     let stopper = {
         let shutdown = shutdown.clone();
@@ -597,7 +546,8 @@ async fn worker(args: &Args) {
     };
     run_checker_observed(checker, SystemClock, shutdown, observe).await;
     stopper.abort();
-    let report = serde_json::json!({ "checked": checked, "claims": claims, "writes": writes, "rss": peak_rss_mib() });
+    let cpu = cpu_seconds("self") - cpu_at_go;
+    let report = serde_json::json!({ "checked": checked, "claims": claims, "writes": writes, "rss": peak_rss_mib(), "cpu": cpu });
     println!("report {report}");
 }
 
@@ -632,7 +582,8 @@ async fn main() {
     let key_file = dir.path().join("bench.key");
     relink_core::keyfile::save(&key_file, &keyring).expect("the key file");
     let store = Store::open(db, keyring, SystemClock.now()).await.expect("store");
-    args.tokens = fill(&store, args.channels).await;
+    let team = store.create_team(&TeamName::parse("Bench").expect("name"), Language::En, SystemClock.now()).await;
+    args.tokens = fill(&store, team.expect("team").id, args.channels).await;
     let mut raw = Raw::connect(&url).await;
     raw.count_checks().await;
 

@@ -7,8 +7,14 @@
 //! Prints requests per second and the p99 latency of each. Figures, not assertions: the machines
 //! are shared. Every POST consumes a link, so the bench mints enough links first.
 //!
+//! With `--checking N` the same server also runs relink's checker over N Facebook Pages (the
+//! provider simulator in a process of its own answers its probes), as `relink serve` does, and
+//! both steps are measured while it checks: the button and the checker share SQLite's one writer.
+//! It then prints the checks per second during each step too.
+//!
 //! ```text
 //! cargo bench --bench web -- [--seconds 10] [--connections 32] [--threads 2] [--links 100000]
+//!     [--checking 1000000]
 //! ```
 
 use std::io::Write as _;
@@ -16,6 +22,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use relink_core::checker::CheckerConfig;
 use relink_core::crypto::{KeyMaterial, Keyring};
 use relink_core::opaque::OpaqueToken;
 use relink_core::provider::Providers;
@@ -28,15 +35,19 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 use url::Url;
 
+mod support;
+
 struct Args {
     seconds: u64,
     connections: u32,
     threads: u32,
     links: u32,
+    /// Channels the checker checks during the steps (0: no checker).
+    checking: u32,
 }
 
 fn args() -> Args {
-    let mut args = Args { seconds: 10, connections: 32, threads: 2, links: 100_000 };
+    let mut args = Args { seconds: 10, connections: 32, threads: 2, links: 100_000, checking: 0 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| panic!("{flag} N"));
@@ -45,6 +56,7 @@ fn args() -> Args {
             "--connections" => args.connections = value() as u32,
             "--threads" => args.threads = value() as u32,
             "--links" => args.links = value() as u32,
+            "--checking" => args.checking = value() as u32,
             // `cargo bench` passes `--bench`.
             _ => {}
         }
@@ -105,7 +117,8 @@ async fn main() {
         std::process::exit(2);
     }
     let dir = tempfile::Builder::new().prefix("relink-web-bench-").tempdir().expect("a temporary directory");
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("relink.db").display())).await.expect("SQLite");
+    let db_url = format!("sqlite://{}", dir.path().join("relink.db").display());
+    let db = Db::connect(&db_url).await.expect("SQLite");
     db.migrate().await.expect("migrations");
     let keyring = Keyring::new([(1, KeyMaterial::generate())]).expect("a keyring");
     let now = chrono::Utc::now();
@@ -136,20 +149,17 @@ async fn main() {
     };
     let admin = store.add_member(&admin, now).await.expect("a member");
 
-    // The network is never contacted: the button only redirects to it.
-    let providers = Providers::all_at(&Url::parse("http://127.0.0.1:9/").expect("a URL"), "bench", "bench-secret", 1.0);
+    // Without a checker the network is never contacted: the button only redirects to it.
+    let sim = (args.checking > 0).then(|| support::SimProcess::start(args.checking));
+    let providers = match &sim {
+        Some(sim) => {
+            support::fill(&store, team.id, args.checking).await;
+            Providers::all_at(&sim.base, relink_simulator::CLIENT_ID, relink_simulator::CLIENT_SECRET, 1.0e9)
+        }
+        None => Providers::all_at(&Url::parse("http://127.0.0.1:9/").expect("a URL"), "bench", "bench-secret", 1.0),
+    };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let base = Url::parse(&format!("http://{}/", listener.local_addr().expect("an address"))).expect("a URL");
-    // relink's web server as `relink serve` builds it, without the background loops.
-    let server = relink::app::App::builder(store.clone(), providers, Arc::new(SystemClock))
-        .listener(listener)
-        .web(relink_web::WebSettings::new(base.clone(), Duration::from_secs(24 * 3_600)))
-        .checking(false)
-        .alerts(None)
-        .build()
-        .expect("relink builds")
-        .spawn();
-
     eprintln!("minting {} links…", args.links);
     let expires = now + chrono::Duration::days(1);
     let mut paths = Vec::with_capacity(args.links as usize);
@@ -190,13 +200,44 @@ end
     )
     .expect("write the script");
 
+    if args.checking > 0 {
+        settle(&db_url, args.checking).await;
+    }
+    // relink's web server as `relink serve` builds it, with the checker when asked for (the
+    // checker's settings of the checker bench), without the alerts.
+    let checker = CheckerConfig { batch: 1_024, concurrency: 128, ..CheckerConfig::default() };
+    let server = relink::app::App::builder(store.clone(), providers, Arc::new(SystemClock))
+        .listener(listener)
+        .web(relink_web::WebSettings::new(base.clone(), Duration::from_secs(24 * 3_600)))
+        .checker(checker)
+        .checking(args.checking > 0)
+        .alerts(None)
+        .build()
+        .expect("relink builds")
+        .spawn();
+    if args.checking > 0 {
+        // The checker's first claims and connections, before the steps.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
     let page = base.join(&paths[0][1..]).expect("a URL");
+    let checked = || checked_since_settling(&db_url);
+    let before = checked().await;
     let (get_rps, get_p99, get_errors) = wrk(&args, page.as_str(), None);
+    let during_get = checked().await;
     let (post_rps, post_p99, post_errors) = wrk(&args, base.as_str(), Some(&script));
+    let during_post = checked().await;
     let posted = (post_rps * args.seconds as f64) as u64;
     println!(
-        "web bench: {} s per step, {} connections, {} wrk threads, SQLite",
-        args.seconds, args.connections, args.threads
+        "web bench: {} s per step, {} connections, {} wrk threads, SQLite{}",
+        args.seconds,
+        args.connections,
+        args.threads,
+        if args.checking > 0 {
+            format!(", the checker checking {} channels meanwhile", args.checking)
+        } else {
+            String::new()
+        }
     );
     println!(
         "  GET  /r/{{token}} (link page)         {get_rps:>10.0} req/s   p99 {get_p99:>7.2} ms   errors {get_errors}"
@@ -204,6 +245,19 @@ end
     println!(
         "  POST /r/{{token}} (button → redirect)  {post_rps:>10.0} req/s   p99 {post_p99:>7.2} ms   errors {post_errors}"
     );
+    if args.checking > 0 {
+        let rate = |from: i64, to: i64| (to - from) as f64 / args.seconds as f64;
+        println!(
+            "  checks meanwhile: {:.0}/s during the link page step, {:.0}/s during the button step ({} of {} checked)",
+            rate(before, during_get),
+            rate(during_get, during_post),
+            during_post,
+            args.checking
+        );
+        if during_post >= i64::from(args.checking) {
+            println!("  note: the checker finished its pass during the steps; raise --checking");
+        }
+    }
     if posted > u64::from(args.links) {
         println!(
             "  note: about {posted} POSTs for {} links: later ones hit used links (410); raise --links",
@@ -211,4 +265,34 @@ end
         );
     }
     let _ = server.stop().await;
+    drop(sim);
+}
+
+/// Makes every channel healthy, checked an hour ago and due now, as the checker bench does: the
+/// checker's steady state, where a check changes nothing but the schedule.
+async fn settle(url: &str, channels: u32) {
+    use sqlx::Connection as _;
+    let mut db = sqlx::SqliteConnection::connect(url).await.expect("a connection");
+    let now = chrono::Utc::now().timestamp_millis();
+    sqlx::query(
+        "UPDATE channels SET health = 'healthy', health_reason = NULL, health_detail = NULL, \
+         last_checked_at = $1 - 3600000, next_check_at = $1, consecutive_failures = 0",
+    )
+    .bind(now)
+    .execute(&mut db)
+    .await
+    .expect("settled");
+    eprintln!("{channels} channels healthy and due");
+}
+
+/// How many channels the checker has checked since [`settle`].
+async fn checked_since_settling(url: &str) -> i64 {
+    use sqlx::Connection as _;
+    let mut db = sqlx::SqliteConnection::connect(url).await.expect("a connection");
+    let now = chrono::Utc::now().timestamp_millis();
+    sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE last_checked_at > $1 - 3000000")
+        .bind(now)
+        .fetch_one(&mut db)
+        .await
+        .expect("a count")
 }

@@ -211,6 +211,15 @@ pub struct CheckResult {
     pub pushed: bool,
 }
 
+impl CheckResult {
+    /// Whether writing this result records more than the channel's row: a health change (history
+    /// and outbox) or a newly seen operator problem (outbox).
+    fn records_something(&self) -> bool {
+        self.from != self.to
+            || self.operator_problem.as_ref().is_some_and(|p| self.previous_operator_problem.as_ref() != Some(p))
+    }
+}
+
 impl Store {
     fn claim_from_row(&self, row: ClaimRow, lease_until: DateTime<Utc>) -> Result<Claim> {
         let channel = row.channel.into_channel()?;
@@ -253,9 +262,24 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Claim>> {
-        let args = ClaimArgs { owner, now, limit, lease_until };
-        let rows: Vec<ClaimRow> =
-            DUE_CHANNELS.claim(self.db(), &format!("{CHANNEL_COLUMNS}, {CLAIM_EXTRA}"), args).await?;
+        // SQLite's one writer is shared with every other write (a reconnect button among
+        // them): a large claim is taken in parts, each short, so nothing waits long behind it.
+        let part = u32::try_from(self.db().rows_per_write()).unwrap_or(u32::MAX);
+        let returning = format!("{CHANNEL_COLUMNS}, {CLAIM_EXTRA}");
+        let mut rows: Vec<ClaimRow> = Vec::new();
+        loop {
+            let wanted = limit.saturating_sub(u32::try_from(rows.len()).unwrap_or(u32::MAX)).min(part);
+            if wanted == 0 {
+                break;
+            }
+            let args = ClaimArgs { owner, now, limit: wanted, lease_until };
+            let claimed: Vec<ClaimRow> = DUE_CHANNELS.claim(self.db(), &returning, args).await?;
+            let short = claimed.len() < wanted as usize;
+            rows.extend(claimed);
+            if short {
+                break;
+            }
+        }
         self.ensure_keys(rows.iter().map(|row| row.token_key_id)).await;
         let mut claims =
             rows.into_iter().map(|row| self.claim_from_row(row, lease_until)).collect::<Result<Vec<_>>>()?;
@@ -434,6 +458,15 @@ impl Store {
     /// history and the outbox; a newly seen operator problem goes to the outbox.
     /// Returns the number of results written.
     pub async fn finish_checks(&self, owner: &str, results: &[CheckResult], now: DateTime<Utc>) -> Result<usize> {
+        let mut written = 0;
+        for part in results.chunks(self.db().rows_per_write()) {
+            written += self.finish_part(owner, part, now).await?;
+        }
+        Ok(written)
+    }
+
+    /// [`Store::finish_checks`] for at most [`Db::rows_per_write`] results, in one transaction.
+    async fn finish_part(&self, owner: &str, results: &[CheckResult], now: DateTime<Utc>) -> Result<usize> {
         if results.is_empty() {
             return Ok(0);
         }
@@ -477,19 +510,35 @@ impl Store {
                           CAST(value ->> 'expiry' AS BIGINT) AS expiry, value ->> 'scopes' AS scopes, \
                           value ->> 'grantor' AS grantor, CAST(value ->> 'uncertain' AS BIGINT) AS uncertain, value ->> 'operator' AS operator \
                    FROM {elements}) AS v \
-             WHERE channels.id = v.id AND channels.lease_owner = $3 \
-             RETURNING channels.id"
+             WHERE channels.id = v.id AND channels.lease_owner = $3"
         );
-        let written: Result<Vec<i64>, StoreError> = with_writer!(self.db(), |pool| {
+        // The written ids matter only to a batch with something to record: a health change or
+        // a newly seen operator problem. A quiet batch (nearly every batch) only counts its rows,
+        // so the database does not hand a thousand ids back one row at a time.
+        let returning = results.iter().any(CheckResult::records_something);
+        let written: Result<usize, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
-                let written: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(update.clone()))
-                    .bind(&rows)
-                    .bind(now_ms)
-                    .bind(owner)
-                    .bind(before_post_ms)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                if !returning {
+                    let written = sqlx::query(sqlx::AssertSqlSafe(update.clone()))
+                        .bind(&rows)
+                        .bind(now_ms)
+                        .bind(owner)
+                        .bind(before_post_ms)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    return Ok(usize::try_from(written).unwrap_or(usize::MAX));
+                }
+                let written: Vec<i64> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{update} RETURNING channels.id")))
+                        .bind(&rows)
+                        .bind(now_ms)
+                        .bind(owner)
+                        .bind(before_post_ms)
+                        .fetch_all(&mut *tx)
+                        .await?;
                 // Only fenced writes count: a result whose lease was lost leaves no trace.
                 let written_ids: std::collections::HashSet<i64> = written.iter().copied().collect();
                 let (history, events) = transition_rows(results, &written_ids)?;
@@ -536,11 +585,11 @@ impl Store {
                     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&siblings).bind(now_ms).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(written)
+                Ok(written.len())
             }
             .await
         });
-        Ok(written?.len())
+        written
     }
 
     /// The rows of the JSON array in parameter `$1`, as `value` (each element) and `key` (its

@@ -203,6 +203,12 @@ impl fmt::Debug for Db {
     }
 }
 
+/// See [`Db::rows_per_write`].
+const SQLITE_ROWS_PER_WRITE: usize = 256;
+
+/// Rows SQLite's thread may hand over before the reader takes them: a checker claim's batch.
+const ROW_CHANNEL: usize = 1_024;
+
 /// How long a connection attempt may take before the database counts as unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -223,7 +229,11 @@ impl Db {
                     // created, written and deleted on every checker batch.
                     .pragma("temp_store", "memory")
                     // Other relink processes (a CLI command beside `relink serve`) write too.
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    // SQLite runs on a thread of its own that hands rows over a bounded channel;
+                    // at sqlx's 50 a claim of a thousand rows stalled that thread twenty times,
+                    // each a round of thread wake-ups. A claim's batch fits at once.
+                    .row_buffer_size(ROW_CHANNEL);
                 let unavailable =
                     |e: sqlx::Error| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url)));
                 let on_disk = !(url.contains(":memory:") || url.contains("mode=memory"));
@@ -279,6 +289,17 @@ impl Db {
             }
         };
         Ok(Self { pool, writer, url_for_display: redact_url(url), _alive: alive })
+    }
+
+    /// The most rows one statement of a large batch writes (a checker's claim or results). On
+    /// SQLite every write waits for the one writer, so a batch is written in parts of about ten
+    /// milliseconds each at a million channels, and a reconnect button pressed meanwhile waits for
+    /// one part, not for the batch. PostgreSQL's row locks let other writers go on beside it.
+    pub(crate) fn rows_per_write(&self) -> usize {
+        match self.pool {
+            Pool::Sqlite(_) => SQLITE_ROWS_PER_WRITE,
+            Pool::Postgres(_) => usize::MAX,
+        }
     }
 
     pub fn engine(&self) -> Engine {
