@@ -64,7 +64,8 @@ fn args() -> Args {
     args
 }
 
-/// One wrk run: (requests per second, p99 in milliseconds, non-2xx/3xx answers).
+/// One wrk run: (requests per second, p99 in milliseconds, non-2xx/3xx answers); the latency
+/// distribution (p50, p75, p90, p99) goes to stderr.
 fn wrk(args: &Args, url: &str, script: Option<&std::path::Path>) -> (f64, f64, u64) {
     let mut command = Command::new("wrk");
     command
@@ -82,11 +83,19 @@ fn wrk(args: &Args, url: &str, script: Option<&std::path::Path>) -> (f64, f64, u
         .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"));
-    let p99 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .map(|v| millis(v.trim()))
-        .unwrap_or_else(|| panic!("no 99% line in wrk's output:\n{text}"));
+    let percentile = |label: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .map(|v| millis(v.trim()))
+            .unwrap_or_else(|| panic!("no {label} line in wrk's output:\n{text}"))
+    };
+    let p99 = percentile("99%");
+    eprintln!(
+        "  {url}: p50 {:.2} ms, p75 {:.2} ms, p90 {:.2} ms, p99 {p99:.2} ms",
+        percentile("50%"),
+        percentile("75%"),
+        percentile("90%")
+    );
     let errors = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))

@@ -7,6 +7,9 @@
 //!
 //! - [`store`]: the store on both engines: teams, members, channels and their sealed tokens,
 //!   health and its history, due checks, posts, key rotation.
+//! - [`presses`]: reconnect-button presses arriving together on both engines (SQLite's group
+//!   commit): one answer each, a link spent once, a failing press alone, a failed write spending
+//!   nothing.
 //! - [`checker`]: the checker against the provider simulator: the seeds' causes of disconnection,
 //!   transient faults, rate limits, renewals, two processes racing for rotating tokens.
 //! - [`cli`]: the operator commands through the real binary, on both engines; secrets never in
@@ -63,6 +66,7 @@ mod crash;
 mod demo;
 mod discord;
 mod ops;
+mod presses;
 mod risc;
 mod serve;
 mod setup;

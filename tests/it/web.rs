@@ -161,7 +161,23 @@ both_engines!(
     a_leaked_state_in_another_browser_leaves_the_flow_to_the_person_who_started_it,
     a_team_cannot_register_another_accounts_channel_with_its_own_or_a_junk_token,
     a_pre_flight_check_answers_the_live_verdict,
+    a_press_during_a_writer_outage_says_try_again_and_leaves_the_link_usable,
 );
+
+async fn a_press_during_a_writer_outage_says_try_again_and_leaves_the_link_usable(db: TestStore) {
+    let rig = WebRig::new(db).await;
+    let channel = rig.channel(Provider::X, "brand").await;
+    let link = rig.link(&channel).await;
+    let mut raw = rig.db.raw().await;
+    crate::presses::writer_outage(&rig.db, &mut raw).await;
+    let answer = rig.button(&link).send().await.expect("POST the link");
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.headers().get(LOCATION).is_none() && answer.headers().get(SET_COOKIE).is_none());
+    assert!(answer.text().await.expect("a page").contains("relink is having trouble"));
+    crate::presses::writer_back(&rig.db, &mut raw).await;
+    let (redirect, _) = rig.press(&link).await;
+    assert!(redirect.contains("state="), "the same link starts its flow once the writer is back: {redirect}");
+}
 
 async fn a_pre_flight_check_answers_the_live_verdict(db: TestStore) {
     let rig = WebRig::new(db).await;

@@ -335,7 +335,7 @@ async fn healthz() -> &'static str {
 }
 
 /// Readiness: the database answers and no supervised background task (checker, alerts, chat
-/// front-ends) is down; 503 names what is not.
+/// front-ends, the store's press queue) is down; 503 names what is not.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = match state.store().db().ping().await {
         Ok(()) => true,
@@ -344,7 +344,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             false
         }
     };
-    let down = state.inner.tasks.down();
+    // The application's tasks and the store's own (the press queue on SQLite).
+    let mut down = state.inner.tasks.down();
+    down.extend(state.store().db().tasks().down());
     let ready = database && down.is_empty();
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = serde_json::json!({

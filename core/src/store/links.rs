@@ -11,11 +11,14 @@
 //! the history and the outbox in one transaction; an account that came back wrong writes only an
 //! `account_mismatch` event ([`Store::record_account_mismatch`]).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 
 use super::channel::{corrupt, health_columns, insert_transition};
 use super::events::insert_event;
-use super::{Result, Store, StoreError, parse_column, with_pool, with_writer};
+use super::presses::{Press, press_query};
+use super::{Engine, Pool, Result, Store, StoreError, parse_column, with_pool, with_writer};
 use crate::crypto::Binding;
 use crate::domain::{
     ChannelId, Event, Health, LinkId, MemberId, Provider, ReconnectLink, Reconnected, Role, TeamId, Transition,
@@ -94,14 +97,49 @@ pub struct OAuthResult {
     pub link_id: LinkId,
 }
 
-/// The roles that may reconnect, as an SQL list of literals: `'primary_owner', 'owner', 'admin'`.
-fn reconnecting_roles() -> String {
-    Role::ALL
+/// When a press may spend the link `link` (a `reconnect_links` row) at `now` (an SQL
+/// expression): the link is unused and unexpired, and its member is still in the link's team
+/// with a role that may reconnect. One text for the statement of one press and of a group.
+pub(super) fn link_may_be_spent(link: &str, now: &str) -> String {
+    // The roles that may reconnect, as an SQL list of literals: `'primary_owner', 'owner', 'admin'`.
+    let roles = Role::ALL
         .iter()
         .filter(|role| role.may_reconnect())
         .map(|role| format!("'{}'", role.as_str()))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    format!(
+        "{link}.used_at IS NULL AND {link}.expires_at > {now} \
+         AND EXISTS (SELECT 1 FROM members m WHERE m.id = {link}.member_id \
+         AND m.team_id = {link}.team_id AND m.role IN ({roles}))"
+    )
+}
+
+/// The statement of one press (parameters: state hash, provider, browser hash, verifier key
+/// id, verifier ciphertext, now, expiry, token hash): the authorization request is inserted from
+/// the link's row if [`link_may_be_spent`]; the trigger of migration 0006 spends the link in the
+/// same statement. Returns the link's id when it was spent. On PostgreSQL the link's row is
+/// locked while read (`FOR UPDATE`).
+fn begin_flow_statement(lock: &str) -> String {
+    format!(
+        "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, verifier_key_id, \
+         verifier_ciphertext, created_at, expires_at) \
+         SELECT $1, $2, channel_id, id, $3, $4, $5, $6, $7 FROM reconnect_links \
+         WHERE token_hash = $8 AND {} {lock} \
+         RETURNING link_id",
+        link_may_be_spent("reconnect_links", "$6")
+    )
+}
+
+static BEGIN_FLOW_SQLITE: LazyLock<String> = LazyLock::new(|| begin_flow_statement(""));
+static BEGIN_FLOW_POSTGRES: LazyLock<String> = LazyLock::new(|| begin_flow_statement("FOR UPDATE"));
+
+/// The press statement for `engine`.
+pub(super) fn begin_flow_sql(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => BEGIN_FLOW_SQLITE.as_str(),
+        Engine::Postgres => BEGIN_FLOW_POSTGRES.as_str(),
+    }
 }
 
 impl Store {
@@ -165,37 +203,67 @@ impl Store {
     ///
     /// One statement: the state is inserted from the link's row, and a trigger spends the link
     /// (migration 0006). On PostgreSQL the link's row is locked while read, so a racing caller
-    /// waits, then finds it spent; SQLite runs one writer at a time.
+    /// waits, then finds it spent. On SQLite (one writer) the statement waits in the press queue
+    /// and is written with the presses beside it, in one transaction (`presses.rs`); a press
+    /// whose caller is gone before its turn writes nothing.
     pub async fn begin_flow(&self, token: &OpaqueToken, new: &NewOAuthState<'_>, now: DateTime<Utc>) -> Result<bool> {
-        let lock = self.db().lock_rows();
-        let roles = reconnecting_roles();
-        let sql = format!(
-            "INSERT INTO oauth_states (state_hash, provider, channel_id, link_id, browser_hash, verifier_key_id, \
-             verifier_ciphertext, created_at, expires_at) \
-             SELECT $1, $2, channel_id, id, $3, $4, $5, $6, $7 FROM reconnect_links \
-             WHERE token_hash = $8 AND used_at IS NULL AND expires_at > $6 \
-             AND EXISTS (SELECT 1 FROM members m WHERE m.id = reconnect_links.member_id \
-             AND m.team_id = reconnect_links.team_id AND m.role IN ({roles})) {lock} \
-             RETURNING link_id"
-        );
+        let press = self.press(token, new, now);
+        match self.db().presses() {
+            // SQLite: written with the presses that arrive beside it, in one transaction.
+            Some(queue) => queue.press(press).await,
+            None => self.press_alone(&press).await,
+        }
+    }
+
+    /// Several presses at once, answered in order: what [`Store::begin_flow`] does with presses
+    /// that arrive together. On SQLite they are one group on the writer (`presses.rs`): one
+    /// statement for the first press of each link, so a link's later presses find it spent; a
+    /// statement that fails is retried press by press, so a failing press fails alone and a
+    /// refused write answers each press with the store's error, nothing written. On PostgreSQL
+    /// each press is its own statement, in order.
+    pub async fn begin_flows(
+        &self,
+        presses: &[(&OpaqueToken, &NewOAuthState<'_>)],
+        now: DateTime<Utc>,
+    ) -> Vec<Result<bool>> {
+        let presses: Vec<Press> = presses.iter().map(|(token, new)| self.press(token, new, now)).collect();
+        match &self.db().writer {
+            Pool::Sqlite(writer) => super::presses::write_together(writer, presses).await,
+            Pool::Postgres(_) => {
+                let mut outcomes = Vec::with_capacity(presses.len());
+                for press in &presses {
+                    outcomes.push(self.press_alone(press).await);
+                }
+                outcomes
+            }
+        }
+    }
+
+    /// What a press writes, its verifier sealed.
+    fn press(&self, token: &OpaqueToken, new: &NewOAuthState<'_>, now: DateTime<Utc>) -> Press {
         let state_hash = new.state.hash();
         let sealed = new
             .verifier
             .map(|verifier| self.keyring().seal(Binding::PkceVerifier(state_hash), verifier.expose().as_bytes()));
-        let spent: Option<i64> = with_writer!(self.db(), |pool| {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(state_hash.to_vec())
-                .bind(new.provider.as_str())
-                .bind(new.browser.hash().to_vec())
-                .bind(sealed.as_ref().map(|s| i64::from(s.key_id)))
-                .bind(sealed.as_ref().map(|s| s.bytes.clone()))
-                .bind(to_millis(now))
-                .bind(to_millis(new.expires_at))
-                .bind(token.hash().to_vec())
-                .fetch_optional(pool)
-                .await
+        Press {
+            state_hash: state_hash.to_vec(),
+            provider: new.provider.as_str(),
+            browser_hash: new.browser.hash().to_vec(),
+            verifier_key_id: sealed.as_ref().map(|s| i64::from(s.key_id)),
+            verifier_ciphertext: sealed.map(|s| s.bytes),
+            now: to_millis(now),
+            expires_at: to_millis(new.expires_at),
+            token_hash: token.hash().to_vec(),
+        }
+    }
+
+    /// One press, its statement alone on the writer (PostgreSQL, where row locks let presses go
+    /// together; and groups of SQLite presses that failed).
+    async fn press_alone(&self, press: &Press) -> Result<bool> {
+        let spent: Vec<i64> = with_writer!(self.db(), |pool| {
+            press_query!(press, begin_flow_sql(self.db().engine())).fetch_all(pool).await
         })?;
-        Ok(spent.is_some())
+        Ok(!spent.is_empty())
     }
 
     /// The browser-binding cookie's hash of the authorization request a `state` names, if it is

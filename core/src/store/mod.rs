@@ -29,6 +29,7 @@ mod links;
 mod member;
 mod platform;
 mod post;
+mod presses;
 mod sessions;
 mod signals;
 mod team;
@@ -44,6 +45,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::crypto::{CryptoError, Keyring};
 use crate::domain::ParseError;
+use crate::supervise::Health;
 
 pub use crate::domain::alert::{AlertPlan, AlertSnapshot, OutboxEvent, PendingEvents, PlannedAlert};
 pub use alert_pass::PassReport;
@@ -193,6 +195,10 @@ pub struct Db {
     /// Writes (on SQLite, one connection kept open; on PostgreSQL, `pool` again).
     pub(crate) writer: Pool,
     url_for_display: String,
+    /// On SQLite, the queue that writes reconnect-button presses in groups (`presses.rs`).
+    presses: Option<Arc<presses::PressQueue>>,
+    /// The store's own background tasks (the press queue's), for `/readyz`.
+    tasks: Arc<Health>,
     /// Alive while any clone of this `Db` is: the checkpoint task stops when it is gone.
     _alive: Arc<()>,
 }
@@ -217,6 +223,8 @@ impl Db {
     /// mode with foreign keys on and a busy timeout.
     pub async fn connect(url: &str) -> Result<Self> {
         let alive = Arc::new(());
+        let tasks = Health::new();
+        let mut presses = None;
         let (pool, writer) = match Engine::of_url(url)? {
             Engine::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)
@@ -273,6 +281,7 @@ impl Db {
                     private_sqlite_files(&file)
                         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
                 }
+                presses = Some(presses::PressQueue::start(writer.clone(), tasks.clone()));
                 (Pool::Sqlite(readers), Pool::Sqlite(writer))
             }
             Engine::Postgres => {
@@ -288,7 +297,7 @@ impl Db {
                 (Pool::Postgres(pool.clone()), Pool::Postgres(pool))
             }
         };
-        Ok(Self { pool, writer, url_for_display: redact_url(url), _alive: alive })
+        Ok(Self { pool, writer, url_for_display: redact_url(url), presses, tasks, _alive: alive })
     }
 
     /// The most rows one statement of a large batch writes (a checker's claim or results). On
@@ -309,22 +318,23 @@ impl Db {
         }
     }
 
+    /// On SQLite, the queue reconnect-button presses are written through.
+    pub(crate) fn presses(&self) -> Option<&presses::PressQueue> {
+        self.presses.as_deref()
+    }
+
+    /// The store's own supervised background tasks (on SQLite, `presses`): `/readyz` lists
+    /// those that are down beside the application's.
+    pub fn tasks(&self) -> &Arc<Health> {
+        &self.tasks
+    }
+
     /// What a claim's inner `SELECT` appends so that several processes claim different rows
     /// without waiting on each other: `FOR UPDATE SKIP LOCKED` on PostgreSQL; nothing on SQLite,
     /// which has one writer anyway.
     pub(crate) fn skip_locked(&self) -> &'static str {
         match self.pool {
             Pool::Postgres(_) => "FOR UPDATE SKIP LOCKED",
-            Pool::Sqlite(_) => "",
-        }
-    }
-
-    /// What a `SELECT` that a write depends on appends so that a racing writer waits for the
-    /// row and then sees it changed: `FOR UPDATE` on PostgreSQL; nothing on SQLite, which runs
-    /// one writer at a time.
-    pub(crate) fn lock_rows(&self) -> &'static str {
-        match self.pool {
-            Pool::Postgres(_) => "FOR UPDATE",
             Pool::Sqlite(_) => "",
         }
     }
@@ -414,6 +424,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(presses) = &self.presses {
+            presses.stop();
+        }
         with_pool!(self, |pool| pool.close().await);
         with_writer!(self, |pool| pool.close().await);
     }
