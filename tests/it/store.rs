@@ -43,6 +43,7 @@ both_engines!(
     publishing_activity_only_moves_forward,
     a_link_pressed_many_times_at_once_starts_one_authorization_request,
     a_link_whose_member_was_demoted_or_removed_starts_no_authorization_request,
+    a_state_is_found_by_its_time_ordered_key_and_one_stored_under_its_plain_hash_still_is,
     channels_added_in_bulk_keep_their_own_tokens_and_a_duplicate_adds_none,
     a_running_store_opens_tokens_sealed_with_a_key_rotated_in_by_another_process,
     a_signal_makes_due_the_channels_of_its_person_or_account_in_every_team,
@@ -734,6 +735,58 @@ async fn a_link_whose_member_was_demoted_or_removed_starts_no_authorization_requ
     let nobody = link(None).await;
     assert!(!press(&db.store, &nobody, now).await);
     assert!(unused(nobody).await);
+}
+
+/// States are stored under a key that begins with the time they were made (the index grows at
+/// its end), and a state stored before that, under its plain hash, still completes its flow.
+async fn a_state_is_found_by_its_time_ordered_key_and_one_stored_under_its_plain_hash_still_is(db: TestStore) {
+    let now = db.now();
+    let acme = db.team("Acme").await;
+    let channel = db.channel(&acme, "bakery", &tokens("access", None, None)).await.id;
+    let admin = db.store.add_member(&member(acme.id, "Bob", Role::Admin, None, None), now).await.expect("Bob");
+    let mut raw = db.raw().await;
+    for stored_before in [false, true] {
+        let token = OpaqueToken::generate();
+        let link = db.store.create_link(&token, channel, Some(admin.id), now, now + Span::hours(1)).await;
+        let link = link.expect("link");
+        let state = OpaqueToken::generate_ordered(relink_core::time::to_millis(now));
+        let browser = OpaqueToken::generate();
+        let request = NewOAuthState {
+            state: &state,
+            provider: Provider::Facebook,
+            browser: &browser,
+            verifier: None,
+            expires_at: now + Span::minutes(10),
+        };
+        assert!(db.store.begin_flow(&token, &request, now).await.expect("a press"));
+        let key = format!(
+            "SELECT COUNT(*) FROM oauth_states WHERE link_id = {} AND state_hash = {}",
+            link.id,
+            bytes(&db, &state.ordered_key())
+        );
+        assert_eq!(raw.number(&key).await, 1, "stored under its ordered key");
+        if stored_before {
+            let plain = bytes(&db, &state.hash());
+            raw.execute(&format!("UPDATE oauth_states SET state_hash = {plain} WHERE link_id = {}", link.id)).await;
+        }
+        let found = db.store.oauth_state_browser(&state, now).await.expect("read");
+        assert_eq!(found, Some(browser.hash()), "stored before: {stored_before}");
+        let consumed = db.store.consume_oauth_state(&state, now).await.expect("consume");
+        assert_eq!(consumed.map(|s| s.link_id), Some(link.id));
+        assert!(db.store.consume_oauth_state(&state, now).await.expect("consume").is_none(), "only once");
+    }
+    // A state nobody made finds nothing, whatever its first bytes say.
+    let forged = OpaqueToken::generate_ordered(relink_core::time::to_millis(now));
+    assert!(db.store.oauth_state_browser(&forged, now).await.expect("read").is_none());
+}
+
+/// A literal blob of `bytes`, in the engine's syntax.
+fn bytes(db: &TestStore, bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    match db.engine {
+        Engine::Sqlite => format!("x'{hex}'"),
+        Engine::Postgres => format!("'\\x{hex}'::bytea"),
+    }
 }
 
 /// Presses a link's button: `true` when this press spent the link and started a flow.

@@ -408,7 +408,7 @@ pub(crate) async fn start(
     }
     let now = app.now();
     let provider = subject.channel.provider;
-    let state = OpaqueToken::generate();
+    let state = OpaqueToken::generate_ordered(relink_core::time::to_millis(now));
     let browser = OpaqueToken::generate();
     let verifier = app.providers().policy(provider).pkce.then(OpaqueToken::generate);
     let request = NewOAuthState {

@@ -246,7 +246,7 @@ impl Store {
             .verifier
             .map(|verifier| self.keyring().seal(Binding::PkceVerifier(state_hash), verifier.expose().as_bytes()));
         Press {
-            state_hash: state_hash.to_vec(),
+            state_hash: new.state.ordered_key(),
             provider: new.provider.as_str(),
             browser_hash: new.browser.hash().to_vec(),
             verifier_key_id: sealed.as_ref().map(|s| i64::from(s.key_id)),
@@ -272,10 +272,11 @@ impl Store {
     pub async fn oauth_state_browser(&self, state: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<[u8; 32]>> {
         let row: Option<Vec<u8>> = with_pool!(self.db(), |pool| {
             sqlx::query_scalar(
-                "SELECT browser_hash FROM oauth_states WHERE state_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                "SELECT browser_hash FROM oauth_states WHERE state_hash IN ($1, $3) AND used_at IS NULL AND expires_at > $2",
             )
-            .bind(state.hash().to_vec())
+            .bind(state.ordered_key())
             .bind(to_millis(now))
+            .bind(state.hash().to_vec())
             .fetch_optional(pool)
             .await
         })?;
@@ -288,10 +289,11 @@ impl Store {
         let state_hash = state.hash();
         let row: Option<StateRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(
-                "UPDATE oauth_states SET used_at = $1 WHERE state_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+                "UPDATE oauth_states SET used_at = $1 WHERE state_hash IN ($2, $3) AND used_at IS NULL AND expires_at > $1 \
                  RETURNING id, provider, channel_id, link_id, browser_hash, verifier_key_id, verifier_ciphertext",
             )
             .bind(to_millis(now))
+            .bind(state.ordered_key())
             .bind(state_hash.to_vec())
             .fetch_optional(pool)
             .await
