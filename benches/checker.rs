@@ -351,6 +351,7 @@ async fn run(
     let (sim_cpu, own_cpu, timer) = (cpu_seconds(&sim_pid), cpu_seconds("self"), Instant::now());
     let ceiling = ceiling(probes(sim, &args.tokens), args.concurrency * processes, 10).await;
     let requests = ceiling * timer.elapsed().as_secs_f64();
+    let ceiling_cpu = (cpu_seconds("self") - own_cpu + cpu_seconds(&sim_pid) - sim_cpu) / requests;
     println!(
         "ceiling: bare HTTP loop, the checker's probe, concurrency {}: {ceiling:.0} requests/s \
          (CPU per request: the loop {:.1} µs, the simulator {:.1} µs)",
@@ -427,10 +428,13 @@ async fn run(
         per_process.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
     );
     let cpu: f64 = reports.iter().map(|r| r.cpu).sum();
+    let check_cpu = (cpu + sim_cpu) / checked.max(1) as f64;
     println!(
-        "CPU per check: the checkers {:.1} µs, the simulator {:.1} µs per probe",
+        "CPU per check: the checkers {:.1} µs, the simulator {:.1} µs per probe; share of the ceiling by CPU \
+         (what a machine of its own would give, whatever else runs here): {:.0} %",
         1e6 * cpu / checked.max(1) as f64,
-        1e6 * sim_cpu / checked.max(1) as f64
+        1e6 * sim_cpu / checked.max(1) as f64,
+        100.0 * ceiling_cpu / check_cpu
     );
     println!(
         "peak RSS per process while checking: {}",
