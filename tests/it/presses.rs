@@ -17,6 +17,7 @@ both_engines!(
     a_press_whose_statement_fails_does_not_fail_the_presses_beside_it,
     a_press_during_a_writer_outage_answers_with_the_stores_error_and_spends_nothing,
     a_link_whose_member_may_not_reconnect_starts_nothing_in_a_group_either,
+    a_callback_whose_use_of_the_state_is_not_committed_is_an_error_and_the_state_stays_unused,
 );
 
 /// One press's request: its own state, browser cookie and PKCE verifier.
@@ -265,6 +266,40 @@ pub async fn writer_back(db: &TestStore, raw: &mut Raw) {
         Engine::Postgres => "DROP TRIGGER outage ON oauth_states",
     })
     .await;
+}
+
+/// The callback spends its state with one statement that returns the request: when the database
+/// refuses that statement's commit, the callback must hear it, not go on with a state that stays
+/// usable (SQLite commits a single statement when it is stepped to its end, past the row).
+async fn a_callback_whose_use_of_the_state_is_not_committed_is_an_error_and_the_state_stays_unused(db: TestStore) {
+    let (_, channel, admin) = setup(&db).await;
+    let token = links(&db, channel, admin, 1).await.remove(0);
+    let request = Request::new();
+    assert!(db.store.begin_flow(&token, &request.oauth(&db), db.now()).await.expect("a press"));
+    let mut raw = db.raw().await;
+    raw.execute("CREATE TABLE outage (team_id BIGINT REFERENCES teams (id) DEFERRABLE INITIALLY DEFERRED)").await;
+    match db.engine {
+        Engine::Sqlite => {
+            raw.execute("CREATE TRIGGER outage AFTER UPDATE ON oauth_states BEGIN INSERT INTO outage VALUES (-1); END")
+                .await;
+        }
+        Engine::Postgres => {
+            raw.execute(
+                "CREATE FUNCTION outage() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN INSERT INTO outage VALUES (-1); RETURN NEW; END $$",
+            )
+            .await;
+            raw.execute("CREATE TRIGGER outage AFTER UPDATE ON oauth_states FOR EACH ROW EXECUTE FUNCTION outage()")
+                .await;
+        }
+    }
+    let refused = db.store.consume_oauth_state(&request.state, db.now()).await;
+    assert!(refused.is_err(), "a use that was not committed is an error, not a request");
+    assert_eq!(raw.number("SELECT COUNT(*) FROM oauth_states WHERE used_at IS NOT NULL").await, 0);
+    writer_back(&db, &mut raw).await;
+    let consumed = db.store.consume_oauth_state(&request.state, db.now()).await.expect("the writer is back");
+    assert!(consumed.is_some(), "the state is still usable once");
+    assert!(db.store.consume_oauth_state(&request.state, db.now()).await.expect("read").is_none());
 }
 
 async fn a_link_whose_member_may_not_reconnect_starts_nothing_in_a_group_either(db: TestStore) {

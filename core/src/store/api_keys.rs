@@ -93,8 +93,9 @@ impl Store {
                 .bind(to_millis(now))
                 .bind(team.0)
                 .bind(name.as_str())
-                .fetch_optional(pool)
+                .fetch_all(pool)
                 .await
+                .map(super::first_row)
         })?;
         row.ok_or_else(|| StoreError::NotFound(format!("the team has no API key named `{name}`")))?.into_key()
     }

@@ -306,8 +306,9 @@ impl Store {
                 .bind(to_millis(lease_until))
                 .bind(id.0)
                 .bind(to_millis(now))
-                .fetch_optional(pool)
+                .fetch_all(pool)
                 .await
+                .map(super::first_row)
         })?;
         match row {
             None => {

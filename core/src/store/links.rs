@@ -163,8 +163,9 @@ impl Store {
                 .bind(to_millis(now))
                 .bind(to_millis(expires_at))
                 .bind(channel_id.0)
-                .fetch_optional(pool)
+                .fetch_all(pool)
                 .await
+                .map(super::first_row)
         })
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -295,8 +296,8 @@ impl Store {
             .bind(to_millis(now))
             .bind(state.ordered_key())
             .bind(state_hash.to_vec())
-            .fetch_optional(pool)
-            .await
+            .fetch_all(pool)
+            .await.map(super::first_row)
         })?;
         let Some(row) = row else { return Ok(None) };
         let verifier = match (row.verifier_key_id, row.verifier_ciphertext) {

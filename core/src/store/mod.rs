@@ -592,6 +592,14 @@ impl Store {
     }
 }
 
+/// The first row a writing statement returned. A single statement that writes is read with
+/// `fetch_all` and this, never `fetch_optional`: on SQLite a statement's own commit runs when it
+/// is stepped to its end, and `fetch_optional` stops at the first row, so a commit the database
+/// refused would pass for a write that happened (a spent state still usable, a lease not held).
+pub(crate) fn first_row<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
+}
+
 /// Reads a stored keyword column back into its type, calling a bad value corruption.
 pub(crate) fn parse_column<T: FromStr<Err = ParseError>>(value: &str) -> Result<T> {
     value.parse().map_err(|e: ParseError| StoreError::Corrupt(e.to_string()))

@@ -56,8 +56,9 @@ impl Store {
             .bind(owner)
             .bind(to_millis(until))
             .bind(to_millis(now))
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await
+            .map(super::first_row)
         })?;
         Ok(held.as_deref() == Some(owner))
     }

@@ -132,8 +132,9 @@ impl Store {
             .bind(status.as_str())
             .bind(id.0)
             .bind(team.0)
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await
+            .map(super::first_row)
         })?;
         row.ok_or_else(|| StoreError::NotFound(format!("the team has no scheduled post {id}")))?.into_post()
     }

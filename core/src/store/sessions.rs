@@ -80,8 +80,9 @@ impl Store {
                 .bind(to_millis(now))
                 .bind(to_millis(expires_at))
                 .bind(member.0)
-                .fetch_optional(pool)
+                .fetch_all(pool)
                 .await
+                .map(super::first_row)
         })?;
         Ok(row.ok_or_else(|| StoreError::NotFound(format!("no member with id {member}")))?.into())
     }
