@@ -241,11 +241,19 @@ async fn a_press_during_a_writer_outage_answers_with_the_stores_error_and_spends
 /// writer as on any connection: a deferred foreign key that a trigger on the requests breaks,
 /// checked when the transaction commits.
 pub async fn writer_outage(db: &TestStore, raw: &mut Raw) {
+    refuse_commits_of(db, raw, "INSERT").await;
+}
+
+/// Every commit of a statement that is `event` (`INSERT`, `UPDATE`) on `oauth_states` is refused
+/// (see [`writer_outage`]) until [`writer_back`].
+async fn refuse_commits_of(db: &TestStore, raw: &mut Raw, event: &str) {
     raw.execute("CREATE TABLE outage (team_id BIGINT REFERENCES teams (id) DEFERRABLE INITIALLY DEFERRED)").await;
     match db.engine {
         Engine::Sqlite => {
-            raw.execute("CREATE TRIGGER outage AFTER INSERT ON oauth_states BEGIN INSERT INTO outage VALUES (-1); END")
-                .await;
+            let trigger = format!(
+                "CREATE TRIGGER outage AFTER {event} ON oauth_states BEGIN INSERT INTO outage VALUES (-1); END"
+            );
+            raw.execute(&trigger).await;
         }
         Engine::Postgres => {
             raw.execute(
@@ -253,8 +261,9 @@ pub async fn writer_outage(db: &TestStore, raw: &mut Raw) {
                  BEGIN INSERT INTO outage VALUES (-1); RETURN NEW; END $$",
             )
             .await;
-            raw.execute("CREATE TRIGGER outage AFTER INSERT ON oauth_states FOR EACH ROW EXECUTE FUNCTION outage()")
-                .await;
+            let trigger =
+                format!("CREATE TRIGGER outage AFTER {event} ON oauth_states FOR EACH ROW EXECUTE FUNCTION outage()");
+            raw.execute(&trigger).await;
         }
     }
 }
@@ -277,22 +286,7 @@ async fn a_callback_whose_use_of_the_state_is_not_committed_is_an_error_and_the_
     let request = Request::new();
     assert!(db.store.begin_flow(&token, &request.oauth(&db), db.now()).await.expect("a press"));
     let mut raw = db.raw().await;
-    raw.execute("CREATE TABLE outage (team_id BIGINT REFERENCES teams (id) DEFERRABLE INITIALLY DEFERRED)").await;
-    match db.engine {
-        Engine::Sqlite => {
-            raw.execute("CREATE TRIGGER outage AFTER UPDATE ON oauth_states BEGIN INSERT INTO outage VALUES (-1); END")
-                .await;
-        }
-        Engine::Postgres => {
-            raw.execute(
-                "CREATE FUNCTION outage() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN INSERT INTO outage VALUES (-1); RETURN NEW; END $$",
-            )
-            .await;
-            raw.execute("CREATE TRIGGER outage AFTER UPDATE ON oauth_states FOR EACH ROW EXECUTE FUNCTION outage()")
-                .await;
-        }
-    }
+    refuse_commits_of(&db, &mut raw, "UPDATE").await;
     let refused = db.store.consume_oauth_state(&request.state, db.now()).await;
     assert!(refused.is_err(), "a use that was not committed is an error, not a request");
     assert_eq!(raw.number("SELECT COUNT(*) FROM oauth_states WHERE used_at IS NOT NULL").await, 0);
