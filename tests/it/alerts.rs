@@ -510,12 +510,15 @@ async fn transient_failures_are_retried_and_permanent_ones_dead_lettered_until_r
     rig.set(&channel, Health::NeedsReauth(Reason::PasswordChanged)).await;
     rig.db.clock.advance(Duration::minutes(3));
     rig.run().await;
-    assert_eq!(rig.sent_kinds(), [(BOB, AlertKind::Disconnected)], "Bob's went out at once");
-
-    // Alice's is retried after 30 s, then 60 s more.
+    // The operators' notice of the gone chat may go in the same pass or the next: the pass
+    // claims again while its lanes record, and whether the notice is written before the last
+    // claim comes back empty is a race. Either is right; the team's messages are the point.
     let to_team = |rig: &Rig| -> Vec<(Destination, AlertKind)> {
         rig.sent_kinds().into_iter().filter(|(to, _)| *to != OPERATORS).collect()
     };
+    assert_eq!(to_team(&rig), [(BOB, AlertKind::Disconnected)], "Bob's went out at once");
+
+    // Alice's is retried after 30 s, then 60 s more.
     rig.db.clock.advance(Duration::seconds(30));
     rig.run().await;
     assert_eq!(to_team(&rig), [(BOB, AlertKind::Disconnected)]);
