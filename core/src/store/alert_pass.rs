@@ -306,7 +306,7 @@ impl Store {
                 }
                 let events: Vec<(i64, i64, Option<i64>, String, String, i64)> = sqlx::query_as(
                     "UPDATE events SET processed_at = $1 WHERE processed_at IS NULL AND id IN \
-                     (SELECT id FROM events WHERE processed_at IS NULL AND created_at <= $2 ORDER BY id LIMIT $3) \
+                     (SELECT id FROM events WHERE processed_at IS NULL AND created_at <= $2 ORDER BY id LIMIT CAST($3 AS BIGINT)) \
                      RETURNING id, team_id, channel_id, kind, payload, created_at",
                 )
                 .bind(now_ms)
@@ -316,7 +316,7 @@ impl Store {
                 .await?;
                 let due_sql = format!(
                     "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE resolved_at IS NULL AND next_action_at <= $1 \
-                     ORDER BY next_action_at LIMIT $2"
+                     ORDER BY next_action_at LIMIT CAST($2 AS BIGINT)"
                 );
                 let due: Vec<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(due_sql))
                     .bind(now_ms)

@@ -177,7 +177,7 @@ impl Store {
     /// Alerts, oldest first: a team's (or everyone's), the last `limit` of them.
     pub async fn alerts(&self, team: Option<TeamId>, limit: u32) -> Result<Vec<Alert>> {
         let rows: Vec<(i64, String)> = with_pool!(self.db(), |pool| {
-            sqlx::query_as("SELECT id, body FROM alerts WHERE ($1 IS NULL OR team_id = $1) ORDER BY id DESC LIMIT $2")
+            sqlx::query_as("SELECT id, body FROM alerts WHERE ($1 IS NULL OR team_id = $1) ORDER BY id DESC LIMIT CAST($2 AS BIGINT)")
                 .bind(team.map(|t| t.0))
                 .bind(i64::from(limit))
                 .fetch_all(pool)

@@ -382,7 +382,7 @@ impl Store {
     pub async fn due_channels(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueChannel>> {
         let rows: Vec<(i64, i64)> = with_pool!(self.db(), |pool| {
             sqlx::query_as(
-                "SELECT id, next_check_at FROM channels WHERE next_check_at <= $1 ORDER BY next_check_at LIMIT $2",
+                "SELECT id, next_check_at FROM channels WHERE next_check_at <= $1 ORDER BY next_check_at LIMIT CAST($2 AS BIGINT)",
             )
             .bind(to_millis(now))
             .bind(i64::from(limit))
@@ -487,7 +487,7 @@ impl Store {
         let rows: Vec<HistoryRow> = with_pool!(self.db(), |pool| {
             sqlx::query_as(
                 "SELECT channel_id, at, from_health, from_reason, to_health, to_reason, reason_detail, detail \
-                 FROM health_history WHERE channel_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+                 FROM health_history WHERE channel_id = $1 ORDER BY at DESC, id DESC LIMIT CAST($2 AS BIGINT)",
             )
             .bind(id.0)
             .bind(i64::from(limit))

@@ -345,8 +345,10 @@ impl Store {
              AND channel_id IN ({}) GROUP BY channel_id",
             ids.join(",")
         );
+        // A text of its own each batch: kept out of the connection's statement cache, where it
+        // would only push out the statements that are run again.
         let rows: Vec<(i64, i64)> = with_pool!(self.db(), |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(to_millis(now)).fetch_all(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(to_millis(now)).persistent(false).fetch_all(pool).await
         })?;
         for (channel, due) in rows {
             if let Some(claim) = claims.iter_mut().find(|c| c.channel.id.0 == channel) {

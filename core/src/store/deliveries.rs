@@ -24,7 +24,7 @@ const DUE_DELIVERIES: Leased = Leased {
     due: "next_attempt_at",
     also: "status = 'pending' \
            AND destination IN (SELECT destination FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
-               ORDER BY next_attempt_at, id LIMIT $4) \
+               ORDER BY next_attempt_at, id LIMIT CAST($4 AS BIGINT)) \
            AND destination NOT IN (SELECT destination FROM deliveries WHERE status = 'pending' \
                AND next_attempt_at > $3 AND lease_until > $3)",
     order: "next_attempt_at, id",
@@ -233,7 +233,7 @@ impl Store {
                 "SELECT d.id, d.alert_id, t.name AS team, a.kind, d.destination, d.status, d.attempts, d.last_error, \
                  d.next_attempt_at, d.sent_at FROM deliveries d JOIN alerts a ON a.id = d.alert_id \
                  JOIN teams t ON t.id = a.team_id \
-                 WHERE (NOT $1 OR d.status = 'dead') AND ($2 IS NULL OR d.alert_id = $2) ORDER BY d.id DESC LIMIT $3",
+                 WHERE (NOT $1 OR d.status = 'dead') AND ($2 IS NULL OR d.alert_id = $2) ORDER BY d.id DESC LIMIT CAST($3 AS BIGINT)",
             )
             .bind(dead_only)
             .bind(alert.map(|a| a.0))

@@ -161,7 +161,7 @@ impl Store {
             let batch: Vec<(i64, i64, Vec<u8>, i64)> = with_pool!(self.db(), |pool| {
                 sqlx::query_as(
                     "SELECT id, token_key_id, token_ciphertext, version FROM channels \
-                     WHERE id > $1 AND token_key_id <> $2 ORDER BY id LIMIT $3",
+                     WHERE id > $1 AND token_key_id <> $2 ORDER BY id LIMIT CAST($3 AS BIGINT)",
                 )
                 .bind(after)
                 .bind(active)

@@ -62,10 +62,10 @@ impl Leased {
     fn claim_sql(&self, db: &Db, returning: &str) -> String {
         let Leased { table, due, also, order, rows_per_limit } = *self;
         let lock = db.skip_locked();
-        let limit = if rows_per_limit == 1 { "$4".to_owned() } else { format!("$4 * {rows_per_limit}") };
+        // The limit is cast, never bound bare: SQLite would compile the claim anew each run.
         format!(
             "UPDATE {table} SET lease_owner = $1, lease_until = $2, {due} = $2 \
-             WHERE id IN (SELECT id FROM {table} WHERE {due} <= $3 AND {also} ORDER BY {order} LIMIT {limit} {lock}) \
+             WHERE id IN (SELECT id FROM {table} WHERE {due} <= $3 AND {also} ORDER BY {order} LIMIT CAST($4 AS BIGINT) * {rows_per_limit} {lock}) \
              RETURNING {returning}"
         )
     }

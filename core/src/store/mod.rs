@@ -10,6 +10,11 @@
 //! tokens, checked against the database when it is opened.
 //!
 //! Instants are stored as milliseconds since the Unix epoch in `BIGINT` columns on both engines.
+//!
+//! A bound row limit is written `LIMIT CAST($n AS BIGINT)`, never `LIMIT $n`: SQLite plans a
+//! bare bound `LIMIT` as a constant and marks the statement to be planned again whenever that
+//! binding is cleared, which sqlx does after every run, so every claim was compiled anew (a
+//! percent of the checker's CPU). The cast keeps the limit a value read at run time.
 
 mod alert_pass;
 mod alerts;
@@ -617,6 +622,45 @@ mod tests {
         let err = Engine::of_url("mysql://root:hunter2@h/db").unwrap_err().to_string();
         assert!(err.contains("mysql://root:[REDACTED]@h/db") && !err.contains("hunter2"), "{err}");
         assert_eq!(redact_url("postgres://relink@127.0.0.1:5432/x"), "postgres://relink@127.0.0.1:5432/x");
+    }
+
+    /// Every store source that writes SQL: a bare `LIMIT $n` would have SQLite compile its
+    /// statement anew on every run (see the module notes).
+    #[test]
+    fn no_statement_binds_its_row_limit_bare() {
+        let sources = [
+            ("alert_pass.rs", include_str!("alert_pass.rs")),
+            ("alerts.rs", include_str!("alerts.rs")),
+            ("api_keys.rs", include_str!("api_keys.rs")),
+            ("budget.rs", include_str!("budget.rs")),
+            ("channel.rs", include_str!("channel.rs")),
+            ("chat.rs", include_str!("chat.rs")),
+            ("checks.rs", include_str!("checks.rs")),
+            ("context.rs", include_str!("context.rs")),
+            ("deliveries.rs", include_str!("deliveries.rs")),
+            ("events.rs", include_str!("events.rs")),
+            ("incidents.rs", include_str!("incidents.rs")),
+            ("invites.rs", include_str!("invites.rs")),
+            ("keys.rs", include_str!("keys.rs")),
+            ("lease.rs", include_str!("lease.rs")),
+            ("links.rs", include_str!("links.rs")),
+            ("member.rs", include_str!("member.rs")),
+            ("platform.rs", include_str!("platform.rs")),
+            ("post.rs", include_str!("post.rs")),
+            ("presses.rs", include_str!("presses.rs")),
+            ("sessions.rs", include_str!("sessions.rs")),
+            ("signals.rs", include_str!("signals.rs")),
+            ("team.rs", include_str!("team.rs")),
+            ("telegram.rs", include_str!("telegram.rs")),
+        ];
+        for (name, text) in sources {
+            for (number, line) in text.lines().enumerate() {
+                let bare = line
+                    .match_indices("LIMIT $")
+                    .any(|(at, pattern)| line[at + pattern.len()..].starts_with(|c: char| c.is_ascii_digit()));
+                assert!(!bare, "{name}:{}: a bare bound LIMIT: {}", number + 1, line.trim());
+            }
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

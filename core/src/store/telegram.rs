@@ -61,7 +61,7 @@ impl Store {
         let sql = format!(
             "UPDATE telegram_updates SET lease_until = $1 WHERE bot_id = $2 AND update_id IN \
              (SELECT update_id FROM telegram_updates WHERE bot_id = $2 AND handled_at IS NULL \
-             AND (lease_until IS NULL OR lease_until <= $3) ORDER BY update_id LIMIT $4 {}) \
+             AND (lease_until IS NULL OR lease_until <= $3) ORDER BY update_id LIMIT CAST($4 AS BIGINT) {}) \
              RETURNING update_id, body",
             self.db().skip_locked()
         );
