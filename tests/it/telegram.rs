@@ -708,7 +708,13 @@ async fn a_lane_that_runs_half_its_lease_hands_the_rest_back_due_at_once_not_lea
         .build()
         .unwrap();
     let outcome = app.deliverer.unwrap().deliver_due(now).await.unwrap();
-    assert!(outcome.sent >= 1 && outcome.sent < 8 && outcome.deferred == 8 - outcome.sent, "{outcome:?}");
+    // The lane sent some and handed the others back. The pass claims again while its lanes
+    // record, so on a loaded machine that claim may come back after the hand-back and take them
+    // again (due at once, as they should be) for a lane of its own, which sends some more and
+    // hands the rest back in turn: each claim ended sent or handed back, none left leased.
+    assert!(outcome.sent >= 1 && outcome.deferred >= 1, "{outcome:?}");
+    assert_eq!(outcome.claimed, outcome.sent + outcome.deferred, "{outcome:?}");
+    assert_eq!(fake.accepted("sendMessage").len(), outcome.sent, "each sent once");
     // Before the lease would have ended, another process claims the rest.
     let soon = now + chrono::Duration::milliseconds(100);
     let rest = store.claim_deliveries(soon, 10, "process-b", soon + chrono::Duration::minutes(2)).await.unwrap();

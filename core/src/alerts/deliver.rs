@@ -137,11 +137,16 @@ impl Deliverer {
     /// One pass: claims the deliveries due at `now` and attempts each.
     ///
     /// The pass claims again whenever it holds less than three quarters of a batch (for the
-    /// first quarter of a lease, or `idle` if longer; then it only finishes what it holds, and
-    /// the alerts loop gets its turn): enough chats stay in hand to keep a platform's overall
-    /// budget busy while each waits out its own limit (a Telegram group takes one message every
-    /// 3 s: 30 messages a second need 90 groups at once), instead of idling until the slowest
-    /// lane of a claim ends.
+    /// first quarter of a lease, or `idle` if longer, but never past half the lease; then it
+    /// only finishes what it holds, and the alerts loop gets its turn): enough chats stay in
+    /// hand to keep a platform's overall budget busy while each waits out its own limit (a
+    /// Telegram group takes one message every 3 s: 30 messages a second need 90 groups at
+    /// once), instead of idling until the slowest lane of a claim ends.
+    ///
+    /// A claim is made as late as it is, and past a whole lease it would find the pass's own
+    /// earlier claims run out and take them again while their lanes still hold them: two lanes
+    /// of one owner on one delivery, one sending it while the other hands it back as pending
+    /// (sent twice). Half a lease keeps every claim of a pass clear of its earlier ones.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<DeliveryOutcome> {
         let started = std::time::Instant::now();
         let batch = usize::try_from(self.config.batch).unwrap_or(usize::MAX).max(1);
@@ -154,7 +159,7 @@ impl Deliverer {
         let mut running = FuturesUnordered::new();
         let mut outcome = DeliveryOutcome::default();
         let mut claiming = true;
-        let refill_for = self.config.idle.max(self.config.lease / 4);
+        let refill_for = self.config.idle.max(self.config.lease / 4).min(self.config.lease / 2);
         loop {
             let open = held.saturating_sub(done.load(Ordering::SeqCst));
             if claiming && open <= batch - batch / 4 && (outcome.claimed == 0 || started.elapsed() < refill_for) {

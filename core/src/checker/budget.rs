@@ -30,6 +30,15 @@ const BLOCK: Duration = Duration::from_millis(100);
 /// The timer's grain, in microseconds: a shorter wait is not waited.
 const GRAIN: i64 = 1_000;
 
+/// How many times a request that woke too late for its slot takes another.
+const LATE_RETRIES: u32 = 3;
+
+/// How late after its slot a request may still go, in microseconds: up to the next slot (then
+/// any one second holds at most one request more than the rate), and at least the timer's grain.
+fn late_by(interval: i64) -> i64 {
+    interval.max(GRAIN)
+}
+
 /// Microseconds since the Unix epoch on the system clock: every process's schedule is on it.
 fn now_micros() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
@@ -134,47 +143,73 @@ impl Budgets {
     /// [`Budgets::take`] for `requests` requests sent one after the other as soon as it returns
     /// (a probe of two requests): it takes that many consecutive slots and returns at the first,
     /// so the requests fall within their slots' time, never two on one slot.
+    ///
+    /// A request that wakes late for its slot (a busy machine, a slow reservation) would go close
+    /// behind the next requests, which are on time, and several missed slots would go as one
+    /// burst: past [`late_by`] it gives its slot up, like any unused slot, and takes the next free
+    /// one ([`LATE_RETRIES`] times at most; then it goes late, on its slot).
     pub async fn take_for(&self, provider: Provider, now: DateTime<Utc>, gate: bool, requests: u32) -> Result<Permit> {
-        if gate && let Some(until) = self.paused_until(provider, now) {
-            return Ok(Permit::Paused(until));
-        }
-        let Some(network) = self.networks.get(&provider) else { return Ok(Permit::Go) };
-        let need = network.interval.saturating_mul(i64::from(requests.max(1)));
-        let slot = {
-            let mut block = network.block.lock().await;
-            let current = now_micros();
-            // Slots already past are dropped, never spent late in a burst.
-            let mut slot = block.next;
-            if slot < current {
-                let behind = current.saturating_sub(slot);
-                let skipped = behind.saturating_add(network.interval - 1) / network.interval;
-                slot = slot.saturating_add(skipped.saturating_mul(network.interval));
+        let mut late = 0;
+        loop {
+            if gate && let Some(until) = self.paused_until(provider, now) {
+                return Ok(Permit::Paused(until));
             }
-            if slot.saturating_add(need) > block.end {
-                // What is left of the block is too short: it goes to waste, like any unused slot.
-                let span = network.span.max(need);
-                match self.reserve(provider, span, now, gate).await? {
-                    Reserved::Paused(until) => {
-                        self.note_pause(provider, until);
-                        return Ok(Permit::Paused(until));
-                    }
-                    Reserved::From(start) => {
-                        block.end = start.saturating_add(span);
-                        slot = start;
-                    }
+            let Some(network) = self.networks.get(&provider) else { return Ok(Permit::Go) };
+            let slot = match self.slot(provider, network, now, gate, requests).await? {
+                Ok(slot) => slot,
+                Err(until) => return Ok(Permit::Paused(until)),
+            };
+            // A wait shorter than the timer's grain (a millisecond) would last a whole
+            // millisecond and hold back every request of a fast network: such a request goes at
+            // once, at most a millisecond early, which adds at most a millisecond's worth to any
+            // second's count.
+            let wait = slot.saturating_sub(now_micros());
+            if wait > GRAIN {
+                tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
+            }
+            if now_micros().saturating_sub(slot) <= late_by(network.interval) || late == LATE_RETRIES {
+                return Ok(Permit::Go);
+            }
+            late += 1;
+        }
+    }
+
+    /// Takes `requests` consecutive slots of `network`'s schedule and gives the first, reserving
+    /// a block when what this process holds is too short; or until when the network is paused.
+    async fn slot(
+        &self,
+        provider: Provider,
+        network: &Network,
+        now: DateTime<Utc>,
+        gate: bool,
+        requests: u32,
+    ) -> Result<std::result::Result<i64, DateTime<Utc>>> {
+        let need = network.interval.saturating_mul(i64::from(requests.max(1)));
+        let mut block = network.block.lock().await;
+        let current = now_micros();
+        // Slots already past are dropped, never spent late in a burst.
+        let mut slot = block.next;
+        if slot < current {
+            let behind = current.saturating_sub(slot);
+            let skipped = behind.saturating_add(network.interval - 1) / network.interval;
+            slot = slot.saturating_add(skipped.saturating_mul(network.interval));
+        }
+        if slot.saturating_add(need) > block.end {
+            // What is left of the block is too short: it goes to waste, like any unused slot.
+            let span = network.span.max(need);
+            match self.reserve(provider, span, now, gate).await? {
+                Reserved::Paused(until) => {
+                    self.note_pause(provider, until);
+                    return Ok(Err(until));
+                }
+                Reserved::From(start) => {
+                    block.end = start.saturating_add(span);
+                    slot = start;
                 }
             }
-            block.next = slot.saturating_add(need);
-            slot
-        };
-        // A wait shorter than the timer's grain (a millisecond) would last a whole millisecond
-        // and hold back every request of a fast network: such a request goes at once, at most a
-        // millisecond early, which adds at most a millisecond's worth to any second's count.
-        let wait = slot.saturating_sub(now_micros());
-        if wait > GRAIN {
-            tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
         }
-        Ok(Permit::Go)
+        block.next = slot.saturating_add(need);
+        Ok(Ok(slot))
     }
 
     /// Reserves a block, retrying with backoff while the database cannot be reached.

@@ -1,7 +1,7 @@
 //! Observation: requests counted by network, account and endpoint kind, injected failures by
 //! kind, everything the simulator knows about one account ([`AccountReport`]), and, when asked,
-//! when each probe and refresh arrived in real time ([`Simulator::busiest_second`],
-//! [`Simulator::busiest_within`]).
+//! when each probe and refresh arrived in real time ([`Simulator::arrivals`],
+//! [`Simulator::busiest_second`], [`Simulator::busiest_within`]).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -95,6 +95,16 @@ impl Simulator {
     /// From now on, records when each probe and refresh arrives, for [`Simulator::busiest_second`].
     pub fn record_arrivals(&self) {
         self.inner.counters.recording.store(true, Ordering::Relaxed);
+    }
+
+    /// When each probe and refresh of `provider` arrived (real time) since
+    /// [`Simulator::record_arrivals`], earliest first.
+    pub fn arrivals(&self, provider: Provider) -> Vec<Instant> {
+        let index = provider_index(provider);
+        let arrivals = self.inner.counters.arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut times: Vec<Instant> = arrivals.iter().filter(|(i, _)| *i == index).map(|(_, at)| *at).collect();
+        times.sort();
+        times
     }
 
     /// The most probes and refreshes of `provider` that arrived within any one second (real
