@@ -751,14 +751,7 @@ async fn a_state_is_found_by_its_time_ordered_key_and_one_stored_under_its_plain
         let link = link.expect("link");
         let state = OpaqueToken::generate_ordered(relink_core::time::to_millis(now));
         let browser = OpaqueToken::generate();
-        let request = NewOAuthState {
-            state: &state,
-            provider: Provider::Facebook,
-            browser: &browser,
-            verifier: None,
-            expires_at: now + Span::minutes(10),
-        };
-        assert!(db.store.begin_flow(&token, &request, now).await.expect("a press"));
+        assert!(begin(&db.store, &token, &state, &browser, now).await, "a press");
         let key = format!(
             "SELECT COUNT(*) FROM oauth_states WHERE link_id = {} AND state_hash = {}",
             link.id,
@@ -791,11 +784,21 @@ fn bytes(db: &TestStore, bytes: &[u8]) -> String {
 
 /// Presses a link's button: `true` when this press spent the link and started a flow.
 async fn press(store: &Store, token: &OpaqueToken, now: chrono::DateTime<chrono::Utc>) -> bool {
-    let (state, browser) = (OpaqueToken::generate(), OpaqueToken::generate());
+    begin(store, token, &OpaqueToken::generate(), &OpaqueToken::generate(), now).await
+}
+
+/// [`press`] with the flow's state and browser tokens chosen by the caller.
+async fn begin(
+    store: &Store,
+    token: &OpaqueToken,
+    state: &OpaqueToken,
+    browser: &OpaqueToken,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
     let request = NewOAuthState {
-        state: &state,
+        state,
         provider: Provider::Facebook,
-        browser: &browser,
+        browser,
         verifier: None,
         expires_at: now + Span::minutes(10),
     };

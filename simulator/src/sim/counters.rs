@@ -116,9 +116,7 @@ impl Simulator {
     /// The most probes and refreshes of `provider` that arrived within any one `window` (real
     /// time) since [`Simulator::record_arrivals`].
     pub fn busiest_within(&self, provider: Provider, window: Duration) -> usize {
-        let index = provider_index(provider);
-        let arrivals = self.inner.counters.arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let times: Vec<Instant> = arrivals.iter().filter(|(i, _)| *i == index).map(|(_, at)| *at).collect();
+        let times = self.arrivals(provider);
         let mut busiest = 0;
         let mut first = 0;
         for (last, at) in times.iter().enumerate() {
