@@ -18,7 +18,6 @@ pub mod budget;
 pub mod decide;
 pub mod schedule;
 
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ pub use crate::supervise::Wake;
 use chrono::{DateTime, Utc};
 use futures_util::{FutureExt as _, StreamExt as _};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use self::budget::{Budgets, Permit};
 use self::decide::{Decision, Observed, Rules, decide, describe};
@@ -772,7 +772,7 @@ pub async fn run_checker_observed(
     // process, a clock that jumped) lets its channel be claimed again; a second check beside the
     // first would present the same refresh token twice, so the new claim is left to come due
     // again after its lease instead.
-    let in_flight = Mutex::new(std::collections::HashSet::<ChannelId>::new());
+    let in_flight = Arc::new(Mutex::new(std::collections::HashSet::<ChannelId>::new()));
     let checks = async {
         let claims = futures_util::stream::unfold(claims_rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
         claims
@@ -787,15 +787,21 @@ pub async fn run_checker_observed(
                 std::future::ready(free)
             })
             .map(|claim| {
-                // A check that panics (a bug an odd answer reaches) costs its own channel, not
-                // the checks in flight beside it nor the checker.
+                // Each check is a task of its own, so the checks in flight run on every worker
+                // thread (one stream polling them all ran them on one). A check that panics (a
+                // bug an odd answer reaches) costs its own channel, not the checks in flight
+                // beside it nor the checker; a checker that is dropped stops its checks.
                 let channel = claim.channel.id;
-                let in_flight = &in_flight;
-                AssertUnwindSafe(checker.check_claim(claim, clock.now())).catch_unwind().map(move |outcome| {
+                let in_flight = in_flight.clone();
+                let (checker, now) = (checker.clone(), clock.now());
+                let task = AbortOnDropHandle::new(tokio::spawn(async move { checker.check_claim(claim, now).await }));
+                task.map(move |outcome| {
                     in_flight.lock().expect("the channels in flight").remove(&channel);
-                    outcome.map_err(|_| {
-                        tracing::error!(%channel, "checker: a check panicked; its channel is retried after its lease");
-                        metrics::counter!("relink_check_panics_total").increment(1);
+                    outcome.map_err(|error| {
+                        if error.is_panic() {
+                            tracing::error!(%channel, "checker: a check panicked; its channel is retried after its lease");
+                            metrics::counter!("relink_check_panics_total").increment(1);
+                        }
                     })
                 })
             })
