@@ -519,6 +519,7 @@ impl Store {
         // a newly seen operator problem. A quiet batch (nearly every batch) only counts its rows,
         // so the database does not hand a thousand ids back one row at a time.
         let returning = results.iter().any(CheckResult::records_something);
+        let _turn = self.db().bulk_turn().await;
         let written: Result<usize, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;

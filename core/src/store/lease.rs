@@ -46,6 +46,7 @@ impl Leased {
         R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
     {
         let sql = self.claim_sql(db, returning);
+        let _turn = db.bulk_turn().await;
         let rows = with_writer!(db, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(args.owner)

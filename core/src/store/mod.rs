@@ -26,6 +26,7 @@ mod checks;
 mod context;
 mod deliveries;
 pub(crate) mod events;
+mod gate;
 mod incidents;
 mod invites;
 mod keys;
@@ -326,6 +327,17 @@ impl Db {
     /// On SQLite, the queue reconnect-button presses are written through.
     pub(crate) fn presses(&self) -> Option<&presses::PressQueue> {
         self.presses.as_deref()
+    }
+
+    /// On SQLite, waits for a bulk writer's turn at the one writer (a part of a checker's claim
+    /// or results, a delivery claim): after the other bulk writers, and after the reconnect
+    /// presses waiting now (`gate.rs`). Hold it until the part is written. On PostgreSQL,
+    /// nothing to wait for.
+    pub(crate) async fn bulk_turn(&self) -> Option<gate::BulkTurn<'_>> {
+        match &self.presses {
+            Some(presses) => Some(presses.gate().bulk().await),
+            None => None,
+        }
     }
 
     /// The store's own supervised background tasks (on SQLite, `presses`): `/readyz` lists

@@ -34,6 +34,7 @@ use sqlx::SqlitePool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use super::gate::WriterGate;
 use super::{Result, StoreError};
 use crate::supervise::{self, Backoff, Health, Task};
 
@@ -95,6 +96,8 @@ struct Job {
 #[derive(Debug)]
 pub(crate) struct PressQueue {
     sender: mpsc::Sender<Job>,
+    /// Presses go before the checker's bulk parts at the writer.
+    gate: Arc<WriterGate>,
     stop: CancellationToken,
     /// Cancels `stop` when the queue is dropped.
     _stop_on_drop: DropGuard,
@@ -118,11 +121,13 @@ impl PressQueue {
             Task::service("presses", move || drain(receiver.clone(), writer.clone(), stop.clone()))
         };
         supervise::spawn(task, health, stop.clone(), RESTART);
-        Arc::new(Self { sender, stop: stop.clone(), _stop_on_drop: stop.drop_guard() })
+        Arc::new(Self { sender, gate: Arc::default(), stop: stop.clone(), _stop_on_drop: stop.drop_guard() })
     }
 
     /// Writes `press` with the others waiting beside it: `true` when it spent its link.
     pub(crate) async fn press(&self, press: Press) -> Result<bool> {
+        // From now until it is answered (or its caller gives up), bulk parts wait for it.
+        let _first = self.gate.urgent();
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Job { press, reply })
@@ -130,6 +135,11 @@ impl PressQueue {
             .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
         // Dropped unanswered only when the task stopped holding it (a panic, the store closed).
         answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the press was not written; try again".into())))
+    }
+
+    /// The order of the writer's callers, presses first.
+    pub(crate) fn gate(&self) -> &WriterGate {
+        &self.gate
     }
 
     /// Stops the task (the store is closing); presses still queued are answered with an error.
