@@ -660,6 +660,39 @@ mod tests {
         assert!(read > 20, "only {read} sources read from {}", dir.display());
     }
 
+    /// The wiring of `gate.rs`: a press waiting for the writer holds back the bulk parts (a
+    /// claim, a part of results) until it is answered or gone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiting_press_holds_back_bulk_parts() {
+        use futures_util::FutureExt as _;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("relink.db").display())).await.expect("open");
+        assert!(db.bulk_turn().now_or_never().is_some(), "with no press waiting a bulk part goes at once");
+        let Pool::Sqlite(writer) = &db.writer else { unreachable!("a SQLite database") };
+        // The writer is busy (a part already running), so the press waits for it.
+        let busy = writer.acquire().await.expect("the writer");
+        let press = presses::Press {
+            state_hash: vec![1; 32],
+            provider: "facebook",
+            browser_hash: vec![2; 32],
+            verifier_key_id: None,
+            verifier_ciphertext: None,
+            now: 0,
+            expires_at: 1,
+            token_hash: vec![3; 32],
+        };
+        let mut pressing = Box::pin(db.presses().expect("SQLite writes presses in groups").press(press));
+        assert!((&mut pressing).now_or_never().is_none(), "the press waits for the writer");
+        assert!(db.bulk_turn().now_or_never().is_none(), "a bulk part waits for the press");
+        let started = std::time::Instant::now();
+        drop(db.bulk_turn().await);
+        assert!(started.elapsed() >= gate::MAX_YIELD, "a bulk part waits at most MAX_YIELD, never less");
+        drop(busy);
+        // Answered (here with an error: this database has no tables), the press no longer waits.
+        assert!(pressing.await.is_err());
+        assert!(db.bulk_turn().now_or_never().is_some(), "an answered press holds nothing back");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_long_write_ahead_log_is_started_over() {
         let dir = tempfile::tempdir().expect("a temporary directory");
