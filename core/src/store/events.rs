@@ -69,6 +69,8 @@ impl Store {
     ) -> Result<()> {
         let event = Event::AccountMismatch(mismatch);
         let now_ms = to_millis(now);
+        // A person waits on this write: it goes before the checker's bulk parts.
+        let _first = self.db().urgent();
         let written: Result<(), StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;

@@ -8,7 +8,8 @@
 //! ahead of it. Here the bulk writers take turns among themselves before they queue at the
 //! writer, so at most one of them is ever queued there, and a turn starts only when no press
 //! is waiting — for at most [`MAX_YIELD`], so a flood of presses slows the checker without
-//! stopping it. A press then waits for at most the one part already running.
+//! stopping it. A press then waits for at most the one part already running. The other writes a
+//! person waits on (the OAuth callback's, a sign-in's) go first the same way (`Db::urgent`).
 //!
 //! PostgreSQL has no such gate: its row locks let writers go on beside one another.
 

@@ -288,6 +288,8 @@ impl Store {
     /// for a forged, reused or expired state. The verifier comes back opened.
     pub async fn consume_oauth_state(&self, state: &OpaqueToken, now: DateTime<Utc>) -> Result<Option<OAuthState>> {
         let state_hash = state.hash();
+        // A person waits on this write: it goes before the checker's bulk parts.
+        let _first = self.db().urgent();
         let row: Option<StateRow> = with_writer!(self.db(), |pool| {
             sqlx::query_as(
                 "UPDATE oauth_states SET used_at = $1 WHERE state_hash IN ($2, $3) AND used_at IS NULL AND expires_at > $1 \
@@ -326,6 +328,8 @@ impl Store {
 
     /// Records what a callback concluded, under a fresh result token the browser is sent to.
     pub async fn set_oauth_outcome(&self, state_id: i64, outcome: &str, result: &OpaqueToken) -> Result<()> {
+        // A person waits on this write: it goes before the checker's bulk parts.
+        let _first = self.db().urgent();
         with_writer!(self.db(), |pool| {
             sqlx::query("UPDATE oauth_states SET outcome = $1, result_hash = $2 WHERE id = $3")
                 .bind(outcome)
@@ -402,6 +406,8 @@ impl Store {
         let sealed = self.keyring().seal(crate::crypto::Binding::Channel(id), &merged.secret_bytes());
         let now_ms = to_millis(now);
         let (to_health, _, _) = health_columns(&Health::Healthy);
+        // A person waits on this write: it goes before the checker's bulk parts.
+        let _first = self.db().urgent();
         let from: Result<Health, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;

@@ -340,6 +340,13 @@ impl Db {
         }
     }
 
+    /// On SQLite, marks a write a person is waiting on (the OAuth callback's, a sign-in's) as
+    /// going before the bulk parts until the returned guard is dropped, as a reconnect press
+    /// does (`gate.rs`). Take it just before the write and drop it when the write is answered.
+    pub(crate) fn urgent(&self) -> Option<gate::Urgent> {
+        self.presses.as_ref().map(|presses| presses.urgent())
+    }
+
     /// The store's own supervised background tasks (on SQLite, `presses`): `/readyz` lists
     /// those that are down beside the application's.
     pub fn tasks(&self) -> &Arc<Health> {
@@ -691,6 +698,37 @@ mod tests {
         // Answered (here with an error: this database has no tables), the press no longer waits.
         assert!(pressing.await.is_err());
         assert!(db.bulk_turn().now_or_never().is_some(), "an answered press holds nothing back");
+    }
+
+    /// The other writes a person waits on (the OAuth callback's spending of its state, a
+    /// sign-in) hold back the bulk parts like a press while they wait for the writer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writes_a_person_waits_on_hold_back_bulk_parts() {
+        use futures_util::FutureExt as _;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("relink.db").display())).await.expect("open");
+        db.migrate().await.expect("migrations");
+        let keyring = crate::crypto::Keyring::new([(1, crate::crypto::KeyMaterial::generate())]).expect("a keyring");
+        let now = chrono::Utc::now();
+        let store = Store::open(db.clone(), keyring, now).await.expect("the store");
+        let Pool::Sqlite(writer) = &db.writer else { unreachable!("a SQLite database") };
+        let token = crate::opaque::OpaqueToken::generate;
+        let (state, link, session) = (token(), token(), token());
+        let writes: [(&str, futures_util::future::BoxFuture<'_, bool>); 2] = [
+            (
+                "the callback's state",
+                store.consume_oauth_state(&state, now).map(|r| r.expect("written").is_none()).boxed(),
+            ),
+            ("a sign-in", store.open_session(&link, &session, now, now).map(|r| r.expect("written").is_none()).boxed()),
+        ];
+        for (name, mut write) in writes {
+            let busy = writer.acquire().await.expect("the writer");
+            assert!((&mut write).now_or_never().is_none(), "{name}: waits for the writer");
+            assert!(db.bulk_turn().now_or_never().is_none(), "{name}: a bulk part waits for it");
+            drop(busy);
+            assert!(write.await, "{name}: a forged token spends nothing");
+            assert!(db.bulk_turn().now_or_never().is_some(), "{name}: once written it holds nothing back");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

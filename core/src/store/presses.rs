@@ -34,7 +34,7 @@ use sqlx::SqlitePool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::gate::WriterGate;
+use super::gate::{Urgent, WriterGate};
 use super::{Result, StoreError};
 use crate::supervise::{self, Backoff, Health, Task};
 
@@ -135,6 +135,11 @@ impl PressQueue {
             .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
         // Dropped unanswered only when the task stopped holding it (a panic, the store closed).
         answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the press was not written; try again".into())))
+    }
+
+    /// Marks another write a person waits on as going first, like a press, until dropped.
+    pub(crate) fn urgent(&self) -> Urgent {
+        self.gate.urgent()
     }
 
     /// The order of the writer's callers, presses first.

@@ -107,6 +107,8 @@ impl Store {
         session_expires_at: DateTime<Utc>,
     ) -> Result<Option<(TeamId, MemberId)>> {
         let now_ms = to_millis(now);
+        // A person waits on this write: it goes before the checker's bulk parts.
+        let _first = self.db().urgent();
         let opened: Result<Option<(i64, i64)>, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
