@@ -237,7 +237,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     if !shutdown.is_cancelled() {
         settle(&store, &clock).await;
-        summary(&store, clock.now()).await?;
+        summary(&store, &zone, clock.now()).await?;
         account(&store, &team, &terminal, &calendar).await?;
         if args.exit {
             shutdown.cancel();
@@ -438,13 +438,13 @@ async fn settle(store: &Store, clock: &ShiftedClock) {
 }
 
 /// Every channel's health at the end of the story.
-async fn summary(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+async fn summary(store: &Store, zone: &Zone, now: DateTime<Utc>) -> anyhow::Result<()> {
     println!("\nWhere the channels stand:");
     // In the words the chat commands use (English, like the story), never raw identifiers.
     let words = relink_bot::commands::words(Language::En);
     let networks = relink_core::alerts::messages::catalog(Language::En);
     for channel in store.channels(None).await? {
-        let health = relink_bot::commands::channel_state(words, &channel, now);
+        let health = relink_bot::commands::channel_state(words, Some(zone), &channel, now);
         println!("  {:<22} {:<28} {health}", channel.display_name.as_str(), networks.network(channel.provider));
     }
     Ok(())

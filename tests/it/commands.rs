@@ -7,7 +7,7 @@
 
 use chrono::Duration;
 use relink_bot::commands::{self, Action, Audience, Caller, ChatKind, Reply};
-use relink_core::alerts::AlertsConfig;
+use relink_core::alerts::{AlertsConfig, SettingsOverride, Zone};
 use relink_core::opaque::{InviteCode, OpaqueToken};
 use relink_core::reconnect::LinkSettings;
 use relink_core::store::NewMember;
@@ -31,6 +31,7 @@ both_engines!(
     any_text_or_button_from_anyone_gets_a_reply_with_links_only_in_private,
     another_teams_channel_id_is_no_such_channel_never_a_fuzzy_match,
     a_dashboard_sign_in_link_goes_to_the_caller_alone_and_is_bound_to_them,
+    dates_are_said_on_the_teams_wall_clock,
 );
 
 /// `/dashboard` hands a sign-in link to the team page only to the person who asked (a group hears
@@ -414,6 +415,35 @@ async fn a_team_hears_its_own_language(db: TestStore) {
     assert!(status.contains("再接続が必要：パスワード変更"), "{status}");
     let stranger = Caller { language_hint: Some(Language::It), ..Rig::private(STRANGER) };
     assert!(rig.text(&stranger, "/status").await.contains("non è ancora collegato"));
+}
+
+/// A team that set its time zone (`relink alerts settings --timezone`) reads the commands'
+/// dates on its own wall clock, with the zone's abbreviation, as its alerts and its page say
+/// them; without one they stay UTC.
+async fn dates_are_said_on_the_teams_wall_clock(db: TestStore) {
+    let rig = Rig::new(db, Language::En).await;
+    let alice = Rig::private(ADMIN);
+    let now = rig.db.now();
+    let utc = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let snooze = rig.text(&alice, "/snooze Acme Facebook 2d").await;
+    assert!(snooze.contains(&utc(now + Duration::days(2))), "{snooze}");
+
+    let tokyo = Zone::parse("Asia/Tokyo").unwrap();
+    let settings = SettingsOverride { timezone: Some(tokyo), ..SettingsOverride::default() };
+    rig.services.store.set_team_alert_settings(rig.team.id, &settings).await.unwrap();
+    // Tokyo keeps no summer time: its wall clock is always nine hours ahead of UTC.
+    let jst = |at: chrono::DateTime<chrono::Utc>| (at + Duration::hours(9)).format("%Y-%m-%d %H:%M JST").to_string();
+    let snooze = rig.text(&alice, "/snooze Acme Facebook 3d").await;
+    assert!(snooze.contains(&jst(now + Duration::days(3))) && !snooze.contains("UTC"), "{snooze}");
+    let expiry = rig.instagram.token_expires_at.expect("the rig's tokens end");
+    let status = rig.text(&alice, "/status").await;
+    assert!(status.contains(&jst(expiry)) && !status.contains("UTC"), "{status}");
+    let detail = rig.text(&alice, "/channel acme instagram").await;
+    assert!(detail.contains(&jst(expiry)) && !detail.contains("UTC"), "{detail}");
+    let history = rig.text(&alice, "/history facebook").await;
+    assert!(history.contains(" JST: ") && !history.contains("UTC"), "{history}");
+    let reconnect = rig.text(&alice, "/reconnect facebook").await;
+    assert!(reconnect.contains(&jst(now + Duration::days(1))), "the link's end, a day from now: {reconnect}");
 }
 
 /// Property, sampled: whatever anyone types or whatever data a button carries, in private or in

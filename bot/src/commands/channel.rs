@@ -1,9 +1,9 @@
 //! `/channel NAME`: one channel in detail: its state and why, what to do, when access ends, the
 //! scheduled posts at risk, who authorised it, the last check, and who is on it.
 
-use relink_core::alerts::AtRisk;
 use relink_core::alerts::access_ends;
 use relink_core::alerts::messages::catalog;
+use relink_core::alerts::{AtRisk, Zone};
 use relink_core::store::StoreError;
 use relink_core::{Channel, Health};
 
@@ -25,7 +25,8 @@ pub(super) async fn channel(services: &Services, context: &Context, name: &str) 
         channel.display_name,
         catalog(context.language).network(channel.provider)
     )));
-    reply.push(Part::Text(channel_state(w, &channel, context.now)));
+    let zone = context.zone(channel.team_id);
+    reply.push(Part::Text(channel_state(w, zone, &channel, context.now)));
     // The deadline and the cause the alerts give: the inactivity rule's or the token's.
     let (deadline, cause) = access_ends(&channel, context.now);
     let texts = match &channel.health {
@@ -39,10 +40,10 @@ pub(super) async fn channel(services: &Services, context: &Context, name: &str) 
     }
     let ends = if channel.health == Health::Expiring { deadline } else { channel.token_expires_at };
     reply.push(Part::Text(match ends {
-        Some(at) => fill(w.expires, &[("date", &w.date(at))]),
+        Some(at) => fill(w.expires, &[("date", &w.date(at, zone))]),
         None => w.no_expiry.into(),
     }));
-    reply.push(Part::Text(at_risk_line(context, &at_risk(services, &channel, context).await?)));
+    reply.push(Part::Text(at_risk_line(context, zone, &at_risk(services, &channel, context).await?)));
     let authoriser = match channel.authorized_by {
         Some(id) => store.members(channel.team_id).await?.into_iter().find(|m| m.id == id),
         None => None,
@@ -52,7 +53,7 @@ pub(super) async fn channel(services: &Services, context: &Context, name: &str) 
         None => w.nobody_authorised.into(),
     }));
     reply.push(Part::Text(match channel.last_checked_at {
-        Some(at) => fill(w.last_checked, &[("date", &w.date(at))]),
+        Some(at) => fill(w.last_checked, &[("date", &w.date(at, zone))]),
         None => w.never_checked.into(),
     }));
     let open: Vec<_> = store
@@ -67,7 +68,7 @@ pub(super) async fn channel(services: &Services, context: &Context, name: &str) 
             reply.push(Part::Text(fill(w.acknowledged_by, &[("name", by.name.as_str())])));
         }
         if let Some(until) = incident.snoozed_until.filter(|until| *until > context.now) {
-            reply.push(Part::Text(fill(w.snoozed_until, &[("date", &w.date(until))])));
+            reply.push(Part::Text(fill(w.snoozed_until, &[("date", &w.date(until, zone))])));
         }
     }
     // Buttons only for someone who may press them: an editor or viewer would only be refused.
@@ -94,10 +95,10 @@ async fn at_risk(services: &Services, channel: &Channel, context: &Context) -> R
     Ok(AtRisk::of(&due, from))
 }
 
-fn at_risk_line(context: &Context, at_risk: &AtRisk) -> String {
+fn at_risk_line(context: &Context, zone: Option<&Zone>, at_risk: &AtRisk) -> String {
     let w = context.words;
     match at_risk.first_due {
-        Some(first) => fill(w.at_risk, &[("count", &at_risk.count.to_string()), ("date", &w.date(first))]),
+        Some(first) => fill(w.at_risk, &[("count", &at_risk.count.to_string()), ("date", &w.date(first, zone))]),
         None => w.nothing_at_risk.into(),
     }
 }

@@ -23,7 +23,10 @@ pub(super) async fn check(services: &Services, context: &Context, target: Target
         CheckNow::Busy => fill(w.refresh_busy, &[("name", name)]),
         CheckNow::Checked { health, .. } => {
             let checked = Channel { health, ..services.store.channel(channel.id).await? };
-            fill(w.check_done, &[("name", name), ("state", &channel_state(w, &checked, context.now))])
+            fill(
+                w.check_done,
+                &[("name", name), ("state", &channel_state(w, context.zone(channel.team_id), &checked, context.now))],
+            )
         }
     };
     Ok(context.reply(text))

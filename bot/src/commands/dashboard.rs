@@ -16,7 +16,7 @@ pub(super) async fn dashboard(services: &Services, context: &Context) -> Result<
     for team in &context.teams {
         let Some(member) = context.member_in(team.id) else { continue };
         let minted = mint_signin(&services.store, &services.links, member.id, context.now).await?;
-        links.push((team.name.to_string(), minted));
+        links.push((team.name.to_string(), team.id, minted));
     }
     if links.is_empty() {
         return Ok(if context.teams.is_empty() { context.no_team() } else { context.refuse(w.not_linked) });
@@ -32,12 +32,12 @@ pub(super) async fn dashboard(services: &Services, context: &Context) -> Result<
         ChatKind::Private => Reply::caller(context.language),
     };
     let mut expires = None;
-    for (team, minted) in links {
+    for (team, id, minted) in links {
         reply.link(fill(w.dashboard_label, &[("team", &team)]), minted.url);
-        expires = Some(minted.link.expires_at);
+        expires = Some((minted.link.expires_at, id));
     }
-    if let Some(at) = expires {
-        reply.push(Part::Text(fill(w.dashboard_note, &[("date", &w.date(at))])));
+    if let Some((at, team)) = expires {
+        reply.push(Part::Text(fill(w.dashboard_note, &[("date", &w.date(at, context.zone(team)))])));
     }
     Ok(reply)
 }

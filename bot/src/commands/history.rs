@@ -16,6 +16,7 @@ pub(super) async fn history(services: &Services, context: &Context, name: &str) 
         Err(reply) => return Ok(reply),
     };
     let w = context.words;
+    let zone = context.zone(channel.team_id);
     let mut reply = Reply::chat(context.language)
         .with(Part::Title(fill(w.history_title, &[("name", channel.display_name.as_str())])));
     let changes = services.store.history(channel.id, SHOWN).await?;
@@ -25,9 +26,9 @@ pub(super) async fn history(services: &Services, context: &Context, name: &str) 
     for change in changes {
         let said = |health: &Health| match health {
             Health::NeedsReauth(reason) => fill(w.needs_reauth, &[("reason", w.reason_on(channel.provider, reason))]),
-            health => state(w, health, None),
+            health => state(w, zone, health, None),
         };
-        let mut line = format!("{}: {} → {}", w.date(change.at), said(&change.from), said(&change.to));
+        let mut line = format!("{}: {} → {}", w.date(change.at, zone), said(&change.from), said(&change.to));
         // The recorded detail is relink's own English description: shown to English readers only,
         // the state words above saying the same in every language.
         if let Some(detail) = change.detail.filter(|d| !d.is_empty() && context.language == Language::En) {

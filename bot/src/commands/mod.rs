@@ -32,6 +32,7 @@ pub mod text;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use relink_core::alerts::Zone;
 use relink_core::checker::Checker;
 use relink_core::clock::Clock;
 use relink_core::reconnect::LinkSettings;
@@ -355,6 +356,9 @@ struct Context {
     teams: Vec<Team>,
     language: Language,
     words: &'static Words,
+    /// The time zones of `teams` that set one (`relink alerts settings --timezone`): their
+    /// dates are said on that wall clock, as their alerts say them.
+    zones: Vec<(TeamId, Zone)>,
     now: DateTime<Utc>,
 }
 
@@ -378,6 +382,12 @@ impl Context {
         for id in team_ids {
             teams.push(store.team(id).await?);
         }
+        let mut zones = Vec::new();
+        for team in &teams {
+            if let Some(zone) = store.team_alert_settings(team.id).await?.timezone {
+                zones.push((team.id, zone));
+            }
+        }
         let language = teams.first().map(|t| t.language).or(caller.language_hint).unwrap_or(Language::En);
         Ok(Self {
             caller: caller.clone(),
@@ -385,8 +395,14 @@ impl Context {
             teams,
             language,
             words: words(language),
+            zones,
             now: services.clock.now(),
         })
+    }
+
+    /// The time zone `team`'s dates are said in (`None`: UTC).
+    fn zone(&self, team: TeamId) -> Option<&Zone> {
+        self.zones.iter().find(|(id, _)| *id == team).map(|(_, zone)| zone)
     }
 
     fn member_in(&self, team: TeamId) -> Option<&Member> {

@@ -74,10 +74,10 @@ fn links_reply(context: &Context, links: Vec<(Channel, MintedLink)>) -> Reply {
     let mut expires = None;
     for (channel, minted) in links {
         reply.link(fill(w.reconnect_label, &[("name", channel.display_name.as_str())]), minted.url);
-        expires = Some(minted.link.expires_at);
+        expires = Some((minted.link.expires_at, channel.team_id));
     }
-    if let Some(at) = expires {
-        reply.push(Part::Text(fill(w.reconnect_note, &[("date", &w.date(at))])));
+    if let Some((at, team)) = expires {
+        reply.push(Part::Text(fill(w.reconnect_note, &[("date", &w.date(at, context.zone(team)))])));
     }
     reply
 }

@@ -2,6 +2,7 @@
 //! access" action of the seeds), under the checker's lease.
 
 use relink_core::Channel;
+use relink_core::alerts::Zone;
 use relink_core::checker::RefreshNow;
 use relink_core::store::StoreError;
 
@@ -19,10 +20,11 @@ pub(super) async fn refresh(services: &Services, context: &Context, target: Targ
         return Ok(context.reply(w.refresh_unavailable));
     };
     let name = channel.display_name.as_str();
+    let zone = context.zone(channel.team_id);
     let text = match checker.refresh_now(channel.id, context.now).await? {
         RefreshNow::Renewed(health) => {
             let renewed = Channel { health, ..services.store.channel(channel.id).await? };
-            fill(w.refresh_renewed, &[("name", name), ("state", &channel_state(w, &renewed, context.now))])
+            fill(w.refresh_renewed, &[("name", name), ("state", &channel_state(w, zone, &renewed, context.now))])
         }
         RefreshNow::NotRenewable => {
             let network = relink_core::alerts::messages::catalog(context.language).network(channel.provider);
@@ -31,13 +33,13 @@ pub(super) async fn refresh(services: &Services, context: &Context, target: Targ
         RefreshNow::Busy => fill(w.refresh_busy, &[("name", name)]),
         RefreshNow::NotYet(from) => {
             let texts = relink_core::alerts::messages::catalog(context.language);
-            let (network, date) = (texts.network(channel.provider), texts.date(from));
+            let (network, date) = (texts.network(channel.provider), texts.date_in(from, zone.map(Zone::name)));
             fill(w.refresh_not_yet, &[("name", name), ("network", network), ("date", &date)])
         }
         RefreshNow::Failed { health, detail } => {
             let mut text = fill(w.refresh_failed, &[("name", name), ("detail", &detail)]);
             let now = Channel { health, ..channel.clone() };
-            text.push_str(&format!(" ({})", channel_state(w, &now, context.now)));
+            text.push_str(&format!(" ({})", channel_state(w, zone, &now, context.now)));
             text
         }
     };

@@ -36,6 +36,6 @@ pub(super) async fn snooze(
     Ok(context.reply(if snoozed == 0 {
         fill(w.nothing_open, &[("name", name)])
     } else {
-        fill(w.snoozed, &[("name", name), ("date", &w.date(until))])
+        fill(w.snoozed, &[("name", name), ("date", &w.date(until, context.zone(channel.team_id)))])
     }))
 }

@@ -2,8 +2,8 @@
 //! the rest, each with its state in a few words.
 
 use chrono::{DateTime, Utc};
-use relink_core::alerts::access_ends;
 use relink_core::alerts::messages::catalog;
+use relink_core::alerts::{Zone, access_ends};
 use relink_core::store::StoreError;
 use relink_core::{Channel, Health};
 
@@ -21,12 +21,12 @@ pub(super) fn icon(health: &Health) -> &'static str {
     }
 }
 
-/// A health in a few words; `expiry` dates an expiring channel.
-pub(super) fn state(w: &Words, health: &Health, expiry: Option<DateTime<Utc>>) -> String {
+/// A health in a few words; `expiry` dates an expiring channel, on `zone`'s wall clock.
+pub(super) fn state(w: &Words, zone: Option<&Zone>, health: &Health, expiry: Option<DateTime<Utc>>) -> String {
     match health {
         Health::Healthy => w.healthy.into(),
         Health::Expiring => match expiry {
-            Some(at) => fill(w.expiring, &[("date", &w.date(at))]),
+            Some(at) => fill(w.expiring, &[("date", &w.date(at, zone))]),
             None => w.expiring_soon.into(),
         },
         Health::NeedsReauth(reason) => fill(w.needs_reauth, &[("reason", w.reason(reason))]),
@@ -36,23 +36,30 @@ pub(super) fn state(w: &Words, health: &Health, expiry: Option<DateTime<Utc>>) -
 }
 
 /// A channel's health in a few words: an expiring one dated with the deadline its alerts give
-/// (the inactivity rule's or the token's), a reason in its network's words.
-pub fn channel_state(w: &Words, channel: &Channel, now: DateTime<Utc>) -> String {
+/// (the inactivity rule's or the token's) on the team's wall clock (`zone`; UTC without one),
+/// a reason in its network's words.
+pub fn channel_state(w: &Words, zone: Option<&Zone>, channel: &Channel, now: DateTime<Utc>) -> String {
     match &channel.health {
         Health::NeedsReauth(reason) => fill(w.needs_reauth, &[("reason", w.reason_on(channel.provider, reason))]),
-        Health::Expiring => state(w, &channel.health, access_ends(channel, now).0),
-        health => state(w, health, None),
+        Health::Expiring => state(w, zone, &channel.health, access_ends(channel, now).0),
+        health => state(w, zone, health, None),
     }
 }
 
 /// One list line: marker, name, network, state.
-pub(super) fn line(w: &Words, channel: &Channel, language: relink_core::Language, now: DateTime<Utc>) -> String {
+pub(super) fn line(
+    w: &Words,
+    zone: Option<&Zone>,
+    channel: &Channel,
+    language: relink_core::Language,
+    now: DateTime<Utc>,
+) -> String {
     format!(
         "{} {} ({}): {}",
         icon(&channel.health),
         channel.display_name,
         catalog(language).network(channel.provider),
-        channel_state(w, channel, now)
+        channel_state(w, zone, channel, now)
     )
 }
 
@@ -80,7 +87,7 @@ pub(super) async fn status(services: &Services, context: &Context) -> Result<Rep
             reply.push(Part::Text(w.no_channels.into()));
         }
         for channel in &channels {
-            reply.push(Part::Item(line(w, channel, context.language, context.now)));
+            reply.push(Part::Item(line(w, context.zone(team.id), channel, context.language, context.now)));
         }
     }
     Ok(reply)

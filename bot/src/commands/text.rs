@@ -4,6 +4,7 @@
 //! the same placeholders for each text.
 
 use chrono::{DateTime, Utc};
+use relink_core::alerts::Zone;
 use relink_core::alerts::messages::catalog;
 use relink_core::{Language, Provider, Reason, Role};
 
@@ -399,8 +400,16 @@ pub fn words(language: Language) -> &'static Words {
 }
 
 impl Words {
-    pub fn date(&self, at: DateTime<Utc>) -> String {
-        at.format(self.date_format).to_string()
+    /// A date on the team's wall clock (`zone`; UTC without one), with the zone's abbreviation
+    /// where the plain format says UTC, as the team's alerts and page date it.
+    pub fn date(&self, at: DateTime<Utc>, zone: Option<&Zone>) -> String {
+        match zone.filter(|zone| !zone.is_utc()) {
+            Some(zone) => {
+                let (local, abbreviation) = zone.wall_clock(at);
+                local.format(&self.date_format.replace("UTC", &abbreviation)).to_string()
+            }
+            None => at.format(self.date_format).to_string(),
+        }
     }
 
     pub fn role(&self, role: Role) -> &'static str {
@@ -574,5 +583,21 @@ mod tests {
     #[test]
     fn placeholders_are_filled_by_name() {
         assert_eq!(fill("{name} in {team}", &[("team", "Acme"), ("name", "Alice")]), "Alice in Acme");
+    }
+
+    /// A date on a team's wall clock, in each language's format: the local time with the zone's
+    /// abbreviation of that day (Rome's winter and summer time), UTC without a zone.
+    #[test]
+    fn dates_are_on_the_teams_wall_clock_with_the_zones_abbreviation() {
+        let at = |text: &str| text.parse::<DateTime<Utc>>().expect("a time");
+        let rome = Zone::parse("Europe/Rome").expect("a zone");
+        let (winter, summer) = (at("2026-12-07T08:30:00Z"), at("2026-07-07T08:30:00Z"));
+        assert_eq!(EN.date(winter, None), "2026-12-07 08:30 UTC");
+        assert_eq!(EN.date(winter, Some(&Zone::utc())), "2026-12-07 08:30 UTC");
+        assert_eq!(EN.date(winter, Some(&rome)), "2026-12-07 09:30 CET");
+        assert_eq!(EN.date(summer, Some(&rome)), "2026-07-07 10:30 CEST");
+        assert_eq!(IT.date(summer, Some(&rome)), "07/07/2026 10:30 CEST");
+        let tokyo = Zone::parse("Asia/Tokyo").expect("a zone");
+        assert_eq!(JA.date(at("2026-12-07T20:00:00Z"), Some(&tokyo)), "2026年12月08日 05:00 JST");
     }
 }
