@@ -9,7 +9,7 @@ use chrono::Utc;
 use relink::app::App;
 use relink_core::alerts::{AlertKind, AlertsConfig, Destination, Planner};
 use relink_core::checker::budget::{Budgets, Permit};
-use relink_core::checker::{Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
+use relink_core::checker::{CheckNow, Checker, CheckerConfig, Outcome, Progress, RefreshNow, run_checker_observed};
 use relink_core::provider::Providers;
 use relink_core::store::{CheckResult, NewMember, Store};
 use relink_core::time::to_millis;
@@ -20,7 +20,7 @@ use relink_simulator::{AccountOptions, CLIENT_ID, CLIENT_SECRET, Issued, Running
 use secrecy::SecretString;
 
 use crate::support::app::TestApp;
-use crate::support::{TestStore, both_engines, new_channel, unchanged_result};
+use crate::support::{TestStore, both_engines, endless_answers, new_channel, unchanged_result};
 
 /// A store, a simulator on the same test clock, and relink built over them by the runtime
 /// builder ([`TestApp`]): its checker (whose loop is off: tests run passes) and an alerts engine
@@ -975,6 +975,7 @@ both_engines!(
     a_claim_that_waited_past_half_its_lease_is_left_for_a_fresh_claim,
     a_channel_is_never_checked_twice_at_once_by_one_process,
     a_retry_after_of_a_million_years_does_not_stop_the_checker,
+    a_network_answering_without_end_is_a_transient_fault_and_the_checker_goes_on,
     a_token_that_works_for_another_account_is_an_account_mismatch_never_healthy,
     a_rotating_refresh_token_whose_answer_was_lost_is_never_sent_again,
     a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pause,
@@ -1071,6 +1072,54 @@ async fn a_retry_after_of_a_million_years_does_not_stop_the_checker(db: TestStor
     rig.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
     rig.check().await;
     assert_eq!(rig.health(&asks).await, Health::Healthy);
+}
+
+/// A network behind a broken proxy (or a hostile one) that answers every request with a body
+/// that never ends: each check reads at most `MAX_ANSWER_BYTES` of it, calls it a transient fault
+/// (never a reason to reconnect), and the checker goes on; once the network answers properly
+/// again the channels are healthy.
+async fn a_network_answering_without_end_is_a_transient_fault_and_the_checker_goes_on(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let networks = [
+        Provider::Facebook,
+        Provider::InstagramBusiness,
+        Provider::Linkedin,
+        Provider::Youtube,
+        Provider::GoogleBusiness,
+        Provider::X,
+        Provider::Pinterest,
+        Provider::Threads,
+    ];
+    let mut channels = Vec::new();
+    for (n, provider) in networks.into_iter().enumerate() {
+        channels.push(rig.connect(provider, &format!("acct-{n}"), AccountOptions::default()).await);
+    }
+    let (base, served) = endless_answers().await;
+    let endless = Providers::all_at(&base, CLIENT_ID, CLIENT_SECRET, 100_000.0).timeout(Duration::from_secs(30));
+    let checker = App::builder(rig.db.store.clone(), endless, Arc::new(rig.db.clock.clone()))
+        .web(rig.settings.clone())
+        .checker(config("behind-a-broken-proxy"))
+        .alerts(None)
+        .build()
+        .expect("relink builds")
+        .checker;
+    let outcome = checker.check_due(rig.db.now()).await.expect("the pass ends");
+    assert_eq!((outcome.claimed, outcome.transient), (networks.len(), networks.len()), "{outcome:?}");
+    let asked = checker.check_now(channels[0].id, rig.db.now()).await.expect("a check now");
+    drop(served);
+    let CheckNow::Checked { health, detail: Some(detail) } = asked else { panic!("said why: {asked:?}") };
+    assert!(detail.contains("larger than 1024 KiB") && health != Health::Healthy, "{health:?}: {detail}");
+    for channel in &channels {
+        let health = rig.health(channel).await;
+        assert!(!matches!(health, Health::NeedsReauth(_)), "{}: {health:?}", channel.provider);
+    }
+    let mut raw = rig.db.raw().await;
+    assert_eq!(raw.number("SELECT COUNT(*) FROM health_history WHERE to_health = 'needs_reauth'").await, 0);
+    rig.advance(chrono::Duration::days(1));
+    rig.check().await;
+    for channel in &channels {
+        assert_eq!(rig.health(channel).await, Health::Healthy, "{}", channel.provider);
+    }
 }
 
 async fn leases_held(rig: &Rig) -> i64 {

@@ -30,7 +30,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::support::discord::{APPLICATION_ID, FakeDiscord, Limits};
-use crate::support::{TestStore, both_engines, digest, links, new_channel, tokens};
+use crate::support::{TestStore, both_engines, digest, endless_answers, links, new_channel, tokens};
 
 both_engines!(
     alerts_arrive_as_embeds_with_buttons_and_are_edited_when_resolved,
@@ -52,6 +52,7 @@ both_engines!(
     slow_work_is_deferred_and_its_answer_replaces_the_deferral,
     any_signed_interaction_is_answered_or_refused_never_a_server_error,
     an_edited_digest_keeps_the_link_buttons_of_the_channels_still_to_reconnect,
+    an_answer_without_end_is_refused_at_the_limit_and_the_alert_is_tried_again,
 );
 
 const ALICE: u64 = 1001;
@@ -428,6 +429,22 @@ async fn a_deleted_or_forbidden_channel_disables_its_binding_and_tells_the_opera
     rig.facebook_becomes(Health::NeedsReauth(Reason::PermissionLost)).await;
     let after = rig.fake.calls().iter().filter(|c| c.path.contains(&TEAM_CHANNEL.to_string())).count();
     assert_eq!(before, after);
+}
+
+/// Discord, or a proxy in front of it, answering with a body that never ends: relink reads at
+/// most `MAX_ANSWER_BYTES` of it, counts a failed attempt ("cannot reach Discord") and keeps
+/// the alert for a retry; nothing is sent twice and nothing is lost.
+async fn an_answer_without_end_is_refused_at_the_limit_and_the_alert_is_tried_again(db: TestStore) {
+    let (endless, _served) = endless_answers().await;
+    let api = endless.join("api").unwrap();
+    let rig = Rig::with(db, Limits::default(), |settings| settings.api_url = api).await;
+    rig.alert_and_deliver().await;
+    let mut raw = rig.db.raw().await;
+    let attempted = raw.number("SELECT COUNT(*) FROM deliveries WHERE attempts > 0").await;
+    assert!(attempted > 0, "a delivery was attempted");
+    let too_large =
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND last_error LIKE '%larger than 1024 KiB%'";
+    assert_eq!(raw.number(too_large).await, attempted, "every attempt is left to try again, and says why");
 }
 
 async fn sends_stay_within_the_announced_buckets_and_a_429_pauses_the_bucket(db: TestStore) {

@@ -27,6 +27,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use relink_core::Provider;
+use relink_core::provider::{BodyError, read_body};
 use relink_core::signals::{self, Source, Subject};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -134,17 +135,11 @@ impl Keys {
     /// The RSA keys of the key set at `url`, by `kid`; keys of other types are skipped.
     async fn fetch(&self, url: &Url) -> Result<HashMap<String, DecodingKey>, String> {
         let http = self.http.as_ref().ok_or("no HTTP client")?;
-        let mut response = http.get(url.clone()).send().await.map_err(|e| e.without_url().to_string())?;
+        let response = http.get(url.clone()).send().await.map_err(|e| e.without_url().to_string())?;
         if !response.status().is_success() {
             return Err(format!("status {}", response.status()));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.without_url().to_string())? {
-            if body.len().saturating_add(chunk.len()) > MAX_JWKS_BYTES {
-                return Err(format!("the key set is larger than {MAX_JWKS_BYTES} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_body(response, MAX_JWKS_BYTES).await.map_err(BodyError::describe)?;
         parse_jwks(&body)
     }
 }

@@ -12,6 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use relink_core::provider::{MAX_ANSWER_BYTES, read_body};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -154,7 +155,8 @@ impl Rest {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok());
-        let bytes = response.bytes().await;
+        // Discord's answers are small: a larger one is refused, never read to its end.
+        let bytes = read_body(response, MAX_ANSWER_BYTES).await;
         if status == 429 {
             let error: ErrorBody =
                 bytes.as_deref().ok().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
@@ -167,7 +169,7 @@ impl Rest {
             return Err(RestError::RateLimited { retry_after, global: error.global });
         }
         permit.finished(announced, None);
-        let bytes = bytes.map_err(|e| RestError::Network(e.without_url().to_string()))?;
+        let bytes = bytes.map_err(|e| RestError::Network(e.describe()))?;
         match status {
             200..=299 => Ok(bytes),
             500..=599 => Err(RestError::Server { status }),

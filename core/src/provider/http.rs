@@ -143,13 +143,58 @@ pub(super) fn strip_urls(text: &str) -> String {
     text.split(' ').map(|word| if word.contains("://") { "[url]" } else { word }).collect::<Vec<_>>().join(" ")
 }
 
-/// Sends a request and reads the whole answer. Any status is an [`Answer`]; only a missing
-/// answer is a [`Failure`].
+/// The most relink reads of one answer from a network or a chat platform. Every answer it
+/// expects (a probe's, a token endpoint's, a sent message's) is a few kilobytes; a larger one
+/// comes from a broken or hostile server and is refused before it fills the memory.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// Why an answer's body was not read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The body announced or streamed more than the limit; the rest was never read.
+    TooLarge(usize),
+    /// The connection failed while the body was read.
+    Transport(reqwest::Error),
+}
+
+impl BodyError {
+    /// The reason in words, without the URL (it may hold a secret, see the module header).
+    pub fn describe(self) -> String {
+        match self {
+            BodyError::TooLarge(limit) => format!("the answer is larger than {} KiB", limit / 1024),
+            BodyError::Transport(error) => describe(error.without_url()),
+        }
+    }
+}
+
+/// Reads a response's body, at most `limit` bytes: a body announced larger (`Content-Length`)
+/// is refused before a byte of it is read, and one streamed larger as soon as it passes the limit.
+pub async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
+    let limit_bytes = u64::try_from(limit).unwrap_or(u64::MAX);
+    if response.content_length().is_some_and(|announced| announced > limit_bytes) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Sends a request and reads the whole answer, up to [`MAX_ANSWER_BYTES`]. Any status is an
+/// [`Answer`]; a missing answer, or one too large to read, is a [`Failure`] (the network saw the
+/// request: a refresh whose answer was too large may have spent its refresh token).
 pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
     let response = request.send().await.map_err(Failure::from_reqwest)?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(Failure::from_reqwest)?;
+    let body = read_body(response, MAX_ANSWER_BYTES).await.map_err(|error| match error {
+        BodyError::Transport(error) => Failure::from_reqwest(error),
+        too_large @ BodyError::TooLarge(_) => Failure::Other(too_large.describe()),
+    })?;
     Ok(Answer { status, headers, body })
 }
 
@@ -236,6 +281,71 @@ mod tests {
         assert!(!text.contains("SECRET"), "{text}");
         assert!(Failure::Timeout("x".into()).may_have_reached_server());
         assert!(Failure::Other("x".into()).may_have_reached_server());
+    }
+
+    /// A server on loopback that answers every request with `head`, then bytes without end
+    /// (as chunks when `chunked`): a broken or hostile network.
+    async fn endless(head: &'static str, chunked: bool) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/debug_token?access_token=SECRET-query", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0_u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let piece = "x".repeat(64 * 1024);
+                    let piece = if chunked { format!("{:x}\r\n{piece}\r\n", piece.len()) } else { piece };
+                    let mut sent = socket.write_all(head.as_bytes()).await;
+                    while sent.is_ok() {
+                        sent = socket.write_all(piece.as_bytes()).await;
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_end_is_refused_at_the_limit_never_read_to_its_end() {
+        let cases = [
+            (
+                "announced",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n",
+                false,
+            ),
+            (
+                "streamed",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                true,
+            ),
+        ];
+        for (name, head, chunked) in cases {
+            let url = endless(head, chunked).await;
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+            let failure = send(client.get(&url)).await.expect_err(name);
+            assert_eq!(failure, Failure::Other("the answer is larger than 1024 KiB".into()), "{name}");
+            assert!(failure.may_have_reached_server(), "{name}: the network saw the request");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_within_the_limit_is_read_whole() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let body = "y".repeat(MAX_ANSWER_BYTES);
+        let answer = body.clone();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0_u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = format!("HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\n\r\n", answer.len());
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let answer = send(reqwest::Client::new().get(&url)).await.expect("an answer");
+        assert_eq!((answer.status, answer.body.len()), (404, body.len()));
     }
 
     #[test]

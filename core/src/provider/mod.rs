@@ -55,7 +55,7 @@ use url::Url;
 use crate::domain::{Channel, Provider, Reason, Scopes};
 use crate::token::TokenSet;
 
-pub use http::{Answer, Failure};
+pub use http::{Answer, BodyError, Failure, MAX_ANSWER_BYTES, read_body};
 pub use oauth::SPENT_MARGIN;
 pub use policy::{Policy, Renewal, policy};
 

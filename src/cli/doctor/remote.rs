@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use relink_core::Provider;
-use relink_core::provider::ProviderConfig;
+use relink_core::provider::{BodyError, MAX_ANSWER_BYTES, ProviderConfig, read_body};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
@@ -55,9 +55,9 @@ async fn send(request: RequestBuilder) -> Result<Reply, String> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
         .map(|d| d.with_timezone(&Utc));
-    // Answers are small; a large one is cut, not read to its end.
-    let bytes = response.bytes().await.map_err(|e| e.without_url().to_string())?;
-    let body = serde_json::from_slice(&bytes[..bytes.len().min(256 * 1024)]).unwrap_or(Value::Null);
+    // Answers are small; a large one is refused, never read to its end.
+    let bytes = read_body(response, MAX_ANSWER_BYTES).await.map_err(BodyError::describe)?;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Ok(Reply { status, body, clock: theirs.map(|theirs| Sample { theirs, ours }) })
 }
 

@@ -321,3 +321,26 @@ pub async fn keep_the_digest_away(store: &Store, team: relink_core::TeamId, now:
     };
     store.set_team_alert_settings(team, &settings).await.expect("the team's calendar");
 }
+
+/// A broken proxy or a hostile server on loopback: every request gets a `200` whose chunked JSON
+/// body never ends. Its base URL, and the task serving it (stopped when dropped).
+pub async fn endless_answers() -> (url::Url, tokio_util::task::AbortOnDropHandle<()>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port on loopback");
+    let base = format!("http://{}/", listener.local_addr().expect("its address")).parse().expect("a URL");
+    let served = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0_u8; 8192];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                let piece = format!("10000\r\n{}\r\n", "[".repeat(0x10000));
+                let mut sent = socket.write_all(head.as_bytes()).await;
+                while sent.is_ok() {
+                    sent = socket.write_all(piece.as_bytes()).await;
+                }
+            });
+        }
+    });
+    (base, tokio_util::task::AbortOnDropHandle::new(served))
+}
