@@ -2,7 +2,6 @@
 //! access" action of the seeds), under the checker's lease.
 
 use relink_core::Channel;
-use relink_core::alerts::Zone;
 use relink_core::checker::RefreshNow;
 use relink_core::store::StoreError;
 
@@ -32,9 +31,8 @@ pub(super) async fn refresh(services: &Services, context: &Context, target: Targ
         }
         RefreshNow::Busy => fill(w.refresh_busy, &[("name", name)]),
         RefreshNow::NotYet(from) => {
-            let texts = relink_core::alerts::messages::catalog(context.language);
-            let (network, date) = (texts.network(channel.provider), texts.date_in(from, zone.map(Zone::name)));
-            fill(w.refresh_not_yet, &[("name", name), ("network", network), ("date", &date)])
+            let network = relink_core::alerts::messages::catalog(context.language).network(channel.provider);
+            fill(w.refresh_not_yet, &[("name", name), ("network", network), ("date", &w.date(from, zone))])
         }
         RefreshNow::Failed { health, detail } => {
             let mut text = fill(w.refresh_failed, &[("name", name), ("detail", &detail)]);

@@ -114,7 +114,6 @@ pub struct Words {
     pub failed: &'static str,
     pub roles: [&'static str; 5],
     pub commands: CommandWords,
-    date_format: &'static str,
 }
 
 /// One line per command, for `/help` and the platforms' command menus.
@@ -217,7 +216,6 @@ const EN: Words = Words {
         history: "a channel's recent health changes",
         dashboard: "a sign-in link to the team page (privately)",
     },
-    date_format: "%Y-%m-%d %H:%M UTC",
 };
 
 const IT: Words = Words {
@@ -302,7 +300,6 @@ const IT: Words = Words {
         history: "i cambiamenti di stato recenti di un canale",
         dashboard: "un link per accedere alla pagina del team (in privato)",
     },
-    date_format: "%d/%m/%Y %H:%M UTC",
 };
 
 const JA: Words = Words {
@@ -387,7 +384,6 @@ const JA: Words = Words {
         history: "チャンネルの最近の状態変化",
         dashboard: "チームページへのログイン用リンク（非公開）",
     },
-    date_format: "%Y年%m月%d日 %H:%M UTC",
 };
 
 /// A language's words.
@@ -400,16 +396,10 @@ pub fn words(language: Language) -> &'static Words {
 }
 
 impl Words {
-    /// A date on the team's wall clock (`zone`; UTC without one), with the zone's abbreviation
-    /// where the plain format says UTC, as the team's alerts and page date it.
+    /// A date on the team's wall clock (`zone`; UTC without one), in the alert catalog's format,
+    /// so a team reads the same date in its alerts, its page and the commands' answers.
     pub fn date(&self, at: DateTime<Utc>, zone: Option<&Zone>) -> String {
-        match zone.filter(|zone| !zone.is_utc()) {
-            Some(zone) => {
-                let (local, abbreviation) = zone.wall_clock(at);
-                local.format(&self.date_format.replace("UTC", &abbreviation)).to_string()
-            }
-            None => at.format(self.date_format).to_string(),
-        }
+        catalog(self.language).date_on(at, zone)
     }
 
     pub fn role(&self, role: Role) -> &'static str {

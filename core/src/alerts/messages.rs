@@ -710,7 +710,12 @@ impl Catalog {
     /// A date on a team's wall clock (`zone`, an IANA name), with the zone's abbreviation where
     /// the plain format says UTC; UTC itself, or a zone this build does not know, as [`Self::date`].
     pub fn date_in(&self, at: DateTime<Utc>, zone: Option<&str>) -> String {
-        match zone.and_then(|name| super::calendar::Zone::parse(name).ok()).filter(|z| !z.is_utc()) {
+        self.date_on(at, zone.and_then(|name| super::calendar::Zone::parse(name).ok()).as_ref())
+    }
+
+    /// [`Self::date_in`] for a zone already read (`None`: UTC).
+    pub fn date_on(&self, at: DateTime<Utc>, zone: Option<&super::calendar::Zone>) -> String {
+        match zone.filter(|z| !z.is_utc()) {
             Some(zone) => {
                 let (local, abbreviation) = zone.wall_clock(at);
                 local.format(&self.date_format.replace("UTC", &abbreviation)).to_string()
