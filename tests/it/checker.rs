@@ -731,6 +731,63 @@ async fn a_post_scheduled_while_its_channel_is_checked_keeps_the_earlier_check(d
     assert_eq!(next, due - chrono::Duration::hours(1));
 }
 
+/// A healthy channel found healthy, learning nothing new (nearly every check of a pass), is
+/// written by a narrow statement that sets only its schedule: the row must agree that nothing
+/// else changes. A row that moved on during the check gets the full write, as before; a result
+/// whose lease was lost writes nothing either way.
+async fn a_quiet_check_writes_its_schedule_and_a_row_that_moved_on_gets_the_full_write(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = rig.connect(Provider::Facebook, "quiet-page", AccountOptions::default()).await;
+    let other = rig.connect(Provider::Facebook, "changed-page", AccountOptions::default()).await;
+    let outcome = rig.check().await;
+    assert_eq!(outcome.valid, 2, "{outcome:?}");
+    for channel in [&page, &other] {
+        rig.db.store.schedule_check(channel.id, rig.db.now()).await.expect("due");
+    }
+    let now = rig.db.now();
+    let lease_until = now + chrono::Duration::minutes(2);
+    let claims = rig.db.store.claim_due(now, 10, "checker-a", lease_until).await.expect("claim");
+    assert_eq!(claims.len(), 2);
+    // A post scheduled during the check pulls the quiet write's schedule in, as the full one's.
+    let due = now + chrono::Duration::hours(3);
+    rig.db.store.schedule_post(page.id, due, None, now).await.expect("schedule");
+    // Another path found the second channel degraded while its check ran.
+    rig.db.store.set_health(other.id, &Health::Degraded, Some("a sign-in"), now).await.expect("set");
+    let quiet = |claim: &relink_core::store::Claim| CheckResult {
+        learned_expiry: claim.channel.token_expires_at,
+        learned_scopes: Some(claim.channel.scopes.clone()),
+        learned_grantor: claim.grantor.clone(),
+        learned_nothing_at: Some(claim.version),
+        ..unchanged_result(&claim.channel, now + chrono::Duration::hours(20))
+    };
+    let results: Vec<CheckResult> = claims.iter().map(quiet).collect();
+    let later = now + chrono::Duration::seconds(30);
+    assert_eq!(rig.db.store.finish_checks("checker-a", &results, later).await.expect("finish"), 2);
+
+    let written = rig.db.store.channel(page.id).await.expect("the channel");
+    assert_eq!(written.next_check_at, due - chrono::Duration::hours(1), "the post's hour wins");
+    assert_eq!(written.last_checked_at, Some(later));
+    assert_eq!((written.health, written.token_expires_at), (Health::Healthy, page_after(&claims, page.id)));
+    // The full write made the result's health the row's again, as it always did.
+    let full = rig.db.store.channel(other.id).await.expect("the channel");
+    assert_eq!((full.health, full.last_checked_at), (Health::Healthy, Some(later)));
+    assert_eq!(full.next_check_at, now + chrono::Duration::hours(20));
+    // Both leases are released: a new lease is taken at once.
+    for channel in [&page, &other] {
+        let lease = rig.db.store.acquire_lease(channel.id, "checker-b", later, later + chrono::Duration::minutes(1));
+        let claim = lease.await.expect("lease").expect("not held by anyone");
+        // A result of checker-a now finds its lease lost and writes nothing, quiet or not.
+        let stale = CheckResult { learned_nothing_at: Some(claim.version), ..unchanged_result(&claim.channel, later) };
+        assert_eq!(rig.db.store.finish_checks("checker-a", &[stale], later).await.expect("finish"), 0);
+        let row = rig.db.store.channel(channel.id).await.expect("the channel");
+        assert_eq!(row.next_check_at, later + chrono::Duration::minutes(1), "untouched: still checker-b's");
+    }
+}
+
+fn page_after(claims: &[relink_core::store::Claim], id: relink_core::ChannelId) -> Option<chrono::DateTime<Utc>> {
+    claims.iter().find(|claim| claim.channel.id == id).and_then(|claim| claim.channel.token_expires_at)
+}
+
 /// After a renewal the next check used to be planned from the claimed row's expiry (the token
 /// just replaced) whenever the probe does not say when the token ends, as X's does not: a channel
 /// renewed ten minutes before its token's end was checked again at that end, one probe more per
@@ -949,6 +1006,7 @@ async fn a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pau
 }
 
 both_engines!(
+    a_quiet_check_writes_its_schedule_and_a_row_that_moved_on_gets_the_full_write,
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
     a_renewed_token_is_not_checked_again_at_the_end_of_the_token_it_replaced,
     a_token_too_young_to_extend_is_not_an_outage,

@@ -375,7 +375,10 @@ impl Checker {
             let uncertain = self.store.refresh_uncertain_at(claim.channel.id).await?;
             if uncertain.is_none() {
                 let (version, fresh) = self.store.reread_tokens(claim.channel.id).await?;
+                // The claim stays one row at one version: its channel's expiry and scopes too.
                 claim.version = version;
+                claim.channel.token_expires_at = fresh.expires_at;
+                claim.channel.scopes = fresh.scopes.clone();
                 claim.tokens = Ok(fresh);
             }
             claim.refresh_uncertain_at = uncertain;
@@ -519,6 +522,7 @@ impl Checker {
         if renewed {
             // The renewal wrote the expiry with the tokens; the probe may know better.
             checked.result.learned_expiry = checked.result.learned_expiry.or(tokens.expires_at);
+            checked.result.learned_nothing_at = None;
         }
         Ok(checked)
     }
@@ -665,6 +669,11 @@ impl Checker {
     }
 
     fn result(&self, claim: &Claim, decision: Decision) -> CheckResult {
+        // What the probe learned is what the row held at the version the claim read (the
+        // claim's channel is that row): writing it again would change nothing.
+        let learned_nothing = decision.learned_expiry.is_none_or(|at| claim.channel.token_expires_at == Some(at))
+            && decision.learned_scopes.as_ref().is_none_or(|scopes| *scopes == claim.channel.scopes)
+            && decision.learned_grantor.as_deref().is_none_or(|grantor| claim.grantor.as_deref() == Some(grantor));
         CheckResult {
             channel_id: claim.channel.id,
             team_id: claim.channel.team_id,
@@ -683,6 +692,7 @@ impl Checker {
             operator_problem: decision.operator_problem,
             previous_operator_problem: claim.operator_problem.clone(),
             pushed: claim.signalled,
+            learned_nothing_at: learned_nothing.then_some(claim.version),
         }
     }
 
@@ -706,6 +716,7 @@ impl Checker {
             operator_problem: claim.operator_problem.clone(),
             previous_operator_problem: claim.operator_problem.clone(),
             pushed: claim.signalled,
+            learned_nothing_at: Some(claim.version),
         }
     }
 }

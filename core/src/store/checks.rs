@@ -52,6 +52,9 @@ pub struct Claim {
     pub lease_until: DateTime<Utc>,
     /// The team's own calm cadence, if it set one.
     pub check_every: Option<std::time::Duration>,
+    /// The person behind the grant as the row knows them (a probe naming the same person
+    /// learns nothing new).
+    pub grantor: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -69,10 +72,11 @@ struct ClaimRow {
     operator_problem: Option<String>,
     signalled_at: Option<i64>,
     team_check_every_ms: Option<i64>,
+    grantor_id: Option<String>,
 }
 
 const CLAIM_EXTRA: &str = "token_key_id, token_ciphertext, version, token_issued_at, consecutive_failures, \
-    failure_days, last_failure_day, refresh_uncertain_at, operator_problem, signalled_at, \
+    failure_days, last_failure_day, refresh_uncertain_at, operator_problem, signalled_at, grantor_id, \
     (SELECT s.check_every_ms FROM team_alert_settings s WHERE s.team_id = channels.team_id) AS team_check_every_ms";
 
 /// One result as a row of the batch `finish_checks` writes.
@@ -209,9 +213,30 @@ pub struct CheckResult {
     pub previous_operator_problem: Option<String>,
     /// The check was caused by a push signal: its transition is marked `pushed`.
     pub pushed: bool,
+    /// The row version at which the check learned nothing new (the expiry, scopes and grantor it
+    /// learned, if any, are what the row held at that version); `None` when it learned something
+    /// or its tokens were renewed. See [`CheckResult::quiet_at`].
+    pub learned_nothing_at: Option<i64>,
 }
 
 impl CheckResult {
+    /// The row version under which writing this result changes nothing but the schedule: a
+    /// healthy channel found healthy, with no failures, no doubt over its refresh token, no
+    /// operator problem and nothing new learned. Nearly every check of a pass is such a check;
+    /// the store writes those with a narrow statement that the row itself must agree with
+    /// (see `finish_part`).
+    fn quiet_at(&self) -> Option<i64> {
+        let calm = self.from == Health::Healthy
+            && self.to == Health::Healthy
+            && self.consecutive_failures == 0
+            && self.failure_days == 0
+            && self.last_failure_day.is_none()
+            && self.refresh_uncertain_at.is_none()
+            && self.operator_problem.is_none()
+            && self.previous_operator_problem.is_none();
+        self.learned_nothing_at.filter(|_| calm)
+    }
+
     /// Whether writing this result records more than the channel's row: a health change (history
     /// and outbox) or a newly seen operator problem (outbox).
     fn records_something(&self) -> bool {
@@ -250,6 +275,7 @@ impl Store {
                 .team_check_every_ms
                 .and_then(|ms| u64::try_from(ms).ok())
                 .map(std::time::Duration::from_millis),
+            grantor: row.grantor_id,
         })
     }
 
@@ -474,30 +500,56 @@ impl Store {
             return Ok(0);
         }
         let now_ms = to_millis(now);
+        let elements = self.json_elements();
+        let before_post_ms = i64::try_from(BEFORE_POST.as_millis()).unwrap_or(i64::MAX);
         // A claim sets `next_check_at` to the lease's end; a time below it was written during the
         // check (a sibling's password change found, a post due soon) and wins when earlier than
         // what the check decided. So does the hour before the first pending post still ahead: the
         // claim read the posts before the check, and one may have been scheduled since.
-        // The whole batch travels as one JSON parameter and is written by three statements,
-        // whatever its size: a statement per row costs a round trip to the database each (on
-        // SQLite a hop to its worker thread), which dominated a check's cost.
-        let rows = serde_json::to_string(&results.iter().map(result_row).collect::<Vec<_>>())
-            .map_err(|e| StoreError::Corrupt(format!("cannot serialize check results: {e}")))?;
-        let elements = self.json_elements();
-        let before_post_ms = i64::try_from(BEFORE_POST.as_millis()).unwrap_or(i64::MAX);
         // The smallest of several values: SQLite's scalar `MIN`, PostgreSQL's `LEAST`.
         let least = match self.db().pool {
             Pool::Sqlite(_) => "MIN",
             Pool::Postgres(_) => "LEAST",
         };
-        let update = format!(
-            "UPDATE channels SET health = v.health, health_reason = v.reason, health_detail = v.reason_detail, \
-             next_check_at = {least}(v.next_check_at, \
+        let next_check_at = format!(
+            "{least}(v.next_check_at, \
                  COALESCE(CASE WHEN channels.next_check_at < channels.lease_until THEN channels.next_check_at END, \
                           v.next_check_at), \
                  COALESCE((SELECT MIN(p.due_at) - $4 FROM scheduled_posts p \
                            WHERE p.channel_id = channels.id AND p.status = 'pending' AND p.due_at > $2 + $4), \
-                          v.next_check_at)), \
+                          v.next_check_at))"
+        );
+        // The whole batch travels as JSON parameters and is written by a few statements,
+        // whatever its size: a statement per row costs a round trip to the database each (on
+        // SQLite a hop to its worker thread), which dominated a check's cost.
+        //
+        // Quiet results (`CheckResult::quiet_at`, nearly all of a pass) travel as
+        // `[id, next_check_at, version]` and write only the schedule and the lease: reading
+        // thirteen fields of every row's JSON was most of the write. The row must agree that
+        // nothing else changes: still at the version the check read (no token written, no
+        // reconnect since) and still calm. A row that does not (or whose lease was lost) is
+        // left alone by this statement and goes through the full one below, whose lease fence
+        // skips the rows the quiet statement wrote (their lease is released).
+        let (quiet, full): (Vec<&CheckResult>, Vec<&CheckResult>) =
+            results.iter().partition(|result| result.quiet_at().is_some());
+        let quiet_rows = serde_json::to_string(
+            &quiet.iter().map(|r| (r.channel_id.0, to_millis(r.next_check_at), r.quiet_at())).collect::<Vec<_>>(),
+        )
+        .map_err(|e| StoreError::Corrupt(format!("cannot serialize check results: {e}")))?;
+        let (healthy, _, _) = health_columns(&Health::Healthy);
+        let quiet_update = format!(
+            "UPDATE channels SET next_check_at = {next_check_at}, last_checked_at = $2, lease_owner = NULL, \
+             lease_until = NULL, signalled_at = NULL \
+             FROM (SELECT CAST(value ->> 0 AS BIGINT) AS id, CAST(value ->> 1 AS BIGINT) AS next_check_at, \
+                          CAST(value ->> 2 AS BIGINT) AS version FROM {elements}) AS v \
+             WHERE channels.id = v.id AND channels.lease_owner = $3 AND channels.version = v.version \
+             AND channels.health = '{healthy}' AND channels.health_reason IS NULL AND channels.health_detail IS NULL \
+             AND channels.consecutive_failures = 0 AND channels.failure_days = 0 AND channels.last_failure_day IS NULL \
+             AND channels.refresh_uncertain_at IS NULL AND channels.operator_problem IS NULL"
+        );
+        let update = format!(
+            "UPDATE channels SET health = v.health, health_reason = v.reason, health_detail = v.reason_detail, \
+             next_check_at = {next_check_at}, \
              last_checked_at = $2, consecutive_failures = v.failures, \
              failure_days = v.failure_days, last_failure_day = v.last_failure_day, \
              token_expires_at = COALESCE(v.expiry, channels.token_expires_at), scopes = COALESCE(v.scopes, channels.scopes), \
@@ -515,15 +567,36 @@ impl Store {
                    FROM {elements}) AS v \
              WHERE channels.id = v.id AND channels.lease_owner = $3"
         );
-        // The written ids matter only to a batch with something to record: a health change or
-        // a newly seen operator problem. A quiet batch (nearly every batch) only counts its rows,
-        // so the database does not hand a thousand ids back one row at a time.
-        let returning = results.iter().any(CheckResult::records_something);
         let _turn = self.db().bulk_turn().await;
         let written: Result<usize, StoreError> = with_writer!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
-                if !returning {
+                let mut quiet_written = 0;
+                let mut rest = full.clone();
+                if !quiet.is_empty() {
+                    let affected = sqlx::query(sqlx::AssertSqlSafe(quiet_update.clone()))
+                        .bind(&quiet_rows)
+                        .bind(now_ms)
+                        .bind(owner)
+                        .bind(before_post_ms)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    quiet_written = usize::try_from(affected).unwrap_or(usize::MAX);
+                    if quiet_written < quiet.len() {
+                        rest.extend(quiet.iter().copied());
+                    }
+                }
+                if rest.is_empty() {
+                    tx.commit().await?;
+                    return Ok(quiet_written);
+                }
+                let rows = serde_json::to_string(&rest.iter().map(|result| result_row(result)).collect::<Vec<_>>())
+                    .map_err(|e| StoreError::Corrupt(format!("cannot serialize check results: {e}")))?;
+                // The written ids matter only to a batch with something to record: a health
+                // change or a newly seen operator problem. Any other batch only counts its rows,
+                // so the database does not hand a thousand ids back one row at a time.
+                if !rest.iter().any(|result| result.records_something()) {
                     let written = sqlx::query(sqlx::AssertSqlSafe(update.clone()))
                         .bind(&rows)
                         .bind(now_ms)
@@ -533,7 +606,7 @@ impl Store {
                         .await?
                         .rows_affected();
                     tx.commit().await?;
-                    return Ok(usize::try_from(written).unwrap_or(usize::MAX));
+                    return Ok(quiet_written.saturating_add(usize::try_from(written).unwrap_or(usize::MAX)));
                 }
                 let written: Vec<i64> =
                     sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{update} RETURNING channels.id")))
@@ -589,7 +662,7 @@ impl Store {
                     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&siblings).bind(now_ms).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(written.len())
+                Ok(quiet_written.saturating_add(written.len()))
             }
             .await
         });
@@ -644,5 +717,56 @@ impl Store {
                 .await
         })?;
         Ok(rows.into_iter().map(|(h, n)| (h, n as u64)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Provider, Reason, TeamId};
+
+    fn calm() -> CheckResult {
+        CheckResult {
+            channel_id: ChannelId(7),
+            team_id: TeamId(1),
+            provider: Provider::Facebook,
+            from: Health::Healthy,
+            to: Health::Healthy,
+            detail: None,
+            next_check_at: from_millis(0),
+            consecutive_failures: 0,
+            failure_days: 0,
+            last_failure_day: None,
+            learned_expiry: None,
+            learned_scopes: None,
+            learned_grantor: None,
+            refresh_uncertain_at: None,
+            operator_problem: None,
+            previous_operator_problem: None,
+            pushed: false,
+            learned_nothing_at: Some(3),
+        }
+    }
+
+    #[test]
+    fn only_a_healthy_check_that_changes_nothing_but_the_schedule_is_quiet() {
+        assert_eq!(calm().quiet_at(), Some(3), "guarded by the version the check read");
+        assert_eq!(CheckResult { pushed: true, ..calm() }.quiet_at(), Some(3), "a signal's mark is cleared either way");
+        let dead = Health::NeedsReauth(Reason::PasswordChanged);
+        let loud = [
+            CheckResult { learned_nothing_at: None, ..calm() },
+            CheckResult { to: dead.clone(), ..calm() },
+            CheckResult { from: dead, ..calm() },
+            CheckResult { from: Health::Expiring, to: Health::Expiring, ..calm() },
+            CheckResult { consecutive_failures: 1, ..calm() },
+            CheckResult { failure_days: 1, ..calm() },
+            CheckResult { last_failure_day: Some(20_000), ..calm() },
+            CheckResult { refresh_uncertain_at: Some(from_millis(5)), ..calm() },
+            CheckResult { operator_problem: Some("the app is in development mode".into()), ..calm() },
+            CheckResult { previous_operator_problem: Some("the app is in development mode".into()), ..calm() },
+        ];
+        for result in loud {
+            assert_eq!(result.quiet_at(), None, "{result:?}");
+        }
     }
 }

@@ -141,6 +141,7 @@ pub fn unchanged_result(channel: &Channel, next_check_at: DateTime<Utc>) -> reli
         operator_problem: None,
         previous_operator_problem: None,
         pushed: false,
+        learned_nothing_at: None,
     }
 }
 
