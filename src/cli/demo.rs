@@ -516,7 +516,7 @@ async fn account(store: &Store, team: &Team, terminal: &Terminal, calendar: &Cal
         for (name, to) in &readers {
             let heard = match (trouble.first_heard(&entries, *to), trouble.known) {
                 (Some(entry), Some(known)) => {
-                    format!("{} ({} after it happened)", week.stamp(entry.at), ledger::after(week, known, entry.at))
+                    format!("{} ({} after relink knew)", week.stamp(entry.at), ledger::after(week, known, entry.at))
                 }
                 (Some(entry), None) => week.stamp(entry.at),
                 (None, _) => "never".to_owned(),

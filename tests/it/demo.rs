@@ -165,7 +165,7 @@ async fn the_demo_tells_the_right_people_why_and_its_links_reconnect_in_a_browse
         let at = seen[heard..].iter().position(|l| l.trim_start().starts_with(problem)).expect(problem) + heard;
         // Its authoriser, at least, heard of it while it lasted.
         let rows = &seen[at + 1..at + 5];
-        assert!(rows.iter().any(|r| r.contains("[day ") && r.contains(" h after it happened)")), "{problem} {rows:#?}");
+        assert!(rows.iter().any(|r| r.contains("[day ") && r.contains(" h after relink knew)")), "{problem} {rows:#?}");
     }
     let targets = seen.iter().find(|l| l.starts_with("Targets: at most 12 messages to each admin: ")).expect("targets");
     // The story lets relink act on each hour before its clock jumps again: at any pace, every
