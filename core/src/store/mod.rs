@@ -731,6 +731,18 @@ mod tests {
         }
     }
 
+    /// `.cargo/config.toml` builds SQLite without its memory statistics, whose one process-wide
+    /// mutex every allocation and free inside SQLite took (see that file).
+    #[tokio::test]
+    async fn sqlite_is_built_without_memory_statistics() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("relink.db").display())).await.expect("open");
+        let Pool::Sqlite(writer) = &db.writer else { unreachable!("a SQLite database") };
+        let options: Vec<String> =
+            sqlx::query_scalar("PRAGMA compile_options").fetch_all(writer).await.expect("the compile options");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_long_write_ahead_log_is_started_over() {
         let dir = tempfile::tempdir().expect("a temporary directory");
