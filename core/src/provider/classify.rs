@@ -229,22 +229,44 @@ pub(super) fn graph_json(cx: &Context, answer: &Answer, json: &Value) -> Verdict
 }
 
 fn debug_token_data(cx: &Context, answer: &Answer, data: &Value) -> Verdict {
+    if data.get("is_valid") == Some(&Value::Bool(true)) {
+        let facts = LiveToken {
+            expires_at: data.get("expires_at"),
+            scopes: data.get("scopes"),
+            profile_id: data.get("profile_id"),
+            user_id: data.get("user_id"),
+        };
+        return facts.verdict(cx, answer);
+    }
     // Page tokens say `expires_at: 0`: no time expiry.
     let expires_at = epoch(cx, data.get("expires_at"));
-    if data.get("is_valid") == Some(&Value::Bool(true)) {
-        return Verdict::Valid(Validity {
-            expires_at,
-            scopes: scopes_of(data.get("scopes")),
-            account_id: id_of(data.get("profile_id")).or_else(|| id_of(data.get("user_id"))),
-            // The person whose grant it is: what Meta's deauthorize callback names.
-            grantor_id: id_of(data.get("user_id")),
-            usage: graph_usage(answer),
-        });
-    }
     let cx = Context { expires_at: expires_at.or(cx.expires_at), ..*cx };
     match data.get("error").filter(|e| e.is_object()) {
         Some(error) => graph_error(&cx, answer, error),
         None => expired_or_invalid(&cx),
+    }
+}
+
+/// What a `debug_token` answer with `is_valid: true` says about the token, field by field (each
+/// as the network gave it, or absent).
+pub(super) struct LiveToken<'a> {
+    pub expires_at: Option<&'a Value>,
+    pub scopes: Option<&'a Value>,
+    pub profile_id: Option<&'a Value>,
+    pub user_id: Option<&'a Value>,
+}
+
+impl LiveToken<'_> {
+    pub(super) fn verdict(&self, cx: &Context, answer: &Answer) -> Verdict {
+        Verdict::Valid(Validity {
+            // Page tokens say `expires_at: 0`: no time expiry.
+            expires_at: epoch(cx, self.expires_at),
+            scopes: scopes_of(self.scopes),
+            account_id: id_of(self.profile_id).or_else(|| id_of(self.user_id)),
+            // The person whose grant it is: what Meta's deauthorize callback names.
+            grantor_id: id_of(self.user_id),
+            usage: graph_usage(answer),
+        })
     }
 }
 
