@@ -784,6 +784,50 @@ async fn a_quiet_check_writes_its_schedule_and_a_row_that_moved_on_gets_the_full
     }
 }
 
+/// A group of results written again (the writer retries a group after a database error, which
+/// may come after some of it was written: quiet results are written on their own, before the
+/// rest) writes and records each result once.
+async fn a_group_of_results_written_twice_is_written_and_recorded_once(db: TestStore) {
+    let rig = Rig::new(db).await;
+    let page = rig.connect(Provider::Facebook, "steady-page", AccountOptions::default()).await;
+    let gone = rig.connect(Provider::Facebook, "revoked-page", AccountOptions::default()).await;
+    rig.check().await;
+    for channel in [&page, &gone] {
+        rig.db.store.schedule_check(channel.id, rig.db.now()).await.expect("due");
+    }
+    let now = rig.db.now();
+    let claims = rig.db.store.claim_due(now, 10, "checker", now + chrono::Duration::minutes(2)).await.expect("claim");
+    assert_eq!(claims.len(), 2);
+    let next = now + chrono::Duration::hours(20);
+    let results: Vec<CheckResult> = claims
+        .iter()
+        .map(|claim| {
+            let unchanged = unchanged_result(&claim.channel, next);
+            if claim.channel.id == page.id {
+                CheckResult {
+                    learned_expiry: claim.channel.token_expires_at,
+                    learned_scopes: Some(claim.channel.scopes.clone()),
+                    learned_grantor: claim.grantor.clone(),
+                    learned_nothing_at: Some(claim.version),
+                    ..unchanged
+                }
+            } else {
+                CheckResult { to: Health::NeedsReauth(Reason::AppRevoked), ..unchanged }
+            }
+        })
+        .collect();
+    let later = now + chrono::Duration::seconds(30);
+    assert_eq!(rig.db.store.finish_checks("checker", &results, later).await.expect("finish"), 2);
+    let history_before = rig.db.store.history(gone.id, 50).await.expect("history").len();
+    let events_before = rig.db.store.channel_events(gone.id).await.expect("events").len();
+    assert_eq!(rig.db.store.finish_checks("checker", &results, later).await.expect("again"), 0, "nothing twice");
+    assert_eq!(rig.db.store.history(gone.id, 50).await.expect("history").len(), history_before);
+    assert_eq!(rig.db.store.channel_events(gone.id).await.expect("events").len(), events_before);
+    assert_eq!(rig.health(&gone).await, Health::NeedsReauth(Reason::AppRevoked));
+    let steady = rig.db.store.channel(page.id).await.expect("the channel");
+    assert_eq!((steady.health, steady.next_check_at, steady.last_checked_at), (Health::Healthy, next, Some(later)));
+}
+
 fn page_after(claims: &[relink_core::store::Claim], id: relink_core::ChannelId) -> Option<chrono::DateTime<Utc>> {
     claims.iter().find(|claim| claim.channel.id == id).and_then(|claim| claim.channel.token_expires_at)
 }
@@ -1007,6 +1051,7 @@ async fn a_reusable_refresh_token_whose_answer_was_lost_is_retried_after_the_pau
 
 both_engines!(
     a_quiet_check_writes_its_schedule_and_a_row_that_moved_on_gets_the_full_write,
+    a_group_of_results_written_twice_is_written_and_recorded_once,
     every_seed_cause_ends_in_needs_reauth_with_its_reason,
     a_renewed_token_is_not_checked_again_at_the_end_of_the_token_it_replaced,
     a_token_too_young_to_extend_is_not_an_outage,

@@ -482,8 +482,9 @@ impl Store {
         Ok(at.map(from_millis))
     }
 
-    /// Writes a batch of finished checks in one transaction and releases their leases. A result
-    /// whose lease was lost (another process took over) is skipped. Health changes go to the
+    /// Writes a batch of finished checks and releases their leases, in parts (see
+    /// [`Store::finish_part`]). A result whose lease was lost (another process took over) is
+    /// skipped, so a batch written again after an error writes nothing twice. Health changes go to the
     /// history and the outbox; a newly seen operator problem goes to the outbox.
     /// Returns the number of results written.
     pub async fn finish_checks(&self, owner: &str, results: &[CheckResult], now: DateTime<Utc>) -> Result<usize> {
@@ -494,7 +495,8 @@ impl Store {
         Ok(written)
     }
 
-    /// [`Store::finish_checks`] for at most [`Db::rows_per_write`] results, in one transaction.
+    /// [`Store::finish_checks`] for at most [`Db::rows_per_write`] results: the quiet ones by one
+    /// statement of their own, the rest (with their history and outbox events) in one transaction.
     async fn finish_part(&self, owner: &str, results: &[CheckResult], now: DateTime<Utc>) -> Result<usize> {
         if results.is_empty() {
             return Ok(0);
@@ -570,7 +572,14 @@ impl Store {
         let _turn = self.db().bulk_turn().await;
         let written: Result<usize, StoreError> = with_writer!(self.db(), |pool| {
             async {
-                let mut tx = pool.begin().await?;
+                // The quiet statement is one statement on its own, outside any transaction: each
+                // row it writes stands alone (nothing else is recorded with it), so the batch
+                // spares a `BEGIN` and a `COMMIT` sent to the database, and SQLite the statement
+                // journal a multi-row update inside a transaction keeps (a copy of every page
+                // it changes, in case the statement fails half-way). A result it leaves (lease
+                // lost, row not calm) goes through the full statement below, whose lease fence
+                // skips the rows this one wrote (their lease is released); a crash or an error
+                // in between leaves the rest leased, to come due again when the lease ends.
                 let mut quiet_written = 0;
                 let mut rest = full.clone();
                 if !quiet.is_empty() {
@@ -579,7 +588,7 @@ impl Store {
                         .bind(now_ms)
                         .bind(owner)
                         .bind(before_post_ms)
-                        .execute(&mut *tx)
+                        .execute(pool)
                         .await?
                         .rows_affected();
                     quiet_written = usize::try_from(affected).unwrap_or(usize::MAX);
@@ -588,9 +597,9 @@ impl Store {
                     }
                 }
                 if rest.is_empty() {
-                    tx.commit().await?;
                     return Ok(quiet_written);
                 }
+                let mut tx = pool.begin().await?;
                 let rows = serde_json::to_string(&rest.iter().map(|result| result_row(result)).collect::<Vec<_>>())
                     .map_err(|e| StoreError::Corrupt(format!("cannot serialize check results: {e}")))?;
                 // The written ids matter only to a batch with something to record: a health
