@@ -174,23 +174,37 @@ pub async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<
     if response.content_length().is_some_and(|announced| announced > limit_bytes) {
         return Err(BodyError::TooLarge(limit));
     }
-    let mut body = bytes::BytesMut::new();
+    // Nearly every answer arrives in one chunk, kept as it came; a second one starts a copy.
+    let mut first = Bytes::new();
+    let mut rest: Option<bytes::BytesMut> = None;
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if body.len().saturating_add(chunk.len()) > limit {
+        let read = rest.as_ref().map_or(first.len(), bytes::BytesMut::len);
+        if read.saturating_add(chunk.len()) > limit {
             return Err(BodyError::TooLarge(limit));
         }
-        body.extend_from_slice(&chunk);
+        match &mut rest {
+            Some(body) => body.extend_from_slice(&chunk),
+            None if first.is_empty() => first = chunk,
+            None => {
+                let mut body = bytes::BytesMut::with_capacity(first.len().saturating_add(chunk.len()));
+                body.extend_from_slice(&first);
+                body.extend_from_slice(&chunk);
+                rest = Some(body);
+            }
+        }
     }
-    Ok(body.freeze())
+    Ok(rest.map_or(first, bytes::BytesMut::freeze))
 }
 
 /// Sends a request and reads the whole answer, up to [`MAX_ANSWER_BYTES`]. Any status is an
 /// [`Answer`]; a missing answer, or one too large to read, is a [`Failure`] (the network saw the
 /// request: a refresh whose answer was too large may have spent its refresh token).
 pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
-    let response = request.send().await.map_err(Failure::from_reqwest)?;
+    let mut response = request.send().await.map_err(Failure::from_reqwest)?;
     let status = response.status().as_u16();
-    let headers = response.headers().clone();
+    // Taken, not copied: reading the body needs none of them (its announced length is the
+    // body's own size hint).
+    let headers = std::mem::take(response.headers_mut());
     let body = read_body(response, MAX_ANSWER_BYTES).await.map_err(|error| match error {
         BodyError::Transport(error) => Failure::from_reqwest(error),
         too_large @ BodyError::TooLarge(_) => Failure::Other(too_large.describe()),
@@ -304,6 +318,47 @@ mod tests {
             }
         });
         url
+    }
+
+    /// A server on loopback that answers one request with a chunked body of `pieces`, each sent
+    /// on its own after a pause, so the client reads them as separate chunks.
+    async fn in_pieces(pieces: &'static [&'static str]) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let mut request = [0_u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            for piece in pieces {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let _ = socket.write_all(format!("{:x}\r\n{piece}\r\n", piece.len()).as_bytes()).await;
+                let _ = socket.flush().await;
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn an_answer_in_one_chunk_or_several_is_read_whole_up_to_the_limit() {
+        let client = reqwest::Client::new();
+        for (pieces, limit, expected) in [
+            (&["{\"ok\":true}"][..], 11, Some("{\"ok\":true}")),
+            (&["{\"ok\":true}"][..], 10, None),
+            (&["{\"ok\"", ":tr", "ue}"][..], 11, Some("{\"ok\":true}")),
+            (&["{\"ok\"", ":tr", "ue}"][..], 10, None),
+            (&["{\"ok\"", ":tr", "ue}"][..], 8, None),
+        ] {
+            let response = client.get(in_pieces(pieces).await).send().await.expect("an answer");
+            let body = read_body(response, limit).await;
+            match expected {
+                Some(text) => assert_eq!(body.expect("read").as_ref(), text.as_bytes(), "{pieces:?}"),
+                None => assert!(matches!(body, Err(BodyError::TooLarge(l)) if l == limit), "{pieces:?} within {limit}"),
+            }
+        }
     }
 
     #[tokio::test]
