@@ -1,6 +1,6 @@
 //! The checker: finds due channels through the `next_check_at` index, claims them under a
 //! lease, renews what is due for renewal, validates each token with its network, and writes
-//! the results back in one transaction per batch.
+//! the results back a batch at a time (see [`Store::finish_checks`]).
 //!
 //! [`Checker::check_due`] is one pass (tests call it directly with a test clock);
 //! [`run_checker`] is the loop around it. [`Checker::refresh_now`] is an admin's "refresh

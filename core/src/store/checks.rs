@@ -1,5 +1,6 @@
 //! The checker's side of the store: claiming due channels under a lease, writing renewed tokens
-//! fenced by the lease and the row version, and finishing a batch of checks in one transaction.
+//! fenced by the lease and the row version, and finishing a batch of checks a few statements at a
+//! time (quiet results on their own, the rest with their history and outbox rows in a transaction).
 //!
 //! A claim (`lease.rs`, the same for the delivery workers) sets `lease_owner`, `lease_until` and
 //! pushes `next_check_at` to the lease's end, so the due index skips claimed rows and a crashed
